@@ -1,0 +1,114 @@
+"""The virtual clock and the event scheduler.
+
+Time is counted in CPU cycles; the model is one instruction = one cycle at
+the board's core frequency (25 MHz on MPS2-AN385). Nothing ticks per
+instruction: devices compute counters from ``clock.now`` when read and
+schedule their next deadline with ``call_at``; the CPU runs in slices that
+end at the nearest deadline.
+
+Inside a slice ``now`` is exact: the CPU installs a ``slice_progress``
+function that says how many instructions of the current slice have run.
+
+Events due at the same cycle fire in the order they were scheduled, so a
+run is a pure function of the firmware and of the inputs' timestamps.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Callable
+from itertools import count
+
+
+class Timer:
+    """A scheduled event; ``cancel()`` it or let it fire once."""
+
+    __slots__ = ("when", "seq", "callback", "cancelled", "name")
+
+    def __init__(self, when: int, seq: int, callback: Callable[[], None], name: str) -> None:
+        self.when = when
+        self.seq = seq
+        self.callback = callback
+        self.cancelled = False
+        self.name = name
+
+    def cancel(self) -> None:
+        self.cancelled = True
+
+    def __lt__(self, other: Timer) -> bool:
+        return (self.when, self.seq) < (other.when, other.seq)
+
+    def __repr__(self) -> str:
+        return f"Timer({self.name!r} at {self.when}{' cancelled' if self.cancelled else ''})"
+
+
+def _no_progress() -> int:
+    return 0
+
+
+class Clock:
+    __slots__ = ("hz", "base", "slice_progress", "_heap", "_seq", "firing", "slice_end", "on_earlier_deadline")
+
+    def __init__(self, hz: int) -> None:
+        if hz <= 0:
+            raise ValueError("clock frequency must be positive")
+        self.hz = hz
+        self.base = 0
+        self.slice_progress: Callable[[], int] = _no_progress
+        self._heap: list[Timer] = []
+        self._seq = count()
+        self.firing = False
+        # While the CPU runs a slice: where it ends, and how to end it sooner.
+        self.slice_end: int | None = None
+        self.on_earlier_deadline: Callable[[], None] | None = None
+
+    @property
+    def now(self) -> int:
+        """Cycles since power-on, exact even in the middle of a CPU slice."""
+        return self.base + self.slice_progress()
+
+    def seconds(self, cycles: int | None = None) -> float:
+        return (self.now if cycles is None else cycles) / self.hz
+
+    def cycles(self, seconds: float) -> int:
+        return round(seconds * self.hz)
+
+    def call_at(self, when: int, callback: Callable[[], None], name: str = "") -> Timer:
+        timer = Timer(max(when, self.base), next(self._seq), callback, name)
+        heapq.heappush(self._heap, timer)
+        if self.slice_end is not None and timer.when < self.slice_end and self.on_earlier_deadline:
+            self.on_earlier_deadline()
+        return timer
+
+    def call_after(self, delay: int, callback: Callable[[], None], name: str = "") -> Timer:
+        return self.call_at(self.now + max(0, delay), callback, name)
+
+    def next_deadline(self) -> int | None:
+        heap = self._heap
+        while heap and heap[0].cancelled:
+            heapq.heappop(heap)
+        return heap[0].when if heap else None
+
+    def advance(self, cycles: int) -> None:
+        """Move time forward; the caller then fires what is due."""
+        self.base += cycles
+
+    def fire_due(self) -> int:
+        """Fire every event due at or before ``base``; returns how many fired."""
+        heap = self._heap
+        fired = 0
+        base = self.base
+        while heap and heap[0].when <= base:
+            timer = heapq.heappop(heap)
+            if timer.cancelled:
+                continue
+            timer.cancelled = True
+            fired += 1
+            timer.callback()
+        return fired
+
+    def pending(self) -> list[Timer]:
+        return sorted(t for t in self._heap if not t.cancelled)
+
+    def clear(self) -> None:
+        self._heap.clear()

@@ -1,0 +1,677 @@
+"""A Cortex-M3 core on Unicorn, with the exception model Unicorn leaves out.
+
+Unicorn (QEMU's TCG) executes Thumb-2 instructions; everything ARMv7-M adds
+around them is here, written to the ARMv7-M ARM (DDI0403E) B1.5: exception
+entry (PushStack, 8-byte alignment word), return (EXC_RETURN, PopStack),
+tail-chaining, MSP/PSP banking, SVC, faults and their escalation, lockup.
+
+Unicorn facts this relies on (2.1.4, see shared/reference/unicorn_cortexm.md):
+
+* ``UC_MODE_THUMB`` + ``ctl_set_cpu_model(CORTEX_M3)``; ``UC_MODE_MCLASS``
+  would silently make a Cortex-M33.
+* An exception return (``bx lr`` with EXC_RETURN in handler mode) arrives as
+  ``UC_HOOK_INTR`` intno 8 with PC = EXC_RETURN; unstacking there and
+  writing PC continues inside the same ``emu_start``.
+* After writing IPSR, a read-modify-write of CPSR is needed or the next
+  EXC_RETURN branch is not recognised (hflags are not rebuilt).
+* The API's MSP/PSP view follows QEMU's banking: in handler mode or with
+  CONTROL.SPSEL=0 the live R13 is MSP. CONTROL.SPSEL writes are ignored in
+  handler mode and unprivileged thread mode cannot read MSP/PSP, so every
+  mode change goes through ``_set_context``.
+* An ``emu_stop`` from an MMIO callback aborts the current instruction,
+  which runs again on the next ``emu_start``. The CPU records the MMIO
+  accesses of the current instruction and, on the re-run, serves them from
+  that record instead of repeating their side effects (``Replay``).
+
+Not modelled: the MPU, the FPU (there is none on an M3), unaligned-access
+trapping (CCR.UNALIGN_TRP: Unicorn gives no hook for it), late arrival,
+the debug halting state beyond what the GDB server needs.
+"""
+
+from __future__ import annotations
+
+import logging
+import struct
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from unicorn import (
+    UC_ARCH_ARM,
+    UC_ERR_OK,
+    UC_HOOK_CODE,
+    UC_HOOK_INSN_INVALID,
+    UC_HOOK_INTR,
+    UC_HOOK_MEM_FETCH_PROT,
+    UC_HOOK_MEM_FETCH_UNMAPPED,
+    UC_HOOK_MEM_READ_PROT,
+    UC_HOOK_MEM_READ_UNMAPPED,
+    UC_HOOK_MEM_WRITE_PROT,
+    UC_HOOK_MEM_WRITE_UNMAPPED,
+    UC_MEM_FETCH_PROT,
+    UC_MEM_FETCH_UNMAPPED,
+    UC_MEM_READ_PROT,
+    UC_MEM_READ_UNMAPPED,
+    UC_MODE_THUMB,
+    Uc,
+    UcError,
+)
+from unicorn import arm_const as A
+
+from emulator.clock import Clock
+from emulator.nvic import (
+    BUSFAULT,
+    DEBUGMON,
+    HARDFAULT,
+    MEMMANAGE,
+    NMI,
+    SVCALL,
+    USAGEFAULT,
+    ExceptionState,
+    exception_name,
+)
+from emulator.ucount import counter_of
+
+log = logging.getLogger("vboard.cpu")
+
+# Unicorn's "until" address: never executed on any board we model (the
+# top of the vendor-specific system region).
+UNTIL = 0xFFFFFF00
+
+EXC_RETURN_HANDLER = 0xFFFFFFF1
+EXC_RETURN_THREAD_MSP = 0xFFFFFFF9
+EXC_RETURN_THREAD_PSP = 0xFFFFFFFD
+
+XPSR_T = 1 << 24
+XPSR_ALIGN = 1 << 9
+
+# CFSR bits (B3.2.15)
+CFSR = {
+    "IACCVIOL": 1 << 0, "DACCVIOL": 1 << 1, "MUNSTKERR": 1 << 3, "MSTKERR": 1 << 4,
+    "MMARVALID": 1 << 7,
+    "IBUSERR": 1 << 8, "PRECISERR": 1 << 9, "IMPRECISERR": 1 << 10, "UNSTKERR": 1 << 11,
+    "STKERR": 1 << 12, "BFARVALID": 1 << 15,
+    "UNDEFINSTR": 1 << 16, "INVSTATE": 1 << 17, "INVPC": 1 << 18, "NOCP": 1 << 19,
+    "UNALIGNED": 1 << 24, "DIVBYZERO": 1 << 25,
+}
+HFSR = {"VECTTBL": 1 << 1, "FORCED": 1 << 30, "DEBUGEVT": 1 << 31}
+
+FAULT_OF_CFSR_BIT = {
+    **{b: MEMMANAGE for b in ("IACCVIOL", "DACCVIOL", "MUNSTKERR", "MSTKERR")},
+    **{b: BUSFAULT for b in ("IBUSERR", "PRECISERR", "IMPRECISERR", "UNSTKERR", "STKERR")},
+    **{b: USAGEFAULT for b in ("UNDEFINSTR", "INVSTATE", "INVPC", "NOCP", "UNALIGNED", "DIVBYZERO")},
+}
+
+CORE_REGS = [getattr(A, f"UC_ARM_REG_R{i}") for i in range(13)] + [
+    A.UC_ARM_REG_SP, A.UC_ARM_REG_LR, A.UC_ARM_REG_PC]
+_FRAME_REGS = [A.UC_ARM_REG_R0, A.UC_ARM_REG_R1, A.UC_ARM_REG_R2, A.UC_ARM_REG_R3,
+               A.UC_ARM_REG_R12, A.UC_ARM_REG_LR]
+_MASK_REGS = [A.UC_ARM_REG_PRIMASK, A.UC_ARM_REG_FAULTMASK, A.UC_ARM_REG_BASEPRI]
+
+
+@dataclass
+class SystemRegisters:
+    """SCB state the core itself uses; ``emulator.scs`` is its register view."""
+
+    vtor: int = 0
+    ccr: int = 0x200  # STKALIGN set at reset (Cortex-M3 r2p0 and later)
+    scr: int = 0
+    cfsr: int = 0
+    hfsr: int = 0
+    mmfar: int = 0
+    bfar: int = 0
+
+    @property
+    def stkalign(self) -> bool:
+        return bool(self.ccr & 0x200)
+
+    @property
+    def sleeponexit(self) -> bool:
+        return bool(self.scr & 0x2)
+
+
+@dataclass
+class Fault:
+    """A synchronous fault found while running; taken at the slice boundary."""
+
+    cfsr_bit: str
+    pc: int
+    address: int | None = None
+    detail: str = ""
+
+
+@dataclass
+class Replay:
+    """MMIO accesses of an aborted instruction, served again on its re-run."""
+
+    accesses: list[tuple[int, int, int, int]] = field(default_factory=list)  # (kind, addr, size, value)
+    index: int = 0
+
+
+class Lockup(Exception):
+    """The core locked up (a fault while at HardFault or NMI priority)."""
+
+
+class CortexM3:
+    """The core: Unicorn plus exception entry/return, banking and faults."""
+
+    CPUID = 0x410FC231
+
+    def __init__(self, clock: Clock, exceptions: ExceptionState) -> None:
+        self.clock = clock
+        self.exc = exceptions
+        self.sys = SystemRegisters()
+        uc = Uc(UC_ARCH_ARM, UC_MODE_THUMB)
+        uc.ctl_set_cpu_model(A.UC_CPU_ARM_CORTEX_M3)
+        self.uc = uc
+        self._counter = counter_of(uc)
+        exceptions.masks = self.read_masks
+        exceptions.on_change = self._exceptions_changed
+        # State of the current slice.
+        self.running = False
+        self._stop_requested = False
+        self._in_mmio = False
+        self._acc_k = -1
+        self._acc: list[tuple[int, int, int, int]] = []
+        self._aborted: list[tuple[int, int, int, int]] | None = None
+        self.replay: Replay | None = None
+        self.fault: Fault | None = None
+        self.sleeping = False
+        self.event_register = False
+        self.locked_up: str | None = None
+        self.halt_reason: str | None = None
+        # Hooks the machine installs.
+        self.semihosting: Callable[[CortexM3], bool] | None = None
+        self.on_bkpt: Callable[[CortexM3, int], bool] | None = None
+        self.on_exception_entry: Callable[[int, int], None] | None = None
+        self.on_exception_return: Callable[[int], None] | None = None
+        self.trace_exceptions: Callable[[str], None] | None = None
+        self.code_ranges: list[tuple[int, int]] = []
+        self._div_hooks: list[int] = []
+        uc.hook_add(UC_HOOK_INTR, self._hook_intr)
+        uc.hook_add(UC_HOOK_INSN_INVALID, self._hook_invalid)
+        uc.hook_add(UC_HOOK_MEM_READ_UNMAPPED | UC_HOOK_MEM_WRITE_UNMAPPED | UC_HOOK_MEM_FETCH_UNMAPPED
+                    | UC_HOOK_MEM_READ_PROT | UC_HOOK_MEM_WRITE_PROT | UC_HOOK_MEM_FETCH_PROT,
+                    self._hook_mem_invalid)
+
+    # ------------------------------------------------------------------ memory
+    def map_ram(self, base: int, size: int, perms: int) -> None:
+        self.uc.mem_map(base, size, perms)
+
+    def map_ram_ptr(self, base: int, size: int, perms: int, ptr: int) -> None:
+        self.uc.mem_map_ptr(base, size, perms, ptr)
+
+    def map_mmio(self, base: int, size: int, read: Callable[[int, int], int],
+                 write: Callable[[int, int, int], None]) -> None:
+        """Map a device window; ``read(offset, size)``/``write(offset, size, value)``."""
+
+        def on_read(_uc: Uc, offset: int, sz: int, _ud: object) -> int:
+            return self._mmio_access(0, base + offset, sz, 0, read, offset)
+
+        def on_write(_uc: Uc, offset: int, sz: int, value: int, _ud: object) -> None:
+            self._mmio_access(1, base + offset, sz, value, write, offset)
+
+        self.uc.mmio_map(base, size, on_read, None, on_write, None)
+
+    def _mmio_access(self, kind: int, addr: int, size: int, value: int,
+                     handler: Callable[..., int | None], offset: int) -> int:
+        if self.running:
+            k = self._counter.value
+            if k != self._acc_k:
+                self._acc_k = k
+                self._acc = []
+        replay = self.replay
+        if replay is not None:
+            if replay.index < len(replay.accesses):
+                rk, ra, rs, rv = replay.accesses[replay.index]
+                if rk == kind and ra == addr and rs == size:
+                    replay.index += 1
+                    self._record(kind, addr, size, rv)
+                    return rv
+                log.warning("MMIO replay diverged at 0x%08X; performing the access", addr)
+            self.replay = None
+        self._in_mmio = True
+        try:
+            if kind:
+                handler(offset, size, value)
+                result = value
+            else:
+                result = handler(offset, size) & ((1 << (8 * size)) - 1)
+        finally:
+            self._in_mmio = False
+        self._record(kind, addr, size, result)
+        return result
+
+    def _record(self, kind: int, addr: int, size: int, value: int) -> None:
+        if self.running:
+            self._acc.append((kind, addr, size, value))
+
+    def read_u32(self, addr: int) -> int:
+        return struct.unpack("<I", self.uc.mem_read(addr, 4))[0]
+
+    def read_words(self, addr: int, n: int) -> tuple[int, ...]:
+        return struct.unpack(f"<{n}I", self.uc.mem_read(addr, 4 * n))
+
+    # --------------------------------------------------------------- registers
+    @property
+    def pc(self) -> int:
+        return self.uc.reg_read(A.UC_ARM_REG_PC)
+
+    @pc.setter
+    def pc(self, value: int) -> None:
+        self.uc.reg_write(A.UC_ARM_REG_PC, value | 1)  # bit 0 keeps Thumb state
+
+    def reg(self, name: str) -> int:
+        return self.uc.reg_read(getattr(A, f"UC_ARM_REG_{name.upper()}"))
+
+    def set_reg(self, name: str, value: int) -> None:
+        self.uc.reg_write(getattr(A, f"UC_ARM_REG_{name.upper()}"), value & 0xFFFFFFFF)
+
+    def read_masks(self) -> tuple[int, int, int]:
+        p, f, b = self.uc.reg_read_batch(_MASK_REGS)
+        return p, f, b
+
+    def ipsr(self) -> int:
+        return self.uc.reg_read(A.UC_ARM_REG_IPSR) & 0x1FF
+
+    def control(self) -> int:
+        return self.uc.reg_read(A.UC_ARM_REG_CONTROL)
+
+    def banked_sps(self) -> tuple[int, int]:
+        """(MSP, PSP), whatever mode and privilege the core is in."""
+        uc = self.uc
+        ipsr = self.ipsr()
+        control = self.control()
+        if ipsr or not control & 1:
+            return uc.reg_read(A.UC_ARM_REG_MSP), uc.reg_read(A.UC_ARM_REG_PSP)
+        # Unprivileged thread mode: the API cannot read the banked SPs.
+        current = uc.reg_read(A.UC_ARM_REG_SP)
+        uc.reg_write(A.UC_ARM_REG_IPSR, 15)
+        other = uc.reg_read(A.UC_ARM_REG_PSP)  # QEMU's other_sp in handler mode
+        uc.reg_write(A.UC_ARM_REG_IPSR, 0)
+        self._rebuild_hflags()
+        return (other, current) if control & 2 else (current, other)
+
+    def _rebuild_hflags(self) -> None:
+        uc = self.uc
+        uc.reg_write(A.UC_ARM_REG_CPSR, uc.reg_read(A.UC_ARM_REG_CPSR))
+
+    def _set_context(self, ipsr: int, control: int, msp: int, psp: int) -> None:
+        """Put the core in mode ``ipsr`` with CONTROL, MSP and PSP as given."""
+        uc = self.uc
+        thread = ipsr == 0
+        uc.reg_write(A.UC_ARM_REG_IPSR, 15)          # handler mode: privileged
+        uc.reg_write(A.UC_ARM_REG_CONTROL, 0)        # nPRIV=0 (SPSEL ignored here)
+        uc.reg_write(A.UC_ARM_REG_IPSR, 0)           # privileged thread mode
+        uc.reg_write(A.UC_ARM_REG_MSP, msp)          # banking is exact here
+        uc.reg_write(A.UC_ARM_REG_PSP, psp)
+        uc.reg_write(A.UC_ARM_REG_CONTROL, control & (0x3 if thread else 0x1))
+        if not thread:
+            uc.reg_write(A.UC_ARM_REG_IPSR, ipsr)
+        self._rebuild_hflags()
+
+    # ----------------------------------------------------------------- reset
+    def reset(self, vtor: int = 0) -> None:
+        """Power-on or system reset: SP and PC from the vector table at ``vtor``."""
+        self.exc.reset()
+        self.sys = SystemRegisters(vtor=vtor)
+        uc = self.uc
+        for r in CORE_REGS[:13]:
+            uc.reg_write(r, 0)
+        self._set_context(0, 0, 0, 0)
+        uc.reg_write(A.UC_ARM_REG_PRIMASK, 0)
+        uc.reg_write(A.UC_ARM_REG_FAULTMASK, 0)
+        uc.reg_write(A.UC_ARM_REG_BASEPRI, 0)
+        sp, pc = self.read_words(vtor, 2)
+        self._set_context(0, 0, sp & ~3, 0)
+        uc.reg_write(A.UC_ARM_REG_LR, 0xFFFFFFFF)
+        uc.reg_write(A.UC_ARM_REG_XPSR, XPSR_T)
+        self.pc = pc
+        self.sleeping = False
+        self.event_register = False
+        self.locked_up = None
+        self.halt_reason = None
+        self.fault = None
+        self.replay = None
+        if not pc & 1:
+            self.raise_fault(Fault("INVSTATE", pc & ~1, detail="reset vector has bit 0 clear"))
+
+    # ------------------------------------------------------- exception entry
+    def take_exception(self, n: int, return_address: int) -> None:
+        """PushStack + ExceptionTaken (B1.5.6, B1.5.7)."""
+        uc = self.uc
+        ipsr = self.ipsr()
+        control = self.control()
+        msp, psp = self.banked_sps()
+        using_psp = ipsr == 0 and bool(control & 2)
+        sp = psp if using_psp else msp
+        force = self.sys.stkalign
+        align = bool(sp & 4) and force
+        frame = (sp - 32) & (~7 if force else ~3) & 0xFFFFFFFF
+        r0, r1, r2, r3, r12, lr = uc.reg_read_batch(_FRAME_REGS)
+        xpsr = uc.reg_read(A.UC_ARM_REG_XPSR)
+        xpsr = (xpsr & ~XPSR_ALIGN) | (XPSR_ALIGN if align else 0)
+        data = struct.pack("<8I", r0, r1, r2, r3, r12, lr, return_address & ~1 & 0xFFFFFFFF,
+                           xpsr & 0xFFFFFFFF)
+        try:
+            uc.mem_write(frame, data)
+            ok = self._is_ram(frame)
+        except UcError:
+            ok = False
+        if not ok:
+            # A stacking error: the handler still runs (B1.5.6), with BusFault pending.
+            self.sys.cfsr |= CFSR["STKERR"]
+            self.exc.set_pending(BUSFAULT)
+        if using_psp:
+            psp = frame
+        else:
+            msp = frame
+        if ipsr:
+            exc_return = EXC_RETURN_HANDLER
+        else:
+            exc_return = EXC_RETURN_THREAD_PSP if using_psp else EXC_RETURN_THREAD_MSP
+        self._enter(n, exc_return, control & ~2, msp, psp)
+
+    def _enter(self, n: int, exc_return: int, control: int, msp: int, psp: int) -> None:
+        uc = self.uc
+        try:
+            vector = self.read_u32(self.sys.vtor + 4 * n)
+        except UcError:
+            vector = 0
+            self.sys.hfsr |= HFSR["VECTTBL"]
+        self._set_context(n, control, msp, psp)
+        uc.reg_write(A.UC_ARM_REG_LR, exc_return)
+        xpsr = uc.reg_read(A.UC_ARM_REG_XPSR)
+        # Clear IT/ICI bits; T from the vector's bit 0.
+        xpsr = (xpsr & 0xF8000000) | n | (XPSR_T if vector & 1 else 0)
+        uc.reg_write(A.UC_ARM_REG_XPSR, xpsr)
+        self._rebuild_hflags()
+        uc.reg_write(A.UC_ARM_REG_PC, vector | 1)
+        self.exc.activate(n)
+        self.sleeping = False
+        if self.trace_exceptions:
+            self.trace_exceptions(f"enter {exception_name(n)} -> 0x{vector & ~1:08X}")
+        if self.on_exception_entry:
+            self.on_exception_entry(n, vector)
+        if not vector & 1:
+            self.raise_fault(Fault("INVSTATE", vector & ~1, detail=f"vector of {exception_name(n)} "
+                                   f"(0x{vector:08X}) has bit 0 clear"))
+
+    def _is_ram(self, addr: int) -> bool:
+        for begin, end, _perms in self.uc.mem_regions():
+            if begin <= addr <= end:
+                return True
+        return False
+
+    # ------------------------------------------------------- exception return
+    def exception_return(self, exc_return: int) -> None:
+        """ExceptionReturn + PopStack (B1.5.8), with tail-chaining."""
+        uc = self.uc
+        n = self.ipsr()
+        kind = exc_return & 0xF
+        if kind not in (0x1, 0x9, 0xD) or (exc_return | 0xF) != 0xFFFFFFFF or not self.exc.active >> n & 1:
+            # Invalid EXC_RETURN: UsageFault INVPC, taken as if from the handler.
+            self.raise_fault(Fault("INVPC", exc_return, detail=f"bad EXC_RETURN 0x{exc_return:08X}"))
+            self.take_pending_fault_now(return_address=uc.reg_read(A.UC_ARM_REG_LR))
+            return
+        self.exc.deactivate(n)
+        if self.on_exception_return:
+            self.on_exception_return(n)
+        to_thread = kind != 0x1
+        control = self.control()
+        msp, psp = self.banked_sps()
+        nxt = self.exc.deliverable()
+        if nxt:
+            # Tail-chain: the stacked frame stays; the next handler gets the same EXC_RETURN.
+            if self.trace_exceptions:
+                self.trace_exceptions(f"tail-chain {exception_name(n)} -> {exception_name(nxt)}")
+            self._enter(nxt, exc_return, control & ~2, msp, psp)
+            return
+        use_psp = kind == 0xD
+        sp = psp if use_psp else msp
+        try:
+            r0, r1, r2, r3, r12, lr, pc, xpsr = self.read_words(sp, 8)
+        except UcError:
+            self.sys.cfsr |= CFSR["UNSTKERR"]
+            self.raise_fault(Fault("UNSTKERR", exc_return, sp, "unstacking from unmapped memory"))
+            self.take_pending_fault_now(return_address=exc_return)
+            return
+        sp = (sp + 32 + (4 if xpsr & XPSR_ALIGN and self.sys.stkalign else 0)) & 0xFFFFFFFF
+        if use_psp:
+            psp = sp
+        else:
+            msp = sp
+        new_ipsr = xpsr & 0x1FF
+        if to_thread and new_ipsr:
+            self.raise_fault(Fault("INVPC", pc, detail="return to thread mode with IPSR "
+                                   f"{new_ipsr} in the stacked xPSR"))
+            new_ipsr = 0
+        new_control = (control & ~2) | (2 if use_psp else 0) if to_thread else control & ~2
+        uc.reg_write_batch(list(zip(_FRAME_REGS, (r0, r1, r2, r3, r12, lr), strict=True)))
+        self._set_context(new_ipsr, new_control, msp, psp)
+        uc.reg_write(A.UC_ARM_REG_XPSR, (xpsr & ~XPSR_ALIGN & ~0x1FF) | new_ipsr)
+        self._rebuild_hflags()
+        uc.reg_write(A.UC_ARM_REG_PC, pc | 1)
+        if self.trace_exceptions:
+            self.trace_exceptions(f"return from {exception_name(n)} to 0x{pc & ~1:08X}")
+        if to_thread and self.sys.sleeponexit and not self.exc.active:
+            self.sleeping = True
+            self.request_stop()
+
+    # ------------------------------------------------------------------ faults
+    def raise_fault(self, fault: Fault) -> None:
+        """Record a synchronous fault; it is taken at the slice boundary."""
+        if self.fault is None:
+            self.fault = fault
+
+    def take_pending_fault_now(self, return_address: int) -> None:
+        """Take ``self.fault`` at once (from inside a hook)."""
+        fault = self.fault
+        self.fault = None
+        if fault is not None:
+            self._take_fault(fault, return_address)
+
+    def take_fault(self) -> None:
+        """Take the recorded fault with the faulting instruction as return address."""
+        fault = self.fault
+        self.fault = None
+        if fault is not None:
+            self._take_fault(fault, fault.pc)
+
+    def _take_fault(self, fault: Fault, return_address: int) -> None:
+        bit = fault.cfsr_bit
+        target = FAULT_OF_CFSR_BIT.get(bit, HARDFAULT)
+        if bit in CFSR:
+            self.sys.cfsr |= CFSR[bit]
+        if target == BUSFAULT and fault.address is not None and bit == "PRECISERR":
+            self.sys.bfar = fault.address
+            self.sys.cfsr |= CFSR["BFARVALID"]
+        if target == MEMMANAGE and fault.address is not None and bit == "DACCVIOL":
+            self.sys.mmfar = fault.address
+            self.sys.cfsr |= CFSR["MMARVALID"]
+        exec_prio = self.exc.execution_priority()
+        enabled = bool(self.exc.enabled >> target & 1)
+        group = self.exc.group_priority(self.exc.priority[target])
+        if target != HARDFAULT and (not enabled or group >= exec_prio):
+            target = HARDFAULT
+            self.sys.hfsr |= HFSR["FORCED"]
+        if target == HARDFAULT and exec_prio <= -1:
+            where = f"PC=0x{fault.pc:08X}"
+            self.locked_up = (f"lockup: {bit} fault at {where} while at priority {exec_prio} "
+                              f"({'NMI' if exec_prio == -2 else 'HardFault'} active)")
+            self.request_stop()
+            raise Lockup(self.locked_up)
+        self.last_fault = fault
+        if self.trace_exceptions:
+            self.trace_exceptions(f"fault {bit} at 0x{fault.pc:08X} -> {exception_name(target)}")
+        self.take_exception(target, return_address)
+
+    # ------------------------------------------------------------------ hooks
+    def _hook_intr(self, uc: Uc, intno: int, _ud: object) -> None:
+        try:
+            if intno == 8:
+                self.exception_return(uc.reg_read(A.UC_ARM_REG_PC) | 1)
+            elif intno == 2:
+                self._svc(uc.reg_read(A.UC_ARM_REG_PC))
+            elif intno == 7:
+                pc = uc.reg_read(A.UC_ARM_REG_PC)
+                imm = self.uc.mem_read(pc, 2)[0]
+                if imm == 0xAB and self.semihosting is not None:
+                    if self.semihosting(self):
+                        self.request_stop()
+                    uc.reg_write(A.UC_ARM_REG_PC, (pc + 2) | 1)
+                elif self.on_bkpt is not None and self.on_bkpt(self, pc):
+                    self.halt_reason = "breakpoint"
+                    self.request_stop()
+                else:
+                    # No debugger: BKPT escalates to HardFault (DEBUGEVT).
+                    self.sys.hfsr |= HFSR["DEBUGEVT"]
+                    self.raise_fault(Fault("DEBUGEVT", pc, detail=f"bkpt 0x{imm:02X}"))
+                    self.request_stop()
+            else:
+                pc = uc.reg_read(A.UC_ARM_REG_PC)
+                kind = {17: "NOCP", 18: "INVSTATE", 22: "UNALIGNED", 3: "IBUSERR", 4: "PRECISERR"}
+                self.raise_fault(Fault(kind.get(intno, "UNDEFINSTR"), pc, detail=f"CPU exception {intno}"))
+                self.request_stop()
+        except Lockup:
+            uc.emu_stop()
+
+    def _svc(self, next_pc: int) -> None:
+        exc = self.exc
+        exc.set_pending(SVCALL)
+        if exc.group_priority(exc.priority[SVCALL]) < exc.execution_priority():
+            exc.pending &= ~(1 << SVCALL)
+            self.take_exception(SVCALL, next_pc)
+        else:
+            # SVC at or above its own priority escalates (B1.5.15).
+            exc.pending &= ~(1 << SVCALL)
+            self.raise_fault(Fault("FORCED", next_pc - 2, detail="SVC while it cannot be taken"))
+            self.sys.hfsr |= HFSR["FORCED"]
+            self._take_forced_hardfault(next_pc - 2)
+
+    def _take_forced_hardfault(self, pc: int) -> None:
+        self.fault = None
+        if self.exc.execution_priority() <= -1:
+            self.locked_up = f"lockup: HardFault at PC=0x{pc:08X} while at HardFault/NMI priority"
+            self.request_stop()
+            raise Lockup(self.locked_up)
+        self.take_exception(HARDFAULT, pc)
+
+    def _hook_invalid(self, uc: Uc, _ud: object) -> bool:
+        pc = uc.reg_read(A.UC_ARM_REG_PC)
+        try:
+            prev = struct.unpack("<H", uc.mem_read(pc - 2, 2))[0]
+        except UcError:
+            prev = 0
+        if prev == 0xBF20:  # WFE: PC is already past it
+            if self.event_register:
+                self.event_register = False
+            else:
+                self.sleeping = True
+                uc.emu_stop()
+            return True
+        if prev in (0xBF10, 0xBF40):  # YIELD, SEV
+            if prev == 0xBF40:
+                self.event_register = True
+            return True
+        self.raise_fault(Fault("UNDEFINSTR", pc, detail=f"undefined instruction at 0x{pc:08X}"))
+        return False
+
+    def _hook_mem_invalid(self, uc: Uc, access: int, address: int, size: int, value: int,
+                          _ud: object) -> bool:
+        pc = uc.reg_read(A.UC_ARM_REG_PC)
+        if access in (UC_MEM_FETCH_UNMAPPED, UC_MEM_FETCH_PROT):
+            bit = "IBUSERR" if access == UC_MEM_FETCH_UNMAPPED else "IACCVIOL"
+            self.raise_fault(Fault(bit, address, address, f"instruction fetch from 0x{address:08X}"))
+        else:
+            what = "read" if access in (UC_MEM_READ_UNMAPPED, UC_MEM_READ_PROT) else "write"
+            self.raise_fault(Fault("PRECISERR", pc, address, f"{size}-byte {what} of 0x{address:08X}"))
+        return False
+
+    # ------------------------------------------------------- divide-by-zero trap
+    def set_div0_trap(self, on: bool) -> None:
+        """CCR.DIV_0_TRP: hook each SDIV/UDIV in the code ranges while it is set.
+
+        Unicorn's divide returns 0 for a zero divisor with no way to trap, so
+        the trap costs per-instruction hooks on the divide instructions only
+        (found by decoding the loaded code), and only while the bit is set.
+        """
+        if on == bool(self._div_hooks):
+            return
+        uc = self.uc
+        if not on:
+            for h in self._div_hooks:
+                uc.hook_del(h)
+            self._div_hooks = []
+        else:
+            for begin, end in self.code_ranges:
+                data = bytes(uc.mem_read(begin, end - begin))
+                for off in range(0, len(data) - 3, 2):
+                    hw1, hw2 = struct.unpack_from("<HH", data, off)
+                    if hw1 & 0xFFD0 == 0xFB90 and hw2 & 0xF0F0 == 0xF0F0:
+                        addr = begin + off
+                        self._div_hooks.append(uc.hook_add(UC_HOOK_CODE, self._hook_div, hw2 & 0xF,
+                                                           begin=addr, end=addr))
+        for begin, end in self.code_ranges:
+            uc.ctl_remove_cache(begin, end)
+
+    def _hook_div(self, uc: Uc, address: int, _size: int, rm: int) -> None:
+        if uc.reg_read(A.UC_ARM_REG_R0 + rm if rm < 13 else A.UC_ARM_REG_SP) == 0:
+            self.raise_fault(Fault("DIVBYZERO", address, detail=f"divide by zero at 0x{address:08X}"))
+            uc.emu_stop()
+
+    # ------------------------------------------------------------- run control
+    def _exceptions_changed(self) -> None:
+        if self.running and self.exc.deliverable():
+            self.request_stop()
+
+    def request_stop(self) -> None:
+        """End the current slice at the next instruction boundary."""
+        if self.running and not self._stop_requested:
+            self._stop_requested = True
+            if self._in_mmio:
+                self._aborted = self._acc
+            self.uc.emu_stop()
+
+    def progress(self) -> int:
+        """Instructions completed so far in the running slice."""
+        return self._counter.value - 1
+
+    def run(self, budget: int) -> int:
+        """Run at most ``budget`` instructions; returns how many ran."""
+        uc = self.uc
+        self._stop_requested = False
+        self._aborted = None
+        self._acc_k = -1
+        self._acc = []
+        self.running = True
+        self.clock.slice_progress = self.progress
+        err = UC_ERR_OK
+        try:
+            uc.emu_start(uc.reg_read(A.UC_ARM_REG_PC) | 1, UNTIL, 0, budget)
+        except UcError as e:
+            err = e.errno
+        finally:
+            self.running = False
+            self.clock.slice_progress = _zero
+        ran = self._counter.value
+        if self._aborted is not None:
+            # Stopped inside an MMIO access: that instruction runs again.
+            self.replay = Replay(list(self._aborted))
+            ran -= 1
+        elif err != UC_ERR_OK or (self.fault is not None and self.fault.cfsr_bit == "DIVBYZERO"):
+            ran -= 1  # the faulting instruction did not complete
+            if self.fault is None:
+                pc = uc.reg_read(A.UC_ARM_REG_PC)
+                self.raise_fault(Fault("UNDEFINSTR" if err == 10 else "PRECISERR", pc,
+                                       detail=f"Unicorn error {err} at 0x{pc:08X}"))
+        elif uc.reg_read(A.UC_ARM_REG_PC) == UNTIL:
+            self.raise_fault(Fault("IBUSERR", UNTIL, UNTIL, "execution reached 0xFFFFFF00"))
+        elif ran <= budget and not self._stop_requested and self.fault is None:
+            # emu_start returned before the count ran out with nobody asking: WFI.
+            self.sleeping = True
+        ran = max(0, min(ran, budget))
+        return ran
+
+
+def _zero() -> int:
+    return 0

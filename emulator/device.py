@@ -1,0 +1,208 @@
+"""The base class of every memory-mapped device model.
+
+A model declares ``SIZE`` (its window), ``REGS`` (a ``RegMap``), the IRQ
+outputs it drives (``IRQS``, names only: the platform file wires them) and
+optionally byte ports (``BYTE_PORTS``). The machine gives it the clock and
+the wired IRQ lines; models never see NVIC numbers and do no host I/O.
+
+Register values live in ``self.r`` (a list indexed by the register's
+position in the table); ``self.get('NAME')``/``self.set('NAME', v)`` are the
+readable forms for hooks. ``read``/``write`` are the MMIO entry points.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+from emulator.clock import Clock
+from emulator.regs import RegMap, log_guest, log_trace, log_unimp
+
+
+class IrqLine:
+    """One interrupt output of a device, wired by the platform to a sink."""
+
+    __slots__ = ("name", "level", "_sink")
+
+    def __init__(self, name: str, sink: Callable[[bool], None] | None = None) -> None:
+        self.name = name
+        self.level = False
+        self._sink = sink
+
+    def connect(self, sink: Callable[[bool], None]) -> None:
+        self._sink = sink
+
+    def set(self, level: bool) -> None:
+        level = bool(level)
+        if level != self.level:
+            self.level = level
+            if self._sink is not None:
+                self._sink(level)
+
+    def pulse(self) -> None:
+        self.set(True)
+        self.set(False)
+
+
+class OrGate:
+    """Several device lines driving one NVIC input (e.g. the AN385 overrun IRQ 12)."""
+
+    __slots__ = ("_levels", "_sink", "_inputs")
+
+    def __init__(self, sink: Callable[[bool], None]) -> None:
+        self._levels: set[int] = set()
+        self._sink = sink
+        self._inputs = 0
+
+    def input(self) -> Callable[[bool], None]:
+        key = self._inputs
+        self._inputs += 1
+
+        def drive(level: bool, _key: int = key) -> None:
+            before = bool(self._levels)
+            if level:
+                self._levels.add(_key)
+            else:
+                self._levels.discard(_key)
+            after = bool(self._levels)
+            if after != before:
+                self._sink(after)
+
+        return drive
+
+
+class BytePort:
+    """A serial byte stream between a device and the outside world.
+
+    Device side: ``send(data)`` puts bytes on the wire; the device sets
+    ``on_receive`` to accept bytes the world delivers (at a sync point).
+    World side: ``connect(listener)`` to get what the device sends;
+    ``deliver(data)`` to hand bytes to the device.
+    """
+
+    __slots__ = ("name", "_listeners", "on_receive")
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._listeners: list[Callable[[bytes], None]] = []
+        self.on_receive: Callable[[bytes], None] | None = None
+
+    def connect(self, listener: Callable[[bytes], None]) -> None:
+        self._listeners.append(listener)
+
+    def disconnect(self, listener: Callable[[bytes], None]) -> None:
+        self._listeners.remove(listener)
+
+    def send(self, data: bytes) -> None:
+        for listener in self._listeners:
+            listener(data)
+
+    def deliver(self, data: bytes) -> None:
+        if self.on_receive is not None:
+            self.on_receive(data)
+
+
+class Device:
+    SIZE: ClassVar[int] = 0x1000
+    REGS: ClassVar[RegMap] = RegMap()
+    IRQS: ClassVar[tuple[str, ...]] = ()
+    BYTE_PORTS: ClassVar[tuple[str, ...]] = ()
+    STATE_VERSION: ClassVar[int] = 1
+
+    def __init__(self, name: str, clock: Clock, **settings: Any) -> None:
+        self.name = name
+        self.clock = clock
+        self.irq: dict[str, IrqLine] = {n: IrqLine(f"{name}.{n}") for n in self.IRQS}
+        self.ports: dict[str, BytePort] = {n: BytePort(f"{name}.{n}") for n in self.BYTE_PORTS}
+        self.r: list[int] = [0] * len(self.REGS.regs)
+        self.log = logging.getLogger(f"vboard.device.{name}")
+        self._unimp_seen: set[str] = set()
+        self.trace = log_trace.isEnabledFor(logging.DEBUG)
+        if settings:
+            unknown = ", ".join(sorted(settings))
+            raise ValueError(f"{type(self).__name__} takes no setting(s) {unknown}")
+
+    # -- register storage -------------------------------------------------
+    def get(self, name: str) -> int:
+        return self.r[self.REGS.by_name[name].index]
+
+    def set(self, name: str, value: int) -> None:
+        self.r[self.REGS.by_name[name].index] = value
+
+    def reset(self) -> None:
+        """Restore the table's reset values; subclasses then reset state and IRQs."""
+        for reg in self.REGS.regs:
+            self.r[reg.index] = reg.reset
+
+    # -- MMIO entry points --------------------------------------------------
+    def read(self, offset: int, size: int) -> int:
+        reg = self.REGS.by_offset.get(offset & ~(size - 1) if size < 4 else offset)
+        if reg is None:
+            reg = self.REGS.by_offset.get(offset)
+        if reg is None:
+            self.guest_error(f"read of unmapped offset 0x{offset:03X} (size {size})")
+            return 0
+        if size not in reg.sizes and reg.width >= size:
+            self.guest_error(f"{size}-byte read of {reg.name} (allowed: {reg.sizes})")
+        value = reg.read(self) if reg.read is not None else self.r[reg.index] & reg.readable_mask
+        if reg.rc_mask:
+            self.r[reg.index] &= ~reg.rc_mask
+        shift = 8 * (offset - reg.offset)
+        value = (value >> shift) & ((1 << (8 * size)) - 1)
+        if self.trace:
+            log_trace.debug("%s: read  %s+%d = 0x%X", self.name, reg.name, offset - reg.offset, value)
+        return value
+
+    def write(self, offset: int, size: int, value: int) -> None:
+        reg = self.REGS.by_offset.get(offset)
+        if reg is None:
+            self.guest_error(f"write of 0x{value:X} to unmapped offset 0x{offset:03X} (size {size})")
+            return
+        if size not in reg.sizes and reg.width >= size:
+            self.guest_error(f"{size}-byte write of {reg.name} (allowed: {reg.sizes})")
+        shift = 8 * (offset - reg.offset)
+        if size < reg.width:
+            lane = ((1 << (8 * size)) - 1) << shift
+            old_full = reg.read(self) if reg.read is not None and size in reg.sizes else self.r[reg.index]
+            value = (old_full & ~lane) | ((value << shift) & lane)
+            w1_lane = lane
+        else:
+            w1_lane = -1
+        if self.trace:
+            log_trace.debug("%s: write %s = 0x%X", self.name, reg.name, value)
+        if reg.write is not None:
+            reg.write(self, value)
+            return
+        old = self.r[reg.index]
+        new = (old & ~reg.store_mask) | (value & reg.store_mask)
+        if reg.w1c_mask:
+            new &= ~(value & reg.w1c_mask & w1_lane)
+        if reg.w1s_mask:
+            new |= value & reg.w1s_mask & w1_lane
+        self.r[reg.index] = new
+        if reg.after_write is not None:
+            reg.after_write(self, old, value)
+
+    # -- logging --------------------------------------------------------------
+    def guest_error(self, message: str) -> None:
+        log_guest.warning("%s: %s", self.name, message)
+
+    def unimplemented(self, feature: str) -> None:
+        if feature not in self._unimp_seen:
+            self._unimp_seen.add(feature)
+            log_unimp.info("%s: %s is not modelled", self.name, feature)
+
+    # -- snapshots ---------------------------------------------------------------
+    def get_state(self) -> dict[str, Any]:
+        """Versioned device state; subclasses add their own keys."""
+        return {"version": self.STATE_VERSION, "regs": list(self.r)}
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        if state.get("version") != self.STATE_VERSION:
+            raise ValueError(f"{self.name}: snapshot state version {state.get('version')} "
+                             f"does not match {self.STATE_VERSION}")
+        self.r = list(state["regs"])
+
+    def describe(self) -> str:
+        return f"{type(self).__name__} '{self.name}'\n{self.REGS.table()}"

@@ -1,0 +1,357 @@
+"""A board: the core, its memory and devices, and the slice loop that runs it.
+
+The loop (PyBoy's run-until-next-event): fire due clock events, take a
+deliverable exception, then run the CPU until the next event or the end of
+the requested time, whichever is first. WFI sleeps straight to the next
+event. Host input enters through ``post()`` (thread-safe) and is applied at
+slice boundaries only, so device state is touched by this thread alone.
+
+Exceptions pended between slices are taken before the next instruction;
+those pended during a slice (an MMIO write, a device line) end the slice at
+the next instruction boundary (see ``CortexM3.request_stop``). While a
+pending exception is masked by PRIMASK/BASEPRI/FAULTMASK the loop runs in
+short steps (1 instruction, then doubling) so an unmask is seen at once in
+the usual short critical section and within twice the masked time
+otherwise; this is deterministic, as everything here.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import logging
+import mmap
+import queue
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from unicorn import UC_PROT_ALL, UC_PROT_READ, UC_PROT_WRITE, UcError
+
+from emulator.clock import Clock
+from emulator.cortexm import CortexM3, Lockup
+from emulator.device import BytePort, Device, OrGate
+from emulator.faultreport import FaultReport, build_report
+from emulator.loader import FirmwareError, Image, Symbols
+from emulator.nvic import IRQ0, ExceptionState
+from emulator.platform import Platform, PlatformError, resolve_model
+from emulator.scs import Dwt, SystemControlSpace
+from emulator.semihosting import Semihosting
+
+log = logging.getLogger("vboard.machine")
+
+SCS_BASE = 0xE000E000
+DWT_BASE = 0xE0001000
+MAX_SLICE = 250_000
+MASKED_STEPS = 16
+
+
+@dataclass
+class StopReason:
+    """Why ``Machine.run`` returned."""
+
+    kind: str  # "time", "exit", "fault", "lockup", "idle", "halt", "breakpoint", "condition"
+    exit_code: int | None = None
+    report: FaultReport | None = None
+    message: str = ""
+
+
+@dataclass
+class _Ram:
+    region: Any
+    buffer: Any
+    address: int
+
+
+@dataclass
+class Machine:
+    platform: Platform
+    clock: Clock = field(init=False)
+    devices: dict[str, Device] = field(init=False, default_factory=dict)
+
+    def __post_init__(self) -> None:
+        plat = self.platform
+        self.clock = Clock(plat.clock_hz)
+        self.exc = ExceptionState(plat.num_irq, plat.priority_bits)
+        self.cpu = CortexM3(self.clock, self.exc)
+        self.clock.on_earlier_deadline = self.cpu.request_stop
+        self.scs = SystemControlSpace("scs", self.cpu, self.request_reset)
+        self.dwt = Dwt("dwt", self.clock)
+        self.semihost_out = BytePort("semihosting")
+        self.semihost_in: list[int] = []
+        self.semihosting = Semihosting(self.semihost_out.send, self._semihost_readc,
+                                       lambda: self.clock.now, plat.clock_hz)
+        self.cpu.semihosting = self.semihosting
+        self.cpu.on_exception_entry = self._on_exception_entry
+        self.image: Image | None = None
+        self.symbols = Symbols()
+        self.inbox: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
+        self.pacer: Callable[[int], None] | None = None
+        self.idle_wait: Callable[[float | None], bool] | None = None
+        self.instructions = 0
+        self._reset_reason: str | None = None
+        self._stop: StopReason | None = None
+        self._masked_count = 0
+        self._ram: list[_Ram] = []
+        self.on_reset: list[Callable[[str], None]] = []
+        self._map_memory()
+        self._map_devices()
+
+    # ------------------------------------------------------------ construction
+    def _map_memory(self) -> None:
+        for region in self.platform.memory:
+            buf = mmap.mmap(-1, region.size)
+            addr = ctypes.addressof(ctypes.c_char.from_buffer(buf))
+            perms = UC_PROT_ALL if region.executable else UC_PROT_READ | UC_PROT_WRITE
+            for base in (region.base, *region.aliases):
+                self.cpu.map_ram_ptr(base, region.size, perms, addr)
+            self._ram.append(_Ram(region, buf, addr))
+
+    def _map_devices(self) -> None:
+        self._attach(SCS_BASE, self.scs)
+        self._attach(DWT_BASE, self.dwt)
+        gates: dict[int, list[tuple[Device, str]]] = {}
+        for spec in self.platform.devices:
+            cls = resolve_model(spec, self.platform.path)
+            try:
+                dev = cls(spec.name, self.clock, **spec.settings)
+            except (TypeError, ValueError) as e:
+                raise PlatformError(f"{self.platform.path}: device '{spec.name}': {e}") from None
+            if not isinstance(dev, Device):
+                raise PlatformError(f"{self.platform.path}: device '{spec.name}': {spec.model} "
+                                    "is not an emulator.device.Device")
+            for line in spec.irqs:
+                if line not in dev.irq:
+                    raise PlatformError(f"{self.platform.path}: device '{spec.name}': irqs.{line}: "
+                                        f"{type(dev).__name__} has no IRQ output '{line}' "
+                                        f"(it has: {', '.join(dev.irq) or 'none'})")
+            for line, irq in spec.irqs.items():
+                gates.setdefault(irq, []).append((dev, line))
+            self.devices[spec.name] = dev
+            if spec.base is not None:
+                self._attach(spec.base, dev)
+        for irq, sources in gates.items():
+            sink = self._irq_sink(irq)
+            if len(sources) == 1:
+                dev, line = sources[0]
+                dev.irq[line].connect(sink)
+            else:
+                gate = OrGate(sink)
+                for dev, line in sources:
+                    dev.irq[line].connect(gate.input())
+
+    def _irq_sink(self, irq: int) -> Callable[[bool], None]:
+        exc = self.exc
+
+        def sink(level: bool) -> None:
+            exc.irq_input(irq, level)
+
+        return sink
+
+    def _attach(self, base: int, dev: Device) -> None:
+        size = (dev.SIZE + 0xFFF) & ~0xFFF
+        self.cpu.map_mmio(base, size, dev.read, dev.write)
+
+    def device(self, name: str) -> Device:
+        try:
+            return self.devices[name]
+        except KeyError:
+            raise KeyError(f"no device '{name}' on {self.platform.name} "
+                           f"(devices: {', '.join(self.devices)})") from None
+
+    def port(self, device: str, port: str = "serial") -> BytePort:
+        return self.device(device).ports[port]
+
+    # -------------------------------------------------------------- firmware
+    def load(self, image: Image) -> None:
+        for seg in image.segments:
+            if not self._fits(seg.address, len(seg.data)):
+                raise FirmwareError(f"{image.path}: segment at 0x{seg.address:08X} "
+                                    f"({len(seg.data)} bytes) lies outside the memory of "
+                                    f"{self.platform.name}")
+        self.image = image
+        self.symbols = image.symbols
+        self.cpu.code_ranges = image.code_ranges()
+        self._write_segments()
+        self.reset()
+
+    def _fits(self, address: int, size: int) -> bool:
+        for ram in self._ram:
+            for base in (ram.region.base, *ram.region.aliases):
+                if base <= address and address + size <= base + ram.region.size:
+                    return True
+        return False
+
+    def _write_segments(self) -> None:
+        assert self.image is not None
+        for seg in self.image.segments:
+            self.cpu.uc.mem_write(seg.address, seg.data)
+
+    def reset(self) -> None:
+        """Power-on reset of the devices and the core (memory is kept)."""
+        for dev in (self.scs, self.dwt, *self.devices.values()):
+            dev.reset()
+        self.cpu.reset()
+        self._masked_count = 0
+
+    def request_reset(self, reason: str) -> None:
+        self._reset_reason = reason
+        self.cpu.request_stop()
+
+    def _system_reset(self, reason: str) -> None:
+        log.info("system reset (%s) at %d cycles", reason, self.clock.now)
+        if self.image is not None:
+            self._write_segments()  # as QEMU does: the image is reloaded, other RAM kept
+        self.clock.clear()
+        self.reset()
+        for cb in self.on_reset:
+            cb(reason)
+
+    # ------------------------------------------------------------ host input
+    def post(self, action: Callable[[], None]) -> None:
+        """Run ``action`` on the emulation thread at the next slice boundary."""
+        self.inbox.put(action)
+
+    def _apply_inbox(self) -> None:
+        inbox = self.inbox
+        while True:
+            try:
+                action = inbox.get_nowait()
+            except queue.Empty:
+                return
+            action()
+
+    def _semihost_readc(self) -> int:
+        return self.semihost_in.pop(0) if self.semihost_in else -1
+
+    def stop(self, reason: StopReason) -> None:
+        """End ``run`` at the next slice boundary (from a device or hook)."""
+        self._stop = reason
+        self.cpu.request_stop()
+
+    # --------------------------------------------------------------- running
+    def _on_exception_entry(self, n: int, vector: int) -> None:
+        try:
+            first = self.cpu.uc.mem_read(vector & ~1, 2)
+        except UcError:
+            return
+        if bytes(first) == b"\xfe\xe7":  # `b .`: a handler that loops forever
+            report = build_report(self, n, dead_loop=True)
+            self._stop = StopReason("fault", report=report, message=report.headline)
+            self.cpu.request_stop()
+
+    def run(self, cycles: int | None = None, until: Callable[[], bool] | None = None) -> StopReason:
+        """Run for ``cycles`` of virtual time (None: until something stops it)."""
+        cpu, clock, exc = self.cpu, self.clock, self.exc
+        end = None if cycles is None else clock.now + cycles
+        self._stop = None
+        try:
+            while True:
+                self._apply_inbox()
+                clock.fire_due()
+                if self.semihosting.exit is not None:
+                    code = self.semihosting.exit.code
+                    self.semihosting.exit = None
+                    return StopReason("exit", exit_code=code)
+                if self._stop is not None:
+                    return self._stop
+                if self._reset_reason is not None:
+                    reason, self._reset_reason = self._reset_reason, None
+                    self._system_reset(reason)
+                    continue
+                if cpu.halt_reason is not None:
+                    reason, cpu.halt_reason = cpu.halt_reason, None
+                    return StopReason(reason)
+                if cpu.replay is not None:
+                    self._slice(1)
+                    cpu.replay = None
+                    continue
+                if cpu.fault is not None:
+                    cpu.take_fault()
+                    continue
+                n = exc.deliverable()
+                if n:
+                    cpu.take_exception(n, cpu.pc)
+                    continue
+                if until is not None and until():
+                    return StopReason("condition")
+                now = clock.now
+                if end is not None and now >= end:
+                    return StopReason("time")
+                deadline = clock.next_deadline()
+                if cpu.sleeping:
+                    if self._wakeup():
+                        cpu.sleeping = False
+                        continue
+                    target = deadline if end is None or (deadline is not None and deadline < end) else end
+                    if target is None:
+                        if self.idle_wait is not None and self.idle_wait(None):
+                            continue
+                        return StopReason("idle", message="the CPU sleeps and nothing is left to wake it")
+                    if self.pacer is not None:
+                        self.pacer(target)
+                    if self.idle_wait is not None and not self.inbox.empty():
+                        continue
+                    clock.advance(target - now)
+                    continue
+                budget = MAX_SLICE
+                if deadline is not None:
+                    budget = min(budget, deadline - now)
+                if end is not None:
+                    budget = min(budget, end - now)
+                if exc.highest_pending() and self._masked_by_registers():
+                    self._masked_count += 1
+                    extra = self._masked_count - MASKED_STEPS
+                    budget = min(budget, 1 if extra <= 0 else 1 << min(extra, 18))
+                else:
+                    self._masked_count = 0
+                self._slice(max(1, budget))
+                if self.pacer is not None:
+                    self.pacer(clock.now)
+        except Lockup as e:
+            report = build_report(self, 3, lockup=str(e))
+            return StopReason("lockup", report=report, message=report.headline)
+
+    def _slice(self, budget: int) -> None:
+        clock = self.clock
+        clock.slice_end = clock.now + budget
+        try:
+            ran = self.cpu.run(budget)
+        finally:
+            clock.slice_end = None
+        clock.advance(ran)
+        self.instructions += ran
+
+    def _masked_by_registers(self) -> bool:
+        primask, faultmask, basepri = self.cpu.read_masks()
+        if not (primask & 1 or faultmask & 1 or basepri):
+            return False
+        exc = self.exc
+        n = exc.highest_pending()
+        saved = exc.masks
+        exc.masks = lambda: (0, 0, 0)
+        try:
+            return exc.group_priority(exc.priority[n]) < exc.execution_priority()
+        finally:
+            exc.masks = saved
+
+    def _wakeup(self) -> bool:
+        """WFI wakes on an exception that would preempt if PRIMASK were clear."""
+        exc = self.exc
+        n = exc.highest_pending()
+        if not n:
+            return False
+        primask, faultmask, basepri = self.cpu.read_masks()
+        saved = exc.masks
+        exc.masks = lambda: (0, faultmask, basepri)
+        try:
+            return exc.group_priority(exc.priority[n]) < exc.execution_priority()
+        finally:
+            exc.masks = saved
+
+    # ------------------------------------------------------------- inspection
+    def symbol(self, address: int) -> str:
+        name = self.symbols.lookup(address & ~1)
+        return f"0x{address:08X}" + (f" <{name}>" if name else "")
+
+    def irq_number(self, n: int) -> int:
+        return n - IRQ0

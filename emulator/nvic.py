@@ -1,0 +1,150 @@
+"""Exception state of an ARMv7-M core: priorities, enables, pending and active.
+
+The ARMv7-M Architecture Reference Manual (DDI0403E) B1.5 defines it; this
+module is its bookkeeping only (no registers, no stacking): which exception
+the core takes next and at what priority it runs now. The registers that
+program it (NVIC, SCB) are in ``emulator.scs``; entry and return are in
+``emulator.cortexm``.
+
+Sets of exceptions are Python ints used as bit masks, bit n = exception n,
+so "highest pending enabled" is a few integer operations.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+RESET, NMI, HARDFAULT, MEMMANAGE, BUSFAULT, USAGEFAULT = 1, 2, 3, 4, 5, 6
+SVCALL, DEBUGMON, PENDSV, SYSTICK = 11, 12, 14, 15
+IRQ0 = 16
+
+EXCEPTION_NAMES = {
+    RESET: "Reset", NMI: "NMI", HARDFAULT: "HardFault", MEMMANAGE: "MemManage",
+    BUSFAULT: "BusFault", USAGEFAULT: "UsageFault", SVCALL: "SVCall",
+    DEBUGMON: "DebugMonitor", PENDSV: "PendSV", SYSTICK: "SysTick",
+}
+
+THREAD_PRIORITY = 256  # "lower than any configurable priority"
+
+
+def exception_name(n: int) -> str:
+    return EXCEPTION_NAMES.get(n, f"IRQ{n - IRQ0}" if n >= IRQ0 else f"Reserved{n}")
+
+
+class ExceptionState:
+    """Priorities, enables, pending and active sets for 16 + ``num_irq`` exceptions."""
+
+    def __init__(self, num_irq: int = 32, priority_bits: int = 8) -> None:
+        self.num_irq = num_irq
+        self.count = IRQ0 + num_irq
+        self.priority_mask = (0xFF << (8 - priority_bits)) & 0xFF
+        self.masks: Callable[[], tuple[int, int, int]] = lambda: (0, 0, 0)
+        self.on_change: Callable[[], None] = lambda: None
+        self.reset()
+
+    def reset(self) -> None:
+        self.priority = [0] * self.count
+        self.priority[RESET], self.priority[NMI], self.priority[HARDFAULT] = -3, -2, -1
+        # Exceptions that are always enabled; IRQs and the configurable faults are not.
+        self.enabled = (1 << NMI) | (1 << HARDFAULT) | (1 << SVCALL) | (1 << DEBUGMON) | \
+            (1 << PENDSV) | (1 << SYSTICK)
+        self.pending = 0
+        self.active = 0
+        self.prigroup = 0
+        # Level of each device IRQ input: a high level re-pends after the ISR clears.
+        self.irq_level = 0
+
+    # -- priorities ---------------------------------------------------------
+    def group_priority(self, prio: int) -> int:
+        if prio < 0:
+            return prio
+        return prio & ~((2 << self.prigroup) - 1) & 0xFF
+
+    def set_priority(self, n: int, value: int) -> None:
+        if n > HARDFAULT:
+            self.priority[n] = value & self.priority_mask
+
+    def execution_priority(self, active: int | None = None) -> int:
+        """B1.5.4: the running priority from active exceptions and the mask registers."""
+        act = self.active if active is None else active
+        best = THREAD_PRIORITY
+        while act:
+            low = act & -act
+            n = low.bit_length() - 1
+            p = self.group_priority(self.priority[n])
+            if p < best:
+                best = p
+            act ^= low
+        primask, faultmask, basepri = self.masks()
+        if basepri & self.priority_mask:
+            b = self.group_priority(basepri & self.priority_mask)
+            if b < best:
+                best = b
+        if primask & 1 and best > 0:
+            best = 0
+        if faultmask & 1 and best > -1:
+            best = -1
+        return best
+
+    def highest_pending(self) -> int:
+        """The pending, enabled exception with the highest priority (0 if none)."""
+        cand = self.pending & self.enabled
+        if not cand:
+            return 0
+        best_n, best_p = 0, 1 << 30
+        while cand:
+            low = cand & -cand
+            n = low.bit_length() - 1
+            p = self.priority[n]
+            if p < best_p:  # ties: the lower exception number wins (scan is ascending)
+                best_n, best_p = n, p
+            cand ^= low
+        return best_n
+
+    def deliverable(self, active: int | None = None) -> int:
+        """The exception that would preempt now, or 0."""
+        n = self.highest_pending()
+        if n and self.group_priority(self.priority[n]) < self.execution_priority(active):
+            return n
+        return 0
+
+    # -- state changes --------------------------------------------------------
+    def set_pending(self, n: int) -> None:
+        if not self.pending >> n & 1:
+            self.pending |= 1 << n
+            self.on_change()
+
+    def clear_pending(self, n: int) -> None:
+        self.pending &= ~(1 << n)
+        if n >= IRQ0 and self.irq_level >> (n - IRQ0) & 1 and not self.active >> n & 1:
+            # A level-sensitive input that is still high stays pending.
+            self.pending |= 1 << n
+
+    def set_enabled(self, n: int, on: bool) -> None:
+        before = self.enabled
+        self.enabled = self.enabled | (1 << n) if on else self.enabled & ~(1 << n)
+        if self.enabled != before and on and self.pending >> n & 1:
+            self.on_change()
+
+    def irq_input(self, irq: int, level: bool) -> None:
+        """A device line into the NVIC: a rising level pends the IRQ (B3.4.1)."""
+        bit = 1 << irq
+        if level:
+            self.irq_level |= bit
+            if not self.active >> (IRQ0 + irq) & 1:
+                self.set_pending(IRQ0 + irq)
+        else:
+            self.irq_level &= ~bit
+
+    def activate(self, n: int) -> None:
+        self.pending &= ~(1 << n)
+        self.active |= 1 << n
+
+    def deactivate(self, n: int) -> None:
+        self.active &= ~(1 << n)
+        if n >= IRQ0 and self.irq_level >> (n - IRQ0) & 1:
+            # The line is still asserted when the ISR returns: pend again.
+            self.pending |= 1 << n
+
+    def nested_active_count(self) -> int:
+        return bin(self.active).count("1")

@@ -1,0 +1,365 @@
+"""The System Control Space (0xE000E000): NVIC, SCB, SysTick registers.
+
+ARMv7-M ARM (DDI0403E) B3.2 (SCB), B3.3 (SysTick), B3.4 (NVIC); register
+values of a Cortex-M3 r2p1 as QEMU's ``cortex-m3`` reports them (CPUID
+0x410FC231). The state lives in the core (``CortexM3.sys``, the
+``ExceptionState``, ``SysTick``); this table is its register view.
+
+Not modelled: the MPU (0xD90.., RAZ/WI as on a part without one), the
+debug registers beyond DEMCR, ACTLR effects, SCS CoreSight IDs, SLEEPDEEP.
+Choices: writes to NVIC banks past the 32 implemented IRQs are RAZ/WI;
+VECTRESET and VECTCLRACTIVE (debug-only on v7-M) are logged and ignored;
+SYSRESETREQ resets the whole board (the machine decides, see
+``request_reset``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from emulator.device import Device
+from emulator.nvic import (
+    BUSFAULT,
+    IRQ0,
+    MEMMANAGE,
+    NMI,
+    PENDSV,
+    SVCALL,
+    SYSTICK,
+    USAGEFAULT,
+    DEBUGMON,
+)
+from emulator.regs import RO, RW, RSVD, Reg, RegMap
+from emulator.systick import SysTick
+
+if TYPE_CHECKING:
+    from emulator.cortexm import CortexM3
+
+ID_REGISTERS = {  # Cortex-M3 feature registers (QEMU cortex_m3_initfn)
+    0xD40: ("ID_PFR0", 0x00000030), 0xD44: ("ID_PFR1", 0x00000200),
+    0xD48: ("ID_DFR0", 0x00100000), 0xD4C: ("ID_AFR0", 0x00000000),
+    0xD50: ("ID_MMFR0", 0x00000030), 0xD54: ("ID_MMFR1", 0x00000000),
+    0xD58: ("ID_MMFR2", 0x01000000), 0xD5C: ("ID_MMFR3", 0x00000000),
+    0xD60: ("ID_ISAR0", 0x01101110), 0xD64: ("ID_ISAR1", 0x02111000),
+    0xD68: ("ID_ISAR2", 0x21112231), 0xD6C: ("ID_ISAR3", 0x01111110),
+    0xD70: ("ID_ISAR4", 0x01310132),
+}
+
+SHCSR_ACT = {MEMMANAGE: 0, BUSFAULT: 1, USAGEFAULT: 3, SVCALL: 7, DEBUGMON: 8, PENDSV: 10, SYSTICK: 11}
+SHCSR_PENDED = {USAGEFAULT: 12, MEMMANAGE: 13, BUSFAULT: 14, SVCALL: 15}
+SHCSR_ENA = {MEMMANAGE: 16, BUSFAULT: 17, USAGEFAULT: 18}
+
+VECTKEY = 0x05FA
+
+
+def _fault_reg(attr: str, w1c: bool = True) -> tuple[Callable, Callable]:
+    def read(self: SystemControlSpace) -> int:
+        return getattr(self.cpu.sys, attr)
+
+    def write(self: SystemControlSpace, value: int) -> None:
+        old = getattr(self.cpu.sys, attr)
+        setattr(self.cpu.sys, attr, old & ~value if w1c else value)
+
+    return read, write
+
+
+def _ipr_read(base_irq: int) -> Callable:
+    def read(self: SystemControlSpace) -> int:
+        value = 0
+        for i in range(4):
+            value |= (self.exc.priority[IRQ0 + base_irq + i] & 0xFF) << (8 * i)
+        return value
+    return read
+
+def _ipr_write(base_irq: int) -> Callable:
+    def write(self: SystemControlSpace, value: int) -> None:
+        for i in range(4):
+            self.exc.set_priority(IRQ0 + base_irq + i, (value >> (8 * i)) & 0xFF)
+        self.exc.on_change()
+    return write
+
+
+class SystemControlSpace(Device):
+    SIZE = 0x1000
+
+    def __init__(self, name: str, cpu: CortexM3, request_reset: Callable[[str], None]) -> None:
+        super().__init__(name, cpu.clock)
+        self.cpu = cpu
+        self.exc = cpu.exc
+        self.request_reset = request_reset
+        self.systick = SysTick(cpu.clock, lambda: self.exc.set_pending(SYSTICK))
+        self.demcr = 0
+
+    def reset(self) -> None:
+        super().reset()
+        self.systick.reset()
+        self.demcr = 0
+
+    # -- NVIC -----------------------------------------------------------------
+    def _irq_bits(self, mask: int) -> int:
+        return (mask >> IRQ0) & 0xFFFFFFFF
+
+    def _read_iser(self) -> int:
+        return self._irq_bits(self.exc.enabled)
+
+    def _write_iser(self, value: int) -> None:
+        for i in _bits(value):
+            self.exc.set_enabled(IRQ0 + i, True)
+
+    def _write_icer(self, value: int) -> None:
+        for i in _bits(value):
+            self.exc.set_enabled(IRQ0 + i, False)
+
+    def _read_ispr(self) -> int:
+        return self._irq_bits(self.exc.pending)
+
+    def _write_ispr(self, value: int) -> None:
+        for i in _bits(value):
+            self.exc.set_pending(IRQ0 + i)
+
+    def _write_icpr(self, value: int) -> None:
+        for i in _bits(value):
+            self.exc.clear_pending(IRQ0 + i)
+
+    def _read_iabr(self) -> int:
+        return self._irq_bits(self.exc.active)
+
+    def _write_stir(self, value: int) -> None:
+        irq = value & 0x1FF
+        if irq < self.exc.num_irq:
+            self.exc.set_pending(IRQ0 + irq)
+        else:
+            self.guest_error(f"STIR write of IRQ {irq}, only {self.exc.num_irq} implemented")
+
+    # -- SCB ------------------------------------------------------------------
+    def _read_icsr(self) -> int:
+        exc = self.exc
+        ipsr = self.cpu.ipsr()
+        value = ipsr
+        if exc.pending >> NMI & 1:
+            value |= 1 << 31
+        if exc.pending >> PENDSV & 1:
+            value |= 1 << 28
+        if exc.pending >> SYSTICK & 1:
+            value |= 1 << 26
+        if exc.pending & exc.enabled & ~((1 << IRQ0) - 1):
+            value |= 1 << 22  # ISRPENDING: an external interrupt is pending
+        vectpending = exc.highest_pending()
+        value |= (vectpending & 0x1FF) << 12
+        others = exc.active & ~(1 << ipsr)
+        if ipsr and not others:
+            value |= 1 << 11  # RETTOBASE
+        return value
+
+    def _write_icsr(self, value: int) -> None:
+        exc = self.exc
+        if value & 1 << 31:
+            exc.set_pending(NMI)
+        if value & 1 << 27:
+            exc.pending &= ~(1 << PENDSV)
+        elif value & 1 << 28:
+            exc.set_pending(PENDSV)
+        if value & 1 << 25:
+            exc.pending &= ~(1 << SYSTICK)
+        elif value & 1 << 26:
+            exc.set_pending(SYSTICK)
+
+    def _read_vtor(self) -> int:
+        return self.cpu.sys.vtor
+
+    def _write_vtor(self, value: int) -> None:
+        self.cpu.sys.vtor = value & 0xFFFFFF80
+
+    def _read_aircr(self) -> int:
+        return 0xFA050000 | (self.exc.prigroup << 8)
+
+    def _write_aircr(self, value: int) -> None:
+        if value >> 16 != VECTKEY:
+            self.guest_error(f"AIRCR write 0x{value:08X} without VECTKEY 0x05FA ignored")
+            return
+        self.exc.prigroup = (value >> 8) & 7
+        if value & 0x3:
+            self.unimplemented("AIRCR.VECTRESET/VECTCLRACTIVE (debug only)")
+        if value & 0x4:
+            self.request_reset("SYSRESETREQ")
+
+    def _read_scr(self) -> int:
+        return self.cpu.sys.scr
+
+    def _write_scr(self, value: int) -> None:
+        self.cpu.sys.scr = value & 0x16
+        if value & 0x4:
+            self.unimplemented("SCR.SLEEPDEEP (sleeps as WFI)")
+
+    def _read_ccr(self) -> int:
+        return self.cpu.sys.ccr
+
+    def _write_ccr(self, value: int) -> None:
+        self.cpu.sys.ccr = value & 0x31B
+        if value & 0x8:
+            self.unimplemented("CCR.UNALIGN_TRP (unaligned accesses are not trapped)")
+        if value & 0x10:
+            self.cpu.set_div0_trap(True)
+        else:
+            self.cpu.set_div0_trap(False)
+
+    def _read_shpr(self, first: int) -> int:
+        value = 0
+        for i in range(4):
+            n = first + i
+            if n in (MEMMANAGE, BUSFAULT, USAGEFAULT, SVCALL, DEBUGMON, PENDSV, SYSTICK):
+                value |= (self.exc.priority[n] & 0xFF) << (8 * i)
+        return value
+
+    def _write_shpr(self, first: int, value: int) -> None:
+        for i in range(4):
+            n = first + i
+            if n in (MEMMANAGE, BUSFAULT, USAGEFAULT, SVCALL, DEBUGMON, PENDSV, SYSTICK):
+                self.exc.set_priority(n, (value >> (8 * i)) & 0xFF)
+        self.exc.on_change()
+
+    def _read_shcsr(self) -> int:
+        exc = self.exc
+        value = 0
+        for n, bit in SHCSR_ACT.items():
+            if exc.active >> n & 1:
+                value |= 1 << bit
+        for n, bit in SHCSR_PENDED.items():
+            if exc.pending >> n & 1:
+                value |= 1 << bit
+        for n, bit in SHCSR_ENA.items():
+            if exc.enabled >> n & 1:
+                value |= 1 << bit
+        return value
+
+    def _write_shcsr(self, value: int) -> None:
+        exc = self.exc
+        for n, bit in SHCSR_ENA.items():
+            exc.set_enabled(n, bool(value >> bit & 1))
+        for n, bit in SHCSR_ACT.items():
+            exc.active = exc.active | (1 << n) if value >> bit & 1 else exc.active & ~(1 << n)
+        for n, bit in SHCSR_PENDED.items():
+            exc.pending = exc.pending | (1 << n) if value >> bit & 1 else exc.pending & ~(1 << n)
+        exc.on_change()
+
+    _cfsr = _fault_reg("cfsr")
+    _hfsr = _fault_reg("hfsr")
+    _mmfar = _fault_reg("mmfar", w1c=False)
+    _bfar = _fault_reg("bfar", w1c=False)
+
+    def _read_demcr(self) -> int:
+        return self.demcr
+
+    def _write_demcr(self, value: int) -> None:
+        self.demcr = value & 0x010F07F1
+
+    REGS = RegMap(
+        Reg(0x004, "ICTR", access=RO, reset=0),
+        Reg(0x008, "ACTLR", access=RW),
+        Reg(0x010, "SYST_CSR", read=lambda s: s.systick.read_csr(), write=lambda s, v: s.systick.write_csr(v)),
+        Reg(0x014, "SYST_RVR", read=lambda s: s.systick.reload,
+            write=lambda s, v: s.systick.write_reload(v)),
+        Reg(0x018, "SYST_CVR", read=lambda s: s.systick.value(),
+            write=lambda s, v: s.systick.write_current(v)),
+        Reg(0x01C, "SYST_CALIB", access=RO, reset=0x40000000 | 9999),
+        Reg(0x100, "NVIC_ISER0", read=_read_iser, write=_write_iser),
+        Reg(0x180, "NVIC_ICER0", read=_read_iser, write=_write_icer),
+        Reg(0x200, "NVIC_ISPR0", read=_read_ispr, write=_write_ispr),
+        Reg(0x280, "NVIC_ICPR0", read=_read_ispr, write=_write_icpr),
+        Reg(0x300, "NVIC_IABR0", read=_read_iabr, write=lambda s, v: None),
+        *[Reg(0x400 + 4 * i, f"NVIC_IPR{i}", sizes=(1, 2, 4), read=_ipr_read(4 * i), write=_ipr_write(4 * i))
+          for i in range(8)],
+        Reg(0xD00, "CPUID", access=RO, reset=0x410FC231),
+        Reg(0xD04, "ICSR", read=_read_icsr, write=_write_icsr),
+        Reg(0xD08, "VTOR", read=_read_vtor, write=_write_vtor),
+        Reg(0xD0C, "AIRCR", read=_read_aircr, write=_write_aircr, sizes=(2, 4)),
+        Reg(0xD10, "SCR", read=_read_scr, write=_write_scr),
+        Reg(0xD14, "CCR", read=_read_ccr, write=_write_ccr),
+        Reg(0xD18, "SHPR1", sizes=(1, 2, 4), read=lambda s: s._read_shpr(4),
+            write=lambda s, v: s._write_shpr(4, v)),
+        Reg(0xD1C, "SHPR2", sizes=(1, 2, 4), read=lambda s: s._read_shpr(8),
+            write=lambda s, v: s._write_shpr(8, v)),
+        Reg(0xD20, "SHPR3", sizes=(1, 2, 4), read=lambda s: s._read_shpr(12),
+            write=lambda s, v: s._write_shpr(12, v)),
+        Reg(0xD24, "SHCSR", read=_read_shcsr, write=_write_shcsr),
+        Reg(0xD28, "CFSR", sizes=(1, 2, 4), read=_cfsr[0], write=_cfsr[1]),
+        Reg(0xD2C, "HFSR", read=_hfsr[0], write=_hfsr[1]),
+        Reg(0xD30, "DFSR", access=RW),
+        Reg(0xD34, "MMFAR", read=_mmfar[0], write=_mmfar[1]),
+        Reg(0xD38, "BFAR", read=_bfar[0], write=_bfar[1]),
+        Reg(0xD3C, "AFSR", access=RW),
+        *[Reg(off, name, access=RO, reset=value) for off, (name, value) in ID_REGISTERS.items()],
+        Reg(0xD88, "CPACR", access=RSVD),
+        Reg(0xDFC, "DEMCR", read=_read_demcr, write=_write_demcr),
+        Reg(0xF00, "STIR", write=_write_stir, read=lambda s: 0),
+    )
+
+    def read(self, offset: int, size: int) -> int:
+        if offset in self.REGS.by_offset:
+            return super().read(offset, size)
+        if 0x100 <= offset < 0x500 or 0xD90 <= offset < 0xDC0:
+            return 0  # unimplemented NVIC banks and the absent MPU: RAZ/WI
+        return super().read(offset, size)
+
+    def write(self, offset: int, size: int, value: int) -> None:
+        if offset in self.REGS.by_offset:
+            super().write(offset, size, value)
+        elif not (0x100 <= offset < 0x500 or 0xD90 <= offset < 0xDC0):
+            super().write(offset, size, value)
+
+    def get_state(self) -> dict:
+        state = super().get_state()
+        state["systick"] = self.systick.get_state()
+        state["demcr"] = self.demcr
+        return state
+
+    def set_state(self, state: dict) -> None:
+        super().set_state(state)
+        self.systick.set_state(state["systick"])
+        self.demcr = state["demcr"]
+
+
+def _bits(value: int) -> list[int]:
+    return [i for i in range(32) if value >> i & 1]
+
+
+class Dwt(Device):
+    """Data Watchpoint and Trace unit (0xE0001000): only CTRL and CYCCNT.
+
+    CYCCNT counts core cycles while CYCCNTENA is set (drivers time with it);
+    comparators, PC sampling and the other profiling counters are not
+    modelled (NUMCOMP reads 0).
+    """
+
+    SIZE = 0x1000
+
+    def __init__(self, name: str, clock: object) -> None:
+        super().__init__(name, clock)  # type: ignore[arg-type]
+        self.cyc_base = 0
+        self.cyc_start = 0
+
+    def reset(self) -> None:
+        super().reset()
+        self.cyc_base = 0
+        self.cyc_start = 0
+
+    def _read_cyccnt(self) -> int:
+        if self.get("CTRL") & 1:
+            return (self.cyc_base + self.clock.now - self.cyc_start) & 0xFFFFFFFF
+        return self.cyc_base
+
+    def _write_cyccnt(self, value: int) -> None:
+        self.cyc_base = value
+        self.cyc_start = self.clock.now
+
+    def _after_ctrl(self, old: int, new: int) -> None:
+        if new & 1 and not old & 1:
+            self.cyc_start = self.clock.now
+        elif old & 1 and not new & 1:
+            self.cyc_base = (self.cyc_base + self.clock.now - self.cyc_start) & 0xFFFFFFFF
+
+    REGS = RegMap(
+        Reg(0x000, "CTRL", access=RW, after_write=_after_ctrl),
+        Reg(0x004, "CYCCNT", read=_read_cyccnt, write=_write_cyccnt),
+    )

@@ -1,0 +1,87 @@
+"""Record or check the QEMU reference transcripts in firmware/golden/.
+
+    python firmware/tools/golden.py            # write golden/<name>.txt
+    python firmware/tools/golden.py --check    # 3 runs each, compare to files
+
+Run from the repository root after `make -C firmware`. Programs that hang
+by design (crash*) are run with a short timeout; uart_echo gets
+golden/uart_echo.input on UART0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bridge.qemu_ref import QemuResult
+
+ROOT = Path(__file__).resolve().parents[2]
+
+FIRMWARE = ROOT / "firmware"
+BUILD = FIRMWARE / "build"
+GOLDEN = FIRMWARE / "golden"
+HANGS = {"crash", "crash_udf"}
+HANG_TIMEOUT = 2.0
+TIMEOUT = 20.0
+RUNS = 3
+
+
+def programs() -> list[str]:
+    names = [p.stem for p in sorted((FIRMWARE / "tests").glob("*.c"))]
+    names += [p.stem for p in sorted((FIRMWARE / "demo").glob("*.c"))]
+    return names
+
+
+def run(name: str) -> QemuResult:
+    inp = GOLDEN / f"{name}.input"
+    data = inp.read_bytes() if inp.exists() else b""
+    timeout = HANG_TIMEOUT if name in HANGS else TIMEOUT
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    run_on_qemu = importlib.import_module("bridge.qemu_ref").run_on_qemu
+    return run_on_qemu(BUILD / f"{name}.elf", uart0_input=data, timeout=timeout)
+
+
+def verdict(name: str, res: QemuResult) -> str | None:
+    if name in HANGS:
+        return None if res.timed_out else f"expected a hang, got exit {res.exit_code}"
+    if res.timed_out:
+        return "timed out"
+    if res.exit_code != 0:
+        return f"exit code {res.exit_code}"
+    return None
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--check", action="store_true", help="compare 3 runs with the files"
+    )
+    parser.add_argument("names", nargs="*", help="programs (default: all)")
+    args = parser.parse_args()
+    failed = 0
+    for name in args.names or programs():
+        results = [run(name) for _ in range(RUNS if args.check else 1)]
+        first = results[0]
+        problem = verdict(name, first)
+        if any(r.transcript != first.transcript for r in results):
+            problem = "transcript differs between runs"
+        path = GOLDEN / f"{name}.txt"
+        if args.check:
+            if not path.exists() or path.read_bytes() != first.transcript:
+                problem = problem or "differs from golden file"
+        elif problem is None:
+            path.write_bytes(first.transcript)
+        lines = first.transcript.count(b"\n")
+        status = "hang" if first.timed_out else f"exit {first.exit_code}"
+        print(f"{name:16} {status:8} {lines:3} lines  {problem or 'ok'}")
+        failed += problem is not None
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
