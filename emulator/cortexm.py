@@ -14,10 +14,10 @@ Unicorn facts this relies on (2.1.4, see shared/reference/unicorn_cortexm.md):
   writing PC continues inside the same ``emu_start``.
 * After writing IPSR, a read-modify-write of CPSR is needed or the next
   EXC_RETURN branch is not recognised (hflags are not rebuilt).
-* The API's MSP/PSP view follows QEMU's banking: in handler mode or with
-  CONTROL.SPSEL=0 the live R13 is MSP. CONTROL.SPSEL writes are ignored in
-  handler mode and unprivileged thread mode cannot read MSP/PSP, so every
-  mode change goes through ``_set_context``.
+* The API's MSP/PSP view follows QEMU's banking, and IPSR writes through
+  the API keep it consistent (R13 swaps with the mode). CONTROL.SPSEL
+  writes are ignored in handler mode and unprivileged thread mode cannot
+  read MSP/PSP, so every mode change goes through ``_set_context``.
 * An ``emu_stop`` from an MMIO callback aborts the current instruction,
   which runs again on the next ``emu_start``. The CPU records the MMIO
   accesses of the current instruction and, on the re-run, serves them from
@@ -69,7 +69,7 @@ from emulator.nvic import (
     ExceptionState,
     exception_name,
 )
-from emulator.ucount import counter_of
+from emulator.ucount import RegisterFile, counter_of
 
 log = logging.getLogger("vboard.cpu")
 
@@ -164,6 +164,9 @@ class CortexM3:
         uc.ctl_set_cpu_model(A.UC_CPU_ARM_CORTEX_M3)
         self.uc = uc
         self._counter = counter_of(uc)
+        self._regs = RegisterFile(uc)
+        self.rr = self._regs.read
+        self.rw = self._regs.write
         exceptions.masks = self.read_masks
         exceptions.on_change = self._exceptions_changed
         # State of the current slice.
@@ -254,27 +257,27 @@ class CortexM3:
     # --------------------------------------------------------------- registers
     @property
     def pc(self) -> int:
-        return self.uc.reg_read(A.UC_ARM_REG_PC)
+        return self.rr(A.UC_ARM_REG_PC)
 
     @pc.setter
     def pc(self, value: int) -> None:
-        self.uc.reg_write(A.UC_ARM_REG_PC, value | 1)  # bit 0 keeps Thumb state
+        self.rw(A.UC_ARM_REG_PC, value | 1)  # bit 0 keeps Thumb state
 
     def reg(self, name: str) -> int:
-        return self.uc.reg_read(getattr(A, f"UC_ARM_REG_{name.upper()}"))
+        return self.rr(getattr(A, f"UC_ARM_REG_{name.upper()}"))
 
     def set_reg(self, name: str, value: int) -> None:
-        self.uc.reg_write(getattr(A, f"UC_ARM_REG_{name.upper()}"), value & 0xFFFFFFFF)
+        self.rw(getattr(A, f"UC_ARM_REG_{name.upper()}"), value & 0xFFFFFFFF)
 
     def read_masks(self) -> tuple[int, int, int]:
-        p, f, b = self.uc.reg_read_batch(_MASK_REGS)
-        return p, f, b
+        rr = self.rr
+        return rr(A.UC_ARM_REG_PRIMASK), rr(A.UC_ARM_REG_FAULTMASK), rr(A.UC_ARM_REG_BASEPRI)
 
     def ipsr(self) -> int:
-        return self.uc.reg_read(A.UC_ARM_REG_IPSR) & 0x1FF
+        return self.rr(A.UC_ARM_REG_IPSR) & 0x1FF
 
     def control(self) -> int:
-        return self.uc.reg_read(A.UC_ARM_REG_CONTROL)
+        return self.rr(A.UC_ARM_REG_CONTROL)
 
     def banked_sps(self) -> tuple[int, int]:
         """(MSP, PSP), whatever mode and privilege the core is in."""
@@ -282,31 +285,31 @@ class CortexM3:
         ipsr = self.ipsr()
         control = self.control()
         if ipsr or not control & 1:
-            return uc.reg_read(A.UC_ARM_REG_MSP), uc.reg_read(A.UC_ARM_REG_PSP)
-        # Unprivileged thread mode: the API cannot read the banked SPs.
-        current = uc.reg_read(A.UC_ARM_REG_SP)
-        uc.reg_write(A.UC_ARM_REG_IPSR, 15)
-        other = uc.reg_read(A.UC_ARM_REG_PSP)  # QEMU's other_sp in handler mode
-        uc.reg_write(A.UC_ARM_REG_IPSR, 0)
+            return self.rr(A.UC_ARM_REG_MSP), self.rr(A.UC_ARM_REG_PSP)
+        # Unprivileged thread mode: the API reads 0; in handler mode it reads
+        # both banks (Unicorn's IPSR write keeps the banking consistent).
+        self.rw(A.UC_ARM_REG_IPSR, 15)
+        msp, psp = self.rr(A.UC_ARM_REG_MSP), self.rr(A.UC_ARM_REG_PSP)
+        self.rw(A.UC_ARM_REG_IPSR, 0)
         self._rebuild_hflags()
-        return (other, current) if control & 2 else (current, other)
+        return msp, psp
 
     def _rebuild_hflags(self) -> None:
         uc = self.uc
-        uc.reg_write(A.UC_ARM_REG_CPSR, uc.reg_read(A.UC_ARM_REG_CPSR))
+        self.rw(A.UC_ARM_REG_CPSR, self.rr(A.UC_ARM_REG_CPSR))
 
     def _set_context(self, ipsr: int, control: int, msp: int, psp: int) -> None:
         """Put the core in mode ``ipsr`` with CONTROL, MSP and PSP as given."""
         uc = self.uc
         thread = ipsr == 0
-        uc.reg_write(A.UC_ARM_REG_IPSR, 15)          # handler mode: privileged
-        uc.reg_write(A.UC_ARM_REG_CONTROL, 0)        # nPRIV=0 (SPSEL ignored here)
-        uc.reg_write(A.UC_ARM_REG_IPSR, 0)           # privileged thread mode
-        uc.reg_write(A.UC_ARM_REG_MSP, msp)          # banking is exact here
-        uc.reg_write(A.UC_ARM_REG_PSP, psp)
-        uc.reg_write(A.UC_ARM_REG_CONTROL, control & (0x3 if thread else 0x1))
+        self.rw(A.UC_ARM_REG_IPSR, 15)          # handler mode: privileged
+        self.rw(A.UC_ARM_REG_CONTROL, 0)        # nPRIV=0 (SPSEL ignored here)
+        self.rw(A.UC_ARM_REG_IPSR, 0)           # privileged thread mode
+        self.rw(A.UC_ARM_REG_MSP, msp)          # banking is exact here
+        self.rw(A.UC_ARM_REG_PSP, psp)
+        self.rw(A.UC_ARM_REG_CONTROL, control & (0x3 if thread else 0x1))
         if not thread:
-            uc.reg_write(A.UC_ARM_REG_IPSR, ipsr)
+            self.rw(A.UC_ARM_REG_IPSR, ipsr)
         self._rebuild_hflags()
 
     # ----------------------------------------------------------------- reset
@@ -316,15 +319,15 @@ class CortexM3:
         self.sys = SystemRegisters(vtor=vtor)
         uc = self.uc
         for r in CORE_REGS[:13]:
-            uc.reg_write(r, 0)
+            self.rw(r, 0)
         self._set_context(0, 0, 0, 0)
-        uc.reg_write(A.UC_ARM_REG_PRIMASK, 0)
-        uc.reg_write(A.UC_ARM_REG_FAULTMASK, 0)
-        uc.reg_write(A.UC_ARM_REG_BASEPRI, 0)
+        self.rw(A.UC_ARM_REG_PRIMASK, 0)
+        self.rw(A.UC_ARM_REG_FAULTMASK, 0)
+        self.rw(A.UC_ARM_REG_BASEPRI, 0)
         sp, pc = self.read_words(vtor, 2)
         self._set_context(0, 0, sp & ~3, 0)
-        uc.reg_write(A.UC_ARM_REG_LR, 0xFFFFFFFF)
-        uc.reg_write(A.UC_ARM_REG_XPSR, XPSR_T)
+        self.rw(A.UC_ARM_REG_LR, 0xFFFFFFFF)
+        self.rw(A.UC_ARM_REG_XPSR, XPSR_T)
         self.pc = pc
         self.sleeping = False
         self.event_register = False
@@ -347,8 +350,8 @@ class CortexM3:
         force = self.sys.stkalign
         align = bool(sp & 4) and force
         frame = (sp - 32) & (~7 if force else ~3) & 0xFFFFFFFF
-        r0, r1, r2, r3, r12, lr = uc.reg_read_batch(_FRAME_REGS)
-        xpsr = uc.reg_read(A.UC_ARM_REG_XPSR)
+        r0, r1, r2, r3, r12, lr = [self.rr(r) for r in _FRAME_REGS]
+        xpsr = self.rr(A.UC_ARM_REG_XPSR)
         xpsr = (xpsr & ~XPSR_ALIGN) | (XPSR_ALIGN if align else 0)
         data = struct.pack("<8I", r0, r1, r2, r3, r12, lr, return_address & ~1 & 0xFFFFFFFF,
                            xpsr & 0xFFFFFFFF)
@@ -379,13 +382,13 @@ class CortexM3:
             vector = 0
             self.sys.hfsr |= HFSR["VECTTBL"]
         self._set_context(n, control, msp, psp)
-        uc.reg_write(A.UC_ARM_REG_LR, exc_return)
-        xpsr = uc.reg_read(A.UC_ARM_REG_XPSR)
+        self.rw(A.UC_ARM_REG_LR, exc_return)
+        xpsr = self.rr(A.UC_ARM_REG_XPSR)
         # Clear IT/ICI bits; T from the vector's bit 0.
         xpsr = (xpsr & 0xF8000000) | n | (XPSR_T if vector & 1 else 0)
-        uc.reg_write(A.UC_ARM_REG_XPSR, xpsr)
+        self.rw(A.UC_ARM_REG_XPSR, xpsr)
         self._rebuild_hflags()
-        uc.reg_write(A.UC_ARM_REG_PC, vector | 1)
+        self.rw(A.UC_ARM_REG_PC, vector | 1)
         self.exc.activate(n)
         self.sleeping = False
         if self.trace_exceptions:
@@ -411,7 +414,7 @@ class CortexM3:
         if kind not in (0x1, 0x9, 0xD) or (exc_return | 0xF) != 0xFFFFFFFF or not self.exc.active >> n & 1:
             # Invalid EXC_RETURN: UsageFault INVPC, taken as if from the handler.
             self.raise_fault(Fault("INVPC", exc_return, detail=f"bad EXC_RETURN 0x{exc_return:08X}"))
-            self.take_pending_fault_now(return_address=uc.reg_read(A.UC_ARM_REG_LR))
+            self.take_pending_fault_now(return_address=self.rr(A.UC_ARM_REG_LR))
             return
         self.exc.deactivate(n)
         if self.on_exception_return:
@@ -446,11 +449,12 @@ class CortexM3:
                                    f"{new_ipsr} in the stacked xPSR"))
             new_ipsr = 0
         new_control = (control & ~2) | (2 if use_psp else 0) if to_thread else control & ~2
-        uc.reg_write_batch(list(zip(_FRAME_REGS, (r0, r1, r2, r3, r12, lr), strict=True)))
+        for rid, value in zip(_FRAME_REGS, (r0, r1, r2, r3, r12, lr), strict=True):
+            self.rw(rid, value)
         self._set_context(new_ipsr, new_control, msp, psp)
-        uc.reg_write(A.UC_ARM_REG_XPSR, (xpsr & ~XPSR_ALIGN & ~0x1FF) | new_ipsr)
+        self.rw(A.UC_ARM_REG_XPSR, (xpsr & ~XPSR_ALIGN & ~0x1FF) | new_ipsr)
         self._rebuild_hflags()
-        uc.reg_write(A.UC_ARM_REG_PC, pc | 1)
+        self.rw(A.UC_ARM_REG_PC, pc | 1)
         if self.trace_exceptions:
             self.trace_exceptions(f"return from {exception_name(n)} to 0x{pc & ~1:08X}")
         if to_thread and self.sys.sleeponexit and not self.exc.active:
@@ -509,16 +513,16 @@ class CortexM3:
     def _hook_intr(self, uc: Uc, intno: int, _ud: object) -> None:
         try:
             if intno == 8:
-                self.exception_return(uc.reg_read(A.UC_ARM_REG_PC) | 1)
+                self.exception_return(self.rr(A.UC_ARM_REG_PC) | 1)
             elif intno == 2:
-                self._svc(uc.reg_read(A.UC_ARM_REG_PC))
+                self._svc(self.rr(A.UC_ARM_REG_PC))
             elif intno == 7:
-                pc = uc.reg_read(A.UC_ARM_REG_PC)
+                pc = self.rr(A.UC_ARM_REG_PC)
                 imm = self.uc.mem_read(pc, 2)[0]
                 if imm == 0xAB and self.semihosting is not None:
                     if self.semihosting(self):
                         self.request_stop()
-                    uc.reg_write(A.UC_ARM_REG_PC, (pc + 2) | 1)
+                    self.rw(A.UC_ARM_REG_PC, (pc + 2) | 1)
                 elif self.on_bkpt is not None and self.on_bkpt(self, pc):
                     self.halt_reason = "breakpoint"
                     self.request_stop()
@@ -528,7 +532,7 @@ class CortexM3:
                     self.raise_fault(Fault("DEBUGEVT", pc, detail=f"bkpt 0x{imm:02X}"))
                     self.request_stop()
             else:
-                pc = uc.reg_read(A.UC_ARM_REG_PC)
+                pc = self.rr(A.UC_ARM_REG_PC)
                 kind = {17: "NOCP", 18: "INVSTATE", 22: "UNALIGNED", 3: "IBUSERR", 4: "PRECISERR"}
                 self.raise_fault(Fault(kind.get(intno, "UNDEFINSTR"), pc, detail=f"CPU exception {intno}"))
                 self.request_stop()
@@ -557,7 +561,7 @@ class CortexM3:
         self.take_exception(HARDFAULT, pc)
 
     def _hook_invalid(self, uc: Uc, _ud: object) -> bool:
-        pc = uc.reg_read(A.UC_ARM_REG_PC)
+        pc = self.rr(A.UC_ARM_REG_PC)
         try:
             prev = struct.unpack("<H", uc.mem_read(pc - 2, 2))[0]
         except UcError:
@@ -578,7 +582,7 @@ class CortexM3:
 
     def _hook_mem_invalid(self, uc: Uc, access: int, address: int, size: int, value: int,
                           _ud: object) -> bool:
-        pc = uc.reg_read(A.UC_ARM_REG_PC)
+        pc = self.rr(A.UC_ARM_REG_PC)
         if access in (UC_MEM_FETCH_UNMAPPED, UC_MEM_FETCH_PROT):
             bit = "IBUSERR" if access == UC_MEM_FETCH_UNMAPPED else "IACCVIOL"
             self.raise_fault(Fault(bit, address, address, f"instruction fetch from 0x{address:08X}"))
@@ -615,7 +619,7 @@ class CortexM3:
             uc.ctl_remove_cache(begin, end)
 
     def _hook_div(self, uc: Uc, address: int, _size: int, rm: int) -> None:
-        if uc.reg_read(A.UC_ARM_REG_R0 + rm if rm < 13 else A.UC_ARM_REG_SP) == 0:
+        if self.rr(A.UC_ARM_REG_R0 + rm if rm < 13 else A.UC_ARM_REG_SP) == 0:
             self.raise_fault(Fault("DIVBYZERO", address, detail=f"divide by zero at 0x{address:08X}"))
             uc.emu_stop()
 
@@ -647,7 +651,7 @@ class CortexM3:
         self.clock.slice_progress = self.progress
         err = UC_ERR_OK
         try:
-            uc.emu_start(uc.reg_read(A.UC_ARM_REG_PC) | 1, UNTIL, 0, budget)
+            uc.emu_start(self.rr(A.UC_ARM_REG_PC) | 1, UNTIL, 0, budget)
         except UcError as e:
             err = e.errno
         finally:
@@ -661,10 +665,10 @@ class CortexM3:
         elif err != UC_ERR_OK or (self.fault is not None and self.fault.cfsr_bit == "DIVBYZERO"):
             ran -= 1  # the faulting instruction did not complete
             if self.fault is None:
-                pc = uc.reg_read(A.UC_ARM_REG_PC)
+                pc = self.rr(A.UC_ARM_REG_PC)
                 self.raise_fault(Fault("UNDEFINSTR" if err == 10 else "PRECISERR", pc,
                                        detail=f"Unicorn error {err} at 0x{pc:08X}"))
-        elif uc.reg_read(A.UC_ARM_REG_PC) == UNTIL:
+        elif self.rr(A.UC_ARM_REG_PC) == UNTIL:
             self.raise_fault(Fault("IBUSERR", UNTIL, UNTIL, "execution reached 0xFFFFFF00"))
         elif ran <= budget and not self._stop_requested and self.fault is None:
             # emu_start returned before the count ran out with nobody asking: WFI.

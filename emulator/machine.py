@@ -85,7 +85,8 @@ class Machine:
         self.image: Image | None = None
         self.symbols = Symbols()
         self.inbox: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
-        self.pacer: Callable[[int], None] | None = None
+        # Realtime pacing: wait until a cycle count is due; returns the count reached.
+        self.pacer: Callable[[int], int] | None = None
         self.idle_wait: Callable[[float | None], bool] | None = None
         self.instructions = 0
         self._reset_reason: str | None = None
@@ -288,9 +289,7 @@ class Machine:
                             continue
                         return StopReason("idle", message="the CPU sleeps and nothing is left to wake it")
                     if self.pacer is not None:
-                        self.pacer(target)
-                    if self.idle_wait is not None and not self.inbox.empty():
-                        continue
+                        target = max(now, self.pacer(target))
                     clock.advance(target - now)
                     continue
                 budget = MAX_SLICE

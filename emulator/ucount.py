@@ -1,4 +1,6 @@
-"""How many instructions Unicorn has run in the current ``emu_start``.
+"""Direct access to Unicorn state: the instruction counter, 32-bit registers.
+
+How many instructions Unicorn has run in the current ``emu_start``:
 
 Unicorn 2.1.4 counts the instructions of a ``count``-limited run in a private
 field of its handle (``uc->emu_counter``) and offers no API to read it, yet
@@ -63,3 +65,33 @@ def counter_offset() -> int:
 def counter_of(uc: Uc) -> ctypes.c_uint64:
     """A live view of ``uc``'s instruction counter (``.value`` to read)."""
     return ctypes.c_uint64.from_address(uc._uch.value + counter_offset())
+
+
+class RegisterFile:
+    """32-bit register access through the C API with one reused buffer.
+
+    The Python binding spends several microseconds per ``reg_read`` choosing
+    a value class; exception entry and return make dozens of accesses, so the
+    core calls ``uc_reg_read``/``uc_reg_write`` directly.
+    """
+
+    __slots__ = ("_handle", "_buf", "_addr", "_read", "_write")
+
+    def __init__(self, uc: Uc) -> None:
+        from unicorn.unicorn_py3.unicorn import uclib
+
+        self._handle = uc._uch
+        self._buf = ctypes.c_uint32()
+        self._addr = ctypes.addressof(self._buf)
+        self._read = uclib.uc_reg_read
+        self._write = uclib.uc_reg_write
+
+    def read(self, reg: int) -> int:
+        if self._read(self._handle, reg, self._addr):
+            raise ValueError(f"cannot read register {reg}")
+        return self._buf.value
+
+    def write(self, reg: int, value: int) -> None:
+        self._buf.value = value & 0xFFFFFFFF
+        if self._write(self._handle, reg, self._addr):
+            raise ValueError(f"cannot write register {reg}")

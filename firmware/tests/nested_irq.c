@@ -97,8 +97,11 @@ typedef void (*action_t)(uint32_t irq);
 static action_t actions[MPS2_NUM_IRQS];
 static volatile uint32_t done_flags;
 
+/* The compiler barriers keep earlier stores (e.g. to `actions`) before the
+ * pend: the core may take the interrupt right after the pending write. */
 static void pend_stir(uint32_t irq)
 {
+    __asm volatile("" ::: "memory");
     NVIC_STIR = irq; /* software trigger: same as ISPR, by number */
     __DSB();
     __ISB();
@@ -106,6 +109,7 @@ static void pend_stir(uint32_t irq)
 
 static void pend_ispr(uint32_t irq)
 {
+    __asm volatile("" ::: "memory");
     NVIC_SetPendingIRQ((IRQn_Type)irq);
     __DSB();
     __ISB();

@@ -1,0 +1,180 @@
+"""The ``vboard`` command line.
+
+``vboard run [--platform mps2-an385] FIRMWARE [--max-time 5s] [--pace fast|realtime]
+[--uart0 stdio|pty|tcp:PORT|file:PATH|none] [--uart1 ...] [--gdb PORT] [--trace-exceptions]``
+
+Exit status: the firmware's semihosting exit code; 2 for bad input (one
+line on stderr saying what and where); 3 when the firmware faults (a fault
+report on stderr); 4 when the CPU sleeps with nothing left to wake it; 124
+when ``--max-time`` of virtual time is reached.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from collections.abc import Sequence
+
+EXIT_BAD_INPUT = 2
+EXIT_FAULT = 3
+EXIT_IDLE = 4
+EXIT_TIMEOUT = 124
+
+_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "min": 60.0, "m": 60.0, "h": 3600.0}
+
+
+class UsageError(Exception):
+    pass
+
+
+def parse_duration(text: str) -> float:
+    """``5s``, ``250ms``, ``1.5`` (seconds), ``2min`` -> seconds."""
+    m = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*([a-zµ]*)\s*", text)
+    if not m or (m.group(2) and m.group(2) not in _UNITS):
+        raise UsageError(f"'{text}' is not a duration (examples: 5s, 250ms, 2min)")
+    value = float(m.group(1)) * _UNITS[m.group(2) or "s"]
+    if value <= 0:
+        raise UsageError(f"'{text}': the duration must be positive")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="vboard", description="A virtual Cortex-M board for network firmware.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="run firmware on a board", description="Run a firmware image "
+                         "(ELF, Intel HEX or raw binary) on a virtual board.")
+    run.add_argument("firmware", help="firmware image: ELF, .hex, or raw .bin (loaded at --base)")
+    run.add_argument("--platform", default="mps2-an385", help="board name or platform YAML (default: %(default)s)")
+    run.add_argument("--max-time", metavar="DURATION", help="stop after this much virtual time (e.g. 5s)")
+    run.add_argument("--pace", choices=("fast", "realtime"), default="fast",
+                     help="fast: never wait for the wall clock; realtime: never run ahead of it")
+    for i in range(5):
+        run.add_argument(f"--uart{i}", metavar="ENDPOINT", default="stdio" if i == 0 else "none",
+                         help="stdio, pty, tcp:PORT, file:PATH or none" + (" (default: stdio)" if i == 0 else ""))
+    run.add_argument("--base", default="0", help="load address of a raw binary (default: 0)")
+    run.add_argument("--gdb", metavar="PORT", type=int, help="wait for a GDB connection on 127.0.0.1:PORT")
+    run.add_argument("--trace-exceptions", action="store_true", help="log exception entry/return to stderr")
+    run.add_argument("-q", "--quiet", action="store_true", help="no status lines on stderr")
+    return parser
+
+
+def _status(args: argparse.Namespace, message: str) -> None:
+    if not args.quiet:
+        print(f"vboard: {message}", file=sys.stderr, flush=True)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from bridge.pacing import RealtimePacer
+    from bridge.uart_endpoints import Endpoint, HostInput, PtyEndpoint, TcpEndpoint, open_endpoint
+    from emulator.loader import load_image
+    from emulator.machine import Machine
+    from emulator.platform import load_platform
+
+    max_time = parse_duration(args.max_time) if args.max_time else None
+    try:
+        base = int(args.base, 0)
+    except ValueError:
+        raise UsageError(f"--base '{args.base}': expected an address such as 0x0") from None
+    platform = load_platform(args.platform)
+    image = load_image(args.firmware, base=base)
+    machine = Machine(platform)
+    machine.load(image)
+
+    host_input = HostInput()
+    endpoints: list[Endpoint] = []
+    for i in range(5):
+        spec = getattr(args, f"uart{i}")
+        name = f"uart{i}"
+        if spec == "none":
+            continue
+        if name not in machine.devices:
+            raise UsageError(f"--{name}: {platform.name} has no {name}")
+        ep = open_endpoint(spec, machine.port(name), machine, host_input, read_stdin=args.gdb is None)
+        if ep is None:
+            continue
+        endpoints.append(ep)
+        if isinstance(ep, PtyEndpoint):
+            _status(args, f"{name} on {ep.path}")
+        elif isinstance(ep, TcpEndpoint):
+            _status(args, f"{name} on tcp {ep.address[0]}:{ep.address[1]}")
+    machine.semihost_out.connect(lambda data: (sys.stdout.buffer.write(data), sys.stdout.buffer.flush()))
+    if args.trace_exceptions:
+        machine.cpu.trace_exceptions = lambda text: print(
+            f"[{machine.clock.now / machine.clock.hz:12.6f}] {text}", file=sys.stderr)
+    if args.pace == "realtime":
+        pacer = RealtimePacer(platform.clock_hz, host_input)
+        machine.pacer = pacer
+    machine.idle_wait = host_input.wait if host_input.sources else None
+
+    def flush() -> None:
+        for ep in endpoints:
+            ep.flush()
+
+    try:
+        if args.gdb is not None:
+            from bridge.gdbserver import GdbServer
+
+            server = GdbServer(machine, args.gdb)
+            _status(args, f"waiting for GDB on 127.0.0.1:{server.port}")
+            result = server.serve()
+            flush()
+            return int(result) if isinstance(result, int) else 0
+        return _run_loop(args, machine, max_time, flush)
+    finally:
+        flush()
+        for ep in endpoints:
+            ep.close()
+
+
+def _run_loop(args: argparse.Namespace, machine: object, max_time: float | None, flush: object) -> int:
+    from emulator.machine import Machine
+
+    assert isinstance(machine, Machine)
+    clock = machine.clock
+    end = None if max_time is None else clock.cycles(max_time)
+    chunk = clock.cycles(0.01)
+    while True:
+        budget = chunk if end is None else min(chunk, end - clock.now)
+        stop = machine.run(budget)
+        flush()  # type: ignore[operator]
+        if stop.kind == "time":
+            if end is not None and clock.now >= end:
+                _status(args, f"stopped at --max-time {args.max_time} of virtual time "
+                        f"({machine.instructions} instructions)")
+                return EXIT_TIMEOUT
+            continue
+        if stop.kind == "exit":
+            return stop.exit_code or 0
+        if stop.kind in ("fault", "lockup"):
+            assert stop.report is not None
+            print(stop.report.text(), file=sys.stderr, flush=True)
+            return EXIT_FAULT
+        if stop.kind == "idle":
+            _status(args, f"{stop.message} (at {clock.now / clock.hz:.6f} s virtual time)")
+            return EXIT_IDLE
+        _status(args, f"stopped: {stop.kind} {stop.message}")
+        return EXIT_FAULT
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from bridge.uart_endpoints import EndpointError
+    from emulator.loader import FirmwareError
+    from emulator.platform import PlatformError
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "run":
+            return cmd_run(args)
+    except (UsageError, FirmwareError, PlatformError, EndpointError) as e:
+        print(f"vboard: error: {e}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("vboard: interrupted", file=sys.stderr)
+        return 130
+    return EXIT_BAD_INPUT
+
+
+if __name__ == "__main__":
+    sys.exit(main())
