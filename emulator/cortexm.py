@@ -19,9 +19,9 @@ Unicorn facts this relies on (2.1.4, see shared/reference/unicorn_cortexm.md):
   writes are ignored in handler mode and unprivileged thread mode cannot
   read MSP/PSP, so every mode change goes through ``_set_context``.
 * An ``emu_stop`` from an MMIO callback aborts the current instruction,
-  which runs again on the next ``emu_start``. The CPU records the MMIO
-  accesses of the current instruction and, on the re-run, serves them from
-  that record instead of repeating their side effects (``Replay``).
+  which runs again on the next ``emu_start`` (repeating its side effects),
+  and PC is only synchronised per block: so a slice is ended from an MMIO
+  callback at the next block boundary instead (``request_stop``).
 
 Not modelled: the MPU, the FPU (there is none on an M3), unaligned-access
 trapping (CCR.UNALIGN_TRP: Unicorn gives no hook for it), late arrival,
@@ -57,6 +57,7 @@ from unicorn import (
 )
 from unicorn import arm_const as A
 
+from emulator.blockclock import BlockClock
 from emulator.clock import Clock
 from emulator.nvic import (
     BUSFAULT,
@@ -69,7 +70,7 @@ from emulator.nvic import (
     ExceptionState,
     exception_name,
 )
-from emulator.ucount import RegisterFile, counter_of
+from emulator.ucregs import RegisterFile
 
 log = logging.getLogger("vboard.cpu")
 
@@ -139,14 +140,6 @@ class Fault:
     detail: str = ""
 
 
-@dataclass
-class Replay:
-    """MMIO accesses of an aborted instruction, served again on its re-run."""
-
-    accesses: list[tuple[int, int, int, int]] = field(default_factory=list)  # (kind, addr, size, value)
-    index: int = 0
-
-
 class Lockup(Exception):
     """The core locked up (a fault while at HardFault or NMI priority)."""
 
@@ -163,7 +156,7 @@ class CortexM3:
         uc = Uc(UC_ARCH_ARM, UC_MODE_THUMB)
         uc.ctl_set_cpu_model(A.UC_CPU_ARM_CORTEX_M3)
         self.uc = uc
-        self._counter = counter_of(uc)
+        self._bc = BlockClock(uc)
         self._regs = RegisterFile(uc)
         self.rr = self._regs.read
         self.rw = self._regs.write
@@ -172,11 +165,6 @@ class CortexM3:
         # State of the current slice.
         self.running = False
         self._stop_requested = False
-        self._in_mmio = False
-        self._acc_k = -1
-        self._acc: list[tuple[int, int, int, int]] = []
-        self._aborted: list[tuple[int, int, int, int]] | None = None
-        self.replay: Replay | None = None
         self.fault: Fault | None = None
         self.sleeping = False
         self.event_register = False
@@ -208,45 +196,12 @@ class CortexM3:
         """Map a device window; ``read(offset, size)``/``write(offset, size, value)``."""
 
         def on_read(_uc: Uc, offset: int, sz: int, _ud: object) -> int:
-            return self._mmio_access(0, base + offset, sz, 0, read, offset)
+            return read(offset, sz) & ((1 << (8 * sz)) - 1)
 
         def on_write(_uc: Uc, offset: int, sz: int, value: int, _ud: object) -> None:
-            self._mmio_access(1, base + offset, sz, value, write, offset)
+            write(offset, sz, value)
 
         self.uc.mmio_map(base, size, on_read, None, on_write, None)
-
-    def _mmio_access(self, kind: int, addr: int, size: int, value: int,
-                     handler: Callable[..., int | None], offset: int) -> int:
-        if self.running:
-            k = self._counter.value
-            if k != self._acc_k:
-                self._acc_k = k
-                self._acc = []
-        replay = self.replay
-        if replay is not None:
-            if replay.index < len(replay.accesses):
-                rk, ra, rs, rv = replay.accesses[replay.index]
-                if rk == kind and ra == addr and rs == size:
-                    replay.index += 1
-                    self._record(kind, addr, size, rv)
-                    return rv
-                log.warning("MMIO replay diverged at 0x%08X; performing the access", addr)
-            self.replay = None
-        self._in_mmio = True
-        try:
-            if kind:
-                handler(offset, size, value)
-                result = value
-            else:
-                result = handler(offset, size) & ((1 << (8 * size)) - 1)
-        finally:
-            self._in_mmio = False
-        self._record(kind, addr, size, result)
-        return result
-
-    def _record(self, kind: int, addr: int, size: int, value: int) -> None:
-        if self.running:
-            self._acc.append((kind, addr, size, value))
 
     def read_u32(self, addr: int) -> int:
         return struct.unpack("<I", self.uc.mem_read(addr, 4))[0]
@@ -334,7 +289,6 @@ class CortexM3:
         self.locked_up = None
         self.halt_reason = None
         self.fault = None
-        self.replay = None
         if not pc & 1:
             self.raise_fault(Fault("INVSTATE", pc & ~1, detail="reset vector has bit 0 clear"))
 
@@ -629,52 +583,70 @@ class CortexM3:
             self.request_stop()
 
     def request_stop(self) -> None:
-        """End the current slice at the next instruction boundary."""
+        """End the current slice at the end of the current translation block.
+
+        An MMIO access cannot end the slice at once: Unicorn would abort the
+        instruction and run it again, repeating the access's side effects.
+        The block ends at the latest at the next branch or barrier, which is
+        when the architecture requires a newly pended exception to be seen
+        (after DSB/ISB; CPSIE and MSR end the block too).
+        """
         if self.running and not self._stop_requested:
             self._stop_requested = True
-            if self._in_mmio:
-                self._aborted = self._acc
-            self.uc.emu_stop()
+            self._bc.state.budget = 0
 
     def progress(self) -> int:
-        """Instructions completed so far in the running slice."""
-        return self._counter.value - 1
+        """Instructions completed before the current block of the running slice."""
+        return self._bc.state.block_start
 
     def run(self, budget: int) -> int:
-        """Run at most ``budget`` instructions; returns how many ran."""
+        """Run about ``budget`` instructions (see ``emulator.blockclock``); returns how many ran."""
         uc = self.uc
+        bc = self._bc
         self._stop_requested = False
-        self._aborted = None
-        self._acc_k = -1
-        self._acc = []
         self.running = True
         self.clock.slice_progress = self.progress
         err = UC_ERR_OK
+        bc.arm(budget)
         try:
-            uc.emu_start(self.rr(A.UC_ARM_REG_PC) | 1, UNTIL, 0, budget)
+            uc.emu_start(self.rr(A.UC_ARM_REG_PC) | 1, UNTIL, 0, 0)
         except UcError as e:
             err = e.errno
         finally:
             self.running = False
             self.clock.slice_progress = _zero
-        ran = self._counter.value
-        if self._aborted is not None:
-            # Stopped inside an MMIO access: that instruction runs again.
-            self.replay = Replay(list(self._aborted))
-            ran -= 1
-        elif err != UC_ERR_OK or (self.fault is not None and self.fault.cfsr_bit == "DIVBYZERO"):
-            ran -= 1  # the faulting instruction did not complete
+        pc = self.rr(A.UC_ARM_REG_PC)
+        budget_spent = bool(bc.state.stopped)
+        ran = bc.state.executed if budget_spent else bc.executed_at(pc)
+        if err != UC_ERR_OK:
             if self.fault is None:
-                pc = self.rr(A.UC_ARM_REG_PC)
                 self.raise_fault(Fault("UNDEFINSTR" if err == 10 else "PRECISERR", pc,
                                        detail=f"Unicorn error {err} at 0x{pc:08X}"))
-        elif self.rr(A.UC_ARM_REG_PC) == UNTIL:
+        elif pc == UNTIL:
             self.raise_fault(Fault("IBUSERR", UNTIL, UNTIL, "execution reached 0xFFFFFF00"))
-        elif ran <= budget and not self._stop_requested and self.fault is None:
-            # emu_start returned before the count ran out with nobody asking: WFI.
+        elif not budget_spent and not self._stop_requested and self.fault is None:
+            # emu_start returned before the budget ran out with nobody asking: WFI.
             self.sleeping = True
-        ran = max(0, min(ran, budget))
-        return ran
+        return max(0, ran)
+
+    def step(self) -> int:
+        """Exactly one instruction (for debuggers): Unicorn's count limit, then a
+        translation-cache flush so that normal runs get uninstrumented code again."""
+        uc = self.uc
+        pc = self.rr(A.UC_ARM_REG_PC)
+        self.running = True
+        self._stop_requested = False
+        self._bc.arm(1 << 62)
+        try:
+            uc.emu_start(pc | 1, UNTIL, 0, 1)
+        except UcError as e:
+            if self.fault is None:
+                self.raise_fault(Fault("UNDEFINSTR" if e.errno == 10 else "PRECISERR", pc,
+                                       detail=f"Unicorn error {e.errno} at 0x{pc:08X}"))
+        finally:
+            self.running = False
+            uc.ctl_flush_tb()
+        return 0 if self.fault is not None else 1
 
 
 def _zero() -> int:

@@ -8,11 +8,12 @@ slice boundaries only, so device state is touched by this thread alone.
 
 Exceptions pended between slices are taken before the next instruction;
 those pended during a slice (an MMIO write, a device line) end the slice at
-the next instruction boundary (see ``CortexM3.request_stop``). While a
-pending exception is masked by PRIMASK/BASEPRI/FAULTMASK the loop runs in
-short steps (1 instruction, then doubling) so an unmask is seen at once in
-the usual short critical section and within twice the masked time
-otherwise; this is deterministic, as everything here.
+the end of the current translation block, i.e. at the latest at the next
+branch or barrier (see ``CortexM3.request_stop``). While a pending
+exception is masked by PRIMASK/BASEPRI/FAULTMASK the loop runs one block
+at a time (CPSIE and MSR end a block, so the unmask is seen right after
+the instruction), then in doubling budgets once the masked stretch is long;
+this is deterministic, as everything here.
 """
 
 from __future__ import annotations
@@ -262,10 +263,6 @@ class Machine:
                 if cpu.halt_reason is not None:
                     reason, cpu.halt_reason = cpu.halt_reason, None
                     return StopReason(reason)
-                if cpu.replay is not None:
-                    self._slice(1)
-                    cpu.replay = None
-                    continue
                 if cpu.fault is not None:
                     cpu.take_fault()
                     continue

@@ -1,0 +1,125 @@
+"""Virtual time for the CPU: instructions counted per translated block.
+
+The native hook in ``native/blockclock.c`` is attached with Unicorn's C API
+as a ``UC_HOOK_BLOCK`` callback; Python never runs per block. It is built
+with the host C compiler by ``scripts/setup`` (or on first use into
+``native/``). Unicorn's own ``count`` limit would give exact slices but
+instruments every instruction and halves the speed of translated code.
+
+Model: a slice ends at the first block boundary at or after its budget, so
+a timer event can be taken up to one block (a handful of instructions)
+late; the instruction count itself is always exact (block counts plus the
+position of the final PC inside the last block).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import logging
+import shutil
+import subprocess
+from pathlib import Path
+
+from unicorn import UC_HOOK_BLOCK, Uc
+
+log = logging.getLogger("vboard.cpu")
+
+NATIVE_DIR = Path(__file__).resolve().parent / "native"
+SOURCE = NATIVE_DIR / "blockclock.c"
+LIBRARY = NATIVE_DIR / "_blockclock.so"
+CACHE_SLOTS = 65536
+
+
+class _State(ctypes.Structure):
+    _fields_ = [
+        ("emu_stop", ctypes.c_void_p),
+        ("mem_read", ctypes.c_void_p),
+        ("budget", ctypes.c_int64),
+        ("executed", ctypes.c_int64),
+        ("block_start", ctypes.c_int64),
+        ("block_addr", ctypes.c_uint64),
+        ("block_size", ctypes.c_uint32),
+        ("stopped", ctypes.c_int32),
+        ("blocks", ctypes.c_uint64),
+        ("cache_addr", ctypes.c_uint64 * CACHE_SLOTS),
+        ("cache_size", ctypes.c_uint32 * CACHE_SLOTS),
+        ("cache_count", ctypes.c_uint32 * CACHE_SLOTS),
+    ]
+
+
+def build(force: bool = False) -> Path:
+    """Compile the hook library if it is missing or older than its source."""
+    if LIBRARY.exists() and not force and LIBRARY.stat().st_mtime >= SOURCE.stat().st_mtime:
+        return LIBRARY
+    cc = shutil.which("cc") or shutil.which("gcc")
+    if cc is None:
+        raise RuntimeError(f"no C compiler to build {LIBRARY} (run scripts/setup)")
+    tmp = LIBRARY.with_suffix(".tmp.so")
+    try:
+        subprocess.run([cc, "-O2", "-shared", "-fPIC", "-o", str(tmp), str(SOURCE)], check=True,
+                       capture_output=True, timeout=120)
+        tmp.replace(LIBRARY)
+    except (OSError, subprocess.SubprocessError) as e:
+        raise RuntimeError(f"cannot build {LIBRARY} ({e})") from None
+    return LIBRARY
+
+
+_lib: ctypes.CDLL | None = None
+
+
+def _library() -> ctypes.CDLL:
+    global _lib
+    if _lib is None:
+        path = build()
+        lib = ctypes.CDLL(str(path))
+        lib.vb_sizeof.restype = ctypes.c_uint64
+        if lib.vb_sizeof() != ctypes.sizeof(_State):
+            raise RuntimeError("blockclock.c and blockclock.py disagree on the state layout")
+        lib.vb_count_thumb.restype = ctypes.c_uint32
+        lib.vb_count_thumb.argtypes = [ctypes.c_char_p, ctypes.c_uint32]
+        _lib = lib
+    return _lib
+
+
+class BlockClock:
+    """The hook's state for one engine."""
+
+    def __init__(self, uc: Uc) -> None:
+        from unicorn.unicorn_py3.unicorn import uclib
+
+        lib = _library()
+        self.uc = uc
+        self.state = _State()
+        self.state.emu_stop = ctypes.cast(uclib.uc_emu_stop, ctypes.c_void_p).value
+        self.state.mem_read = ctypes.cast(uclib.uc_mem_read, ctypes.c_void_p).value
+        lib.vb_invalidate(ctypes.byref(self.state))
+        self._count = lib.vb_count_thumb
+        hook = ctypes.c_size_t()
+        callback = ctypes.cast(lib.vb_block_hook, ctypes.c_void_p)
+        status = uclib.uc_hook_add(uc._uch, ctypes.byref(hook), UC_HOOK_BLOCK, callback,
+                                   ctypes.addressof(self.state), 1, 0)
+        if status:
+            raise RuntimeError(f"uc_hook_add failed ({status})")
+        self.hook = hook.value
+
+    def arm(self, budget: int) -> None:
+        s = self.state
+        s.budget = budget
+        s.executed = 0
+        s.block_start = 0
+        s.block_addr = 0
+        s.block_size = 0
+        s.stopped = 0
+
+    def invalidate(self) -> None:
+        """Forget cached block counts (code was rewritten)."""
+        _library().vb_invalidate(ctypes.byref(self.state))
+
+    def executed_at(self, pc: int) -> int:
+        """Instructions completed in this slice when the next one to run is at ``pc``."""
+        s = self.state
+        start, size = s.block_addr, s.block_size
+        if size and start <= pc < start + size:
+            code = bytes(self.uc.mem_read(start, pc - start)) if pc > start else b""
+            return s.block_start + self._count(code, len(code))
+        return s.executed

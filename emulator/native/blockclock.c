@@ -1,0 +1,98 @@
+/*
+ * vboard block clock: a native UC_HOOK_BLOCK callback that keeps virtual
+ * time for the Python core without a per-instruction hook.
+ *
+ * Unicorn's `count` argument instruments every instruction (a helper call
+ * each) and halves the speed of translated code. This hook runs once per
+ * translated block instead: it adds the block's instruction count (decoded
+ * once per block address and cached) and, once the slice's budget is used
+ * up, asks Unicorn to stop before the next block runs. A slice may thus
+ * overshoot its budget by at most one block; the exact number of
+ * instructions run is known afterwards from the counts and the final PC.
+ *
+ * No Unicorn headers are needed: the engine's uc_emu_stop and uc_mem_read
+ * are passed in as function pointers by the Python side.
+ */
+#include <stdint.h>
+#include <string.h>
+
+typedef int (*uc_emu_stop_fn)(void *uc);
+typedef int (*uc_mem_read_fn)(void *uc, uint64_t address, void *bytes, uint64_t size);
+
+#define CACHE_SLOTS 65536u
+
+struct block_clock {
+    uc_emu_stop_fn emu_stop;
+    uc_mem_read_fn mem_read;
+    int64_t budget;        /* instructions this slice may run */
+    int64_t executed;      /* instructions in the blocks entered, current block included */
+    int64_t block_start;   /* `executed` when the current block was entered */
+    uint64_t block_addr;   /* address of the current block */
+    uint32_t block_size;   /* bytes of the current block */
+    int32_t stopped;       /* 1 when this hook asked Unicorn to stop */
+    uint64_t blocks;       /* blocks entered, for statistics */
+    uint64_t cache_addr[CACHE_SLOTS];
+    uint32_t cache_size[CACHE_SLOTS];
+    uint32_t cache_count[CACHE_SLOTS];
+};
+
+/* Thumb-2: a halfword whose top five bits are 0b11101, 0b11110 or 0b11111
+ * starts a 32-bit instruction. */
+uint32_t vb_count_thumb(const uint8_t *code, uint32_t size)
+{
+    uint32_t n = 0;
+    uint32_t off = 0;
+    while (off + 1 < size) {
+        uint16_t hw = (uint16_t)(code[off] | (code[off + 1] << 8));
+        off += ((hw >> 11) >= 0x1D) ? 4 : 2;
+        n++;
+    }
+    return n;
+}
+
+static uint32_t block_count(struct block_clock *bc, void *uc, uint64_t addr, uint32_t size)
+{
+    uint32_t slot = (uint32_t)((addr >> 1) ^ (addr >> 17)) & (CACHE_SLOTS - 1);
+    if (bc->cache_addr[slot] == addr && bc->cache_size[slot] == size) {
+        return bc->cache_count[slot];
+    }
+    uint8_t code[4096];
+    uint32_t len = size < sizeof code ? size : (uint32_t)sizeof code;
+    uint32_t n;
+    if (bc->mem_read(uc, addr, code, len) != 0) {
+        n = size / 2;
+    } else {
+        n = vb_count_thumb(code, len);
+    }
+    bc->cache_addr[slot] = addr;
+    bc->cache_size[slot] = size;
+    bc->cache_count[slot] = n;
+    return n;
+}
+
+void vb_block_hook(void *uc, uint64_t address, uint32_t size, void *user_data)
+{
+    struct block_clock *bc = (struct block_clock *)user_data;
+    if (bc->executed >= bc->budget) {
+        if (!bc->stopped) {
+            bc->stopped = 1;
+            bc->emu_stop(uc);
+        }
+        return;
+    }
+    bc->blocks++;
+    bc->block_start = bc->executed;
+    bc->block_addr = address;
+    bc->block_size = size;
+    bc->executed += block_count(bc, uc, address, size);
+}
+
+void vb_invalidate(struct block_clock *bc)
+{
+    memset(bc->cache_addr, 0xFF, sizeof bc->cache_addr);
+}
+
+uint64_t vb_sizeof(void)
+{
+    return sizeof(struct block_clock);
+}
