@@ -182,18 +182,25 @@ class _Kill(Exception):
 def step_instruction(machine: Machine) -> StopReason:
     """Run exactly one instruction through ``Machine.run``.
 
-    Ends as soon as one instruction has completed or the PC has moved
-    (an exception entry before the instruction, with nothing run). The
+    Ends as soon as one instruction has completed or the PC has moved (an
+    exception entry before the instruction, with nothing run). The
     machine's ``_slice`` is overridden on the instance for the duration so
-    every slice is one instruction.
+    that the slice is ``CortexM3.step()`` (Unicorn's exact count of 1)
+    instead of a block-granular ``run``. A WFI stepped this way acts as a
+    NOP, which the architecture allows.
     """
     start = machine.instructions
-    cpu = machine.cpu
+    cpu, clock = machine.cpu, machine.clock
     pc0 = cpu.pc
-    inner = machine._slice
 
     def one(_budget: int) -> None:
-        inner(1)
+        clock.slice_end = clock.now + 1
+        try:
+            ran = cpu.step()
+        finally:
+            clock.slice_end = None
+        clock.advance(ran)
+        machine.instructions += ran
 
     machine._slice = one  # type: ignore[method-assign]
     try:

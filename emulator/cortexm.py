@@ -177,6 +177,7 @@ class CortexM3:
         self.on_exception_return: Callable[[int], None] | None = None
         self.trace_exceptions: Callable[[str], None] | None = None
         self.code_ranges: list[tuple[int, int]] = []
+        self.ram_ranges: list[tuple[int, int]] = []
         self._div_hooks: list[int] = []
         uc.hook_add(UC_HOOK_INTR, self._hook_intr)
         uc.hook_add(UC_HOOK_INSN_INVALID, self._hook_invalid)
@@ -185,11 +186,10 @@ class CortexM3:
                     self._hook_mem_invalid)
 
     # ------------------------------------------------------------------ memory
-    def map_ram(self, base: int, size: int, perms: int) -> None:
-        self.uc.mem_map(base, size, perms)
 
     def map_ram_ptr(self, base: int, size: int, perms: int, ptr: int) -> None:
         self.uc.mem_map_ptr(base, size, perms, ptr)
+        self.ram_ranges.append((base, base + size))
 
     def map_mmio(self, base: int, size: int, read: Callable[[int, int], int],
                  write: Callable[[int, int, int], None]) -> None:
@@ -296,8 +296,11 @@ class CortexM3:
     def take_exception(self, n: int, return_address: int) -> None:
         """PushStack + ExceptionTaken (B1.5.6, B1.5.7)."""
         uc = self.uc
-        ipsr = self.ipsr()
         control = self.control()
+        if not control & 2:
+            self._take_exception_msp(n, return_address)
+            return
+        ipsr = self.ipsr()
         msp, psp = self.banked_sps()
         using_psp = ipsr == 0 and bool(control & 2)
         sp = psp if using_psp else msp
@@ -309,12 +312,9 @@ class CortexM3:
         xpsr = (xpsr & ~XPSR_ALIGN) | (XPSR_ALIGN if align else 0)
         data = struct.pack("<8I", r0, r1, r2, r3, r12, lr, return_address & ~1 & 0xFFFFFFFF,
                            xpsr & 0xFFFFFFFF)
-        try:
+        if self._is_ram(frame):
             uc.mem_write(frame, data)
-            ok = self._is_ram(frame)
-        except UcError:
-            ok = False
-        if not ok:
+        else:
             # A stacking error: the handler still runs (B1.5.6), with BusFault pending.
             self.sys.cfsr |= CFSR["STKERR"]
             self.exc.set_pending(BUSFAULT)
@@ -328,19 +328,34 @@ class CortexM3:
             exc_return = EXC_RETURN_THREAD_PSP if using_psp else EXC_RETURN_THREAD_MSP
         self._enter(n, exc_return, control & ~2, msp, psp)
 
-    def _enter(self, n: int, exc_return: int, control: int, msp: int, psp: int) -> None:
-        uc = self.uc
+    def _take_exception_msp(self, n: int, return_address: int) -> None:
+        """Entry while MSP is the stack in use: no bank switch, fewer register accesses."""
+        rr, rw = self.rr, self.rw
+        xpsr = rr(A.UC_ARM_REG_XPSR)
+        sp = rr(A.UC_ARM_REG_SP)
+        force = self.sys.stkalign
+        align = bool(sp & 4) and force
+        frame = (sp - 32) & (~7 if force else ~3) & 0xFFFFFFFF
+        data = struct.pack("<8I", rr(A.UC_ARM_REG_R0), rr(A.UC_ARM_REG_R1), rr(A.UC_ARM_REG_R2),
+                           rr(A.UC_ARM_REG_R3), rr(A.UC_ARM_REG_R12), rr(A.UC_ARM_REG_LR),
+                           return_address & 0xFFFFFFFE, (xpsr & ~XPSR_ALIGN) | (XPSR_ALIGN if align else 0))
+        if self._is_ram(frame):
+            self.uc.mem_write(frame, data)
+        else:
+            self.sys.cfsr |= CFSR["STKERR"]
+            self.exc.set_pending(BUSFAULT)
         try:
             vector = self.read_u32(self.sys.vtor + 4 * n)
         except UcError:
             vector = 0
             self.sys.hfsr |= HFSR["VECTTBL"]
-        self._set_context(n, control, msp, psp)
-        self.rw(A.UC_ARM_REG_LR, exc_return)
-        xpsr = self.rr(A.UC_ARM_REG_XPSR)
-        # Clear IT/ICI bits; T from the vector's bit 0.
-        xpsr = (xpsr & 0xF8000000) | n | (XPSR_T if vector & 1 else 0)
-        self.rw(A.UC_ARM_REG_XPSR, xpsr)
+        rw(A.UC_ARM_REG_SP, frame)
+        rw(A.UC_ARM_REG_LR, EXC_RETURN_HANDLER if xpsr & 0x1FF else EXC_RETURN_THREAD_MSP)
+        self._finish_entry(n, vector, xpsr)
+
+    def _finish_entry(self, n: int, vector: int, xpsr: int) -> None:
+        # IPSR = n (Unicorn keeps SP banking consistent), IT/ICI cleared, T from the vector.
+        self.rw(A.UC_ARM_REG_XPSR, (xpsr & 0xF8000000) | n | (XPSR_T if vector & 1 else 0))
         self._rebuild_hflags()
         self.rw(A.UC_ARM_REG_PC, vector | 1)
         self.exc.activate(n)
@@ -353,9 +368,21 @@ class CortexM3:
             self.raise_fault(Fault("INVSTATE", vector & ~1, detail=f"vector of {exception_name(n)} "
                                    f"(0x{vector:08X}) has bit 0 clear"))
 
+    def _enter(self, n: int, exc_return: int, control: int, msp: int, psp: int) -> None:
+        uc = self.uc
+        try:
+            vector = self.read_u32(self.sys.vtor + 4 * n)
+        except UcError:
+            vector = 0
+            self.sys.hfsr |= HFSR["VECTTBL"]
+        self._set_context(n, control, msp, psp)
+        self.rw(A.UC_ARM_REG_LR, exc_return)
+        self._finish_entry(n, vector, self.rr(A.UC_ARM_REG_XPSR))
+
     def _is_ram(self, addr: int) -> bool:
-        for begin, end, _perms in self.uc.mem_regions():
-            if begin <= addr <= end:
+        """Can the 8-word frame at ``addr`` be stacked (RAM, not MMIO or a hole)?"""
+        for begin, end in self.ram_ranges:
+            if begin <= addr and addr + 32 <= end:
                 return True
         return False
 
@@ -375,8 +402,11 @@ class CortexM3:
             self.on_exception_return(n)
         to_thread = kind != 0x1
         control = self.control()
+        nxt = self.exc.deliverable() if self.exc.pending else 0
+        if not nxt and kind != 0xD and not control & 2:
+            self._return_msp(n, to_thread)
+            return
         msp, psp = self.banked_sps()
-        nxt = self.exc.deliverable()
         if nxt:
             # Tail-chain: the stacked frame stays; the next handler gets the same EXC_RETURN.
             if self.trace_exceptions:
@@ -409,6 +439,38 @@ class CortexM3:
         self.rw(A.UC_ARM_REG_XPSR, (xpsr & ~XPSR_ALIGN & ~0x1FF) | new_ipsr)
         self._rebuild_hflags()
         self.rw(A.UC_ARM_REG_PC, pc | 1)
+        if self.trace_exceptions:
+            self.trace_exceptions(f"return from {exception_name(n)} to 0x{pc & ~1:08X}")
+        if to_thread and self.sys.sleeponexit and not self.exc.active:
+            self.sleeping = True
+            self.request_stop()
+
+    def _return_msp(self, n: int, to_thread: bool) -> None:
+        """PopStack from MSP while MSP is in use: no bank switch."""
+        rr, rw = self.rr, self.rw
+        sp = rr(A.UC_ARM_REG_SP)
+        try:
+            r0, r1, r2, r3, r12, lr, pc, xpsr = self.read_words(sp, 8)
+        except UcError:
+            self.sys.cfsr |= CFSR["UNSTKERR"]
+            self.raise_fault(Fault("UNSTKERR", sp, sp, "unstacking from unmapped memory"))
+            self.take_pending_fault_now(return_address=self.rr(A.UC_ARM_REG_PC))
+            return
+        new_ipsr = xpsr & 0x1FF
+        if to_thread and new_ipsr:
+            self.raise_fault(Fault("INVPC", pc, detail="return to thread mode with IPSR "
+                                   f"{new_ipsr} in the stacked xPSR"))
+            new_ipsr = 0
+        rw(A.UC_ARM_REG_R0, r0)
+        rw(A.UC_ARM_REG_R1, r1)
+        rw(A.UC_ARM_REG_R2, r2)
+        rw(A.UC_ARM_REG_R3, r3)
+        rw(A.UC_ARM_REG_R12, r12)
+        rw(A.UC_ARM_REG_LR, lr)
+        rw(A.UC_ARM_REG_SP, (sp + 32 + (4 if xpsr & XPSR_ALIGN and self.sys.stkalign else 0)) & 0xFFFFFFFF)
+        rw(A.UC_ARM_REG_XPSR, (xpsr & ~XPSR_ALIGN & ~0x1FF) | new_ipsr)
+        self._rebuild_hflags()
+        rw(A.UC_ARM_REG_PC, pc | 1)
         if self.trace_exceptions:
             self.trace_exceptions(f"return from {exception_name(n)} to 0x{pc & ~1:08X}")
         if to_thread and self.sys.sleeponexit and not self.exc.active:
