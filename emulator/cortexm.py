@@ -106,7 +106,10 @@ CORE_REGS = [getattr(A, f"UC_ARM_REG_R{i}") for i in range(13)] + [
     A.UC_ARM_REG_SP, A.UC_ARM_REG_LR, A.UC_ARM_REG_PC]
 _FRAME_REGS = [A.UC_ARM_REG_R0, A.UC_ARM_REG_R1, A.UC_ARM_REG_R2, A.UC_ARM_REG_R3,
                A.UC_ARM_REG_R12, A.UC_ARM_REG_LR]
-_MASK_REGS = [A.UC_ARM_REG_PRIMASK, A.UC_ARM_REG_FAULTMASK, A.UC_ARM_REG_BASEPRI]
+_ENTRY_REGS = (A.UC_ARM_REG_R0, A.UC_ARM_REG_R1, A.UC_ARM_REG_R2, A.UC_ARM_REG_R3,
+               A.UC_ARM_REG_R12, A.UC_ARM_REG_LR, A.UC_ARM_REG_SP, A.UC_ARM_REG_XPSR)
+_SP_LR = (A.UC_ARM_REG_SP, A.UC_ARM_REG_LR)
+_MASK_REGS = (A.UC_ARM_REG_PRIMASK, A.UC_ARM_REG_FAULTMASK, A.UC_ARM_REG_BASEPRI)
 
 
 @dataclass
@@ -225,8 +228,8 @@ class CortexM3:
         self.rw(getattr(A, f"UC_ARM_REG_{name.upper()}"), value & 0xFFFFFFFF)
 
     def read_masks(self) -> tuple[int, int, int]:
-        rr = self.rr
-        return rr(A.UC_ARM_REG_PRIMASK), rr(A.UC_ARM_REG_FAULTMASK), rr(A.UC_ARM_REG_BASEPRI)
+        primask, faultmask, basepri = self._regs.read_many(_MASK_REGS)
+        return primask, faultmask, basepri
 
     def ipsr(self) -> int:
         return self.rr(A.UC_ARM_REG_IPSR) & 0x1FF
@@ -330,15 +333,12 @@ class CortexM3:
 
     def _take_exception_msp(self, n: int, return_address: int) -> None:
         """Entry while MSP is the stack in use: no bank switch, fewer register accesses."""
-        rr, rw = self.rr, self.rw
-        xpsr = rr(A.UC_ARM_REG_XPSR)
-        sp = rr(A.UC_ARM_REG_SP)
+        r0, r1, r2, r3, r12, lr, sp, xpsr = self._regs.read_many(_ENTRY_REGS)
         force = self.sys.stkalign
         align = bool(sp & 4) and force
         frame = (sp - 32) & (~7 if force else ~3) & 0xFFFFFFFF
-        data = struct.pack("<8I", rr(A.UC_ARM_REG_R0), rr(A.UC_ARM_REG_R1), rr(A.UC_ARM_REG_R2),
-                           rr(A.UC_ARM_REG_R3), rr(A.UC_ARM_REG_R12), rr(A.UC_ARM_REG_LR),
-                           return_address & 0xFFFFFFFE, (xpsr & ~XPSR_ALIGN) | (XPSR_ALIGN if align else 0))
+        data = struct.pack("<8I", r0, r1, r2, r3, r12, lr, return_address & 0xFFFFFFFE,
+                           (xpsr & ~XPSR_ALIGN) | (XPSR_ALIGN if align else 0))
         if self._is_ram(frame):
             self.uc.mem_write(frame, data)
         else:
@@ -349,8 +349,7 @@ class CortexM3:
         except UcError:
             vector = 0
             self.sys.hfsr |= HFSR["VECTTBL"]
-        rw(A.UC_ARM_REG_SP, frame)
-        rw(A.UC_ARM_REG_LR, EXC_RETURN_HANDLER if xpsr & 0x1FF else EXC_RETURN_THREAD_MSP)
+        self._regs.write_many(_SP_LR, (frame, EXC_RETURN_HANDLER if xpsr & 0x1FF else EXC_RETURN_THREAD_MSP))
         self._finish_entry(n, vector, xpsr)
 
     def _finish_entry(self, n: int, vector: int, xpsr: int) -> None:
@@ -461,14 +460,10 @@ class CortexM3:
             self.raise_fault(Fault("INVPC", pc, detail="return to thread mode with IPSR "
                                    f"{new_ipsr} in the stacked xPSR"))
             new_ipsr = 0
-        rw(A.UC_ARM_REG_R0, r0)
-        rw(A.UC_ARM_REG_R1, r1)
-        rw(A.UC_ARM_REG_R2, r2)
-        rw(A.UC_ARM_REG_R3, r3)
-        rw(A.UC_ARM_REG_R12, r12)
-        rw(A.UC_ARM_REG_LR, lr)
-        rw(A.UC_ARM_REG_SP, (sp + 32 + (4 if xpsr & XPSR_ALIGN and self.sys.stkalign else 0)) & 0xFFFFFFFF)
-        rw(A.UC_ARM_REG_XPSR, (xpsr & ~XPSR_ALIGN & ~0x1FF) | new_ipsr)
+        self._regs.write_many(_ENTRY_REGS, (
+            r0, r1, r2, r3, r12, lr,
+            (sp + 32 + (4 if xpsr & XPSR_ALIGN and self.sys.stkalign else 0)) & 0xFFFFFFFF,
+            (xpsr & ~XPSR_ALIGN & ~0x1FF) | new_ipsr))
         self._rebuild_hflags()
         rw(A.UC_ARM_REG_PC, pc | 1)
         if self.trace_exceptions:
