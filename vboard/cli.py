@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import re
 import sys
+import time
 from collections.abc import Sequence
 
 EXIT_BAD_INPUT = 2
@@ -55,6 +56,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--base", default="0", help="load address of a raw binary (default: 0)")
     run.add_argument("--gdb", metavar="PORT", type=int, help="wait for a GDB connection on 127.0.0.1:PORT")
     run.add_argument("--trace-exceptions", action="store_true", help="log exception entry/return to stderr")
+    run.add_argument("--stats", action="store_true",
+                     help="print instructions, virtual and wall time and MIPS on stderr at the end")
     run.add_argument("-q", "--quiet", action="store_true", help="no status lines on stderr")
     return parser
 
@@ -120,7 +123,15 @@ def cmd_run(args: argparse.Namespace) -> int:
             result = server.serve()
             flush()
             return int(result) if isinstance(result, int) else 0
-        return _run_loop(args, machine, max_time, flush)
+        started = time.perf_counter()
+        try:
+            return _run_loop(args, machine, max_time, flush)
+        finally:
+            if args.stats:
+                wall = time.perf_counter() - started
+                n = machine.instructions
+                print(f"vboard: stats: instructions={n} virtual_s={machine.clock.now / machine.clock.hz:.6f} "
+                      f"wall_s={wall:.3f} mips={n / wall / 1e6 if wall else 0:.1f}", file=sys.stderr)
     finally:
         flush()
         for ep in endpoints:

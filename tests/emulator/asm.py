@@ -96,6 +96,21 @@ PRELUDE = f"""
     str r1, [r0]
     .endm
 
+    .macro IRQ_PRIO n, p
+    ldr r0, =NVIC_IPR + \\n
+    movs r1, #\\p
+    strb r1, [r0]
+    .endm
+
+    .macro IRQ_ENABLE n
+    STORE32 NVIC_ISER, (1 << \\n)
+    .endm
+
+    @ pend IRQ n through NVIC_STIR (clobbers r0, r1)
+    .macro IRQ_PEND n
+    STORE32 STIR, \\n
+    .endm
+
     .macro EXIT
     movs r0, #0x18
     ldr r1, =0x20026
