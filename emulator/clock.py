@@ -47,7 +47,8 @@ def _no_progress() -> int:
 
 
 class Clock:
-    __slots__ = ("hz", "base", "slice_progress", "_heap", "_seq", "firing", "slice_end", "on_earlier_deadline")
+    __slots__ = ("hz", "base", "slice_progress", "_heap", "_seq", "firing", "slice_end",
+                 "on_earlier_deadline")
 
     def __init__(self, hz: int) -> None:
         if hz <= 0:

@@ -33,7 +33,7 @@ from __future__ import annotations
 import logging
 import struct
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from unicorn import (
     UC_ARCH_ARM,
@@ -61,10 +61,8 @@ from emulator.blockclock import BlockClock
 from emulator.clock import Clock
 from emulator.nvic import (
     BUSFAULT,
-    DEBUGMON,
     HARDFAULT,
     MEMMANAGE,
-    NMI,
     SVCALL,
     USAGEFAULT,
     ExceptionState,
@@ -239,7 +237,6 @@ class CortexM3:
 
     def banked_sps(self) -> tuple[int, int]:
         """(MSP, PSP), whatever mode and privilege the core is in."""
-        uc = self.uc
         ipsr = self.ipsr()
         control = self.control()
         if ipsr or not control & 1:
@@ -253,12 +250,10 @@ class CortexM3:
         return msp, psp
 
     def _rebuild_hflags(self) -> None:
-        uc = self.uc
         self.rw(A.UC_ARM_REG_CPSR, self.rr(A.UC_ARM_REG_CPSR))
 
     def _set_context(self, ipsr: int, control: int, msp: int, psp: int) -> None:
         """Put the core in mode ``ipsr`` with CONTROL, MSP and PSP as given."""
-        uc = self.uc
         thread = ipsr == 0
         self.rw(A.UC_ARM_REG_IPSR, 15)          # handler mode: privileged
         self.rw(A.UC_ARM_REG_CONTROL, 0)        # nPRIV=0 (SPSEL ignored here)
@@ -275,7 +270,6 @@ class CortexM3:
         """Power-on or system reset: SP and PC from the vector table at ``vtor``."""
         self.exc.reset()
         self.sys = SystemRegisters(vtor=vtor)
-        uc = self.uc
         for r in CORE_REGS[:13]:
             self.rw(r, 0)
         self._set_context(0, 0, 0, 0)
@@ -368,7 +362,6 @@ class CortexM3:
                                    f"(0x{vector:08X}) has bit 0 clear"))
 
     def _enter(self, n: int, exc_return: int, control: int, msp: int, psp: int) -> None:
-        uc = self.uc
         try:
             vector = self.read_u32(self.sys.vtor + 4 * n)
         except UcError:
@@ -388,7 +381,6 @@ class CortexM3:
     # ------------------------------------------------------- exception return
     def exception_return(self, exc_return: int) -> None:
         """ExceptionReturn + PopStack (B1.5.8), with tail-chaining."""
-        uc = self.uc
         n = self.ipsr()
         kind = exc_return & 0xF
         if kind not in (0x1, 0x9, 0xD) or (exc_return | 0xF) != 0xFFFFFFFF or not self.exc.active >> n & 1:

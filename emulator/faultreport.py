@@ -62,7 +62,8 @@ class FaultReport:
                 "time_cycles": self.time_cycles}
 
 
-def build_report(machine: Machine, n: int, *, dead_loop: bool = False, lockup: str | None = None) -> FaultReport:
+def build_report(machine: Machine, n: int, *, dead_loop: bool = False,
+                 lockup: str | None = None) -> FaultReport:
     cpu = machine.cpu
     sysr = cpu.sys
     uc = cpu.uc

@@ -188,7 +188,7 @@ def _check_overlaps(c: _Checker, plat: Platform) -> None:
         for j, base in enumerate([m.base, *m.aliases]):
             windows.append((base, base + m.size, f"memory[{i}]" + (f".aliases[{j - 1}]" if j else "")))
     windows.sort()
-    for (b1, e1, k1), (b2, _e2, k2) in zip(windows, windows[1:], strict=False):
+    for (_b1, e1, k1), (b2, _e2, k2) in zip(windows, windows[1:], strict=False):
         if b2 < e1:
             raise c.fail(k2, f"overlaps {k1} at 0x{b2:08X}")
 

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 from emulator.device import Device
 from emulator.nvic import (
     BUSFAULT,
+    DEBUGMON,
     IRQ0,
     MEMMANAGE,
     NMI,
@@ -28,9 +29,8 @@ from emulator.nvic import (
     SVCALL,
     SYSTICK,
     USAGEFAULT,
-    DEBUGMON,
 )
-from emulator.regs import RO, RW, RSVD, Reg, RegMap
+from emulator.regs import RO, RSVD, RW, Reg, RegMap
 from emulator.systick import SysTick
 
 if TYPE_CHECKING:
@@ -257,7 +257,8 @@ class SystemControlSpace(Device):
     REGS = RegMap(
         Reg(0x004, "ICTR", access=RO, reset=0),
         Reg(0x008, "ACTLR", access=RW),
-        Reg(0x010, "SYST_CSR", read=lambda s: s.systick.read_csr(), write=lambda s, v: s.systick.write_csr(v)),
+        Reg(0x010, "SYST_CSR", read=lambda s: s.systick.read_csr(),
+            write=lambda s, v: s.systick.write_csr(v)),
         Reg(0x014, "SYST_RVR", read=lambda s: s.systick.reload,
             write=lambda s, v: s.systick.write_reload(v)),
         Reg(0x018, "SYST_CVR", read=lambda s: s.systick.value(),

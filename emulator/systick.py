@@ -80,7 +80,8 @@ class SysTick:
             return bool(self.csr & COUNTFLAG)
         cpt = self._cycles_per_tick()
         now_ticks = (self.clock.now - self.start) // cpt
-        cleared_ticks = (self.flag_cleared_at - self.start) // cpt if self.flag_cleared_at > self.start else -1
+        cleared = self.flag_cleared_at
+        cleared_ticks = (cleared - self.start) // cpt if cleared > self.start else -1
         return self._transitions_until(now_ticks) > max(0, self._transitions_until(cleared_ticks)) \
             or bool(self.csr & COUNTFLAG)
 

@@ -41,18 +41,21 @@ def parse_duration(text: str) -> float:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="vboard", description="A virtual Cortex-M board for network firmware.")
+    parser = argparse.ArgumentParser(prog="vboard",
+                                     description="A virtual Cortex-M board for network firmware.")
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run firmware on a board", description="Run a firmware image "
                          "(ELF, Intel HEX or raw binary) on a virtual board.")
     run.add_argument("firmware", help="firmware image: ELF, .hex, or raw .bin (loaded at --base)")
-    run.add_argument("--platform", default="mps2-an385", help="board name or platform YAML (default: %(default)s)")
+    run.add_argument("--platform", default="mps2-an385",
+                     help="board name or platform YAML (default: %(default)s)")
     run.add_argument("--max-time", metavar="DURATION", help="stop after this much virtual time (e.g. 5s)")
     run.add_argument("--pace", choices=("fast", "realtime"), default="fast",
                      help="fast: never wait for the wall clock; realtime: never run ahead of it")
     for i in range(5):
         run.add_argument(f"--uart{i}", metavar="ENDPOINT", default="stdio" if i == 0 else "none",
-                         help="stdio, pty, tcp:PORT, file:PATH or none" + (" (default: stdio)" if i == 0 else ""))
+                         help="stdio, pty, tcp:PORT, file:PATH or none"
+                         + (" (default: stdio)" if i == 0 else ""))
     run.add_argument("--base", default="0", help="load address of a raw binary (default: 0)")
     run.add_argument("--gdb", metavar="PORT", type=int, help="wait for a GDB connection on 127.0.0.1:PORT")
     run.add_argument("--trace-exceptions", action="store_true", help="log exception entry/return to stderr")
