@@ -213,8 +213,18 @@ class TcpEndpoint(Endpoint):
 
 
 def open_endpoint(spec: str, port: BytePort, poster: Poster, host_input: HostInput,
-                  read_stdin: bool = True) -> Endpoint | None:
-    """``stdio``, ``pty``, ``tcp:PORT``, ``file:PATH`` or ``none``."""
+                  read_stdin: bool = True, label: str = "") -> Endpoint | None:
+    """``stdio``, ``pty``, ``tcp:PORT``, ``file:PATH`` or ``none``; ``label`` names it in errors."""
+    try:
+        return _open(spec, port, poster, host_input, read_stdin)
+    except EndpointError as e:
+        if label:
+            raise EndpointError(str(e).replace(f"{port.name}:", f"{label}:", 1)) from None
+        raise
+
+
+def _open(spec: str, port: BytePort, poster: Poster, host_input: HostInput,
+          read_stdin: bool) -> Endpoint | None:
     if spec == "none":
         return None
     if spec == "stdio":

@@ -96,7 +96,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             continue
         if name not in machine.devices:
             raise UsageError(f"--{name}: {platform.name} has no {name}")
-        ep = open_endpoint(spec, machine.port(name), machine, host_input, read_stdin=args.gdb is None)
+        ep = open_endpoint(spec, machine.port(name), machine, host_input, read_stdin=args.gdb is None,
+                           label=f"--{name}")
         if ep is None:
             continue
         endpoints.append(ep)
