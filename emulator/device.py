@@ -2,7 +2,8 @@
 
 A model declares ``SIZE`` (its window), ``REGS`` (a ``RegMap``), the IRQ
 outputs it drives (``IRQS``, names only: the platform file wires them) and
-optionally byte ports (``BYTE_PORTS``). The machine gives it the clock and
+optionally byte ports (``BYTE_PORTS``, serial streams) and frame ports
+(``FRAME_PORTS``, Ethernet; see ``emulator.frames``). The machine gives it the clock and
 the wired IRQ lines; models never see NVIC numbers and do no host I/O.
 
 Register values live in ``self.r`` (a list indexed by the register's
@@ -17,6 +18,7 @@ from collections.abc import Callable
 from typing import Any, ClassVar
 
 from emulator.clock import Clock
+from emulator.frames import FramePort
 from emulator.regs import RegMap, log_guest, log_trace, log_unimp
 
 
@@ -108,6 +110,7 @@ class Device:
     REGS: ClassVar[RegMap] = RegMap()
     IRQS: ClassVar[tuple[str, ...]] = ()
     BYTE_PORTS: ClassVar[tuple[str, ...]] = ()
+    FRAME_PORTS: ClassVar[tuple[str, ...]] = ()
     STATE_VERSION: ClassVar[int] = 1
 
     def __init__(self, name: str, clock: Clock, **settings: Any) -> None:
@@ -115,6 +118,7 @@ class Device:
         self.clock = clock
         self.irq: dict[str, IrqLine] = {n: IrqLine(f"{name}.{n}") for n in self.IRQS}
         self.ports: dict[str, BytePort] = {n: BytePort(f"{name}.{n}") for n in self.BYTE_PORTS}
+        self.frame_ports: dict[str, FramePort] = {n: FramePort(f"{name}.{n}") for n in self.FRAME_PORTS}
         self.r: list[int] = [0] * len(self.REGS.regs)
         self.log = logging.getLogger(f"vboard.device.{name}")
         self._unimp_seen: set[str] = set()
