@@ -32,6 +32,7 @@ from emulator.clock import Clock
 from emulator.cortexm import CortexM3, Lockup
 from emulator.device import BytePort, Device, OrGate
 from emulator.faultreport import FaultReport, build_report
+from emulator.frames import FramePort
 from emulator.loader import FirmwareError, Image, Symbols
 from emulator.nvic import IRQ0, ExceptionState
 from emulator.platform import Platform, PlatformError, resolve_model
@@ -66,6 +67,9 @@ class _Ram:
 @dataclass
 class Machine:
     platform: Platform
+    # Per-device setting overrides, e.g. {"eth0": {"mac": "52:54:00:12:34:57"}}.
+    overrides: dict[str, dict[str, Any]] = field(default_factory=dict)
+    name: str = ""
     clock: Clock = field(init=False)
     devices: dict[str, Device] = field(init=False, default_factory=dict)
 
@@ -112,10 +116,15 @@ class Machine:
         self._attach(SCS_BASE, self.scs)
         self._attach(DWT_BASE, self.dwt)
         gates: dict[int, list[tuple[Device, str]]] = {}
+        unknown = set(self.overrides) - {spec.name for spec in self.platform.devices}
+        if unknown:
+            raise PlatformError(f"{self.platform.path}: settings given for unknown device(s) "
+                                f"{', '.join(sorted(unknown))}")
         for spec in self.platform.devices:
             cls = resolve_model(spec, self.platform.path)
+            settings = {**spec.settings, **self.overrides.get(spec.name, {})}
             try:
-                dev = cls(spec.name, self.clock, **spec.settings)
+                dev = cls(spec.name, self.clock, **settings)
             except (TypeError, ValueError) as e:
                 raise PlatformError(f"{self.platform.path}: device '{spec.name}': {e}") from None
             if not isinstance(dev, Device):
@@ -162,6 +171,15 @@ class Machine:
 
     def port(self, device: str, port: str = "serial") -> BytePort:
         return self.device(device).ports[port]
+
+    def frame_port(self, device: str, port: str = "eth") -> FramePort:
+        dev = self.device(device)
+        if port not in dev.frame_ports:
+            raise KeyError(f"device '{device}' has no frame port '{port}'")
+        return dev.frame_ports[port]
+
+    def ethernet_devices(self) -> list[str]:
+        return [name for name, dev in self.devices.items() if dev.frame_ports]
 
     # -------------------------------------------------------------- firmware
     def load(self, image: Image) -> None:
