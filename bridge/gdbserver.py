@@ -26,9 +26,10 @@ so memory reads and writes from GDB always see the real code; each write
 drops Unicorn's translation cache for those two bytes. Continuing from a
 breakpoint address first steps that one instruction with nothing planted.
 The core's ``on_bkpt`` hook reports the hit. A single step runs exactly one
-instruction through the machine's own loop (timers, exception entry,
-semihosting and faults all behave as in a normal run); an exception that
-becomes deliverable is taken before the step ends, as with DHCSR.C_STEP.
+instruction (``CortexM3.step``) inside the machine's own loop (timers,
+exception entry, semihosting and faults behave as in a normal run, see
+``step_instruction``); an exception that becomes deliverable is taken
+before the step ends, as with DHCSR.C_STEP.
 
 MMIO addresses read and written by GDB go to the device models (with the
 same side effects as on hardware, e.g. reading UART DATA consumes a byte);
@@ -180,33 +181,8 @@ class _Kill(Exception):
 
 
 def step_instruction(machine: Machine) -> StopReason:
-    """Run exactly one instruction through ``Machine.run``.
-
-    Ends as soon as one instruction has completed or the PC has moved (an
-    exception entry before the instruction, with nothing run). The
-    machine's ``_slice`` is overridden on the instance for the duration so
-    that the slice is ``CortexM3.step()`` (Unicorn's exact count of 1)
-    instead of a block-granular ``run``. A WFI stepped this way acts as a
-    NOP, which the architecture allows.
-    """
-    start = machine.instructions
-    cpu, clock = machine.cpu, machine.clock
-    pc0 = cpu.pc
-
-    def one(_budget: int) -> None:
-        clock.slice_end = clock.now + 1
-        try:
-            ran = cpu.step()
-        finally:
-            clock.slice_end = None
-        clock.advance(ran)
-        machine.instructions += ran
-
-    machine._slice = one  # type: ignore[method-assign]
-    try:
-        return machine.run(until=lambda: machine.instructions > start or cpu.pc != pc0)
-    finally:
-        del machine._slice
+    """Exactly one instruction (``Machine.step``)."""
+    return machine.step()
 
 
 class GdbServer:
@@ -283,8 +259,10 @@ class GdbServer:
         """Accept one GDB connection and serve it.
 
         Returns how the session ended: after ``D`` the machine runs on
-        (``run_on_detach``) and its final StopReason is returned; ``k`` gives
-        kind "halt", an exit reported to GDB gives kind "exit".
+        (``run_on_detach``) and its final StopReason is returned (kind
+        "detach" without it); ``k``/``vKill`` or a closed connection give kind
+        "halt"; an exit reported to GDB gives kind "exit". Raises
+        ``TimeoutError`` if nobody connects within ``accept_timeout`` seconds.
         """
         self.listener.settimeout(accept_timeout)
         try:
@@ -502,9 +480,9 @@ class GdbServer:
             ipsr = value & 0x1FF
             if ipsr != cpu.ipsr():
                 msp, psp = cpu.banked_sps()
-                cpu._set_context(ipsr, cpu.control(), msp, psp)
+                cpu.set_context(ipsr, cpu.control(), msp, psp)
             cpu.rw(A.UC_ARM_REG_XPSR, value)
-            cpu._rebuild_hflags()
+            cpu.rebuild_hflags()
         elif n in (26, 27, 31):
             msp, psp = cpu.banked_sps()
             control = cpu.control()
@@ -514,7 +492,7 @@ class GdbServer:
                 psp = value
             else:
                 control = value
-            cpu._set_context(cpu.ipsr(), control, msp, psp)
+            cpu.set_context(cpu.ipsr(), control, msp, psp)
         elif n == 28:
             cpu.rw(A.UC_ARM_REG_PRIMASK, value & 1)
         elif n == 29:

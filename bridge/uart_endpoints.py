@@ -76,7 +76,10 @@ class Endpoint:
         port.connect(self._on_board_bytes)
 
     def _on_board_bytes(self, data: bytes) -> None:
+        # Written through at once: an interactive user sees a prompt even when
+        # the board then sleeps waiting for input.
         self._pending += data
+        self.flush()
 
     def flush(self) -> None:
         if self._pending and self._out is not None:

@@ -21,6 +21,7 @@ import subprocess
 from pathlib import Path
 
 from unicorn import UC_HOOK_BLOCK, Uc
+from unicorn import arm_const as A
 
 log = logging.getLogger("vboard.cpu")
 
@@ -41,6 +42,11 @@ class _State(ctypes.Structure):
         ("block_size", ctypes.c_uint32),
         ("stopped", ctypes.c_int32),
         ("blocks", ctypes.c_uint64),
+        ("reg_read", ctypes.c_void_p),
+        ("watch", ctypes.c_int32),
+        ("reg_ids", ctypes.c_int32 * 3),
+        ("masks", ctypes.c_uint32 * 3),
+        ("pad", ctypes.c_uint32),
         ("cache_addr", ctypes.c_uint64 * CACHE_SLOTS),
         ("cache_size", ctypes.c_uint32 * CACHE_SLOTS),
         ("cache_count", ctypes.c_uint32 * CACHE_SLOTS),
@@ -92,6 +98,9 @@ class BlockClock:
         self.state = _State()
         self.state.emu_stop = ctypes.cast(uclib.uc_emu_stop, ctypes.c_void_p).value
         self.state.mem_read = ctypes.cast(uclib.uc_mem_read, ctypes.c_void_p).value
+        self.state.reg_read = ctypes.cast(uclib.uc_reg_read, ctypes.c_void_p).value
+        for i, reg in enumerate((A.UC_ARM_REG_PRIMASK, A.UC_ARM_REG_FAULTMASK, A.UC_ARM_REG_BASEPRI)):
+            self.state.reg_ids[i] = reg
         lib.vb_invalidate(ctypes.byref(self.state))
         self._count = lib.vb_count_thumb
         hook = ctypes.c_size_t()
@@ -110,6 +119,17 @@ class BlockClock:
         s.block_addr = 0
         s.block_size = 0
         s.stopped = 0
+        s.watch = 0
+
+    def watch_masks(self, masks: tuple[int, int, int] | None) -> None:
+        """End the slice at the first block where (PRIMASK, FAULTMASK, BASEPRI) differ
+        from ``masks``; None stops watching."""
+        s = self.state
+        if masks is None:
+            s.watch = 0
+            return
+        s.masks[0], s.masks[1], s.masks[2] = masks
+        s.watch = 1
 
     def invalidate(self) -> None:
         """Forget cached block counts (code was rewritten)."""

@@ -17,7 +17,7 @@ Unicorn facts this relies on (2.1.4, see shared/reference/unicorn_cortexm.md):
 * The API's MSP/PSP view follows QEMU's banking, and IPSR writes through
   the API keep it consistent (R13 swaps with the mode). CONTROL.SPSEL
   writes are ignored in handler mode and unprivileged thread mode cannot
-  read MSP/PSP, so every mode change goes through ``_set_context``.
+  read MSP/PSP, so every mode change goes through ``set_context``.
 * An ``emu_stop`` from an MMIO callback aborts the current instruction,
   which runs again on the next ``emu_start`` (repeating its side effects),
   and PC is only synchronised per block: so a slice is ended from an MMIO
@@ -246,13 +246,13 @@ class CortexM3:
         self.rw(A.UC_ARM_REG_IPSR, 15)
         msp, psp = self.rr(A.UC_ARM_REG_MSP), self.rr(A.UC_ARM_REG_PSP)
         self.rw(A.UC_ARM_REG_IPSR, 0)
-        self._rebuild_hflags()
+        self.rebuild_hflags()
         return msp, psp
 
-    def _rebuild_hflags(self) -> None:
+    def rebuild_hflags(self) -> None:
         self.rw(A.UC_ARM_REG_CPSR, self.rr(A.UC_ARM_REG_CPSR))
 
-    def _set_context(self, ipsr: int, control: int, msp: int, psp: int) -> None:
+    def set_context(self, ipsr: int, control: int, msp: int, psp: int) -> None:
         """Put the core in mode ``ipsr`` with CONTROL, MSP and PSP as given."""
         thread = ipsr == 0
         self.rw(A.UC_ARM_REG_IPSR, 15)          # handler mode: privileged
@@ -263,7 +263,7 @@ class CortexM3:
         self.rw(A.UC_ARM_REG_CONTROL, control & (0x3 if thread else 0x1))
         if not thread:
             self.rw(A.UC_ARM_REG_IPSR, ipsr)
-        self._rebuild_hflags()
+        self.rebuild_hflags()
 
     # ----------------------------------------------------------------- reset
     def reset(self, vtor: int = 0) -> None:
@@ -272,12 +272,12 @@ class CortexM3:
         self.sys = SystemRegisters(vtor=vtor)
         for r in CORE_REGS[:13]:
             self.rw(r, 0)
-        self._set_context(0, 0, 0, 0)
+        self.set_context(0, 0, 0, 0)
         self.rw(A.UC_ARM_REG_PRIMASK, 0)
         self.rw(A.UC_ARM_REG_FAULTMASK, 0)
         self.rw(A.UC_ARM_REG_BASEPRI, 0)
         sp, pc = self.read_words(vtor, 2)
-        self._set_context(0, 0, sp & ~3, 0)
+        self.set_context(0, 0, sp & ~3, 0)
         self.rw(A.UC_ARM_REG_LR, 0xFFFFFFFF)
         self.rw(A.UC_ARM_REG_XPSR, XPSR_T)
         self.pc = pc
@@ -349,7 +349,7 @@ class CortexM3:
     def _finish_entry(self, n: int, vector: int, xpsr: int) -> None:
         # IPSR = n (Unicorn keeps SP banking consistent), IT/ICI cleared, T from the vector.
         self.rw(A.UC_ARM_REG_XPSR, (xpsr & 0xF8000000) | n | (XPSR_T if vector & 1 else 0))
-        self._rebuild_hflags()
+        self.rebuild_hflags()
         self.rw(A.UC_ARM_REG_PC, vector | 1)
         self.exc.activate(n)
         self.sleeping = False
@@ -367,7 +367,7 @@ class CortexM3:
         except UcError:
             vector = 0
             self.sys.hfsr |= HFSR["VECTTBL"]
-        self._set_context(n, control, msp, psp)
+        self.set_context(n, control, msp, psp)
         self.rw(A.UC_ARM_REG_LR, exc_return)
         self._finish_entry(n, vector, self.rr(A.UC_ARM_REG_XPSR))
 
@@ -426,15 +426,17 @@ class CortexM3:
         new_control = (control & ~2) | (2 if use_psp else 0) if to_thread else control & ~2
         for rid, value in zip(_FRAME_REGS, (r0, r1, r2, r3, r12, lr), strict=True):
             self.rw(rid, value)
-        self._set_context(new_ipsr, new_control, msp, psp)
+        self.set_context(new_ipsr, new_control, msp, psp)
         self.rw(A.UC_ARM_REG_XPSR, (xpsr & ~XPSR_ALIGN & ~0x1FF) | new_ipsr)
-        self._rebuild_hflags()
+        self.rebuild_hflags()
         self.rw(A.UC_ARM_REG_PC, pc | 1)
         if self.trace_exceptions:
             self.trace_exceptions(f"return from {exception_name(n)} to 0x{pc & ~1:08X}")
         if to_thread and self.sys.sleeponexit and not self.exc.active:
             self.sleeping = True
             self.request_stop()
+        elif self.exc.pending:
+            self._exceptions_changed()
 
     def _return_msp(self, n: int, to_thread: bool) -> None:
         """PopStack from MSP while MSP is in use: no bank switch."""
@@ -456,13 +458,15 @@ class CortexM3:
             r0, r1, r2, r3, r12, lr,
             (sp + 32 + (4 if xpsr & XPSR_ALIGN and self.sys.stkalign else 0)) & 0xFFFFFFFF,
             (xpsr & ~XPSR_ALIGN & ~0x1FF) | new_ipsr))
-        self._rebuild_hflags()
+        self.rebuild_hflags()
         rw(A.UC_ARM_REG_PC, pc | 1)
         if self.trace_exceptions:
             self.trace_exceptions(f"return from {exception_name(n)} to 0x{pc & ~1:08X}")
         if to_thread and self.sys.sleeponexit and not self.exc.active:
             self.sleeping = True
             self.request_stop()
+        elif self.exc.pending:
+            self._exceptions_changed()
 
     # ------------------------------------------------------------------ faults
     def raise_fault(self, fault: Fault) -> None:
@@ -628,8 +632,26 @@ class CortexM3:
 
     # ------------------------------------------------------------- run control
     def _exceptions_changed(self) -> None:
-        if self.running and self.exc.deliverable():
+        if not self.running:
+            return
+        if self.exc.deliverable():
             self.request_stop()
+        elif self.masked_pending():
+            # Pending but masked: end the slice as soon as a mask register changes.
+            self._bc.watch_masks(self.read_masks())
+
+    def masked_pending(self) -> bool:
+        """Is an exception pending that only PRIMASK/FAULTMASK/BASEPRI hold back?"""
+        exc = self.exc
+        n = exc.highest_pending()
+        if not n:
+            return False
+        saved = exc.masks
+        exc.masks = _no_masks
+        try:
+            return exc.group_priority(exc.priority[n]) < exc.execution_priority()
+        finally:
+            exc.masks = saved
 
     def request_stop(self) -> None:
         """End the current slice at the end of the current translation block.
@@ -657,6 +679,8 @@ class CortexM3:
         self.clock.slice_progress = self.progress
         err = UC_ERR_OK
         bc.arm(budget)
+        if self.exc.pending and self.masked_pending():
+            bc.watch_masks(self.read_masks())
         try:
             uc.emu_start(self.rr(A.UC_ARM_REG_PC) | 1, UNTIL, 0, 0)
         except UcError as e:
@@ -673,15 +697,25 @@ class CortexM3:
                                        detail=f"Unicorn error {err} at 0x{pc:08X}"))
         elif pc == UNTIL:
             self.raise_fault(Fault("IBUSERR", UNTIL, UNTIL, "execution reached 0xFFFFFF00"))
-        elif not budget_spent and not self._stop_requested and self.fault is None:
-            # emu_start returned before the budget ran out with nobody asking: WFI.
+        elif not budget_spent and self.fault is None and self._halfword_before(pc) == 0xBF30:
+            # emu_start returned after a WFI (0xBF30) before the budget ran out.
             self.sleeping = True
         return max(0, ran)
 
+    def _halfword_before(self, pc: int) -> int:
+        try:
+            return struct.unpack("<H", self.uc.mem_read(pc - 2, 2))[0]
+        except UcError:
+            return 0
+
     def step(self) -> int:
-        """Exactly one instruction (for debuggers): Unicorn's count limit, then a
-        translation-cache flush so that normal runs get uninstrumented code again."""
+        """Exactly one instruction (for debuggers) with Unicorn's count limit.
+
+        Code translated before has no count instrumentation, so the cache is
+        flushed first; the next normal run flushes again when the count hook
+        goes away."""
         uc = self.uc
+        uc.ctl_flush_tb()
         pc = self.rr(A.UC_ARM_REG_PC)
         self.running = True
         self._stop_requested = False
@@ -694,9 +728,12 @@ class CortexM3:
                                        detail=f"Unicorn error {e.errno} at 0x{pc:08X}"))
         finally:
             self.running = False
-            uc.ctl_flush_tb()
         return 0 if self.fault is not None else 1
 
 
 def _zero() -> int:
     return 0
+
+
+def _no_masks() -> tuple[int, int, int]:
+    return 0, 0, 0

@@ -169,7 +169,9 @@ class Device:
         if size < reg.width:
             lane = ((1 << (8 * size)) - 1) << shift
             old_full = reg.read(self) if reg.read is not None and size in reg.sizes else self.r[reg.index]
-            value = (old_full & ~lane) | ((value << shift) & lane)
+            # Other byte lanes keep their value, except write-one-to-clear bits,
+            # which must not be cleared by a write to a neighbouring lane.
+            value = (old_full & ~lane & ~reg.w1c_mask) | ((value << shift) & lane)
             w1_lane = lane
         else:
             w1_lane = -1

@@ -10,10 +10,10 @@ Exceptions pended between slices are taken before the next instruction;
 those pended during a slice (an MMIO write, a device line) end the slice at
 the end of the current translation block, i.e. at the latest at the next
 branch or barrier (see ``CortexM3.request_stop``). While a pending
-exception is masked by PRIMASK/BASEPRI/FAULTMASK the loop runs one block
-at a time (CPSIE and MSR end a block, so the unmask is seen right after
-the instruction), then in doubling budgets once the masked stretch is long;
-this is deterministic, as everything here.
+exception is masked by PRIMASK/BASEPRI/FAULTMASK the native block hook
+watches those registers and ends the slice at the first block where they
+changed (CPSIE and MSR end a block, so the unmask is seen right after the
+instruction). Everything here is deterministic.
 """
 
 from __future__ import annotations
@@ -44,7 +44,6 @@ log = logging.getLogger("vboard.machine")
 SCS_BASE = 0xE000E000
 DWT_BASE = 0xE0001000
 MAX_SLICE = 250_000
-MASKED_STEPS = 16
 
 
 @dataclass
@@ -96,11 +95,13 @@ class Machine:
         self.instructions = 0
         self._reset_reason: str | None = None
         self._stop: StopReason | None = None
-        self._masked_count = 0
+        self._stepping = False
         self._ram: list[_Ram] = []
         self.on_reset: list[Callable[[str], None]] = []
         self._map_memory()
         self._map_devices()
+        for dev in (self.scs, self.dwt, *self.devices.values()):
+            dev.reset()
 
     # ------------------------------------------------------------ construction
     def _map_memory(self) -> None:
@@ -211,7 +212,6 @@ class Machine:
         for dev in (self.scs, self.dwt, *self.devices.values()):
             dev.reset()
         self.cpu.reset()
-        self._masked_count = 0
 
     def request_reset(self, reason: str) -> None:
         self._reset_reason = reason
@@ -298,10 +298,10 @@ class Machine:
                     if self._wakeup():
                         cpu.sleeping = False
                         continue
+                    if deadline is None and self.idle_wait is not None and self.idle_wait(None):
+                        continue  # host input arrived (or may still): virtual time stood still
                     target = deadline if end is None or (deadline is not None and deadline < end) else end
                     if target is None:
-                        if self.idle_wait is not None and self.idle_wait(None):
-                            continue
                         return StopReason("idle", message="the CPU sleeps and nothing is left to wake it")
                     if self.pacer is not None:
                         target = max(now, self.pacer(target))
@@ -312,12 +312,6 @@ class Machine:
                     budget = min(budget, deadline - now)
                 if end is not None:
                     budget = min(budget, end - now)
-                if exc.highest_pending() and self._masked_by_registers():
-                    self._masked_count += 1
-                    extra = self._masked_count - MASKED_STEPS
-                    budget = min(budget, 1 if extra <= 0 else 1 << min(extra, 18))
-                else:
-                    self._masked_count = 0
                 self._slice(max(1, budget))
                 if self.pacer is not None:
                     self.pacer(clock.now)
@@ -325,28 +319,29 @@ class Machine:
             report = build_report(self, 3, lockup=str(e))
             return StopReason("lockup", report=report, message=report.headline)
 
+    def step(self) -> StopReason:
+        """Run exactly one instruction through the run loop (for debuggers).
+
+        Ends when one instruction completed or the PC moved (an exception was
+        taken first, with nothing run). A WFI stepped this way acts as a NOP,
+        which the architecture allows.
+        """
+        start, pc0 = self.instructions, self.cpu.pc
+        self._stepping = True
+        try:
+            return self.run(until=lambda: self.instructions > start or self.cpu.pc != pc0)
+        finally:
+            self._stepping = False
+
     def _slice(self, budget: int) -> None:
         clock = self.clock
         clock.slice_end = clock.now + budget
         try:
-            ran = self.cpu.run(budget)
+            ran = self.cpu.step() if self._stepping else self.cpu.run(budget)
         finally:
             clock.slice_end = None
         clock.advance(ran)
         self.instructions += ran
-
-    def _masked_by_registers(self) -> bool:
-        primask, faultmask, basepri = self.cpu.read_masks()
-        if not (primask & 1 or faultmask & 1 or basepri):
-            return False
-        exc = self.exc
-        n = exc.highest_pending()
-        saved = exc.masks
-        exc.masks = lambda: (0, 0, 0)
-        try:
-            return exc.group_priority(exc.priority[n]) < exc.execution_priority()
-        finally:
-            exc.masks = saved
 
     def _wakeup(self) -> bool:
         """WFI wakes on an exception that would preempt if PRIMASK were clear."""

@@ -30,7 +30,7 @@ from emulator.nvic import (
     SYSTICK,
     USAGEFAULT,
 )
-from emulator.regs import RO, RSVD, RW, Reg, RegMap
+from emulator.regs import RO, RSVD, RW, W1C, Reg, RegMap
 from emulator.systick import SysTick
 
 if TYPE_CHECKING:
@@ -179,6 +179,7 @@ class SystemControlSpace(Device):
             self.guest_error(f"AIRCR write 0x{value:08X} without VECTKEY 0x05FA ignored")
             return
         self.exc.prigroup = (value >> 8) & 7
+        self.exc.on_change()
         if value & 0x3:
             self.unimplemented("AIRCR.VECTRESET/VECTCLRACTIVE (debug only)")
         if value & 0x4:
@@ -284,8 +285,8 @@ class SystemControlSpace(Device):
         Reg(0xD20, "SHPR3", sizes=(1, 2, 4), read=lambda s: s._read_shpr(12),
             write=lambda s, v: s._write_shpr(12, v)),
         Reg(0xD24, "SHCSR", read=_read_shcsr, write=_write_shcsr),
-        Reg(0xD28, "CFSR", sizes=(1, 2, 4), read=_cfsr[0], write=_cfsr[1]),
-        Reg(0xD2C, "HFSR", read=_hfsr[0], write=_hfsr[1]),
+        Reg(0xD28, "CFSR", sizes=(1, 2, 4), access=W1C, read=_cfsr[0], write=_cfsr[1]),
+        Reg(0xD2C, "HFSR", access=W1C, read=_hfsr[0], write=_hfsr[1]),
         Reg(0xD30, "DFSR", access=RW),
         Reg(0xD34, "MMFAR", read=_mmfar[0], write=_mmfar[1]),
         Reg(0xD38, "BFAR", read=_bfar[0], write=_bfar[1]),

@@ -69,7 +69,9 @@ class SysTick:
         if not first:
             return 0
         if n < first:
-            return self.start_value - n if self.start_value else self.reload + 1 - n
+            if self.start_value:
+                return self.start_value - n
+            return 0 if n == 0 else self.reload + 1 - n
         if not self.reload:
             return 0
         m = (n - first) % (self.reload + 1)

@@ -85,3 +85,72 @@ def run_on_vboard(elf: Path, seconds: float = 10.0, uart_input: bytes = b"",
         budget -= m.clock.now
     stop = m.run(budget)
     return BoardRun(m, stop, bytes(out))
+
+
+def run_on_qemu_after_prompt(elf: Path, uart_input: bytes, prompt: bytes = UART_ECHO_PROMPT,
+                             timeout: float = 10.0) -> tuple[bytes, int | None]:
+    """Like ``bridge.qemu_ref.run_on_qemu``, but UART0 input is sent once ``prompt`` was printed.
+
+    ``uart_echo`` enables RX in its UART init and RX interrupts only later in
+    main; a byte that lands in between never raises the interrupt and the
+    program waits forever (on hardware too). ``run_on_qemu`` sends its input
+    at once, which loses that race on most runs. Returns (transcript, exit
+    code or None on timeout).
+    """
+    import socket
+    import tempfile
+    import time
+
+    from bridge.qemu_ref import qemu_command
+
+    with tempfile.TemporaryDirectory(prefix="vboard-qemu-") as tmp:
+        sock_path = Path(tmp) / "uart0.sock"
+        proc = subprocess.Popen(qemu_command(elf.resolve(), sock_path), stdin=subprocess.DEVNULL,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + timeout
+        out = bytearray()
+        try:
+            sock = None
+            while sock is None and time.monotonic() < deadline and proc.poll() is None:
+                try:
+                    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                    s.connect(str(sock_path))
+                    sock = s
+                except OSError:
+                    s.close()
+                    time.sleep(0.005)
+            assert sock is not None, "QEMU did not open its UART0 socket"
+            sent = False
+            with sock:
+                while time.monotonic() < deadline:
+                    sock.settimeout(max(0.01, deadline - time.monotonic()))
+                    try:
+                        chunk = sock.recv(65536)
+                    except TimeoutError:
+                        break
+                    if not chunk:
+                        break
+                    out += chunk
+                    if not sent and prompt in out:
+                        sock.sendall(uart_input)
+                        sent = True
+            try:
+                code = proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                code = None
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    return bytes(out), code
+
+
+@pytest.fixture(scope="session")
+def vboard(firmware: Path):
+    """``run_on_vboard`` (test modules cannot import this conftest by name: there are several)."""
+    return run_on_vboard
+
+
+@pytest.fixture(scope="session")
+def qemu_after_prompt(qemu: str):
+    return run_on_qemu_after_prompt

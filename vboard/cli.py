@@ -126,7 +126,12 @@ def cmd_run(args: argparse.Namespace) -> int:
             _status(args, f"waiting for GDB on 127.0.0.1:{server.port}")
             result = server.serve()
             flush()
-            return int(result) if isinstance(result, int) else 0
+            if result.kind == "exit":
+                return result.exit_code or 0
+            if result.kind in ("fault", "lockup") and result.report is not None:
+                print(result.report.text(), file=sys.stderr, flush=True)
+                return EXIT_FAULT
+            return 0
         started = time.perf_counter()
         try:
             return _run_loop(args, machine, max_time, flush)

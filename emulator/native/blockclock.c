@@ -18,6 +18,7 @@
 
 typedef int (*uc_emu_stop_fn)(void *uc);
 typedef int (*uc_mem_read_fn)(void *uc, uint64_t address, void *bytes, uint64_t size);
+typedef int (*uc_reg_read_fn)(void *uc, int regid, void *value);
 
 #define CACHE_SLOTS 65536u
 
@@ -31,6 +32,13 @@ struct block_clock {
     uint32_t block_size;   /* bytes of the current block */
     int32_t stopped;       /* 1 when this hook asked Unicorn to stop */
     uint64_t blocks;       /* blocks entered, for statistics */
+    /* While an exception is pending but masked: stop at the first block whose
+     * PRIMASK, FAULTMASK or BASEPRI differ from these (CPSIE/MSR end a block). */
+    uc_reg_read_fn reg_read;
+    int32_t watch;
+    int32_t reg_ids[3];
+    uint32_t masks[3];
+    uint32_t pad;
     uint64_t cache_addr[CACHE_SLOTS];
     uint32_t cache_size[CACHE_SLOTS];
     uint32_t cache_count[CACHE_SLOTS];
@@ -73,6 +81,17 @@ static uint32_t block_count(struct block_clock *bc, void *uc, uint64_t addr, uin
 void vb_block_hook(void *uc, uint64_t address, uint32_t size, void *user_data)
 {
     struct block_clock *bc = (struct block_clock *)user_data;
+    if (bc->watch) {
+        for (int i = 0; i < 3; i++) {
+            uint32_t value = 0;
+            bc->reg_read(uc, bc->reg_ids[i], &value);
+            if (value != bc->masks[i]) {
+                bc->watch = 0;
+                bc->budget = 0;
+                break;
+            }
+        }
+    }
     if (bc->executed >= bc->budget) {
         if (!bc->stopped) {
             bc->stopped = 1;

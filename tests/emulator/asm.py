@@ -17,7 +17,10 @@ Conventions of the prelude:
 * RAM at ``RES`` (0x20000000) holds 32-bit results (``RESULT n, reg`` stores
   ``reg`` there, clobbering r12 only); ``LOG val`` appends a byte to an event
   log at ``LOGBUF`` (clobbers r0-r3). ``EXIT`` ends the run through
-  semihosting (SYS_EXIT, exit code 0).
+  semihosting (SYS_EXIT, exit code 0). ``IRQ_PRIO n, p``, ``IRQ_ENABLE n``,
+  ``IRQ_PEND n`` program the NVIC (clobber r0, r1); ``IRQ_PEND`` ends with
+  DSB+ISB, after which the architecture guarantees the interrupt is
+  recognised (the core may take it as late as the next block boundary).
 """
 
 from __future__ import annotations
@@ -106,9 +109,11 @@ PRELUDE = f"""
     STORE32 NVIC_ISER, (1 << \\n)
     .endm
 
-    @ pend IRQ n through NVIC_STIR (clobbers r0, r1)
+    @ pend IRQ n through NVIC_STIR (clobbers r0, r1); DSB+ISB: recognised before the next instruction
     .macro IRQ_PEND n
     STORE32 STIR, \\n
+    dsb
+    isb
     .endm
 
     .macro EXIT

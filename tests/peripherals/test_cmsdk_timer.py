@@ -187,7 +187,8 @@ def test_extin_logged_once_as_unimplemented(timer: CmsdkApbTimer, caplog: pytest
     with caplog.at_level(logging.INFO, logger="vboard.unimplemented"):
         timer.write(CTRL, 4, SELEXTEN)
         timer.write(CTRL, 4, SELEXTCLK)
-    assert [r.getMessage() for r in caplog.records].count("timer0: EXTIN (CTRL.SELEXTEN/SELEXTCLK) is not modelled") == 1
+    messages = [r.getMessage() for r in caplog.records]
+    assert messages.count("timer0: EXTIN (CTRL.SELEXTEN/SELEXTCLK) is not modelled") == 1
     assert timer.read(CTRL, 4) == SELEXTCLK
 
 

@@ -1,0 +1,98 @@
+"""The virtual clock: event order, cancellation, time arithmetic."""
+
+from __future__ import annotations
+
+import pytest
+
+from emulator.clock import Clock
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock(25_000_000)
+
+
+def test_events_fire_in_time_order_then_scheduling_order(clock):
+    fired = []
+    clock.call_at(30, lambda: fired.append("c"))
+    clock.call_at(10, lambda: fired.append("a1"))
+    clock.call_at(20, lambda: fired.append("b"))
+    clock.call_at(10, lambda: fired.append("a2"))
+    clock.call_at(10, lambda: fired.append("a3"))
+    clock.advance(9)
+    assert clock.fire_due() == 0 and fired == []
+    clock.advance(1)
+    assert clock.fire_due() == 3
+    assert fired == ["a1", "a2", "a3"]
+    clock.advance(100)
+    assert clock.fire_due() == 2
+    assert fired == ["a1", "a2", "a3", "b", "c"]
+
+
+def test_cancelled_events_do_not_fire(clock):
+    fired = []
+    t1 = clock.call_at(5, lambda: fired.append(1))
+    clock.call_at(7, lambda: fired.append(2))
+    t1.cancel()
+    assert clock.next_deadline() == 7
+    assert [t.when for t in clock.pending()] == [7]
+    clock.advance(10)
+    assert clock.fire_due() == 1
+    assert fired == [2]
+    assert clock.next_deadline() is None
+
+
+def test_an_event_fires_once(clock):
+    fired = []
+    t = clock.call_at(1, lambda: fired.append(1))
+    clock.advance(1)
+    clock.fire_due()
+    clock.fire_due()
+    t.cancel()  # harmless after firing
+    assert fired == [1]
+
+
+def test_events_scheduled_while_firing(clock):
+    fired = []
+
+    def first():
+        fired.append("first")
+        clock.call_at(clock.now, lambda: fired.append("same cycle"))
+        clock.call_after(5, lambda: fired.append("later"))
+
+    clock.call_at(10, first)
+    clock.advance(10)
+    clock.fire_due()
+    assert fired == ["first", "same cycle"]
+    clock.advance(5)
+    clock.fire_due()
+    assert fired == ["first", "same cycle", "later"]
+
+
+def test_past_deadlines_are_clamped_to_now(clock):
+    clock.advance(100)
+    t = clock.call_at(3, lambda: None)
+    assert t.when == 100
+    assert clock.call_after(-5, lambda: None).when == 100
+
+
+def test_time_conversions(clock):
+    assert clock.cycles(1.0) == 25_000_000
+    assert clock.cycles(0.001) == 25_000
+    clock.advance(12_500_000)
+    assert clock.now == 12_500_000
+    assert clock.seconds() == 0.5
+    assert clock.seconds(25) == 1e-6
+
+
+def test_clear_drops_every_event(clock):
+    fired = []
+    clock.call_at(1, lambda: fired.append(1))
+    clock.clear()
+    clock.advance(2)
+    assert clock.fire_due() == 0 and fired == []
+
+
+def test_frequency_must_be_positive():
+    with pytest.raises(ValueError):
+        Clock(0)

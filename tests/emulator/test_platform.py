@@ -1,0 +1,162 @@
+"""Board descriptions: the shipped platform loads; every mistake is a PlatformError naming file and key."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import pytest
+import yaml
+
+from emulator.machine import Machine
+from emulator.platform import PlatformError, load_platform
+
+ROOT = Path(__file__).resolve().parents[2]
+SHIPPED = ROOT / "platforms" / "mps2-an385.yaml"
+
+
+@pytest.fixture(scope="module")
+def base() -> dict:
+    return yaml.safe_load(SHIPPED.read_text())
+
+
+def test_shipped_platform(base):
+    plat = load_platform("mps2-an385")
+    assert plat.name == "mps2-an385"
+    assert plat.clock_hz == 25_000_000 and plat.num_irq == 32
+    assert [r.base for r in plat.memory][:1] == [0]
+    assert {d.name for d in plat.devices} >= {"uart0", "timer0", "scc", "fpgaio"}
+    assert load_platform(SHIPPED).name == "mps2-an385"
+
+
+def test_unknown_platform_name():
+    with pytest.raises(PlatformError, match="unknown platform 'nope'.*mps2-an385"):
+        load_platform("nope")
+
+
+def write(tmp_path: Path, data: dict | str, name: str = "board.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(data if isinstance(data, str) else yaml.safe_dump(data))
+    return path
+
+
+def mutate(base: dict, change) -> dict:
+    data = copy.deepcopy(base)
+    change(data)
+    return data
+
+
+def _set(path, value):
+    def change(d):
+        for k in path[:-1]:
+            d = d[k]
+        d[path[-1]] = value
+    return change
+
+
+def _del(path):
+    def change(d):
+        for k in path[:-1]:
+            d = d[k]
+        del d[path[-1]]
+    return change
+
+
+def _append_memory(region):
+    def change(d):
+        d["memory"].append(region)
+    return change
+
+
+CASES = {
+    "unknown top-level key": (_set(["bogus"], 1), "bogus", "unknown key"),
+    "unknown cpu key": (_set(["cpu", "speed"], 1), "cpu.speed", "unknown key"),
+    "unknown device key": (_set(["devices", 0, "colour"], "red"), "devices[0].colour", "unknown key"),
+    "missing name": (_del(["name"]), "top level", "missing required key 'name'"),
+    "missing clock": (_del(["cpu", "clock_hz"]), "cpu", "missing required key 'clock_hz'"),
+    "missing device model": (_del(["devices", 3, "model"]), "devices[3]", "missing required key 'model'"),
+    "wrong type base": (_set(["memory", 0, "base"], "oops"), "memory[0].base", "expected an address"),
+    "wrong type clock": (_set(["cpu", "clock_hz"], "fast"), "cpu.clock_hz", "expected a frequency"),
+    "wrong type devices": (_set(["devices"], {"a": 1}), "devices", "expected a list"),
+    "bool is not an int": (_set(["cpu", "num_irq"], True), "cpu.num_irq", "expected an IRQ count"),
+    "unaligned region": (_set(["memory", 1, "size"], 0x1234), "memory[1]", "4 KiB-aligned"),
+    "overlapping memory": (_append_memory({"name": "x", "base": 0x00100000, "size": 0x1000}), "memory[",
+                           "overlaps"),
+    "irq out of range": (_set(["devices", 0, "irqs"], {"timer": 32}), "devices[0].irqs.timer",
+                         "below 32"),
+    "too many irqs": (_set(["cpu", "num_irq"], 241), "cpu.num_irq", "at most 240"),
+    "other core": (_set(["cpu", "model"], "cortex-m4"), "cpu.model", "cortex-m3"),
+    "duplicate device": (_set(["devices", 1, "name"], "timer0"), "devices[1].name", "duplicate"),
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_platform_errors_name_file_and_key(base, tmp_path, case):
+    change, key, words = CASES[case]
+    path = write(tmp_path, mutate(base, change))
+    with pytest.raises(PlatformError) as e:
+        load_platform(path)
+    text = str(e.value)
+    assert text.startswith(str(path)), text
+    assert key in text, text
+    assert words in text, text
+
+
+def test_invalid_yaml(tmp_path):
+    path = write(tmp_path, "name: [unclosed\n")
+    with pytest.raises(PlatformError, match=r"board\.yaml: line \d+.*not valid YAML"):
+        load_platform(path)
+
+
+def test_not_a_mapping(tmp_path):
+    with pytest.raises(PlatformError, match="top level: expected a mapping"):
+        load_platform(write(tmp_path, "- 1\n- 2\n"))
+
+
+def test_missing_platform_file(tmp_path):
+    with pytest.raises(PlatformError, match="no such platform file"):
+        load_platform(tmp_path / "absent.yaml")
+
+
+@pytest.mark.parametrize("model, words", [
+    ("peripherals.no_such_module:Thing", "cannot import"),
+    ("peripherals.cmsdk_uart:NoSuchClass", "no class 'NoSuchClass'"),
+    ("./models/missing.py:Widget", "no such file"),
+    ("no_colon_here", "expected 'module:Class'"),
+])
+def test_bad_model_path(base, tmp_path, model, words):
+    path = write(tmp_path, mutate(base, _set(["devices", 0, "model"], model)))
+    plat = load_platform(path)
+    with pytest.raises(PlatformError) as e:
+        Machine(plat)
+    text = str(e.value)
+    assert str(path) in text and "timer0" in text and words in text, text
+
+
+def test_bad_device_setting(base, tmp_path):
+    path = write(tmp_path, mutate(base, _set(["devices", 0, "settings"], {"bogus": 1})))
+    with pytest.raises(PlatformError) as e:
+        Machine(load_platform(path))
+    assert str(path) in str(e.value) and "timer0" in str(e.value) and "bogus" in str(e.value)
+
+
+def test_unknown_irq_output(base, tmp_path):
+    path = write(tmp_path, mutate(base, _set(["devices", 0, "irqs"], {"nope": 3})))
+    with pytest.raises(PlatformError) as e:
+        Machine(load_platform(path))
+    assert str(path) in str(e.value) and "irqs.nope" in str(e.value)
+
+
+def test_user_model_from_a_file(base, tmp_path):
+    models = tmp_path / "models"
+    models.mkdir()
+    (models / "widget.py").write_text(
+        "from emulator.device import Device\n"
+        "from emulator.regs import RegMap, Reg, RW\n"
+        "class Widget(Device):\n"
+        "    REGS = RegMap(Reg(0x0, 'VALUE', access=RW, reset=0x1234))\n")
+    data = mutate(base, lambda d: d["devices"].append(
+        {"name": "widget", "model": "./models/widget.py:Widget", "base": 0x40010000}))
+    m = Machine(load_platform(write(tmp_path, data)))
+    m.device("widget").reset()
+    assert m.device("widget").read(0, 4) == 0x1234
