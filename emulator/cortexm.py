@@ -38,6 +38,7 @@ from dataclasses import dataclass
 from unicorn import (
     UC_ARCH_ARM,
     UC_ERR_OK,
+    UC_ERR_READ_UNMAPPED,
     UC_HOOK_CODE,
     UC_HOOK_INSN_INVALID,
     UC_HOOK_INTR,
@@ -68,7 +69,7 @@ from emulator.nvic import (
     ExceptionState,
     exception_name,
 )
-from emulator.ucregs import RegisterFile
+from emulator.ucregs import RegisterFile, WordReader
 
 log = logging.getLogger("vboard.cpu")
 
@@ -159,6 +160,7 @@ class CortexM3:
         self.uc = uc
         self._bc = BlockClock(uc)
         self._regs = RegisterFile(uc)
+        self._words = WordReader(uc)
         self.rr = self._regs.read
         self.rw = self._regs.write
         exceptions.masks = self.read_masks
@@ -205,10 +207,16 @@ class CortexM3:
         self.uc.mmio_map(base, size, on_read, None, on_write, None)
 
     def read_u32(self, addr: int) -> int:
-        return struct.unpack("<I", self.uc.mem_read(addr, 4))[0]
+        try:
+            return self._words.words(addr, 1)[0]
+        except ValueError:
+            raise UcError(UC_ERR_READ_UNMAPPED) from None
 
-    def read_words(self, addr: int, n: int) -> tuple[int, ...]:
-        return struct.unpack(f"<{n}I", self.uc.mem_read(addr, 4 * n))
+    def read_words(self, addr: int, n: int) -> list[int]:
+        try:
+            return self._words.words(addr, n)
+        except ValueError:
+            raise UcError(UC_ERR_READ_UNMAPPED) from None
 
     # --------------------------------------------------------------- registers
     @property

@@ -1,4 +1,4 @@
-"""Direct access to Unicorn's 32-bit registers through its C API."""
+"""Direct access to Unicorn's registers and memory through its C API (ctypes)."""
 
 from __future__ import annotations
 
@@ -61,3 +61,22 @@ class RegisterFile:
         self._buf.value = value & 0xFFFFFFFF
         if self._write(self._handle, reg, self._addr):
             raise ValueError(f"cannot write register {reg}")
+
+
+class WordReader:
+    """Reads of a few 32-bit words with one reused buffer (no allocation per call)."""
+
+    __slots__ = ("_handle", "_buf", "_read")
+
+    def __init__(self, uc: Uc, max_words: int = 8) -> None:
+        from unicorn.unicorn_py3.unicorn import uclib
+
+        self._handle = uc._uch
+        self._buf = (ctypes.c_uint32 * max_words)()
+        self._read = uclib.uc_mem_read
+
+    def words(self, address: int, n: int) -> list[int]:
+        """``n`` little-endian words at ``address``; raises ValueError if unmapped."""
+        if self._read(self._handle, address, ctypes.cast(self._buf, ctypes.POINTER(ctypes.c_char)), 4 * n):
+            raise ValueError(f"cannot read 0x{address:08X}")
+        return self._buf[:n]
