@@ -46,17 +46,30 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run firmware on a board", description="Run a firmware image "
                          "(ELF, Intel HEX or raw binary) on a virtual board.")
-    run.add_argument("firmware", help="firmware image: ELF, .hex, or raw .bin (loaded at --base)")
+    run.add_argument("firmware", help="firmware image (ELF, .hex, or raw .bin loaded at --base), "
+                     "or a simulation file (.yaml) of several boards")
     run.add_argument("--platform", default="mps2-an385",
                      help="board name or platform YAML (default: %(default)s)")
     run.add_argument("--max-time", metavar="DURATION", help="stop after this much virtual time (e.g. 5s)")
-    run.add_argument("--pace", choices=("fast", "realtime"), default="fast",
-                     help="fast: never wait for the wall clock; realtime: never run ahead of it")
+    run.add_argument("--pace", choices=("fast", "realtime"), default=None,
+                     help="fast: never wait for the wall clock; realtime: never run ahead of it "
+                     "(default: fast, realtime with --net)")
     for i in range(5):
         run.add_argument(f"--uart{i}", metavar="ENDPOINT", default="stdio" if i == 0 else "none",
                          help="stdio, pty, tcp:PORT, file:PATH or none"
                          + (" (default: stdio)" if i == 0 else ""))
     run.add_argument("--base", default="0", help="load address of a raw binary (default: 0)")
+    net = run.add_argument_group("network")
+    net.add_argument("--net", default="none", metavar="BACKEND",
+                     help="user (NAT through passt), tap:NAME, socket:URL (QEMU -netdev stream/dgram), "
+                     "or none (default)")
+    net.add_argument("--forward", action="append", default=[], metavar="PROTO:HOSTPORT:BOARDPORT",
+                     help="host-to-board port forward for --net user, e.g. tcp:8080:80 (repeatable)")
+    net.add_argument("--pcap", metavar="FILE", help="capture the board's Ethernet (every switch port of a "
+                     "simulation) to a pcapng file")
+    net.add_argument("--dns-record", action="append", default=[], metavar="NAME=IP",
+                     help="answer DNS queries for NAME with IP (repeatable)")
+    net.add_argument("--dns-file", metavar="FILE", help="hosts-style file of DNS records (IP NAME...)")
     run.add_argument("--gdb", metavar="PORT", type=int, help="wait for a GDB connection on 127.0.0.1:PORT")
     run.add_argument("--trace-exceptions", action="store_true", help="log exception entry/return to stderr")
     run.add_argument("--stats", action="store_true",
@@ -78,6 +91,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     from emulator.platform import load_platform
 
     max_time = parse_duration(args.max_time) if args.max_time else None
+    args.pace_given = args.pace is not None
+    args.pace = args.pace or "fast"
+    if args.firmware.endswith((".yaml", ".yml")):
+        from vboard.run_simulation import run_simulation
+
+        if args.net != "none":
+            raise UsageError("--net is for one board; a simulation's boards share their own switch")
+        return run_simulation(args, max_time, lambda m: _status(args, m))
     try:
         base = int(args.base, 0)
     except ValueError:
@@ -109,6 +130,17 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.trace_exceptions:
         machine.cpu.trace_exceptions = lambda text: print(
             f"[{machine.clock.now / machine.clock.hz:12.6f}] {text}", file=sys.stderr)
+    network = None
+    if args.net != "none" or args.pcap:
+        from bridge.net.attach import attach_network
+
+        if not machine.ethernet_devices():
+            raise UsageError(f"--net/--pcap: {platform.name} has no Ethernet device")
+        network = attach_network(machine, args.net, forwards=args.forward, pcap=args.pcap,
+                                 dns_records=args.dns_record, dns_file=args.dns_file,
+                                 host_input=host_input, on_error=lambda m: _status(args, m))
+        if args.net != "none" and args.pace == "fast" and not args.pace_given:
+            args.pace = "realtime"  # real hosts on the other side: never run ahead of them
     if args.pace == "realtime":
         pacer = RealtimePacer(platform.clock_hz, host_input)
         machine.pacer = pacer
@@ -145,6 +177,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         flush()
         for ep in endpoints:
             ep.close()
+        if network is not None:
+            network.close()
 
 
 def _run_loop(args: argparse.Namespace, machine: object, max_time: float | None, flush: object) -> int:

@@ -1,0 +1,99 @@
+"""``vboard run SIMULATION.yaml``: several boards on one virtual switch.
+
+Each board's UART0 goes to stdout, line by line, prefixed with the board's
+name; ``--pcap`` captures every switch port (one pcapng interface each).
+Runs are in ``fast`` pacing: a closed simulation has no wall clock to follow.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+
+from emulator.machine import StopReason
+from emulator.simulation import Simulation, load_simulation
+
+EXIT_FAULT = 3
+EXIT_TIMEOUT = 124
+
+
+class LinePrefixer:
+    """Board bytes to whole ``[name] line`` lines on a writer."""
+
+    def __init__(self, name: str, write: Callable[[str], None]) -> None:
+        self.prefix = f"[{name}] "
+        self.write = write
+        self.buf = bytearray()
+
+    def __call__(self, data: bytes) -> None:
+        self.buf += data
+        while b"\n" in self.buf:
+            line, _, rest = self.buf.partition(b"\n")
+            self.write(self.prefix + line.decode(errors="replace").rstrip("\r") + "\n")
+            self.buf = bytearray(rest)
+
+    def flush(self) -> None:
+        if self.buf:
+            self.write(self.prefix + self.buf.decode(errors="replace") + "\n")
+            self.buf.clear()
+
+
+def _stdout(text: str) -> None:
+    sys.stdout.write(text)
+    sys.stdout.flush()
+
+
+def run_simulation(args: argparse.Namespace, max_time: float | None,
+                   status: Callable[[str], None]) -> int:
+    sim: Simulation = load_simulation(args.firmware)
+    writers = []
+    for board in sim.boards:
+        w = LinePrefixer(board.name, _stdout)
+        board.machine.port("uart0").connect(w)
+        writers.append(w)
+    pcap = None
+    if args.pcap:
+        from bridge.net.pcapng import PcapngWriter
+
+        pcap = PcapngWriter(args.pcap)
+        for sp in sim.switch.ports:
+            pcap.attach(sp)
+    chunk_ns = 10_000_000
+    end_ns = None if max_time is None else int(max_time * 1e9)
+    try:
+        while True:
+            step = chunk_ns if end_ns is None else min(chunk_ns, end_ns - sim.now_ns)
+            stops = sim.run(step)
+            if all(s is not None for s in stops.values()):
+                break
+            if end_ns is not None and sim.now_ns >= end_ns:
+                break
+    finally:
+        for w in writers:
+            w.flush()
+        if pcap is not None:
+            pcap.close()
+    return _exit_status(sim, end_ns, status)
+
+
+def _exit_status(sim: Simulation, end_ns: int | None, status: Callable[[str], None]) -> int:
+    code = 0
+    for board in sim.boards:
+        stop: StopReason | None = board.stop
+        if stop is None:
+            status(f"{board.name}: still running at --max-time ({sim.now_ns / 1e9:.6f} s virtual time)")
+            code = max(code, EXIT_TIMEOUT) if code != EXIT_FAULT else code
+        elif stop.kind in ("fault", "lockup") and stop.report is not None:
+            print(f"[{board.name}] " + stop.report.text().replace("\n", f"\n[{board.name}] "),
+                  file=sys.stderr)
+            code = EXIT_FAULT
+        elif stop.kind == "exit":
+            status(f"{board.name}: exited with {stop.exit_code}")
+            if stop.exit_code and code == 0:
+                code = stop.exit_code
+    counters = sim.switch.counters()
+    for name, c in counters.items():
+        dropped = ", ".join(f"{k} {v}" for k, v in sorted(c["dropped"].items())) or "none"  # type: ignore[union-attr]
+        status(f"switch port {name}: in {c['rx_frames']} out {c['tx_frames']} dropped {dropped}")
+    return code
