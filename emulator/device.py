@@ -33,7 +33,10 @@ class IrqLine:
         self._sink = sink
 
     def connect(self, sink: Callable[[bool], None]) -> None:
+        """Wire the line; a sink connected while the line is high sees it high at once."""
         self._sink = sink
+        if self.level:
+            sink(True)
 
     def set(self, level: bool) -> None:
         level = bool(level)
