@@ -135,7 +135,9 @@ int main(void)
         size_t len = build(seq, "PING");
         check_link();
         if (lan9118_send(&eth, tx_frame, len) != LAN9118_OK) {
+            /* No carrier (link down): wait out the timeout as for a lost echo. */
             printf("rawping: send %lu failed\n", (unsigned long)seq);
+            (void)wait_echo(len);
             continue;
         }
         if (wait_echo(len)) {
