@@ -212,6 +212,7 @@ def _run_loop(args: argparse.Namespace, machine: object, max_time: float | None,
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from bridge.net.attach import NetworkError
     from bridge.uart_endpoints import EndpointError
     from emulator.loader import FirmwareError
     from emulator.platform import PlatformError
@@ -221,7 +222,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "run":
             return cmd_run(args)
-    except (UsageError, FirmwareError, PlatformError, EndpointError) as e:
+    except (UsageError, FirmwareError, PlatformError, EndpointError, NetworkError, OSError) as e:
         print(f"vboard: error: {e}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:

@@ -1,0 +1,267 @@
+"""``user`` networking: user-mode NAT through passt (Debian package ``passt``).
+
+``PasstBackend`` runs ``passt -f -1 --socket PATH ...`` and talks QEMU's
+stream framing with it over that UNIX socket. Addressing is QEMU-user
+compatible by default: the board gets 10.0.2.15/24 by DHCP, the gateway
+10.0.2.2 is the host's loopback (passt's gateway mapping: a board
+connecting to 10.0.2.2:7 reaches 127.0.0.1:7), DNS is 10.0.2.3 (passt
+forwards it to the host's resolver), the MTU offered is 1500. Port
+forwards host→board are passt's ``-t``/``-u``.
+
+Quirks handled here (``/work/shared/reference/platform_facts.md``):
+- Started as root, passt drops to ``nobody``: its socket lives in a fresh
+  directory per run owned by ``nobody`` (otherwise passt runs without a
+  socket while claiming it bound one). We connect and fail loudly if not.
+- passt sends DHCP replies (and other UDP) with checksum 0; strict stacks
+  drop those, so every IPv4/UDP frame from passt with checksum 0 gets it
+  filled in (``udp_checksums_filled`` counts them).
+- passt's stderr goes to a file in that directory; its last lines are in
+  every error message about it.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from bridge.net.backend import BackendError, HostBackend, HostInputLike, MachineLike
+from bridge.net.framing import read_stream_frame, stream_frame
+from bridge.net.packets import fill_zero_udp_checksum
+from emulator.network import LinkModel, Switch
+
+STARTUP_TIMEOUT_S = 5.0
+STOP_TIMEOUT_S = 2.0
+# passt's banner and syslog complaints: not worth repeating in an error message.
+_STDERR_NOISE = ("to syslog", "You can now start qemu", "kvm ...", "or qrap", "./qrap")
+
+
+@dataclass(frozen=True)
+class Forward:
+    """A host→board port forward: ``host_addr:host_port`` on the host reaches ``board_port``."""
+
+    proto: str        # "tcp" or "udp"
+    host_port: int
+    board_port: int
+    host_addr: str = "127.0.0.1"
+
+    def __post_init__(self) -> None:
+        if self.proto not in ("tcp", "udp"):
+            raise ValueError(f"forward protocol must be tcp or udp, not '{self.proto}'")
+        for what, port in (("host", self.host_port), ("board", self.board_port)):
+            if not 1 <= port <= 65535:
+                raise ValueError(f"forward {what} port {port} is not in 1..65535")
+        if self.host_addr:
+            ipaddress.ip_address(self.host_addr)
+
+    def passt_args(self) -> list[str]:
+        spec = f"{self.host_port}:{self.board_port}"
+        if self.host_addr:
+            spec = f"{self.host_addr}/{spec}"
+        return ["-t" if self.proto == "tcp" else "-u", spec]
+
+    def __str__(self) -> str:
+        return f"{self.proto}:{self.host_addr}:{self.host_port}->board:{self.board_port}"
+
+
+def _as_forward(f: Forward | tuple[Any, ...]) -> Forward:
+    if isinstance(f, Forward):
+        return f
+    if len(f) == 3:
+        return Forward(str(f[0]), int(f[1]), int(f[2]))
+    if len(f) == 4:
+        return Forward(str(f[0]), int(f[1]), int(f[2]), str(f[3]))
+    raise ValueError(f"a forward is (proto, host_port, board_port[, host_addr]), got {f!r}")
+
+
+class PasstBackend(HostBackend):
+    kind = "user"
+
+    def __init__(self, machine: MachineLike, switch: Switch, host_input: HostInputLike | None = None,
+                 forwards: Iterable[Forward | tuple[Any, ...]] = (), address: str = "10.0.2.15",
+                 gateway: str = "10.0.2.2", dns: str | None = "10.0.2.3", *, netmask: int = 24,
+                 mtu: int = 1500, ipv4_only: bool = True, map_gateway: bool = True,
+                 passt: str = "passt", extra_args: Iterable[str] = (), port_name: str = "host",
+                 on_error: Callable[[str], None] | None = None, link: LinkModel | None = None,
+                 startup_timeout: float = STARTUP_TIMEOUT_S) -> None:
+        try:
+            self.forwards = [_as_forward(f) for f in forwards]
+            for a in (address, gateway, *([dns] if dns else [])):
+                ipaddress.IPv4Address(a)
+        except ValueError as e:
+            raise BackendError(f"user network: {e}") from None
+        if not 0 < netmask <= 30:
+            raise BackendError(f"user network: netmask /{netmask} is not in /1../30")
+        self.address, self.gateway, self.dns = address, gateway, dns
+        self.netmask, self.mtu = netmask, mtu
+        self.ipv4_only, self.map_gateway = ipv4_only, map_gateway
+        self.passt, self.extra_args = passt, list(extra_args)
+        self.startup_timeout = startup_timeout
+        self.udp_checksums_filled = 0
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.sock: socket.socket | None = None
+        self.dir: str | None = None
+        self.socket_path: str | None = None
+        self._log_path: str | None = None
+        super().__init__(machine, switch, host_input, port_name=port_name, on_error=on_error, link=link)
+
+    def describe(self) -> str:
+        return "user (passt)"
+
+    def command(self, socket_path: str) -> list[str]:
+        args = [self.passt, "-f", "-e", "-1", "--socket", socket_path, "-a", self.address,
+                "-n", str(self.netmask), "-g", self.gateway, "-m", str(self.mtu)]
+        if self.dns:
+            args += ["-D", self.dns, "--dns-forward", self.dns]
+        else:
+            args += ["--no-dhcp-dns"]
+        if self.ipv4_only:
+            args.append("-4")
+        if not self.map_gateway:
+            args.append("--no-map-gw")
+        for f in self.forwards:
+            args += f.passt_args()
+        return args + self.extra_args
+
+    # ------------------------------------------------------------------ open
+    def _open(self) -> None:
+        exe = shutil.which(self.passt)
+        if exe is None:
+            raise BackendError(f"user network: '{self.passt}' not found: install the Debian package "
+                               "passt (apt-get install passt)")
+        self.dir = tempfile.mkdtemp(prefix="vboard-passt-")
+        try:
+            self._prepare_dir(self.dir)
+            self.socket_path = os.path.join(self.dir, "passt.socket")
+            self._log_path = os.path.join(self.dir, "passt.log")
+            with open(self._log_path, "wb") as log_file:
+                self.proc = subprocess.Popen(self.command(self.socket_path), stdin=subprocess.DEVNULL,
+                                             stdout=log_file, stderr=log_file, start_new_session=True)
+            self.sock = self._connect()
+        except BaseException:
+            self._teardown()
+            raise
+
+    @staticmethod
+    def _prepare_dir(path: str) -> None:
+        os.chmod(path, 0o700)
+        if os.geteuid() == 0:
+            # passt started as root drops to nobody: the socket directory must be nobody's.
+            try:
+                nobody = pwd.getpwnam("nobody")
+            except KeyError:
+                raise BackendError("user network: running as root, passt drops to user 'nobody', "
+                                   "which does not exist here") from None
+            os.chown(path, nobody.pw_uid, nobody.pw_gid)
+
+    def _connect(self) -> socket.socket:
+        assert self.proc is not None and self.socket_path is not None
+        deadline = time.monotonic() + self.startup_timeout
+        last_err = "socket file never appeared"
+        while True:
+            rc = self.proc.poll()
+            if rc is not None:
+                raise BackendError(f"user network: passt exited with status {rc} before accepting a "
+                                   f"connection{self._stderr_note()}")
+            if os.path.exists(self.socket_path):
+                s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                try:
+                    s.settimeout(1.0)
+                    s.connect(self.socket_path)
+                    s.settimeout(None)
+                except OSError as e:
+                    s.close()
+                    last_err = f"connect: {e.strerror or e}"
+                else:
+                    time.sleep(0.05)  # a passt that cannot serve us exits right away
+                    rc = self.proc.poll()
+                    if rc is not None:
+                        s.close()
+                        raise BackendError(f"user network: passt exited with status {rc} right after "
+                                           f"the connection{self._stderr_note()}")
+                    return s
+            if time.monotonic() >= deadline:
+                raise BackendError(f"user network: passt did not open {self.socket_path} within "
+                                   f"{self.startup_timeout:g} s ({last_err}){self._stderr_note()}")
+            time.sleep(0.02)
+
+    # ------------------------------------------------------------------- I/O
+    def _read_frame(self) -> bytes | None:
+        assert self.sock is not None
+        return read_stream_frame(self.sock)
+
+    def _write_frame(self, frame: bytes) -> None:
+        assert self.sock is not None
+        self.sock.sendall(stream_frame(frame))
+
+    def transform_inbound(self, frame: bytes) -> bytes:
+        fixed = fill_zero_udp_checksum(frame)
+        if fixed is None:
+            return frame
+        self.udp_checksums_filled += 1
+        return fixed
+
+    def _close_io(self) -> None:
+        self._teardown()
+
+    def _teardown(self) -> None:
+        sock, self.sock = self.sock, None
+        if sock is not None:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            sock.close()
+        proc = self.proc
+        if proc is not None and proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(STOP_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(STOP_TIMEOUT_S)
+        if self.dir is not None:
+            shutil.rmtree(self.dir, ignore_errors=True)
+            self.dir = None
+
+    def _death_reason(self, reason: str) -> str:
+        proc = self.proc
+        if proc is not None:
+            try:
+                rc = proc.wait(0.5)
+            except subprocess.TimeoutExpired:
+                return f"{reason} (passt still running){self._stderr_note()}"
+            return f"passt exited with status {rc} ({reason}){self._stderr_note()}"
+        return reason
+
+    def stderr_tail(self, lines: int = 8) -> str:
+        if not self._log_path:
+            return ""
+        try:
+            with open(self._log_path, "rb") as f:
+                text = f.read()[-16384:].decode("utf-8", "replace")
+        except OSError:
+            return ""
+        lines_in = text.splitlines()
+        usage = [i for i, ln in enumerate(lines_in) if ln.startswith("Usage:")]
+        if usage:  # an option passt rejected: what it said before its usage text
+            lines_in = lines_in[:usage[0]]
+        kept = [ln.strip() for ln in lines_in
+                if ln.strip() and not any(noise in ln for noise in _STDERR_NOISE)]
+        return " | ".join(kept[-lines:])
+
+    def _stderr_note(self) -> str:
+        tail = self.stderr_tail()
+        return f"; passt said: {tail}" if tail else ""
+
+    def stats(self) -> dict[str, Any]:
+        return {**super().stats(), "udp_checksums_filled": self.udp_checksums_filled,
+                "passt_pid": self.proc.pid if self.proc else None}
