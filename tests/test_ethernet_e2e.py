@@ -1,0 +1,289 @@
+"""The raw-frame firmware through the host backends, and against QEMU.
+
+- ``--net user``: DHCP through a real passt, the offer's UDP checksum filled in;
+- ``--net tap``: ``ping`` from a network namespace this test creates reaches
+  the board through a TAP device;
+- QEMU's ``-netdev stream`` into our switch: the same ELF on QEMU answers a
+  probe sequence with the same frames as on vboard.
+Network traffic stays on loopback and inside the test's own namespace.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import re
+import shutil
+import struct
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from bridge.net.packets import build_arp, checksum
+from bridge.net.qemu_socket import SocketBackend
+from emulator.clock import Clock
+from emulator.frames import FramePort
+from emulator.loader import load_image
+from emulator.machine import Machine
+from emulator.network import Switch
+from emulator.platform import load_platform
+
+ROOT = Path(__file__).resolve().parent.parent
+BOARD_MAC = bytes.fromhex("525400123456")
+PROBE_MAC = bytes.fromhex("02aabbccdd01")
+BOARD_IP = bytes([10, 0, 2, 15])
+PROBE_IP = bytes([10, 0, 2, 99])
+
+
+def need(tool: str) -> str:
+    path = shutil.which(tool)
+    if path is None:
+        pytest.fail(f"{tool} is not installed (scripts/setup installs it)")
+    return path
+
+
+class OutputReader:
+    """Collects a child's stdout lines in a thread; ``wait_for`` polls with a deadline."""
+
+    def __init__(self, proc: subprocess.Popen[bytes]) -> None:
+        self.proc = proc
+        self.lines: queue.SimpleQueue[str] = queue.SimpleQueue()
+        self.text = ""
+        threading.Thread(target=self._pump, daemon=True).start()
+
+    def _pump(self) -> None:
+        assert self.proc.stdout is not None
+        for raw in self.proc.stdout:
+            self.lines.put(raw.decode(errors="replace"))
+
+    def wait_for(self, pattern: str, timeout: float) -> re.Match[str]:
+        deadline = time.monotonic() + timeout
+        while True:
+            m = re.search(pattern, self.text)
+            if m:
+                return m
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise AssertionError(f"no {pattern!r} within {timeout} s; output so far:\n{self.text}")
+            try:
+                self.text += self.lines.get(timeout=min(remaining, 0.5))
+            except queue.Empty:
+                if self.proc.poll() is not None and self.lines.empty():
+                    raise AssertionError(f"vboard exited ({self.proc.returncode}) before {pattern!r}:\n"
+                                         f"{self.text}") from None
+
+
+def vboard(*args: str) -> subprocess.Popen[bytes]:
+    return subprocess.Popen([sys.executable, "-m", "vboard.cli", "run", *args], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+
+
+def stop(proc: subprocess.Popen[bytes]) -> bytes:
+    if proc.poll() is None:
+        proc.terminate()
+    try:
+        _, err = proc.communicate(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        _, err = proc.communicate()
+    return err
+
+
+def test_rawframe_gets_a_dhcp_offer_through_passt(firmware):
+    need("passt")
+    proc = vboard(str(firmware / "rawframe.elf"), "--net", "user", "--max-time", "30s")
+    try:
+        out = OutputReader(proc)
+        out.wait_for(r"rawframe: udp checksum \w+", timeout=30)
+    finally:
+        err = stop(proc)
+    assert "rawframe: offer 10.0.2.15 from 10.0.2.2" in out.text, out.text
+    assert "rawframe: udp checksum ok" in out.text, (out.text, err)
+
+
+def test_ping_from_a_namespace_through_tap(firmware):
+    ip = need("ip")
+    ping = need("ping")
+    ns = f"vbtest{os.getpid()}"
+    dev = f"vbtap{os.getpid() % 100000}"
+    subprocess.run([ip, "netns", "add", ns], check=True)
+    proc = None
+    try:
+        proc = vboard(str(firmware / "rawframe.elf"), "--net", f"tap:{dev},create", "--max-time", "60s")
+        out = OutputReader(proc)
+        deadline = time.monotonic() + 15
+        while subprocess.run([ip, "link", "show", dev], capture_output=True).returncode != 0:
+            assert time.monotonic() < deadline, f"TAP {dev} never appeared"
+            assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""
+            time.sleep(0.05)
+        subprocess.run([ip, "link", "set", dev, "netns", ns], check=True)
+        subprocess.run([ip, "-n", ns, "addr", "add", "10.0.2.2/24", "dev", dev], check=True)
+        subprocess.run([ip, "-n", ns, "link", "set", dev, "up"], check=True)
+        out.wait_for(r"rawframe: serving 10\.0\.2\.15", timeout=30)
+        result = subprocess.run([ip, "netns", "exec", ns, ping, "-c", "3", "-W", "2", "10.0.2.15"],
+                                capture_output=True, text=True, timeout=30)
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert "3 received" in result.stdout, result.stdout
+    finally:
+        if proc is not None:
+            stop(proc)
+        subprocess.run([ip, "netns", "del", ns], capture_output=True)
+        subprocess.run([ip, "link", "del", dev], capture_output=True)
+
+
+# ---------------------------------------------------------------- vboard vs QEMU
+def arp_request() -> bytes:
+    return build_arp(1, PROBE_MAC, PROBE_IP, b"\0" * 6, BOARD_IP)
+
+
+def icmp_echo(seq: int, payload: bytes) -> bytes:
+    icmp = bytearray(struct.pack("!BBHHH", 8, 0, 0, 0x1234, seq) + payload)
+    struct.pack_into("!H", icmp, 2, checksum(icmp))
+    ip = bytearray(struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(icmp), seq, 0, 64, 1, 0, PROBE_IP, BOARD_IP))
+    struct.pack_into("!H", ip, 10, checksum(ip))
+    return BOARD_MAC + PROBE_MAC + b"\x08\x00" + bytes(ip) + bytes(icmp)
+
+
+def probe_frame(size: int) -> bytes:
+    body = bytes((i * 13) & 0xFF for i in range(size - 14))
+    return BOARD_MAC + PROBE_MAC + b"\x88\xb5" + body
+
+
+PROBES = [arp_request(), icmp_echo(1, b"vboard" * 10), probe_frame(60), probe_frame(1514), icmp_echo(2, b"x")]
+
+
+class Prober:
+    """A switch port the test drives: sends the probes, records what comes back."""
+
+    def __init__(self, switch: Switch, clock: Clock) -> None:
+        self.fp = FramePort("probe")
+        self.received: list[bytes] = []
+        self.fp.on_receive = self.received.append
+        switch.attach_device("probe", clock, self.fp)
+
+    def exchange(self, advance: Callable[[], None], timeout: float) -> list[bytes]:
+        """Wait until the board answers ARP, then send each probe and take its one reply."""
+        deadline = time.monotonic() + timeout
+        while True:
+            self.received.clear()
+            self.fp.send(arp_request())
+            for _ in range(20):
+                advance()
+            if any(f[12:14] == b"\x08\x06" for f in self.received):
+                break
+            assert time.monotonic() < deadline, "the board never answered ARP"
+        replies = []
+        for probe in PROBES:
+            self.received.clear()
+            self.fp.send(probe)
+            while not self.received:
+                assert time.monotonic() < deadline, f"no reply to probe {probe[12:14].hex()}"
+                advance()
+            replies.append(self.received[0])
+        return replies
+
+
+def test_qemu_and_vboard_give_the_same_replies(firmware, tmp_path):
+    qemu = need("qemu-system-arm")
+    elf = firmware / "rawframe.elf"
+    # vboard, in process, fast pacing.
+    machine = Machine(load_platform("mps2-an385"))
+    machine.load(load_image(elf))
+    switch = Switch()
+    switch.attach_device("eth0", machine.clock, machine.frame_port("eth0"))
+    prober = Prober(switch, machine.clock)
+    vboard_replies = prober.exchange(lambda: machine.run(machine.clock.cycles(0.001)), timeout=60)
+
+    # QEMU, its NIC on a -netdev stream socket served by our switch.
+    class Host:
+        def __init__(self) -> None:
+            self.clock = Clock(25_000_000)
+            self.inbox: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
+
+        def post(self, action: Callable[[], None]) -> None:
+            self.inbox.put(action)
+
+        def advance(self) -> None:
+            try:
+                action = self.inbox.get(timeout=0.01)
+            except queue.Empty:
+                action = None
+            self.clock.advance(self.clock.cycles(0.001))
+            if action is not None:
+                action()
+            while True:
+                try:
+                    self.inbox.get_nowait()()
+                except queue.Empty:
+                    break
+            self.clock.fire_due()
+
+    host = Host()
+    qswitch = Switch()
+    sock = tmp_path / "qemu.sock"
+    backend = SocketBackend(host, qswitch, url=f"stream-server:unix:{sock}")
+    backend.start()
+    proc = subprocess.Popen([qemu, "-M", "mps2-an385", "-nographic", "-monitor", "none",
+                             "-semihosting-config", "enable=on,target=native", "-serial", "null",
+                             "-netdev", f"stream,id=n0,server=off,addr.type=unix,addr.path={sock}",
+                             "-net", "nic,model=lan9118,netdev=n0", "-kernel", str(elf)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+    try:
+        qprober = Prober(qswitch, host.clock)
+        qemu_replies = qprober.exchange(host.advance, timeout=60)
+    finally:
+        proc.kill()
+        proc.wait(timeout=10)
+        backend.close()
+    assert len(qemu_replies) == len(PROBES)
+    assert [r.hex() for r in vboard_replies] == [r.hex() for r in qemu_replies]
+    assert vboard_replies[0][12:14] == b"\x08\x06"            # ARP reply
+    assert vboard_replies[1][12:14] == b"\x08\x00" and vboard_replies[1][34] == 0  # ICMP echo reply
+    assert vboard_replies[3][12:14] == b"\x88\xb5" and len(vboard_replies[3]) == 1514
+
+
+def test_bad_frames_from_the_wire_are_counted_and_dropped(firmware):
+    machine = Machine(load_platform("mps2-an385"))
+    machine.load(load_image(firmware / "rawframe.elf"))
+    switch = Switch()
+    board_port = switch.attach_device("eth0", machine.clock, machine.frame_port("eth0"))
+    prober = Prober(switch, machine.clock)
+    prober.exchange(lambda: machine.run(machine.clock.cycles(0.001)), timeout=60)
+    nic = machine.device("eth0")
+    rx_before = nic.rx_frames
+    prober.fp.send(BOARD_MAC + PROBE_MAC[:2])                      # runt
+    prober.fp.send(BOARD_MAC + PROBE_MAC + b"\x88\xb5" + b"x" * 3000)  # oversize
+    prober.fp.send(bytes(range(6, 106)))                              # garbage: not our MAC
+    prober.fp.send(BOARD_MAC + PROBE_MAC + b"\x12\x34" + os.urandom(80))  # unknown EtherType
+    for _ in range(20):
+        machine.run(machine.clock.cycles(0.001))
+    dropped = switch.counters()["probe"]["dropped"]
+    assert dropped == {"runt": 1, "oversize": 1}
+    assert board_port.counters.tx_frames >= 2  # garbage and unknown type reached the NIC
+    assert nic.rx_frames == rx_before + 1  # the MAC filter dropped the frame not for us
+    # The board still answers.
+    assert prober.exchange(lambda: machine.run(machine.clock.cycles(0.001)), timeout=30)[0][12:14] == b"\x08\x06"
+
+
+def test_a_dead_passt_is_reported_and_the_board_runs_on(firmware):
+    need("passt")
+    proc = vboard(str(firmware / "rawframe.elf"), "--net", "user", "--max-time", "8s")
+    try:
+        out = OutputReader(proc)
+        out.wait_for(r"rawframe: serving", timeout=30)
+        children = subprocess.run(["pgrep", "-P", str(proc.pid), "passt"], capture_output=True, text=True)
+        pids = children.stdout.split() or subprocess.run(
+            ["pgrep", "-f", "passt -f"], capture_output=True, text=True).stdout.split()
+        assert pids, "passt is not running"
+        for pid in pids:
+            os.kill(int(pid), 9)
+        proc.wait(timeout=30)
+    finally:
+        err = stop(proc).decode(errors="replace")
+    assert proc.returncode == 124, err  # ran on to --max-time
+    assert "passt" in err and "Traceback" not in err, err
