@@ -144,7 +144,8 @@ def arp_request() -> bytes:
 def icmp_echo(seq: int, payload: bytes) -> bytes:
     icmp = bytearray(struct.pack("!BBHHH", 8, 0, 0, 0x1234, seq) + payload)
     struct.pack_into("!H", icmp, 2, checksum(icmp))
-    ip = bytearray(struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(icmp), seq, 0, 64, 1, 0, PROBE_IP, BOARD_IP))
+    ip = bytearray(struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(icmp), seq, 0, 64, 1, 0,
+                               PROBE_IP, BOARD_IP))
     struct.pack_into("!H", ip, 10, checksum(ip))
     return BOARD_MAC + PROBE_MAC + b"\x08\x00" + bytes(ip) + bytes(icmp)
 
@@ -267,7 +268,8 @@ def test_bad_frames_from_the_wire_are_counted_and_dropped(firmware):
     assert board_port.counters.tx_frames >= 2  # garbage and unknown type reached the NIC
     assert nic.rx_frames == rx_before + 1  # the MAC filter dropped the frame not for us
     # The board still answers.
-    assert prober.exchange(lambda: machine.run(machine.clock.cycles(0.001)), timeout=30)[0][12:14] == b"\x08\x06"
+    replies = prober.exchange(lambda: machine.run(machine.clock.cycles(0.001)), timeout=30)
+    assert replies[0][12:14] == b"\x08\x06"
 
 
 def test_a_dead_passt_is_reported_and_the_board_runs_on(firmware):
