@@ -426,30 +426,17 @@ class CortexM3:
             psp = sp
         else:
             msp = sp
-        new_ipsr = xpsr & 0x1FF
-        if to_thread and new_ipsr:
-            self.raise_fault(Fault("INVPC", pc, detail="return to thread mode with IPSR "
-                                   f"{new_ipsr} in the stacked xPSR"))
-            new_ipsr = 0
+        new_ipsr = self._stacked_ipsr(xpsr, pc, to_thread)
         new_control = (control & ~2) | (2 if use_psp else 0) if to_thread else control & ~2
         for rid, value in zip(_FRAME_REGS, (r0, r1, r2, r3, r12, lr), strict=True):
             self.rw(rid, value)
         self.set_context(new_ipsr, new_control, msp, psp)
         self.rw(A.UC_ARM_REG_XPSR, (xpsr & ~XPSR_ALIGN & ~0x1FF) | new_ipsr)
-        self.rebuild_hflags()
-        self.rw(A.UC_ARM_REG_PC, pc | 1)
-        if self.trace_exceptions:
-            self.trace_exceptions(f"return from {exception_name(n)} to 0x{pc & ~1:08X}")
-        if to_thread and self.sys.sleeponexit and not self.exc.active:
-            self.sleeping = True
-            self.request_stop()
-        elif self.exc.pending:
-            self._exceptions_changed()
+        self._finish_return(n, pc, to_thread)
 
     def _return_msp(self, n: int, to_thread: bool) -> None:
         """PopStack from MSP while MSP is in use: no bank switch."""
-        rr, rw = self.rr, self.rw
-        sp = rr(A.UC_ARM_REG_SP)
+        sp = self.rr(A.UC_ARM_REG_SP)
         try:
             r0, r1, r2, r3, r12, lr, pc, xpsr = self.read_words(sp, 8)
         except UcError:
@@ -457,17 +444,24 @@ class CortexM3:
             self.raise_fault(Fault("UNSTKERR", sp, sp, "unstacking from unmapped memory"))
             self.take_pending_fault_now(return_address=self.rr(A.UC_ARM_REG_PC))
             return
-        new_ipsr = xpsr & 0x1FF
-        if to_thread and new_ipsr:
-            self.raise_fault(Fault("INVPC", pc, detail="return to thread mode with IPSR "
-                                   f"{new_ipsr} in the stacked xPSR"))
-            new_ipsr = 0
+        new_ipsr = self._stacked_ipsr(xpsr, pc, to_thread)
         self._regs.write_many(_ENTRY_REGS, (
             r0, r1, r2, r3, r12, lr,
             (sp + 32 + (4 if xpsr & XPSR_ALIGN and self.sys.stkalign else 0)) & 0xFFFFFFFF,
             (xpsr & ~XPSR_ALIGN & ~0x1FF) | new_ipsr))
+        self._finish_return(n, pc, to_thread)
+
+    def _stacked_ipsr(self, xpsr: int, pc: int, to_thread: bool) -> int:
+        ipsr = xpsr & 0x1FF
+        if to_thread and ipsr:
+            self.raise_fault(Fault("INVPC", pc, detail=f"return to thread mode with IPSR {ipsr} "
+                                   "in the stacked xPSR"))
+            return 0
+        return ipsr
+
+    def _finish_return(self, n: int, pc: int, to_thread: bool) -> None:
         self.rebuild_hflags()
-        rw(A.UC_ARM_REG_PC, pc | 1)
+        self.rw(A.UC_ARM_REG_PC, pc | 1)
         if self.trace_exceptions:
             self.trace_exceptions(f"return from {exception_name(n)} to 0x{pc & ~1:08X}")
         if to_thread and self.sys.sleeponexit and not self.exc.active:
