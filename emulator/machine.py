@@ -141,6 +141,7 @@ class Machine:
             self.devices[spec.name] = dev
             if spec.base is not None:
                 self._attach(spec.base, dev)
+        self._attach_serial_peers()
         for irq, sources in gates.items():
             sink = self._irq_sink(irq)
             if len(sources) == 1:
@@ -150,6 +151,21 @@ class Machine:
                 gate = OrGate(sink)
                 for dev, line in sources:
                     dev.irq[line].connect(gate.input())
+
+    def _attach_serial_peers(self) -> None:
+        """Devices with an ``attach: <uart>`` setting (e.g. a Wi-Fi module) talk over that UART."""
+        for spec in self.platform.devices:
+            target = spec.settings.get("attach")
+            if not target:
+                continue
+            where = f"{self.platform.path}: device '{spec.name}': settings.attach"
+            if target not in self.devices or "serial" not in self.devices[target].ports:
+                raise PlatformError(f"{where}: '{target}' is not a device with a serial port")
+            if "serial" not in self.devices[spec.name].ports:
+                raise PlatformError(f"{where}: {spec.model} has no serial port to attach")
+            uart, peer = self.port(target), self.devices[spec.name].ports["serial"]
+            uart.connect(peer.deliver)
+            peer.connect(uart.deliver)
 
     def _irq_sink(self, irq: int) -> Callable[[bool], None]:
         exc = self.exc

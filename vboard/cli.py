@@ -44,6 +44,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="vboard",
                                      description="A virtual Cortex-M board for network firmware.")
     sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("wifi-module", help="serve an emulated ESP8266 Wi-Fi module on a serial endpoint "
+                   "(vboard wifi-module --help)")
     run = sub.add_parser("run", help="run firmware on a board", description="Run a firmware image "
                          "(ELF, Intel HEX or raw binary) on a virtual board.")
     run.add_argument("firmware", help="firmware image (ELF, .hex, or raw .bin loaded at --base), "
@@ -220,6 +222,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     from emulator.loader import FirmwareError
     from emulator.platform import PlatformError
 
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["wifi-module"]:
+        from bridge.wifi_module import main_wifi_module
+
+        return main_wifi_module(argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
