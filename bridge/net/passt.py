@@ -35,7 +35,7 @@ from typing import Any
 
 from bridge.net.backend import BackendError, HostBackend, HostInputLike, MachineLike
 from bridge.net.framing import read_stream_frame, stream_frame
-from bridge.net.packets import fill_zero_udp_checksum
+from bridge.net.packets import fill_zero_udp_checksum, strip_ethernet_padding
 from emulator.network import LinkModel, Switch
 
 STARTUP_TIMEOUT_S = 5.0
@@ -200,7 +200,7 @@ class PasstBackend(HostBackend):
 
     def _write_frame(self, frame: bytes) -> None:
         assert self.sock is not None
-        self.sock.sendall(stream_frame(frame))
+        self.sock.sendall(stream_frame(strip_ethernet_padding(frame)))
 
     def transform_inbound(self, frame: bytes) -> bytes:
         fixed = fill_zero_udp_checksum(frame)

@@ -143,3 +143,14 @@ def test_stop_is_bounded_and_idempotent(passt_bin: str, machine: FakeMachine, sw
     wait_until(lambda: backend.proc is not None and backend.proc.poll() is not None, 3.0)
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)
+
+
+def test_ethernet_padding_is_stripped_before_passt():
+    from bridge.net.packets import strip_ethernet_padding
+
+    ip = bytes([0x45, 0, 0, 44]) + bytes(40)
+    frame = bytes(12) + b"\x08\x00" + ip + b"\x00\x00"  # padded to 60 by the NIC
+    assert strip_ethernet_padding(frame) == frame[:58]
+    assert strip_ethernet_padding(frame[:58]) == frame[:58]
+    arp = bytes(12) + b"\x08\x06" + bytes(46)
+    assert strip_ethernet_padding(arp) == arp
