@@ -1,0 +1,137 @@
+/* echo_server: the Mbed test servers' services on the board, polled with
+ * non-blocking TCPServer/TCPSocket/UDPSocket: TCP+UDP echo (7), TCP+UDP
+ * discard (9), TCP daytime (13, board uptime), TCP chargen (19). Runs until a
+ * TCP client sends "QUIT" on port 7, or ECHO_SERVER_LIMIT_MS of board time. */
+#include <string.h>
+
+#include "mbed.h"
+
+#ifndef ECHO_SERVER_LIMIT_MS
+#define ECHO_SERVER_LIMIT_MS 120000
+#endif
+#define MAX_CONN 3
+
+struct Conn {
+    TCPSocket sock;
+    int service = 0; /* port; 0 = free */
+    uint32_t chargen_pos = 0;
+};
+
+static Conn conns[MAX_CONN];
+static bool quit;
+
+static void serve(Conn &c)
+{
+    static uint8_t buf[512];
+    if (c.service == 19) {
+        /* RFC 864 lines of 72 characters */
+        char line[74];
+        for (int i = 0; i < 72; i++) {
+            line[i] = char(' ' + (c.chargen_pos + uint32_t(i)) % 95);
+        }
+        line[72] = '\r';
+        line[73] = '\n';
+        nsapi_size_or_error_t r = c.sock.send(line, sizeof line);
+        if (r == NSAPI_ERROR_WOULD_BLOCK) {
+            return;
+        }
+        if (r < 0) {
+            c.sock.close();
+            c.service = 0;
+            return;
+        }
+        c.chargen_pos++;
+        return;
+    }
+    nsapi_size_or_error_t n = c.sock.recv(buf, sizeof buf);
+    if (n == NSAPI_ERROR_WOULD_BLOCK) {
+        return;
+    }
+    if (n <= 0) {
+        c.sock.close();
+        c.service = 0;
+        return;
+    }
+    if (c.service == 7) {
+        if (n >= 4 && memcmp(buf, "QUIT", 4) == 0) {
+            quit = true;
+        }
+        c.sock.set_blocking(true);
+        c.sock.set_timeout(2000);
+        c.sock.send(buf, nsapi_size_t(n));
+        c.sock.set_blocking(false);
+    }
+}
+
+int main()
+{
+    printf("echo_server: start\n");
+    NetworkInterface *net = NetworkInterface::get_default_instance();
+    if (net->connect() != NSAPI_ERROR_OK) {
+        printf("echo_server: FAIL no network\n");
+        return 1;
+    }
+    SocketAddress ip;
+    net->get_ip_address(&ip);
+    static const uint16_t tcp_ports[] = {7, 9, 13, 19};
+    static TCPServer servers[4];
+    for (int i = 0; i < 4; i++) {
+        servers[i].open(net);
+        servers[i].setsockopt(NSAPI_SOCKET, NSAPI_REUSEADDR, "\1\0\0\0", 4);
+        servers[i].bind(tcp_ports[i]);
+        servers[i].listen(2);
+        servers[i].set_blocking(false);
+    }
+    UDPSocket udp_echo, udp_discard;
+    udp_echo.open(net);
+    udp_echo.bind(7);
+    udp_echo.set_blocking(false);
+    udp_discard.open(net);
+    udp_discard.bind(9);
+    udp_discard.set_blocking(false);
+    printf("echo_server: listening on %s tcp 7 9 13 19, udp 7 9\n", ip.get_ip_address());
+
+    uint32_t start = uint32_t(rtos::Kernel::get_ms_count());
+    while (!quit && uint32_t(rtos::Kernel::get_ms_count()) - start < ECHO_SERVER_LIMIT_MS) {
+        for (int i = 0; i < 4; i++) {
+            for (Conn &c : conns) {
+                if (c.service == 0) {
+                    SocketAddress peer;
+                    if (servers[i].accept(&c.sock, &peer) == NSAPI_ERROR_OK) {
+                        c.service = tcp_ports[i];
+                        c.chargen_pos = 0;
+                        c.sock.set_blocking(false);
+                        printf("echo_server: tcp %d from %s:%d\n", c.service, peer.get_ip_address(),
+                               peer.get_port());
+                        if (c.service == 13) {
+                            char msg[48];
+                            int n = snprintf(msg, sizeof msg, "board uptime %lu ms\r\n",
+                                             (unsigned long)rtos::Kernel::get_ms_count());
+                            c.sock.set_blocking(true);
+                            c.sock.send(msg, nsapi_size_t(n));
+                            c.sock.close();
+                            c.service = 0;
+                        }
+                    }
+                    break;
+                }
+            }
+        }
+        for (Conn &c : conns) {
+            if (c.service) {
+                serve(c);
+            }
+        }
+        static uint8_t dgram[1500];
+        SocketAddress from;
+        nsapi_size_or_error_t n = udp_echo.recvfrom(&from, dgram, sizeof dgram);
+        if (n >= 0) {
+            udp_echo.sendto(from, dgram, nsapi_size_t(n));
+        }
+        udp_discard.recvfrom(&from, dgram, sizeof dgram);
+        rtos::ThisThread::sleep_for(1ms);
+    }
+    printf("echo_server: %s\n", quit ? "QUIT received" : "time limit");
+    printf("echo_server: done\n");
+    return 0;
+}
