@@ -44,6 +44,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="vboard",
                                      description="A virtual Cortex-M board for network firmware.")
     sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("serve", help="serve a board or simulation over gRPC (vboard serve --help)")
+    sub.add_parser("ctl", help="control a served board: status, pause, uart, link, snapshot... "
+                   "(vboard ctl --help)")
     sub.add_parser("wifi-module", help="serve an emulated ESP8266 Wi-Fi module on a serial endpoint "
                    "(vboard wifi-module --help)")
     run = sub.add_parser("run", help="run firmware on a board", description="Run a firmware image "
@@ -227,6 +230,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         from bridge.wifi_module import main_wifi_module
 
         return main_wifi_module(argv[1:])
+    if argv[:1] == ["serve"]:
+        from vboard.serve import main_serve
+
+        return main_serve(argv[1:])
+    if argv[:1] == ["ctl"]:
+        from vboard.ctl import main_ctl
+
+        return main_ctl(argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

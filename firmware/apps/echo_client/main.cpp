@@ -26,6 +26,10 @@ int main()
 {
     printf("echo_client: start, peer %s:%d, %d KiB\n", ECHO_CLIENT_PEER, ECHO_CLIENT_PORT, ECHO_CLIENT_KIB);
     NetworkInterface *net = NetworkInterface::get_default_instance();
+#ifdef APP_STATIC_IP
+    /* Closed simulations have no DHCP server: a fixed address. */
+    net->set_network(SocketAddress(APP_STATIC_IP), SocketAddress("255.255.255.0"), SocketAddress("10.0.2.2"));
+#endif
     nsapi_error_t err = net->connect();
     if (err != NSAPI_ERROR_OK) {
         printf("echo_client: FAIL connect interface %d\n", err);

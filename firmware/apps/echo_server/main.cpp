@@ -67,6 +67,10 @@ int main()
 {
     printf("echo_server: start\n");
     NetworkInterface *net = NetworkInterface::get_default_instance();
+#ifdef APP_STATIC_IP
+    /* Closed simulations have no DHCP server: a fixed address. */
+    net->set_network(SocketAddress(APP_STATIC_IP), SocketAddress("255.255.255.0"), SocketAddress("10.0.2.2"));
+#endif
     if (net->connect() != NSAPI_ERROR_OK) {
         printf("echo_server: FAIL no network\n");
         return 1;

@@ -1,0 +1,200 @@
+"""``vboard ctl``: drive a running ``vboard serve`` from the shell.
+
+``vboard ctl [--address HOST:PORT | --port-file F] [--token T] [--json] COMMAND``
+
+Commands: ``status``, ``pause``, ``resume``, ``start``, ``reset``,
+``run-for 1s``, ``uart [--follow] [--board B] [--uart U]``, ``write TEXT``
+(``--line`` adds a newline), ``link up|down [PORT]``, ``loss P [PORT]``,
+``ports``, ``pcap start FILE`` / ``pcap stop``, ``snapshot save|load NAME``,
+``events [--follow]``, ``load FIRMWARE``.
+The address defaults to ``$VBOARD_ADDRESS``; the token to ``$VBOARD_TOKEN``.
+Exit status: 0, 1 when the server refused (its message on stderr), 2 for a
+bad command line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from google.protobuf.json_format import MessageToDict
+
+EXIT_REFUSED = 1
+EXIT_BAD_INPUT = 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="vboard ctl", description="Control a running vboard serve.")
+    p.add_argument("--address", default=os.environ.get("VBOARD_ADDRESS"), help="HOST:PORT of the server")
+    p.add_argument("--port-file", help="read HOST:PORT from this file (as written by serve --port-file)")
+    p.add_argument("--token", default=None, help="bearer token (default: $VBOARD_TOKEN)")
+    p.add_argument("--json", action="store_true", help="print replies as JSON")
+    p.add_argument("--timeout", type=float, default=120.0, help="wall-clock seconds per call")
+    sub = p.add_subparsers(dest="command", required=True)
+    for name in ("status", "pause", "resume", "start", "ports"):
+        sub.add_parser(name)
+    r = sub.add_parser("reset")
+    r.add_argument("--board", default="")
+    r = sub.add_parser("run-for")
+    r.add_argument("duration", help="virtual time, e.g. 1s, 250ms")
+    u = sub.add_parser("uart")
+    u.add_argument("--follow", "-f", action="store_true", help="keep printing new output")
+    u.add_argument("--board", default="")
+    u.add_argument("--uart", default="")
+    w = sub.add_parser("write")
+    w.add_argument("text")
+    w.add_argument("--line", action="store_true", help="append a newline")
+    w.add_argument("--board", default="")
+    w.add_argument("--uart", default="")
+    lk = sub.add_parser("link")
+    lk.add_argument("state", choices=("up", "down"))
+    lk.add_argument("port", nargs="?", default="")
+    ls = sub.add_parser("loss")
+    ls.add_argument("probability", type=float)
+    ls.add_argument("port", nargs="?", default="")
+    pc = sub.add_parser("pcap")
+    pc.add_argument("action", choices=("start", "stop"))
+    pc.add_argument("file", nargs="?")
+    sn = sub.add_parser("snapshot")
+    sn.add_argument("action", choices=("save", "load", "list"))
+    sn.add_argument("name", nargs="?")
+    sn.add_argument("--file", default="", help="also write to / read from this file")
+    ev = sub.add_parser("events")
+    ev.add_argument("--follow", "-f", action="store_true")
+    ld = sub.add_parser("load")
+    ld.add_argument("firmware")
+    ld.add_argument("--platform", default="")
+    return p
+
+
+def _ns(ns: int) -> str:
+    return f"{ns / 1e9:.6f} s"
+
+
+def _print_state(st: Any) -> None:
+    print(f"state: {st.state}  virtual time: {_ns(st.time_ns)}  instructions: {st.instructions}"
+          + (f"  exit code: {st.exit_code}" if st.exited else ""))
+    if st.loaded:
+        print(f"loaded: {st.loaded} ({st.pace})")
+    for b in st.boards:
+        extra = f" exit {b.exit_code}" if b.exited else ""
+        print(f"  {b.name:<10} {b.state:<8} {_ns(b.time_ns)}  pc=0x{b.pc:08X}{extra}  {b.firmware}")
+        if b.fault_report:
+            print("    " + b.fault_report.replace("\n", "\n    "))
+
+
+def _print_ports(pl: Any) -> None:
+    print(f"backend: {pl.backend}")
+    for p in pl.ports:
+        dropped = ", ".join(f"{k} {v}" for k, v in sorted(p.dropped.items())) or "none"
+        print(f"  {p.name:<14} {'up' if p.up else 'DOWN':<4} loss {p.loss:g} delay {p.delay_ns} ns  "
+              f"in {p.rx_frames} ({p.rx_bytes} B) out {p.tx_frames} ({p.tx_bytes} B) dropped {dropped}")
+
+
+def main_ctl(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from vboard.client import Client, ClientError
+
+    address = args.address
+    if args.port_file:
+        try:
+            address = Path(args.port_file).read_text().strip()
+        except OSError as e:
+            print(f"vboard ctl: error: {args.port_file}: {e.strerror}", file=sys.stderr)
+            return EXIT_BAD_INPUT
+    if not address:
+        print("vboard ctl: error: no server address (--address HOST:PORT, --port-file or $VBOARD_ADDRESS)",
+              file=sys.stderr)
+        return EXIT_BAD_INPUT
+
+    def out(msg: Any, text: Any = None) -> None:
+        if args.json:
+            print(json.dumps(MessageToDict(msg, preserving_proto_field_name=True), indent=2))
+        elif callable(text):
+            text(msg)
+        elif text is not None:
+            print(text)
+
+    client = Client(address, token=args.token, timeout=args.timeout)
+    try:
+        return _dispatch(args, client, out)
+    except ClientError as e:
+        print(f"vboard ctl: {e.code}: {e.message}", file=sys.stderr)
+        return EXIT_REFUSED
+    except ValueError as e:
+        print(f"vboard ctl: error: {e}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        return 130
+    finally:
+        client.close()
+
+
+def _dispatch(args: argparse.Namespace, c: Any, out: Any) -> int:
+    cmd = args.command
+    if cmd == "status":
+        out(c.state(), _print_state)
+    elif cmd in ("pause", "resume", "start"):
+        out(getattr(c, cmd)(), _print_state)
+    elif cmd == "reset":
+        out(c.reset(args.board), _print_state)
+    elif cmd == "run-for":
+        out(c.run_for(args.duration), _print_state)
+    elif cmd == "load":
+        out(c.load(str(Path(args.firmware).resolve()), platform=args.platform), _print_state)
+    elif cmd == "uart":
+        if not args.follow:
+            chunk = c.uart_read(0, args.board, args.uart)
+            if args.json:
+                out(chunk)
+            else:
+                sys.stdout.buffer.write(chunk.data)
+                sys.stdout.flush()
+            return 0
+        for chunk in c.uart_stream(0, args.board, args.uart):
+            if args.json:
+                out(chunk)
+            else:
+                sys.stdout.buffer.write(chunk.data)
+                sys.stdout.flush()
+    elif cmd == "write":
+        text = args.text + ("\n" if args.line else "")
+        out(c.uart_write(text, args.board, args.uart), f"wrote {len(text.encode())} bytes")
+    elif cmd == "link":
+        out(c.set_link(args.port, up=args.state == "up"), lambda p: print(f"{p.name}: link {args.state}"))
+    elif cmd == "loss":
+        out(c.set_link(args.port, loss=args.probability), lambda p: print(f"{p.name}: loss {p.loss:g}"))
+    elif cmd == "ports":
+        out(c.ports(), _print_ports)
+    elif cmd == "pcap":
+        if args.action == "start":
+            if not args.file:
+                raise ValueError("pcap start FILE: give the capture file")
+            out(c.start_capture(str(Path(args.file).resolve())), f"capturing to {args.file}")
+        else:
+            out(c.stop_capture(), lambda i: print(f"capture {i.path}: {i.frames} frames"))
+    elif cmd == "snapshot":
+        if args.action == "list":
+            out(c.snapshots(), lambda sl: [print(f"{s.name}  {_ns(s.time_ns)}  {s.size_bytes} bytes")
+                                           for s in sl.snapshots])
+            return 0
+        if not args.name:
+            raise ValueError(f"snapshot {args.action} NAME: give a name")
+        fn = c.save_snapshot if args.action == "save" else c.load_snapshot
+        path = str(Path(args.file).resolve()) if args.file else ""
+        out(fn(args.name, path), lambda s: print(
+            f"snapshot {s.name} {'saved' if args.action == 'save' else 'loaded'} at {_ns(s.time_ns)}"
+            + (f" (not restored: {', '.join(s.not_restored)})" if s.not_restored else "")))
+    elif cmd == "events":
+        for e in c.event_stream(history=True, timeout=None if args.follow else 1.0):
+            out(e, f"[{_ns(e.time_ns)}] {e.kind}{' ' + e.board if e.board else ''}: {e.text}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main_ctl())
