@@ -96,6 +96,7 @@ class Machine:
         self._reset_reason: str | None = None
         self._stop: StopReason | None = None
         self._stepping = False
+        self._dead_loop: dict[int, bool] = {}  # vector -> its handler is `b .` (code is not rewritten)
         self._ram: list[_Ram] = []
         self.on_reset: list[Callable[[str], None]] = []
         self._map_memory()
@@ -207,6 +208,7 @@ class Machine:
                                     f"{self.platform.name}")
         self.image = image
         self.symbols = image.symbols
+        self._dead_loop.clear()
         self.cpu.code_ranges = image.code_ranges()
         self._write_segments()
         self.reset()
@@ -249,6 +251,8 @@ class Machine:
 
     def _apply_inbox(self) -> None:
         inbox = self.inbox
+        if inbox.empty():
+            return
         while True:
             try:
                 action = inbox.get_nowait()
@@ -266,11 +270,14 @@ class Machine:
 
     # --------------------------------------------------------------- running
     def _on_exception_entry(self, n: int, vector: int) -> None:
-        try:
-            first = self.cpu.uc.mem_read(vector & ~1, 2)
-        except UcError:
-            return
-        if bytes(first) == b"\xfe\xe7":  # `b .`: a handler that loops forever
+        dead = self._dead_loop.get(vector)
+        if dead is None:
+            try:
+                dead = bytes(self.cpu.uc.mem_read(vector & ~1, 2)) == b"\xfe\xe7"  # `b .`
+            except UcError:
+                dead = False
+            self._dead_loop[vector] = dead
+        if dead:  # a handler that loops forever
             report = build_report(self, n, dead_loop=True)
             self._stop = StopReason("fault", report=report, message=report.headline)
             self.cpu.request_stop()
