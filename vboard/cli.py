@@ -104,6 +104,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         if args.net != "none":
             raise UsageError("--net is for one board; a simulation's boards share their own switch")
         return run_simulation(args, max_time, lambda m: _status(args, m))
+    if args.dns_record or args.dns_file:
+        from bridge.net.dns import DnsRecords
+
+        DnsRecords.build(args.dns_record, [args.dns_file] if args.dns_file else [])  # fail early
     try:
         base = int(args.base, 0)
     except ValueError:
@@ -135,6 +139,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.trace_exceptions:
         machine.cpu.trace_exceptions = lambda text: print(
             f"[{machine.clock.now / machine.clock.hz:12.6f}] {text}", file=sys.stderr)
+    socket_providers = _attach_host_sockets(machine, args)
     network = None
     if args.net != "none" or args.pcap:
         from bridge.net.attach import attach_network
@@ -187,6 +192,29 @@ def cmd_run(args: argparse.Namespace) -> int:
             ep.close()
         if network is not None:
             network.close()
+        for provider in socket_providers:
+            provider.shutdown()
+
+
+def _attach_host_sockets(machine: object, args: argparse.Namespace) -> list:
+    """Modules with socket offload (the ESP8266) reach the host through real sockets."""
+    from bridge.host_sockets import HostSocketProvider
+    from bridge.net.dns import DnsRecords
+    from emulator.machine import Machine
+    from emulator.sockets import SocketProvider
+
+    assert isinstance(machine, Machine)
+    providers = []
+    for dev in machine.devices.values():
+        if isinstance(getattr(dev, "provider", None), SocketProvider):
+            records = DnsRecords.build(args.dns_record, [args.dns_file] if args.dns_file else [])
+            provider = HostSocketProvider(machine.post, records)
+            dev.provider = provider  # type: ignore[attr-defined]
+            provider.attach(dev)
+            providers.append(provider)
+    if providers and not args.pace_given:
+        args.pace = "realtime"  # real hosts on the other side
+    return providers
 
 
 def _run_loop(args: argparse.Namespace, machine: object, max_time: float | None, flush: object) -> int:
@@ -221,6 +249,7 @@ def _run_loop(args: argparse.Namespace, machine: object, max_time: float | None,
 
 def main(argv: Sequence[str] | None = None) -> int:
     from bridge.net.attach import NetworkError
+    from bridge.net.dns import DnsConfigError
     from bridge.uart_endpoints import EndpointError
     from emulator.loader import FirmwareError
     from emulator.platform import PlatformError
@@ -243,7 +272,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "run":
             return cmd_run(args)
-    except (UsageError, FirmwareError, PlatformError, EndpointError, NetworkError, OSError) as e:
+    except (UsageError, FirmwareError, PlatformError, EndpointError, NetworkError, DnsConfigError,
+            OSError) as e:
         print(f"vboard: error: {e}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
