@@ -30,6 +30,7 @@ the debug halting state beyond what the GDB server needs.
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import struct
 from collections.abc import Callable
@@ -57,6 +58,7 @@ from unicorn import (
     UcError,
 )
 from unicorn import arm_const as A
+from unicorn.unicorn_py3.unicorn import uclib
 
 from emulator.blockclock import BlockClock
 from emulator.clock import Clock
@@ -72,6 +74,12 @@ from emulator.nvic import (
 from emulator.ucregs import RegisterFile, WordReader
 
 log = logging.getLogger("vboard.cpu")
+
+# uint64_t (*)(uc_engine*, uint64_t offset, unsigned size, void*) and the write twin.
+_MMIO_READ = ctypes.CFUNCTYPE(ctypes.c_uint64, ctypes.c_void_p, ctypes.c_uint64, ctypes.c_uint,
+                              ctypes.c_void_p)
+_MMIO_WRITE = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_uint64, ctypes.c_uint, ctypes.c_uint64,
+                               ctypes.c_void_p)
 
 # Unicorn's "until" address: never executed on any board we model (the
 # top of the vendor-specific system region).
@@ -181,6 +189,7 @@ class CortexM3:
         self.trace_exceptions: Callable[[str], None] | None = None
         self.code_ranges: list[tuple[int, int]] = []
         self.ram_ranges: list[tuple[int, int]] = []
+        self._mmio_callbacks: list[tuple[object, object]] = []  # keep the trampolines alive
         self._div_hooks: list[int] = []
         uc.hook_add(UC_HOOK_INTR, self._hook_intr)
         uc.hook_add(UC_HOOK_INSN_INVALID, self._hook_invalid)
@@ -198,13 +207,30 @@ class CortexM3:
                  write: Callable[[int, int, int], None]) -> None:
         """Map a device window; ``read(offset, size)``/``write(offset, size, value)``."""
 
-        def on_read(_uc: Uc, offset: int, sz: int, _ud: object) -> int:
-            return read(offset, sz) & ((1 << (8 * sz)) - 1)
+        # Registered through Unicorn's C API with our own ctypes trampolines:
+        # the Python binding's wrappers add two frames to every device access.
+        # A model must not raise; if one does, the access reads 0 and the
+        # error is logged rather than unwinding through C.
+        def on_read(_uc: int, offset: int, sz: int, _ud: int) -> int:
+            try:
+                return read(offset, sz) & ((1 << (8 * sz)) - 1)
+            except Exception:
+                log.exception("device read at 0x%08X failed", base + offset)
+                return 0
 
-        def on_write(_uc: Uc, offset: int, sz: int, value: int, _ud: object) -> None:
-            write(offset, sz, value)
+        def on_write(_uc: int, offset: int, sz: int, value: int, _ud: int) -> None:
+            try:
+                write(offset, sz, value)
+            except Exception:
+                log.exception("device write at 0x%08X failed", base + offset)
 
-        self.uc.mmio_map(base, size, on_read, None, on_write, None)
+        read_fn = _MMIO_READ(on_read)
+        write_fn = _MMIO_WRITE(on_write)
+        status = uclib.uc_mmio_map(self.uc._uch, base, size, ctypes.cast(read_fn, ctypes.c_void_p), None,
+                                   ctypes.cast(write_fn, ctypes.c_void_p), None)
+        if status:
+            raise UcError(status)
+        self._mmio_callbacks.append((read_fn, write_fn))
 
     def read_u32(self, addr: int) -> int:
         try:
