@@ -9,6 +9,7 @@
 #include "TCPSocket.h"
 #include "UDPSocket.h"
 #include "vnet.h"
+#include "wifi_socket_hook.h" /* Wi-Fi module sockets (ids >= WIFI_SOCK_BASE) */
 
 using mbed::netglue::now_ms;
 using mbed::netglue::remaining;
@@ -70,7 +71,7 @@ nsapi_error_t InternetSocket::open(NetworkInterface *stack)
     if (!stack || _sock >= 0) {
         return NSAPI_ERROR_PARAMETER;
     }
-    int s = vnet_socket(get_proto() == NSAPI_TCP ? VNET_TCP : VNET_UDP);
+    int s = wifi_hook_socket(stack, get_proto() == NSAPI_TCP ? VNET_TCP : VNET_UDP);
     if (s < 0) {
         return s == NSAPI_ERROR_NO_MEMORY ? NSAPI_ERROR_NO_SOCKET : s;
     }

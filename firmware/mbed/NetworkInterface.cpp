@@ -303,7 +303,8 @@ EthInterface *EthInterface::get_default_instance()
     return eth;
 }
 
-NetworkInterface *NetworkInterface::get_default_instance()
+/* Weak: a program built for Wi-Fi (wifi_default_interface.h) overrides it. */
+__attribute__((weak)) NetworkInterface *NetworkInterface::get_default_instance()
 {
     return EthInterface::get_default_instance();
 }

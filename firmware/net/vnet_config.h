@@ -64,10 +64,10 @@
 /* UDP receive: a shared pool of datagram slots; a socket holds at most
  * VNET_UDP_RX_QUEUE of them. Larger datagrams are dropped. */
 #ifndef VNET_UDP_RX_SLOTS
-#define VNET_UDP_RX_SLOTS 3
+#define VNET_UDP_RX_SLOTS 6
 #endif
 #ifndef VNET_UDP_RX_QUEUE
-#define VNET_UDP_RX_QUEUE 2
+#define VNET_UDP_RX_QUEUE 5
 #endif
 #ifndef VNET_UDP_SLOT_SIZE
 #define VNET_UDP_SLOT_SIZE 1472

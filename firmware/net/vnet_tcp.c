@@ -291,6 +291,12 @@ static void enter_time_wait(vsock_t *s, uint32_t now)
     s->state = TCP_TIME_WAIT;
     s->t_rtx = s->t_persist = s->t_keep = 0;
     s->t_wait = dl(now + VNET_TCP_TIME_WAIT_MS);
+    /* Nothing more is sent or received in TIME_WAIT: once the application has
+     * read everything, give the buffer set to the next connection (with only
+     * VNET_TCP_BUFSETS of them, a 2 s TIME_WAIT would block quick reconnects). */
+    if (s->rx_len == 0) {
+        s->buf = -1;
+    }
 }
 
 static void listen_input(vsock_t *l, uint32_t src, uint32_t dst, uint16_t sport, uint16_t dport, uint32_t seq,

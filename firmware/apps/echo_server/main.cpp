@@ -15,6 +15,9 @@ struct Conn {
     TCPSocket sock;
     int service = 0; /* port; 0 = free */
     uint32_t chargen_pos = 0;
+    uint8_t pending[512]; /* echo bytes the send buffer has not taken yet */
+    nsapi_size_t pending_len = 0;
+    nsapi_size_t pending_off = 0;
 };
 
 static Conn conns[MAX_CONN];
@@ -43,6 +46,20 @@ static void serve(Conn &c)
         c.chargen_pos++;
         return;
     }
+    if (c.pending_off < c.pending_len) {
+        /* Echo everything: finish the last read before reading more. */
+        nsapi_size_or_error_t r = c.sock.send(c.pending + c.pending_off, c.pending_len - c.pending_off);
+        if (r == NSAPI_ERROR_WOULD_BLOCK) {
+            return;
+        }
+        if (r < 0) {
+            c.sock.close();
+            c.service = 0;
+            return;
+        }
+        c.pending_off += nsapi_size_t(r);
+        return;
+    }
     nsapi_size_or_error_t n = c.sock.recv(buf, sizeof buf);
     if (n == NSAPI_ERROR_WOULD_BLOCK) {
         return;
@@ -56,10 +73,16 @@ static void serve(Conn &c)
         if (n >= 4 && memcmp(buf, "QUIT", 4) == 0) {
             quit = true;
         }
-        c.sock.set_blocking(true);
-        c.sock.set_timeout(2000);
-        c.sock.send(buf, nsapi_size_t(n));
-        c.sock.set_blocking(false);
+        memcpy(c.pending, buf, size_t(n));
+        c.pending_len = nsapi_size_t(n);
+        c.pending_off = 0;
+        nsapi_size_or_error_t r = c.sock.send(c.pending, c.pending_len);
+        if (r > 0) {
+            c.pending_off = nsapi_size_t(r);
+        } else if (r != NSAPI_ERROR_WOULD_BLOCK) {
+            c.sock.close();
+            c.service = 0;
+        }
     }
 }
 
@@ -104,6 +127,7 @@ int main()
                     if (servers[i].accept(&c.sock, &peer) == NSAPI_ERROR_OK) {
                         c.service = tcp_ports[i];
                         c.chargen_pos = 0;
+                        c.pending_len = c.pending_off = 0;
                         c.sock.set_blocking(false);
                         printf("echo_server: tcp %d from %s:%d\n", c.service, peer.get_ip_address(),
                                peer.get_port());

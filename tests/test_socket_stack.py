@@ -1,0 +1,807 @@
+"""End to end: the Mbed socket apps (firmware/apps) on vboard's socket stack, against real host peers.
+
+- the two seed samples (``http_get``, ``sigio_state_machine``) fetch from a
+  Python HTTP server standing in for arm.com / api.ipify.org (``--net user``
+  through passt, names answered by ``--dns-record``);
+- ``netsocket_tests`` (Mbed's TCP/UDP/DNS cases) against host echo, discard,
+  daytime and chargen servers (``tests/netpeers.py``), on vboard and on QEMU;
+- 1 MiB each way through the board's TCP echo with 10 % loss and reordering,
+  and across a 3 s link-down (in process, link model on the board's port);
+- ``curl`` to ``http_server`` and ``nc`` to ``echo_server`` through port forwards;
+- 300 malformed frames from an extra switch port: the board neither faults nor
+  stops answering.
+
+Everything stays on 127.0.0.1; host tools missing make the tests FAIL.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import queue
+import random
+import re
+import shutil
+import socket
+import struct
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from netpeers import InetServices, OneShotHttp, http_response
+
+from bridge.net.attach import attach_network
+from bridge.net.packets import checksum
+from bridge.pacing import RealtimePacer
+from bridge.uart_endpoints import HostInput
+from emulator.frames import FramePort
+from emulator.loader import load_image
+from emulator.machine import Machine
+from emulator.platform import load_platform
+
+ROOT = Path(__file__).resolve().parent.parent
+BOARD_MAC = bytes.fromhex("525400123456")
+BOARD_IP = bytes([10, 0, 2, 15])
+FUZZ_MAC = bytes.fromhex("02aabbccdd77")
+FUZZ_IP = bytes([10, 0, 2, 99])
+BROADCAST = b"\xff" * 6
+
+
+def need(tool: str, *alternatives: str) -> str:
+    for name in (tool, *alternatives):
+        path = shutil.which(name)
+        if path is not None:
+            return path
+    pytest.fail(f"{tool} is not installed (scripts/setup must install it)", pytrace=False)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# ------------------------------------------------------------------ child processes
+class OutputReader:
+    """Collects a child's stdout in a thread; ``wait_for`` polls with a deadline."""
+
+    def __init__(self, proc: subprocess.Popen[bytes]) -> None:
+        self.proc = proc
+        self.lines: queue.SimpleQueue[str] = queue.SimpleQueue()
+        self.text = ""
+        threading.Thread(target=self._pump, daemon=True).start()
+
+    def _pump(self) -> None:
+        assert self.proc.stdout is not None
+        for raw in self.proc.stdout:
+            self.lines.put(raw.decode(errors="replace"))
+
+    def _drain(self, timeout: float) -> bool:
+        try:
+            self.text += self.lines.get(timeout=timeout)
+        except queue.Empty:
+            return False
+        while True:
+            try:
+                self.text += self.lines.get_nowait()
+            except queue.Empty:
+                return True
+
+    def wait_for(self, pattern: str, timeout: float) -> re.Match[str]:
+        deadline = time.monotonic() + timeout
+        while True:
+            m = re.search(pattern, self.text)
+            if m:
+                return m
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise AssertionError(f"no {pattern!r} within {timeout} s; output so far:\n{self.text}")
+            if not self._drain(min(remaining, 0.5)) and self.proc.poll() is not None and self.lines.empty():
+                raise AssertionError(f"the child exited ({self.proc.returncode}) before {pattern!r}:\n"
+                                     f"{self.text}")
+
+    def wait_exit(self, timeout: float) -> int:
+        """The child's exit code, all of its output read; fails after ``timeout``."""
+        deadline = time.monotonic() + timeout
+        while self.proc.poll() is None or not self.lines.empty():
+            assert time.monotonic() < deadline, f"still running after {timeout} s:\n{self.text}"
+            self._drain(0.2)
+        self._drain(0.2)
+        return self.proc.returncode
+
+
+def spawn(*argv: str) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(list(argv), cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            stdin=subprocess.DEVNULL)
+
+
+def vboard(*args: str) -> subprocess.Popen[bytes]:
+    return spawn(sys.executable, "-m", "vboard.cli", "run", *args)
+
+
+def stop(proc: subprocess.Popen[bytes]) -> str:
+    if proc.poll() is None:
+        proc.terminate()
+    try:
+        _, err = proc.communicate(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        _, err = proc.communicate(timeout=10)
+    return (err or b"").decode(errors="replace")
+
+
+# ------------------------------------------------------------------ in-process board
+class Board:
+    """A machine on ``--net user`` in this process, paced in real time, run in chunks by the test thread."""
+
+    def __init__(self, elf: Path, forwards: tuple[str, ...] = (), dns_records: tuple[str, ...] = ()) -> None:
+        self.machine = Machine(load_platform("mps2-an385"))
+        self.machine.load(load_image(elf))
+        self.uart = bytearray()
+        self.machine.port("uart0").connect(self.uart.extend)
+        self.host_input = HostInput()
+        self.errors: list[str] = []
+        self.old_interval = sys.getswitchinterval()
+        self.net = attach_network(self.machine, "user", forwards=forwards, dns_records=dns_records,
+                                  host_input=self.host_input, on_error=self.errors.append)
+        sys.setswitchinterval(0.0002)  # as the CLI: host I/O threads hand frames over promptly
+        self.machine.pacer = RealtimePacer(self.machine.clock.hz, self.host_input)
+        self.machine.idle_wait = self.host_input.wait
+        self.switch = self.net.switch
+
+    @property
+    def text(self) -> str:
+        return self.uart.decode(errors="replace")
+
+    @property
+    def seconds(self) -> float:
+        return self.machine.clock.now / self.machine.clock.hz
+
+    def step(self, seconds: float = 0.05) -> None:
+        stop = self.machine.run(self.machine.clock.cycles(seconds))
+        assert stop.kind == "time", (f"the board stopped: {stop.kind} {stop.message}\n"
+                                     f"{stop.report.text() if stop.report else ''}\nUART:\n{self.text}")
+
+    def run_until(self, done: Callable[[], bool], timeout: float, what: str,
+                  each: Callable[[], None] | None = None, chunk: float = 0.05) -> None:
+        deadline = time.monotonic() + timeout
+        while not done():
+            assert time.monotonic() < deadline, (f"{what}: not within {timeout} s wall "
+                                                 f"({self.seconds:.2f} s board time)\nUART:\n{self.text}")
+            self.step(chunk)
+            if each is not None:
+                each()
+
+    def close(self) -> None:
+        self.net.close()
+        sys.setswitchinterval(self.old_interval)
+
+
+@pytest.fixture
+def board_factory(firmware: Path) -> Iterator[Callable[..., Board]]:
+    boards: list[Board] = []
+
+    def make(app: str, **kw: tuple[str, ...]) -> Board:
+        b = Board(firmware / f"{app}.elf", **kw)
+        boards.append(b)
+        return b
+
+    yield make
+    for b in boards:
+        b.close()
+
+
+class EchoClient:
+    """Host side of a bulk TCP echo: one thread sends ``data``, another hashes what comes back."""
+
+    def __init__(self, port: int, data: bytes, max_inflight: int | None = None) -> None:
+        self.data = data
+        self.max_inflight = max_inflight
+        self.received = 0
+        self.sent = 0
+        self.hash = hashlib.sha256()
+        self.error: BaseException | None = None
+        self.done = threading.Event()
+        self.progress = threading.Event()
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+        self.sock.settimeout(30)  # a stall longer than this is a failure, not a wait
+        self.started = time.monotonic()
+        self.finished = 0.0
+        self.threads = [threading.Thread(target=self._send, daemon=True),
+                        threading.Thread(target=self._recv, daemon=True)]
+        for t in self.threads:
+            t.start()
+
+    def _send(self) -> None:
+        try:
+            view = memoryview(self.data)
+            while view and not self.done.is_set():
+                room = 16384
+                if self.max_inflight is not None:
+                    room = self.max_inflight - (self.sent - self.received)
+                    if room <= 0:
+                        self.progress.wait(0.05)
+                        self.progress.clear()
+                        continue
+                n = self.sock.send(view[:room])
+                self.sent += n
+                view = view[n:]
+        except BaseException as e:  # noqa: BLE001 - reported by the test
+            self.error = self.error or e
+            self.done.set()
+
+    def _recv(self) -> None:
+        try:
+            while self.received < len(self.data):
+                chunk = self.sock.recv(65536)
+                if not chunk:
+                    raise ConnectionError(f"EOF after {self.received} bytes")
+                self.hash.update(chunk)
+                self.received += len(chunk)
+                self.progress.set()
+        except BaseException as e:  # noqa: BLE001 - reported by the test
+            self.error = self.error or e
+        self.finished = time.monotonic()
+        self.done.set()
+
+    def close(self) -> None:
+        self.done.set()
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self.sock.close()
+        for t in self.threads:
+            t.join(5)
+
+
+def echo_once(port: int, payload: bytes, timeout: float = 10.0) -> bytes:
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+        s.sendall(payload)
+        got = b""
+        while len(got) < len(payload):
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            got += chunk
+        return got
+
+
+def board_echo(board: Board, port: int, payload: bytes) -> bytes:
+    """``echo_once`` in a thread while the test thread runs the in-process board."""
+    got: list[bytes] = []
+    t = threading.Thread(target=lambda: got.append(echo_once(port, payload)), daemon=True)
+    t.start()
+    board.run_until(lambda: not t.is_alive(), 30, f"the echo of {payload!r}")
+    assert got, f"the echo of {payload!r} raised (see the thread's traceback)"
+    return got[0]
+
+
+# ================================================================== 1. the seed samples
+def test_http_get_fetches_arm_com_from_the_host(firmware):
+    need("passt")
+    body = b"<html>arm.com stand-in served by the test</html>\n"
+    with OneShotHttp(80, http_response(body, "text/html")) as server:
+        proc = vboard(str(firmware / "http_get.elf"), "--net", "user", "--dns-record", "arm.com=10.0.2.2",
+                      "--max-time", "30s")
+        try:
+            out = OutputReader(proc)
+            code = out.wait_exit(60)
+        finally:
+            err = stop(proc)
+    assert code == 0, (out.text, err)
+    assert "http_get: connect 0, ip 10.0.2.15" in out.text, out.text
+    assert "---- response ----\nHTTP/1.1 200 OK\r\n" in out.text, out.text
+    assert "http_get: done" in out.text, out.text
+    assert len(server.requests) == 1, server.requests
+    # The seed sends exactly "GET / HTTP/1.0\r\n\r\n": HTTP/1.0 without a Host header.
+    assert server.requests[0].raw == b"GET / HTTP/1.0\r\n\r\n", server.requests[0]
+    assert server.errors == []
+
+
+def test_sigio_state_machine_queries_api_ipify_org(firmware):
+    need("passt")
+    with OneShotHttp(80, http_response(b"203.0.113.7")) as server:
+        proc = vboard(str(firmware / "sigio_state_machine.elf"), "--net", "user",
+                      "--dns-record", "api.ipify.org=10.0.2.2", "--max-time", "30s")
+        try:
+            out = OutputReader(proc)
+            code = out.wait_exit(60)
+        finally:
+            err = stop(proc)
+    assert code == 0, (out.text, err)
+    assert "---- response ----\nHTTP/1.1 200 OK\r\n" in out.text, out.text
+    assert "203.0.113.7" in out.text, out.text  # the body came in the one recv() the sample makes
+    assert "sigio_state_machine: done" in out.text, out.text
+    assert len(server.requests) == 1, server.requests
+    req = server.requests[0]
+    assert req.request_line == "GET / HTTP/1.1", req
+    assert req.headers.get("host") == "api.ipify.org", req
+    assert req.headers.get("connection") == "close", req
+    assert server.errors == []
+
+
+# ================================================================== 2. netsocket_tests
+CASES = ["TCPSOCKET_OPEN_LIMIT", "TCPSOCKET_OPEN_CLOSE_REPEAT", "TCPSOCKET_OPEN_TWICE",
+         "TCPSOCKET_CONNECT_INVALID", "TCPSOCKET_ECHOTEST", "TCPSOCKET_ECHOTEST_NONBLOCK",
+         "TCPSOCKET_ECHOTEST_BURST", "TCPSOCKET_RECV_100K", "TCPSOCKET_RECV_TIMEOUT",
+         "TCPSOCKET_SEND_TIMEOUT", "TCPSOCKET_ENDPOINT_CLOSE", "UDPSOCKET_ECHOTEST",
+         "UDPSOCKET_ECHOTEST_BURST", "UDPSOCKET_SENDTO_REPEAT", "SYNCHRONOUS_DNS",
+         "SYNCHRONOUS_DNS_INVALID", "ASYNCHRONOUS_DNS"]
+DNS_CASES = {"SYNCHRONOUS_DNS", "ASYNCHRONOUS_DNS"}  # need a record for NETTEST_DNS_HOST
+# vnet keeps at most VNET_UDP_RX_QUEUE (2) datagrams per socket in VNET_UDP_RX_SLOTS (3)
+# slots; the case sends 5 datagrams back to back and the echoes of 3 of them are dropped
+# (about 40-60 % lost, the case allows 30 %): see test_udp_echo_burst_is_not_dropped.
+UDP_BURST = "UDPSOCKET_ECHOTEST_BURST"
+NETTEST_DNS_HOST = "echo.vboard.test"
+
+
+def parse_cases(text: str) -> dict[str, str]:
+    results = {}
+    for m in re.finditer(r"^(PASS|FAIL) ([A-Z0-9_]+)(?::\s*(.*))?$", text, re.M):
+        results[m.group(2)] = "PASS" if m.group(1) == "PASS" else f"FAIL {m.group(3) or ''}".strip()
+    return results
+
+
+def table(results: dict[str, dict[str, str]]) -> str:
+    platforms = list(results)
+    lines = [f"{'case':32}" + "".join(f"{p:>10}" for p in platforms)]
+    for case in CASES:
+        lines.append(f"{case:32}" + "".join(f"{results[p].get(case, 'MISSING')[:4]:>10}" for p in platforms))
+    for p in platforms:
+        for case, r in results[p].items():
+            if r != "PASS":
+                lines.append(f"  {p} {case}: {r}")
+    return "\n".join(lines)
+
+
+NETSOCKET_RESULTS: dict[str, dict[str, str]] = {}
+
+
+def run_netsocket_tests(argv: list[str], timeout: float) -> tuple[str, int, str]:
+    with InetServices() as peers:
+        proc = spawn(*argv)
+        try:
+            out = OutputReader(proc)
+            out.wait_for(r"netsocket_tests: \d+ passed, \d+ failed", timeout)
+            code = out.wait_exit(10)
+        finally:
+            err = stop(proc)
+        assert peers.errors == [], peers.errors
+    return out.text, code, err
+
+
+@pytest.fixture(scope="module")
+def netsocket_vboard(firmware: Path) -> dict[str, str]:
+    need("passt")
+    text, code, err = run_netsocket_tests(
+        [sys.executable, "-m", "vboard.cli", "run", str(firmware / "netsocket_tests.elf"), "--net", "user",
+         "--dns-record", f"{NETTEST_DNS_HOST}=10.0.2.2", "--max-time", "120s"], timeout=150)
+    results = parse_cases(text)
+    assert sorted(results) == sorted(CASES), text
+    fails = sum(r != "PASS" for r in results.values())
+    assert code == fails, (code, text, err)  # the exit code is the number of failures
+    NETSOCKET_RESULTS["vboard"] = results
+    return results
+
+
+@pytest.fixture(scope="module")
+def netsocket_qemu(firmware: Path, qemu: str) -> dict[str, str]:
+    # -no-reboot and semihosting: the app's return ends QEMU with its exit code.
+    text, _, err = run_netsocket_tests(
+        ["timeout", "150", qemu, "-M", "mps2-an385", "-nographic", "-monitor", "none", "-no-reboot",
+         "-semihosting-config", "enable=on,target=native", "-nic", "user,model=lan9118",
+         "-kernel", str(firmware / "netsocket_tests.elf")], timeout=150)
+    results = parse_cases(text)
+    assert sorted(results) == sorted(CASES), (text, err)
+    NETSOCKET_RESULTS["QEMU"] = results
+    return results
+
+
+def test_netsocket_tests_pass_on_vboard(netsocket_vboard):
+    expected = {case: "PASS" for case in CASES}
+    got = {case: netsocket_vboard[case] for case in expected}
+    assert got == expected, "\n" + table({"vboard": netsocket_vboard})
+
+
+def test_netsocket_tests_pass_on_qemu(netsocket_qemu):
+    # slirp has no records for the test's name: the DNS lookups may fail there.
+    expected = {case: "PASS" for case in CASES if case not in DNS_CASES}
+    got = {case: netsocket_qemu[case] for case in expected}
+    assert got == expected, "\n" + table({"QEMU": netsocket_qemu})
+
+
+@pytest.mark.parametrize("platform", ["vboard", "QEMU"])
+def test_udp_echo_burst_is_not_dropped(platform, request):
+    results = request.getfixturevalue("netsocket_vboard" if platform == "vboard" else "netsocket_qemu")
+    assert results[UDP_BURST] == "PASS", "\n" + table(NETSOCKET_RESULTS)
+
+
+def test_netsocket_case_table(netsocket_vboard, netsocket_qemu):
+    """The case x platform table, printed (pytest -s / -rA) for the record."""
+    print("\n" + table({"vboard": netsocket_vboard, "QEMU": netsocket_qemu}))
+    assert set(netsocket_vboard) == set(netsocket_qemu) == set(CASES)
+
+
+# ================================================================== 3. data integrity
+MIB = 1 << 20
+# echo_server echoes each 512-byte read with one blocking send (2 s timeout) and ignores a short
+# count: bytes are dropped when the board's 4 KiB TX buffer stays full for 2 s (see
+# test_echo_server_keeps_every_byte_for_a_slow_reader). Keeping less than 4 KiB unechoed keeps
+# the stack's integrity tests about the stack.
+INFLIGHT = 3 * 1024
+
+
+def pattern(n: int, seed: int) -> bytes:
+    return random.Random(seed).randbytes(n)
+
+
+def wait_listening(board: Board, timeout: float = 30) -> None:
+    board.run_until(lambda: "echo_server: listening on 10.0.2.15" in board.text, timeout, "echo_server up")
+
+
+def test_1mib_each_way_through_loss_and_reordering(board_factory):
+    need("passt")
+    port = free_port()
+    board = board_factory("echo_server", forwards=(f"tcp:{port}:7",))
+    wait_listening(board)
+    link = board.switch.port("eth0").link
+    link.loss = 0.1
+    link.reorder = 0.1
+    data = pattern(MIB, 1)
+    client = EchoClient(port, data, max_inflight=INFLIGHT)
+    t0 = board.seconds
+    try:
+        board.run_until(client.done.is_set, 150, "1 MiB echo")
+    finally:
+        client.close()
+    counters = board.switch.port("eth0").counters.dropped
+    wall = client.finished - client.started
+    figures = (f"{client.received} of {len(data)} bytes back in {wall:.1f} s wall, "
+               f"{board.seconds - t0:.1f} s board time; dropped on the board's link: {counters}")
+    print("\n" + figures)
+    assert client.error is None, f"{client.error!r}; {figures}"
+    assert client.received == len(data), figures
+    assert client.hash.hexdigest() == hashlib.sha256(data).hexdigest(), figures
+    assert counters.get("loss", 0) > 100, counters  # the loss did happen, both ways
+
+
+def test_tcp_connection_survives_three_seconds_of_link_down(board_factory):
+    need("passt")
+    port = free_port()
+    board = board_factory("echo_server", forwards=(f"tcp:{port}:7",))
+    wait_listening(board)
+    data = pattern(256 * 1024, 2)
+    client = EchoClient(port, data, max_inflight=INFLIGHT)
+    eth0 = board.switch.port("eth0")
+    try:
+        board.run_until(lambda: client.received >= 64 * 1024 or client.done.is_set(), 60, "the first 64 KiB")
+        before = client.received
+        eth0.set_link(False)
+        down_at = board.seconds
+        board.run_until(lambda: board.seconds - down_at >= 3.0, 30, "3 s of link down")
+        during = client.received
+        eth0.set_link(True)
+        board.run_until(client.done.is_set, 90, "the rest after the link came back")
+    finally:
+        client.close()
+    figures = (f"{before} bytes before the link went down, {during - before} while down, "
+               f"{client.received} in all; link down {down_at:.2f}..{down_at + 3:.2f} s board time")
+    print("\n" + figures)
+    assert during - before <= 8192, figures  # nothing crosses a dead link (a few KiB were in flight)
+    assert client.error is None, f"{client.error!r}; {figures}"
+    assert client.received == len(data), figures
+    assert client.hash.hexdigest() == hashlib.sha256(data).hexdigest(), figures
+    nic = board.machine.device("eth0")
+    # The board kept trying while the link was down: its NIC refused those frames.
+    dead = nic.tx_dropped.get("link_down", 0) + eth0.counters.dropped.get("link down", 0)
+    assert dead > 0, (nic.tx_dropped, eth0.counters.dropped)
+
+
+def test_echo_server_keeps_every_byte_for_a_slow_reader(board_factory):
+    need("passt")
+    port = free_port()
+    board = board_factory("echo_server", forwards=(f"tcp:{port}:7",))
+    wait_listening(board)
+    data = pattern(256 * 1024, 3)
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # a reader that fills up quickly
+    sock.settimeout(10)
+    sock.connect(("127.0.0.1", port))
+    sent = [0]
+
+    def sender() -> None:
+        try:
+            for i in range(0, len(data), 4096):
+                sock.sendall(data[i:i + 4096])
+                sent[0] = i + 4096
+        except OSError:
+            pass
+
+    t = threading.Thread(target=sender, daemon=True)
+    t.start()
+    got = bytearray()
+    try:
+        start = board.seconds
+        board.run_until(lambda: board.seconds - start >= 4.0, 30, "4 s without reading")
+        sock.setblocking(False)
+        idle_since = time.monotonic()
+
+        def read() -> None:
+            nonlocal idle_since
+            while True:
+                try:
+                    chunk = sock.recv(65536)
+                except BlockingIOError:
+                    return
+                if not chunk:
+                    return
+                got.extend(chunk)
+                idle_since = time.monotonic()
+
+        # Read until everything came back or nothing arrived for 5 s.
+        board.run_until(lambda: len(got) >= len(data) or time.monotonic() - idle_since > 5, 90,
+                        "the echo of 256 KiB", each=read)
+    finally:
+        sock.close()
+        t.join(5)
+    n = min(len(got), len(data))
+    first_diff = next((i for i in range(n) if got[i] != data[i]), n)
+    assert len(got) == len(data) and bytes(got) == data, (
+        f"{len(got)} of {len(data)} bytes echoed ({sent[0]} sent); first difference at {first_diff}")
+
+
+# ================================================================== 4. host tools
+def test_curl_reaches_http_server_through_a_forward(firmware):
+    curl = need("curl")
+    need("passt")
+    port = free_port()
+    proc = vboard(str(firmware / "http_server.elf"), "--net", "user", "--forward", f"tcp:{port}:80",
+                  "--max-time", "60s")
+    try:
+        out = OutputReader(proc)
+        out.wait_for(r"http_server: listening on http://10\.0\.2\.15:80/", 30)
+        base = f"http://127.0.0.1:{port}"
+        page = subprocess.run([curl, "-sS", "--max-time", "10", "-w", "\n%{http_code}", f"{base}/"],
+                              capture_output=True, text=True, timeout=20)
+        status = subprocess.run([curl, "-sS", "--max-time", "10", "-i", f"{base}/status"],
+                                capture_output=True, text=True, timeout=20)
+        missing = subprocess.run([curl, "-sS", "--max-time", "10", "-o", "/dev/null", "-w", "%{http_code}",
+                                  f"{base}/nope"], capture_output=True, text=True, timeout=20)
+        bye = subprocess.run([curl, "-sS", "--max-time", "10", f"{base}/quit"], capture_output=True,
+                             text=True, timeout=20)
+        code = out.wait_exit(30)
+    finally:
+        err = stop(proc)
+    body, _, http_code = page.stdout.rpartition("\n")
+    assert page.returncode == 0 and http_code == "200", (page, out.text, err)
+    assert "<h1>vboard MPS2-AN385</h1>" in body and body.rstrip().endswith("</html>"), body
+    assert status.returncode == 0, (status, out.text)
+    head, _, payload = status.stdout.replace("\r\n", "\n").partition("\n\n")  # text=True may keep CRs
+    assert head.startswith("HTTP/1.0 200 OK") and "Content-Type: application/json" in head, head
+    info = json.loads(payload)
+    assert info["board"] == "mps2-an385" and info["ip"] == "10.0.2.15" and info["requests"] == 2, info
+    assert missing.stdout == "404", missing
+    assert bye.stdout == "bye\n", bye
+    assert code == 0 and "http_server: done (4 requests)" in out.text, (out.text, err)
+
+
+def test_nc_gets_its_line_echoed_by_echo_server(firmware):
+    nc = need("nc", "netcat", "ncat")
+    need("passt")
+    port = free_port()
+    proc = vboard(str(firmware / "echo_server.elf"), "--net", "user", "--forward", f"tcp:{port}:7",
+                  "--max-time", "60s")
+    try:
+        out = OutputReader(proc)
+        out.wait_for(r"echo_server: listening on 10\.0\.2\.15", 30)
+        line = "hello through nc and passt\n"
+        # -q 2 (openbsd) / -w: quit a bounded time after stdin's EOF, the echo read by then.
+        args = [nc, "-q", "2", "-w", "5", "127.0.0.1", str(port)]
+        if "ncat" in Path(nc).name:
+            args = [nc, "-w", "5", "--idle-timeout", "2", "127.0.0.1", str(port)]
+        result = subprocess.run(args, input=line, capture_output=True, text=True, timeout=30)
+        assert result.stdout == line, (result, out.text)
+        assert echo_once(port, b"QUIT\n") == b"QUIT\n"
+        code = out.wait_exit(30)
+    finally:
+        err = stop(proc)
+    assert code == 0 and "echo_server: QUIT received" in out.text, (out.text, err)
+
+
+# ================================================================== 5. bad input
+def ipv4(proto: int, payload: bytes, *, src: bytes = FUZZ_IP, dst: bytes = BOARD_IP, options: bytes = b"",
+         total: int | None = None, frag: int = 0, ihl: int | None = None, version: int = 4,
+         bad_csum: bool = False, ident: int = 0x4242) -> bytes:
+    ihl = ihl if ihl is not None else 5 + len(options) // 4
+    hdr = bytearray(struct.pack("!BBHHHBBH4s4s", (version << 4) | (ihl & 0xF), 0,
+                                total if total is not None else 20 + len(options) + len(payload),
+                                ident, frag, 64, proto, 0, src, dst) + options)
+    csum = checksum(hdr[:max(20, min(len(hdr), ihl * 4))]) ^ (0x5A5A if bad_csum else 0)
+    struct.pack_into("!H", hdr, 10, csum)
+    return bytes(hdr) + payload
+
+
+def l4_csum(proto: int, seg: bytes, src: bytes = FUZZ_IP, dst: bytes = BOARD_IP) -> int:
+    pseudo = src + dst + struct.pack("!BBH", 0, proto, len(seg))
+    return checksum(pseudo + seg)
+
+
+def tcp(sport: int, dport: int, flags: int, *, payload: bytes = b"", options: bytes = b"",
+        offset: int | None = None, bad_csum: bool = False, seq: int = 1000, ack: int = 0) -> bytes:
+    off = offset if offset is not None else 5 + len(options) // 4
+    seg = bytearray(struct.pack("!HHIIBBHHH", sport, dport, seq, ack, (off & 0xF) << 4, flags, 4096, 0, 0)
+                    + options + payload)
+    struct.pack_into("!H", seg, 16, l4_csum(6, bytes(seg)) ^ (0x1234 if bad_csum else 0))
+    return bytes(seg)
+
+
+def udp(sport: int, dport: int, payload: bytes, *, length: int | None = None, bad_csum: bool = False,
+        zero_csum: bool = False, src: bytes = FUZZ_IP, dst: bytes = BOARD_IP) -> bytes:
+    seg = bytearray(struct.pack("!HHHH", sport, dport, length if length is not None else 8 + len(payload), 0)
+                    + payload)
+    if not zero_csum:
+        c = l4_csum(17, bytes(seg), src, dst) if length is None else 0x1111
+        struct.pack_into("!H", seg, 6, (c ^ 0x4321) if bad_csum else (c or 0xFFFF))
+    return bytes(seg)
+
+
+def eth(payload: bytes, ethertype: int = 0x0800, dst: bytes = BOARD_MAC) -> bytes:
+    return dst + FUZZ_MAC + struct.pack("!H", ethertype) + payload
+
+
+def dhcp_reply(rng: random.Random, options: bytes, cookie: bytes = b"\x63\x82\x53\x63") -> bytes:
+    bootp = struct.pack("!BBBBIHH4s4s4s4s16s64s128s", 2, 1, 6, 0, rng.getrandbits(32), 0, 0, b"\0" * 4,
+                        bytes([10, 0, 2, rng.randrange(16, 250)]), FUZZ_IP, b"\0" * 4, BOARD_MAC, b"", b"")
+    return bootp + cookie + options
+
+
+def dns_reply(rng: random.Random, body: bytes, qd: int = 1, an: int = 1) -> bytes:
+    return struct.pack("!HHHHHH", rng.getrandbits(16), 0x8180, qd, an, 0, 0) + body
+
+
+def malformed_frames(seed: int = 2024) -> list[tuple[str, bytes]]:
+    """30 frames in each of 10 families, all from FUZZ_MAC/10.0.2.99 (never 10.0.2.2: that would
+    legitimately re-point the board's ARP entry for the gateway)."""
+    rng = random.Random(seed)
+    out: list[tuple[str, bytes]] = []
+    closed = 5555
+
+    def junk(lo: int, hi: int) -> bytes:
+        return rng.randbytes(rng.randrange(lo, hi))
+
+    for i in range(30):  # Ethernet/ICMP: short frames, VLAN tags, unknown types, ICMP garbage
+        kind = i % 5
+        frame = [eth(b"", 0x0800),                                                # header only
+                 eth(b"\x00\x05\x08\x00" + ipv4(17, udp(1234, 7, b"vlan"))[:20], 0x8100),
+                 eth(junk(0, 100), rng.choice([0x86DD, 0x88CC, 0x0000, 0xFFFF])),
+                 eth(ipv4(1, b"\x08\x00\xde\xad" + junk(0, 64))),                # echo, bad checksum
+                 eth(ipv4(1, bytes([rng.choice([0, 3, 5, 11, 13, 255]), 0]) + junk(0, 40)))][kind]
+        out.append(("ethernet-icmp", frame))
+    for i in range(30):  # IPv4 header: checksum, lengths, version, IHL
+        kind = i % 6
+        body = udp(1234, 7, junk(0, 40))
+        frame = [ipv4(17, body, bad_csum=True),
+                 ipv4(17, body, total=len(body) + 20 + rng.randrange(1, 2000)),
+                 ipv4(17, body, total=rng.randrange(0, 20)),
+                 ipv4(17, body, ihl=rng.randrange(0, 5)),
+                 ipv4(17, body, ihl=15),
+                 ipv4(17, body, version=rng.choice([0, 6, 15]))][kind]
+        out.append(("ipv4-header", eth(frame)))
+    for i in range(30):  # truncated headers at every layer
+        full = [ipv4(6, tcp(40000 + i, 7, 0x10, payload=b"x" * 10)), ipv4(17, udp(40000 + i, 7, b"y" * 10)),
+                ipv4(1, b"\x08\x00" + b"\0" * 6)][i % 3]
+        out.append(("truncated", eth(full[:rng.randrange(0, 20 + 8 + 6)])))
+    for i in range(30):  # fragments: first, middle, last, tiny, overlapping, huge offsets
+        flags = [0x2000, 0x2000 | rng.randrange(1, 0x1FFF), rng.randrange(1, 0x1FFF), 0x2000 | 0x1FFF,
+                 0x4000 | 0x2000, 0x1][i % 6]
+        payload = udp(1234, 7, junk(0, 64)) if i % 2 else junk(0, 8)
+        out.append(("fragment", eth(ipv4(rng.choice([1, 6, 17]), payload, frag=flags, ident=i))))
+    for _ in range(30):  # IP options garbage (IHL 6..15, random option bytes incl. bad lengths)
+        opt = bytes(rng.choice([0, 1, 7, 0x44, 0x83, 0x89, 0x94, 255, rng.randrange(256)])
+                    for _ in range(4 * rng.randrange(1, 11)))
+        out.append(("ip-options", eth(ipv4(17, udp(1234, 7, b"opt"), options=opt))))
+    for i in range(30):  # TCP: checksums, data offsets, options, odd flags; no valid SYN to a listener
+        kind = i % 6
+        if kind == 0:
+            seg = tcp(40000 + i, 7, 0x02, bad_csum=True)                                  # SYN, bad checksum
+        elif kind == 1:
+            seg = tcp(40000 + i, 7, 0x10, offset=rng.choice([0, 1, 4, 15]), payload=junk(0, 20))
+        elif kind == 2:                                                                 # options garbage
+            opt = bytes([2, 0, 3, 255, 8, 1, rng.randrange(256), 0]) + junk(0, 4)
+            opt += b"\1" * (-len(opt) % 4)
+            seg = tcp(40000 + i, closed, 0x02, options=opt[:40])
+        elif kind == 3:
+            seg = tcp(40000 + i, 7, rng.choice([0x00, 0x01, 0x04, 0x11, 0x14, 0x18, 0x29, 0x30]),
+                      seq=rng.getrandbits(32), ack=rng.getrandbits(32), payload=junk(0, 30))
+        elif kind == 4:
+            seg = tcp(40000 + i, closed, 0x02 | 0x01, payload=junk(0, 100))            # SYN+FIN, closed port
+        else:
+            seg = tcp(40000 + i, 7, 0x18, payload=junk(1, 100))[:rng.randrange(20, 40)]  # cut off payload
+        out.append(("tcp", eth(ipv4(6, seg))))
+    for i in range(30):  # UDP: lengths and checksums
+        kind = i % 5
+        seg = [udp(1234, 7, junk(0, 50), length=rng.randrange(0, 8)),
+               udp(1234, 7, junk(0, 50), length=rng.randrange(60, 65535)),
+               udp(1234, 7, junk(1, 50), bad_csum=True),
+               udp(1234, closed, junk(0, 50)),
+               udp(1234, 0, junk(0, 50), zero_csum=True)][kind]
+        out.append(("udp", eth(ipv4(17, seg))))
+    for i in range(30):  # ARP: lengths, types, opcodes; the sender is always 10.0.2.99
+        body = bytearray(struct.pack("!HHBBH6s4s6s4s", 1, 0x0800, 6, 4, 1, FUZZ_MAC, FUZZ_IP, b"\0" * 6,
+                                     BOARD_IP))
+        kind = i % 6
+        if kind == 0:
+            body = body[:rng.randrange(0, 28)]
+        elif kind == 1:
+            body[4], body[5] = rng.choice([(0, 0), (255, 255), (6, 16), (16, 4)])
+        elif kind == 2:
+            struct.pack_into("!H", body, 6, rng.choice([0, 3, 4, 0xFFFF]))
+        elif kind == 3:
+            struct.pack_into("!HH", body, 0, rng.choice([0, 6, 0xFFFF]), rng.choice([0x86DD, 0, 0x0800]))
+        elif kind == 4:
+            struct.pack_into("!H", body, 6, 2)            # unsolicited reply for a stranger's address
+            body[24:28] = bytes([10, 0, 2, rng.randrange(100, 200)])
+        else:
+            body += junk(0, 1500)[:1486 - len(body)]      # oversized ARP (trailing garbage)
+        out.append(("arp", eth(bytes(body), 0x0806, BROADCAST if i % 2 else BOARD_MAC)))
+    for i in range(30):  # DHCP replies with broken options (random xid: none is the board's)
+        kind = i % 6
+        opts = [b"\x35\x01\x05" + b"\x01\xff" + junk(0, 3),             # ACK, netmask length > rest
+                b"\x35\x01\x02" + b"\x33\x04" + junk(4, 5),               # OFFER, no end option
+                b"\x35\x00\x36\x04\x0a\x00\x02\x63\xff",                  # zero-length message type
+                bytes([0x35, 1, 6, 0xFF]),                                  # NAK
+                bytes(rng.randrange(256) for _ in range(rng.randrange(0, 300))),
+                b"\x34\x01\x03" + b"\x35\x01\x05\x00\x00\x00"][kind]        # overload, no end
+        payload = dhcp_reply(rng, opts, cookie=rng.randbytes(4) if i % 10 == 9 else b"\x63\x82\x53\x63")
+        if i % 7 == 3:
+            payload = payload[:rng.randrange(0, 240)]
+        out.append(("dhcp", eth(ipv4(17, udp(67, 68, payload), dst=b"\xff" * 4 if i % 2 else BOARD_IP),
+                                dst=BROADCAST if i % 2 else BOARD_MAC)))
+    for i in range(30):  # DNS replies: pointer loops, label overruns, counts larger than the message
+        kind = i % 5
+        body = [b"\xc0\x0c" + b"\0\1\0\1" + b"\xc0\x0c\0\1\0\1\0\0\0\x3c\0\4\x0a\0\2\2",  # pointer to itself
+                b"\x3f" + b"a" * 10,                                                      # label past the end
+                b"\x03foo\xc0\x12" + b"\x03bar\xc0\x0c" + b"\0\1\0\1",                      # two-pointer loop
+                b"\x07example\x03com\x00\0\1\0\1" + b"\xc0\x0c\0\1\0\1\0\0\0\x3c\xff\xff",  # rdlength 65535
+                junk(0, 80)][kind]
+        payload = dns_reply(rng, body, qd=rng.choice([1, 0xFFFF]), an=rng.choice([1, 50]))
+        if i % 6 == 5:
+            payload = payload[:rng.randrange(0, 12)]
+        out.append(("dns", eth(ipv4(17, udp(53, rng.choice([53, 1024, 49152, 50000 + i]), payload)))))
+    return out
+
+
+@pytest.mark.xfail(strict=True, reason="no fault, but afterwards passt's connection to port 7 is reset: "
+                   "bisected to the arp and dhcp families; suspects: ARP parsed without checking "
+                   "htype/ptype/hlen/plen (a bogus gateway entry), DHCP replies taken without matching "
+                   "the xid (the board drops or changes its address)")
+def test_malformed_frames_neither_fault_nor_silence_the_board(board_factory):
+    need("passt")
+    port = free_port()
+    board = board_factory("echo_server", forwards=(f"tcp:{port}:7",))
+    wait_listening(board)
+    assert board_echo(board, port, b"before\n") == b"before\n"
+    fuzz = FramePort("fuzz")
+    replies: list[bytes] = []
+    fuzz.on_receive = replies.append
+    board.switch.attach_device("fuzz", board.machine.clock, fuzz)
+    frames = malformed_frames()
+    assert len(frames) == 300
+    nic = board.machine.device("eth0")
+    rx_before = nic.rx_frames
+    for i in range(0, len(frames), 10):       # 10 frames every 10 ms of board time
+        for _, frame in frames[i:i + 10]:
+            fuzz.send(frame)
+        board.step(0.01)                      # step() fails on fault/lockup/exit
+    board.step(0.5)
+    families = sorted({name for name, _ in frames})
+    # Every frame reached the NIC (addressed to the board or broadcast, all >= 14 bytes).
+    assert nic.rx_frames - rx_before >= len(frames), (nic.rx_frames - rx_before, families)
+    assert "echo_server: done" not in board.text, board.text
+    # Still serving: a TCP echo through passt afterwards.
+    assert board_echo(board, port, b"after 300 bad frames\n") == b"after 300 bad frames\n", board.text
