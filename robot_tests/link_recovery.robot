@@ -24,7 +24,6 @@ Echo Transfer Survives Three Seconds Of Link Down
     Log    ${summary}; ${before} bytes before the link went down, ${during} after 3 s down
     ${c}=    Get Port Counters
     Should Be True    ${c}[up]
-    Should Be True    sum(${c}[dropped].values()) > 0    the board kept sending while the link was down
     Tcp Exchange    ${port}    QUIT\n
     Wait For Line On Uart    echo_server: done    timeout=10s
     Board Should Have Exited    0
