@@ -8,6 +8,10 @@
 
 #include "mbed.h"
 
+#ifndef APP_NAME
+#define APP_NAME "http_get" /* the prefix of every line this program prints */
+#endif
+
 /* glue: recv() writes buf, the sample does not keep the count; the frame of
  * http_get_sample() lies where this zeroed region was, so buf starts zeroed
  * and strnlen() finds the received length. */
@@ -25,7 +29,7 @@ static bool print_response(const char *buf, size_t cap)
     while (n < cap && buf[n]) {
         n++;
     }
-    printf("http_get: received %u bytes\n", (unsigned)n);
+    printf(APP_NAME ": received %u bytes\n", (unsigned)n);
     printf("---- response ----\n%.*s\n---- end ----\n", (int)n, buf);
     return n >= 5 && memcmp(buf, "HTTP/", 5) == 0;
 }
@@ -59,18 +63,18 @@ sock.close();
 
 int main()
 {
-    printf("http_get: start\n");
+    printf(APP_NAME ": start\n");
     NetworkInterface *net = NetworkInterface::get_default_instance();
     nsapi_error_t err = net->connect();
     SocketAddress ip;
     net->get_ip_address(&ip);
-    printf("http_get: connect %d, ip %s\n", err, ip.get_ip_address() ? ip.get_ip_address() : "none");
+    printf(APP_NAME ": connect %d, ip %s\n", err, ip.get_ip_address() ? ip.get_ip_address() : "none");
     if (err != NSAPI_ERROR_OK && err != NSAPI_ERROR_IS_CONNECTED) {
-        printf("http_get: FAIL no network\n");
+        printf(APP_NAME ": FAIL no network\n");
         return 1;
     }
     scrub_stack();
     bool ok = http_get_sample();
-    printf("http_get: %s\n", ok ? "done" : "FAIL no HTTP response");
+    printf(APP_NAME ": %s\n", ok ? "done" : "FAIL no HTTP response");
     return ok ? 0 : 1;
 }

@@ -9,6 +9,10 @@
 
 #include "mbed.h"
 
+#ifndef APP_NAME
+#define APP_NAME "sigio_state_machine" /* the prefix of every line this program prints */
+#endif
+
 static const char QUERY[] = "GET / HTTP/1.1\r\nHost: api.ipify.org\r\nConnection: close\r\n\r\n";
 #define QUERY_LEN (sizeof(QUERY) - 1)
 static char my_buffer[1024];
@@ -100,12 +104,12 @@ int main() {
 
 int main()
 {
-    printf("sigio_state_machine: start\n");
+    printf(APP_NAME ": start\n");
     sigio_sample_main();
     size_t n = strlen(my_buffer);
-    printf("sigio_state_machine: received %u bytes\n", (unsigned)n);
+    printf(APP_NAME ": received %u bytes\n", (unsigned)n);
     printf("---- response ----\n%s\n---- end ----\n", my_buffer);
     bool ok = n >= 5 && memcmp(my_buffer, "HTTP/", 5) == 0;
-    printf("sigio_state_machine: %s\n", ok ? "done" : "FAIL no HTTP response");
+    printf(APP_NAME ": %s\n", ok ? "done" : "FAIL no HTTP response");
     return ok ? 0 : 1;
 }
