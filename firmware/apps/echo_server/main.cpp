@@ -15,7 +15,7 @@ struct Conn {
     TCPSocket sock;
     int service = 0; /* port; 0 = free */
     uint32_t chargen_pos = 0;
-    uint8_t pending[512]; /* echo bytes the send buffer has not taken yet */
+    uint8_t pending[512]; /* echo or chargen bytes the send buffer has not taken yet */
     nsapi_size_t pending_len = 0;
     nsapi_size_t pending_off = 0;
 };
@@ -26,26 +26,6 @@ static bool quit;
 static void serve(Conn &c)
 {
     static uint8_t buf[512];
-    if (c.service == 19) {
-        /* RFC 864 lines of 72 characters */
-        char line[74];
-        for (int i = 0; i < 72; i++) {
-            line[i] = char(' ' + (c.chargen_pos + uint32_t(i)) % 95);
-        }
-        line[72] = '\r';
-        line[73] = '\n';
-        nsapi_size_or_error_t r = c.sock.send(line, sizeof line);
-        if (r == NSAPI_ERROR_WOULD_BLOCK) {
-            return;
-        }
-        if (r < 0) {
-            c.sock.close();
-            c.service = 0;
-            return;
-        }
-        c.chargen_pos++;
-        return;
-    }
     if (c.pending_off < c.pending_len) {
         /* Echo everything: finish the last read before reading more. */
         nsapi_size_or_error_t r = c.sock.send(c.pending + c.pending_off, c.pending_len - c.pending_off);
@@ -58,6 +38,19 @@ static void serve(Conn &c)
             return;
         }
         c.pending_off += nsapi_size_t(r);
+        return;
+    }
+    if (c.service == 19) {
+        /* RFC 864 lines of 72 characters, queued whole: a non-blocking send may take
+         * only part of one, and the rest goes out on the next poll. */
+        for (int i = 0; i < 72; i++) {
+            c.pending[i] = uint8_t(' ' + (c.chargen_pos + uint32_t(i)) % 95);
+        }
+        c.pending[72] = '\r';
+        c.pending[73] = '\n';
+        c.pending_len = 74;
+        c.pending_off = 0;
+        c.chargen_pos++;
         return;
     }
     nsapi_size_or_error_t n = c.sock.recv(buf, sizeof buf);
