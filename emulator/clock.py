@@ -47,7 +47,7 @@ def _no_progress() -> int:
 
 
 class Clock:
-    __slots__ = ("hz", "base", "slice_progress", "_heap", "_seq", "firing", "slice_end",
+    __slots__ = ("hz", "base", "slice_progress", "_heap", "_seq", "slice_end",
                  "on_earlier_deadline")
 
     def __init__(self, hz: int) -> None:
@@ -58,7 +58,6 @@ class Clock:
         self.slice_progress: Callable[[], int] = _no_progress
         self._heap: list[Timer] = []
         self._seq = count()
-        self.firing = False
         # While the CPU runs a slice: where it ends, and how to end it sooner.
         self.slice_end: int | None = None
         self.on_earlier_deadline: Callable[[], None] | None = None

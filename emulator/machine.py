@@ -34,7 +34,7 @@ from emulator.device import BytePort, Device, OrGate
 from emulator.faultreport import FaultReport, build_report
 from emulator.frames import FramePort
 from emulator.loader import FirmwareError, Image, Symbols
-from emulator.nvic import IRQ0, ExceptionState
+from emulator.nvic import ExceptionState
 from emulator.platform import Platform, PlatformError, resolve_model
 from emulator.scs import Dwt, SystemControlSpace
 from emulator.semihosting import Semihosting
@@ -384,6 +384,3 @@ class Machine:
     def symbol(self, address: int) -> str:
         name = self.symbols.lookup(address & ~1)
         return f"0x{address:08X}" + (f" <{name}>" if name else "")
-
-    def irq_number(self, n: int) -> int:
-        return n - IRQ0

@@ -145,6 +145,3 @@ class ExceptionState:
         if n >= IRQ0 and self.irq_level >> (n - IRQ0) & 1:
             # The line is still asserted when the ISR returns: pend again.
             self.pending |= 1 << n
-
-    def nested_active_count(self) -> int:
-        return bin(self.active).count("1")

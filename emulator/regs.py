@@ -161,27 +161,3 @@ class RegMap:
             )
             lines.append(f"0x{r.offset:03X} {r.name:<14} reset=0x{r.reset:08X} {fields}")
         return "\n".join(lines)
-
-
-def regmap_extend(base: RegMap, *regs: Reg) -> RegMap:
-    """A copy of ``base`` plus more registers (for device variants)."""
-    return RegMap(*[Reg(**{k: getattr(r, k) for k in _REG_ARGS}) for r in base.regs], *regs)
-
-
-_REG_ARGS = ("offset", "name", "reset", "fields", "access", "sizes", "width", "read", "write",
-             "after_write", "doc")
-
-
-def describe_value(reg: Reg, value: int) -> str:
-    """``NAME=0x... (FIELD=1, OTHER=3)`` for logs and fault reports."""
-    parts = []
-    for f in reg.fields:
-        v = (value & f.mask) >> f.lsb
-        if v and f.name != reg.name:
-            parts.append(f.name if f.width == 1 else f"{f.name}={v}")
-    suffix = f" ({', '.join(parts)})" if parts else ""
-    return f"{reg.name}=0x{value:08X}{suffix}"
-
-
-def bits(value: int, lsb: int, width: int = 1) -> int:
-    return (value >> lsb) & ((1 << width) - 1)
