@@ -18,7 +18,10 @@ deterministic.
 
 UART output is kept whole per UART (``Transcript``: bytes plus the virtual
 time of each byte); streams and waits read it by offset. Events (exit,
-fault, link changes, ...) go to an ``EventHub`` with history.
+fault, link changes, ...) go to an ``EventHub`` with history. A board's
+Wi-Fi station is looked at after every turn and every Wi-Fi request: a
+change (joined with an IP, disconnected) is a ``wifi`` event, stamped with
+the board's time at the end of the turn it was seen in.
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ log = logging.getLogger("vboard.rpc")
 
 DEFAULT_WAIT_NS = 8_000_000_000  # Renode's default UART tester timeout: 8 s virtual
 CHUNK_NS = 2_000_000             # a free-running single board: 2 ms of virtual time per turn
+MAX_ACCESS_POINTS = 64           # per Wi-Fi module (default BSSIDs come from 255)
 
 
 class RuntimeFailure(Exception):
@@ -172,6 +176,8 @@ class EventRecord:
     exit_code: int = 0
     port: str = ""
     up: bool = False
+    ssid: str = ""
+    reason: str = ""
 
 
 class EventHub:
@@ -202,6 +208,8 @@ class BoardRt:
     firmware: str
     stop: StopReason | None = None
     uarts: dict[str, Transcript] = field(default_factory=dict)
+    wifi: Any = None             # the board's Wi-Fi module (peripherals.esp8266.Esp8266), if any
+    wifi_seen: tuple[str | None, bool] = (None, False)  # (joined SSID, has an IP) last reported
 
     def time_ns(self) -> int:
         c = self.machine.clock
@@ -240,6 +248,21 @@ class Session:
 
 def _uart_names(m: Machine) -> list[str]:
     return [n for n, d in m.devices.items() if "serial" in d.ports]
+
+
+_WIFI_WHY = {"ap_removed": "access point removed", "dropped": "dropped by the access point",
+             "left": "the firmware left, or the module reset", "reset": "board reset"}
+
+
+def _free_bssid(aps: Any) -> str:
+    used = {ap.bssid.lower() for ap in aps}
+    return next(f"02:00:00:00:00:{n:02x}" for n in range(1, 256) if f"02:00:00:00:00:{n:02x}" not in used)
+
+
+def _wifi_module(m: Machine) -> Any:
+    from peripherals.esp8266 import Esp8266
+
+    return next((d for d in m.devices.values() if isinstance(d, Esp8266)), None)
 
 
 class Runtime:
@@ -359,6 +382,7 @@ class Runtime:
         except OSError as e:
             raise invalid(f"{firmware}: {e.strerror or e}") from None
         for b in session.boards:
+            b.wifi = _wifi_module(b.machine)
             for uart in _uart_names(b.machine):
                 t = Transcript(b.name, uart, self.cond)
                 b.uarts[uart] = t
@@ -445,6 +469,8 @@ class Runtime:
             # Apply it now: a stopped board would otherwise keep its old state until it runs.
             b.machine.run(0)
         self.events.emit(self._now(), "reset", board=board, text="system reset")
+        for b in targets:
+            self._wifi_poll(b, "reset")
 
     def add_goal(self, duration_ns: int) -> RunGoal:
         s = self.require()
@@ -523,6 +549,9 @@ class Runtime:
             end = min(end, min(horizon))
         if end > now:
             self._advance(s, end)
+        for b in s.boards:
+            if b.wifi is not None:
+                self._wifi_poll(b)
         now = s.time_ns()
         all_stopped = all(b.stop is not None for b in s.boards)
         for g in list(self.goals):
@@ -556,7 +585,10 @@ class Runtime:
                 continue
             m = b.machine
             clock = m.clock
-            cycles = end_ns * clock.hz // 1_000_000_000 - clock.now
+            # Up to the first cycle at or after end_ns: a deadline closer than one cycle still moves
+            # time on (rounding down, a 1 ns wait never timed out and the thread spun).
+            target = -(-end_ns * clock.hz // 1_000_000_000)
+            cycles = target - clock.now
             if cycles <= 0:
                 continue
             stop = m.run(cycles)
@@ -564,7 +596,7 @@ class Runtime:
                 if single and not self.goals and not self.watchers:
                     self._idle = True
                 else:
-                    clock.advance(max(0, end_ns * clock.hz // 1_000_000_000 - clock.now))
+                    clock.advance(max(0, target - clock.now))
                     clock.fire_due()
             elif stop.kind not in ("time", "condition"):
                 b.stop = stop
@@ -793,6 +825,92 @@ class Runtime:
             s.network.backend.inject(bytes(frame))
             return
         self.port(name).receive(bytes(frame))
+
+    # ------------------------------------------------------------------- wi-fi
+    def _wifi(self, board: str) -> tuple[BoardRt, Any]:
+        b = self.require().board(board)
+        if b.wifi is None:
+            raise precondition(f"board '{b.name}' ({b.machine.platform.name}) has no Wi-Fi module "
+                               "(e.g. load with platform mps2-an385-wifi)")
+        return b, b.wifi
+
+    def _ap(self, b: BoardRt, ssid: str) -> Any:
+        ap = b.wifi.aps.get(ssid)
+        if ap is None:
+            have = ", ".join(b.wifi.aps) or "none"
+            raise not_found(f"board '{b.name}' has no access point '{ssid}' (access points: {have})")
+        return ap
+
+    def wifi_status(self, board: str) -> dict[str, Any]:
+        b, w = self._wifi(board)
+        state = "disconnected" if w.joined is None else ("got_ip" if w.got_ip else "connected")
+        aps = [{"ssid": ap.ssid, "secured": bool(ap.encryption), "rssi": ap.rssi, "channel": ap.channel,
+                "bssid": ap.bssid} for ap in w.aps.values()]
+        return {"board": b.name, "module": w.name, "access_points": aps, "state": state,
+                "ssid": w.joined or "", "ip": w.station_ip[0] if w.got_ip else "", "mac": w.mac}
+
+    def add_ap(self, board: str, ssid: str, password: str, rssi: int, channel: int, bssid: str) -> None:
+        b, w = self._wifi(board)
+        old = w.aps.get(ssid)
+        if old is None and len(w.aps) >= MAX_ACCESS_POINTS:
+            raise precondition(f"board '{b.name}' has {len(w.aps)} access points already (at most "
+                               f"{MAX_ACCESS_POINTS}); remove one first")
+        if not bssid:
+            bssid = old.bssid if old is not None else _free_bssid(w.aps.values())
+        taken = [ap.ssid for ap in w.aps.values() if ap.bssid.lower() == bssid and ap.ssid != ssid]
+        if taken:
+            raise invalid(f"bssid {bssid}: already the BSSID of '{taken[0]}'")
+        try:
+            w.add_ap(ssid, password, rssi, channel, bssid)
+        except ValueError as e:
+            raise invalid(str(e)) from None
+
+    def remove_ap(self, board: str, ssid: str) -> None:
+        b, w = self._wifi(board)
+        self._ap(b, ssid)
+        w.remove_ap(ssid)
+        self._wifi_poll(b, "ap_removed")
+
+    def set_rssi(self, board: str, ssid: str, rssi: int) -> None:
+        b, w = self._wifi(board)
+        if not ssid:
+            if w.joined is None:
+                raise precondition(f"board '{b.name}': the station is not joined; name the access point")
+            ssid = w.joined
+        self._ap(b, ssid)
+        w.set_rssi(ssid, rssi)
+
+    def drop_station(self, board: str) -> None:
+        """The AP deauthenticates the station and stays: the module rejoins it by itself."""
+        b, w = self._wifi(board)
+        if w.joined is None:
+            raise precondition(f"board '{b.name}': the station is not joined to an access point")
+        ap = self._ap(b, w.joined)
+        order = list(w.aps)
+        w.remove_ap(ap.ssid)
+        self._wifi_poll(b, "dropped")
+        w.add_ap(**ap.as_dict())  # re-adding the AP the module lost: it rejoins after its join time
+        kept = {name: w.aps[name] for name in order}
+        w.aps.clear()
+        w.aps.update(kept)  # the AP keeps its place in scans
+
+    def _wifi_poll(self, b: BoardRt, reason: str = "") -> None:
+        """Report a change of the station (joined with an IP, disconnected) as a ``wifi`` event."""
+        w = b.wifi
+        if w is None:
+            return
+        now = (w.joined, bool(w.got_ip))
+        was, b.wifi_seen = b.wifi_seen, now
+        if now == was:
+            return
+        t = b.time_ns()
+        if was[0] is not None and was[0] != now[0]:
+            why = reason or "left"
+            self.events.emit(t, "wifi", board=b.name, ssid=was[0], up=False, reason=why,
+                             text=f"{b.name}: disconnected from '{was[0]}' ({_WIFI_WHY[why]})")
+        if now[0] is not None and now[1] and (was[0] != now[0] or not was[1]):
+            self.events.emit(t, "wifi", board=b.name, ssid=now[0], up=True, reason="joined",
+                             text=f"{b.name}: joined '{now[0]}', IP {w.station_ip[0]}")
 
     # --------------------------------------------------------------- snapshots
     def save_snapshot(self, name: str, path: str) -> Any:

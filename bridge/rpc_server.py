@@ -1,7 +1,7 @@
 """The gRPC server of ``vboard serve``: the services of ``bridge/proto/vboard.proto``.
 
 ``RpcServer(runtime, bind="127.0.0.1", port=0, token=None)`` serves
-Emulation, Uart, Network, Memory and Events, plus the standard health and
+Emulation, Uart, Network, Wifi, Memory and Events, plus the standard health and
 reflection services. Handlers never touch the machine themselves: they ask
 the emulation thread (``Runtime.call``) or wait on what it publishes.
 
@@ -48,9 +48,16 @@ MAX_UART_WRITE = 64 * 1024
 MAX_MEMORY = 1024 * 1024
 MAX_STEP = 100_000
 STREAM_CHUNK = 64 * 1024
-SERVICES = ("Emulation", "Uart", "Network", "Memory", "Events")
+SERVICES = ("Emulation", "Uart", "Network", "Wifi", "Memory", "Events")
 PACKAGE = "vboard.v1"
 _NAME_RE = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+# Wi-Fi names travel quoted in AT commands: printable ASCII without '"' and '\'.
+_AT_TEXT_RE = re.compile(r'[ !#-\[\]-~]*')
+_BSSID_RE = re.compile(r"[0-9a-f]{2}(:[0-9a-f]{2}){5}")
+RSSI_RANGE = (-120, -1)
+CHANNEL_RANGE = (1, 14)
+DEFAULT_RSSI = -50
+DEFAULT_CHANNEL = 6
 _UNITS = {"ns": 1, "us": 1_000, "ms": 1_000_000, "s": 1_000_000_000, "min": 60_000_000_000}
 
 
@@ -96,6 +103,49 @@ def _port_msg(p: Any) -> pb.PortInfo:
 def _snap_msg(snap: Any) -> pb.SnapshotInfo:
     return pb.SnapshotInfo(name=snap.name, time_ns=snap.time_ns, size_bytes=snap.size(),
                            not_restored=list(snap.not_restored))
+
+
+def _wifi_msg(d: dict[str, Any]) -> pb.WifiStatus:
+    aps = [pb.AccessPoint(**ap) for ap in d["access_points"]]
+    return pb.WifiStatus(board=d["board"], module=d["module"], access_points=aps, state=d["state"],
+                         ssid=d["ssid"], ip=d["ip"], mac=d["mac"])
+
+
+def _check_ssid(ssid: str) -> None:
+    if not 0 < len(ssid) <= 32 or not _AT_TEXT_RE.fullmatch(ssid):
+        raise invalid(f"ssid {ssid!r}: expected 1..32 printable ASCII characters without '\"' or '\\'")
+
+
+def _check_rssi(rssi: int) -> None:
+    lo, hi = RSSI_RANGE
+    if not lo <= rssi <= hi:
+        raise invalid(f"rssi {rssi}: expected {lo}..{hi} dBm")
+
+
+def _check_password(req: pb.AccessPointRequest) -> None:
+    if req.open and req.password:
+        raise invalid("give a password or open, not both")
+    if req.open:
+        return
+    if not req.password:
+        raise invalid("password: give one (WPA2, 8..63 characters) or open=true for an open access point")
+    if not 8 <= len(req.password) <= 63 or not _AT_TEXT_RE.fullmatch(req.password):
+        raise invalid("password: expected 8..63 printable ASCII characters without '\"' or '\\' (WPA2)")
+
+
+def _access_point_args(req: pb.AccessPointRequest) -> tuple[str, int, int, str]:
+    """Validated (password, rssi, channel, bssid) of an AddAccessPoint request."""
+    _check_ssid(req.ssid)
+    _check_password(req)
+    rssi = req.rssi if req.HasField("rssi") else DEFAULT_RSSI
+    _check_rssi(rssi)
+    channel = req.channel if req.HasField("channel") else DEFAULT_CHANNEL
+    if not CHANNEL_RANGE[0] <= channel <= CHANNEL_RANGE[1]:
+        raise invalid(f"channel {channel}: expected {CHANNEL_RANGE[0]}..{CHANNEL_RANGE[1]}")
+    bssid = req.bssid.lower()
+    if bssid and (not _BSSID_RE.fullmatch(bssid) or int(bssid[:2], 16) & 1):
+        raise invalid(f"bssid '{req.bssid}': expected a unicast MAC address such as 02:00:00:00:00:07")
+    return req.password, rssi, channel, bssid
 
 
 def _check_name(name: str, what: str = "name") -> None:
@@ -253,6 +303,37 @@ class Services:
         self.rt.call(lambda: self.rt.inject(req.port, req.frame))
         return pb.Empty()
 
+    # ----------------------------------------------------------------- Wifi
+    def _wifi(self, board: str, change: Callable[[], None] | None = None) -> pb.WifiStatus:
+        def apply() -> dict[str, Any]:
+            if change is not None:
+                change()
+            return self.rt.wifi_status(board)
+        return _wifi_msg(self.rt.call(apply))
+
+    def Wifi_ListAccessPoints(self, req: pb.WifiRequest, ctx: Any) -> pb.WifiStatus:  # noqa: N802
+        return self._wifi(req.board)
+
+    Wifi_GetStatus = Wifi_ListAccessPoints
+
+    def Wifi_AddAccessPoint(self, req: pb.AccessPointRequest, ctx: Any) -> pb.WifiStatus:  # noqa: N802
+        password, rssi, channel, bssid = _access_point_args(req)
+        return self._wifi(req.board,
+                          lambda: self.rt.add_ap(req.board, req.ssid, password, rssi, channel, bssid))
+
+    def Wifi_RemoveAccessPoint(self, req: pb.AccessPointName, ctx: Any) -> pb.WifiStatus:  # noqa: N802
+        _check_ssid(req.ssid)
+        return self._wifi(req.board, lambda: self.rt.remove_ap(req.board, req.ssid))
+
+    def Wifi_SetRssi(self, req: pb.RssiRequest, ctx: Any) -> pb.WifiStatus:  # noqa: N802
+        if req.ssid:
+            _check_ssid(req.ssid)
+        _check_rssi(req.rssi)
+        return self._wifi(req.board, lambda: self.rt.set_rssi(req.board, req.ssid, req.rssi))
+
+    def Wifi_DropStation(self, req: pb.WifiRequest, ctx: Any) -> pb.WifiStatus:  # noqa: N802
+        return self._wifi(req.board, lambda: self.rt.drop_station(req.board))
+
     # --------------------------------------------------------------- Memory
     def Memory_Read(self, req: pb.MemoryReadRequest, ctx: Any) -> pb.MemoryData:  # noqa: N802
         if not 0 < req.size <= MAX_MEMORY:
@@ -286,7 +367,7 @@ class Services:
             for e in hub.since(seq):
                 seq = e.seq
                 yield pb.Event(seq=e.seq, time_ns=e.time_ns, kind=e.kind, board=e.board, text=e.text,
-                               exit_code=e.exit_code, port=e.port, up=e.up)
+                               exit_code=e.exit_code, port=e.port, up=e.up, ssid=e.ssid, reason=e.reason)
 
 
 # ---------------------------------------------------------------- the server

@@ -119,6 +119,9 @@ def test_uart_interactive_and_step(server) -> None:  # noqa: ANN001
     r3 = c(c.uart.WaitFor, pb.UartWaitRequest(pattern="never", offset=r2.end, timeout_ns=50_000_000))
     assert not r3.matched and r3.reason == "timeout"
     assert time.monotonic() - t0 < 20
+    # A timeout shorter than one CPU cycle (40 ns) still ends (it used to spin without advancing).
+    r4 = c(c.uart.WaitFor, pb.UartWaitRequest(pattern="never", offset=r2.end, timeout_ns=1), timeout=10)
+    assert not r4.matched and r4.reason == "timeout"
 
 
 def test_stream_disconnect_leaves_emulation_running_and_many_clients(server) -> None:  # noqa: ANN001
@@ -185,7 +188,7 @@ def test_reflection_lists_services_and_health(server) -> None:  # noqa: ANN001
     replies = stub.ServerReflectionInfo(iter([reflection_pb2.ServerReflectionRequest(list_services="")]),
                                         timeout=T)
     names = {s.name for r in replies for s in r.list_services_response.service}
-    for s in ("Emulation", "Uart", "Network", "Memory", "Events"):
+    for s in ("Emulation", "Uart", "Network", "Wifi", "Memory", "Events"):
         assert f"vboard.v1.{s}" in names
     assert "grpc.health.v1.Health" in names
     h = health_pb2_grpc.HealthStub(c.channel)

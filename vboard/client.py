@@ -57,6 +57,7 @@ class Client:
         self.emulation = rpc.EmulationStub(self.channel)
         self.uart = rpc.UartStub(self.channel)
         self.network = rpc.NetworkStub(self.channel)
+        self.wifi = rpc.WifiStub(self.channel)
         self.memory = rpc.MemoryStub(self.channel)
         self.events = rpc.EventsStub(self.channel)
 
@@ -186,6 +187,34 @@ class Client:
 
     def inject_frame(self, frame: bytes, port: str = "") -> Any:
         return self.call(self.network.InjectFrame, pb.InjectRequest(port=port, frame=frame))
+
+    # ------------------------------------------------------------------- wifi
+    def wifi_status(self, board: str = "") -> Any:
+        """The board's access points and its station (``WifiStatus``)."""
+        return self.call(self.wifi.GetStatus, pb.WifiRequest(board=board))
+
+    def add_access_point(self, ssid: str, password: str = "", rssi: int | None = None,
+                         channel: int | None = None, bssid: str = "", board: str = "",
+                         open_ap: bool | None = None) -> Any:
+        """Add (or replace) an access point; ``open_ap`` defaults to "no password given"."""
+        is_open = not password if open_ap is None else open_ap
+        req = pb.AccessPointRequest(board=board, ssid=ssid, password=password, open=is_open, bssid=bssid)
+        if rssi is not None:
+            req.rssi = rssi
+        if channel is not None:
+            req.channel = channel
+        return self.call(self.wifi.AddAccessPoint, req)
+
+    def remove_access_point(self, ssid: str, board: str = "") -> Any:
+        return self.call(self.wifi.RemoveAccessPoint, pb.AccessPointName(board=board, ssid=ssid))
+
+    def set_rssi(self, rssi: int, ssid: str = "", board: str = "") -> Any:
+        """Set an access point's RSSI (dBm); no SSID: the one the station is joined to."""
+        return self.call(self.wifi.SetRssi, pb.RssiRequest(board=board, ssid=ssid, rssi=rssi))
+
+    def drop_station(self, board: str = "") -> Any:
+        """The access point drops the station (it stays; the module rejoins by itself)."""
+        return self.call(self.wifi.DropStation, pb.WifiRequest(board=board))
 
     # ----------------------------------------------------------------- memory
     def read_memory(self, address: int, size: int, board: str = "") -> bytes:

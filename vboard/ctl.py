@@ -6,7 +6,10 @@ Commands: ``status``, ``pause``, ``resume``, ``start``, ``reset``,
 ``run-for 1s``, ``uart [--follow] [--board B] [--uart U]``, ``write TEXT``
 (``--line`` adds a newline), ``link up|down [PORT]``, ``loss P [PORT]``,
 ``ports``, ``pcap start FILE`` / ``pcap stop``, ``snapshot save|load NAME``,
-``events [--follow]``, ``load FIRMWARE``.
+``events [--follow]``, ``load FIRMWARE``, and the Wi-Fi access points of a
+board: ``wifi list``, ``wifi add SSID --password P|--open [--rssi DBM]
+[--channel N] [--bssid MAC]``, ``wifi remove SSID``, ``wifi rssi DBM [SSID]``,
+``wifi drop`` (each with ``--board B``).
 The address defaults to ``$VBOARD_ADDRESS``; the token to ``$VBOARD_TOKEN``.
 Exit status: 0, 1 when the server refused (its message on stderr), 2 for a
 bad command line.
@@ -69,7 +72,30 @@ def build_parser() -> argparse.ArgumentParser:
     ld = sub.add_parser("load")
     ld.add_argument("firmware")
     ld.add_argument("--platform", default="")
+    _add_wifi_parser(sub)
     return p
+
+
+def _add_wifi_parser(sub: Any) -> None:
+    wifi = sub.add_parser("wifi", help="the virtual access points of a board with a Wi-Fi module")
+    actions = wifi.add_subparsers(dest="action", required=True)
+    boards = argparse.ArgumentParser(add_help=False)
+    boards.add_argument("--board", default="", help="board name (default: the first)")
+    actions.add_parser("list", parents=[boards], help="access points and the station's state")
+    add = actions.add_parser("add", parents=[boards], help="add or replace an access point")
+    add.add_argument("ssid")
+    security = add.add_mutually_exclusive_group(required=True)
+    security.add_argument("--password", help="WPA2 passphrase, 8..63 characters")
+    security.add_argument("--open", action="store_true", help="an open access point")
+    add.add_argument("--rssi", type=int, help="dBm, -120..-1 (default -50)")
+    add.add_argument("--channel", type=int, help="1..14 (default 6)")
+    add.add_argument("--bssid", default="", help="aa:bb:cc:dd:ee:ff (default: an unused one)")
+    rm = actions.add_parser("remove", parents=[boards], help="the access point disappears")
+    rm.add_argument("ssid")
+    rs = actions.add_parser("rssi", parents=[boards], help="set an access point's RSSI")
+    rs.add_argument("rssi", type=int, help="dBm, -120..-1")
+    rs.add_argument("ssid", nargs="?", default="", help="default: the AP the station is joined to")
+    actions.add_parser("drop", parents=[boards], help="the AP drops the station (the module rejoins)")
 
 
 def _ns(ns: int) -> str:
@@ -94,6 +120,37 @@ def _print_ports(pl: Any) -> None:
         dropped = ", ".join(f"{k} {v}" for k, v in sorted(p.dropped.items())) or "none"
         print(f"  {p.name:<14} {'up' if p.up else 'DOWN':<4} loss {p.loss:g} delay {p.delay_ns} ns  "
               f"in {p.rx_frames} ({p.rx_bytes} B) out {p.tx_frames} ({p.tx_bytes} B) dropped {dropped}")
+
+
+def _print_wifi(st: Any) -> None:
+    where = f"on '{st.ssid}'" + (f", IP {st.ip}" if st.ip else "") if st.ssid else ""
+    print(f"board {st.board}: module {st.module} (MAC {st.mac}), station {st.state} {where}".rstrip())
+    print(f"  {'SSID':<32} {'SECURITY':<8} {'CH':>2} {'RSSI':>4}  BSSID")
+    for ap in st.access_points:
+        mark = "*" if ap.ssid == st.ssid else " "
+        print(f"{mark} {ap.ssid:<32} {'WPA2' if ap.secured else 'open':<8} {ap.channel:>2} {ap.rssi:>4}  "
+              f"{ap.bssid}")
+
+
+def _wifi(args: argparse.Namespace, c: Any, out: Any) -> None:
+    action, board = args.action, args.board
+    if action == "list":
+        out(c.wifi_status(board), _print_wifi)
+        return
+    if action == "add":
+        st = c.add_access_point(args.ssid, args.password or "", args.rssi, args.channel, args.bssid, board,
+                                open_ap=args.open)
+        done = f"added access point '{args.ssid}'"
+    elif action == "remove":
+        st = c.remove_access_point(args.ssid, board)
+        done = f"removed access point '{args.ssid}'"
+    elif action == "rssi":
+        st = c.set_rssi(args.rssi, args.ssid, board)
+        done = f"RSSI of '{args.ssid or 'the joined access point'}' set to {args.rssi} dBm"
+    else:
+        st = c.drop_station(board)
+        done = "the access point dropped the station"
+    out(st, lambda s: (print(done), _print_wifi(s)))
 
 
 def main_ctl(argv: Sequence[str] | None = None) -> int:
@@ -190,6 +247,8 @@ def _dispatch(args: argparse.Namespace, c: Any, out: Any) -> int:
         out(fn(args.name, path), lambda s: print(
             f"snapshot {s.name} {'saved' if args.action == 'save' else 'loaded'} at {_ns(s.time_ns)}"
             + (f" (not restored: {', '.join(s.not_restored)})" if s.not_restored else "")))
+    elif cmd == "wifi":
+        _wifi(args, c, out)
     elif cmd == "events":
         for e in c.event_stream(history=True, timeout=None if args.follow else 1.0):
             out(e, f"[{_ns(e.time_ns)}] {e.kind}{' ' + e.board if e.board else ''}: {e.text}")

@@ -425,6 +425,54 @@ class robot:  # noqa: N801 - the library is imported as ``vboard.robot``
             raise AssertionError(f"capture {path}: {n} matching frame(s), expected at least {min_count}")
         return n
 
+    # ------------------------------------------------------------------ Wi-Fi
+    def add_access_point(self, ssid: str, password: str = "", rssi: Any = None, channel: Any = None,
+                         bssid: str = "", board: str = "") -> None:
+        """Add a virtual access point around the board's Wi-Fi module, or replace the one named ``ssid``.
+
+        No ``password`` makes it an open AP; a WPA2 one takes 8..63 characters. ``rssi`` in dBm
+        (-120..-1, default -50), ``channel`` 1..14 (default 6), ``bssid`` ``aa:bb:cc:dd:ee:ff``
+        (default: an unused one). Adding back the AP the station lost makes the module rejoin it
+        by itself (``WIFI CONNECTED``, ``WIFI GOT IP``).
+        """
+        self._call(self._c().add_access_point, ssid, password, None if rssi in (None, "") else int(rssi),
+                   None if channel in (None, "") else int(channel), bssid, self._board_name(board))
+
+    def remove_access_point(self, ssid: str, board: str = "") -> None:
+        """The access point ``ssid`` disappears. If the station was joined to it, the module prints
+        ``WIFI DISCONNECT`` and ``<id>,CLOSED`` for each open link, as a real ESP8266 does."""
+        self._call(self._c().remove_access_point, ssid, self._board_name(board))
+
+    def set_access_point_rssi(self, ssid: str, rssi: Any, board: str = "") -> None:
+        """Set the signal strength (dBm, -120..-1) the module reports for ``ssid`` (scans, ``CWJAP?``).
+        An empty ``ssid`` means the access point the station is joined to."""
+        self._call(self._c().set_rssi, int(rssi), ssid, self._board_name(board))
+
+    def drop_wifi_station(self, board: str = "") -> None:
+        """The access point drops (deauthenticates) the station and stays: ``WIFI DISCONNECT`` and
+        closed links now, then the module rejoins by itself. Fails when the station is not joined."""
+        self._call(self._c().drop_station, self._board_name(board))
+
+    def get_wifi_status(self, board: str = "") -> dict[str, Any]:
+        """The station and the access points: ``state`` (disconnected, connected, got_ip), ``ssid``,
+        ``ip``, ``mac``, ``access_points`` (list of dicts: ssid, secured, rssi, channel, bssid)."""
+        st = self._call(self._c().wifi_status, self._board_name(board))
+        aps = [{"ssid": ap.ssid, "secured": ap.secured, "rssi": ap.rssi, "channel": ap.channel,
+                "bssid": ap.bssid} for ap in st.access_points]
+        return {"state": st.state, "ssid": st.ssid, "ip": st.ip, "mac": st.mac, "access_points": aps}
+
+    def wifi_station_should_be_joined(self, ssid: str = "", board: str = "") -> None:
+        """Fail unless the station is joined with an IP (to ``ssid``, when given)."""
+        st = self.get_wifi_status(board)
+        if st["state"] != "got_ip" or (ssid and st["ssid"] != ssid):
+            raise AssertionError(f"station is {st['state']}" + (f" on '{st['ssid']}'" if st["ssid"] else "")
+                                 + (f", expected joined to '{ssid}'" if ssid else ", expected joined"))
+
+    def wifi_station_should_be_disconnected(self, board: str = "") -> None:
+        st = self.get_wifi_status(board)
+        if st["state"] != "disconnected":
+            raise AssertionError(f"station is {st['state']} on '{st['ssid']}', expected disconnected")
+
     # -------------------------------------------------------------- snapshots
     def save_snapshot(self, name: str) -> None:
         """Save the whole emulation (CPU, memory, devices, clock, switch) under ``name``."""

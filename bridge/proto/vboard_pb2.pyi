@@ -331,6 +331,80 @@ class InjectRequest(_message.Message):
     frame: bytes
     def __init__(self, port: _Optional[str] = ..., frame: _Optional[bytes] = ...) -> None: ...
 
+class WifiRequest(_message.Message):
+    __slots__ = ("board",)
+    BOARD_FIELD_NUMBER: _ClassVar[int]
+    board: str
+    def __init__(self, board: _Optional[str] = ...) -> None: ...
+
+class AccessPointRequest(_message.Message):
+    __slots__ = ("board", "ssid", "password", "open", "rssi", "channel", "bssid")
+    BOARD_FIELD_NUMBER: _ClassVar[int]
+    SSID_FIELD_NUMBER: _ClassVar[int]
+    PASSWORD_FIELD_NUMBER: _ClassVar[int]
+    OPEN_FIELD_NUMBER: _ClassVar[int]
+    RSSI_FIELD_NUMBER: _ClassVar[int]
+    CHANNEL_FIELD_NUMBER: _ClassVar[int]
+    BSSID_FIELD_NUMBER: _ClassVar[int]
+    board: str
+    ssid: str
+    password: str
+    open: bool
+    rssi: int
+    channel: int
+    bssid: str
+    def __init__(self, board: _Optional[str] = ..., ssid: _Optional[str] = ..., password: _Optional[str] = ..., open: _Optional[bool] = ..., rssi: _Optional[int] = ..., channel: _Optional[int] = ..., bssid: _Optional[str] = ...) -> None: ...
+
+class AccessPointName(_message.Message):
+    __slots__ = ("board", "ssid")
+    BOARD_FIELD_NUMBER: _ClassVar[int]
+    SSID_FIELD_NUMBER: _ClassVar[int]
+    board: str
+    ssid: str
+    def __init__(self, board: _Optional[str] = ..., ssid: _Optional[str] = ...) -> None: ...
+
+class RssiRequest(_message.Message):
+    __slots__ = ("board", "ssid", "rssi")
+    BOARD_FIELD_NUMBER: _ClassVar[int]
+    SSID_FIELD_NUMBER: _ClassVar[int]
+    RSSI_FIELD_NUMBER: _ClassVar[int]
+    board: str
+    ssid: str
+    rssi: int
+    def __init__(self, board: _Optional[str] = ..., ssid: _Optional[str] = ..., rssi: _Optional[int] = ...) -> None: ...
+
+class AccessPoint(_message.Message):
+    __slots__ = ("ssid", "secured", "rssi", "channel", "bssid")
+    SSID_FIELD_NUMBER: _ClassVar[int]
+    SECURED_FIELD_NUMBER: _ClassVar[int]
+    RSSI_FIELD_NUMBER: _ClassVar[int]
+    CHANNEL_FIELD_NUMBER: _ClassVar[int]
+    BSSID_FIELD_NUMBER: _ClassVar[int]
+    ssid: str
+    secured: bool
+    rssi: int
+    channel: int
+    bssid: str
+    def __init__(self, ssid: _Optional[str] = ..., secured: _Optional[bool] = ..., rssi: _Optional[int] = ..., channel: _Optional[int] = ..., bssid: _Optional[str] = ...) -> None: ...
+
+class WifiStatus(_message.Message):
+    __slots__ = ("board", "module", "access_points", "state", "ssid", "ip", "mac")
+    BOARD_FIELD_NUMBER: _ClassVar[int]
+    MODULE_FIELD_NUMBER: _ClassVar[int]
+    ACCESS_POINTS_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    SSID_FIELD_NUMBER: _ClassVar[int]
+    IP_FIELD_NUMBER: _ClassVar[int]
+    MAC_FIELD_NUMBER: _ClassVar[int]
+    board: str
+    module: str
+    access_points: _containers.RepeatedCompositeFieldContainer[AccessPoint]
+    state: str
+    ssid: str
+    ip: str
+    mac: str
+    def __init__(self, board: _Optional[str] = ..., module: _Optional[str] = ..., access_points: _Optional[_Iterable[_Union[AccessPoint, _Mapping]]] = ..., state: _Optional[str] = ..., ssid: _Optional[str] = ..., ip: _Optional[str] = ..., mac: _Optional[str] = ...) -> None: ...
+
 class MemoryReadRequest(_message.Message):
     __slots__ = ("board", "address", "size")
     BOARD_FIELD_NUMBER: _ClassVar[int]
@@ -384,7 +458,7 @@ class EventsRequest(_message.Message):
     def __init__(self, history: _Optional[bool] = ...) -> None: ...
 
 class Event(_message.Message):
-    __slots__ = ("seq", "time_ns", "kind", "board", "text", "exit_code", "port", "up")
+    __slots__ = ("seq", "time_ns", "kind", "board", "text", "exit_code", "port", "up", "ssid", "reason")
     SEQ_FIELD_NUMBER: _ClassVar[int]
     TIME_NS_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
@@ -393,6 +467,8 @@ class Event(_message.Message):
     EXIT_CODE_FIELD_NUMBER: _ClassVar[int]
     PORT_FIELD_NUMBER: _ClassVar[int]
     UP_FIELD_NUMBER: _ClassVar[int]
+    SSID_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
     seq: int
     time_ns: int
     kind: str
@@ -401,4 +477,6 @@ class Event(_message.Message):
     exit_code: int
     port: str
     up: bool
-    def __init__(self, seq: _Optional[int] = ..., time_ns: _Optional[int] = ..., kind: _Optional[str] = ..., board: _Optional[str] = ..., text: _Optional[str] = ..., exit_code: _Optional[int] = ..., port: _Optional[str] = ..., up: _Optional[bool] = ...) -> None: ...
+    ssid: str
+    reason: str
+    def __init__(self, seq: _Optional[int] = ..., time_ns: _Optional[int] = ..., kind: _Optional[str] = ..., board: _Optional[str] = ..., text: _Optional[str] = ..., exit_code: _Optional[int] = ..., port: _Optional[str] = ..., up: _Optional[bool] = ..., ssid: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...

@@ -1128,6 +1128,322 @@ class Network:
             _registered_method=True)
 
 
+class WifiStub:
+    """---------------------------------------------------------------------- Wi-Fi
+    The virtual access points around a board's Wi-Fi module (the ESP8266 of
+    mps2-an385-wifi) and its station. FAILED_PRECONDITION when the board has
+    no Wi-Fi module. Changes take effect at once (between two emulation turns);
+    what the module then prints (WIFI DISCONNECT, <id>,CLOSED, ...) follows in
+    virtual time. Station changes (joined with an IP, disconnected) are also
+    Events of kind "wifi".
+    """
+
+    def __init__(self, channel):
+        """Constructor.
+
+        Args:
+            channel: A grpc.Channel.
+        """
+        self.ListAccessPoints = channel.unary_unary(
+                '/vboard.v1.Wifi/ListAccessPoints',
+                request_serializer=bridge_dot_proto_dot_vboard__pb2.WifiRequest.SerializeToString,
+                response_deserializer=bridge_dot_proto_dot_vboard__pb2.WifiStatus.FromString,
+                _registered_method=True)
+        self.GetStatus = channel.unary_unary(
+                '/vboard.v1.Wifi/GetStatus',
+                request_serializer=bridge_dot_proto_dot_vboard__pb2.WifiRequest.SerializeToString,
+                response_deserializer=bridge_dot_proto_dot_vboard__pb2.WifiStatus.FromString,
+                _registered_method=True)
+        self.AddAccessPoint = channel.unary_unary(
+                '/vboard.v1.Wifi/AddAccessPoint',
+                request_serializer=bridge_dot_proto_dot_vboard__pb2.AccessPointRequest.SerializeToString,
+                response_deserializer=bridge_dot_proto_dot_vboard__pb2.WifiStatus.FromString,
+                _registered_method=True)
+        self.RemoveAccessPoint = channel.unary_unary(
+                '/vboard.v1.Wifi/RemoveAccessPoint',
+                request_serializer=bridge_dot_proto_dot_vboard__pb2.AccessPointName.SerializeToString,
+                response_deserializer=bridge_dot_proto_dot_vboard__pb2.WifiStatus.FromString,
+                _registered_method=True)
+        self.SetRssi = channel.unary_unary(
+                '/vboard.v1.Wifi/SetRssi',
+                request_serializer=bridge_dot_proto_dot_vboard__pb2.RssiRequest.SerializeToString,
+                response_deserializer=bridge_dot_proto_dot_vboard__pb2.WifiStatus.FromString,
+                _registered_method=True)
+        self.DropStation = channel.unary_unary(
+                '/vboard.v1.Wifi/DropStation',
+                request_serializer=bridge_dot_proto_dot_vboard__pb2.WifiRequest.SerializeToString,
+                response_deserializer=bridge_dot_proto_dot_vboard__pb2.WifiStatus.FromString,
+                _registered_method=True)
+
+
+class WifiServicer:
+    """---------------------------------------------------------------------- Wi-Fi
+    The virtual access points around a board's Wi-Fi module (the ESP8266 of
+    mps2-an385-wifi) and its station. FAILED_PRECONDITION when the board has
+    no Wi-Fi module. Changes take effect at once (between two emulation turns);
+    what the module then prints (WIFI DISCONNECT, <id>,CLOSED, ...) follows in
+    virtual time. Station changes (joined with an IP, disconnected) are also
+    Events of kind "wifi".
+    """
+
+    def ListAccessPoints(self, request, context):
+        """The access points (what a scan finds) and the station's state.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetStatus(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AddAccessPoint(self, request, context):
+        """Add an access point, or replace the one with the same SSID. Adding back
+        the AP the station lost makes the module rejoin it by itself.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RemoveAccessPoint(self, request, context):
+        """The AP disappears (NOT_FOUND if there is none with that SSID). If the
+        station was on it: WIFI DISCONNECT, then <id>,CLOSED for every open link.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetRssi(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DropStation(self, request, context):
+        """The AP drops the station (deauthentication); the AP stays: WIFI
+        DISCONNECT and CLOSED links now, then the module rejoins by itself
+        (WIFI CONNECTED, WIFI GOT IP). FAILED_PRECONDITION when not joined.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+
+def add_WifiServicer_to_server(servicer, server):
+    rpc_method_handlers = {
+            'ListAccessPoints': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListAccessPoints,
+                    request_deserializer=bridge_dot_proto_dot_vboard__pb2.WifiRequest.FromString,
+                    response_serializer=bridge_dot_proto_dot_vboard__pb2.WifiStatus.SerializeToString,
+            ),
+            'GetStatus': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetStatus,
+                    request_deserializer=bridge_dot_proto_dot_vboard__pb2.WifiRequest.FromString,
+                    response_serializer=bridge_dot_proto_dot_vboard__pb2.WifiStatus.SerializeToString,
+            ),
+            'AddAccessPoint': grpc.unary_unary_rpc_method_handler(
+                    servicer.AddAccessPoint,
+                    request_deserializer=bridge_dot_proto_dot_vboard__pb2.AccessPointRequest.FromString,
+                    response_serializer=bridge_dot_proto_dot_vboard__pb2.WifiStatus.SerializeToString,
+            ),
+            'RemoveAccessPoint': grpc.unary_unary_rpc_method_handler(
+                    servicer.RemoveAccessPoint,
+                    request_deserializer=bridge_dot_proto_dot_vboard__pb2.AccessPointName.FromString,
+                    response_serializer=bridge_dot_proto_dot_vboard__pb2.WifiStatus.SerializeToString,
+            ),
+            'SetRssi': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetRssi,
+                    request_deserializer=bridge_dot_proto_dot_vboard__pb2.RssiRequest.FromString,
+                    response_serializer=bridge_dot_proto_dot_vboard__pb2.WifiStatus.SerializeToString,
+            ),
+            'DropStation': grpc.unary_unary_rpc_method_handler(
+                    servicer.DropStation,
+                    request_deserializer=bridge_dot_proto_dot_vboard__pb2.WifiRequest.FromString,
+                    response_serializer=bridge_dot_proto_dot_vboard__pb2.WifiStatus.SerializeToString,
+            ),
+    }
+    generic_handler = grpc.method_handlers_generic_handler(
+            'vboard.v1.Wifi', rpc_method_handlers)
+    server.add_generic_rpc_handlers((generic_handler,))
+    server.add_registered_method_handlers('vboard.v1.Wifi', rpc_method_handlers)
+
+
+ # This class is part of an EXPERIMENTAL API.
+class Wifi:
+    """---------------------------------------------------------------------- Wi-Fi
+    The virtual access points around a board's Wi-Fi module (the ESP8266 of
+    mps2-an385-wifi) and its station. FAILED_PRECONDITION when the board has
+    no Wi-Fi module. Changes take effect at once (between two emulation turns);
+    what the module then prints (WIFI DISCONNECT, <id>,CLOSED, ...) follows in
+    virtual time. Station changes (joined with an IP, disconnected) are also
+    Events of kind "wifi".
+    """
+
+    @staticmethod
+    def ListAccessPoints(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/vboard.v1.Wifi/ListAccessPoints',
+            bridge_dot_proto_dot_vboard__pb2.WifiRequest.SerializeToString,
+            bridge_dot_proto_dot_vboard__pb2.WifiStatus.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetStatus(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/vboard.v1.Wifi/GetStatus',
+            bridge_dot_proto_dot_vboard__pb2.WifiRequest.SerializeToString,
+            bridge_dot_proto_dot_vboard__pb2.WifiStatus.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AddAccessPoint(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/vboard.v1.Wifi/AddAccessPoint',
+            bridge_dot_proto_dot_vboard__pb2.AccessPointRequest.SerializeToString,
+            bridge_dot_proto_dot_vboard__pb2.WifiStatus.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RemoveAccessPoint(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/vboard.v1.Wifi/RemoveAccessPoint',
+            bridge_dot_proto_dot_vboard__pb2.AccessPointName.SerializeToString,
+            bridge_dot_proto_dot_vboard__pb2.WifiStatus.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetRssi(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/vboard.v1.Wifi/SetRssi',
+            bridge_dot_proto_dot_vboard__pb2.RssiRequest.SerializeToString,
+            bridge_dot_proto_dot_vboard__pb2.WifiStatus.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DropStation(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/vboard.v1.Wifi/DropStation',
+            bridge_dot_proto_dot_vboard__pb2.WifiRequest.SerializeToString,
+            bridge_dot_proto_dot_vboard__pb2.WifiStatus.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+
 class MemoryStub:
     """--------------------------------------------------------------------- Memory
     """
