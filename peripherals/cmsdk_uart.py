@@ -13,15 +13,23 @@ once. With TX_EN clear the byte is held (TXFULL stays 1) and a further DATA
 write sets STATE.TXOVERRUN and replaces the held byte, as in QEMU.
 
 Receive: bytes the world delivers (``ports["serial"].deliver``) are queued
-in the model. One byte moves into the receive buffer when CTRL.RX_EN is set
-and STATE.RXFULL is clear (setting RXFULL, and INTSTATUS.RX when RX_INTEN).
-After the firmware reads DATA the next queued byte lands one character time
-later (10 bits at PCLK/BAUDDIV, PCLK = ``clock.hz``; 115200 baud while
-BAUDDIV < 16). That is the backpressure: nothing is lost however fast the
-world sends. Setting ``rx_overrun=True`` models a real wire instead: queued
-bytes land one character time apart whatever the firmware does; a byte that
-lands while RXFULL sets STATE.RXOVERRUN and replaces the buffered one (QEMU's
-choice), a byte that lands while RX_EN is clear is lost.
+in the model and land in the receive buffer (setting RXFULL, and
+INTSTATUS.RX when RX_INTEN) one character time apart (10 bits at
+PCLK/BAUDDIV, PCLK = ``clock.hz``; 115200 baud while BAUDDIV < 16): the
+first at once when the line was idle, each next one a character time after
+the previous one landed. A byte whose time comes while RXFULL is set (the
+firmware has not read DATA yet) or RX_EN is clear waits, as if held in the
+receive shift register with the sender stopped, and lands when DATA is read
+(or RX_EN set). That is the backpressure: nothing is lost however fast the
+world sends, and a firmware that keeps up sees the exact wire rate. The next
+landing is scheduled when a byte lands, not when DATA is read, so reading
+DATA schedules no event. With CTRL.RX_INTEN clear nothing but STATE and DATA
+can tell when a byte landed, so no event is scheduled at all: the landing is
+computed when they are read (a polling firmware costs no event per byte).
+Setting ``rx_overrun=True`` models a real wire
+instead: queued bytes land one character time apart whatever the firmware
+does; a byte that lands while RXFULL sets STATE.RXOVERRUN and replaces the
+buffered one (QEMU's choice), a byte that lands while RX_EN is clear is lost.
 
 Interrupts: INTSTATUS.TX/RX are latched, TXO/RXO are the level
 ``STATE.xxOVERRUN & CTRL.xxO_INTEN``; writing 1 to INTCLEAR.TXO/RXO also
@@ -35,7 +43,9 @@ Choices where DDI0479 is silent or QEMU differs:
 * DATA reads return the last received byte even when RXFULL is clear.
 
 Not modelled: HSTEST (high-speed test mode, logged once), transmit timing
-(TX is instant), framing/parity, BAUDDIV only sets the receive pacing.
+(TX is instant: the peer on the serial port paces the bytes, e.g. the
+ESP8266 model's wire at its baud rate), framing/parity, a baud mismatch
+between the two ends (BAUDDIV only sets the receive pacing).
 """
 
 from __future__ import annotations
@@ -64,6 +74,14 @@ BITS_PER_CHAR = 10
 
 def _data_read(dev: CmsdkApbUart) -> int:
     return dev._rx_pop()
+
+
+def _state_read(dev: CmsdkApbUart) -> int:
+    state = dev.r[dev._i_state]
+    if dev._rxq and dev._rx_timer is None and not state & RXFULL:
+        dev._rx_kick()  # a byte due by now lands (landings computed on read)
+        state = dev.r[dev._i_state]
+    return state
 
 
 def _data_write(dev: CmsdkApbUart, value: int) -> None:
@@ -98,11 +116,11 @@ class CmsdkApbUart(Device):
     SIZE = 0x1000
     IRQS = ("tx", "rx", "txovr", "rxovr", "combined")
     BYTE_PORTS = ("serial",)
-    STATE_VERSION = 1
+    STATE_VERSION = 2
     REGS = RegMap(
         Reg(0x000, "DATA", sizes=(1, 4), read=_data_read, write=_data_write,
             fields=[F("DATA", 0, 8)], doc="write: TX byte; read: RX byte, clears RXFULL"),
-        Reg(0x004, "STATE", fields=[F("TXFULL", 0, access=RO), F("RXFULL", 1, access=RO),
+        Reg(0x004, "STATE", read=_state_read, fields=[F("TXFULL", 0, access=RO), F("RXFULL", 1, access=RO),
                                     F("TXOVERRUN", 2, access=W1C), F("RXOVERRUN", 3, access=W1C)],
             after_write=_state_written),
         Reg(0x008, "CTRL", fields=[F("TX_EN", 0), F("RX_EN", 1), F("TX_INTEN", 2), F("RX_INTEN", 3),
@@ -128,9 +146,11 @@ class CmsdkApbUart(Device):
         self._txbuf = 0
         self._rxbuf = 0
         self._rxq: deque[int] = deque()
-        self._rx_next_at = 0
+        self._rx_next_at = 0  # the wire's next character boundary
+        self._rx_free_at = 0  # when the receive buffer last became free (DATA read, RX_EN set)
         self._rx_timer: Timer | None = None
         self._rx_deadline: int | None = None
+        self._irq_status = -1  # the status _update_irq last drove (-1: drive all lines)
         self.reset()
 
     # -- reset --------------------------------------------------------------
@@ -140,7 +160,9 @@ class CmsdkApbUart(Device):
         self._rxbuf = 0
         self._rxq.clear()
         self._rx_next_at = 0
+        self._rx_free_at = 0
         self._cancel_rx_timer()
+        self._irq_status = -1
         self._update_irq()
 
     # -- interrupts ------------------------------------------------------------
@@ -150,6 +172,9 @@ class CmsdkApbUart(Device):
         # Keep the stored TXO/RXO bits equal to STATE's overrun bits (see _intclear_written).
         r[self._i_int] = (r[self._i_int] & (INT_TX | INT_RX)) | (state & _OVR)
         status = (r[self._i_int] & (INT_TX | INT_RX)) | (state & (r[self._i_ctrl] >> 2) & _OVR)
+        if status == self._irq_status:
+            return  # the lines already show it (a hot path: every DATA access)
+        self._irq_status = status
         irq = self.irq
         irq["tx"].set(status & INT_TX)
         irq["rx"].set(status & INT_RX)
@@ -183,12 +208,19 @@ class CmsdkApbUart(Device):
         self._port.send(bytes((self._txbuf,)))
         r[self._i_state] &= ~TXFULL
         # Going from TXFULL set to clear is the TX interrupt (an edge, latched).
+        # (TXFULL itself drives no line: without TX_INTEN the lines stay as they are.)
         if r[self._i_ctrl] & TX_INTEN:
             r[self._i_int] |= INT_TX
-        self._update_irq()
+            self._update_irq()
 
     def _ctrl_changed(self, old: int) -> None:
         ctrl = self.r[self._i_ctrl]
+        if ctrl & RX_EN and not old & RX_EN:
+            self._rx_free_at = self.clock.now
+        if (ctrl ^ old) & RX_INTEN:
+            # Landings switch between events and computed-on-read; a pending
+            # event stays valid (it re-checks), a missing one is scheduled below.
+            self._rx_land_due(old)
         if ctrl & HSTEST:
             self.unimplemented("CTRL.HSTEST (high-speed test mode)")
         if ctrl & TX_EN and not old & TX_EN and self.r[self._i_baud] < 16:
@@ -200,7 +232,7 @@ class CmsdkApbUart(Device):
     # -- receive -------------------------------------------------------------------
     def _receive(self, data: bytes) -> None:
         """World -> device: queue bytes; they land at the model's pace."""
-        if self.rx_overrun and not self._rxq:
+        if not self._rxq:
             # An idle wire: the first byte starts now, the rest follow back to back.
             self._rx_next_at = max(self._rx_next_at, self.clock.now)
         self._rxq.extend(data)
@@ -208,13 +240,29 @@ class CmsdkApbUart(Device):
 
     def _rx_pop(self) -> int:
         r = self.r
+        if self._rxq and self._rx_timer is None and not r[self._i_state] & RXFULL:
+            self._rx_kick()  # computed on read: a byte due by now is in the buffer
+        byte = self._rxbuf
         if r[self._i_state] & RXFULL:
-            r[self._i_state] &= ~RXFULL
-            if not self.rx_overrun:
-                self._rx_next_at = self.clock.now + self.char_time()
-            self._update_irq()
-            self._rx_kick()
-        return self._rxbuf
+            r[self._i_state] &= ~RXFULL  # drives no line: INTSTATUS.RX stays until INTCLEAR
+            self._rx_free_at = now = self.clock.now
+            if self._rxq and self._rx_timer is None and (self._rx_next_at <= now or not self._rx_lazy()):
+                self._rx_kick()  # a byte that waited for the buffer lands now
+        return byte
+
+    def _rx_lazy(self) -> bool:
+        """Landings are computed on read: RX_INTEN clear, backpressure mode."""
+        return not self.rx_overrun and not self.r[self._i_ctrl] & RX_INTEN
+
+    def _rx_land_due(self, old_ctrl: int) -> None:
+        """Before RX_INTEN changes: land what was due under the old setting."""
+        if self._rx_timer is None and self._rxq and not self.rx_overrun and not old_ctrl & RX_INTEN:
+            saved = self.r[self._i_ctrl]
+            self.r[self._i_ctrl] = old_ctrl
+            try:
+                self._rx_kick()
+            finally:
+                self.r[self._i_ctrl] = saved
 
     def _rx_blocked(self) -> bool:
         if self.rx_overrun:
@@ -224,11 +272,20 @@ class CmsdkApbUart(Device):
 
     def _rx_kick(self) -> None:
         """Land queued bytes that are due now and schedule the next one."""
-        while self._rxq and self._rx_timer is None and not self._rx_blocked():
-            when = self._rx_next_at
-            if when > self.clock.now:
+        now = self.clock.now
+        while self._rxq and self._rx_timer is None:
+            blocked = self._rx_blocked()
+            # On the wire's grid, or as the buffer became free if the byte had to wait.
+            # While the buffer is full the event stays on the grid: it lands the byte
+            # if the firmware has read DATA by then, else the DATA read lands it.
+            when = self._rx_next_at if blocked or self.rx_overrun else max(self._rx_next_at, self._rx_free_at)
+            if when > now:
+                if self._rx_lazy():
+                    return  # computed when STATE or DATA is read
                 self._rx_deadline = when
                 self._rx_timer = self.clock.call_at(when, self._rx_event, f"{self.name}.rx")
+                return
+            if blocked:
                 return
             self._rx_land(when)
 
@@ -243,19 +300,19 @@ class CmsdkApbUart(Device):
     def _rx_land(self, when: int) -> None:
         r = self.r
         byte = self._rxq.popleft()
-        if self.rx_overrun:
-            self._rx_next_at = when + self.char_time()
+        self._rx_next_at = when + self.char_time()
         if not r[self._i_ctrl] & RX_EN:
             if self.trace:
                 self.log.debug("rx byte 0x%02X lost: RX_EN clear", byte)
             return
-        if r[self._i_state] & RXFULL:
-            r[self._i_state] |= RXOVERRUN
+        state = r[self._i_state]
         self._rxbuf = byte
-        r[self._i_state] |= RXFULL
+        r[self._i_state] = state | RXFULL | (RXOVERRUN if state & RXFULL else 0)
         if r[self._i_ctrl] & RX_INTEN:
             r[self._i_int] |= INT_RX
-        self._update_irq()
+            self._update_irq()
+        elif state & RXFULL:
+            self._update_irq()  # the overrun level
 
     def _cancel_rx_timer(self) -> None:
         if self._rx_timer is not None:
@@ -272,7 +329,8 @@ class CmsdkApbUart(Device):
     def get_state(self) -> dict[str, Any]:
         state = super().get_state()
         state.update(txbuf=self._txbuf, rxbuf=self._rxbuf, rxq=list(self._rxq),
-                     rx_next_at=self._rx_next_at, rx_deadline=self._rx_deadline)
+                     rx_next_at=self._rx_next_at, rx_free_at=self._rx_free_at,
+                     rx_deadline=self._rx_deadline)
         return state
 
     def set_state(self, state: dict[str, Any]) -> None:
@@ -281,8 +339,10 @@ class CmsdkApbUart(Device):
         self._rxbuf = state["rxbuf"]
         self._rxq = deque(state["rxq"])
         self._rx_next_at = state["rx_next_at"]
+        self._rx_free_at = state["rx_free_at"]
         self._cancel_rx_timer()
         if state["rx_deadline"] is not None:
             self._rx_deadline = state["rx_deadline"]
             self._rx_timer = self.clock.call_at(self._rx_deadline, self._rx_event, f"{self.name}.rx")
+        self._irq_status = -1
         self._update_irq()

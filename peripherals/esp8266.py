@@ -33,7 +33,10 @@ line; URCs are ``<text>\\r\\n``; active ``+IPD`` is ``\\r\\n+IPD,...:<data>``;
 ``AT+CIPSEND`` answers ``\\r\\nOK\\r\\n> ``.
 
 Timing (virtual): bytes travel at ``baud`` (default 115200, 10 bits per
-byte) in both directions, in chunks of up to 16 bytes; boot ``boot_time``
+byte) in both directions, handed over in chunks of up to 16 bytes when a
+chunk's last byte has arrived (bytes sent while the line is busy join the
+last chunk); ``AT+UART_CUR``/``AT+UART_DEF`` change ``baud`` once their
+``OK`` is on the wire (a reboot restores ``baud``); boot ``boot_time``
 (0.2 s) then ``ready``; a join takes ``join_time`` (0.3 s to WIFI CONNECTED,
 another 0.2 s to WIFI GOT IP); a scan 13 x t_max (default 120 ms); SEND OK
 follows ``Recv N bytes`` after ``send_time`` (2 ms); a TCP connect waits for
@@ -269,7 +272,14 @@ class _Link:
 
 
 class _Wire:
-    """One direction of the serial line: bytes arrive ``char`` cycles apiece, in order."""
+    """One direction of the serial line: bytes arrive ``char`` cycles apiece, in order.
+
+    Bytes are handed to the sink in chunks of up to ``CHUNK``, each when its
+    last byte has arrived. Bytes pushed while the line is still busy top up
+    the last chunk (so a firmware writing one byte per UART access costs one
+    event per ``CHUNK`` bytes, not one per byte); on an idle line a new chunk
+    starts.
+    """
 
     def __init__(self, dev: Esp8266, sink: Callable[[bytes], None], name: str) -> None:
         self.dev = dev
@@ -280,14 +290,28 @@ class _Wire:
         self.timer: Timer | None = None
 
     def push(self, data: bytes) -> None:
-        clock = self.dev.clock
+        now = self.dev.clock.now
         char = self.dev.char_cycles
-        start = max(clock.now, self.free_at)
-        for i in range(0, len(data), CHUNK):
+        queue = self.queue
+        end = self.free_at
+        first = 0
+        if end > now and queue and len(queue[-1][1]) < CHUNK:
+            # The line is busy: these bytes follow the last chunk's, and join it.
+            chunk = queue[-1][1]
+            first = CHUNK - len(chunk)
+            head = data[:first]
+            end += char * len(head)
+            queue[-1] = (end, chunk + head)
+            if len(data) <= first:  # the common case: a firmware writing byte by byte
+                self.free_at = end
+                return  # the timer is armed for the head chunk (it re-arms if that grew)
+        else:
+            end = max(now, end)
+        for i in range(first, len(data), CHUNK):
             chunk = bytes(data[i:i + CHUNK])
-            start += char * len(chunk)
-            self.queue.append((start, chunk))
-        self.free_at = start
+            end += char * len(chunk)
+            queue.append((end, chunk))
+        self.free_at = end
         self._arm()
 
     def _arm(self) -> None:
@@ -295,6 +319,7 @@ class _Wire:
             self.timer = self.dev.clock.call_at(self.queue[0][0], self._fire, self.name)
 
     def _fire(self) -> None:
+        # The head chunk may have grown since the timer was set: then it re-arms.
         self.timer = None
         now = self.dev.clock.now
         while self.queue and self.queue[0][0] <= now:
@@ -443,8 +468,13 @@ class Esp8266(Device):
 
     # -------------------------------------------------------------- timing
     @property
-    def char_cycles(self) -> int:
-        return max(1, round(BITS_PER_BYTE * self.clock.hz / self.baud))
+    def baud(self) -> int:
+        return self._baud
+
+    @baud.setter
+    def baud(self, value: int) -> None:
+        self._baud = value
+        self.char_cycles = max(1, round(BITS_PER_BYTE * self.clock.hz / value))
 
     def _later(self, seconds: float, op: str, *args: Any) -> int:
         return self._later_cycles(self.clock.cycles(seconds), op, *args)

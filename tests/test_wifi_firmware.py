@@ -156,6 +156,7 @@ def test_http_get_wifi_prints_the_host_servers_response(firmware: Path) -> None:
     assert "http_get_wifi: connect 0, ip 10.0.2.15" in out, out
     assert "HTTP/1.1 200 OK" in out, out
     assert "http_get_wifi: done" in out, out
+    assert "http_get_wifi: module link at 1562500 baud" in out, out  # AT+UART_CUR, then BAUDDIV 16
     assert proc.returncode == 0, out
     assert server.requests and server.requests[0].request_line.startswith("GET / HTTP/1.0"), server.requests
 

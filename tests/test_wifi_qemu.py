@@ -73,4 +73,6 @@ def test_http_get_wifi_on_qemu_through_our_module(firmware):
     text = out.decode(errors="replace")
     assert board.returncode == 0, (text, err.decode(errors="replace"))
     assert "HTTP/1.0 200 OK" in text and "http_get_wifi: done" in text, text
+    # QEMU's CMSDK UART ignores BAUDDIV: the AT+UART_CUR switch must still end at the new rate.
+    assert "http_get_wifi: module link at 1562500 baud" in text, text
     assert _Handler.requests == ["GET / HTTP/1.0"], _Handler.requests

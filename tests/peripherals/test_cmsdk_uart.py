@@ -178,28 +178,31 @@ def test_char_time_from_bauddiv(uart: CmsdkApbUart) -> None:
     assert uart.char_time() == 10 * (HZ // 9600)
 
 
-def test_rx_backpressure_one_char_time_after_each_read(uart: CmsdkApbUart, clock: Clock) -> None:
+def test_rx_backpressure_bytes_land_on_the_char_grid(uart: CmsdkApbUart, clock: Clock) -> None:
     sinks = wire(uart)
     uart.write(BAUDDIV, 4, 217)
     char = uart.char_time()
     uart.write(CTRL, 4, RX_EN | RX_INTEN)
+    t0 = clock.now
     uart.ports["serial"].deliver(b"abc")
-    assert uart.read(STATE, 4) == RXFULL
+    assert uart.read(STATE, 4) == RXFULL  # an idle line: the first byte lands at once
     assert sinks["rx"].edges == [True]
     assert uart.rx_pending == 2
     received = []
-    for expected in b"abc":
-        run(clock, 1000)  # the firmware is slow: nothing is lost meanwhile
+    for k, expected in enumerate(b"abc"):
+        run(clock, 1000)  # the firmware keeps up: it reads within a character time
         assert uart.read(STATE, 4) == RXFULL
         uart.write(INTSTATUS, 4, INT_RX)
         assert not sinks["rx"].level
-        read_at = clock.now
+        timers = len(clock.pending())
         received.append(uart.read(DATA, 4))
         assert received[-1] == expected
         assert uart.read(STATE, 4) == 0
+        assert len(clock.pending()) == timers  # reading DATA schedules nothing
         if expected == ord("c"):
             break
-        run_until(clock, read_at + char - 1)
+        # the next byte lands one character time after the previous one landed, not after the read
+        run_until(clock, t0 + (k + 1) * char - 1)
         assert uart.read(STATE, 4) == 0 and not sinks["rx"].level
         run(clock, 1)
         assert uart.read(STATE, 4) == RXFULL and sinks["rx"].level
@@ -208,6 +211,76 @@ def test_rx_backpressure_one_char_time_after_each_read(uart: CmsdkApbUart, clock
     run(clock, 10 * char)
     assert uart.read(STATE, 4) == 0
     assert uart.read(STATE, 4) & RXOVR == 0
+
+
+def test_rx_backpressure_a_late_read_lands_the_waiting_byte(uart: CmsdkApbUart, clock: Clock) -> None:
+    sinks = wire(uart)
+    char = uart.char_time()
+    uart.write(CTRL, 4, RX_EN | RX_INTEN)
+    uart.ports["serial"].deliver(b"xyz")
+    for expected in b"xy":
+        run(clock, 3 * char)  # slow firmware: the next byte's time passed while RXFULL
+        assert uart.read(STATE, 4) == RXFULL and uart.read(STATE, 4) & RXOVR == 0
+        uart.write(INTSTATUS, 4, INT_RX)
+        assert uart.read(DATA, 4) == expected
+        # the byte held back lands as DATA is read, with a new RX interrupt
+        assert uart.read(STATE, 4) == RXFULL and sinks["rx"].level
+    landed = clock.now
+    assert uart.read(DATA, 4) == ord("z")
+    assert uart.rx_pending == 0 and uart.read(STATE, 4) == 0
+    uart.ports["serial"].deliver(b"!")  # the line is busy until one character after "z"
+    run_until(clock, landed + char - 1)
+    assert uart.read(STATE, 4) == 0
+    run(clock, 1)
+    assert uart.read(STATE, 4) == RXFULL and uart.read(DATA, 4) == ord("!")
+
+
+def test_rx_without_rx_inten_schedules_no_events(uart: CmsdkApbUart, clock: Clock) -> None:
+    uart.write(BAUDDIV, 4, 16)
+    char = uart.char_time()
+    uart.write(CTRL, 4, RX_EN)
+    t0 = clock.now
+    uart.ports["serial"].deliver(b"wxyz")
+    assert clock.pending() == []  # polled: landings are computed when STATE/DATA are read
+    assert uart.read(DATA, 4) == ord("w")
+    run_until(clock, t0 + char - 1)
+    assert uart.read(STATE, 4) == 0 and clock.pending() == []
+    run(clock, 1)
+    assert uart.read(STATE, 4) == RXFULL
+    run(clock, 5 * char)  # a slow poll: "y" waited, it lands as "x" is read
+    assert uart.read(DATA, 4) == ord("x")
+    assert uart.read(STATE, 4) == RXFULL
+    uart.write(CTRL, 4, RX_EN | RX_INTEN)  # back to interrupts: "z" is scheduled on the grid
+    assert uart.read(DATA, 4) == ord("y")
+    assert len(clock.pending()) == 1
+    assert uart.read(INTSTATUS, 4) == 0
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 700), st.integers(0, 400), st.integers(0, 400)), min_size=1,
+                max_size=30), st.integers(1, 12))
+def test_rx_landings_computed_on_read_match_the_event_driven_ones(reads: list[tuple[int, int, int]],
+                                                                  n: int) -> None:
+    """A polling firmware (RX_INTEN clear) sees every byte at the same cycle as with RX interrupts."""
+    seen = []
+    for ctrl in (RX_EN | RX_INTEN, RX_EN):
+        clock = Clock(HZ)
+        uart = CmsdkApbUart("u", clock)
+        uart.write(BAUDDIV, 4, 16)
+        uart.write(CTRL, 4, ctrl)
+        uart.ports["serial"].deliver(bytes(range(65, 65 + n)))
+        log = []
+        for gap, hold, sleep in reads:
+            run(clock, sleep)  # not looking: a byte may land meanwhile (on its grid time)
+            for _ in range(gap):  # poll STATE every cycle: the first cycle RXFULL shows is the landing
+                run(clock, 1)
+                if uart.read(STATE, 4) & RXFULL:
+                    run(clock, hold)  # then read DATA late or at once
+                    log.append((clock.now - hold, uart.read(DATA, 4)))
+                    break
+        seen.append(log)
+    assert seen[0] == seen[1]
+    assert len(seen[0]) == min(n, len(seen[0])) and all(b == 65 + i for i, (_, b) in enumerate(seen[0]))
 
 
 def test_rx_queued_while_disabled_lands_when_enabled(uart: CmsdkApbUart, clock: Clock) -> None:
@@ -284,7 +357,7 @@ def test_snapshot_round_trip_with_pending_rx(uart: CmsdkApbUart, clock: Clock) -
     uart.write(DATA, 4, 0x55)
     uart.ports["serial"].deliver(b"123")
     run(clock, 50)
-    assert uart.read(DATA, 4) == ord("1")  # "2" due at 50 + 1000
+    assert uart.read(DATA, 4) == ord("1")  # "1" landed at 0: "2" is due at 1000
     state = uart.get_state()
 
     clock2 = Clock(HZ)
@@ -298,7 +371,7 @@ def test_snapshot_round_trip_with_pending_rx(uart: CmsdkApbUart, clock: Clock) -
         assert dev.read(STATE, 4) == 0
         assert dev.rx_pending == 2
     for c, dev in ((clock, uart), (clock2, twin)):
-        run_until(c, 50 + 1000 - 1)
+        run_until(c, 1000 - 1)
         assert dev.read(STATE, 4) == 0
         run(c, 1)
         assert dev.read(STATE, 4) == RXFULL

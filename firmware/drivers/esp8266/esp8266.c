@@ -9,19 +9,32 @@
 #include "bsp.h"
 
 #define ESP_UART UART1
-#define ESP_BAUD 115200u
 #define RING_SIZE 4096u /* power of two */
 #define LINE_MAX 300
 #define UDPQ_SIZE 3072
 #define UDP_HDR 8 /* u16 len, u32 ip, u16 port */
 
-/* ------------------------------------------------------------ transport */
+/* ------------------------------------------------------------ transport
+ * Two ways in (like Linux NAPI). Idle, no command running: the UART1 RX
+ * interrupt fills the ring and calls the rx hook, so URCs reach the
+ * application. While a command runs the thread waits for the module anyway:
+ * RX_INTEN is off and the thread reads DATA itself, polling STATE about every
+ * half character while bytes stream, and sleeping on the RX interrupt after a
+ * few characters of silence. The CMSDK UART holds one byte: at 1562500 baud
+ * an interrupt per byte would leave 160 cycles for entry, handler, return and
+ * the parser (and on an emulator, the exception entry and return per byte cost
+ * far more than two register reads). */
 static volatile uint8_t ring[RING_SIZE];
 static volatile uint32_t r_head, r_tail;
 static volatile bool r_stalled;
 static volatile uint32_t rx_count, stall_count;
 static void (*rx_hook)(void *);
 static void *rx_hook_ctx;
+static bool uart_ready;
+static bool rx_polling;    /* a command runs: RX_INTEN off, the thread reads DATA */
+static uint32_t link_baud;
+static uint32_t half_char; /* delay_turns() for half a character at link_baud */
+#define RX_POLLS 8         /* half characters of silence before sleeping */
 
 static void uart_drain_isr(void)
 {
@@ -62,34 +75,66 @@ void UART1RX_Handler(void)
     }
 }
 
-static int rb_get(void)
+/* Commands poll (on), idle uses the interrupt (off). */
+static void rx_poll_mode(bool on)
+{
+    rx_polling = on;
+    if (!uart_ready) {
+        return;
+    }
+    CMSDK_UART_TypeDef *u = ESP_UART;
+    if (on) {
+        NVIC_DisableIRQ(UART1RX_IRQn);
+        u->CTRL = UART_CTRL_TX_EN | UART_CTRL_RX_EN;
+        return;
+    }
+    u->CTRL = UART_CTRL_TX_EN | UART_CTRL_RX_EN | UART_CTRL_RX_INTEN;
+    if (!r_stalled) {
+        NVIC_EnableIRQ(UART1RX_IRQn);
+        /* A byte that landed while polling latched no RX interrupt: let the ISR take it. */
+        if (u->STATE & UART_STATE_RXFULL) {
+            NVIC_SetPendingIRQ(UART1RX_IRQn);
+        }
+    }
+}
+
+/* The ring is at most half full again: let the UART's byte in. */
+static void unstall(void)
+{
+    __disable_irq();
+    r_stalled = false;
+    if (!rx_polling) { /* polling reads the UART directly once the ring is empty */
+        uart_drain_isr();
+        if (!r_stalled) {
+            NVIC_EnableIRQ(UART1RX_IRQn);
+        }
+    }
+    __enable_irq();
+}
+
+/* The next byte, or -1. Polling, `uart` says whether to look at the UART too
+ * (a waiting caller lets sleep_rx() look, half a character later). */
+static int rb_get(bool uart)
 {
     uint32_t t = r_tail;
     if (t == r_head) {
         if (r_stalled) {
-            __disable_irq();
-            r_stalled = false;
-            uart_drain_isr();
-            if (!r_stalled) {
-                NVIC_EnableIRQ(UART1RX_IRQn);
-            }
-            __enable_irq();
+            unstall();
         }
         t = r_tail;
         if (t == r_head) {
+            /* Bytes the ISR queued come first; then, polling, the UART itself. */
+            if (uart && rx_polling && (ESP_UART->STATE & UART_STATE_RXFULL)) {
+                rx_count++;
+                return (uint8_t)ESP_UART->DATA;
+            }
             return -1;
         }
     }
     uint8_t b = ring[t & (RING_SIZE - 1)];
     r_tail = t + 1;
     if (r_stalled && r_head - r_tail < RING_SIZE / 2) {
-        __disable_irq();
-        r_stalled = false;
-        uart_drain_isr();
-        if (!r_stalled) {
-            NVIC_EnableIRQ(UART1RX_IRQn);
-        }
-        __enable_irq();
+        unstall();
     }
     return b;
 }
@@ -107,16 +152,53 @@ static void uart_tx(const void *data, size_t n)
 static uint32_t now(void) { return systick_ticks(); }
 static bool expired(uint32_t deadline) { return (int32_t)(now() - deadline) >= 0; }
 
+static void delay_turns(uint32_t n)
+{
+    while (n--) {
+        __asm volatile("");
+    }
+}
+
+/* Wait for input (rb_get() found none). Polling: look again every half
+ * character; after RX_POLLS of silence sleep until the RX interrupt (or the
+ * SysTick) and go back to polling. */
 static void sleep_rx(void)
 {
+    bool polling = rx_polling;
+    if (polling) {
+        CMSDK_UART_TypeDef *u = ESP_UART;
+        for (int i = 0; i < RX_POLLS; i++) {
+            delay_turns(half_char);
+            if (u->STATE & UART_STATE_RXFULL) {
+                /* Into the ring (the ISR is off): rb_get() has it without asking again. */
+                ring[r_head & (RING_SIZE - 1)] = (uint8_t)u->DATA;
+                r_head = r_head + 1;
+                rx_count++;
+                return;
+            }
+        }
+        rx_poll_mode(false);
+    }
     __disable_irq();
     if (r_head == r_tail && !r_stalled) {
         __WFI(); /* UART1 RX or SysTick */
     }
-    __enable_irq();
+    __enable_irq(); /* the ISR takes what woke us */
+    if (polling) {
+        rx_poll_mode(true);
+    }
 }
 
-static bool uart_ready;
+/* The program's esp8266.serial-baudrate (a strong definition replaces this one). */
+__attribute__((weak)) uint32_t esp_serial_baudrate(void) { return MBED_CONF_ESP8266_SERIAL_BAUDRATE; }
+
+static void uart_set_baud(uint32_t baud)
+{
+    uint32_t div = SystemCoreClock / baud;
+    ESP_UART->BAUDDIV = div;
+    link_baud = baud;
+    half_char = 5u * div / 3u; /* delay_turns() takes ~3 instructions a turn */
+}
 
 static void uart_setup(void)
 {
@@ -127,12 +209,11 @@ static void uart_setup(void)
         (SysTick_CTRL_ENABLE | SysTick_CTRL_TICKINT)) {
         (void)systick_start(1000, 1);
     }
-    ESP_UART->BAUDDIV = SystemCoreClock / ESP_BAUD;
-    ESP_UART->CTRL = UART_CTRL_TX_EN | UART_CTRL_RX_EN | UART_CTRL_RX_INTEN;
+    uart_set_baud(ESP_DEFAULT_BAUD);
     uart1_isr = esp_uart_isr;
     NVIC_ClearPendingIRQ(UART1RX_IRQn);
-    NVIC_EnableIRQ(UART1RX_IRQn);
     uart_ready = true;
+    rx_poll_mode(rx_polling);
 }
 
 /* ------------------------------------------------------------ state */
@@ -308,6 +389,8 @@ static bool handle_urc(const char *l)
         return true;
     }
     if (strcmp(l, "ready") == 0) {
+        /* A reboot: the module is back at its power-on rate. */
+        uart_set_baud(ESP_DEFAULT_BAUD);
         ready_seen = true;
         inited = false;
         lose_all_links(LOST_WIFI);
@@ -391,7 +474,7 @@ static const char *feed(uint8_t b)
 static const char *next_line(uint32_t deadline, bool wait)
 {
     for (;;) {
-        int b = rb_get();
+        int b = rb_get(!wait);
         if (b < 0) {
             if (!wait || expired(deadline)) {
                 return NULL;
@@ -406,15 +489,43 @@ static const char *next_line(uint32_t deadline, bool wait)
     }
 }
 
+/* Wait for the `ready` URC. next_line() would not return for it (URCs are
+ * consumed), so check the flag after every byte. */
+static bool wait_ready(uint32_t deadline)
+{
+    while (!ready_seen) {
+        int b = rb_get(false);
+        if (b >= 0) {
+            (void)feed((uint8_t)b); /* lines before `ready` (boot text) are dropped */
+        } else if (expired(deadline)) {
+            break;
+        } else {
+            sleep_rx();
+        }
+    }
+    return ready_seen;
+}
+
+/* Parse (and drop) what arrives for `ms` (a trailing "<id>,CLOSED", an LF). */
+static void settle(uint32_t ms)
+{
+    uint32_t deadline = now() + ms;
+    while (!expired(deadline)) {
+        next_line(deadline, true);
+    }
+}
+
 void esp_poll(void)
 {
     if (in_cmd || !uart_ready) {
         return;
     }
     in_cmd = true;
+    rx_poll_mode(true);
     while (next_line(0, false)) {
         /* lines nobody waits for (late answers) are dropped */
     }
+    rx_poll_mode(false);
     in_cmd = false;
 }
 
@@ -500,11 +611,14 @@ static int at_cmd(uint32_t timeout, line_fn fn, void *ctx, const char *fmt, ...)
             return ESP_ERR_WOULD_BLOCK;                                                                                \
         }                                                                                                              \
         in_cmd = true;                                                                                                 \
+        rx_poll_mode(true);                                                                                            \
     } while (0)
 #define CMD_END(v)                                                                                                     \
     do {                                                                                                               \
+        int cmd_result_ = (v);                                                                                         \
+        rx_poll_mode(false);                                                                                           \
         in_cmd = false;                                                                                                \
-        return (v);                                                                                                    \
+        return cmd_result_;                                                                                            \
     } while (0)
 
 /* ------------------------------------------------------------ init */
@@ -529,6 +643,26 @@ static bool at_available(int tries)
     return false;
 }
 
+/* AT+UART_CUR to the program's rate, then UART1 follows (Mbed's at_available()). */
+static bool switch_baud(void)
+{
+    uint32_t baud = esp_serial_baudrate();
+    if (baud == link_baud) {
+        return true;
+    }
+    if (baud < 110 || SystemCoreClock / baud < UART_BAUDDIV_MIN) {
+        return false;
+    }
+    if (at_cmd(ESP_MISC_TIMEOUT, NULL, NULL, "AT+UART_CUR=%lu,8,1,0,0", (unsigned long)baud) != R_OK) {
+        return false;
+    }
+    /* The module changes rate once its OK has left the wire; the parser has
+     * the line at its CR, so let the LF arrive at the old rate first. */
+    settle(2);
+    uart_set_baud(baud);
+    return at_available(5);
+}
+
 static int do_init(void)
 {
     uart_setup();
@@ -541,13 +675,10 @@ static int do_init(void)
         if (at_cmd(ESP_MISC_TIMEOUT, NULL, NULL, "AT+RST") != R_OK) {
             continue;
         }
-        uint32_t deadline = now() + ESP_BOOT_TIMEOUT;
-        while (!ready_seen && !expired(deadline)) {
-            next_line(deadline, true);
-        }
-        booted = ready_seen;
+        uart_set_baud(ESP_DEFAULT_BAUD); /* it reboots at its power-on rate */
+        booted = wait_ready(now() + ESP_BOOT_TIMEOUT);
     }
-    if (!booted || !at_available(5)) {
+    if (!booted || !at_available(5) || !switch_baud()) {
         return ESP_ERR_DEVICE_ERROR;
     }
     if (at_cmd(ESP_MISC_TIMEOUT, NULL, NULL, "ATE0") != R_OK) {
@@ -589,6 +720,7 @@ bool esp_initialized(void) { return inited; }
 int esp_at_version(void) { return at_ver; }
 int esp_sdk_version(void) { return sdk_ver; }
 esp_wifi_state_t esp_wifi_state(void) { return wifi_state; }
+uint32_t esp_baud(void) { return link_baud; }
 uint32_t esp_rx_bytes(void) { return rx_count; }
 uint32_t esp_ring_stalls(void) { return stall_count; }
 
@@ -857,15 +989,6 @@ static void on_start(const char *l, void *ctx)
     }
 }
 
-/* Let a trailing "<id>,CLOSED" after a failed CIPSTART arrive before the id is reused. */
-static void settle(uint32_t ms)
-{
-    uint32_t deadline = now() + ms;
-    while (!expired(deadline)) {
-        next_line(deadline, true);
-    }
-}
-
 static int link_start(int id, bool tcp, const char *ip, unsigned port, unsigned a, unsigned b,
                       int nargs)
 {
@@ -902,7 +1025,7 @@ static int link_start(int id, bool tcp, const char *ip, unsigned port, unsigned 
             links[id].open = true; /* close it and retry */
             continue;
         }
-        settle(5);
+        settle(5); /* a trailing <id>,CLOSED must not hit the next user of the id */
         link_reset(id, tcp);
         CMD_END(ESP_ERR_DEVICE_ERROR);
     }

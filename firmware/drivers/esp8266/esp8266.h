@@ -1,7 +1,15 @@
 /*
  * esp8266: AT-command driver for an ESP8266 running Espressif NonOS AT 1.7.x
  * (the dialect Mbed OS's ESP8266Interface speaks), on the MPS2-AN385's UART1
- * (0x40005000, RX IRQ 2) at 115200 baud.
+ * (0x40005000, RX IRQ 2).
+ *
+ * Baud rate: the module powers up at ESP_DEFAULT_BAUD (115200). When the
+ * program's esp8266.serial-baudrate (esp_serial_baudrate, see below) differs,
+ * esp_init() sends AT+UART_CUR=<baud>,8,1,0,0 after the module's reset, lets
+ * the OK leave the wire, then reprograms UART1's BAUDDIV (baud = PCLK/BAUDDIV,
+ * PCLK 25 MHz, BAUDDIV >= 16: at most 1562500) and checks AT -> OK at the new
+ * rate, as Mbed's ESP8266::at_available() does. A module reboot (AT+RST, or a
+ * `ready` nobody asked for) puts both ends back at ESP_DEFAULT_BAUD.
  *
  * Transport: UART1 RX interrupt into a ring buffer. When the ring is full the
  * ISR masks the interrupt and leaves the byte in the UART (the sender is held
@@ -30,6 +38,30 @@ extern "C" {
 
 #define ESP_LINKS 5
 #define ESP_MAX_SEND 2048
+
+/* The module's power-on rate (Mbed's ESP8266_DEFAULT_SERIAL_BAUDRATE). */
+#define ESP_DEFAULT_BAUD 115200u
+/* Mbed's esp8266.serial-baudrate config option, default as in its mbed_lib.json. */
+#ifndef MBED_CONF_ESP8266_SERIAL_BAUDRATE
+#define MBED_CONF_ESP8266_SERIAL_BAUDRATE 115200
+#endif
+/* The rate esp_init() switches the link to. The driver's weak definition
+ * returns MBED_CONF_ESP8266_SERIAL_BAUDRATE; a program picks its own (its
+ * "mbed_app.json" override) with ESP8266_SERIAL_BAUDRATE_CONFIG(baud) in one
+ * of its source files. BAUDDIV = 25 MHz / baud must be >= 16. (A function, not
+ * a weak const: GCC folds the value of a weak const into the driver.) */
+uint32_t esp_serial_baudrate(void);
+#define ESP_PCLK_HZ 25000000u
+#define ESP_MAX_BAUD (ESP_PCLK_HZ / 16u)
+#ifdef __cplusplus
+#define ESP8266_SERIAL_BAUDRATE_CONFIG(baud)                                                                       \
+    static_assert((baud) >= 110 && (baud) <= ESP_MAX_BAUD, "esp8266.serial-baudrate out of range");                \
+    extern "C" uint32_t esp_serial_baudrate(void) { return (baud); }
+#else
+#define ESP8266_SERIAL_BAUDRATE_CONFIG(baud)                                                                       \
+    _Static_assert((baud) >= 110 && (baud) <= ESP_MAX_BAUD, "esp8266.serial-baudrate out of range");               \
+    uint32_t esp_serial_baudrate(void) { return (baud); }
+#endif
 
 enum {
     ESP_OK = 0,
@@ -77,9 +109,9 @@ void esp_set_rx_hook(void (*hook)(void *ctx), void *ctx);
 /* Called from the parser (thread context) on link / Wi-Fi events. */
 void esp_set_event_hook(esp_event_hook_t hook, void *ctx);
 
-/* UART + module init: AT, AT+RST/ready, ATE0, AT+GMR (x2, version check),
- * AT+CWMODE_DEF=1, AT+CIPRECVMODE=1, AT+CWMODE_CUR=1, AT+CIPMUX=1,
- * AT+CIPDINFO=1. Idempotent until esp_deinit() or a module reboot. */
+/* UART + module init: AT, AT+RST/ready, [AT+UART_CUR, BAUDDIV, AT], ATE0,
+ * AT+GMR (version check), AT+CWMODE_DEF=1, AT+CIPRECVMODE=1, AT+CWMODE_CUR=1,
+ * AT+CIPMUX=1, AT+CIPDINFO=1. Idempotent until a module reboot. */
 int esp_init(void);
 bool esp_initialized(void);
 /* Module firmware versions parsed from AT+GMR (major*1e6+minor*1e4+patch*100). */
@@ -118,6 +150,8 @@ bool esp_link_lost(int id);       /* closed by the peer or by losing the AP */
 
 /* Parse whatever the module sent meanwhile (URCs); never blocks. */
 void esp_poll(void);
+/* The baud rate UART1 and the module use now (ESP_DEFAULT_BAUD until the switch). */
+uint32_t esp_baud(void);
 /* Statistics (for tests). */
 uint32_t esp_rx_bytes(void);
 uint32_t esp_ring_stalls(void);
