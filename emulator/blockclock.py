@@ -2,8 +2,8 @@
 
 The native hook in ``native/blockclock.c`` is attached with Unicorn's C API
 as a ``UC_HOOK_BLOCK`` callback; Python never runs per block. It is built
-with the host C compiler by ``scripts/setup`` (or on first use into
-``native/``). Unicorn's own ``count`` limit would give exact slices but
+with the host C compiler by ``scripts/setup`` (or on first use, see
+``native_lib``). Unicorn's own ``count`` limit would give exact slices but
 instruments every instruction and halves the speed of translated code.
 
 Model: a slice ends at the first block boundary at or after its budget, so
@@ -16,18 +16,14 @@ from __future__ import annotations
 
 import ctypes
 import logging
-import shutil
-import subprocess
-from pathlib import Path
 
 from unicorn import UC_HOOK_BLOCK, Uc
 from unicorn import arm_const as A
 
+from emulator import native_lib
+
 log = logging.getLogger("vboard.cpu")
 
-NATIVE_DIR = Path(__file__).resolve().parent / "native"
-SOURCE = NATIVE_DIR / "blockclock.c"
-LIBRARY = NATIVE_DIR / "_blockclock.so"
 CACHE_SLOTS = 65536
 
 
@@ -53,31 +49,13 @@ class _State(ctypes.Structure):
     ]
 
 
-def build(force: bool = False) -> Path:
-    """Compile the hook library if it is missing or older than its source."""
-    if LIBRARY.exists() and not force and LIBRARY.stat().st_mtime >= SOURCE.stat().st_mtime:
-        return LIBRARY
-    cc = shutil.which("cc") or shutil.which("gcc")
-    if cc is None:
-        raise RuntimeError(f"no C compiler to build {LIBRARY} (run scripts/setup)")
-    tmp = LIBRARY.with_suffix(".tmp.so")
-    try:
-        subprocess.run([cc, "-O2", "-shared", "-fPIC", "-o", str(tmp), str(SOURCE)], check=True,
-                       capture_output=True, timeout=120)
-        tmp.replace(LIBRARY)
-    except (OSError, subprocess.SubprocessError) as e:
-        raise RuntimeError(f"cannot build {LIBRARY} ({e})") from None
-    return LIBRARY
-
-
 _lib: ctypes.CDLL | None = None
 
 
 def _library() -> ctypes.CDLL:
     global _lib
     if _lib is None:
-        path = build()
-        lib = ctypes.CDLL(str(path))
+        lib = native_lib.load("blockclock")
         lib.vb_sizeof.restype = ctypes.c_uint64
         if lib.vb_sizeof() != ctypes.sizeof(_State):
             raise RuntimeError("blockclock.c and blockclock.py disagree on the state layout")

@@ -72,6 +72,7 @@ from emulator.nvic import (
     exception_name,
 )
 from emulator.ucregs import RegisterFile, WordReader
+from emulator.wordfifo import WordFifoPort
 
 log = logging.getLogger("vboard.cpu")
 
@@ -204,8 +205,11 @@ class CortexM3:
         self.ram_ranges.append((base, base + size))
 
     def map_mmio(self, base: int, size: int, read: Callable[[int, int], int],
-                 write: Callable[[int, int, int], None]) -> None:
-        """Map a device window; ``read(offset, size)``/``write(offset, size, value)``."""
+                 write: Callable[[int, int, int], None], fifo_port: WordFifoPort | None = None) -> None:
+        """Map a device window; ``read(offset, size)``/``write(offset, size, value)``.
+
+        With a ``fifo_port``, its C callbacks serve the window and pass what they do not
+        take to ``read``/``write``."""
 
         # Registered through Unicorn's C API with our own ctypes trampolines:
         # the Python binding's wrappers add two frames to every device access.
@@ -226,8 +230,14 @@ class CortexM3:
 
         read_fn = _MMIO_READ(on_read)
         write_fn = _MMIO_WRITE(on_write)
-        status = uclib.uc_mmio_map(self.uc._uch, base, size, ctypes.cast(read_fn, ctypes.c_void_p), None,
-                                   ctypes.cast(write_fn, ctypes.c_void_p), None)
+        read_cb, write_cb = ctypes.cast(read_fn, ctypes.c_void_p), ctypes.cast(write_fn, ctypes.c_void_p)
+        user = None
+        if fifo_port is not None:
+            fifo_port.set_slow_path(read_cb.value or 0, write_cb.value or 0)
+            native_read, native_write, port = fifo_port.callbacks()
+            read_cb, write_cb = ctypes.c_void_p(native_read), ctypes.c_void_p(native_write)
+            user = ctypes.c_void_p(port)
+        status = uclib.uc_mmio_map(self.uc._uch, base, size, read_cb, user, write_cb, user)
         if status:
             raise UcError(status)
         self._mmio_callbacks.append((read_fn, write_fn))

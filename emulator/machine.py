@@ -178,7 +178,7 @@ class Machine:
 
     def _attach(self, base: int, dev: Device) -> None:
         size = (dev.SIZE + 0xFFF) & ~0xFFF
-        self.cpu.map_mmio(base, size, dev.read, dev.write)
+        self.cpu.map_mmio(base, size, dev.read, dev.write, getattr(dev, "fifo_port", None))
 
     def device(self, name: str) -> Device:
         try:

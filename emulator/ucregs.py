@@ -77,6 +77,8 @@ class WordReader:
 
     def words(self, address: int, n: int) -> list[int]:
         """``n`` little-endian words at ``address``; raises ValueError if unmapped."""
+        if n > len(self._buf):
+            self._buf = (ctypes.c_uint32 * n)()
         if self._read(self._handle, address, ctypes.cast(self._buf, ctypes.POINTER(ctypes.c_char)), 4 * n):
             raise ValueError(f"cannot read 0x{address:08X}")
         return self._buf[:n]

@@ -121,6 +121,7 @@ from typing import Any
 from emulator.clock import Clock, Timer
 from emulator.device import Device
 from emulator.regs import RO, SC, W1C, WO, F, Reg, RegMap
+from emulator.wordfifo import WordFifoPort
 
 __all__ = ["Lan9118"]
 
@@ -206,6 +207,9 @@ GPT_HZ = 10_000
 FREE_RUN_HZ = 25_000_000
 
 _TX_CMD_A, _TX_CMD_B, _TX_DATA = 0, 1, 2
+
+
+FIFO_TOTAL_WORDS = 16384 // 4  # the chip's FIFO RAM: no data FIFO is larger
 
 
 def fifo_sizes(tx_fif_sz: int) -> tuple[int, int, int, int]:
@@ -505,13 +509,17 @@ class Lan9118(Device):
         self.rx_dropped: dict[str, int] = {}
         self._gpt_timer: Timer | None = None
         self._gpt_deadline: int | None = None
+        # The RX data FIFO is the port's receive ring; its TX buffer feeds _tx_words.
+        self.fifo_port = WordFifoPort(rx_window=(0x00, 0x20), tx_window=(0x20, 0x40),
+                                      rx_words=FIFO_TOTAL_WORDS, tx_words=FIFO_TOTAL_WORDS)
+        self._rxd = self.fifo_port
         self._init_state()
         self._free_run_base = 0
         self.reset()
 
     # -- state and reset --------------------------------------------------------------
     def _init_state(self) -> None:
-        self._rxd: deque[int] = deque()        # RX data FIFO, DWORDs of all queued packets
+        self._rxd.clear()                      # RX data FIFO, DWORDs of all queued packets
         self._rxs: deque[int] = deque()        # RX status FIFO
         self._rx_pushed = 0                    # DWORDs ever pushed into _rxd
         self._rx_ends: deque[int] = deque()    # _rx_pushed value at the end of each packet
@@ -532,6 +540,8 @@ class Lan9118(Device):
         self._gpt_cancel()
 
     def _tx_reset_assembler(self) -> None:
+        self.fifo_port.take()
+        self.fifo_port.grant(0)
         self._tx_state = _TX_CMD_A
         self._tx_words: list[int] = []
         self._tx_left = 0                      # data DWORDs still expected for this buffer
@@ -627,16 +637,41 @@ class Lan9118(Device):
             bits |= TDFA
         r[self._i_sts] |= bits
 
-    # -- MMIO fast path: the data FIFO ports and their aliases ---------------------------------
+    # -- MMIO: the data FIFO ports and their aliases ---------------------------------------------
+    # Word reads of the RX port and data words of a TX buffer are served by ``fifo_port`` in C
+    # when the CPU maps this device; what reaches these methods is the rest (or every access,
+    # when a test calls them directly).
     def read(self, offset: int, size: int) -> int:
         if offset < 0x20:
             rxd = self._rxd
             if size == 4 and rxd:
                 return rxd.popleft()
             return self._rx_data_read_odd(offset, size)
+        self._tx_sync()
         return Device.read(self, offset, size)
 
     def write(self, offset: int, size: int, value: int) -> None:
+        self._tx_sync()
+        self._write(offset, size, value)
+        self._tx_grant()
+
+    def _tx_sync(self) -> None:
+        """Account for the TX data words the native fast path took since the last look."""
+        words = self.fifo_port.take()
+        if words:
+            self._tx_words.extend(words)
+            self._tx_left -= len(words)
+            self._tx_used += len(words)
+
+    def _tx_grant(self) -> None:
+        """Let the fast path take the data words of the open buffer but its last one (which
+        completes the buffer here), as far as the FIFO has room."""
+        if self._tx_state == _TX_DATA:
+            self.fifo_port.grant(min(self._tx_left - 1, self._tx_cap - self._tx_used - self._tx_held_words))
+        else:
+            self.fifo_port.grant(0)
+
+    def _write(self, offset: int, size: int, value: int) -> None:
         if offset < 0x40:
             if offset >= 0x20 and size == 4:
                 if (self._tx_state == _TX_DATA and self._tx_left > 1
@@ -686,8 +721,7 @@ class Lan9118(Device):
         if not self._rx_ends:
             self.guest_error("RX_DP_CTRL.RX_FFWD with no packet in the RX data FIFO")
             return
-        for _ in range(self._rx_ends[0] - popped):
-            self._rxd.popleft()
+        self._rxd.skip(self._rx_ends[0] - popped)
         self._rx_ends.popleft()
 
     def _rx_dump(self) -> None:
@@ -778,8 +812,7 @@ class Lan9118(Device):
         if len(self._rxs) >= self._rxs_cap or len(self._rxd) + words > self._rxd_cap:
             self._drop_rx("fifo_full", counted=True)
             return
-        data = bytes(offset) + frame + frame_fcs + bytes(padded - total)
-        self._rxd.extend(struct.unpack(f"<{words}I", data))
+        self._rxd.push_bytes(bytes(offset) + frame + frame_fcs + bytes(padded - total))
         self._rx_prune_ends()
         self._rx_pushed += words
         self._rx_ends.append(self._rx_pushed)
@@ -826,6 +859,7 @@ class Lan9118(Device):
 
     # -- transmit ------------------------------------------------------------------------------------
     def _tx_free_bytes(self) -> int:
+        self._tx_sync()
         return max(0, 4 * (self._tx_cap - self._tx_used - self._tx_held_words))
 
     def _tx_error(self, message: str, overflow: bool = False) -> None:
@@ -1272,9 +1306,10 @@ class Lan9118(Device):
 
     # -- snapshots ---------------------------------------------------------------------------------------
     def get_state(self) -> dict[str, Any]:
+        self._tx_sync()
         state = super().get_state()
         state.update(
-            rxd=list(self._rxd), rxs=list(self._rxs), rx_pushed=self._rx_pushed,
+            rxd=self._rxd.to_list(), rxs=list(self._rxs), rx_pushed=self._rx_pushed,
             rx_ends=list(self._rx_ends), txs=list(self._txs),
             tx_held=[(pkt.hex(), b, i, u, e) for pkt, b, i, u, e in self._tx_held],
             tx=dict(state=self._tx_state, words=list(self._tx_words), left=self._tx_left,
@@ -1291,7 +1326,7 @@ class Lan9118(Device):
 
     def set_state(self, state: dict[str, Any]) -> None:
         super().set_state(state)
-        self._rxd = deque(state["rxd"])
+        self._rxd.load(state["rxd"])
         self._rxs = deque(state["rxs"])
         self._rx_pushed = state["rx_pushed"]
         self._rx_ends = deque(state["rx_ends"])

@@ -238,16 +238,19 @@ class HostBackend:
         frame = self.transform_inbound(frame)
         self.counters.from_host_frames += 1
         self.counters.from_host_bytes += len(frame)
-        port = self.port
 
         def arrive() -> None:
             with self._lock:
                 self._inflight -= 1
-            port.receive(frame)
+            self._arrive(frame)
 
         self.machine.post(arrive)
         if self.host_input is not None:
             self.host_input.arrived()
+
+    def _arrive(self, frame: bytes) -> None:
+        """A frame from the host enters the switch (emulation thread)."""
+        self.port.receive(frame)
 
     def _reader_loop(self) -> None:
         reason = "the host side closed the connection"

@@ -17,6 +17,8 @@ Quirks handled here (``/work/shared/reference/platform_facts.md``):
   filled in (``udp_checksums_filled`` counts them).
 - passt's stderr goes to a file in that directory; its last lines are in
   every error message about it.
+- passt serves one guest, and a host connection made while the board boots
+  would wait for passt's one-second SYN retry: see ``guest_gate``.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -35,6 +38,7 @@ from typing import Any
 
 from bridge.net.backend import BackendError, HostBackend, HostInputLike, MachineLike
 from bridge.net.framing import read_stream_frame, stream_frame
+from bridge.net.guest_gate import GuestGate
 from bridge.net.packets import fill_zero_udp_checksum, strip_ethernet_padding
 from emulator.network import LinkModel, Switch
 
@@ -112,9 +116,25 @@ class PasstBackend(HostBackend):
         self.socket_path: str | None = None
         self._log_path: str | None = None
         super().__init__(machine, switch, host_input, port_name=port_name, on_error=on_error, link=link)
+        self.gate = GuestGate(self._after)
+        self.outbound_hooks.append(lambda frame: self.gate.outbound(frame, self._post_to_switch))
 
     def describe(self) -> str:
         return "user (passt)"
+
+    def _arrive(self, frame: bytes) -> None:
+        self.gate.inbound(frame, self.port.receive)
+
+    def _after(self, seconds: float, fn: Callable[[], None]) -> None:
+        """Run ``fn`` on the emulation thread ``seconds`` of host time from now."""
+        timer = threading.Timer(seconds, self.machine.post, (fn,))
+        timer.daemon = True
+        timer.start()
+
+    def _post_to_switch(self, frame: bytes) -> None:
+        """Held frames released while the switch is handing a frame out: enter after it."""
+        port = self.port
+        self.machine.post(lambda: port.receive(frame))
 
     def command(self, socket_path: str) -> list[str]:
         args = [self.passt, "-f", "-e", "-1", "--socket", socket_path, "-a", self.address,
@@ -191,7 +211,9 @@ class PasstBackend(HostBackend):
             if time.monotonic() >= deadline:
                 raise BackendError(f"user network: passt did not open {self.socket_path} within "
                                    f"{self.startup_timeout:g} s ({last_err}){self._stderr_note()}")
-            time.sleep(0.02)
+            # passt listens on the forwarded ports before we connect, and drops what a host sends
+            # until we do (its SYN retry comes a second later): keep that window short.
+            time.sleep(0.002)
 
     # ------------------------------------------------------------------- I/O
     def _read_frame(self) -> bytes | None:
@@ -263,5 +285,5 @@ class PasstBackend(HostBackend):
         return f"; passt said: {tail}" if tail else ""
 
     def stats(self) -> dict[str, Any]:
-        return {**super().stats(), "udp_checksums_filled": self.udp_checksums_filled,
+        return {**super().stats(), **self.gate.stats(), "udp_checksums_filled": self.udp_checksums_filled,
                 "passt_pid": self.proc.pid if self.proc else None}

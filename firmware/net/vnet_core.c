@@ -229,20 +229,32 @@ static void arp_learn(uint32_t ip, const uint8_t *mac, bool create)
     }
 }
 
+/* Broadcast (limited or of our subnet) or multicast: never a host's address. */
+static bool ip_is_group(uint32_t ip)
+{
+    return ip == IP_BROADCAST || (ip & 0xF0000000UL) == 0xE0000000UL ||
+           (vnet_if.ip != 0 && vnet_if.mask != 0 && vnet_if.mask != IP_BROADCAST &&
+            (ip & ~vnet_if.mask) == ~vnet_if.mask && (ip & vnet_if.mask) == (vnet_if.ip & vnet_if.mask));
+}
+
 static void arp_input(const uint8_t *a, size_t len)
 {
     if (len < 28U || rd16(a) != 1 || rd16(a + 2) != 0x0800 || a[4] != 6 || a[5] != 4) {
         return;
     }
     uint16_t op = rd16(a + 6);
+    static const uint8_t zero_mac[6];
+    const uint8_t *sha = a + 8;
     uint32_t spa = rd32(a + 14), tpa = rd32(a + 24);
+    if ((op != 1 && op != 2) || (sha[0] & 1U) != 0U || memcmp(sha, zero_mac, 6) == 0 ||
+        ip_is_group(spa) || (vnet_if.ip != 0 && spa == vnet_if.ip)) {
+        return;
+    }
     bool for_us = vnet_if.ip != 0 && tpa == vnet_if.ip;
     if (spa != 0) {
-        arp_learn(spa, a + 8, for_us);
+        arp_learn(spa, sha, for_us);
     }
     if (op == 1 && for_us) {
-        uint8_t sha[6];
-        memcpy(sha, a + 8, 6);
         arp_send(2, sha, spa, sha);
     }
 }
@@ -415,6 +427,9 @@ static void ip_input(const uint8_t *ip, size_t avail)
         return;
     }
     uint32_t src = rd32(ip + 12), dst = rd32(ip + 16);
+    if (ip_is_group(src)) {
+        return;
+    }
     bool bcast = dst == IP_BROADCAST ||
                  (vnet_if.ip != 0 && (dst & ~vnet_if.mask) == ~vnet_if.mask &&
                   (dst & vnet_if.mask) == (vnet_if.ip & vnet_if.mask));

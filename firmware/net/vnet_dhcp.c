@@ -85,13 +85,20 @@ static void lose_lease(void)
     restart();
 }
 
+/* An address a server may lease: not 0/8, loopback, multicast or reserved. */
+static bool lease_addr_ok(uint32_t ip)
+{
+    uint32_t net = ip >> 24;
+    return net != 0U && net != 127U && net < 224U;
+}
+
 bool dhcp_input(const uint8_t *m, size_t len)
 {
     if (d.st == D_OFF) {
         return false;
     }
-    if (len < 240U || m[0] != 2 || rd32(m + 4) != d.xid || memcmp(m + 28, vnet_if.mac, 6) != 0 ||
-        rd32(m + 236) != 0x63825363UL) {
+    if (len < 240U || m[0] != 2 || m[1] != 1 || m[2] != 6 || rd32(m + 4) != d.xid ||
+        memcmp(m + 28, vnet_if.mac, 6) != 0 || rd32(m + 236) != 0x63825363UL) {
         return true;
     }
     uint8_t type = 0;
@@ -142,7 +149,9 @@ bool dhcp_input(const uint8_t *m, size_t len)
     }
     uint32_t yiaddr = rd32(m + 16);
     uint32_t now = vnet_now_ms();
-    if (d.st == D_SELECTING && type == DHCPOFFER && yiaddr != 0) {
+    /* While rebinding any server may answer; otherwise only the one we chose. */
+    bool our_server = sid == 0 || sid == d.server || d.st == D_REBINDING;
+    if (d.st == D_SELECTING && type == DHCPOFFER && lease_addr_ok(yiaddr)) {
         d.offer_ip = yiaddr;
         d.server = sid != 0 ? sid : rd32(m + 20);
         d.st = D_REQUESTING;
@@ -150,9 +159,10 @@ bool dhcp_input(const uint8_t *m, size_t len)
         d.iv = VNET_DHCP_RETRY_MS;
         dhcp_send(DHCPREQUEST);
         d.t_next = now + d.iv;
-    } else if ((d.st == D_REQUESTING || d.st == D_RENEWING || d.st == D_REBINDING) && type == DHCPACK) {
-        vnet_if.ip = yiaddr != 0 ? yiaddr : vnet_if.ip;
-        vnet_if.mask = mask != 0 ? mask : 0xFFFFFF00UL;
+    } else if ((d.st == D_REQUESTING || d.st == D_RENEWING || d.st == D_REBINDING) && type == DHCPACK &&
+               our_server && lease_addr_ok(yiaddr)) {
+        vnet_if.ip = yiaddr;
+        vnet_if.mask = mask != 0 && (~mask & (~mask + 1U)) == 0U ? mask : 0xFFFFFF00UL;
         vnet_if.gw = router;
         vnet_if.dns = dns;
         if (sid != 0) {
@@ -176,7 +186,7 @@ bool dhcp_input(const uint8_t *m, size_t len)
         d.st = D_BOUND;
         vnet_stats.dhcp_leases++;
         vnet_set_state(VNET_IF_UP);
-    } else if (type == DHCPNAK && d.st != D_SELECTING && d.st != D_BOUND) {
+    } else if (type == DHCPNAK && d.st != D_SELECTING && d.st != D_BOUND && our_server) {
         lose_lease();
     }
     return true;

@@ -138,8 +138,10 @@ typedef struct {
     uint32_t iss, irs;
     uint32_t snd_una, snd_nxt, snd_max, snd_wnd, snd_wl1, snd_wl2;
     uint32_t rcv_nxt, rcv_adv; /* rcv_adv: last advertised window */
-    uint16_t tx_start, tx_len, rx_start, rx_len;
+    uint32_t tx_start, tx_len, rx_start, rx_len;
     uint8_t retries, dupacks;
+    bool in_recovery;    /* fast recovery (RFC 6582) until snd_una passes `recover` */
+    uint32_t cwnd, ssthresh, recover; /* congestion control (RFC 5681), bytes */
     uint32_t srtt, rttvar, rto; /* srtt x8, rttvar x4, ms */
     bool rtt_on;
     uint32_t rtt_seq, rtt_t0;

@@ -419,7 +419,7 @@ int vnet_send(int sock, const void *data, size_t len)
     }
     memcpy(tx + pos, data, first);
     memcpy(tx, (const uint8_t *)data + first, n - first);
-    s->tx_len = (uint16_t)(s->tx_len + n);
+    s->tx_len += (uint32_t)n;
     tcp_output(s);
     return (int)n;
 }
@@ -442,8 +442,8 @@ int vnet_recv(int sock, void *buf, size_t len)
         }
         memcpy(buf, rx + s->rx_start, first);
         memcpy((uint8_t *)buf + first, rx, n - first);
-        s->rx_start = (uint16_t)((s->rx_start + n) % VNET_TCP_RX_BUF);
-        s->rx_len = (uint16_t)(s->rx_len - n);
+        s->rx_start = (uint32_t)((s->rx_start + n) % VNET_TCP_RX_BUF);
+        s->rx_len -= (uint32_t)n;
         tcp_recved(s);
         return (int)n;
     }

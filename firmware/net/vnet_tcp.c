@@ -89,6 +89,48 @@ static void tcp_send(vsock_t *s, uint32_t seq, uint8_t flags, uint32_t off, size
 
 static void send_ack(vsock_t *s) { tcp_send(s, s->snd_nxt, F_ACK, 0, 0); }
 
+/* ---- congestion control: slow start, congestion avoidance, NewReno fast recovery ---- */
+static void cc_init(vsock_t *s)
+{
+    uint32_t mss = s->mss;
+    s->cwnd = min32(4U * mss, mss * 2U > 4380U ? mss * 2U : 4380U); /* RFC 3390 */
+    s->ssthresh = UINT32_MAX;
+    s->in_recovery = false;
+}
+
+static uint32_t cc_half_flight(const vsock_t *s)
+{
+    uint32_t flight = s->snd_max - s->snd_una;
+    return flight / 2U > 2U * s->mss ? flight / 2U : 2U * s->mss;
+}
+
+static void cc_acked(vsock_t *s, uint32_t acked)
+{
+    if (s->cwnd < s->ssthresh) {
+        s->cwnd += min32(acked, s->mss);
+    } else {
+        uint32_t inc = (uint32_t)s->mss * s->mss / (s->cwnd ? s->cwnd : 1U);
+        s->cwnd += inc ? inc : 1U;
+    }
+    if (s->cwnd > 4U * VNET_TCP_TX_BUF) {
+        s->cwnd = 4U * VNET_TCP_TX_BUF;
+    }
+}
+
+/* Resend the first unacknowledged segment, leaving snd_nxt where it is. */
+static void retransmit_head(vsock_t *s)
+{
+    uint32_t n = min32(s->tx_len, s->mss);
+    uint32_t sent = s->snd_max - s->snd_una;
+    if (n > sent) {
+        n = sent;
+    }
+    if (n > 0) {
+        tcp_send(s, s->snd_una, F_ACK | F_PSH, 0, n);
+        vnet_stats.tcp_retransmits++;
+    }
+}
+
 /* RST in answer to a segment nobody wants (RFC 793 "reset generation"). */
 static void send_rst_reply(uint32_t src, uint16_t sport, uint16_t dport, uint32_t seq, uint32_t ack,
                            uint8_t flags, size_t dlen)
@@ -189,7 +231,7 @@ void tcp_output(vsock_t *s)
             break; /* FIN already out */
         }
         uint32_t avail = s->tx_len - off;
-        uint32_t wnd_end = s->snd_una + s->snd_wnd;
+        uint32_t wnd_end = s->snd_una + min32(s->snd_wnd, s->cwnd);
         uint32_t usable = SEQ_GT(wnd_end, s->snd_nxt) ? wnd_end - s->snd_nxt : 0U;
         uint32_t n = min32(min32(avail, s->mss), usable);
         bool fin = s->fin_queued && !s->fin_sent && n == avail;
@@ -391,6 +433,7 @@ static void synsent_input(vsock_t *s, uint32_t src, uint16_t sport, uint32_t seq
     s->retries = 0;
     s->t_rtx = 0;
     s->state = TCP_ESTABLISHED;
+    cc_init(s);
     s->kick = true;
     send_ack(s);
 }
@@ -508,6 +551,7 @@ void tcp_input(uint32_t src, uint32_t dst, const uint8_t *t, size_t len)
         s->retries = 0;
         s->t_rtx = 0;
         s->state = TCP_ESTABLISHED;
+        cc_init(s);
         s->estab_order = ++estab_counter;
         if (s->parent >= 0) {
             vnet_socks[s->parent].kick = true;
@@ -530,8 +574,8 @@ void tcp_input(uint32_t src, uint32_t dst, const uint8_t *t, size_t len)
             fin_acked = s->fin_queued;
             acked = s->tx_len;
         }
-        s->tx_start = (uint16_t)((s->tx_start + acked) % TXB);
-        s->tx_len = (uint16_t)(s->tx_len - acked);
+        s->tx_start = (s->tx_start + acked) % TXB;
+        s->tx_len -= acked;
         s->snd_una = ack;
         if (SEQ_LT(s->snd_nxt, s->snd_una)) {
             s->snd_nxt = s->snd_una;
@@ -547,14 +591,31 @@ void tcp_input(uint32_t src, uint32_t dst, const uint8_t *t, size_t len)
         }
         s->retries = 0;
         s->dupacks = 0;
+        if (s->in_recovery) {
+            if (SEQ_LT(ack, s->recover) && s->snd_nxt == s->snd_una) {
+                retransmit_head(s); /* partial ACK with nothing in flight: the next hole */
+            } else if (!SEQ_LT(ack, s->recover)) {
+                s->in_recovery = false;
+                s->cwnd = s->ssthresh;
+            }
+        } else {
+            cc_acked(s, acked);
+        }
         s->t_rtx = s->snd_nxt != s->snd_una ? dl(now + s->rto) : 0;
         s->kick = true;
     } else if (ack == s->snd_una && dlen == 0 && (flags & F_FIN) == 0U && swnd == s->snd_wnd &&
                s->snd_max != s->snd_una) {
-        if (++s->dupacks == 3) { /* fast retransmit (go back to snd_una) */
+        if (++s->dupacks == 3 && !s->in_recovery) {
+            /* Fast retransmit, going back to snd_una: small-stack peers (passt, slirp, lwIP
+             * without OOSEQ) drop out-of-order segments, so everything after the hole is
+             * sent again, within the halved window. */
+            s->ssthresh = cc_half_flight(s);
+            s->cwnd = s->ssthresh;
+            s->recover = s->snd_max;
+            s->in_recovery = true;
+            s->rtt_on = false;
             s->snd_nxt = s->snd_una;
             s->fin_sent = false;
-            s->rtt_on = false;
             vnet_stats.tcp_retransmits++;
         }
     }
@@ -629,7 +690,7 @@ void tcp_input(uint32_t src, uint32_t dst, const uint8_t *t, size_t len)
             }
             memcpy(rx + pos, data, first);
             memcpy(rx, data + first, n - first);
-            s->rx_len = (uint16_t)(s->rx_len + n);
+            s->rx_len += (uint32_t)n;
             s->rcv_nxt += (uint32_t)n;
             s->ack_now = true;
             s->kick = true;
@@ -704,6 +765,12 @@ void tcp_timers(uint32_t now)
                 tcp_send(s, s->iss, F_SYN | F_ACK, 0, 0);
                 s->t_rtx = dl(now + s->rto);
             } else {
+                /* Loss window: the initial window, where RFC 5681 says one segment. Peers
+                 * that drop out-of-order data and ACK lazily (passt) answer a lone resent
+                 * segment only on their own timer; a few segments keep their ACKs coming. */
+                uint32_t half = cc_half_flight(s);
+                cc_init(s);
+                s->ssthresh = half;
                 s->snd_nxt = s->snd_una;
                 s->fin_sent = false;
                 s->dupacks = 0;

@@ -51,7 +51,7 @@ void udp_input(uint32_t src, uint32_t dst, const uint8_t *u, size_t len)
             return;
         }
     }
-    if (dport != 0 && dport == dns_port() && sport == 53) {
+    if (dport != 0 && dport == dns_port() && sport == 53 && src == vnet_if.dns) {
         dns_input(data, dlen);
         return;
     }

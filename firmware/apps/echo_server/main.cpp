@@ -1,7 +1,9 @@
-/* echo_server: the Mbed test servers' services on the board, polled with
+/* echo_server: the Mbed test servers' services on the board, served with
  * non-blocking TCPServer/TCPSocket/UDPSocket: TCP+UDP echo (7), TCP+UDP
- * discard (9), TCP daytime (13, board uptime), TCP chargen (19). Runs until a
- * TCP client sends "QUIT" on port 7, or ECHO_SERVER_LIMIT_MS of board time. */
+ * discard (9), TCP daytime (13, board uptime), TCP chargen (19). Every socket's
+ * sigio sets an event flag; the loop sleeps on it only when a pass found no
+ * work. Runs until a TCP client sends "QUIT" on port 7, or
+ * ECHO_SERVER_LIMIT_MS of board time. */
 #include <string.h>
 
 #include "mbed.h"
@@ -10,35 +12,44 @@
 #define ECHO_SERVER_LIMIT_MS 120000
 #endif
 #define MAX_CONN 3
+#define CHUNK 1460 /* one full-sized segment per recv */
+#define IDLE_WAIT_MS 10 /* longest sleep between passes: the time limit is checked */
 
 struct Conn {
     TCPSocket sock;
     int service = 0; /* port; 0 = free */
     uint32_t chargen_pos = 0;
-    uint8_t pending[512]; /* echo or chargen bytes the send buffer has not taken yet */
+    uint8_t pending[CHUNK]; /* echo or chargen bytes the send buffer has not taken yet */
     nsapi_size_t pending_len = 0;
     nsapi_size_t pending_off = 0;
 };
 
 static Conn conns[MAX_CONN];
 static bool quit;
+static EventFlags wake;
 
-static void serve(Conn &c)
+static void kick()
 {
-    static uint8_t buf[512];
+    wake.set(1);
+}
+
+/* One step of a connection; false when it had nothing to do. */
+static bool serve(Conn &c)
+{
+    static uint8_t discard[CHUNK];
     if (c.pending_off < c.pending_len) {
         /* Echo everything: finish the last read before reading more. */
         nsapi_size_or_error_t r = c.sock.send(c.pending + c.pending_off, c.pending_len - c.pending_off);
         if (r == NSAPI_ERROR_WOULD_BLOCK) {
-            return;
+            return false;
         }
         if (r < 0) {
             c.sock.close();
             c.service = 0;
-            return;
+            return true;
         }
         c.pending_off += nsapi_size_t(r);
-        return;
+        return true;
     }
     if (c.service == 19) {
         /* RFC 864 lines of 72 characters, queued whole: a non-blocking send may take
@@ -51,22 +62,22 @@ static void serve(Conn &c)
         c.pending_len = 74;
         c.pending_off = 0;
         c.chargen_pos++;
-        return;
+        return true;
     }
-    nsapi_size_or_error_t n = c.sock.recv(buf, sizeof buf);
+    uint8_t *buf = c.service == 7 ? c.pending : discard;
+    nsapi_size_or_error_t n = c.sock.recv(buf, CHUNK);
     if (n == NSAPI_ERROR_WOULD_BLOCK) {
-        return;
+        return false;
     }
     if (n <= 0) {
         c.sock.close();
         c.service = 0;
-        return;
+        return true;
     }
     if (c.service == 7) {
         if (n >= 4 && memcmp(buf, "QUIT", 4) == 0) {
             quit = true;
         }
-        memcpy(c.pending, buf, size_t(n));
         c.pending_len = nsapi_size_t(n);
         c.pending_off = 0;
         nsapi_size_or_error_t r = c.sock.send(c.pending, c.pending_len);
@@ -77,6 +88,7 @@ static void serve(Conn &c)
             c.service = 0;
         }
     }
+    return true;
 }
 
 int main()
@@ -101,6 +113,7 @@ int main()
         servers[i].bind(tcp_ports[i]);
         servers[i].listen(2);
         servers[i].set_blocking(false);
+        servers[i].sigio(kick);
     }
     UDPSocket udp_echo, udp_discard;
     udp_echo.open(net);
@@ -109,10 +122,13 @@ int main()
     udp_discard.open(net);
     udp_discard.bind(9);
     udp_discard.set_blocking(false);
+    udp_echo.sigio(kick);
+    udp_discard.sigio(kick);
     printf("echo_server: listening on %s tcp 7 9 13 19, udp 7 9\n", ip.get_ip_address());
 
     uint32_t start = uint32_t(rtos::Kernel::get_ms_count());
     while (!quit && uint32_t(rtos::Kernel::get_ms_count()) - start < ECHO_SERVER_LIMIT_MS) {
+        bool worked = false;
         for (int i = 0; i < 4; i++) {
             for (Conn &c : conns) {
                 if (c.service == 0) {
@@ -122,6 +138,8 @@ int main()
                         c.chargen_pos = 0;
                         c.pending_len = c.pending_off = 0;
                         c.sock.set_blocking(false);
+                        c.sock.sigio(kick);
+                        worked = true;
                         printf("echo_server: tcp %d from %s:%d\n", c.service, peer.get_ip_address(),
                                peer.get_port());
                         if (c.service == 13) {
@@ -139,8 +157,8 @@ int main()
             }
         }
         for (Conn &c : conns) {
-            if (c.service) {
-                serve(c);
+            if (c.service && serve(c)) {
+                worked = true;
             }
         }
         static uint8_t dgram[1500];
@@ -148,9 +166,14 @@ int main()
         nsapi_size_or_error_t n = udp_echo.recvfrom(&from, dgram, sizeof dgram);
         if (n >= 0) {
             udp_echo.sendto(from, dgram, nsapi_size_t(n));
+            worked = true;
         }
-        udp_discard.recvfrom(&from, dgram, sizeof dgram);
-        rtos::ThisThread::sleep_for(1ms);
+        if (udp_discard.recvfrom(&from, dgram, sizeof dgram) >= 0) {
+            worked = true;
+        }
+        if (!worked) {
+            wake.wait_any(1, IDLE_WAIT_MS);
+        }
     }
     printf("echo_server: %s\n", quit ? "QUIT received" : "time limit");
     printf("echo_server: done\n");

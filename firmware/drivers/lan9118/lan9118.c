@@ -11,6 +11,8 @@
  */
 #include "lan9118.h"
 
+#include <string.h>
+
 #include "mps2_an385.h"
 
 #define TX_CMD_WORDS     2U /* command A + command B ahead of the data */
@@ -383,6 +385,68 @@ lan9118_err_t lan9118_init(lan9118_t *dev, const lan9118_config_t *cfg)
 
 /* ------------------------------------------------------------------ TX */
 
+/* Collect the TX status words of frames already on the wire. A frame is
+ * queued by lan9118_send(); its status arrives one wire time later, so
+ * statuses are picked up here, on later sends and in lan9118_tx_wait(). */
+static void tx_reap(lan9118_t *dev, uint32_t fifo_inf)
+{
+    LAN9118_TypeDef *r = dev->cfg->regs;
+    uint32_t used = (fifo_inf & LAN9118_TX_FIFO_INF_TSUSED_Msk) >> LAN9118_TX_FIFO_INF_TSUSED_Pos;
+    for (; used != 0U; used--) {
+        uint32_t status = r->TX_STATUS_FIFO;
+        uint16_t tag = (uint16_t)((status & LAN9118_TXSTS_TAG_Msk) >> LAN9118_TXSTS_TAG_Pos);
+        uint16_t want = (uint16_t)(dev->tx_done_tag + 1U);
+        if (want == 0U) {
+            want = TX_TAG_FIRST;
+        }
+        dev->tx_done_tag = tag;
+        dev->tx_pending--;
+        if ((status & LAN9118_TXSTS_ES) != 0U) {
+            dev->tx_errors++;
+            dev->tx_last_error = LAN9118_ERR_TX_STATUS;
+        } else if (tag != want) {
+            dev->tx_errors++;
+            dev->tx_last_error = LAN9118_ERR_TX_TAG;
+        }
+    }
+}
+
+lan9118_err_t lan9118_tx_wait(lan9118_t *dev)
+{
+    LAN9118_TypeDef *r = dev->cfg->regs;
+    uint32_t start = dev->cfg->now_ms();
+    while (dev->tx_pending != 0U) {
+        tx_reap(dev, r->TX_FIFO_INF);
+        if (dev->tx_pending != 0U && (uint32_t)(dev->cfg->now_ms() - start) > dev->cfg->io_timeout_ms) {
+            return LAN9118_ERR_TIMEOUT;
+        }
+    }
+    lan9118_err_t err = dev->tx_last_error;
+    dev->tx_last_error = LAN9118_OK;
+    return err;
+}
+
+/* Push `n` bytes (n a multiple of 4) as little-endian words: frame byte 0
+ * is bits 7:0 of the first word. The Cortex-M3 loads unaligned words. */
+static void tx_words(volatile uint32_t *fifo, const uint8_t *p, size_t n)
+{
+    uint32_t w0, w1, w2, w3;
+    for (; n >= 16U; n -= 16U, p += 16) {
+        memcpy(&w0, p, 4);
+        memcpy(&w1, p + 4, 4);
+        memcpy(&w2, p + 8, 4);
+        memcpy(&w3, p + 12, 4);
+        *fifo = w0;
+        *fifo = w1;
+        *fifo = w2;
+        *fifo = w3;
+    }
+    for (; n != 0U; n -= 4U, p += 4) {
+        memcpy(&w0, p, 4);
+        *fifo = w0;
+    }
+}
+
 lan9118_err_t lan9118_send(lan9118_t *dev, const void *frame, size_t len)
 {
     if (frame == NULL || len < LAN9118_HEADER_LEN || len > LAN9118_MAX_FRAME) {
@@ -395,7 +459,12 @@ lan9118_err_t lan9118_send(lan9118_t *dev, const void *frame, size_t len)
     uint32_t words = words_for(wire_len);
 
     uint32_t start = dev->cfg->now_ms();
-    while ((r->TX_FIFO_INF & LAN9118_TX_FIFO_INF_TDFREE_Msk) < (words + TX_CMD_WORDS) * BYTES_PER_WORD) {
+    for (;;) {
+        uint32_t inf = r->TX_FIFO_INF;
+        tx_reap(dev, inf);
+        if ((inf & LAN9118_TX_FIFO_INF_TDFREE_Msk) >= (words + TX_CMD_WORDS) * BYTES_PER_WORD) {
+            break;
+        }
         if ((uint32_t)(dev->cfg->now_ms() - start) > dev->cfg->io_timeout_ms) {
             return LAN9118_ERR_TIMEOUT;
         }
@@ -409,37 +478,21 @@ lan9118_err_t lan9118_send(lan9118_t *dev, const void *frame, size_t len)
 
     /* One buffer holding the whole frame: first and last segment, data
      * offset 0, 4-byte end alignment. */
-    r->TX_DATA_FIFO[0] = LAN9118_TXCMD_A_FIRST_SEG | LAN9118_TXCMD_A_LAST_SEG |
-                         ((uint32_t)wire_len & LAN9118_TXCMD_A_BUF_SIZE_Msk);
-    r->TX_DATA_FIFO[0] = ((tag << LAN9118_TXCMD_B_TAG_Pos) & LAN9118_TXCMD_B_TAG_Msk) |
-                         ((uint32_t)wire_len & LAN9118_TXCMD_B_PKT_LEN_Msk);
-    /* Frame byte 0 is bits 7:0 of the first data word (little-endian). */
-    size_t i = 0;
-    for (uint32_t w = 0; w < words; w++) {
+    volatile uint32_t *fifo = &r->TX_DATA_FIFO[0];
+    *fifo = LAN9118_TXCMD_A_FIRST_SEG | LAN9118_TXCMD_A_LAST_SEG |
+            ((uint32_t)wire_len & LAN9118_TXCMD_A_BUF_SIZE_Msk);
+    *fifo = ((tag << LAN9118_TXCMD_B_TAG_Pos) & LAN9118_TXCMD_B_TAG_Msk) |
+            ((uint32_t)wire_len & LAN9118_TXCMD_B_PKT_LEN_Msk);
+    size_t whole = len & ~(size_t)(BYTES_PER_WORD - 1U);
+    tx_words(fifo, p, whole);
+    for (size_t i = whole; i < (size_t)words * BYTES_PER_WORD; i += BYTES_PER_WORD) {
         uint32_t word = 0;
-        for (uint32_t b = 0; b < BYTES_PER_WORD; b++, i++) {
-            if (i < len) {
-                word |= (uint32_t)p[i] << (8U * b);
-            }
+        for (size_t b = 0; b < BYTES_PER_WORD && i + b < len; b++) {
+            word |= (uint32_t)p[i + b] << (8U * b);
         }
-        r->TX_DATA_FIFO[0] = word;
+        *fifo = word;
     }
-
-    /* QEMU transmits inside the last data write, so the status is already
-     * queued; real hardware needs the frame's wire time first. */
-    start = dev->cfg->now_ms();
-    while ((r->TX_FIFO_INF & LAN9118_TX_FIFO_INF_TSUSED_Msk) == 0U) {
-        if ((uint32_t)(dev->cfg->now_ms() - start) > dev->cfg->io_timeout_ms) {
-            return LAN9118_ERR_TIMEOUT;
-        }
-    }
-    uint32_t status = r->TX_STATUS_FIFO;
-    if ((status & LAN9118_TXSTS_ES) != 0U) {
-        return LAN9118_ERR_TX_STATUS;
-    }
-    if (((status & LAN9118_TXSTS_TAG_Msk) >> LAN9118_TXSTS_TAG_Pos) != tag) {
-        return LAN9118_ERR_TX_TAG;
-    }
+    dev->tx_pending++;
     dev->tx_frames++;
     return LAN9118_OK;
 }
@@ -465,6 +518,26 @@ static lan9118_err_t rx_discard(lan9118_t *dev, uint32_t words)
         (void)r->RX_DATA_FIFO[0];
     }
     return LAN9118_OK;
+}
+
+/* Pop `n` bytes (n a multiple of 4) of frame data into out. */
+static void rx_words(volatile const uint32_t *fifo, uint8_t *out, size_t n)
+{
+    uint32_t w0, w1, w2, w3;
+    for (; n >= 16U; n -= 16U, out += 16) {
+        w0 = *fifo;
+        w1 = *fifo;
+        w2 = *fifo;
+        w3 = *fifo;
+        memcpy(out, &w0, 4);
+        memcpy(out + 4, &w1, 4);
+        memcpy(out + 8, &w2, 4);
+        memcpy(out + 12, &w3, 4);
+    }
+    for (; n != 0U; n -= 4U, out += 4) {
+        w0 = *fifo;
+        memcpy(out, &w0, 4);
+    }
 }
 
 lan9118_err_t lan9118_recv(lan9118_t *dev, void *buf, size_t cap, size_t *len)
@@ -493,13 +566,13 @@ lan9118_err_t lan9118_recv(lan9118_t *dev, void *buf, size_t cap, size_t *len)
     }
 
     uint8_t *out = buf;
-    size_t i = 0;
-    for (uint32_t w = 0; w < words; w++) {
-        uint32_t word = r->RX_DATA_FIFO[0];
-        for (uint32_t b = 0; b < BYTES_PER_WORD; b++, i++) {
-            if (i < frame_len) {
-                out[i] = (uint8_t)(word >> (8U * b));
-            }
+    volatile const uint32_t *fifo = &r->RX_DATA_FIFO[0];
+    size_t whole = frame_len & ~(size_t)(BYTES_PER_WORD - 1U);
+    rx_words(fifo, out, whole);
+    for (size_t i = whole; i < (size_t)words * BYTES_PER_WORD; i += BYTES_PER_WORD) {
+        uint32_t word = *fifo;
+        for (size_t b = 0; b < BYTES_PER_WORD && i + b < frame_len; b++) {
+            out[i + b] = (uint8_t)(word >> (8U * b));
         }
     }
     *len = frame_len;

@@ -79,6 +79,10 @@ typedef struct {
     uint8_t mac[LAN9118_MAC_LEN];
     uint16_t chip_id;                /* ID_REV[31:16] */
     uint16_t tx_tag;                 /* packet tag of the last frame sent */
+    uint16_t tx_done_tag;            /* tag of the last TX status collected */
+    uint32_t tx_pending;             /* frames queued whose TX status is not yet collected */
+    uint32_t tx_errors;              /* TX statuses with ES set or out of order */
+    lan9118_err_t tx_last_error;     /* latest of those, until lan9118_tx_wait() */
     volatile uint32_t irq_count;     /* ETHERNET interrupts taken */
     volatile uint32_t rx_events;     /* RSFL seen: frames arrived */
     volatile uint32_t phy_events;    /* PHY_INT seen: call lan9118_link_poll() */
@@ -91,9 +95,15 @@ typedef struct {
  * and TX/RX are on. Enables the NVIC line if cfg->irq >= 0. */
 lan9118_err_t lan9118_init(lan9118_t *dev, const lan9118_config_t *cfg);
 
-/* Send one frame (destination MAC first, no FCS). len 14..1514; frames
- * shorter than 60 bytes go out zero-padded to 60. Waits for the TX status. */
+/* Queue one frame (destination MAC first, no FCS). len 14..1514; frames
+ * shorter than 60 bytes go out zero-padded to 60. Waits only for TX FIFO
+ * space: the TX status comes one wire time later and is collected by later
+ * sends (a bad one counts in tx_errors). */
 lan9118_err_t lan9118_send(lan9118_t *dev, const void *frame, size_t len);
+
+/* Wait until every queued frame's TX status is in; returns the latest TX
+ * error since the previous call (LAN9118_ERR_TX_STATUS/_TX_TAG) or OK. */
+lan9118_err_t lan9118_tx_wait(lan9118_t *dev);
 
 /* Receive one frame into buf (no FCS). Returns LAN9118_ERR_EMPTY at once if
  * none is waiting. Bad or oversized frames are skipped and reported. */

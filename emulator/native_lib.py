@@ -1,0 +1,45 @@
+"""The core's C helpers in ``native/``: built with the host C compiler by
+``scripts/setup``, or on first use, into ``native/_<name>.so``."""
+
+from __future__ import annotations
+
+import ctypes
+import shutil
+import subprocess
+from pathlib import Path
+
+NATIVE_DIR = Path(__file__).resolve().parent / "native"
+SOURCES = ("blockclock", "wordfifo")
+
+_loaded: dict[str, ctypes.CDLL] = {}
+
+
+def build(name: str, force: bool = False) -> Path:
+    """Compile ``native/<name>.c`` if its library is missing or older than it."""
+    source = NATIVE_DIR / f"{name}.c"
+    library = NATIVE_DIR / f"_{name}.so"
+    if library.exists() and not force and library.stat().st_mtime >= source.stat().st_mtime:
+        return library
+    cc = shutil.which("cc") or shutil.which("gcc")
+    if cc is None:
+        raise RuntimeError(f"no C compiler to build {library} (run scripts/setup)")
+    tmp = library.with_suffix(".tmp.so")
+    try:
+        subprocess.run([cc, "-O2", "-shared", "-fPIC", "-o", str(tmp), str(source)], check=True,
+                       capture_output=True, timeout=120)
+        tmp.replace(library)
+    except (OSError, subprocess.SubprocessError) as e:
+        raise RuntimeError(f"cannot build {library} ({e})") from None
+    return library
+
+
+def build_all() -> None:
+    for name in SOURCES:
+        build(name)
+
+
+def load(name: str) -> ctypes.CDLL:
+    lib = _loaded.get(name)
+    if lib is None:
+        lib = _loaded[name] = ctypes.CDLL(str(build(name)))
+    return lib
