@@ -366,6 +366,19 @@ class Machine:
         clock.advance(ran)
         self.instructions += ran
 
+    def next_wake_cycles(self) -> int | None:
+        """While the CPU sleeps and nothing is due: the cycle of its next timer event (-1: none).
+        None when it runs, or something (an exception, host input, a reset, an exit) is due."""
+        cpu = self.cpu
+        if (not cpu.sleeping or not self.inbox.empty() or self._stop is not None
+                or self._reset_reason is not None or cpu.fault is not None or cpu.halt_reason is not None
+                or self.semihosting.exit is not None or self.exc.deliverable() or self._wakeup()):
+            return None
+        deadline = self.clock.next_deadline()
+        if deadline is not None and deadline <= self.clock.now:
+            return None
+        return -1 if deadline is None else deadline
+
     def _wakeup(self) -> bool:
         """WFI wakes on an exception that would preempt if PRIMASK were clear."""
         exc = self.exc

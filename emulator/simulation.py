@@ -65,6 +65,9 @@ class Simulation:
         end = self.now_ns + duration_ns
         while self.now_ns < end and any(b.stop is None for b in self.boards):
             target = min(end, self.now_ns + self.quantum_ns)
+            horizon = self._idle_horizon_ns()
+            if horizon is not None and horizon > target:
+                target = min(end, horizon)
             for b in self.boards:
                 if b.stop is not None:
                     continue
@@ -80,6 +83,25 @@ class Simulation:
                     clock.fire_due()
             self.now_ns = target
         return {b.name: b.stop for b in self.boards}
+
+
+    def _idle_horizon_ns(self) -> int | None:
+        """When every running board sleeps with nothing to wake it before its next timer, no
+        board can act, and so send a frame, before the earliest of those timers: all may jump
+        there at once instead of quantum by quantum. None while any board runs."""
+        horizon: int | None = None
+        for b in self.boards:
+            if b.stop is not None:
+                continue
+            wake = b.machine.next_wake_cycles()
+            if wake is None:
+                return None
+            if wake < 0:
+                continue  # sleeps with no timer at all
+            hz = b.machine.clock.hz
+            ns = -(-wake * 1_000_000_000 // hz)
+            horizon = ns if horizon is None else min(horizon, ns)
+        return horizon
 
 
 def _link(raw: Any, where: str) -> LinkModel:

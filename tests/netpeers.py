@@ -1,4 +1,5 @@
-"""Host-side peers for the socket-stack tests: RFC 862/863/864/867 servers and a one-shot HTTP server.
+"""Host-side peers for the socket-stack tests: RFC 862/863/864/867 servers, a DNS server and a
+one-shot HTTP server.
 
 Each service binds 127.0.0.1 (the board reaches it as 10.0.2.2 through
 passt or QEMU's slirp), runs in daemon threads and stops cleanly: ``stop()``
@@ -9,7 +10,9 @@ notices ``stop()`` within ``POLL`` seconds.
 
 from __future__ import annotations
 
+import errno
 import socket
+import struct
 import threading
 import time
 from collections.abc import Callable
@@ -65,9 +68,11 @@ class Service:
         self._spawn(self._accept_loop, srv, handler)
         return srv.getsockname()[1]
 
-    def udp(self, port: int, handler: Callable[[socket.socket, bytes, tuple], None]) -> int:
+    def udp(self, port: int, handler: Callable[[socket.socket, bytes, tuple], None],
+            reuse: bool = True) -> int:
         s = self._track(socket.socket(socket.AF_INET, socket.SOCK_DGRAM))
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if reuse:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         s.bind((HOST, port))
         s.settimeout(POLL)
         self._spawn(self._udp_loop, s, handler)
@@ -191,6 +196,86 @@ class InetServices(Service):
             except (BrokenPipeError, ConnectionResetError):
                 return
             self._count("chargen", len(block))
+
+
+class PortTaken(RuntimeError):
+    """A peer's well-known port on 127.0.0.1 is held by another program (or needs root)."""
+
+
+@dataclass(frozen=True)
+class DnsQuery:
+    name: str
+    qtype: int
+    peer: tuple[str, int]
+    rcode: int  # what the server answered
+
+
+class DnsServer(Service):
+    """A UDP DNS server on 127.0.0.1:``port`` answering A queries from ``records`` (name -> IPv4).
+
+    Names are matched without case and without a trailing dot. A known name
+    gets its A record (TTL ``ttl``; other types: no answer, NOERROR), an
+    unknown name NXDOMAIN, a message that is not a one-question standard
+    query FORMERR and an entry in ``errors``. Every question is kept in
+    ``queries``. The socket is bound without SO_REUSEADDR, so a port already
+    held by a local resolver raises PortTaken instead of being shared.
+    """
+
+    NOERROR, FORMERR, NXDOMAIN = 0, 1, 3
+
+    def __init__(self, records: dict[str, str], port: int = 53, ttl: int = 60) -> None:
+        super().__init__()
+        self.records = {name.lower().rstrip("."): socket.inet_aton(ip) for name, ip in records.items()}
+        self.ttl = ttl
+        self.queries: list[DnsQuery] = []
+        try:
+            self.port = self.udp(port, self._serve, reuse=False)
+        except OSError as e:
+            self.stop()
+            why = (f"another program holds it (`ss -ulnp 'sport = :{port}'`)" if e.errno == errno.EADDRINUSE
+                   else "binding a port below 1024 needs root" if e.errno == errno.EACCES else str(e))
+            raise PortTaken(f"the test's DNS server cannot bind {HOST}:{port}/udp: {why}") from e
+
+    @staticmethod
+    def _question(msg: bytes) -> tuple[str, int, int] | None:
+        """(name, qtype, offset after the question) of a one-question query, or None."""
+        if len(msg) < 12:
+            return None
+        flags, qd, an, ns = struct.unpack_from("!HHHH", msg, 2)
+        if flags & 0x8000 or (flags >> 11) & 0xF != 0 or qd != 1 or an or ns:
+            return None
+        labels, o = [], 12
+        while o < len(msg) and msg[o] != 0:
+            n = msg[o]
+            if n > 63 or o + 1 + n > len(msg):
+                return None
+            labels.append(msg[o + 1:o + 1 + n].decode("ascii", errors="replace"))
+            o += 1 + n
+        if o + 5 > len(msg):
+            return None
+        qtype, qclass = struct.unpack_from("!HH", msg, o + 1)
+        return (".".join(labels).lower(), qtype, o + 5) if qclass == 1 else None
+
+    def _serve(self, s: socket.socket, msg: bytes, peer: tuple) -> None:
+        q = self._question(msg)
+        if q is None:
+            with self.lock:
+                self.errors.append(f"dns: not a one-question query from {peer}: {msg[:64].hex()}")
+            if len(msg) >= 12:
+                s.sendto(msg[:2] + struct.pack("!HHHHH", 0x8000 | self.FORMERR, 0, 0, 0, 0), peer)
+            return
+        name, qtype, end = q
+        ip = self.records.get(name)
+        rcode = self.NXDOMAIN if ip is None else self.NOERROR
+        answers = b""
+        if ip is not None and qtype == 1:
+            answers = struct.pack("!HHHIH", 0xC00C, 1, 1, self.ttl, 4) + ip
+        rd = struct.unpack_from("!H", msg, 2)[0] & 0x0100
+        header = msg[:2] + struct.pack("!HHHHH", 0x8000 | 0x0400 | rd | 0x0080 | rcode, 1,
+                                       1 if answers else 0, 0, 0)
+        s.sendto(header + msg[12:end] + answers, peer)
+        with self.lock:
+            self.queries.append(DnsQuery(name, qtype, peer, rcode))
 
 
 @dataclass

@@ -4,7 +4,9 @@
   Python HTTP server standing in for arm.com / api.ipify.org (``--net user``
   through passt, names answered by ``--dns-record``);
 - ``netsocket_tests`` (Mbed's TCP/UDP/DNS cases) against host echo, discard,
-  daytime and chargen servers (``tests/netpeers.py``), on vboard and on QEMU;
+  daytime and chargen servers (``tests/netpeers.py``), on vboard (names from
+  ``--dns-record``) and on QEMU's user networking (names from a DNS server on
+  127.0.0.1:53, which the firmware adds as 10.0.2.2 with ``add_dns_server``);
 - 1 MiB each way through the board's TCP echo with 10 % loss and reordering,
   and across a 3 s link-down (in process, link model on the board's port);
 - ``curl`` to ``http_server`` and ``nc`` to ``echo_server`` through port forwards;
@@ -32,7 +34,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from netpeers import InetServices, OneShotHttp, http_response
+from netpeers import DnsQuery, DnsServer, InetServices, OneShotHttp, PortTaken, http_response
 
 from bridge.net.attach import attach_network
 from bridge.net.packets import checksum
@@ -335,12 +337,12 @@ CASES = ["TCPSOCKET_OPEN_LIMIT", "TCPSOCKET_OPEN_CLOSE_REPEAT", "TCPSOCKET_OPEN_
          "TCPSOCKET_SEND_TIMEOUT", "TCPSOCKET_ENDPOINT_CLOSE", "UDPSOCKET_ECHOTEST",
          "UDPSOCKET_ECHOTEST_BURST", "UDPSOCKET_SENDTO_REPEAT", "SYNCHRONOUS_DNS",
          "SYNCHRONOUS_DNS_INVALID", "ASYNCHRONOUS_DNS"]
-DNS_CASES = {"SYNCHRONOUS_DNS", "ASYNCHRONOUS_DNS"}  # need a record for NETTEST_DNS_HOST
 # vnet keeps at most VNET_UDP_RX_QUEUE (2) datagrams per socket in VNET_UDP_RX_SLOTS (3)
 # slots; the case sends 5 datagrams back to back and the echoes of 3 of them are dropped
 # (about 40-60 % lost, the case allows 30 %): see test_udp_echo_burst_is_not_dropped.
 UDP_BURST = "UDPSOCKET_ECHOTEST_BURST"
-NETTEST_DNS_HOST = "echo.vboard.test"
+NETTEST_DNS_HOST = "echo.vboard.test"  # the firmware expects it at 10.0.2.2
+NETTEST_DNS_INVALID = "invalid.host.vboard-nonexistent"
 
 
 def parse_cases(text: str) -> dict[str, str]:
@@ -363,19 +365,38 @@ def table(results: dict[str, dict[str, str]]) -> str:
 
 
 NETSOCKET_RESULTS: dict[str, dict[str, str]] = {}
+NETSOCKET_TEXT: dict[str, str] = {}
+QEMU_DNS_QUERIES: list[DnsQuery] = []
 
 
-def run_netsocket_tests(argv: list[str], timeout: float) -> tuple[str, int, str]:
-    with InetServices() as peers:
-        proc = spawn(*argv)
-        try:
-            out = OutputReader(proc)
-            out.wait_for(r"netsocket_tests: \d+ passed, \d+ failed", timeout)
-            code = out.wait_exit(10)
-        finally:
-            err = stop(proc)
-        assert peers.errors == [], peers.errors
+def run_netsocket_tests(argv: list[str], timeout: float,
+                        dns: DnsServer | None = None) -> tuple[str, int, str]:
+    """Runs the app against InetServices (and ``dns``, stopped with them); fails on any peer error."""
+    try:
+        with InetServices() as peers:
+            proc = spawn(*argv)
+            try:
+                out = OutputReader(proc)
+                out.wait_for(r"netsocket_tests: \d+ passed, \d+ failed", timeout)
+                code = out.wait_exit(10)
+            finally:
+                err = stop(proc)
+            assert peers.errors == [], peers.errors
+    finally:
+        if dns is not None:
+            dns.stop()
+    if dns is not None:
+        assert dns.errors == [], dns.errors
     return out.text, code, err
+
+
+def start_dns_server() -> DnsServer:
+    """The QEMU run's name server: slirp takes the board's 10.0.2.2:53 to 127.0.0.1:53."""
+    try:
+        return DnsServer({NETTEST_DNS_HOST: "10.0.2.2"}, port=53)
+    except PortTaken as e:
+        pytest.fail(f"{e}; the netsocket DNS cases on QEMU need 127.0.0.1:53 (run as root with port 53 free)",
+                    pytrace=False)
 
 
 @pytest.fixture(scope="module")
@@ -389,19 +410,28 @@ def netsocket_vboard(firmware: Path) -> dict[str, str]:
     fails = sum(r != "PASS" for r in results.values())
     assert code == fails, (code, text, err)  # the exit code is the number of failures
     NETSOCKET_RESULTS["vboard"] = results
+    NETSOCKET_TEXT["vboard"] = text
     return results
 
 
 @pytest.fixture(scope="module")
 def netsocket_qemu(firmware: Path, qemu: str) -> dict[str, str]:
-    # -no-reboot and semihosting: the app's return ends QEMU with its exit code.
-    text, _, err = run_netsocket_tests(
+    # -no-reboot and semihosting: the app's return ends QEMU with its exit code. The semihosting
+    # command line "netsocket_tests dns=10.0.2.2" makes the app add the host's DNS server
+    # (slirp: 10.0.2.2 is the host's loopback), ahead of the 10.0.2.3 that DHCP gives.
+    dns = start_dns_server()
+    text, code, err = run_netsocket_tests(
         ["timeout", "150", qemu, "-M", "mps2-an385", "-nographic", "-monitor", "none", "-no-reboot",
-         "-semihosting-config", "enable=on,target=native", "-nic", "user,model=lan9118",
-         "-kernel", str(firmware / "netsocket_tests.elf")], timeout=150)
+         "-semihosting-config", "enable=on,target=native,arg=netsocket_tests,arg=dns=10.0.2.2",
+         "-nic", "user,model=lan9118", "-kernel", str(firmware / "netsocket_tests.elf")],
+        timeout=150, dns=dns)
     results = parse_cases(text)
     assert sorted(results) == sorted(CASES), (text, err)
+    fails = sum(r != "PASS" for r in results.values())
+    assert code == fails, (code, text, err)  # the exit code is the number of failures
     NETSOCKET_RESULTS["QEMU"] = results
+    NETSOCKET_TEXT["QEMU"] = text
+    QEMU_DNS_QUERIES[:] = dns.queries
     return results
 
 
@@ -412,10 +442,20 @@ def test_netsocket_tests_pass_on_vboard(netsocket_vboard):
 
 
 def test_netsocket_tests_pass_on_qemu(netsocket_qemu):
-    # slirp has no records for the test's name: the DNS lookups may fail there.
-    expected = {case: "PASS" for case in CASES if case not in DNS_CASES}
+    expected = {case: "PASS" for case in CASES}
     got = {case: netsocket_qemu[case] for case in expected}
     assert got == expected, "\n" + table({"QEMU": netsocket_qemu})
+
+
+def test_netsocket_dns_on_qemu_asks_the_host_server(netsocket_qemu):
+    """The names came from the test's server at 10.0.2.2 (added from the command line), not slirp's."""
+    text = NETSOCKET_TEXT["QEMU"]
+    assert "netsocket_tests: dns server 10.0.2.2\n" in text, text
+    assert f"  {NETTEST_DNS_HOST} -> 10.0.2.2\n" in text, text
+    asked = {(q.name, q.qtype, q.rcode) for q in QEMU_DNS_QUERIES}
+    assert (NETTEST_DNS_HOST, 1, DnsServer.NOERROR) in asked, QEMU_DNS_QUERIES
+    assert (NETTEST_DNS_INVALID, 1, DnsServer.NXDOMAIN) in asked, QEMU_DNS_QUERIES
+    assert {q.peer[0] for q in QEMU_DNS_QUERIES} == {"127.0.0.1"}, QEMU_DNS_QUERIES
 
 
 @pytest.mark.parametrize("platform", ["vboard", "QEMU"])

@@ -201,7 +201,7 @@ class PasstBackend(HostBackend):
                     s.close()
                     last_err = f"connect: {e.strerror or e}"
                 else:
-                    time.sleep(0.05)  # a passt that cannot serve us exits right away
+                    time.sleep(0.01)  # a passt that cannot serve us exits right away
                     rc = self.proc.poll()
                     if rc is not None:
                         s.close()

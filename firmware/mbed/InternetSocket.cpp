@@ -204,7 +204,7 @@ int InternetSocket::blocking(Op op)
         }
         if (_timeout == 0) {
             /* Non-blocking: give the stack one turn and try once more. */
-            vnet_poll();
+            vnet_poll_quick();
             return op();
         }
         uint32_t left = remaining(start, _timeout);

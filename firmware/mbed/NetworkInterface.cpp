@@ -163,12 +163,17 @@ nsapi_error_t NetworkInterface::set_dhcp(bool dhcp)
     return NSAPI_ERROR_OK;
 }
 
+/* Mbed puts an added server first in the resolver's list, ahead of the
+ * interface's; vnet keeps one explicit server, which takes precedence over the
+ * DHCP (or static) one from then on, before or after connect(). The port is
+ * ignored (53), as in Mbed; interface_name too: there is one interface. */
 nsapi_error_t NetworkInterface::add_dns_server(const SocketAddress &address, const char *)
 {
-    if (address.get_ip_version() != NSAPI_IPv4) {
+    if (address.get_ip_version() != NSAPI_IPv4 || address.ipv4() == 0) {
         return NSAPI_ERROR_PARAMETER;
     }
     _static_dns = address.ipv4();
+    vnet_dns_set_server(address.ipv4());
     return NSAPI_ERROR_OK;
 }
 

@@ -44,6 +44,8 @@ public:
     virtual nsapi_error_t set_network(const SocketAddress &ip_address, const SocketAddress &netmask,
                                       const SocketAddress &gateway);
     virtual nsapi_error_t set_dhcp(bool dhcp);
+    /* Queries go to this server (port 53) instead of the DHCP/static one from
+     * now on, connected or not; IPv4 only. */
     virtual nsapi_error_t add_dns_server(const SocketAddress &address, const char *interface_name);
 
     virtual nsapi_error_t gethostbyname(const char *host, SocketAddress *address,

@@ -89,6 +89,10 @@ void vnet_if_on_state(void (*cb)(vnet_if_state_t state, void *ctx), void *ctx);
 /* ---- the engine ---------------------------------------------------------- */
 /* Process received frames and due timers; never blocks. */
 void vnet_poll(void);
+/* vnet_poll(), unless nothing can have happened since the last one: no RX or
+ * PHY interrupt, no frames left over, the same millisecond. For the retry of
+ * a non-blocking call, which would otherwise poll every socket each time. */
+void vnet_poll_quick(void);
 /* Milliseconds until the next stack timer (for sleeping); UINT32_MAX if none. */
 uint32_t vnet_next_timer_ms(void);
 /* The stack's clock: milliseconds of board time (SysTick). */
@@ -99,6 +103,11 @@ void vnet_wait(uint32_t max_ms);
 /* ---- DNS ----------------------------------------------------------------- */
 /* Resolve an A record (or parse a dotted quad); blocks up to timeout_ms. */
 int vnet_gethostbyname(const char *name, vnet_ip_t *out, uint32_t timeout_ms);
+/* An explicitly chosen DNS server (Mbed's add_dns_server): while set, queries
+ * go to it instead of the interface's (DHCP option 6 or the static config)
+ * and only its replies are accepted. 0 goes back to the interface's. Kept
+ * across vnet_if_down()/vnet_if_up(); a change empties the cache. */
+void vnet_dns_set_server(vnet_ip_t server);
 
 /* ---- sockets ------------------------------------------------------------- */
 /* All return >= 0 on success (a socket id or a byte count) or a VNET_ERR_*.

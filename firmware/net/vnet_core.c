@@ -469,11 +469,26 @@ void vnet_set_state(vnet_if_state_t st)
     }
 }
 
+/* What the last vnet_poll() saw: the RX interrupt count, the millisecond and
+ * whether frames were left for the next turn (vnet_poll_quick). */
+static uint32_t polled_rx_events, polled_ms;
+static bool polled_backlog = true;
+
+void vnet_poll_quick(void)
+{
+    if (vnet_if.hw_ok && !polled_backlog && eth.phy_events == 0U && eth.rx_events == polled_rx_events &&
+        vnet_now_ms() == polled_ms) {
+        return;
+    }
+    vnet_poll();
+}
+
 void vnet_poll(void)
 {
     if (!vnet_if.hw_ok) {
         return;
     }
+    polled_rx_events = eth.rx_events;
     if (eth.phy_events != 0U) {
         eth.phy_events = 0;
         bool up = lan9118_link_poll(&eth);
@@ -483,7 +498,8 @@ void vnet_poll(void)
             vnet_set_state(vnet_if.ip != 0 ? VNET_IF_UP : VNET_IF_CONNECTING);
         }
     }
-    for (int n = 0; n < VNET_POLL_BUDGET && lan9118_rx_pending(&eth); n++) {
+    int n = 0;
+    for (; n < VNET_POLL_BUDGET && lan9118_rx_pending(&eth); n++) {
         size_t len = 0;
         lan9118_err_t r = lan9118_recv(&eth, rx_frame, sizeof rx_frame, &len);
         if (r == LAN9118_ERR_EMPTY) {
@@ -504,7 +520,9 @@ void vnet_poll(void)
             ip_input(rx_frame + ETH_HLEN, len - ETH_HLEN);
         }
     }
+    polled_backlog = n == VNET_POLL_BUDGET;
     uint32_t now = vnet_now_ms();
+    polled_ms = now;
     arp_timers(now);
     dhcp_timer(now);
     tcp_timers(now);

@@ -15,10 +15,22 @@ static struct {
     uint16_t port, id;
     bool done;
     int result;
+    uint32_t server; /* host order, fixed for the query's lifetime */
     uint32_t ip, ttl;
 } q;
+static uint32_t explicit_server; /* host order; 0: the interface's */
 
 uint16_t dns_port(void) { return q.port; }
+uint32_t dns_server(void) { return q.server; }
+
+void vnet_dns_set_server(vnet_ip_t server)
+{
+    uint32_t h = ip_h(server);
+    if (h != explicit_server) {
+        memset(cache, 0, sizeof cache);
+    }
+    explicit_server = h;
+}
 
 static bool name_eq(const char *a, const char *b)
 {
@@ -135,7 +147,7 @@ static int send_query(const char *name)
     wr16(m + o + 2, 1);
     o += 4;
     vnet_stats.dns_queries++;
-    int r = udp_output(0, q.port, vnet_if.dns, 53, o);
+    int r = udp_output(0, q.port, q.server, 53, o);
     return r == VNET_ERR_WOULD_BLOCK ? VNET_OK : r;
 }
 
@@ -165,12 +177,14 @@ int vnet_gethostbyname(const char *name, vnet_ip_t *out, uint32_t timeout_ms)
     if (vnet_if.state != VNET_IF_UP) {
         return VNET_ERR_NO_CONNECTION;
     }
-    if (vnet_if.dns == 0) {
+    uint32_t server = explicit_server != 0 ? explicit_server : vnet_if.dns;
+    if (server == 0) {
         return VNET_ERR_DNS_FAILURE;
     }
     if (q.port != 0) {
         return VNET_ERR_BUSY; /* one query at a time (called from a callback?) */
     }
+    q.server = server;
     q.port = sock_ephemeral(VNET_UDP);
     q.id = (uint16_t)vnet_rand();
     q.done = false;
@@ -202,6 +216,7 @@ int vnet_gethostbyname(const char *name, vnet_ip_t *out, uint32_t timeout_ms)
         result = q.result;
     }
     q.port = 0;
+    q.server = 0;
     if (timed_out) {
         return VNET_ERR_TIMEOUT;
     }

@@ -97,6 +97,7 @@ void dhcp_timer(uint32_t now);
 uint32_t dhcp_next_timer(uint32_t now);
 bool dhcp_bound(void);
 uint16_t dns_port(void); /* our source port while a query runs; 0 if none */
+uint32_t dns_server(void); /* host order: the server the running query asked */
 void dns_input(const uint8_t *msg, size_t len);
 
 /* ---- sockets (vnet_socket.c) ---- */

@@ -51,7 +51,7 @@ void udp_input(uint32_t src, uint32_t dst, const uint8_t *u, size_t len)
             return;
         }
     }
-    if (dport != 0 && dport == dns_port() && sport == 53 && src == vnet_if.dns) {
+    if (dport != 0 && dport == dns_port() && sport == 53 && src == dns_server()) {
         dns_input(data, dlen);
         return;
     }

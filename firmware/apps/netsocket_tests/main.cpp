@@ -2,10 +2,14 @@
  * (connectivity/netsocket/tests/TESTS/netsocket/{tcp,udp,dns}), reduced to one
  * thread, against host servers (defaults: 10.0.2.2 echo 7, discard 9,
  * daytime 13, chargen 19). One "PASS <CASE>" or "FAIL <CASE>: reason" line per
- * case, then "N passed, N failed"; the exit code is the number of failures. */
+ * case, then "N passed, N failed"; the exit code is the number of failures.
+ * The semihosting command line may name a DNS server, "dns=A.B.C.D", which
+ * is added with add_dns_server() and then answers instead of DHCP's (QEMU:
+ * -semihosting-config enable=on,target=native,arg=netsocket_tests,arg=dns=10.0.2.2). */
 #include <string.h>
 
 #include "mbed.h"
+#include "semihost.h"
 
 #ifndef NETTEST_SERVER
 #define NETTEST_SERVER "10.0.2.2"
@@ -25,6 +29,10 @@
 /* A name the test's DNS answers (vboard: --dns-record). */
 #ifndef NETTEST_DNS_HOST
 #define NETTEST_DNS_HOST "echo.vboard.test"
+#endif
+/* ... and the address it has there. */
+#ifndef NETTEST_DNS_ADDR
+#define NETTEST_DNS_ADDR NETTEST_SERVER
 #endif
 #ifndef NETTEST_DNS_INVALID
 #define NETTEST_DNS_INVALID "invalid.host.vboard-nonexistent"
@@ -477,6 +485,7 @@ static bool synchronous_dns()
     CHECK(r == NSAPI_ERROR_OK, "gethostbyname(%s) %d", NETTEST_DNS_HOST, r);
     CHECK(a.get_ip_address() && bool(a), "no address");
     printf("  %s -> %s\n", NETTEST_DNS_HOST, a.get_ip_address());
+    CHECK(strcmp(a.get_ip_address(), NETTEST_DNS_ADDR) == 0, "%s is not " NETTEST_DNS_ADDR, a.get_ip_address());
     r = net->gethostbyname(NETTEST_SERVER, &a);
     CHECK(r == NSAPI_ERROR_OK && strcmp(a.get_ip_address(), NETTEST_SERVER) == 0, "literal address %d", r);
     return true;
@@ -512,6 +521,51 @@ static bool asynchronous_dns()
     CHECK(f != osFlagsErrorTimeout, "no callback");
     CHECK(async_result == NSAPI_ERROR_OK, "result %d", async_result);
     CHECK(bool(async_addr), "no address");
+    CHECK(strcmp(async_addr.get_ip_address(), NETTEST_DNS_ADDR) == 0, "%s is not " NETTEST_DNS_ADDR,
+          async_addr.get_ip_address());
+    return true;
+}
+
+/* SYS_GET_CMDLINE (0x15): the value of "key=" among the space-separated words
+ * of the host's command line, or nullptr. */
+static const char *cmdline_value(const char *key)
+{
+    static char buf[128];
+    struct {
+        char *p;
+        uint32_t len;
+    } arg = {buf, sizeof buf - 1};
+    if (semihost_call(0x15, &arg) != 0) {
+        return nullptr;
+    }
+    buf[arg.len < sizeof buf ? arg.len : sizeof buf - 1] = '\0';
+    size_t kl = strlen(key);
+    for (char *w = strtok(buf, " "); w; w = strtok(nullptr, " ")) {
+        if (strncmp(w, key, kl) == 0 && w[kl] == '=') {
+            return w + kl + 1;
+        }
+    }
+    return nullptr;
+}
+
+/* "dns=A.B.C.D" on the command line: that server answers from now on. */
+static bool add_dns_from_cmdline()
+{
+    const char *dns = cmdline_value("dns");
+    if (!dns) {
+        return true;
+    }
+    SocketAddress a;
+    if (!a.set_ip_address(dns)) {
+        printf("FAIL DNS_SERVER: bad address \"%s\"\n", dns);
+        return false;
+    }
+    nsapi_error_t r = net->add_dns_server(a, nullptr);
+    if (r != NSAPI_ERROR_OK) {
+        printf("FAIL DNS_SERVER: add_dns_server(%s) %d\n", dns, r);
+        return false;
+    }
+    printf("netsocket_tests: dns server %s\n", a.get_ip_address());
     return true;
 }
 
@@ -519,10 +573,14 @@ int main()
 {
     printf("netsocket_tests: start, server %s\n", NETTEST_SERVER);
     net = NetworkInterface::get_default_instance();
+    if (!add_dns_from_cmdline()) {
+        printf("netsocket_tests: 0 passed, 1 failed\n");
+        return 1;
+    }
     nsapi_error_t r = net->connect();
     if (r != NSAPI_ERROR_OK) {
         printf("FAIL NETWORK_CONNECT: %d\n", r);
-        printf("0 passed, 1 failed\n");
+        printf("netsocket_tests: 0 passed, 1 failed\n");
         return 1;
     }
     SocketAddress ip;
