@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "mbed.h"
+#include "../testcase.h"
 #include "semihost.h"
 
 #ifndef NETTEST_SERVER
@@ -39,30 +40,8 @@
 #endif
 
 static NetworkInterface *net;
-static int passed, failed;
-static char why[96];
 static uint8_t txb[1500], rxb[1500];
 
-#define CHECK(cond, ...)                                                                                               \
-    do {                                                                                                               \
-        if (!(cond)) {                                                                                                 \
-            snprintf(why, sizeof why, __VA_ARGS__);                                                                    \
-            return false;                                                                                              \
-        }                                                                                                              \
-    } while (0)
-
-static void run(const char *name, bool (*fn)())
-{
-    why[0] = '\0';
-    bool ok = fn();
-    if (ok) {
-        passed++;
-        printf("PASS %s\n", name);
-    } else {
-        failed++;
-        printf("FAIL %s: %s\n", name, why);
-    }
-}
 
 static uint32_t now()
 {

@@ -14,6 +14,7 @@
 
 #include "ESP8266Interface.h"
 #include "mbed.h"
+#include "../testcase.h"
 #include "semihost.h"
 
 #ifndef WIFI_SECURE_SSID
@@ -27,29 +28,7 @@
 #endif
 
 static WiFiInterface *wifi;
-static int passed, failed;
-static char why[96];
 
-#define CHECK(cond, ...)                                                                                               \
-    do {                                                                                                               \
-        if (!(cond)) {                                                                                                 \
-            snprintf(why, sizeof why, __VA_ARGS__);                                                                    \
-            return false;                                                                                              \
-        }                                                                                                              \
-    } while (0)
-
-static void run(const char *name, bool (*fn)())
-{
-    why[0] = '\0';
-    bool ok = fn();
-    if (ok) {
-        passed++;
-        printf("PASS %s\n", name);
-    } else {
-        failed++;
-        printf("FAIL %s: %s\n", name, why);
-    }
-}
 
 /* status callback log */
 static nsapi_connection_status_t status_log[16];
