@@ -82,6 +82,10 @@ class HostSocketProvider(SocketProvider):
     def pause(self, handle: int, paused: bool) -> None:
         self._request(lambda: self._pause(handle, paused))
 
+    def skip_handles(self, last: int) -> None:
+        """New handles come after ``last`` (links restored from a snapshot keep theirs)."""
+        self._ids = itertools.count(max(next(self._ids), last + 1))
+
     def resolve(self, name: str, done: Callable[[str | None], None]) -> None:
         if is_ipv4(name):
             done(name)

@@ -22,10 +22,18 @@ fault, link changes, ...) go to an ``EventHub`` with history. A board's
 Wi-Fi station is looked at after every turn and every Wi-Fi request: a
 change (joined with an IP, disconnected) is a ``wifi`` event, stamped with
 the board's time at the end of the turn it was seen in.
+
+Host networking of a single board (``net``): the Ethernet goes through
+``bridge.net.attach``; with ``user``, a Wi-Fi module's links become host
+sockets (``bridge.host_sockets.HostSocketProvider``, as ``vboard run`` gives
+them), its names come from the load's DNS records, and the board's 10.0.2.2
+is ``host_loopback`` (127.0.0.1 by default). Otherwise the module keeps its
+in-simulation loopback provider. Host sockets are closed with the session.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import re
 import threading
@@ -45,6 +53,9 @@ log = logging.getLogger("vboard.rpc")
 DEFAULT_WAIT_NS = 8_000_000_000  # Renode's default UART tester timeout: 8 s virtual
 CHUNK_NS = 2_000_000             # a free-running single board: 2 ms of virtual time per turn
 MAX_ACCESS_POINTS = 64           # per Wi-Fi module (default BSSIDs come from 255)
+MAX_CMDLINE = 1024               # characters of a semihosting command line
+_CMDLINE_RE = re.compile(r"[ -~]*")
+DEFAULT_HOST_LOOPBACK = "127.0.0.1"
 
 
 class RuntimeFailure(Exception):
@@ -65,6 +76,25 @@ def precondition(message: str) -> RuntimeFailure:
 
 def not_found(message: str) -> RuntimeFailure:
     return RuntimeFailure("NOT_FOUND", message)
+
+
+def check_cmdline(cmdline: str) -> None:
+    """A semihosting command line: printable ASCII, bounded (the firmware copies it into a buffer)."""
+    if len(cmdline) > MAX_CMDLINE or not _CMDLINE_RE.fullmatch(cmdline):
+        raise invalid(f"cmdline {cmdline[:40]!r}: expected at most {MAX_CMDLINE} printable ASCII "
+                      "characters (no control characters)")
+
+
+def check_host_loopback(address: str) -> None:
+    """The host address the board's 10.0.2.2 stands for: a loopback IPv4 address ("": the default)."""
+    if not address:
+        return
+    try:
+        ok = ipaddress.IPv4Address(address).is_loopback
+    except ValueError:
+        ok = False
+    if not ok:
+        raise invalid(f"host_loopback '{address}': expected an IPv4 loopback address (127.0.0.0/8)")
 
 
 # ------------------------------------------------------------------ transcripts
@@ -229,6 +259,7 @@ class Session:
     now_ns: int = 0
     capture: Any = None          # PcapngWriter
     capture_path: str = ""
+    host_sockets: list[Any] = field(default_factory=list)  # HostSocketProviders of Wi-Fi modules
 
     @property
     def single(self) -> bool:
@@ -263,6 +294,66 @@ def _wifi_module(m: Machine) -> Any:
     from peripherals.esp8266 import Esp8266
 
     return next((d for d in m.devices.values() if isinstance(d, Esp8266)), None)
+
+
+def _check_board_net(machine: Machine, net: str, forwards: list[str], dns_records: list[str],
+                     host_wifi: bool, host_loopback: str) -> None:
+    """What one board can do with the load's network settings (INVALID_ARGUMENT otherwise)."""
+    name = machine.platform.name
+    if host_loopback and not host_wifi:
+        raise invalid(f"host_loopback: for a Wi-Fi module on net user ({name}, net '{net or 'none'}')")
+    if machine.ethernet_devices():
+        return
+    if forwards:
+        raise invalid(f"forwards: {name} has no Ethernet device (port forwards are passt's)")
+    if not host_wifi and (net not in ("", "none") or dns_records):
+        hint = " (its Wi-Fi module reaches the host with net user)" if _wifi_module(machine) else ""
+        raise invalid(f"net: {name} has no Ethernet device{hint}")
+
+
+def _host_sockets(machine: Machine, wifi: Any, dns_records: list[str], host_loopback: str,
+                  host_input: Any) -> Any:
+    """Give ``wifi`` real host sockets (as ``vboard run``); its reports wake the emulation thread."""
+    from bridge.host_sockets import HOST_ALIASES, HostSocketProvider
+    from bridge.net.dns import DnsRecords
+
+    records = DnsRecords.build(dns_records)
+
+    def post(action: Callable[[], None]) -> None:
+        machine.post(action)
+        host_input.arrived()
+
+    provider = HostSocketProvider(post, records, aliases={gw: host_loopback for gw in HOST_ALIASES})
+    wifi.provider = provider
+    provider.attach(wifi)
+    host_input.opened()
+    return provider
+
+
+def _drop_host_links(wifi: Any) -> None:
+    """After a snapshot load: no host socket is behind the restored links; their peers closed them."""
+    provider = wifi.provider
+    provider.close_all()
+    provider.skip_handles(max((lk.handle for lk in wifi.links.values()), default=0))
+    for lid in list(wifi.links):
+        wifi.inject_peer_close(lid)
+
+
+def _close_host_side(s: Session) -> None:
+    """Stop what a session runs on the host: capture, network backend, host sockets (threads and all)."""
+    if s.capture is not None:
+        try:
+            s.capture.close()
+        except OSError:
+            pass
+        s.capture = None
+    if s.network is not None:
+        s.network.close()
+        s.network = None
+    for provider in s.host_sockets:
+        provider.shutdown()
+        s.host_input.closed()
+    s.host_sockets.clear()
 
 
 class Runtime:
@@ -328,15 +419,17 @@ class Runtime:
 
     def load(self, firmware: str, platform: str = "mps2-an385", base: int = 0, net: str = "none",
              forwards: list[str] | None = None, dns_records: list[str] | None = None,
-             pace: str = "fast") -> None:
-        """Build a session (emulation thread)."""
-        from bridge.net.attach import NetworkError, attach_network
-        from emulator.loader import FirmwareError, load_image
-        from emulator.platform import PlatformError, load_platform
-        from emulator.simulation import load_simulation
+             pace: str = "fast", cmdline: str | None = None, host_loopback: str = "") -> None:
+        """Build a session (emulation thread). ``cmdline``: the firmware's semihosting command line."""
+        from bridge.net.attach import NetworkError
+        from emulator.loader import FirmwareError
+        from emulator.platform import PlatformError
 
         if pace not in ("", "fast", "realtime"):
             raise invalid(f"pace '{pace}': expected fast or realtime")
+        if cmdline is not None:
+            check_cmdline(cmdline)
+        check_host_loopback(host_loopback)
         if not firmware:
             raise invalid("firmware: give a firmware image or a simulation file")
         path = Path(firmware)
@@ -345,38 +438,12 @@ class Runtime:
         self._unload()
         try:
             if firmware.endswith((".yaml", ".yml")):
-                if net not in ("", "none") or forwards:
-                    raise invalid("net/forwards are for one board; a simulation's boards share "
-                                  "their own switch")
-                if pace == "realtime":
-                    raise invalid("a simulation runs in fast pace only")
-                sim = load_simulation(path)
-                boards = [BoardRt(b.name, b.machine, str(b.firmware)) for b in sim.boards]
-                session = Session(str(path), boards, sim.switch, sim.quantum_ns)
-                if dns_records:
-                    raise invalid("dns_records: a closed simulation has no DNS responder")
+                if cmdline is not None or host_loopback:
+                    raise invalid("cmdline/host_loopback are for one board, not a simulation")
+                session = self._load_simulation(path, net, forwards, dns_records, pace)
             else:
-                machine = Machine(load_platform(platform or "mps2-an385"), name="board")
-                machine.load(load_image(path, base=base))
-                session = Session(str(path), [BoardRt("board", machine, str(path))], None, CHUNK_NS,
-                                  pace=pace or "fast")
-                if machine.ethernet_devices():
-                    from bridge.uart_endpoints import HostInput
-
-                    session.host_input = HostInput()
-                    session.network = attach_network(machine, net or "none", forwards=forwards or [],
-                                                     dns_records=dns_records or [],
-                                                     host_input=session.host_input,
-                                                     on_error=lambda msg: self.events.emit(
-                                                         self._now(), "network", text=msg))
-                    session.switch = session.network.switch
-                elif net not in ("", "none") or forwards or dns_records:
-                    raise invalid(f"net: {machine.platform.name} has no Ethernet device")
-                if session.pace == "realtime":
-                    from bridge.pacing import RealtimePacer
-
-                    session.pacer = RealtimePacer(machine.platform.clock_hz, session.host_input)
-                    machine.pacer = session.pacer
+                session = self._load_board(path, platform, base, net, forwards or [], dns_records or [],
+                                           pace, cmdline, host_loopback)
         except (FirmwareError, PlatformError, NetworkError, ValueError) as e:
             raise invalid(str(e)) from None
         except OSError as e:
@@ -396,6 +463,66 @@ class Runtime:
         self.started = False
         self.events.emit(0, "loaded", text=str(path))
 
+    def _load_simulation(self, path: Path, net: str, forwards: list[str] | None,
+                         dns_records: list[str] | None, pace: str) -> Session:
+        from emulator.simulation import load_simulation
+
+        if net not in ("", "none") or forwards:
+            raise invalid("net/forwards are for one board; a simulation's boards share their own switch")
+        if pace == "realtime":
+            raise invalid("a simulation runs in fast pace only")
+        sim = load_simulation(path)
+        boards = [BoardRt(b.name, b.machine, str(b.firmware)) for b in sim.boards]
+        if dns_records:
+            raise invalid("dns_records: a closed simulation has no DNS responder")
+        return Session(str(path), boards, sim.switch, sim.quantum_ns)
+
+    def _load_board(self, path: Path, platform: str, base: int, net: str, forwards: list[str],
+                    dns_records: list[str], pace: str, cmdline: str | None, host_loopback: str) -> Session:
+        """One board; its Ethernet attached per ``net``, its Wi-Fi module on host sockets with ``user``."""
+        from emulator.loader import load_image
+        from emulator.platform import load_platform
+
+        machine = Machine(load_platform(platform or "mps2-an385"), name="board")
+        machine.load(load_image(path, base=base))
+        if cmdline is not None:
+            machine.semihosting.cmdline = cmdline
+        session = Session(str(path), [BoardRt("board", machine, str(path))], None, CHUNK_NS,
+                          pace=pace or "fast")
+        wifi = _wifi_module(machine) if net == "user" else None
+        _check_board_net(machine, net, forwards, dns_records, wifi is not None, host_loopback)
+        try:
+            self._attach_host(session, net, forwards, dns_records, wifi,
+                              host_loopback or DEFAULT_HOST_LOOPBACK)
+        except BaseException:
+            _close_host_side(session)
+            raise
+        if session.pace == "realtime":
+            from bridge.pacing import RealtimePacer
+
+            session.pacer = RealtimePacer(machine.platform.clock_hz, session.host_input)
+            machine.pacer = session.pacer
+        return session
+
+    def _attach_host(self, session: Session, net: str, forwards: list[str], dns_records: list[str],
+                     wifi: Any, host_loopback: str) -> None:
+        from bridge.net.attach import attach_network
+        from bridge.uart_endpoints import HostInput
+
+        machine = session.boards[0].machine
+        if not machine.ethernet_devices() and wifi is None:
+            return
+        session.host_input = HostInput()
+        if machine.ethernet_devices():
+            session.network = attach_network(machine, net or "none", forwards=forwards,
+                                             dns_records=dns_records, host_input=session.host_input,
+                                             on_error=lambda msg: self.events.emit(self._now(), "network",
+                                                                                   text=msg))
+            session.switch = session.network.switch
+        if wifi is not None:
+            session.host_sockets.append(_host_sockets(machine, wifi, dns_records, host_loopback,
+                                                      session.host_input))
+
     def _uart_listener(self, b: BoardRt, t: Transcript) -> Callable[[bytes], None]:
         def listener(data: bytes) -> None:
             t.append(data, b.time_ns())
@@ -411,15 +538,8 @@ class Runtime:
         self.session = None
         self.started = False
         self._abort_waits("unloaded")
-        if s is None:
-            return
-        if s.capture is not None:
-            try:
-                s.capture.close()
-            except OSError:
-                pass
-        if s.network is not None:
-            s.network.close()
+        if s is not None:
+            _close_host_side(s)
 
     def _now(self) -> int:
         s = self.session
@@ -776,9 +896,14 @@ class Runtime:
 
         s = self.require()
         net = s.network
-        if net is None:
-            raise precondition("DNS records need a single board with Ethernet (the bridge's DNS responder)")
+        if net is None and not s.host_sockets:
+            raise precondition("DNS records need a single board with Ethernet (the bridge's DNS responder) "
+                               "or a Wi-Fi module on net user")
         try:
+            for provider in s.host_sockets:
+                provider.records.add(name, address)
+            if net is None:
+                return
             if net.dns is None:
                 records = DnsRecords()
                 records.add(name, address)
@@ -925,6 +1050,9 @@ class Runtime:
                                "stops": {b.name: b.stop for b in s.boards}})
         if s.network is not None and s.network.backend.kind != "none":
             snap.not_restored.append(f"host network backend ({s.network.describe()}): its connections")
+        if s.host_sockets:
+            snap.not_restored.append("Wi-Fi module host sockets: their connections (closed, as by the peer, "
+                                     "when the snapshot is loaded)")
         if path:
             try:
                 Path(path).write_bytes(snap.to_bytes())
@@ -963,6 +1091,9 @@ class Runtime:
         except SnapshotError as e:
             raise precondition(str(e)) from None
         s.now_ns = snap.extra.get("now_ns", 0)
+        for b in s.boards:
+            if b.wifi is not None and b.wifi.provider in s.host_sockets:
+                _drop_host_links(b.wifi)
         if s.pacer is not None:
             s.pacer.anchor(s.boards[0].machine.clock.now)
         snap.not_restored = sorted(set(snap.not_restored) | {f"event {x}" for x in lost})

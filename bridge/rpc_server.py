@@ -164,8 +164,10 @@ class Services:
 
     # ----------------------------------------------------------- Emulation
     def Emulation_Load(self, req: pb.LoadRequest, ctx: Any) -> pb.State:  # noqa: N802
+        cmdline = req.cmdline if req.HasField("cmdline") else None
         self.rt.call(lambda: self.rt.load(req.firmware, req.platform, req.base, req.net, list(req.forwards),
-                                          list(req.dns_records), req.pace), timeout=300)
+                                          list(req.dns_records), req.pace, cmdline, req.host_loopback),
+                     timeout=300)
         return self._state()
 
     def Emulation_Start(self, req: pb.Empty, ctx: Any) -> pb.State:  # noqa: N802

@@ -3,7 +3,8 @@ Documentation     The station loses its access point while running: Remove Acces
 ...               print WIFI DISCONNECT and close its links, the firmware's status callback sees DISCONNECTED
 ...               and its socket NSAPI_ERROR_CONNECTION_LOST (-3016); Add Access Point brings the AP back and the
 ...               module rejoins by itself; told to, the firmware joins another AP; Drop Wifi Station
-...               disconnects it from an AP that stays.
+...               disconnects it from an AP that stays. Mbed's AP-loss case (wifi_tests, asked for on its
+...               semihosting command line) passes.
 Resource          resources/wifi.resource
 Test Timeout      3 minutes
 
@@ -25,6 +26,18 @@ AP Loss Is Seen And The Station Rejoins When It Returns
     Wifi Station Should Be Joined    vboard
     Write Line To Uart    open
     Wait For Line On Uart    wifi_station: socket open 0 echo ok    timeout=5s
+
+Mbed AP Loss Case Passes When The Command Line Asks For It
+    [Documentation]    wifi_tests runs WIFI-AP-LOSS-RECONNECT when SYS_GET_CMDLINE has "ap-loss"; the suite
+    ...    removes the AP once the case waits on its open socket, and the case reconnects to "vboard-open".
+    Start Wifi Board    wifi_tests    cmdline=wifi_tests ap-loss
+    Wait For Line On Uart    wifi_tests: waiting for the AP to go    timeout=90s
+    Run For    100ms
+    Remove Access Point    vboard
+    Wait For Line On Uart    PASS WIFI-AP-LOSS-RECONNECT    timeout=30s
+    Wait For Line On Uart    wifi_tests: 17 passed, 0 failed    timeout=5s
+    Run For    100ms
+    Board Should Have Exited    0
 
 Station Joins Another AP When Told
     Start Wifi Station

@@ -87,6 +87,14 @@ def test_max_time_gives_124(firmware):
     assert golden.startswith(proc.stdout) and len(proc.stdout) < len(golden), "stopped part way"
 
 
+def test_cmdline_is_checked(firmware):
+    assert vboard(str(firmware / "hello.elf"), "--cmdline", "hello extra words").returncode == 0
+    bad = vboard(str(firmware / "hello.elf"), "--cmdline", "a\tb")
+    assert bad.returncode == 2 and b"--cmdline" in bad.stderr and b"printable ASCII" in bad.stderr, bad.stderr
+    sim = vboard(str(ROOT / "platforms" / "simulations" / "rawping-pair.yaml"), "--cmdline", "x")
+    assert sim.returncode == 2 and b"--cmdline is for one board" in sim.stderr, sim.stderr
+
+
 def test_uart0_to_file(firmware, tmp_path):
     out = tmp_path / "uart0.txt"
     proc = vboard(str(firmware / "hello.elf"), f"--uart0=file:{out}")

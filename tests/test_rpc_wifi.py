@@ -3,13 +3,19 @@
 The board runs ``wifi_station`` (firmware/apps/wifi_station) on
 ``mps2-an385-wifi``: it joins "vboard" at start, prints every status change,
 and takes commands on UART0 (``scan``, ``open``, ``status``). The module's
-links stay inside the simulation (its loopback provider echoes on port 7).
-Every wait is bounded in virtual time (the UART waits) or wall time (events).
+links stay inside the simulation (its loopback provider echoes on port 7),
+except with ``net=user``: then they are host sockets, and the board's
+10.0.2.2:7 is an echo this module serves on ``ECHO_HOST`` (a loopback address
+of its own, so that suites holding 127.0.0.1:7 may run alongside). Every wait
+is bounded in virtual time (the UART waits) or wall time (events, the echo).
 """
 
 from __future__ import annotations
 
+import errno
 import random
+import socket
+import threading
 import time
 from collections.abc import Callable, Iterator
 
@@ -25,6 +31,8 @@ from bridge.rpc_server import RpcServer
 PLATFORM = "mps2-an385-wifi"
 SECOND = 1_000_000_000
 FP, IA, NF = grpc.StatusCode.FAILED_PRECONDITION, grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.NOT_FOUND
+ECHO_HOST = "127.0.0.3"
+BIND_WAIT_S = 30.0
 SECURE = pb.AccessPoint(ssid="vboard", secured=True, rssi=-45, channel=6, bssid="02:00:00:00:00:01")
 OPEN = pb.AccessPoint(ssid="vboard-open", secured=False, rssi=-67, channel=11, bssid="02:00:00:00:00:02")
 
@@ -263,3 +271,200 @@ def test_ctl_wifi_commands(wifi_server: WifiConn, capsys: pytest.CaptureFixture[
     assert "station got_ip on 'vboard', IP 10.0.2.15" in out and "* vboard " in out
     code, out, _ = ctl("wifi", "drop", "--board", "board")
     assert code == 0 and "dropped the station" in out and "station disconnected" in out
+
+
+# ------------------------------------------------------------------ host sockets (net user)
+class _HostEcho:
+    """TCP echo on ``ECHO_HOST``:7; counts connections, bytes and the closes it saw."""
+
+    def __init__(self) -> None:
+        self.cond = threading.Condition()
+        self.accepted = 0
+        self.closed = 0
+        self.data = bytearray()
+        self.conns: list[socket.socket] = []
+        self.srv = self._bind()
+        self.srv.listen(4)
+        self.srv.settimeout(0.2)
+        self.stopping = False
+        self.threads = [threading.Thread(target=self._accept, daemon=True)]
+        self.threads[0].start()
+
+    @staticmethod
+    def _bind() -> socket.socket:
+        deadline = time.monotonic() + BIND_WAIT_S
+        while True:
+            s = socket.socket()
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                s.bind((ECHO_HOST, 7))
+                return s
+            except OSError as e:
+                s.close()
+                if e.errno != errno.EADDRINUSE or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.5)
+
+    def _accept(self) -> None:
+        while not self.stopping:
+            try:
+                conn, _ = self.srv.accept()
+            except (TimeoutError, OSError):
+                continue
+            conn.settimeout(0.2)
+            with self.cond:
+                self.accepted += 1
+                self.conns.append(conn)
+                self.cond.notify_all()
+            t = threading.Thread(target=self._echo, args=(conn,), daemon=True)
+            self.threads.append(t)
+            t.start()
+
+    def _echo(self, conn: socket.socket) -> None:
+        while not self.stopping:
+            try:
+                data = conn.recv(4096)
+            except TimeoutError:
+                continue
+            except OSError:
+                data = b""
+            with self.cond:
+                if not data:
+                    self.closed += 1
+                    self.cond.notify_all()
+                    return
+                self.data += data
+            conn.sendall(data)
+
+    def wait(self, what: Callable[[], bool], limit_s: float = 30) -> None:
+        with self.cond:
+            assert self.cond.wait_for(what, limit_s), (self.accepted, self.closed, bytes(self.data))
+
+    def stop(self) -> None:
+        self.stopping = True
+        self.srv.close()
+        for t in self.threads:
+            t.join(5)
+        for conn in self.conns:
+            conn.close()
+
+
+@pytest.fixture
+def host_echo() -> Iterator[_HostEcho]:
+    echo = _HostEcho()
+    yield echo
+    echo.stop()
+
+
+@pytest.fixture
+def served() -> Iterator[tuple[RpcServer, WifiConn]]:
+    srv = RpcServer(Runtime(), "127.0.0.1", 0).start()
+    conn = WifiConn(srv.port)
+    yield srv, conn
+    conn.close()
+    srv.stop()
+
+
+def _socket_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == "vboard-wifi-sockets"]
+
+
+def _load_host_station(c: WifiConn) -> None:
+    c(c.emu.Load, pb.LoadRequest(firmware=_need(FW / "wifi_station.elf"), platform=PLATFORM, net="user",
+                                 pace="realtime", host_loopback=ECHO_HOST,
+                                 dns_records=["echo.test=10.0.2.2"]))
+
+
+def test_without_net_user_the_module_stays_in_the_simulation(wifi_server: WifiConn,
+                                                             host_echo: _HostEcho) -> None:
+    c = wifi_server
+    _load_station(c)
+    c.wait("wifi_station: ready")
+    assert "wifi_station: socket open 0 echo ok\n" in c.command("open")  # the loopback provider's echo
+    assert _socket_threads() == []
+    assert host_echo.accepted == 0
+
+
+def test_net_user_gives_the_module_host_sockets_closed_with_the_session(
+        served: tuple[RpcServer, WifiConn], host_echo: _HostEcho) -> None:
+    srv, c = served
+    _load_host_station(c)
+    assert len(_socket_threads()) == 1
+    c.wait("wifi_station: ready")
+    assert "wifi_station: socket open 0 echo ok\n" in c.command("open")
+    host_echo.wait(lambda: host_echo.accepted == 1 and bytes(host_echo.data) == b"ping")
+    provider = srv.runtime.session.boards[0].wifi.provider
+    assert provider.aliases == {"10.0.2.2": ECHO_HOST}
+    # Names come from the load's records, and from AddDnsRecord.
+    c(c.net.AddDnsRecord, pb.DnsRecordRequest(name="late.test", address="10.0.2.9"))
+    found: list[str | None] = []
+    provider.resolve("late.test", found.append)
+    provider.resolve("echo.test", found.append)
+    assert found == ["10.0.2.9", "10.0.2.2"]
+    # Loading another firmware closes the module's host sockets and their thread.
+    c(c.emu.Load, pb.LoadRequest(firmware=_need(FW / "hello.elf")))
+    host_echo.wait(lambda: host_echo.closed == 1)
+    assert _socket_threads() == []
+
+
+def test_snapshot_load_closes_the_host_links(served: tuple[RpcServer, WifiConn],
+                                             host_echo: _HostEcho) -> None:
+    """As with passt's connections: not restored; the board sees its links closed by the peer."""
+    srv, c = served
+    _load_host_station(c)
+    c.wait("wifi_station: ready")
+    assert "wifi_station: socket open 0 echo ok\n" in c.command("open")
+    host_echo.wait(lambda: host_echo.accepted == 1)
+    info = c(c.emu.SaveSnapshot, pb.SnapshotRequest(name="open"))
+    assert any("Wi-Fi module host sockets" in line for line in info.not_restored), info.not_restored
+    wifi = srv.runtime.session.boards[0].wifi
+    assert len(wifi.links) == 1
+    c(c.emu.LoadSnapshot, pb.SnapshotRequest(name="open"))
+    host_echo.wait(lambda: host_echo.closed == 1)
+    # A new link gets a new handle and reaches the host again.
+    assert "wifi_station: socket open 0 echo ok\n" in c.command("open")
+    host_echo.wait(lambda: host_echo.accepted == 2 and bytes(host_echo.data) == b"pingping")
+    srv.stop()
+    host_echo.wait(lambda: host_echo.closed == 2)
+    assert _socket_threads() == []
+
+
+def test_bad_host_networking_and_cmdline_are_invalid(served: tuple[RpcServer, WifiConn]) -> None:
+    srv, c = served
+    station, hello = _need(FW / "wifi_station.elf"), _need(FW / "hello.elf")
+    pair = str(FW.parent.parent / "platforms" / "simulations" / "rawping-pair.yaml")
+    bad = [pb.LoadRequest(firmware=station, platform=PLATFORM, net="user", host_loopback="10.0.2.2"),
+           pb.LoadRequest(firmware=station, platform=PLATFORM, net="user", host_loopback="localhost"),
+           pb.LoadRequest(firmware=station, platform=PLATFORM, host_loopback="127.0.0.3"),  # net none
+           pb.LoadRequest(firmware=hello, net="user", host_loopback="127.0.0.3"),  # no Wi-Fi module
+           pb.LoadRequest(firmware=station, platform=PLATFORM, cmdline="wifi_tests\nap-loss"),
+           pb.LoadRequest(firmware=station, platform=PLATFORM, cmdline="x\0"),
+           pb.LoadRequest(firmware=station, platform=PLATFORM, cmdline="caf\u00e9"),
+           pb.LoadRequest(firmware=station, platform=PLATFORM, cmdline="x" * 1025),
+           pb.LoadRequest(firmware=pair, cmdline="ap-loss")]
+    for req in bad:
+        with pytest.raises(grpc.RpcError) as ei:
+            c(c.emu.Load, req)
+        assert ei.value.code() == IA, req
+        assert ei.value.details(), req
+    assert _socket_threads() == []
+    with pytest.raises(grpc.RpcError) as ei:
+        c(c.emu.Load, pb.LoadRequest(firmware=station, cmdline="a\tb"))
+    assert "cmdline" in ei.value.details() and "printable ASCII" in ei.value.details()
+
+
+def test_cmdline_is_what_the_firmware_gets(served: tuple[RpcServer, WifiConn]) -> None:
+    srv, c = served
+
+    def cmdline() -> str:
+        return srv.runtime.call(lambda: srv.runtime.session.boards[0].machine.semihosting.cmdline)
+
+    c(c.emu.Load, pb.LoadRequest(firmware=_need(FW / "wifi_station.elf"), platform=PLATFORM))
+    assert cmdline() == "firmware"  # unset: as vboard run
+    longest = "wifi_tests ap-loss " + "x" * (1024 - 19)
+    for text in ("wifi_tests ap-loss", "", longest):
+        c(c.emu.Load, pb.LoadRequest(firmware=_need(FW / "wifi_station.elf"), platform=PLATFORM,
+                                     cmdline=text))
+        assert cmdline() == text
+    c(c.emu.Reset, pb.ResetRequest())
+    assert cmdline() == longest  # a reset keeps it

@@ -64,6 +64,8 @@ def build_parser() -> argparse.ArgumentParser:
                          help="stdio, pty, tcp:PORT, file:PATH or none"
                          + (" (default: stdio)" if i == 0 else ""))
     run.add_argument("--base", default="0", help="load address of a raw binary (default: 0)")
+    run.add_argument("--cmdline", metavar="TEXT", help="the firmware's semihosting command line "
+                     "(SYS_GET_CMDLINE), e.g. 'wifi_tests ap-loss' (default: firmware)")
     net = run.add_argument_group("network")
     net.add_argument("--net", default="none", metavar="BACKEND",
                      help="user (NAT through passt), tap:NAME, socket:URL (QEMU -netdev stream/dgram), "
@@ -103,6 +105,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
         if args.net != "none":
             raise UsageError("--net is for one board; a simulation's boards share their own switch")
+        if args.cmdline is not None:
+            raise UsageError("--cmdline is for one board, not a simulation")
         return run_simulation(args, max_time, lambda m: _status(args, m))
     if args.dns_record or args.dns_file:
         from bridge.net.dns import DnsRecords
@@ -116,6 +120,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     image = load_image(args.firmware, base=base)
     machine = Machine(platform)
     machine.load(image)
+    if args.cmdline is not None:
+        _set_cmdline(machine, args.cmdline)
 
     host_input = HostInput()
     endpoints: list[Endpoint] = []
@@ -194,6 +200,18 @@ def cmd_run(args: argparse.Namespace) -> int:
             network.close()
         for provider in socket_providers:
             provider.shutdown()
+
+
+def _set_cmdline(machine: object, cmdline: str) -> None:
+    from bridge.rpc_runtime import RuntimeFailure, check_cmdline
+    from emulator.machine import Machine
+
+    assert isinstance(machine, Machine)
+    try:
+        check_cmdline(cmdline)
+    except RuntimeFailure as e:
+        raise UsageError(f"--cmdline: {e}") from None
+    machine.semihosting.cmdline = cmdline
 
 
 def _attach_host_sockets(machine: object, args: argparse.Namespace) -> list:

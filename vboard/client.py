@@ -87,10 +87,13 @@ class Client:
 
     # -------------------------------------------------------------- emulation
     def load(self, firmware: str, platform: str = "", net: str = "", forwards: list[str] | None = None,
-             dns_records: list[str] | None = None, pace: str = "", base: int = 0) -> Any:
-        return self.call(self.emulation.Load, pb.LoadRequest(
-            firmware=firmware, platform=platform, net=net, forwards=forwards or [],
-            dns_records=dns_records or [], pace=pace, base=base), timeout=300)
+             dns_records: list[str] | None = None, pace: str = "", base: int = 0, cmdline: str | None = None,
+             host_loopback: str = "") -> Any:
+        req = pb.LoadRequest(firmware=firmware, platform=platform, net=net, forwards=forwards or [],
+                             dns_records=dns_records or [], pace=pace, base=base, host_loopback=host_loopback)
+        if cmdline is not None:
+            req.cmdline = cmdline
+        return self.call(self.emulation.Load, req, timeout=300)
 
     def state(self) -> Any:
         return self.call(self.emulation.GetState, pb.Empty())

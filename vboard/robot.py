@@ -134,17 +134,21 @@ class robot:  # noqa: N801 - the library is imported as ``vboard.robot``
 
     # ------------------------------------------------------------ lifecycle
     def start_board(self, firmware: str, platform: str = "", net: str = "none", forwards: str = "",
-                    dns_records: str = "", pace: str = "fast") -> None:
+                    dns_records: str = "", pace: str = "fast", cmdline: str | None = None,
+                    host_loopback: str = "") -> None:
         """Start a ``vboard serve`` for this suite and load ``firmware`` on one board (paused).
 
         ``forwards`` and ``dns_records`` are comma-separated (``tcp:8080:80``,
-        ``example.com=10.0.2.2``); ``net`` is ``none``, ``user``, ``tap:NAME`` or ``socket:URL``.
+        ``example.com=10.0.2.2``); ``net`` is ``none``, ``user``, ``tap:NAME`` or ``socket:URL``
+        (``user`` also gives a Wi-Fi module host sockets, its 10.0.2.2 being ``host_loopback``,
+        127.0.0.1 by default). ``cmdline`` is what the firmware's semihosting SYS_GET_CMDLINE
+        returns (e.g. ``wifi_tests ap-loss``; not given: ``firmware``).
         """
         self._spawn()
         fw = [f.strip() for f in forwards.split(",") if f.strip()]
         dns = [d.strip() for d in dns_records.split(",") if d.strip()]
         self._call(self._c().load, str(Path(firmware).resolve()), platform=platform, net=net, forwards=fw,
-                   dns_records=dns, pace=pace)
+                   dns_records=dns, pace=pace, cmdline=cmdline, host_loopback=host_loopback)
         self.cursors.clear()
 
     def start_simulation(self, simulation: str) -> None:

@@ -2,7 +2,7 @@
 
 ``vboard serve [--port N] [--bind ADDR] [--token T] [--port-file F] [--paused]
 [FIRMWARE|SIMULATION.yaml] [--platform P] [--pace fast|realtime] [--net BACKEND]
-[--forward SPEC] [--dns-record NAME=IP] [--pcap FILE]``
+[--forward SPEC] [--dns-record NAME=IP] [--pcap FILE] [--cmdline TEXT] [--host-loopback ADDR]``
 
 Listens on 127.0.0.1 and a free port unless told otherwise; prints
 ``vboard: serving on HOST:PORT`` on stderr and writes ``HOST:PORT`` to
@@ -41,6 +41,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--forward", action="append", default=[], metavar="PROTO:HOSTPORT:BOARDPORT")
     p.add_argument("--dns-record", action="append", default=[], metavar="NAME=IP")
     p.add_argument("--pcap", metavar="FILE", help="capture every switch port from the start")
+    p.add_argument("--cmdline", metavar="TEXT", help="the firmware's semihosting command line")
+    p.add_argument("--host-loopback", default="", metavar="ADDR",
+                   help="--net user: the host address a Wi-Fi module's 10.0.2.2 reaches (default 127.0.0.1)")
     p.add_argument("-q", "--quiet", action="store_true")
     return p
 
@@ -72,7 +75,8 @@ def main_serve(argv: Sequence[str] | None = None) -> int:
         if args.firmware:
             pace = args.pace or ("realtime" if args.net != "none" else "fast")
             runtime.call(lambda: runtime.load(args.firmware, args.platform, base, args.net, args.forward,
-                                              args.dns_record, pace), timeout=300)
+                                              args.dns_record, pace, args.cmdline, args.host_loopback),
+                         timeout=300)
             if args.pcap:
                 runtime.call(lambda: runtime.start_capture(args.pcap))
             if not args.paused:

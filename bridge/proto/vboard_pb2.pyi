@@ -13,7 +13,7 @@ class Empty(_message.Message):
     def __init__(self) -> None: ...
 
 class LoadRequest(_message.Message):
-    __slots__ = ("firmware", "platform", "base", "net", "forwards", "dns_records", "pace")
+    __slots__ = ("firmware", "platform", "base", "net", "forwards", "dns_records", "pace", "cmdline", "host_loopback")
     FIRMWARE_FIELD_NUMBER: _ClassVar[int]
     PLATFORM_FIELD_NUMBER: _ClassVar[int]
     BASE_FIELD_NUMBER: _ClassVar[int]
@@ -21,6 +21,8 @@ class LoadRequest(_message.Message):
     FORWARDS_FIELD_NUMBER: _ClassVar[int]
     DNS_RECORDS_FIELD_NUMBER: _ClassVar[int]
     PACE_FIELD_NUMBER: _ClassVar[int]
+    CMDLINE_FIELD_NUMBER: _ClassVar[int]
+    HOST_LOOPBACK_FIELD_NUMBER: _ClassVar[int]
     firmware: str
     platform: str
     base: int
@@ -28,7 +30,9 @@ class LoadRequest(_message.Message):
     forwards: _containers.RepeatedScalarFieldContainer[str]
     dns_records: _containers.RepeatedScalarFieldContainer[str]
     pace: str
-    def __init__(self, firmware: _Optional[str] = ..., platform: _Optional[str] = ..., base: _Optional[int] = ..., net: _Optional[str] = ..., forwards: _Optional[_Iterable[str]] = ..., dns_records: _Optional[_Iterable[str]] = ..., pace: _Optional[str] = ...) -> None: ...
+    cmdline: str
+    host_loopback: str
+    def __init__(self, firmware: _Optional[str] = ..., platform: _Optional[str] = ..., base: _Optional[int] = ..., net: _Optional[str] = ..., forwards: _Optional[_Iterable[str]] = ..., dns_records: _Optional[_Iterable[str]] = ..., pace: _Optional[str] = ..., cmdline: _Optional[str] = ..., host_loopback: _Optional[str] = ...) -> None: ...
 
 class BoardState(_message.Message):
     __slots__ = ("name", "state", "time_ns", "instructions", "exited", "exit_code", "message", "fault_report", "pc", "firmware")

@@ -20,13 +20,16 @@ Clients, for boards that serve (through ``Start Board``'s ``forwards``):
 Every blocking call has a wall-clock timeout; everything started is stopped
 at the end of the suite (``Stop Host Servers``, also run by the library's
 listener), so suites can run in parallel under pabot (only fixed ports, 80
-and 7/9/13/19, collide: a single suite owns them).
+and 7/9/13/19, collide: a single suite owns them on 127.0.0.1; another suite
+serves them on another loopback address, ``address=127.0.0.2``, which a
+Wi-Fi board reaches as 10.0.2.2 with ``host_loopback``).
 """
 
 from __future__ import annotations
 
 import errno
 import hashlib
+import ipaddress
 import json
 import random
 import socket
@@ -62,6 +65,17 @@ def chargen_lines(count: int) -> bytes:
     return b"".join(ring[i % 95:i % 95 + 72] + b"\r\n" for i in range(count))
 
 
+def _loopback(address: str) -> str:
+    """Servers listen on loopback only."""
+    try:
+        ok = ipaddress.IPv4Address(address).is_loopback
+    except ValueError:
+        ok = False
+    if not ok:
+        raise AssertionError(f"address '{address}': expected an IPv4 loopback address (127.0.0.0/8)")
+    return address
+
+
 class _Stopping(Exception):
     pass
 
@@ -69,7 +83,8 @@ class _Stopping(Exception):
 class _Service:
     """Listeners on loopback; each connection in its own daemon thread; ``stop`` is bounded."""
 
-    def __init__(self) -> None:
+    def __init__(self, address: str = HOST) -> None:
+        self.address = address
         self.stopping = threading.Event()
         self.threads: list[threading.Thread] = []
         self.sockets: list[socket.socket] = []
@@ -93,18 +108,18 @@ class _Service:
                     self.errors.append(f"{target.__name__}: {e!r}")
 
     def _bind(self, kind: int, port: int) -> socket.socket:
-        """Bind 127.0.0.1:port, retrying a bounded while if another run still holds it."""
+        """Bind address:port, retrying a bounded while if another run still holds it."""
         deadline = time.monotonic() + BIND_RETRY_S
         while True:
             s = socket.socket(socket.AF_INET, kind)
             s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
-                s.bind((HOST, int(port)))
+                s.bind((self.address, int(port)))
                 break
             except OSError as e:
                 s.close()
                 if e.errno != errno.EADDRINUSE or time.monotonic() > deadline:
-                    raise AssertionError(f"cannot bind {HOST}:{port}: {e.strerror or e}") from None
+                    raise AssertionError(f"cannot bind {self.address}:{port}: {e.strerror or e}") from None
                 time.sleep(0.5)
         with self.lock:
             self.sockets.append(s)
@@ -183,8 +198,8 @@ class _Service:
 
 
 class _Http(_Service):
-    def __init__(self, port: int, response: bytes) -> None:
-        super().__init__()
+    def __init__(self, port: int, response: bytes, address: str) -> None:
+        super().__init__(address)
         self.response = response
         self.requests: list[dict[str, Any]] = []
         self.port = self.tcp(port, self._serve)
@@ -219,8 +234,8 @@ class _Http(_Service):
 
 
 class _Inet(_Service):
-    def __init__(self, echo: int, discard: int, daytime: int, chargen: int) -> None:
-        super().__init__()
+    def __init__(self, echo: int, discard: int, daytime: int, chargen: int, address: str) -> None:
+        super().__init__(address)
         self.counts = {"echo_tcp": 0, "echo_udp": 0, "discard": 0, "daytime": 0, "chargen": 0}
         self.ports = {"echo": self.tcp(echo, self._echo), "discard": self.tcp(discard, self._discard),
                       "daytime": self.tcp(daytime, self._daytime),
@@ -348,14 +363,15 @@ class HostServers:
 
     # -------------------------------------------------------------------- HTTP
     def start_http_server(self, port: int = 80, body: str = "hello from the host\n",
-                          content_type: str = "text/plain", status: str = "200 OK") -> int:
-        """Answer every request on 127.0.0.1:``port`` with ``body`` (HTTP/1.1, Connection: close);
-        returns the port."""
+                          content_type: str = "text/plain", status: str = "200 OK",
+                          address: str = HOST) -> int:
+        """Answer every request on ``address``:``port`` with ``body`` (HTTP/1.1, Connection: close);
+        returns the port. ``address``: a loopback address (default 127.0.0.1)."""
         self.stop_http_server()
         payload = body.encode()
         response = (f"HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {len(payload)}\r\n"
                     f"Connection: close\r\n\r\n").encode() + payload
-        self.http = _Http(int(port), response)
+        self.http = _Http(int(port), response, _loopback(address))
         return self.http.port
 
     def stop_http_server(self) -> None:
@@ -376,10 +392,11 @@ class HostServers:
 
     # --------------------------------------------------------------- inet services
     def start_inet_services(self, echo: int = 7, discard: int = 9, daytime: int = 13,
-                            chargen: int = 19) -> dict[str, int]:
-        """Echo (TCP+UDP), discard (TCP+UDP), daytime and chargen on 127.0.0.1; returns the ports."""
+                            chargen: int = 19, address: str = HOST) -> dict[str, int]:
+        """Echo (TCP+UDP), discard (TCP+UDP), daytime and chargen on ``address`` (a loopback
+        address, default 127.0.0.1); returns the ports."""
         self.stop_inet_services()
-        self.inet = _Inet(int(echo), int(discard), int(daytime), int(chargen))
+        self.inet = _Inet(int(echo), int(discard), int(daytime), int(chargen), _loopback(address))
         return dict(self.inet.ports)
 
     def stop_inet_services(self) -> None:
@@ -399,11 +416,13 @@ class HostServers:
             raise AssertionError(f"host service errors: {self.inet.errors}")
 
     # ---------------------------------------------------------------- TCP echo
-    def echo_bytes_over_tcp(self, port: int, size: int, seed: int = 1, timeout: str = "60s") -> str:
+    def echo_bytes_over_tcp(self, port: int, size: int, seed: int = 1, timeout: str = "60s",
+                            stall: str = "30s") -> str:
         """Send ``size`` bytes of a seeded pattern to 127.0.0.1:``port`` and compare the echo's SHA-256.
 
-        Returns a one-line summary (bytes and wall time)."""
-        self.start_echo_transfer(port, size, seed)
+        ``stall``: the longest wait without a byte moving that is not a failure (on a lossy link,
+        allow for TCP's exponential backoff). Returns a one-line summary (bytes and wall time)."""
+        self.start_echo_transfer(port, size, seed, stall)
         return self.wait_for_echo_transfer(timeout)
 
     def start_echo_transfer(self, port: int, size: int, seed: int = 1, stall: str = "30s") -> None:
