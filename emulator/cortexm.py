@@ -60,6 +60,7 @@ from unicorn import (
 from unicorn import arm_const as A
 from unicorn.unicorn_py3.unicorn import uclib
 
+from emulator import excpath
 from emulator.blockclock import BlockClock
 from emulator.clock import Clock
 from emulator.nvic import (
@@ -118,6 +119,9 @@ _ENTRY_REGS = (A.UC_ARM_REG_R0, A.UC_ARM_REG_R1, A.UC_ARM_REG_R2, A.UC_ARM_REG_R
                A.UC_ARM_REG_R12, A.UC_ARM_REG_LR, A.UC_ARM_REG_SP, A.UC_ARM_REG_XPSR)
 _SP_LR = (A.UC_ARM_REG_SP, A.UC_ARM_REG_LR)
 _MASK_REGS = (A.UC_ARM_REG_PRIMASK, A.UC_ARM_REG_FAULTMASK, A.UC_ARM_REG_BASEPRI)
+_IPSR_CONTROL = (A.UC_ARM_REG_IPSR, A.UC_ARM_REG_CONTROL)
+_MASK_SET = frozenset(_MASK_REGS)
+_PC_MASKS = (A.UC_ARM_REG_PC, *_MASK_REGS)
 
 
 @dataclass
@@ -170,8 +174,11 @@ class CortexM3:
         self._bc = BlockClock(uc)
         self._regs = RegisterFile(uc)
         self._words = WordReader(uc)
+        self._excpath = excpath.ExcPath(uc)
         self.rr = self._regs.read
-        self.rw = self._regs.write
+        self._reg_write = self._regs.write
+        # PRIMASK/FAULTMASK/BASEPRI as last read between slices (None: read them again).
+        self._masks: tuple[int, int, int] | None = None
         exceptions.masks = self.read_masks
         exceptions.on_change = self._exceptions_changed
         # State of the current slice.
@@ -203,6 +210,7 @@ class CortexM3:
     def map_ram_ptr(self, base: int, size: int, perms: int, ptr: int) -> None:
         self.uc.mem_map_ptr(base, size, perms, ptr)
         self.ram_ranges.append((base, base + size))
+        self._excpath.set_ram(self.ram_ranges)
 
     def map_mmio(self, base: int, size: int, read: Callable[[int, int], int],
                  write: Callable[[int, int, int], None], fifo_port: WordFifoPort | None = None) -> None:
@@ -269,9 +277,21 @@ class CortexM3:
     def set_reg(self, name: str, value: int) -> None:
         self.rw(getattr(A, f"UC_ARM_REG_{name.upper()}"), value & 0xFFFFFFFF)
 
+    def rw(self, reg: int, value: int) -> None:
+        if reg in _MASK_SET:
+            self._masks = None
+        self._reg_write(reg, value)
+
     def read_masks(self) -> tuple[int, int, int]:
-        primask, faultmask, basepri = self._regs.read_many(_MASK_REGS)
-        return primask, faultmask, basepri
+        """(PRIMASK, FAULTMASK, BASEPRI). Between slices only the core's own writes change them,
+        so they are read once per slice; inside one (from a hook) always afresh."""
+        masks = self._masks
+        if masks is None or self.running:
+            primask, faultmask, basepri = self._regs.read_many(_MASK_REGS)
+            masks = (primask, faultmask, basepri)
+            if not self.running:
+                self._masks = masks
+        return masks
 
     def ipsr(self) -> int:
         return self.rr(A.UC_ARM_REG_IPSR) & 0x1FF
@@ -370,31 +390,24 @@ class CortexM3:
         self._enter(n, exc_return, control & ~2, msp, psp)
 
     def _take_exception_msp(self, n: int, return_address: int) -> None:
-        """Entry while MSP is the stack in use: no bank switch, fewer register accesses."""
-        r0, r1, r2, r3, r12, lr, sp, xpsr = self._regs.read_many(_ENTRY_REGS)
-        force = self.sys.stkalign
-        align = bool(sp & 4) and force
-        frame = (sp - 32) & (~7 if force else ~3) & 0xFFFFFFFF
-        data = struct.pack("<8I", r0, r1, r2, r3, r12, lr, return_address & 0xFFFFFFFE,
-                           (xpsr & ~XPSR_ALIGN) | (XPSR_ALIGN if align else 0))
-        if self._is_ram(frame):
-            self.uc.mem_write(frame, data)
-        else:
+        """Entry while MSP is the stack in use: stacking and registers in one native call."""
+        flags, vector, _xpsr = self._excpath.enter(n, return_address, self.sys.vtor, self.sys.stkalign)
+        if flags & excpath.STKERR:
+            # A stacking error: the handler still runs (B1.5.6), with BusFault pending.
             self.sys.cfsr |= CFSR["STKERR"]
             self.exc.set_pending(BUSFAULT)
-        try:
-            vector = self.read_u32(self.sys.vtor + 4 * n)
-        except UcError:
-            vector = 0
+        if flags & excpath.VECTTBL:
             self.sys.hfsr |= HFSR["VECTTBL"]
-        self._regs.write_many(_SP_LR, (frame, EXC_RETURN_HANDLER if xpsr & 0x1FF else EXC_RETURN_THREAD_MSP))
-        self._finish_entry(n, vector, xpsr)
+        self._entered(n, vector)
 
     def _finish_entry(self, n: int, vector: int, xpsr: int) -> None:
         # IPSR = n (Unicorn keeps SP banking consistent), IT/ICI cleared, T from the vector.
         self.rw(A.UC_ARM_REG_XPSR, (xpsr & 0xF8000000) | n | (XPSR_T if vector & 1 else 0))
         self.rebuild_hflags()
         self.rw(A.UC_ARM_REG_PC, vector | 1)
+        self._entered(n, vector)
+
+    def _entered(self, n: int, vector: int) -> None:
         self.exc.activate(n)
         self.sleeping = False
         if self.trace_exceptions:
@@ -425,7 +438,8 @@ class CortexM3:
     # ------------------------------------------------------- exception return
     def exception_return(self, exc_return: int) -> None:
         """ExceptionReturn + PopStack (B1.5.8), with tail-chaining."""
-        n = self.ipsr()
+        ipsr, control = self._regs.read_many(_IPSR_CONTROL)
+        n = ipsr & 0x1FF
         kind = exc_return & 0xF
         if kind not in (0x1, 0x9, 0xD) or (exc_return | 0xF) != 0xFFFFFFFF or not self.exc.active >> n & 1:
             # Invalid EXC_RETURN: UsageFault INVPC, taken as if from the handler.
@@ -436,7 +450,6 @@ class CortexM3:
         if self.on_exception_return:
             self.on_exception_return(n)
         to_thread = kind != 0x1
-        control = self.control()
         nxt = self.exc.deliverable() if self.exc.pending else 0
         if not nxt and kind != 0xD and not control & 2:
             self._return_msp(n, to_thread)
@@ -471,21 +484,17 @@ class CortexM3:
         self._finish_return(n, pc, to_thread)
 
     def _return_msp(self, n: int, to_thread: bool) -> None:
-        """PopStack from MSP while MSP is in use: no bank switch."""
-        sp = self.rr(A.UC_ARM_REG_SP)
-        try:
-            r0, r1, r2, r3, r12, lr, pc, xpsr = self.read_words(sp, 8)
-        except UcError:
+        """PopStack from MSP while MSP is in use: unstacking and registers in one native call."""
+        flags, pc, xpsr = self._excpath.leave(to_thread, self.sys.stkalign)
+        if flags & excpath.UNSTKERR:
+            sp = pc
             self.sys.cfsr |= CFSR["UNSTKERR"]
             self.raise_fault(Fault("UNSTKERR", sp, sp, "unstacking from unmapped memory"))
             self.take_pending_fault_now(return_address=self.rr(A.UC_ARM_REG_PC))
             return
-        new_ipsr = self._stacked_ipsr(xpsr, pc, to_thread)
-        self._regs.write_many(_ENTRY_REGS, (
-            r0, r1, r2, r3, r12, lr,
-            (sp + 32 + (4 if xpsr & XPSR_ALIGN and self.sys.stkalign else 0)) & 0xFFFFFFFF,
-            (xpsr & ~XPSR_ALIGN & ~0x1FF) | new_ipsr))
-        self._finish_return(n, pc, to_thread)
+        if flags & excpath.INVPC:
+            self._stacked_ipsr(xpsr, pc, to_thread)  # records the INVPC fault
+        self._returned(n, pc, to_thread)
 
     def _stacked_ipsr(self, xpsr: int, pc: int, to_thread: bool) -> int:
         ipsr = xpsr & 0x1FF
@@ -498,6 +507,9 @@ class CortexM3:
     def _finish_return(self, n: int, pc: int, to_thread: bool) -> None:
         self.rebuild_hflags()
         self.rw(A.UC_ARM_REG_PC, pc | 1)
+        self._returned(n, pc, to_thread)
+
+    def _returned(self, n: int, pc: int, to_thread: bool) -> None:
         if self.trace_exceptions:
             self.trace_exceptions(f"return from {exception_name(n)} to 0x{pc & ~1:08X}")
         if to_thread and self.sys.sleeponexit and not self.exc.active:
@@ -713,12 +725,12 @@ class CortexM3:
         uc = self.uc
         bc = self._bc
         self._stop_requested = False
-        self.running = True
         self.clock.slice_progress = self.progress
         err = UC_ERR_OK
         bc.arm(budget)
         if self.exc.pending and self.masked_pending():
             bc.watch_masks(self.read_masks())
+        self.running = True
         try:
             uc.emu_start(self.rr(A.UC_ARM_REG_PC) | 1, UNTIL, 0, 0)
         except UcError as e:
@@ -726,7 +738,8 @@ class CortexM3:
         finally:
             self.running = False
             self.clock.slice_progress = _zero
-        pc = self.rr(A.UC_ARM_REG_PC)
+        pc, primask, faultmask, basepri = self._regs.read_many(_PC_MASKS)
+        self._masks = (primask, faultmask, basepri)
         budget_spent = bool(bc.state.stopped)
         ran = bc.state.executed if budget_spent else bc.executed_at(pc)
         if err != UC_ERR_OK:
@@ -741,10 +754,12 @@ class CortexM3:
         return max(0, ran)
 
     def _halfword_before(self, pc: int) -> int:
+        addr = (pc & ~1) - 2
         try:
-            return struct.unpack("<H", self.uc.mem_read(pc - 2, 2))[0]
-        except UcError:
+            word = self._words.words(addr & ~3, 1)[0]
+        except ValueError:
             return 0
+        return (word >> 16) & 0xFFFF if addr & 2 else word & 0xFFFF
 
     def step(self) -> int:
         """Exactly one instruction (for debuggers) with Unicorn's count limit.
@@ -766,6 +781,7 @@ class CortexM3:
                                        detail=f"Unicorn error {e.errno} at 0x{pc:08X}"))
         finally:
             self.running = False
+            self._masks = None
         return 0 if self.fault is not None else 1
 
 

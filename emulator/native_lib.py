@@ -9,7 +9,7 @@ import subprocess
 from pathlib import Path
 
 NATIVE_DIR = Path(__file__).resolve().parent / "native"
-SOURCES = ("blockclock", "wordfifo")
+SOURCES = ("blockclock", "wordfifo", "excpath")
 
 _loaded: dict[str, ctypes.CDLL] = {}
 

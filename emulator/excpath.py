@@ -1,0 +1,91 @@
+"""Exception entry and return on the main stack in one native call each (``native/excpath.c``).
+
+The common case of every interrupt: thread or handler code on MSP, no
+tail-chain. ``CortexM3`` keeps the NVIC state, faults and every other case
+in Python; this moves the eight-word frame and the registers with a dozen
+Unicorn calls made from C rather than from Python.
+"""
+
+from __future__ import annotations
+
+import ctypes
+
+from unicorn import Uc
+from unicorn import arm_const as A
+
+from emulator import native_lib
+
+MAX_RAM = 8
+STKERR, VECTTBL, UNSTKERR, INVPC = 1, 2, 4, 8
+_REGS = (A.UC_ARM_REG_R0, A.UC_ARM_REG_R1, A.UC_ARM_REG_R2, A.UC_ARM_REG_R3, A.UC_ARM_REG_R12,
+         A.UC_ARM_REG_LR, A.UC_ARM_REG_SP, A.UC_ARM_REG_XPSR, A.UC_ARM_REG_PC, A.UC_ARM_REG_CPSR)
+
+
+class _Path(ctypes.Structure):
+    _fields_ = [
+        ("uc", ctypes.c_void_p),
+        ("read_batch", ctypes.c_void_p),
+        ("write_batch", ctypes.c_void_p),
+        ("mem_read", ctypes.c_void_p),
+        ("mem_write", ctypes.c_void_p),
+        ("regs", ctypes.c_int32 * len(_REGS)),
+        ("ram_count", ctypes.c_uint32),
+        ("ram_begin", ctypes.c_uint32 * MAX_RAM),
+        ("ram_end", ctypes.c_uint32 * MAX_RAM),
+        ("out", ctypes.c_uint32 * 4),
+    ]
+
+
+def _library() -> ctypes.CDLL:
+    lib = native_lib.load("excpath")
+    if not getattr(lib, "_vb_typed", False):
+        lib.ex_sizeof.restype = ctypes.c_uint64
+        if lib.ex_sizeof() != ctypes.sizeof(_Path):
+            raise RuntimeError("excpath.c and excpath.py disagree on the state layout")
+        path = ctypes.POINTER(_Path)
+        lib.ex_enter_msp.argtypes = [path, ctypes.c_uint32, ctypes.c_uint32, ctypes.c_uint32, ctypes.c_int]
+        lib.ex_enter_msp.restype = ctypes.c_int
+        lib.ex_return_msp.argtypes = [path, ctypes.c_int, ctypes.c_int]
+        lib.ex_return_msp.restype = ctypes.c_int
+        lib._vb_typed = True
+    return lib
+
+
+class ExcPath:
+    def __init__(self, uc: Uc) -> None:
+        from unicorn.unicorn_py3.unicorn import uclib
+
+        lib = _library()
+        p = self._p = _Path()
+        p.uc = uc._uch
+        p.read_batch = ctypes.cast(uclib.uc_reg_read_batch, ctypes.c_void_p).value
+        p.write_batch = ctypes.cast(uclib.uc_reg_write_batch, ctypes.c_void_p).value
+        p.mem_read = ctypes.cast(uclib.uc_mem_read, ctypes.c_void_p).value
+        p.mem_write = ctypes.cast(uclib.uc_mem_write, ctypes.c_void_p).value
+        for i, reg in enumerate(_REGS):
+            p.regs[i] = reg
+        self._ref = ctypes.byref(p)
+        self._enter = lib.ex_enter_msp
+        self._return = lib.ex_return_msp
+
+    def set_ram(self, ranges: list[tuple[int, int]]) -> None:
+        """Where a frame may be stacked: [begin, end) ranges of RAM (at most 8 are used)."""
+        p = self._p
+        kept = ranges[:MAX_RAM]
+        for i, (begin, end) in enumerate(kept):
+            p.ram_begin[i], p.ram_end[i] = begin, min(end, 0xFFFFFFFF)
+        p.ram_count = len(kept)
+
+    def enter(self, n: int, return_address: int, vtor: int, stkalign: bool) -> tuple[int, int, int]:
+        """(EXC_* bits, vector, xPSR before entry); raises RuntimeError if Unicorn refused."""
+        flags = self._enter(self._ref, n, return_address & 0xFFFFFFFF, vtor, int(stkalign))
+        if flags < 0:
+            raise RuntimeError("exception entry: register access failed")
+        return flags, self._p.out[0], self._p.out[1]
+
+    def leave(self, to_thread: bool, stkalign: bool) -> tuple[int, int, int]:
+        """(EXC_* bits, return PC (SP when UNSTKERR), stacked xPSR)."""
+        flags = self._return(self._ref, int(to_thread), int(stkalign))
+        if flags < 0:
+            raise RuntimeError("exception return: register access failed")
+        return flags, self._p.out[0], self._p.out[1]
