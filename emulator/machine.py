@@ -287,9 +287,11 @@ class Machine:
         cpu, clock, exc = self.cpu, self.clock, self.exc
         end = None if cycles is None else clock.now + cycles
         self._stop = None
+        inbox = self.inbox
         try:
             while True:
-                self._apply_inbox()
+                if not inbox.empty():
+                    self._apply_inbox()
                 clock.fire_due()
                 if self.semihosting.exit is not None:
                     code = self.semihosting.exit.code
@@ -307,13 +309,13 @@ class Machine:
                 if cpu.fault is not None:
                     cpu.take_fault()
                     continue
-                n = exc.deliverable()
+                n = exc.deliverable() if exc.pending else 0
                 if n:
                     cpu.take_exception(n, cpu.pc)
                     continue
                 if until is not None and until():
                     return StopReason("condition")
-                now = clock.now
+                now = clock.base  # between slices: no progress to add
                 if end is not None and now >= end:
                     return StopReason("time")
                 deadline = clock.next_deadline()
@@ -382,16 +384,11 @@ class Machine:
     def _wakeup(self) -> bool:
         """WFI wakes on an exception that would preempt if PRIMASK were clear."""
         exc = self.exc
-        n = exc.highest_pending()
-        if not n:
+        if not exc.pending & exc.enabled:
             return False
-        primask, faultmask, basepri = self.cpu.read_masks()
-        saved = exc.masks
-        exc.masks = lambda: (0, faultmask, basepri)
-        try:
-            return exc.group_priority(exc.priority[n]) < exc.execution_priority()
-        finally:
-            exc.masks = saved
+        n = exc.highest_pending()
+        _primask, faultmask, basepri = self.cpu.read_masks()
+        return exc.group_priority(exc.priority[n]) < exc.execution_priority(masks=(0, faultmask, basepri))
 
     # ------------------------------------------------------------- inspection
     def symbol(self, address: int) -> str:

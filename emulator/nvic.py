@@ -64,8 +64,10 @@ class ExceptionState:
         if n > HARDFAULT:
             self.priority[n] = value & self.priority_mask
 
-    def execution_priority(self, active: int | None = None) -> int:
-        """B1.5.4: the running priority from active exceptions and the mask registers."""
+    def execution_priority(self, active: int | None = None,
+                           masks: tuple[int, int, int] | None = None) -> int:
+        """B1.5.4: the running priority from active exceptions and the mask registers
+        (``masks``: (PRIMASK, FAULTMASK, BASEPRI) to use instead of the core's)."""
         act = self.active if active is None else active
         best = THREAD_PRIORITY
         while act:
@@ -75,7 +77,7 @@ class ExceptionState:
             if p < best:
                 best = p
             act ^= low
-        primask, faultmask, basepri = self.masks()
+        primask, faultmask, basepri = self.masks() if masks is None else masks
         if basepri & self.priority_mask:
             b = self.group_priority(basepri & self.priority_mask)
             if b < best:
@@ -103,6 +105,8 @@ class ExceptionState:
 
     def deliverable(self, active: int | None = None) -> int:
         """The exception that would preempt now, or 0."""
+        if not self.pending & self.enabled:
+            return 0
         n = self.highest_pending()
         if n and self.group_priority(self.priority[n]) < self.execution_priority(active):
             return n

@@ -7,8 +7,14 @@
 
 vnet_if_t vnet_if;
 vnet_stats_t vnet_stats;
-uint8_t vnet_tx[ETH_FRAME_MAX] __attribute__((aligned(4)));
-static uint8_t rx_frame[ETH_FRAME_MAX] __attribute__((aligned(4)));
+/* Frames start 2 bytes into word-aligned space, so the IP header and a TCP
+ * payload behind a 20-byte header are word-aligned and memcpy moves them a
+ * word at a time (Linux's NET_IP_ALIGN). */
+#define FRAME_ALIGN_PAD 2U
+static uint8_t tx_space[FRAME_ALIGN_PAD + ETH_FRAME_MAX] __attribute__((aligned(4)));
+static uint8_t rx_space[FRAME_ALIGN_PAD + ETH_FRAME_MAX] __attribute__((aligned(4)));
+uint8_t *const vnet_tx = tx_space + FRAME_ALIGN_PAD;
+static uint8_t *const rx_frame = rx_space + FRAME_ALIGN_PAD;
 
 static lan9118_t eth;
 static void (*state_cb)(vnet_if_state_t, void *);
@@ -501,7 +507,7 @@ void vnet_poll(void)
     int n = 0;
     for (; n < VNET_POLL_BUDGET && lan9118_rx_pending(&eth); n++) {
         size_t len = 0;
-        lan9118_err_t r = lan9118_recv(&eth, rx_frame, sizeof rx_frame, &len);
+        lan9118_err_t r = lan9118_recv(&eth, rx_frame, ETH_FRAME_MAX, &len);
         if (r == LAN9118_ERR_EMPTY) {
             break;
         }

@@ -66,7 +66,7 @@ typedef struct {
 } vnet_if_t;
 extern vnet_if_t vnet_if;
 extern vnet_stats_t vnet_stats;
-extern uint8_t vnet_tx[ETH_FRAME_MAX]; /* the one frame being built */
+extern uint8_t *const vnet_tx; /* the one frame being built (ETH_FRAME_MAX bytes) */
 
 uint32_t csum_add(uint32_t sum, const uint8_t *p, size_t n);
 uint16_t csum_fold(uint32_t sum);
