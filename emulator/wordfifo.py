@@ -6,7 +6,9 @@ CPU then maps the device window with the C callbacks of ``native/wordfifo.c``.
 A word read inside the RX window pops the port's receive ring; a word write
 inside the TX window is appended to its transmit buffer while the model's
 ``grant`` lasts. Everything else, and every access once the ring is empty or
-the grant is spent, reaches the model's ``read``/``write`` as before.
+the grant is spent, reaches the model's ``read``/``write`` as before. A word
+read of ``level_offset`` is answered from the ring's fill and a count the
+model keeps current (``set_level_count``): the LAN9118's RX_FIFO_INF.
 
 The model keeps its own state exact by calling ``take`` (the words the fast
 path appended since the last call) before it looks at its TX state, and
@@ -39,6 +41,9 @@ class _Port(ctypes.Structure):
         ("tx_count", ctypes.c_uint32),
         ("fast_reads", ctypes.c_uint64),
         ("fast_writes", ctypes.c_uint64),
+        ("level_off", ctypes.c_uint32),
+        ("level_count", ctypes.c_uint32),
+        ("level_reads", ctypes.c_uint64),
     ]
 
 
@@ -65,7 +70,7 @@ class WordFifoPort:
     """A receive ring of ``rx_words`` and a transmit buffer of ``tx_words``."""
 
     def __init__(self, rx_window: tuple[int, int], tx_window: tuple[int, int], rx_words: int,
-                 tx_words: int) -> None:
+                 tx_words: int, level_offset: int | None = None) -> None:
         self._lib = _library()
         self._rx_buf = (ctypes.c_uint32 * rx_words)()
         self._tx_buf = (ctypes.c_uint32 * tx_words)()
@@ -76,6 +81,7 @@ class WordFifoPort:
         p.rx_cap = rx_words
         p.tx = ctypes.cast(self._tx_buf, ctypes.POINTER(ctypes.c_uint32))
         p.tx_cap = tx_words
+        p.level_off = 0xFFFFFFFF if level_offset is None else level_offset
         self._ref = ctypes.byref(p)
 
     # -- the native side, for the CPU's MMIO mapping -------------------------------------------
@@ -92,8 +98,13 @@ class WordFifoPort:
 
     @property
     def fast_accesses(self) -> tuple[int, int]:
-        """(reads, writes) served without the model."""
+        """(data reads, data writes) served without the model."""
         return self.port.fast_reads, self.port.fast_writes
+
+    @property
+    def level_reads(self) -> int:
+        """Reads of the level register served without the model."""
+        return self.port.level_reads
 
     # -- receive ring: a deque of words ----------------------------------------------------------
     def __len__(self) -> int:
@@ -133,6 +144,10 @@ class WordFifoPort:
         out = (ctypes.c_uint32 * max(1, self.port.rx_count))()
         self._lib.wf_rx_copy(self._ref, out)
         return list(out[:self.port.rx_count])
+
+    def set_level_count(self, n: int) -> None:
+        """The upper field of the level register (``level_offset``): e.g. RX statuses queued."""
+        self.port.level_count = n
 
     # -- transmit buffer ---------------------------------------------------------------------------
     def grant(self, words: int) -> None:

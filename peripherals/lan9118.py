@@ -210,6 +210,7 @@ _TX_CMD_A, _TX_CMD_B, _TX_DATA = 0, 1, 2
 
 
 FIFO_TOTAL_WORDS = 16384 // 4  # the chip's FIFO RAM: no data FIFO is larger
+RX_FIFO_INF_OFFSET = 0x7C
 
 
 def fifo_sizes(tx_fif_sz: int) -> tuple[int, int, int, int]:
@@ -438,7 +439,7 @@ class Lan9118(Device):
             fields=[F("SRST", 0, access=SC), F("SRST_TO", 1, access=RO), F("MODE_32", 2, access=RO, reset=1),
                     F("TR", 12, 2), F("TX_FIF_SZ", 16, 4, reset=5), F("SF", 20), F("TTM", 21)]),
         Reg(0x78, "RX_DP_CTRL", after_write=_rx_dp_ctrl_written, fields=[F("RX_FFWD", 31, access=SC)]),
-        Reg(0x7C, "RX_FIFO_INF", access=RO, read=_rx_fifo_inf_read, write=_ro_write,
+        Reg(RX_FIFO_INF_OFFSET, "RX_FIFO_INF", access=RO, read=_rx_fifo_inf_read, write=_ro_write,
             fields=[F("RXDUSED", 0, 16, RO), F("RXSUSED", 16, 8, RO)]),
         Reg(0x80, "TX_FIFO_INF", access=RO, read=_tx_fifo_inf_read, write=_ro_write,
             fields=[F("TDFREE", 0, 16, RO), F("TXSUSED", 16, 8, RO)]),
@@ -511,7 +512,8 @@ class Lan9118(Device):
         self._gpt_deadline: int | None = None
         # The RX data FIFO is the port's receive ring; its TX buffer feeds _tx_words.
         self.fifo_port = WordFifoPort(rx_window=(0x00, 0x20), tx_window=(0x20, 0x40),
-                                      rx_words=FIFO_TOTAL_WORDS, tx_words=FIFO_TOTAL_WORDS)
+                                      rx_words=FIFO_TOTAL_WORDS, tx_words=FIFO_TOTAL_WORDS,
+                                      level_offset=RX_FIFO_INF_OFFSET)
         self._rxd = self.fifo_port
         self._init_state()
         self._free_run_base = 0
@@ -520,7 +522,8 @@ class Lan9118(Device):
     # -- state and reset --------------------------------------------------------------
     def _init_state(self) -> None:
         self._rxd.clear()                      # RX data FIFO, DWORDs of all queued packets
-        self._rxs: deque[int] = deque()        # RX status FIFO
+        self._rxs: deque[int] = deque()        # RX status FIFO (its length mirrored in fifo_port)
+        self.fifo_port.set_level_count(0)
         self._rx_pushed = 0                    # DWORDs ever pushed into _rxd
         self._rx_ends: deque[int] = deque()    # _rx_pushed value at the end of each packet
         self._txs: deque[int] = deque()        # TX status FIFO
@@ -706,7 +709,9 @@ class Lan9118(Device):
         if not self._rxs:
             self.guest_error("read of the empty RX status FIFO")
             return 0
-        return self._rxs.popleft()
+        status = self._rxs.popleft()
+        self.fifo_port.set_level_count(len(self._rxs))
+        return status
 
     def _rx_prune_ends(self) -> int:
         """Forget packet ends already read past; returns the DWORDs ever popped."""
@@ -727,6 +732,7 @@ class Lan9118(Device):
     def _rx_dump(self) -> None:
         self._rxd.clear()
         self._rxs.clear()
+        self.fifo_port.set_level_count(0)
         self._rx_ends.clear()
         self._rx_pushed = 0
 
@@ -817,6 +823,7 @@ class Lan9118(Device):
         self._rx_pushed += words
         self._rx_ends.append(self._rx_pushed)
         self._rxs.append(status)
+        self.fifo_port.set_level_count(len(self._rxs))
         self.rx_frames += 1
         self._check_levels(rx=True)
         self._update_irq()
@@ -1328,6 +1335,7 @@ class Lan9118(Device):
         super().set_state(state)
         self._rxd.load(state["rxd"])
         self._rxs = deque(state["rxs"])
+        self.fifo_port.set_level_count(len(self._rxs))
         self._rx_pushed = state["rx_pushed"]
         self._rx_ends = deque(state["rx_ends"])
         self._txs = deque(state["txs"])

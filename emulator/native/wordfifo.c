@@ -24,6 +24,11 @@ typedef struct {
     uint32_t *tx;            /* tx_cap words, drained by the model */
     uint32_t tx_cap, tx_count;
     uint64_t fast_reads, fast_writes;
+    /* A level register the model keeps current (e.g. the LAN9118's RX_FIFO_INF):
+     * a word read at level_off returns (level_count << 16) | (bytes queued in rx),
+     * each field saturated at 0xFF / 0xFFFF. level_off = 0xFFFFFFFF: none. */
+    uint32_t level_off, level_count;
+    uint64_t level_reads;
 } wf_port_t;
 
 uint64_t wf_sizeof(void) { return sizeof(wf_port_t); }
@@ -37,6 +42,12 @@ uint64_t wf_read(void *uc, uint64_t offset, unsigned size, void *user)
         p->rx_count--;
         p->fast_reads++;
         return v;
+    }
+    if (size == 4 && offset == p->level_off) {
+        uint32_t n = p->level_count > 0xFFu ? 0xFFu : p->level_count;
+        uint32_t bytes = 4u * p->rx_count;
+        p->level_reads++;
+        return (n << 16) | (bytes > 0xFFFFu ? 0xFFFFu : bytes);
     }
     return p->slow_read(uc, offset, size, NULL);
 }

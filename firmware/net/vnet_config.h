@@ -73,6 +73,13 @@
 #define VNET_UDP_SLOT_SIZE 1472
 #endif
 
+/* LAN9118 TX FIFO size in KiB (HW_CFG.TX_FIF_SZ, 2..14); the RX FIFO gets the
+ * rest of the 16 KiB. A TCP receive window larger than the RX data FIFO
+ * (15/16 of the rest) can overflow it when the peer sends a whole window at once. */
+#ifndef VNET_ETH_TX_FIFO_KIB
+#define VNET_ETH_TX_FIFO_KIB 5
+#endif
+
 /* ARP */
 #ifndef VNET_ARP_ENTRIES
 #define VNET_ARP_ENTRIES 10
