@@ -12,17 +12,12 @@ from __future__ import annotations
 
 import os
 import queue
-import re
-import shutil
 import struct
 import subprocess
-import sys
-import threading
 import time
 from collections.abc import Callable
-from pathlib import Path
 
-import pytest
+from proc_helpers import need, vboard_run
 
 from bridge.net.packets import build_arp, checksum
 from bridge.net.qemu_socket import SocketBackend
@@ -33,77 +28,18 @@ from emulator.machine import Machine
 from emulator.network import Switch
 from emulator.platform import load_platform
 
-ROOT = Path(__file__).resolve().parent.parent
 BOARD_MAC = bytes.fromhex("525400123456")
 PROBE_MAC = bytes.fromhex("02aabbccdd01")
 BOARD_IP = bytes([10, 0, 2, 15])
 PROBE_IP = bytes([10, 0, 2, 99])
 
 
-def need(tool: str) -> str:
-    path = shutil.which(tool)
-    if path is None:
-        pytest.fail(f"{tool} is not installed (scripts/setup installs it)")
-    return path
-
-
-class OutputReader:
-    """Collects a child's stdout lines in a thread; ``wait_for`` polls with a deadline."""
-
-    def __init__(self, proc: subprocess.Popen[bytes]) -> None:
-        self.proc = proc
-        self.lines: queue.SimpleQueue[str] = queue.SimpleQueue()
-        self.text = ""
-        threading.Thread(target=self._pump, daemon=True).start()
-
-    def _pump(self) -> None:
-        assert self.proc.stdout is not None
-        for raw in self.proc.stdout:
-            self.lines.put(raw.decode(errors="replace"))
-
-    def wait_for(self, pattern: str, timeout: float) -> re.Match[str]:
-        deadline = time.monotonic() + timeout
-        while True:
-            m = re.search(pattern, self.text)
-            if m:
-                return m
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise AssertionError(f"no {pattern!r} within {timeout} s; output so far:\n{self.text}")
-            try:
-                self.text += self.lines.get(timeout=min(remaining, 0.5))
-            except queue.Empty:
-                if self.proc.poll() is not None and self.lines.empty():
-                    raise AssertionError(f"vboard exited ({self.proc.returncode}) before {pattern!r}:\n"
-                                         f"{self.text}") from None
-
-
-def vboard(*args: str) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, "-m", "vboard.cli", "run", *args], cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
-
-
-def stop(proc: subprocess.Popen[bytes]) -> bytes:
-    if proc.poll() is None:
-        proc.terminate()
-    try:
-        _, err = proc.communicate(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        _, err = proc.communicate()
-    return err
-
-
 def test_rawframe_gets_a_dhcp_offer_through_passt(firmware):
     need("passt")
-    proc = vboard(str(firmware / "rawframe.elf"), "--net", "user", "--max-time", "30s")
-    try:
-        out = OutputReader(proc)
+    with vboard_run(str(firmware / "rawframe.elf"), "--net", "user", "--max-time", "30s") as out:
         out.wait_for(r"rawframe: udp checksum \w+", timeout=30)
-    finally:
-        err = stop(proc)
     assert "rawframe: offer 10.0.2.15 from 10.0.2.2" in out.text, out.text
-    assert "rawframe: udp checksum ok" in out.text, (out.text, err)
+    assert "rawframe: udp checksum ok" in out.text, (out.text, out.err)
 
 
 def test_ping_from_a_namespace_through_tap(firmware):
@@ -112,26 +48,24 @@ def test_ping_from_a_namespace_through_tap(firmware):
     ns = f"vbtest{os.getpid()}"
     dev = f"vbtap{os.getpid() % 100000}"
     subprocess.run([ip, "netns", "add", ns], check=True)
-    proc = None
     try:
-        proc = vboard(str(firmware / "rawframe.elf"), "--net", f"tap:{dev},create", "--max-time", "60s")
-        out = OutputReader(proc)
-        deadline = time.monotonic() + 15
-        while subprocess.run([ip, "link", "show", dev], capture_output=True).returncode != 0:
-            assert time.monotonic() < deadline, f"TAP {dev} never appeared"
-            assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""
-            time.sleep(0.05)
-        subprocess.run([ip, "link", "set", dev, "netns", ns], check=True)
-        subprocess.run([ip, "-n", ns, "addr", "add", "10.0.2.2/24", "dev", dev], check=True)
-        subprocess.run([ip, "-n", ns, "link", "set", dev, "up"], check=True)
-        out.wait_for(r"rawframe: serving 10\.0\.2\.15", timeout=30)
-        result = subprocess.run([ip, "netns", "exec", ns, ping, "-c", "3", "-W", "2", "10.0.2.15"],
-                                capture_output=True, text=True, timeout=30)
-        assert result.returncode == 0, result.stdout + result.stderr
-        assert "3 received" in result.stdout, result.stdout
+        with vboard_run(str(firmware / "rawframe.elf"), "--net", f"tap:{dev},create",
+                        "--max-time", "60s") as out:
+            proc = out.proc
+            deadline = time.monotonic() + 15
+            while subprocess.run([ip, "link", "show", dev], capture_output=True).returncode != 0:
+                assert time.monotonic() < deadline, f"TAP {dev} never appeared"
+                assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""
+                time.sleep(0.05)
+            subprocess.run([ip, "link", "set", dev, "netns", ns], check=True)
+            subprocess.run([ip, "-n", ns, "addr", "add", "10.0.2.2/24", "dev", dev], check=True)
+            subprocess.run([ip, "-n", ns, "link", "set", dev, "up"], check=True)
+            out.wait_for(r"rawframe: serving 10\.0\.2\.15", timeout=30)
+            result = subprocess.run([ip, "netns", "exec", ns, ping, "-c", "3", "-W", "2", "10.0.2.15"],
+                                    capture_output=True, text=True, timeout=30)
+            assert result.returncode == 0, result.stdout + result.stderr
+            assert "3 received" in result.stdout, result.stdout
     finally:
-        if proc is not None:
-            stop(proc)
         subprocess.run([ip, "netns", "del", ns], capture_output=True)
         subprocess.run([ip, "link", "del", dev], capture_output=True)
 
@@ -274,9 +208,8 @@ def test_bad_frames_from_the_wire_are_counted_and_dropped(firmware):
 
 def test_a_dead_passt_is_reported_and_the_board_runs_on(firmware):
     need("passt")
-    proc = vboard(str(firmware / "rawframe.elf"), "--net", "user", "--max-time", "8s")
-    try:
-        out = OutputReader(proc)
+    with vboard_run(str(firmware / "rawframe.elf"), "--net", "user", "--max-time", "8s") as out:
+        proc = out.proc
         out.wait_for(r"rawframe: serving", timeout=30)
         children = subprocess.run(["pgrep", "-P", str(proc.pid), "passt"], capture_output=True, text=True)
         pids = children.stdout.split() or subprocess.run(
@@ -285,7 +218,6 @@ def test_a_dead_passt_is_reported_and_the_board_runs_on(firmware):
         for pid in pids:
             os.kill(int(pid), 9)
         proc.wait(timeout=30)
-    finally:
-        err = stop(proc).decode(errors="replace")
+    err = out.err
     assert proc.returncode == 124, err  # ran on to --max-time
     assert "passt" in err and "Traceback" not in err, err

@@ -3,7 +3,7 @@
 - ``wifi_tests`` (Mbed's network/wifi cases: scan, connect, wrong password,
   unknown SSID, RSSI, disconnect/reconnect) through ``vboard run``, whose CLI
   attaches the host socket provider: the one echo case reaches host peers on
-  127.0.0.1 (``tests/netpeers.py``) as 10.0.2.2;
+  127.0.0.1 (``vboard/peers.py``) as 10.0.2.2;
 - the AP-loss case in process (the module's in-simulation LoopbackProvider,
   the AP removed from the model while the firmware waits): sockets get
   NSAPI_ERROR_CONNECTION_LOST, the status callback DISCONNECTED, reconnecting
@@ -19,15 +19,15 @@ Everything stays on 127.0.0.1; every wait is bounded; nothing is skipped.
 
 from __future__ import annotations
 
-import errno
 import re
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-from netpeers import InetServices, OneShotHttp, http_response
+from netpeers import http_server, inet_services
+
+from vboard.peers import http_response
 
 ROOT = Path(__file__).resolve().parents[1]
 PLATFORM = "mps2-an385-wifi"
@@ -44,37 +44,6 @@ NETSOCKET_CASES = ["TCPSOCKET_OPEN_LIMIT", "TCPSOCKET_OPEN_CLOSE_REPEAT", "TCPSO
                    "UDPSOCKET_ECHOTEST_BURST", "UDPSOCKET_SENDTO_REPEAT", "SYNCHRONOUS_DNS",
                    "SYNCHRONOUS_DNS_INVALID", "ASYNCHRONOUS_DNS"]
 NETTEST_DNS_HOST = "echo.vboard.test"
-PORT_WAIT = 90.0  # s: other suites on this host may hold 127.0.0.1:7/9/13/19/80 for a while
-
-
-class _Inet(InetServices):
-    def __init__(self) -> None:
-        try:
-            super().__init__()
-        except OSError:
-            self.stop()  # a partial bind must not leave listeners behind
-            raise
-
-
-class _Http(OneShotHttp):
-    def __init__(self, port: int, response: bytes) -> None:
-        try:
-            super().__init__(port, response)
-        except OSError:
-            self.stop()
-            raise
-
-
-def bound(factory, *args):
-    """Build a host peer on its fixed loopback ports, waiting (bounded) while they are in use."""
-    deadline = time.monotonic() + PORT_WAIT
-    while True:
-        try:
-            return factory(*args)
-        except OSError as e:
-            if e.errno != errno.EADDRINUSE or time.monotonic() > deadline:
-                raise
-            time.sleep(0.5)
 
 
 def run_board(elf: Path, *args: str, timeout: float) -> subprocess.CompletedProcess[str]:
@@ -105,7 +74,7 @@ def assert_all_pass(text: str, cases: list[str], code: int) -> None:
 
 # ------------------------------------------------------------------ wifi_tests
 def test_wifi_tests_pass_on_vboard(firmware: Path) -> None:
-    with bound(_Inet) as peers:  # WIFI-SOCKET-ECHO: 10.0.2.2:7 is the host's echo
+    with inet_services() as peers:  # WIFI-SOCKET-ECHO: 10.0.2.2:7 is the host's echo
         proc = run_board(firmware / "wifi_tests.elf", "--max-time", "60s", timeout=120)
         assert peers.errors == [], peers.errors
     assert "ip 10.0.2.15" in proc.stdout, proc.stdout
@@ -148,7 +117,7 @@ def test_ap_loss_gives_connection_lost_and_reconnect_works(firmware: Path) -> No
 # ------------------------------------------------------------------ seed samples
 def test_http_get_wifi_prints_the_host_servers_response(firmware: Path) -> None:
     body = b"<html>vboard wifi: hello from the host</html>"
-    with bound(_Http, 80, http_response(body, "text/html")) as server:
+    with http_server(http_response(body, "text/html")) as server:
         proc = run_board(firmware / "http_get_wifi.elf", "--dns-record", "arm.com=10.0.2.2",
                          "--max-time", "30s", timeout=90)
         assert server.errors == [], server.errors
@@ -162,7 +131,7 @@ def test_http_get_wifi_prints_the_host_servers_response(firmware: Path) -> None:
 
 
 def test_sigio_state_machine_wifi_gets_the_whole_response(firmware: Path) -> None:
-    with bound(_Http, 80, http_response(b"203.0.113.7")) as server:
+    with http_server(http_response(b"203.0.113.7")) as server:
         proc = run_board(firmware / "sigio_state_machine_wifi.elf", "--dns-record", "api.ipify.org=10.0.2.2",
                          "--max-time", "30s", timeout=90)
         assert server.errors == [], server.errors
@@ -174,7 +143,7 @@ def test_sigio_state_machine_wifi_gets_the_whole_response(firmware: Path) -> Non
 
 # ------------------------------------------------------------------ netsocket cases over Wi-Fi
 def test_netsocket_tests_over_wifi(firmware: Path) -> None:
-    with bound(_Inet) as peers:
+    with inet_services() as peers:
         proc = run_board(firmware / "netsocket_tests_wifi.elf",
                          "--dns-record", f"{NETTEST_DNS_HOST}=10.0.2.2", "--max-time", "150s", timeout=240)
         assert peers.errors == [], peers.errors

@@ -771,6 +771,12 @@ void tcp_timers(uint32_t now)
                 uint32_t half = cc_half_flight(s);
                 cc_init(s);
                 s->ssthresh = half;
+                if (s->retries >= 2) {
+                    /* Timed out again: resend all that is in flight and one new segment.
+                     * A peer that took our data but lost its ACKs may not ACK resent
+                     * copies (passt does not) and may still miss the tail of the flight. */
+                    s->cwnd = s->snd_max - s->snd_una + s->mss;
+                }
                 s->snd_nxt = s->snd_una;
                 s->fin_sent = false;
                 s->dupacks = 0;
