@@ -33,7 +33,6 @@ in-simulation loopback provider. Host sockets are closed with the session.
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import re
 import threading
@@ -45,6 +44,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bridge.net.packets import require_loopback
 from emulator.machine import Machine, StopReason
 from emulator.network import Switch
 
@@ -90,11 +90,9 @@ def check_host_loopback(address: str) -> None:
     if not address:
         return
     try:
-        ok = ipaddress.IPv4Address(address).is_loopback
-    except ValueError:
-        ok = False
-    if not ok:
-        raise invalid(f"host_loopback '{address}': expected an IPv4 loopback address (127.0.0.0/8)")
+        require_loopback(address, "host_loopback")
+    except ValueError as e:
+        raise invalid(str(e)) from None
 
 
 # ------------------------------------------------------------------ transcripts

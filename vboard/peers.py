@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import errno
 import hashlib
-import ipaddress
 import json
 import random
 import socket
@@ -48,6 +47,8 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Self
 from urllib.parse import urlsplit
+
+from bridge.net.packets import require_loopback
 
 HOST = "127.0.0.1"
 POLL = 0.2  # s: how often a server thread looks at stop()
@@ -98,13 +99,7 @@ def http_response(body: bytes, content_type: str = "text/plain", status: str = "
 
 def loopback(address: str) -> str:
     """``address`` if it is an IPv4 loopback address (servers bind nothing else); ValueError otherwise."""
-    try:
-        ok = ipaddress.IPv4Address(address).is_loopback
-    except ValueError:
-        ok = False
-    if not ok:
-        raise ValueError(f"address '{address}': expected an IPv4 loopback address (127.0.0.0/8)")
-    return address
+    return require_loopback(address)
 
 
 def free_port(address: str = HOST) -> int:

@@ -38,6 +38,17 @@ def ip4(addr: str | bytes) -> bytes:
     return addr if isinstance(addr, bytes) else ipaddress.IPv4Address(addr).packed
 
 
+def require_loopback(address: str, what: str = "address") -> str:
+    """``address`` if it is an IPv4 loopback address (127.0.0.0/8); ValueError saying so otherwise."""
+    try:
+        ok = ipaddress.IPv4Address(address).is_loopback
+    except ValueError:
+        ok = False
+    if not ok:
+        raise ValueError(f"{what} '{address}': expected an IPv4 loopback address (127.0.0.0/8)")
+    return address
+
+
 def checksum(data: bytes | bytearray | memoryview) -> int:
     """The Internet checksum (RFC 1071) of ``data``."""
     b = bytes(data)
