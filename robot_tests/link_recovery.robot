@@ -17,8 +17,11 @@ Echo Transfer Survives A Link Down
     Should Not Be True    ${c}[up]
     Sleep    1500ms    # the link stays down this long (wall time = board time, realtime pacing)
     ${during}=    Get Echo Received Bytes
-    # Nothing crosses a dead link (what was in flight on the host side may still arrive).
-    Should Be True    ${during} - ${before} <= 8192
+    # Nothing crosses the dead link, either way (bytes already past it, in passt's or the
+    # host's buffers, may still reach the client: that count is only logged).
+    ${d}=    Get Port Counters
+    Should Be Equal    ${d}[rx_bytes]    ${c}[rx_bytes]
+    Should Be Equal    ${d}[tx_bytes]    ${c}[tx_bytes]
     Set Link Up
     ${summary}=    Wait For Echo Transfer    timeout=120s
     Log    ${summary}; ${before} bytes before the link went down, ${during} after 1.5 s down
