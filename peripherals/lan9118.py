@@ -1368,6 +1368,8 @@ class Lan9118(Device):
         self.tx_dropped = dict(stats["tx_dropped"])
         self.rx_dropped = dict(stats["rx_dropped"])
         self._set_fifo_sizes()
+        self.fifo_port.take()  # words the fast path took before the restore belong to the old state
+        self._tx_grant()
         self._gpt_cancel()
         if state["gpt_deadline"] is not None:
             self._gpt_schedule(state["gpt_deadline"])

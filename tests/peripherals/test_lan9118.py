@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ctypes
 import struct
 import zlib
 
@@ -1136,3 +1137,20 @@ def test_fuzz_never_raises_and_line_is_a_function(ops: list, open_up: bool) -> N
     dev.set_state(state)
     assert dev.get_state() == state
 
+
+
+def test_restore_drops_what_the_native_port_took_and_grants_anew(eth: Lan9118) -> None:
+    enable(eth)
+    eth.write(TX_DATA, 4, FS | LS | 64)  # one 64-byte buffer: 16 data words expected
+    eth.write(TX_DATA, 4, 64)
+    state = eth.get_state()
+    port = eth.fifo_port
+    assert port.port.tx_credit == 15     # all data words but the last may go through C
+    wf_write = port._lib.wf_write
+    wf_write.argtypes = [ctypes.c_void_p, ctypes.c_uint64, ctypes.c_uint, ctypes.c_uint64, ctypes.c_void_p]
+    wf_write(None, TX_DATA, 4, 0xDEAD, ctypes.addressof(port.port))  # a word taken in C
+    assert port.port.tx_count == 1 and port.port.tx_credit == 14
+    eth.set_state(state)
+    assert port.take() == []             # the word belonged to the state before the restore
+    assert port.port.tx_credit == 15
+    assert eth.get_state() == state
