@@ -135,6 +135,19 @@ void InternetSocket::sigio(mbed::Callback<void()> func)
     _callback = func;
 }
 
+/* The stack's option for an NSAPI_SOCKET-level option name; -1 if it has none. */
+static int vnet_option(int optname)
+{
+    switch (optname) {
+    case NSAPI_REUSEADDR: return VNET_OPT_REUSEADDR;
+    case NSAPI_KEEPALIVE: return VNET_OPT_KEEPALIVE;
+    case NSAPI_LINGER: return VNET_OPT_LINGER;
+    case NSAPI_SNDBUF: return VNET_OPT_SNDBUF;
+    case NSAPI_RCVBUF: return VNET_OPT_RCVBUF;
+    default: return -1;
+    }
+}
+
 nsapi_error_t InternetSocket::setsockopt(int level, int optname, const void *optval, unsigned optlen)
 {
     if (_sock < 0) {
@@ -143,14 +156,9 @@ nsapi_error_t InternetSocket::setsockopt(int level, int optname, const void *opt
     if (level != NSAPI_SOCKET) {
         return NSAPI_ERROR_UNSUPPORTED;
     }
-    int opt;
-    switch (optname) {
-    case NSAPI_REUSEADDR: opt = VNET_OPT_REUSEADDR; break;
-    case NSAPI_KEEPALIVE: opt = VNET_OPT_KEEPALIVE; break;
-    case NSAPI_LINGER: opt = VNET_OPT_LINGER; break;
-    case NSAPI_SNDBUF: opt = VNET_OPT_SNDBUF; break;
-    case NSAPI_RCVBUF: opt = VNET_OPT_RCVBUF; break;
-    default: return NSAPI_ERROR_UNSUPPORTED;
+    int opt = vnet_option(optname);
+    if (opt < 0) {
+        return NSAPI_ERROR_UNSUPPORTED;
     }
     int r = vnet_set_option(_sock, opt, optval, optlen);
     return r < 0 ? r : NSAPI_ERROR_OK;
@@ -164,14 +172,9 @@ nsapi_error_t InternetSocket::getsockopt(int level, int optname, void *optval, u
     if (level != NSAPI_SOCKET || !optlen) {
         return NSAPI_ERROR_UNSUPPORTED;
     }
-    int opt;
-    switch (optname) {
-    case NSAPI_REUSEADDR: opt = VNET_OPT_REUSEADDR; break;
-    case NSAPI_KEEPALIVE: opt = VNET_OPT_KEEPALIVE; break;
-    case NSAPI_LINGER: opt = VNET_OPT_LINGER; break;
-    case NSAPI_SNDBUF: opt = VNET_OPT_SNDBUF; break;
-    case NSAPI_RCVBUF: opt = VNET_OPT_RCVBUF; break;
-    default: return NSAPI_ERROR_UNSUPPORTED;
+    int opt = vnet_option(optname);
+    if (opt < 0) {
+        return NSAPI_ERROR_UNSUPPORTED;
     }
     size_t len = *optlen;
     int r = vnet_get_option(_sock, opt, optval, &len);

@@ -143,6 +143,7 @@ typedef struct {
     uint8_t retries, dupacks;
     bool in_recovery;    /* fast recovery (RFC 6582) until snd_una passes `recover` */
     uint32_t cwnd, ssthresh, recover; /* congestion control (RFC 5681), bytes */
+    uint32_t ooo_seq, ooo_len; /* data held past a hole, already at its place in the RX ring */
     uint32_t srtt, rttvar, rto; /* srtt x8, rttvar x4, ms */
     bool rtt_on;
     uint32_t rtt_seq, rtt_t0;

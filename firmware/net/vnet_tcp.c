@@ -117,6 +117,59 @@ static void cc_acked(vsock_t *s, uint32_t acked)
     }
 }
 
+/* ---- out-of-order data: one range past the first hole, kept in the RX ring where it
+ * belongs (the end of the in-order data does not move when the application reads) ---- */
+static void ring_put(vsock_t *s, uint32_t ahead, const uint8_t *data, size_t len)
+{
+    uint8_t *rx = vnet_tcp_rx[s->buf];
+    size_t pos = (s->rx_start + s->rx_len + ahead) % RXB;
+    size_t first = RXB - pos;
+    if (first > len) {
+        first = len;
+    }
+    memcpy(rx + pos, data, first);
+    memcpy(rx, data + first, len - first);
+}
+
+static void hold_out_of_order(vsock_t *s, uint32_t seq, const uint8_t *data, size_t len)
+{
+    uint32_t ahead = seq - s->rcv_nxt;
+    if (s->buf < 0 || len == 0 || (uint64_t)ahead + len > RXB - s->rx_len) {
+        return; /* no room in the window: the peer sends it again */
+    }
+    uint32_t end = seq + (uint32_t)len;
+    if (s->ooo_len != 0) {
+        uint32_t held_end = s->ooo_seq + s->ooo_len;
+        if (SEQ_GT(seq, held_end) || SEQ_LT(end, s->ooo_seq)) {
+            return; /* a second hole: only one range is kept */
+        }
+        ring_put(s, ahead, data, len);
+        uint32_t lo = SEQ_LT(seq, s->ooo_seq) ? seq : s->ooo_seq;
+        uint32_t hi = SEQ_GT(end, held_end) ? end : held_end;
+        s->ooo_seq = lo;
+        s->ooo_len = hi - lo;
+        return;
+    }
+    ring_put(s, ahead, data, len);
+    s->ooo_seq = seq;
+    s->ooo_len = (uint32_t)len;
+}
+
+/* In-order data reached the held range: it becomes in-order data too. */
+static void take_held(vsock_t *s)
+{
+    if (s->ooo_len == 0 || SEQ_LT(s->rcv_nxt, s->ooo_seq)) {
+        return;
+    }
+    uint32_t held_end = s->ooo_seq + s->ooo_len;
+    if (SEQ_GT(held_end, s->rcv_nxt)) {
+        uint32_t more = held_end - s->rcv_nxt;
+        s->rx_len += more;
+        s->rcv_nxt += more;
+    }
+    s->ooo_len = 0;
+}
+
 /* Resend the first unacknowledged segment, leaving snd_nxt where it is. */
 static void retransmit_head(vsock_t *s)
 {
@@ -387,6 +440,7 @@ static void listen_input(vsock_t *l, uint32_t src, uint32_t dst, uint16_t sport,
     c->state = TCP_SYN_RCVD;
     c->irs = seq;
     c->rcv_nxt = seq + 1U;
+    c->ooo_len = 0;
     c->snd_wnd = wnd; /* never scaled in a SYN */
     c->wscale_ok = ws >= 0;
     c->snd_ws = ws >= 0 ? (uint8_t)ws : 0;
@@ -417,6 +471,7 @@ static void synsent_input(vsock_t *s, uint32_t src, uint16_t sport, uint32_t seq
     }
     s->irs = seq;
     s->rcv_nxt = seq + 1U;
+    s->ooo_len = 0;
     s->snd_una = ack;
     s->snd_wnd = wnd; /* never scaled in a SYN */
     s->wscale_ok = ws >= 0;
@@ -670,7 +725,8 @@ void tcp_input(uint32_t src, uint32_t dst, const uint8_t *t, size_t len)
             dlen -= skip;
             seq = s->rcv_nxt;
         }
-        if (seq != s->rcv_nxt) { /* out of order: drop, duplicate ACK */
+        if (seq != s->rcv_nxt) { /* out of order: keep it if it fits, duplicate ACK */
+            hold_out_of_order(s, seq, data, dlen);
             send_ack(s);
             tcp_output(s);
             return;
@@ -692,6 +748,7 @@ void tcp_input(uint32_t src, uint32_t dst, const uint8_t *t, size_t len)
             memcpy(rx, data + first, n - first);
             s->rx_len += (uint32_t)n;
             s->rcv_nxt += (uint32_t)n;
+            take_held(s);
             s->ack_now = true;
             s->kick = true;
             if (n < dlen) {
