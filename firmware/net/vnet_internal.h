@@ -158,6 +158,9 @@ extern uint8_t vnet_tcp_rx[VNET_TCP_BUFSETS][VNET_TCP_RX_BUF];
 extern uint8_t vnet_tcp_tx[VNET_TCP_BUFSETS][VNET_TCP_TX_BUF];
 
 int sock_alloc(uint8_t proto); /* index or -1 */
+/* Copy n bytes into / out of a ring of `cap` bytes at `pos`, wrapping at its end. */
+void ring_write(uint8_t *ring, size_t cap, size_t pos, const void *data, size_t n);
+void ring_read(const uint8_t *ring, size_t cap, size_t pos, void *out, size_t n);
 void sock_free(int i);
 int tcp_buf_alloc(void);
 uint16_t sock_ephemeral(uint8_t proto);

@@ -19,6 +19,20 @@ static udp_slot_t udp_slots[VNET_UDP_RX_SLOTS];
 static uint16_t eph_next;
 
 /* ------------------------------------------------------------- internals */
+void ring_write(uint8_t *ring, size_t cap, size_t pos, const void *data, size_t n)
+{
+    size_t first = cap - pos < n ? cap - pos : n;
+    memcpy(ring + pos, data, first);
+    memcpy(ring, (const uint8_t *)data + first, n - first);
+}
+
+void ring_read(const uint8_t *ring, size_t cap, size_t pos, void *out, size_t n)
+{
+    size_t first = cap - pos < n ? cap - pos : n;
+    memcpy(out, ring + pos, first);
+    memcpy((uint8_t *)out + first, ring, n - first);
+}
+
 int sock_alloc(uint8_t proto)
 {
     for (int i = 0; i < VNET_MAX_SOCKETS; i++) {
@@ -411,14 +425,7 @@ int vnet_send(int sock, const void *data, size_t len)
         return VNET_ERR_WOULD_BLOCK;
     }
     size_t n = len < space ? len : space;
-    uint8_t *tx = vnet_tcp_tx[s->buf];
-    size_t pos = (s->tx_start + s->tx_len) % VNET_TCP_TX_BUF;
-    size_t first = VNET_TCP_TX_BUF - pos;
-    if (first > n) {
-        first = n;
-    }
-    memcpy(tx + pos, data, first);
-    memcpy(tx, (const uint8_t *)data + first, n - first);
+    ring_write(vnet_tcp_tx[s->buf], VNET_TCP_TX_BUF, (s->tx_start + s->tx_len) % VNET_TCP_TX_BUF, data, n);
     s->tx_len += (uint32_t)n;
     tcp_output(s);
     return (int)n;
@@ -435,13 +442,7 @@ int vnet_recv(int sock, void *buf, size_t len)
     }
     if (s->rx_len > 0) {
         size_t n = len < s->rx_len ? len : s->rx_len;
-        const uint8_t *rx = vnet_tcp_rx[s->buf];
-        size_t first = VNET_TCP_RX_BUF - s->rx_start;
-        if (first > n) {
-            first = n;
-        }
-        memcpy(buf, rx + s->rx_start, first);
-        memcpy((uint8_t *)buf + first, rx, n - first);
+        ring_read(vnet_tcp_rx[s->buf], VNET_TCP_RX_BUF, s->rx_start, buf, n);
         s->rx_start = (uint32_t)((s->rx_start + n) % VNET_TCP_RX_BUF);
         s->rx_len -= (uint32_t)n;
         tcp_recved(s);

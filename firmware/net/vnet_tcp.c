@@ -67,14 +67,7 @@ static void tcp_send(vsock_t *s, uint32_t seq, uint8_t flags, uint32_t off, size
         }
     }
     if (len > 0) {
-        const uint8_t *tx = vnet_tcp_tx[s->buf];
-        size_t pos = (s->tx_start + off) % TXB;
-        size_t first = TXB - pos;
-        if (first > len) {
-            first = len;
-        }
-        memcpy(t + hl, tx + pos, first);
-        memcpy(t + hl + first, tx, len - first);
+        ring_read(vnet_tcp_tx[s->buf], TXB, (s->tx_start + off) % TXB, t + hl, len);
     }
     uint32_t wnd = s->buf >= 0 ? RXB - s->rx_len : 0;
     if (wnd > 65535U) {
@@ -121,14 +114,7 @@ static void cc_acked(vsock_t *s, uint32_t acked)
  * belongs (the end of the in-order data does not move when the application reads) ---- */
 static void ring_put(vsock_t *s, uint32_t ahead, const uint8_t *data, size_t len)
 {
-    uint8_t *rx = vnet_tcp_rx[s->buf];
-    size_t pos = (s->rx_start + s->rx_len + ahead) % RXB;
-    size_t first = RXB - pos;
-    if (first > len) {
-        first = len;
-    }
-    memcpy(rx + pos, data, first);
-    memcpy(rx, data + first, len - first);
+    ring_write(vnet_tcp_rx[s->buf], RXB, (s->rx_start + s->rx_len + ahead) % RXB, data, len);
 }
 
 static void hold_out_of_order(vsock_t *s, uint32_t seq, const uint8_t *data, size_t len)
@@ -260,6 +246,23 @@ static void rtt_sample(vsock_t *s, uint32_t m)
         rto = VNET_TCP_RTO_MAX_MS;
     }
     s->rto = rto;
+}
+
+/* The handshake is complete: the peer ACKed our SYN with `ack` in the segment at `seq`. */
+static void establish(vsock_t *s, uint32_t seq, uint32_t ack, uint32_t wnd, uint32_t now)
+{
+    s->snd_una = ack;
+    s->snd_wnd = wnd;
+    s->snd_wl1 = seq;
+    s->snd_wl2 = ack;
+    if (s->rtt_on) {
+        rtt_sample(s, now - s->rtt_t0);
+        s->rtt_on = false;
+    }
+    s->retries = 0;
+    s->t_rtx = 0;
+    s->state = TCP_ESTABLISHED;
+    cc_init(s);
 }
 
 void tcp_output(vsock_t *s)
@@ -472,23 +475,12 @@ static void synsent_input(vsock_t *s, uint32_t src, uint16_t sport, uint32_t seq
     s->irs = seq;
     s->rcv_nxt = seq + 1U;
     s->ooo_len = 0;
-    s->snd_una = ack;
-    s->snd_wnd = wnd; /* never scaled in a SYN */
     s->wscale_ok = ws >= 0;
     s->snd_ws = ws >= 0 ? (uint8_t)ws : 0;
-    s->snd_wl1 = seq;
-    s->snd_wl2 = ack;
     if (mss != 0) {
         s->mss = min32(mss, VNET_TCP_MSS);
     }
-    if (s->rtt_on) {
-        rtt_sample(s, now - s->rtt_t0);
-        s->rtt_on = false;
-    }
-    s->retries = 0;
-    s->t_rtx = 0;
-    s->state = TCP_ESTABLISHED;
-    cc_init(s);
+    establish(s, seq, ack, wnd /* never scaled in a SYN */, now);
     s->kick = true;
     send_ack(s);
 }
@@ -595,18 +587,7 @@ void tcp_input(uint32_t src, uint32_t dst, const uint8_t *t, size_t len)
             send_rst_reply(src, sport, dport, seq, ack, flags, dlen);
             return;
         }
-        s->snd_una = ack;
-        s->snd_wnd = swnd;
-        s->snd_wl1 = seq;
-        s->snd_wl2 = ack;
-        if (s->rtt_on) {
-            rtt_sample(s, now - s->rtt_t0);
-            s->rtt_on = false;
-        }
-        s->retries = 0;
-        s->t_rtx = 0;
-        s->state = TCP_ESTABLISHED;
-        cc_init(s);
+        establish(s, seq, ack, swnd, now);
         s->estab_order = ++estab_counter;
         if (s->parent >= 0) {
             vnet_socks[s->parent].kick = true;
@@ -738,14 +719,7 @@ void tcp_input(uint32_t src, uint32_t dst, const uint8_t *t, size_t len)
                 return;
             }
             size_t n = dlen < rwnd ? dlen : rwnd;
-            uint8_t *rx = vnet_tcp_rx[s->buf];
-            size_t pos = (s->rx_start + s->rx_len) % RXB;
-            size_t first = RXB - pos;
-            if (first > n) {
-                first = n;
-            }
-            memcpy(rx + pos, data, first);
-            memcpy(rx, data + first, n - first);
+            ring_put(s, 0, data, n);
             s->rx_len += (uint32_t)n;
             s->rcv_nxt += (uint32_t)n;
             take_held(s);
