@@ -78,6 +78,10 @@ int main()
         } else if (strcmp(path, "/quit") == 0) {
             respond(&client, "200 OK", "text/plain", "bye\n");
             quit = true;
+            /* The board exits next, and the link with it: wait until the client has read the
+             * whole reply and closed its side (or 3 s pass) so the last bytes are not lost. */
+            while (client.recv(req, sizeof req) > 0) {
+            }
         } else {
             respond(&client, "404 Not Found", "text/plain", "not found\n");
         }
