@@ -60,11 +60,31 @@ uint32_t vnet_rand(void)
 }
 
 /* --------------------------------------------------------------- checksum */
+/* The 32-bit one's-complement sum of n/16 blocks of four words (end-around
+ * carry kept in the sum): LDM and ADCS, half an instruction per byte. */
+static uint32_t csum_blocks(const uint32_t *w, size_t blocks)
+{
+    uint32_t sum = 0;
+    __asm volatile("1:\n\t"
+                   "ldmia %[w]!, {r2, r3, r4, r5}\n\t"
+                   "adds %[sum], %[sum], r2\n\t"
+                   "adcs %[sum], %[sum], r3\n\t"
+                   "adcs %[sum], %[sum], r4\n\t"
+                   "adcs %[sum], %[sum], r5\n\t"
+                   "adc %[sum], %[sum], #0\n\t"
+                   "subs %[n], %[n], #1\n\t"
+                   "bne 1b"
+                   : [sum] "+r"(sum), [w] "+r"(w), [n] "+r"(blocks)
+                   :
+                   : "r2", "r3", "r4", "r5", "cc", "memory");
+    return sum;
+}
+
 uint32_t csum_add(uint32_t sum, const uint8_t *p, size_t n)
 {
-    /* Word loop on aligned data: the one's-complement sum of byte-swapped
-     * 16-bit words is the byte-swapped sum, so sum little-endian halves and
-     * swap once. n stays far below the 128 KiB where `le` could overflow. */
+    /* Word sums on aligned data: the one's-complement sum of byte-swapped
+     * 16-bit words is the byte-swapped sum, so sum little-endian words and
+     * swap once. */
     if ((((uintptr_t)p) & 1U) == 0U && n >= 8U) {
         if ((((uintptr_t)p) & 2U) != 0U) {
             sum += rd16(p);
@@ -73,10 +93,17 @@ uint32_t csum_add(uint32_t sum, const uint8_t *p, size_t n)
         }
         const uint32_t *w = (const uint32_t *)(const void *)p;
         uint32_t le = 0;
+        if (n >= 16U) {
+            le = csum_blocks(w, n / 16U);
+            w += (n / 16U) * 4U;
+            n %= 16U;
+        }
+        uint32_t hi = 0;
         for (; n >= 4U; n -= 4U) {
             uint32_t v = *w++;
-            le += (v & 0xFFFFU) + (v >> 16);
+            hi += (v & 0xFFFFU) + (v >> 16);
         }
+        le = (le & 0xFFFFU) + (le >> 16) + hi;
         le = (le & 0xFFFFU) + (le >> 16);
         le = (le & 0xFFFFU) + (le >> 16);
         sum += ((le & 0xFFU) << 8) | (le >> 8);
@@ -548,8 +575,11 @@ void vnet_wait(uint32_t max_ms)
 {
     if (max_ms > 0U && vnet_if.hw_ok) {
         __disable_irq();
-        if (!lan9118_rx_pending(&eth) && eth.phy_events == 0U && vnet_next_timer_ms() > 0U) {
-            __WFI(); /* SysTick (1 kHz) or the Ethernet IRQ ends it */
+        uint32_t next = vnet_next_timer_ms();
+        if (!lan9118_rx_pending(&eth) && eth.phy_events == 0U && next > 0U) {
+            /* Until the stack's next timer or max_ms, whichever is first; the Ethernet
+             * IRQ (or any other) ends it sooner. */
+            systick_idle_ticks(next < max_ms ? next : max_ms);
         }
         __enable_irq();
     } else if (max_ms > 0U) {

@@ -24,6 +24,11 @@ uint32_t systick_ticks(void);
 void systick_isr_tick(void);
 /* Sleep (WFI) until at least n more ticks have been counted. */
 void systick_wait_ticks(uint32_t n);
+/* With interrupts masked (PRIMASK): sleep up to n ticks with no tick
+ * interrupt in between (tickless idle), or until any interrupt is pending;
+ * the tick count is brought up to date before it returns. n < 2, or SysTick
+ * not ticking with its interrupt, is one plain WFI. */
+void systick_idle_ticks(uint32_t n);
 
 #ifdef __cplusplus
 }
