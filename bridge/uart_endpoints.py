@@ -17,6 +17,7 @@ import tty
 from collections.abc import Callable
 from typing import BinaryIO, Protocol
 
+from bridge.host_input import HostInput
 from emulator.device import BytePort
 
 
@@ -26,40 +27,6 @@ class Poster(Protocol):
 
 class EndpointError(Exception):
     """A UART endpoint that cannot be set up; the message says which and why."""
-
-
-class HostInput:
-    """Counts live input sources and wakes an idle machine when bytes arrive."""
-
-    def __init__(self) -> None:
-        self._cond = threading.Condition()
-        self._arrivals = 0
-        self.sources = 0
-
-    def opened(self) -> None:
-        with self._cond:
-            self.sources += 1
-
-    def closed(self) -> None:
-        with self._cond:
-            self.sources -= 1
-            self._cond.notify_all()
-
-    def arrived(self) -> None:
-        with self._cond:
-            self._arrivals += 1
-            self._cond.notify_all()
-
-    def wait(self, timeout: float | None) -> bool:
-        """Block until input arrives; False when no source can deliver any more."""
-        with self._cond:
-            seen = self._arrivals
-            while self._arrivals == seen:
-                if self.sources <= 0:
-                    return False
-                if not self._cond.wait(timeout):
-                    return True
-            return True
 
 
 class Endpoint:

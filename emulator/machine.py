@@ -92,6 +92,8 @@ class Machine:
         # Realtime pacing: wait until a cycle count is due; returns the count reached.
         self.pacer: Callable[[int], int] | None = None
         self.idle_wait: Callable[[float | None], bool] | None = None
+        # Host I/O the bridge does on this thread at slice boundaries (network sockets).
+        self.host_polls: list[Callable[[], None]] = []
         self.instructions = 0
         self._reset_reason: str | None = None
         self._stop: StopReason | None = None
@@ -292,6 +294,8 @@ class Machine:
             while True:
                 if not inbox.empty():
                     self._apply_inbox()
+                for poll in self.host_polls:
+                    poll()
                 clock.fire_due()
                 if self.semihosting.exit is not None:
                     code = self.semihosting.exit.code
@@ -372,6 +376,8 @@ class Machine:
         """While the CPU sleeps and nothing is due: the cycle of its next timer event (-1: none).
         None when it runs, or something (an exception, host input, a reset, an exit) is due."""
         cpu = self.cpu
+        for poll in self.host_polls:
+            poll()
         if (not cpu.sleeping or not self.inbox.empty() or self._stop is not None
                 or self._reset_reason is not None or cpu.fault is not None or cpu.halt_reason is not None
                 or self.semihosting.exit is not None or self.exc.deliverable() or self._wakeup()):

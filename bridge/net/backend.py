@@ -55,6 +55,12 @@ class HostInputLike(Protocol):
 
     def arrived(self) -> None: ...
 
+    def watch(self, fd: int) -> None: ...
+
+    def unwatch(self, fd: int) -> None: ...
+
+    def want_write(self, fd: int, on: bool) -> None: ...
+
 
 # An outbound hook sees each frame going to the host (emulation thread) and
 # returns True when it consumed it.
@@ -130,12 +136,16 @@ class HostBackend:
             raise BackendError(f"{self.describe()}: {e.strerror or e}") from None
         self._started = True
         self.alive = True
+        self._start_io()
+        return self
+
+    def _start_io(self) -> None:
+        """Start moving frames: a reader and a writer thread (``PolledStreamBackend`` polls instead)."""
         if self.host_input is not None:
             self.host_input.opened()
             self._input_open = True
         self._spawn(self._reader_loop, "reader")
         self._spawn(self._writer_loop, "writer")
-        return self
 
     def stop(self) -> None:
         """Close the host side and join the threads (bounded); idempotent, never raises."""
@@ -143,6 +153,7 @@ class HostBackend:
             return
         self._stopping = True
         self.alive = False
+        self._input_closed()  # before the descriptors close: nobody waits on them any more
         try:
             self._txq.put_nowait(_STOP)
         except queue.Full:
@@ -154,7 +165,6 @@ class HostBackend:
         for t in self._threads:
             if t is not threading.current_thread():
                 t.join(JOIN_TIMEOUT_S)
-        self._input_closed()
 
     close = stop
 
@@ -181,6 +191,9 @@ class HostBackend:
             if not self._input_open:
                 return
             self._input_open = False
+        self._release_input()
+
+    def _release_input(self) -> None:
         if self.host_input is not None:
             self.host_input.closed()
 

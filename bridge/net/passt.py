@@ -36,10 +36,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from bridge.net.backend import BackendError, HostBackend, HostInputLike, MachineLike
+from bridge.net.backend import BackendError, HostInputLike, MachineLike
 from bridge.net.framing import read_stream_frame, stream_frame
 from bridge.net.guest_gate import GuestGate
 from bridge.net.packets import fill_zero_udp_checksum, strip_ethernet_padding
+from bridge.net.polled import PolledStreamBackend
 from emulator.network import LinkModel, Switch
 
 STARTUP_TIMEOUT_S = 5.0
@@ -86,7 +87,7 @@ def _as_forward(f: Forward | tuple[Any, ...]) -> Forward:
     raise ValueError(f"a forward is (proto, host_port, board_port[, host_addr]), got {f!r}")
 
 
-class PasstBackend(HostBackend):
+class PasstBackend(PolledStreamBackend):
     kind = "user"
 
     def __init__(self, machine: MachineLike, switch: Switch, host_input: HostInputLike | None = None,
@@ -216,13 +217,19 @@ class PasstBackend(HostBackend):
             time.sleep(0.002)
 
     # ------------------------------------------------------------------- I/O
+    def _stream(self) -> socket.socket | None:
+        return self.sock
+
+    def _encode(self, frame: bytes) -> bytes:
+        return stream_frame(strip_ethernet_padding(frame))
+
     def _read_frame(self) -> bytes | None:
         assert self.sock is not None
         return read_stream_frame(self.sock)
 
     def _write_frame(self, frame: bytes) -> None:
         assert self.sock is not None
-        self.sock.sendall(stream_frame(strip_ethernet_padding(frame)))
+        self.sock.sendall(self._encode(frame))
 
     def transform_inbound(self, frame: bytes) -> bytes:
         fixed = fill_zero_udp_checksum(frame)

@@ -1,0 +1,73 @@
+"""The Unicorn that runs the boards is the one scripts/build_unicorn made.
+
+Released Unicorn 2.1.4 sends every store to RAM through its slow path
+(``scripts/build_unicorn`` says why); the rebuilt library keeps the check
+only on pages mapped executable. These tests fail when setup fell back to
+the stock library, and check that code RAM still sees its own rewrites.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+from asm import program
+from unicorn import UC_ARCH_ARM, UC_MODE_THUMB, UC_PROT_ALL, UC_PROT_READ, UC_PROT_WRITE, Uc
+from unicorn import arm_const as A
+from unicorn.unicorn_py3.unicorn import uclib
+
+ROOT = Path(__file__).resolve().parents[2]
+MARKER = ROOT / ".venv" / "unicorn-fast-stores.json"
+
+
+def test_loaded_library_is_the_rebuilt_one():
+    assert MARKER.exists(), "scripts/build_unicorn never succeeded here (run scripts/setup)"
+    marker = json.loads(MARKER.read_text())
+    loaded = Path(uclib._name)
+    digest = hashlib.sha256(loaded.read_bytes()).hexdigest()
+    assert digest == marker["sha256"], f"{loaded} is not the library scripts/build_unicorn built"
+    assert digest != marker["stock_sha256"]
+
+
+def _engine() -> Uc:
+    uc = Uc(UC_ARCH_ARM, UC_MODE_THUMB)
+    uc.ctl_set_cpu_model(A.UC_CPU_ARM_CORTEX_M3)
+    uc.mem_map(0x00000000, 0x10000, UC_PROT_ALL)                      # code RAM
+    uc.mem_map(0x20000000, 0x10000, UC_PROT_READ | UC_PROT_WRITE)     # data RAM
+    return uc
+
+
+def test_code_ram_still_sees_its_own_rewrites():
+    """A routine in executable RAM is run, overwritten by a guest store, and run again."""
+    src = """
+reset:
+    ldr r4, =routine
+    adds r4, #1            @ Thumb bit
+    blx r4                 @ first call: r0 = 1
+    mov r5, r0
+    ldr r1, =routine
+    ldr r2, =0x2002        @ `movs r0, #2` over `movs r0, #1`
+    strh r2, [r1]
+    dsb
+    isb
+    blx r4                 @ second call must see the new instruction
+    mov r6, r0
+    ldr r1, =0x20000000
+    str r5, [r1]           @ a data RAM store on the fast path
+    ldr r7, [r1]
+    wfi
+routine:
+    movs r0, #1
+    bx lr
+    .ltorg
+"""
+    image = program(src, {}).image()
+    uc = _engine()
+    for seg in image.segments:
+        uc.mem_write(seg.address, seg.data)
+    entry = int.from_bytes(bytes(uc.mem_read(4, 4)), "little")
+    uc.emu_start(entry | 1, 0xFFFFFF00, 0, 200)
+    assert uc.reg_read(A.UC_ARM_REG_R5) == 1
+    assert uc.reg_read(A.UC_ARM_REG_R6) == 2, "a store into code RAM did not invalidate the old translation"
+    assert uc.reg_read(A.UC_ARM_REG_R7) == 1
