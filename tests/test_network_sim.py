@@ -114,3 +114,26 @@ def test_link_model_validation():
         LinkModel(loss=1.5).validate()
     with pytest.raises(ValueError):
         LinkModel(delay_ns=-1).validate()
+
+
+def test_request_reply_rides_delayed_acks(firmware):
+    """telemetry-pair: a 64-byte report and its echo every 10 ms over TCP. With delayed ACKs
+    (vnet, RFC 1122 4.2.3.2) each side's ACK rides on its next segment: about one frame per
+    report each way, not two, and both boards sleep between reports (tickless idle)."""
+    sim = load_simulation(ROOT / "platforms" / "simulations" / "telemetry-pair.yaml")
+    out = bytearray()
+    sim.board("client").machine.port("uart0").connect(out.extend)
+    while sim.board("client").stop is None and sim.now_ns < 20 * SECOND:
+        sim.run(SECOND // 10)
+    stop = sim.board("client").stop
+    assert stop is not None and stop.kind == "exit" and stop.exit_code == 0, (stop, out.decode())
+    m = re.search(rb"telemetry_client: (\d+) reports, 0 mismatches", out)
+    assert m, out.decode()
+    reports = int(m.group(1))
+    for name in ("client", "server"):
+        sent = sim.switch.port(f"{name}.eth0").counters.rx_frames
+        # handshake, ARP and close add a handful; a bare ACK per report would double the count
+        assert reports <= sent <= reports + 12, (name, sent, reports)
+    for b in sim.boards:
+        busy = b.machine.instructions / b.machine.clock.now
+        assert busy < 0.10, (b.name, busy)

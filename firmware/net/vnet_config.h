@@ -42,6 +42,9 @@
 #ifndef VNET_TCP_PERSIST_MAX_MS
 #define VNET_TCP_PERSIST_MAX_MS 5000 /* zero-window probe interval cap */
 #endif
+#ifndef VNET_TCP_DELACK_MS
+#define VNET_TCP_DELACK_MS 40 /* delayed ACK (RFC 1122 4.2.3.2): a lone segment waits this long for a reply to ride on */
+#endif
 #ifndef VNET_TCP_TIME_WAIT_MS
 #define VNET_TCP_TIME_WAIT_MS 2000
 #endif

@@ -132,6 +132,7 @@ typedef struct {
     bool rd_closed;      /* FIN received */
     bool fin_queued, fin_sent;
     bool ack_now;
+    uint8_t unacked_segs; /* in-order segments taken since our last ACK */
     bool probe_out;      /* zero-window probe byte outstanding */
     uint16_t mss;        /* send MSS */
     bool wscale_ok;      /* both sides sent the window scale option */
@@ -148,6 +149,7 @@ typedef struct {
     bool rtt_on;
     uint32_t rtt_seq, rtt_t0;
     uint32_t t_rtx, t_persist, t_wait, t_keep; /* deadlines; 0 = off */
+    uint32_t t_dack;     /* delayed ACK deadline; 0 = none pending */
     uint32_t persist_iv;
     uint32_t last_rx;
     uint8_t keep_probes;

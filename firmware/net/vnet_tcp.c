@@ -17,8 +17,9 @@ static bool synced(const vsock_t *s) { return s->state >= TCP_SYN_RCVD; }
 static void finish(vsock_t *s)
 {
     s->state = TCP_CLOSED;
-    s->t_rtx = s->t_persist = s->t_wait = s->t_keep = 0;
+    s->t_rtx = s->t_persist = s->t_wait = s->t_keep = s->t_dack = 0;
     s->ack_now = false;
+    s->unacked_segs = 0;
     s->kick = true;
     if (s->app_closed || s->parent >= 0) {
         sock_free(sidx(s));
@@ -75,6 +76,8 @@ static void tcp_send(vsock_t *s, uint32_t seq, uint8_t flags, uint32_t off, size
     }
     if ((flags & F_ACK) != 0U) {
         s->ack_now = false;
+        s->t_dack = 0;
+        s->unacked_segs = 0;
         s->rcv_adv = s->rcv_nxt + wnd;
     }
     tcp_emit(s->rip, s->lport, s->rport, seq, (flags & F_ACK) ? s->rcv_nxt : 0, flags, (uint16_t)wnd, hl, len);
@@ -142,10 +145,11 @@ static void hold_out_of_order(vsock_t *s, uint32_t seq, const uint8_t *data, siz
 }
 
 /* In-order data reached the held range: it becomes in-order data too. */
-static void take_held(vsock_t *s)
+/* Returns true when a held range joined the stream. */
+static bool take_held(vsock_t *s)
 {
     if (s->ooo_len == 0 || SEQ_LT(s->rcv_nxt, s->ooo_seq)) {
-        return;
+        return false;
     }
     uint32_t held_end = s->ooo_seq + s->ooo_len;
     if (SEQ_GT(held_end, s->rcv_nxt)) {
@@ -154,6 +158,7 @@ static void take_held(vsock_t *s)
         s->rcv_nxt += more;
     }
     s->ooo_len = 0;
+    return true;
 }
 
 /* Resend the first unacknowledged segment, leaving snd_nxt where it is. */
@@ -722,8 +727,16 @@ void tcp_input(uint32_t src, uint32_t dst, const uint8_t *t, size_t len)
             ring_put(s, 0, data, n);
             s->rx_len += (uint32_t)n;
             s->rcv_nxt += (uint32_t)n;
-            take_held(s);
-            s->ack_now = true;
+            bool held_taken = take_held(s);
+            /* Delayed ACK (RFC 1122 4.2.3.2, RFC 5681 4.2): every second segment is ACKed at
+             * the end of this poll; a lone one waits up to VNET_TCP_DELACK_MS for our reply
+             * (a request's answer, an echo) to carry the ACK. Data that filled a hole is
+             * ACKed at once. */
+            if (++s->unacked_segs >= 2U || s->ooo_len != 0U || held_taken) {
+                s->ack_now = true;
+            } else if (s->t_dack == 0U) {
+                s->t_dack = dl(now + VNET_TCP_DELACK_MS);
+            }
             s->kick = true;
             if (n < dlen) {
                 fin = false; /* the FIN lies beyond what we took */
@@ -769,6 +782,10 @@ void tcp_timers(uint32_t now)
         vsock_t *s = &vnet_socks[i];
         if (!s->used || s->proto != VNET_TCP || s->state == TCP_CLOSED || s->state == TCP_LISTEN) {
             continue;
+        }
+        if (s->t_dack != 0 && time_due(now, s->t_dack)) {
+            s->t_dack = 0;
+            s->ack_now = true; /* sent by tcp_flush_acks at the end of this poll */
         }
         if (s->t_wait != 0 && time_due(now, s->t_wait)) {
             s->t_wait = 0;
@@ -853,8 +870,8 @@ uint32_t tcp_next_timer(uint32_t now)
         if (s->ack_now) {
             return 0;
         }
-        const uint32_t ts[4] = {s->t_rtx, s->t_persist, s->t_wait, s->t_keep};
-        for (int k = 0; k < 4; k++) {
+        const uint32_t ts[5] = {s->t_rtx, s->t_persist, s->t_wait, s->t_keep, s->t_dack};
+        for (int k = 0; k < 5; k++) {
             if (ts[k] != 0) {
                 uint32_t d = time_due(now, ts[k]) ? 0 : ts[k] - now;
                 if (d < best) {
