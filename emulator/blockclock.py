@@ -61,6 +61,10 @@ def _library() -> ctypes.CDLL:
             raise RuntimeError("blockclock.c and blockclock.py disagree on the state layout")
         lib.vb_count_thumb.restype = ctypes.c_uint32
         lib.vb_count_thumb.argtypes = [ctypes.c_char_p, ctypes.c_uint32]
+        lib.vb_arm.restype = None
+        lib.vb_arm.argtypes = [ctypes.c_void_p, ctypes.c_int64]
+        lib.vb_slice_end.restype = ctypes.c_int64
+        lib.vb_slice_end.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_uint64, ctypes.c_void_p]
         _lib = lib
     return _lib
 
@@ -88,16 +92,20 @@ class BlockClock:
         if status:
             raise RuntimeError(f"uc_hook_add failed ({status})")
         self.hook = hook.value
+        self._addr = ctypes.addressof(self.state)
+        self._uch = uc._uch
+        self._arm = lib.vb_arm
+        self._slice_end = lib.vb_slice_end
+        self._before = ctypes.c_uint32()
+        self._before_ref = ctypes.addressof(self._before)
 
     def arm(self, budget: int) -> None:
-        s = self.state
-        s.budget = budget
-        s.executed = 0
-        s.block_start = 0
-        s.block_addr = 0
-        s.block_size = 0
-        s.stopped = 0
-        s.watch = 0
+        self._arm(self._addr, budget)
+
+    def slice_end(self, pc: int) -> tuple[int, int]:
+        """(instructions the slice completed, the halfword below ``pc`` or 0): one native call."""
+        ran = self._slice_end(self._addr, self._uch, pc, self._before_ref)
+        return ran, self._before.value
 
     def watch_masks(self, masks: tuple[int, int, int] | None) -> None:
         """End the slice at the first block where (PRIMASK, FAULTMASK, BASEPRI) differ
@@ -112,12 +120,3 @@ class BlockClock:
     def invalidate(self) -> None:
         """Forget cached block counts (code was rewritten)."""
         _library().vb_invalidate(ctypes.byref(self.state))
-
-    def executed_at(self, pc: int) -> int:
-        """Instructions completed in this slice when the next one to run is at ``pc``."""
-        s = self.state
-        start, size = s.block_addr, s.block_size
-        if size and start <= pc < start + size:
-            code = bytes(self.uc.mem_read(start, pc - start)) if pc > start else b""
-            return s.block_start + self._count(code, len(code))
-        return s.executed

@@ -119,6 +119,8 @@ _MASK_REGS = (A.UC_ARM_REG_PRIMASK, A.UC_ARM_REG_FAULTMASK, A.UC_ARM_REG_BASEPRI
 _IPSR_CONTROL = (A.UC_ARM_REG_IPSR, A.UC_ARM_REG_CONTROL)
 _MASK_SET = frozenset(_MASK_REGS)
 _PC_MASKS = (A.UC_ARM_REG_PC, *_MASK_REGS)
+# void (*)(uc_engine*, uint32_t intno, void *user_data)
+_INTR_HOOK = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_uint32, ctypes.c_void_p)
 
 
 @dataclass
@@ -196,7 +198,7 @@ class CortexM3:
         self.ram_ranges: list[tuple[int, int]] = []
         self._mmio_callbacks: list[tuple[object, object]] = []  # keep the trampolines alive
         self._div_hooks: list[int] = []
-        uc.hook_add(UC_HOOK_INTR, self._hook_intr)
+        self._intr_hook = self._add_native_hook(UC_HOOK_INTR, _INTR_HOOK(self._on_intr))
         uc.hook_add(UC_HOOK_INSN_INVALID, self._hook_invalid)
         uc.hook_add(UC_HOOK_MEM_READ_UNMAPPED | UC_HOOK_MEM_WRITE_UNMAPPED | UC_HOOK_MEM_FETCH_UNMAPPED
                     | UC_HOOK_MEM_READ_PROT | UC_HOOK_MEM_WRITE_PROT | UC_HOOK_MEM_FETCH_PROT,
@@ -351,13 +353,14 @@ class CortexM3:
             self.raise_fault(Fault("INVSTATE", pc & ~1, detail="reset vector has bit 0 clear"))
 
     # ------------------------------------------------------- exception entry
-    def take_exception(self, n: int, return_address: int) -> None:
-        """PushStack + ExceptionTaken (B1.5.6, B1.5.7)."""
+    def take_exception(self, n: int, return_address: int | None = None) -> None:
+        """PushStack + ExceptionTaken (B1.5.6, B1.5.7); ``return_address`` None: the current PC."""
+        if self._take_exception_msp(n, return_address):
+            return
+        if return_address is None:
+            return_address = self.pc
         uc = self.uc
         control = self.control()
-        if not control & 2:
-            self._take_exception_msp(n, return_address)
-            return
         ipsr = self.ipsr()
         msp, psp = self.banked_sps()
         using_psp = ipsr == 0 and bool(control & 2)
@@ -386,9 +389,13 @@ class CortexM3:
             exc_return = EXC_RETURN_THREAD_PSP if using_psp else EXC_RETURN_THREAD_MSP
         self._enter(n, exc_return, control & ~2, msp, psp)
 
-    def _take_exception_msp(self, n: int, return_address: int) -> None:
-        """Entry while MSP is the stack in use: stacking and registers in one native call."""
-        flags, vector, _xpsr = self._excpath.enter(n, return_address, self.sys.vtor, self.sys.stkalign)
+    def _take_exception_msp(self, n: int, return_address: int | None) -> bool:
+        """Entry while MSP is the stack in use: stacking and registers in one native call.
+        False (nothing done) when the process stack is in use."""
+        at = excpath.AT_PC if return_address is None else return_address & ~1
+        flags, vector, _xpsr = self._excpath.enter(n, at, self.sys.vtor, self.sys.stkalign)
+        if flags & excpath.NOT_MSP:
+            return False
         if flags & excpath.STKERR:
             # A stacking error: the handler still runs (B1.5.6), with BusFault pending.
             self.sys.cfsr |= CFSR["STKERR"]
@@ -396,6 +403,7 @@ class CortexM3:
         if flags & excpath.VECTTBL:
             self.sys.hfsr |= HFSR["VECTTBL"]
         self._entered(n, vector)
+        return True
 
     def _finish_entry(self, n: int, vector: int, xpsr: int) -> None:
         # IPSR = n (Unicorn keeps SP banking consistent), IT/ICI cleared, T from the vector.
@@ -564,6 +572,24 @@ class CortexM3:
         self.take_exception(target, return_address)
 
     # ------------------------------------------------------------------ hooks
+    def _add_native_hook(self, kind: int, callback: ctypes._CFuncPtr) -> ctypes._CFuncPtr:
+        """A hook registered with Unicorn's C API and our own ctypes trampoline: every
+        interrupt (each exception return among them) skips the binding's two wrapper layers."""
+        handle = ctypes.c_size_t()
+        status = uclib.uc_hook_add(self.uc._uch, ctypes.byref(handle), kind,
+                                   ctypes.cast(callback, ctypes.c_void_p), None, 1, 0)
+        if status:
+            raise UcError(status)
+        return callback  # kept alive by the caller
+
+    def _on_intr(self, _uch: int, intno: int, _ud: int) -> None:
+        try:
+            self._hook_intr(self.uc, intno, None)
+        except BaseException as e:  # as the binding does: stop, and emu_start raises it
+            if self.uc._hook_exception is None:
+                self.uc._hook_exception = e
+            self.uc.emu_stop()
+
     def _hook_intr(self, uc: Uc, intno: int, _ud: object) -> None:
         try:
             if intno == 8:
@@ -738,25 +764,17 @@ class CortexM3:
         pc, primask, faultmask, basepri = self._regs.read_many(_PC_MASKS)
         self._masks = (primask, faultmask, basepri)
         budget_spent = bool(bc.state.stopped)
-        ran = bc.state.executed if budget_spent else bc.executed_at(pc)
+        ran, before = bc.slice_end(pc)
         if err != UC_ERR_OK:
             if self.fault is None:
                 self.raise_fault(Fault("UNDEFINSTR" if err == 10 else "PRECISERR", pc,
                                        detail=f"Unicorn error {err} at 0x{pc:08X}"))
         elif pc == UNTIL:
             self.raise_fault(Fault("IBUSERR", UNTIL, UNTIL, "execution reached 0xFFFFFF00"))
-        elif not budget_spent and self.fault is None and self._halfword_before(pc) == 0xBF30:
+        elif not budget_spent and self.fault is None and before == 0xBF30:
             # emu_start returned after a WFI (0xBF30) before the budget ran out.
             self.sleeping = True
         return max(0, ran)
-
-    def _halfword_before(self, pc: int) -> int:
-        addr = (pc & ~1) - 2
-        try:
-            word = self._words.words(addr & ~3, 1)[0]
-        except ValueError:
-            return 0
-        return (word >> 16) & 0xFFFF if addr & 2 else word & 0xFFFF
 
     def step(self) -> int:
         """Exactly one instruction (for debuggers) with Unicorn's count limit.

@@ -16,9 +16,11 @@ from unicorn import arm_const as A
 from emulator import native_lib
 
 MAX_RAM = 8
-STKERR, VECTTBL, UNSTKERR, INVPC = 1, 2, 4, 8
+STKERR, VECTTBL, UNSTKERR, INVPC, NOT_MSP = 1, 2, 4, 8, 16
+AT_PC = 0xFFFFFFFF  # enter(): return to the current PC
 _REGS = (A.UC_ARM_REG_R0, A.UC_ARM_REG_R1, A.UC_ARM_REG_R2, A.UC_ARM_REG_R3, A.UC_ARM_REG_R12,
-         A.UC_ARM_REG_LR, A.UC_ARM_REG_SP, A.UC_ARM_REG_XPSR, A.UC_ARM_REG_PC, A.UC_ARM_REG_CPSR)
+         A.UC_ARM_REG_LR, A.UC_ARM_REG_SP, A.UC_ARM_REG_XPSR, A.UC_ARM_REG_PC, A.UC_ARM_REG_CPSR,
+         A.UC_ARM_REG_CONTROL)
 
 
 class _Path(ctypes.Structure):
@@ -77,7 +79,9 @@ class ExcPath:
         p.ram_count = len(kept)
 
     def enter(self, n: int, return_address: int, vtor: int, stkalign: bool) -> tuple[int, int, int]:
-        """(EXC_* bits, vector, xPSR before entry); raises RuntimeError if Unicorn refused."""
+        """(EXC_* bits, vector, xPSR before entry); raises RuntimeError if Unicorn refused.
+        NOT_MSP: the process stack is in use and nothing was done. ``return_address``
+        AT_PC: the current PC."""
         flags = self._enter(self._ref, n, return_address & 0xFFFFFFFF, vtor, int(stkalign))
         if flags < 0:
             raise RuntimeError("exception entry: register access failed")

@@ -315,7 +315,7 @@ class Machine:
                     continue
                 n = exc.deliverable() if exc.pending else 0
                 if n:
-                    cpu.take_exception(n, cpu.pc)
+                    cpu.take_exception(n)
                     continue
                 if until is not None and until():
                     return StopReason("condition")

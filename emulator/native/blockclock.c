@@ -106,6 +106,47 @@ void vb_block_hook(void *uc, uint64_t address, uint32_t size, void *user_data)
     bc->executed += block_count(bc, uc, address, size);
 }
 
+/* Start a slice of `budget` instructions. */
+void vb_arm(struct block_clock *bc, int64_t budget)
+{
+    bc->budget = budget;
+    bc->executed = 0;
+    bc->block_start = 0;
+    bc->block_addr = 0;
+    bc->block_size = 0;
+    bc->stopped = 0;
+    bc->watch = 0;
+}
+
+/* After a slice that ended with the next instruction at `pc`: the instructions
+ * it completed (the blocks entered, the last one up to `pc`), and in *before
+ * the halfword just below `pc` (0 when unreadable; 0xBF30 is a WFI). */
+int64_t vb_slice_end(struct block_clock *bc, void *uc, uint64_t pc, uint32_t *before)
+{
+    uint8_t hw[2];
+    uint64_t at = pc & ~(uint64_t)1;
+    *before = 0;
+    if (at >= 2 && bc->mem_read(uc, at - 2, hw, 2) == 0) {
+        *before = (uint32_t)(hw[0] | (hw[1] << 8));
+    }
+    if (bc->stopped) {
+        return bc->executed;
+    }
+    uint64_t start = bc->block_addr;
+    if (bc->block_size != 0 && start <= pc && pc < start + bc->block_size) {
+        if (pc == start) {
+            return bc->block_start;
+        }
+        uint8_t code[4096];
+        uint32_t len = (uint32_t)(pc - start);
+        if (len > sizeof code || bc->mem_read(uc, start, code, len) != 0) {
+            return bc->block_start + len / 2;
+        }
+        return bc->block_start + vb_count_thumb(code, len);
+    }
+    return bc->executed;
+}
+
 void vb_invalidate(struct block_clock *bc)
 {
     memset(bc->cache_addr, 0xFF, sizeof bc->cache_addr);

@@ -13,7 +13,7 @@
 typedef int (*reg_batch_fn)(void *uc, int *regs, void **vals, int count);
 typedef int (*mem_fn)(void *uc, uint64_t address, void *bytes, uint64_t size);
 
-enum { R0, R1, R2, R3, R12, LR, SP, XPSR, PC, CPSR, NREGS };
+enum { R0, R1, R2, R3, R12, LR, SP, XPSR, PC, CPSR, CONTROL, NREGS };
 
 #define XPSR_T (1u << 24)
 #define XPSR_ALIGN (1u << 9)
@@ -26,6 +26,8 @@ enum { R0, R1, R2, R3, R12, LR, SP, XPSR, PC, CPSR, NREGS };
 #define EXC_VECTTBL 2u   /* the vector could not be read */
 #define EXC_UNSTKERR 4u  /* the frame could not be unstacked */
 #define EXC_INVPC 8u     /* return to thread mode with a non-zero stacked IPSR */
+#define EXC_NOT_MSP 16u  /* entry: the process stack is in use; nothing was done */
+#define EXC_AT_PC 0xFFFFFFFFu /* entry: the return address is the current PC */
 
 typedef struct {
     void *uc;
@@ -83,10 +85,16 @@ static void rebuild_hflags(exc_path_t *p)
 /* PushStack + ExceptionTaken on the main stack. Returns EXC_* bits or -1 on an engine error. */
 int ex_enter_msp(exc_path_t *p, uint32_t n, uint32_t return_address, uint32_t vtor, int stkalign)
 {
-    static const int in[] = {R0, R1, R2, R3, R12, LR, SP, XPSR};
-    uint32_t r[8];
-    if (read_regs(p, in, r, 8)) {
+    static const int in[] = {R0, R1, R2, R3, R12, LR, SP, XPSR, PC, CONTROL};
+    uint32_t r[10];
+    if (read_regs(p, in, r, 10)) {
         return -1;
+    }
+    if (r[9] & 2u) {
+        return EXC_NOT_MSP;
+    }
+    if (return_address == EXC_AT_PC) {
+        return_address = r[8];
     }
     int result = 0;
     uint32_t sp = r[6], xpsr = r[7];
