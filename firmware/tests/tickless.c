@@ -17,21 +17,14 @@
 #include <stdio.h>
 
 #include "bsp.h"
+#include "check.h"
 
 #define TICK_HZ     1000U
 #define TICK_CYCLES (MPS2_SYSCLK_HZ / TICK_HZ)
 #define REF_RELOAD  0xFFFFFFFFUL
 
-static int failures;
 static volatile uint32_t early_irqs;
 
-static void result(const char *what, int ok)
-{
-    printf("%s %s\n", what, ok ? "ok" : "FAIL");
-    if (!ok) {
-        failures++;
-    }
-}
 
 void SysTick_Handler(void)
 {
@@ -139,7 +132,7 @@ int main(void)
     }
     result("tickless: tick count matches the reference over the run", ok);
     systick_stop();
-    printf("tickless: %s\n", failures == 0 ? "all ok" : "FAIL");
+    printf("tickless: %s\n", check_failures == 0 ? "all ok" : "FAIL");
     printf("tickless: done\n");
-    return failures == 0 ? 0 : 1;
+    return check_failures == 0 ? 0 : 1;
 }

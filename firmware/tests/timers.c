@@ -8,6 +8,7 @@
 #include <stdio.h>
 
 #include "bsp.h"
+#include "check.h"
 
 #define SYSTICK_SLOW_RELOAD (MPS2_SYSCLK_HZ / 10U - 1U) /* 100 ms */
 #define SYSTICK_HZ          1000U
@@ -26,15 +27,7 @@
 #define CLK100HZ_WAIT_TICKS 50U
 #define SPIN_LIMIT          100000000UL
 
-static int failures;
 
-static void result(const char *what, int ok)
-{
-    printf("%s %s\n", what, ok ? "ok" : "FAIL");
-    if (!ok) {
-        failures++;
-    }
-}
 
 /* -------------------------------------------------------------- SysTick */
 void SysTick_Handler(void)
@@ -244,7 +237,7 @@ int main(void)
     test_timer1();
     test_dualtimer();
     test_fpgaio();
-    printf("timers: %s\n", failures == 0 ? "all ok" : "FAIL");
+    printf("timers: %s\n", check_failures == 0 ? "all ok" : "FAIL");
     printf("timers: done\n");
-    return failures == 0 ? 0 : 1;
+    return check_failures == 0 ? 0 : 1;
 }
