@@ -49,24 +49,13 @@ class _State(ctypes.Structure):
     ]
 
 
-_lib: ctypes.CDLL | None = None
-
-
 def _library() -> ctypes.CDLL:
-    global _lib
-    if _lib is None:
-        lib = native_lib.load("blockclock")
-        lib.vb_sizeof.restype = ctypes.c_uint64
-        if lib.vb_sizeof() != ctypes.sizeof(_State):
-            raise RuntimeError("blockclock.c and blockclock.py disagree on the state layout")
-        lib.vb_count_thumb.restype = ctypes.c_uint32
-        lib.vb_count_thumb.argtypes = [ctypes.c_char_p, ctypes.c_uint32]
-        lib.vb_arm.restype = None
-        lib.vb_arm.argtypes = [ctypes.c_void_p, ctypes.c_int64]
-        lib.vb_slice_end.restype = ctypes.c_int64
-        lib.vb_slice_end.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_uint64, ctypes.c_void_p]
-        _lib = lib
-    return _lib
+    return native_lib.load("blockclock", (_State, "vb_sizeof"), {
+        "vb_count_thumb": (ctypes.c_uint32, [ctypes.c_char_p, ctypes.c_uint32]),
+        "vb_arm": (None, [ctypes.c_void_p, ctypes.c_int64]),
+        "vb_slice_end": (ctypes.c_int64, [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_uint64,
+                                          ctypes.c_void_p]),
+    })
 
 
 class BlockClock:

@@ -39,18 +39,12 @@ class _Path(ctypes.Structure):
 
 
 def _library() -> ctypes.CDLL:
-    lib = native_lib.load("excpath")
-    if not getattr(lib, "_vb_typed", False):
-        lib.ex_sizeof.restype = ctypes.c_uint64
-        if lib.ex_sizeof() != ctypes.sizeof(_Path):
-            raise RuntimeError("excpath.c and excpath.py disagree on the state layout")
-        path = ctypes.POINTER(_Path)
-        lib.ex_enter_msp.argtypes = [path, ctypes.c_uint32, ctypes.c_uint32, ctypes.c_uint32, ctypes.c_int]
-        lib.ex_enter_msp.restype = ctypes.c_int
-        lib.ex_return_msp.argtypes = [path, ctypes.c_int, ctypes.c_int]
-        lib.ex_return_msp.restype = ctypes.c_int
-        lib._vb_typed = True
-    return lib
+    path = ctypes.POINTER(_Path)
+    return native_lib.load("excpath", (_Path, "ex_sizeof"), {
+        "ex_enter_msp": (ctypes.c_int, [path, ctypes.c_uint32, ctypes.c_uint32, ctypes.c_uint32,
+                                        ctypes.c_int]),
+        "ex_return_msp": (ctypes.c_int, [path, ctypes.c_int, ctypes.c_int]),
+    })
 
 
 class ExcPath:

@@ -253,8 +253,6 @@ class Machine:
 
     def _apply_inbox(self) -> None:
         inbox = self.inbox
-        if inbox.empty():
-            return
         while True:
             try:
                 action = inbox.get_nowait()

@@ -7,6 +7,7 @@ import ctypes
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 NATIVE_DIR = Path(__file__).resolve().parent / "native"
 SOURCES = ("blockclock", "wordfifo", "excpath")
@@ -38,8 +39,24 @@ def build_all() -> None:
         build(name)
 
 
-def load(name: str) -> ctypes.CDLL:
+def load(name: str, layout: tuple[type[ctypes.Structure], str] | None = None,
+         functions: dict[str, tuple[Any, list[Any]]] | None = None) -> ctypes.CDLL:
+    """``native/_<name>.so``, loaded once. ``layout`` (structure, sizeof function): the C
+    side's size of the shared state must match the Python structure; ``functions`` (name ->
+    (restype, argtypes)) get their C types."""
     lib = _loaded.get(name)
-    if lib is None:
-        lib = _loaded[name] = ctypes.CDLL(str(build(name)))
+    if lib is not None:
+        return lib
+    lib = ctypes.CDLL(str(build(name)))
+    if layout is not None:
+        struct, sizeof_name = layout
+        sizeof = getattr(lib, sizeof_name)
+        sizeof.restype = ctypes.c_uint64
+        if sizeof() != ctypes.sizeof(struct):
+            raise RuntimeError(f"{name}.c and {struct.__module__} disagree on the layout of "
+                               f"{struct.__name__}")
+    for fn, (restype, argtypes) in (functions or {}).items():
+        getattr(lib, fn).restype = restype
+        getattr(lib, fn).argtypes = argtypes
+    _loaded[name] = lib
     return lib

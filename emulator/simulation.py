@@ -84,7 +84,6 @@ class Simulation:
             self.now_ns = target
         return {b.name: b.stop for b in self.boards}
 
-
     def _idle_horizon_ns(self) -> int | None:
         """When every running board sleeps with nothing to wake it before its next timer, no
         board can act, and so send a frame, before the earliest of those timers: all may jump

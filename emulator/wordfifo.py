@@ -48,22 +48,13 @@ class _Port(ctypes.Structure):
 
 
 def _library() -> ctypes.CDLL:
-    lib = native_lib.load("wordfifo")
-    if not getattr(lib, "_vb_typed", False):
-        lib.wf_sizeof.restype = ctypes.c_uint64
-        if lib.wf_sizeof() != ctypes.sizeof(_Port):
-            raise RuntimeError("wordfifo.c and wordfifo.py disagree on the port layout")
-        port = ctypes.POINTER(_Port)
-        lib.wf_rx_push_bytes.argtypes = [port, ctypes.c_char_p, ctypes.c_uint32]
-        lib.wf_rx_push_bytes.restype = ctypes.c_uint32
-        lib.wf_rx_push_word.argtypes = [port, ctypes.c_uint32]
-        lib.wf_rx_push_word.restype = ctypes.c_int
-        lib.wf_rx_skip.argtypes = [port, ctypes.c_uint32]
-        lib.wf_rx_skip.restype = ctypes.c_uint32
-        lib.wf_rx_copy.argtypes = [port, ctypes.POINTER(ctypes.c_uint32)]
-        lib.wf_rx_copy.restype = None
-        lib._vb_typed = True
-    return lib
+    port = ctypes.POINTER(_Port)
+    return native_lib.load("wordfifo", (_Port, "wf_sizeof"), {
+        "wf_rx_push_bytes": (ctypes.c_uint32, [port, ctypes.c_char_p, ctypes.c_uint32]),
+        "wf_rx_push_word": (ctypes.c_int, [port, ctypes.c_uint32]),
+        "wf_rx_skip": (ctypes.c_uint32, [port, ctypes.c_uint32]),
+        "wf_rx_copy": (None, [port, ctypes.POINTER(ctypes.c_uint32)]),
+    })
 
 
 class WordFifoPort:

@@ -223,12 +223,16 @@ class HostBackend:
                 self.counters.drop("stopped" if self._stopping else
                                    "host down" if self._started else "not started")
                 return
-            self._txq.put_nowait(frame)
+            self._to_host(frame)
         except queue.Full:
             self.counters.drop("queue full")
         except Exception:  # noqa: BLE001
             log.debug("deliver on %s", self.describe(), exc_info=True)
             self.counters.drop("error")
+
+    def _to_host(self, frame: bytes) -> None:
+        """Hand a frame to the writer thread (raises ``queue.Full``)."""
+        self._txq.put_nowait(frame)
 
     def inject(self, frame: bytes) -> None:
         """A frame enters the switch from this port now (emulation thread only)."""
@@ -237,6 +241,12 @@ class HostBackend:
     # ---------------------------------------------------------- host threads
     def transform_inbound(self, frame: bytes) -> bytes:
         """Hook for subclasses: rewrite a frame from the host (reader thread)."""
+        return frame
+
+    def _counted_inbound(self, frame: bytes) -> bytes:
+        frame = self.transform_inbound(frame)
+        self.counters.from_host_frames += 1
+        self.counters.from_host_bytes += len(frame)
         return frame
 
     def _from_host(self, frame: bytes) -> None:
@@ -248,9 +258,7 @@ class HostBackend:
                 self.counters.drop("board busy")
                 return
             self._inflight += 1
-        frame = self.transform_inbound(frame)
-        self.counters.from_host_frames += 1
-        self.counters.from_host_bytes += len(frame)
+        frame = self._counted_inbound(frame)
 
         def arrive() -> None:
             with self._lock:

@@ -23,19 +23,41 @@ def recv_exact(sock: socket.socket, n: int) -> bytes | None:
     return bytes(buf)
 
 
+def _check_length(length: int) -> None:
+    if length > MAX_STREAM_FRAME:
+        raise BackendError(f"stream framing broken: frame length {length} (not a QEMU stream peer?)")
+
+
 def read_stream_frame(sock: socket.socket) -> bytes | None:
     header = recv_exact(sock, 4)
     if header is None:
         return None
     (length,) = struct.unpack("!I", header)
-    if length > MAX_STREAM_FRAME:
-        raise BackendError(f"stream framing broken: frame length {length} (not a QEMU stream peer?)")
+    _check_length(length)
     if length == 0:
         return b""
     data = recv_exact(sock, length)
     if data is None:
         raise BackendError("connection closed after a frame header")
     return data
+
+
+def take_stream_frames(buf: bytearray) -> list[bytes]:
+    """The complete frames at the start of ``buf``, removed from it (empty ones dropped);
+    a partial frame stays. Raises ``BackendError`` on a broken length."""
+    frames: list[bytes] = []
+    off, end = 0, len(buf)
+    while end - off >= 4:
+        (length,) = struct.unpack_from("!I", buf, off)
+        _check_length(length)
+        if end - off - 4 < length:
+            break
+        if length:
+            frames.append(bytes(buf[off + 4:off + 4 + length]))
+        off += 4 + length
+    if off:
+        del buf[:off]
+    return frames
 
 
 def stream_frame(frame: bytes) -> bytes:

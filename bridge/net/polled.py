@@ -16,10 +16,9 @@ A machine without ``host_polls`` (a test's stand-in) gets the threads.
 from __future__ import annotations
 
 import socket
-import struct
 
-from bridge.net.backend import HostBackend
-from bridge.net.framing import MAX_STREAM_FRAME
+from bridge.net.backend import BackendError, HostBackend
+from bridge.net.framing import take_stream_frames
 
 RECV_CHUNK = 256 * 1024
 MAX_RECV_PER_POLL = 8          # chunks read per poll; the rest waits for the next slice boundary
@@ -77,27 +76,18 @@ class PolledStreamBackend(HostBackend):
             self._flush()
         self._read()
 
-    def deliver(self, frame: bytes) -> None:
+    def _to_host(self, frame: bytes) -> None:
         if not self.polled:
-            super().deliver(frame)
+            super()._to_host(frame)
             return
-        try:
-            for hook in self.outbound_hooks:
-                if hook(frame):
-                    return
-            if not self.alive:
-                self.counters.drop("stopped" if self._stopping else "host down")
-                return
-            data = self._encode(frame)
-            if len(self._outbuf) + len(data) > MAX_PENDING_OUT:
-                self.counters.drop("queue full")
-                return
-            self._outbuf += data
-            self.counters.to_host_frames += 1
-            self.counters.to_host_bytes += len(frame)
-            self._flush()
-        except Exception:  # noqa: BLE001 - never raise into the switch
-            self.counters.drop("error")
+        data = self._encode(frame)
+        if len(self._outbuf) + len(data) > MAX_PENDING_OUT:
+            self.counters.drop("queue full")
+            return
+        self._outbuf += data
+        self.counters.to_host_frames += 1
+        self.counters.to_host_bytes += len(frame)
+        self._flush()
 
     def _flush(self) -> None:
         out = self._outbuf
@@ -129,26 +119,13 @@ class PolledStreamBackend(HostBackend):
             buf += chunk
             if len(chunk) < RECV_CHUNK:
                 break
-        off, end = 0, len(buf)
-        while end - off >= 4:
-            (length,) = struct.unpack_from("!I", buf, off)
-            if length > MAX_STREAM_FRAME:
-                self.fail(self._death_reason(f"stream framing broken: frame length {length}"))
-                return
-            if end - off - 4 < length:
-                break
-            frame = bytes(buf[off + 4:off + 4 + length])
-            off += 4 + length
-            if frame:
-                self._take(frame)
-        if off:
-            del buf[:off]
-
-    def _take(self, frame: bytes) -> None:
-        if len(frame) > self.max_frame:
-            self.counters.drop("oversize from host")
+        try:
+            frames = take_stream_frames(buf)
+        except BackendError as e:
+            self.fail(self._death_reason(str(e)))
             return
-        frame = self.transform_inbound(frame)
-        self.counters.from_host_frames += 1
-        self.counters.from_host_bytes += len(frame)
-        self._arrive(frame)
+        for frame in frames:
+            if len(frame) > self.max_frame:
+                self.counters.drop("oversize from host")
+            else:
+                self._arrive(self._counted_inbound(frame))

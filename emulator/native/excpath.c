@@ -51,7 +51,8 @@ static int is_ram(const exc_path_t *p, uint32_t addr)
     return 0;
 }
 
-static int read_regs(exc_path_t *p, const int *which, uint32_t *vals, int n)
+/* One uc_reg_read_batch or uc_reg_write_batch of the registers `which` (enum indices). */
+static int batch(exc_path_t *p, reg_batch_fn fn, const int *which, uint32_t *vals, int n)
 {
     int ids[NREGS];
     void *ptrs[NREGS];
@@ -59,18 +60,17 @@ static int read_regs(exc_path_t *p, const int *which, uint32_t *vals, int n)
         ids[i] = p->regs[which[i]];
         ptrs[i] = &vals[i];
     }
-    return p->read_batch(p->uc, ids, ptrs, n);
+    return fn(p->uc, ids, ptrs, n);
+}
+
+static int read_regs(exc_path_t *p, const int *which, uint32_t *vals, int n)
+{
+    return batch(p, p->read_batch, which, vals, n);
 }
 
 static int write_regs(exc_path_t *p, const int *which, uint32_t *vals, int n)
 {
-    int ids[NREGS];
-    void *ptrs[NREGS];
-    for (int i = 0; i < n; i++) {
-        ids[i] = p->regs[which[i]];
-        ptrs[i] = &vals[i];
-    }
-    return p->write_batch(p->uc, ids, ptrs, n);
+    return batch(p, p->write_batch, which, vals, n);
 }
 
 /* Rewriting CPSR makes Unicorn rebuild its cached mode flags (handler mode). */

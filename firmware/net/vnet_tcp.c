@@ -126,26 +126,21 @@ static void hold_out_of_order(vsock_t *s, uint32_t seq, const uint8_t *data, siz
     if (s->buf < 0 || len == 0 || (uint64_t)ahead + len > RXB - s->rx_len) {
         return; /* no room in the window: the peer sends it again */
     }
-    uint32_t end = seq + (uint32_t)len;
+    uint32_t lo = seq, hi = seq + (uint32_t)len;
     if (s->ooo_len != 0) {
         uint32_t held_end = s->ooo_seq + s->ooo_len;
-        if (SEQ_GT(seq, held_end) || SEQ_LT(end, s->ooo_seq)) {
+        if (SEQ_GT(lo, held_end) || SEQ_LT(hi, s->ooo_seq)) {
             return; /* a second hole: only one range is kept */
         }
-        ring_put(s, ahead, data, len);
-        uint32_t lo = SEQ_LT(seq, s->ooo_seq) ? seq : s->ooo_seq;
-        uint32_t hi = SEQ_GT(end, held_end) ? end : held_end;
-        s->ooo_seq = lo;
-        s->ooo_len = hi - lo;
-        return;
+        lo = SEQ_LT(lo, s->ooo_seq) ? lo : s->ooo_seq;
+        hi = SEQ_GT(hi, held_end) ? hi : held_end;
     }
     ring_put(s, ahead, data, len);
-    s->ooo_seq = seq;
-    s->ooo_len = (uint32_t)len;
+    s->ooo_seq = lo;
+    s->ooo_len = hi - lo;
 }
 
-/* In-order data reached the held range: it becomes in-order data too. */
-/* Returns true when a held range joined the stream. */
+/* In-order data reached the held range: it becomes in-order data too (returns true). */
 static bool take_held(vsock_t *s)
 {
     if (s->ooo_len == 0 || SEQ_LT(s->rcv_nxt, s->ooo_seq)) {

@@ -47,7 +47,7 @@ void systick_wait_ticks(uint32_t n)
 }
 
 /* Restart SysTick ticking with its first interrupt `first` clocks from now
- * (2 <= first <= per). The counter loads LOAD one clock after the VAL write;
+ * (2 <= first <= per + 1). The counter loads LOAD one clock after the VAL write;
  * the tick period is set only once it has (QEMU's and vboard's counters both
  * see the two stores in the same instant otherwise). */
 static void restart_ticking(uint32_t first)
