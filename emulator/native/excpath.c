@@ -82,6 +82,19 @@ static void rebuild_hflags(exc_path_t *p)
     write_regs(p, cpsr, &v, 1);
 }
 
+/* The mode changed: rebuild Unicorn's flags, go on at `address` (Thumb), and leave
+ * (address, xpsr) in out[] for the Python side. Returns `result`. */
+static int resume_at(exc_path_t *p, uint32_t address, uint32_t xpsr, int result)
+{
+    rebuild_hflags(p);
+    static const int pc[] = {PC};
+    uint32_t target = address | 1u;
+    write_regs(p, pc, &target, 1);
+    p->out[0] = address;
+    p->out[1] = xpsr;
+    return result;
+}
+
 /* PushStack + ExceptionTaken on the main stack. Returns EXC_* bits or -1 on an engine error. */
 int ex_enter_msp(exc_path_t *p, uint32_t n, uint32_t return_address, uint32_t vtor, int stkalign)
 {
@@ -116,13 +129,7 @@ int ex_enter_msp(exc_path_t *p, uint32_t n, uint32_t return_address, uint32_t vt
     uint32_t w[3] = {frame, (xpsr & 0x1FFu) ? EXC_RETURN_HANDLER : EXC_RETURN_THREAD_MSP,
                      (xpsr & 0xF8000000u) | n | ((vector & 1u) ? XPSR_T : 0u)};
     write_regs(p, out, w, 3);
-    rebuild_hflags(p);
-    static const int pc[] = {PC};
-    uint32_t target = vector | 1u;
-    write_regs(p, pc, &target, 1);
-    p->out[0] = vector;
-    p->out[1] = xpsr;
-    return result;
+    return resume_at(p, vector, xpsr, result);
 }
 
 /* ExceptionReturn + PopStack to the main stack (no tail-chain). */
@@ -150,11 +157,5 @@ int ex_return_msp(exc_path_t *p, int to_thread, int stkalign)
                      sp + 32u + (((xpsr & XPSR_ALIGN) && stkalign) ? 4u : 0u),
                      (xpsr & ~XPSR_ALIGN & ~0x1FFu) | ipsr};
     write_regs(p, out, w, 8);
-    rebuild_hflags(p);
-    static const int pc_reg[] = {PC};
-    uint32_t target = pc | 1u;
-    write_regs(p, pc_reg, &target, 1);
-    p->out[0] = pc;
-    p->out[1] = xpsr;
-    return result;
+    return resume_at(p, pc, xpsr, result);
 }
