@@ -5,7 +5,7 @@ around them is here, written to the ARMv7-M ARM (DDI0403E) B1.5: exception
 entry (PushStack, 8-byte alignment word), return (EXC_RETURN, PopStack),
 tail-chaining, MSP/PSP banking, SVC, faults and their escalation, lockup.
 
-Unicorn facts this relies on (2.1.4, see shared/reference/unicorn_cortexm.md):
+Unicorn facts this relies on (2.1.4, checked by tests/emulator):
 
 * ``UC_MODE_THUMB`` + ``ctl_set_cpu_model(CORTEX_M3)``; ``UC_MODE_MCLASS``
   would silently make a Cortex-M33.

@@ -1,7 +1,7 @@
 """ESP8266 Wi-Fi module running Espressif NonOS AT firmware 1.7.x, as a serial peer.
 
-Sources: shared/reference/esp8266_at.md (the Mbed OS ``ESP8266Interface``
-driver's exact sequences, NonOS AT 1.7 formats, 1.7 vs 2.x differences),
+Sources: the Mbed OS ``ESP8266Interface`` driver (its exact command
+sequences, NonOS AT 1.7 formats, 1.7 vs 2.x differences),
 Espressif "ESP8266 AT Instruction Set" (4a, NonOS 1.x) for the formats.
 This is not an MMIO device: ``SIZE`` is 0, the platform gives no base; the
 module talks through its ``serial`` BytePort, which ``connect_serial`` wires

@@ -2,7 +2,7 @@
 and LAN9220 datasheet rev 2.x: §3.11-3.13 FIFOs and packet formats, §5 system CSRs, §6 MAC
 CSRs, §7 PHY registers). The MPS2-AN385 carries a LAN9220 behind the FPGA at 0x40200000
 (IRQ 13); QEMU's ``hw/net/lan9118.c`` models it as a LAN9118, which is the reference machine
-here. Notes: shared/reference/lan9118_mps2.md §3-4.
+here.
 
 Modelled
 * Direct CSRs 0x00-0xB4 (the register table below) and the indirect MAC CSRs (MAC_CSR_CMD /

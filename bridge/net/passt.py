@@ -8,7 +8,7 @@ connecting to 10.0.2.2:7 reaches 127.0.0.1:7), DNS is 10.0.2.3 (passt
 forwards it to the host's resolver), the MTU offered is 1500. Port
 forwards host→board are passt's ``-t``/``-u``.
 
-Quirks handled here (``/work/shared/reference/platform_facts.md``):
+Quirks handled here (passt of Debian 12):
 - Started as root, passt drops to ``nobody``: its socket lives in a fresh
   directory per run owned by ``nobody`` (otherwise passt runs without a
   socket while claiming it bound one). We connect and fail loudly if not.

@@ -1,7 +1,7 @@
 """Register-level replays of the four LAN9118/LAN9220 drivers the MPS2-AN385 model must satisfy.
 
 Each class performs the same register accesses, in the same order, as the driver it is
-named after (shared/reference/lan9118_mps2.md §4): FreeRTOS-Plus-TCP ``MPS2_AN385``
+named after: FreeRTOS-Plus-TCP ``MPS2_AN385``
 (``smsc9220_eth_drv.c`` + ``NetworkInterface.c``), Zephyr ``eth_smsc911x.c``, Mbed OS
 ``smsc9220_eth_drv.c`` and Linux ``smsc911x.c``. Delays become virtual time; polls that
 would time out raise ``DriverError`` (the driver's failure path).

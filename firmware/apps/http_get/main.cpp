@@ -1,5 +1,5 @@
 /* http_get: the first code sample of the Mbed OS "Network socket overview"
- * (shared/seed/000_69d454fee0975bc5.txt), verbatim, as the body of
+ * documentation page, verbatim, as the body of
  * http_get_sample(). The glue around it brings the default interface up,
  * prints what the sample's recv() put in buf, and exits 0 when that is the
  * start of an HTTP response. On vboard a test serves http://arm.com/ from the

@@ -1,5 +1,5 @@
 /* http_get_wifi: http_get over Wi-Fi. The first code sample of the Mbed OS
- * "Network socket overview" (shared/seed/000_69d454fee0975bc5.txt), verbatim,
+ * "Network socket overview" documentation page, verbatim,
  * as the body of http_get_sample(); the sample's EthernetInterface is the
  * ESP8266Interface here (the glue's #define below: the one interface swap),
  * and mbed_app_wifi.cpp makes the default interface Wi-Fi (credentials

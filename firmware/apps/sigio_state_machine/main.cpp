@@ -1,5 +1,5 @@
 /* sigio_state_machine: the second code sample of the Mbed OS "Network socket
- * overview" (shared/seed/000_69d454fee0975bc5.txt), verbatim: a non-blocking
+ * overview" documentation page, verbatim: a non-blocking
  * TCPSocket driven by sigio events on mbed_event_queue(), main waiting on
  * EventFlags. The glue defines what the sample leaves to the reader (QUERY,
  * QUERY_LEN, my_buffer, remaining_len), prints what was received and exits.

@@ -1,6 +1,6 @@
 /* sigio_state_machine_wifi: sigio_state_machine over Wi-Fi. The second code
  * sample of the Mbed OS "Network socket overview"
- * (shared/seed/000_69d454fee0975bc5.txt), verbatim, with its EthernetInterface
+ * documentation page, verbatim, with its EthernetInterface
  * being the ESP8266Interface (the glue's #define below; credentials
  * "vboard"/"vboard-secret" at compile time): a non-blocking
  * TCPSocket driven by sigio events on mbed_event_queue(), main waiting on

@@ -4,7 +4,7 @@
  * Sources: ARM DDI0403E (ARMv7-M ARM) for the System Control Space,
  * ARM DDI0479 (CMSDK) for the UART, timers and dual timer, ARM AN385 and
  * QEMU hw/misc/mps2-scc.c, hw/misc/mps2-fpgaio.c for the SCC and FPGAIO.
- * See /work/shared/reference/lan9118_mps2.md sections 1-2.
+ * QEMU hw/arm/mps2.c for the memory map and IRQ numbers.
  *
  * Programs use the structs and named masks here; no magic numbers.
  */

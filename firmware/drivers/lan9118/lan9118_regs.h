@@ -4,8 +4,8 @@
  * Sources: SMSC LAN9118 and LAN9220 datasheets (system CSRs, MAC CSRs, PHY
  * registers, TX command A/B, RX/TX status words), Linux
  * drivers/net/ethernet/smsc/smsc911x.h for the mnemonics, QEMU
- * hw/net/lan9118.c for what the reference machine models. Summary and
- * QEMU's quirks: /work/shared/reference/lan9118_mps2.md sections 3-4.
+ * hw/net/lan9118.c for what the reference machine models (its quirks are
+ * listed in peripherals/lan9118.py).
  *
  * Mnemonics are the datasheet's (INT_STS, HW_CFG, MAC_CR ...) so they grep
  * against the Python device model in peripherals/. Only the fields this
