@@ -47,6 +47,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("serve", help="serve a board or simulation over gRPC (vboard serve --help)")
     sub.add_parser("ctl", help="control a served board: status, pause, uart, link, snapshot... "
                    "(vboard ctl --help)")
+    sub.add_parser("demo", help="network firmware meets host programs: DHCP, DNS, HTTP both ways "
+                   "(vboard demo --help)")
     sub.add_parser("wifi-module", help="serve an emulated ESP8266 Wi-Fi module on a serial endpoint "
                    "(vboard wifi-module --help)")
     run = sub.add_parser("run", help="run firmware on a board", description="Run a firmware image "
@@ -277,6 +279,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from bridge.wifi_module import main_wifi_module
 
         return main_wifi_module(argv[1:])
+    if argv[:1] == ["demo"]:
+        from vboard.demo import main_demo
+
+        return main_demo(argv[1:])
     if argv[:1] == ["serve"]:
         from vboard.serve import main_serve
 
