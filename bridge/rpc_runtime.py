@@ -452,6 +452,7 @@ class Runtime:
                 t = Transcript(b.name, uart, self.cond)
                 b.uarts[uart] = t
                 b.machine.port(uart).connect(self._uart_listener(b, t))
+            b.machine.board_log.subscribe(self._board_log_listener(b.name))
         if session.switch is not None:
             for sp in session.switch.ports:
                 sp.on_link_change.append(
@@ -520,6 +521,14 @@ class Runtime:
         if wifi is not None:
             session.host_sockets.append(_host_sockets(machine, wifi, dns_records, host_loopback,
                                                       session.host_input))
+
+    def _board_log_listener(self, board: str) -> Callable[[Any], None]:
+        """Board log records become ``log`` events: reason = level, text = "source: message"."""
+        def listener(record: Any) -> None:
+            self.events.emit(record.time_ns, "log", board=board, reason=record.level,
+                             text=f"{record.source}: {record.message}")
+
+        return listener
 
     def _uart_listener(self, b: BoardRt, t: Transcript) -> Callable[[bytes], None]:
         def listener(data: bytes) -> None:

@@ -17,6 +17,7 @@ import logging
 from collections.abc import Callable
 from typing import Any, ClassVar
 
+from emulator.boardlog import BoardLog
 from emulator.clock import Clock
 from emulator.frames import FramePort
 from emulator.regs import RegMap, log_guest, log_trace, log_unimp
@@ -124,6 +125,9 @@ class Device:
         self.frame_ports: dict[str, FramePort] = {n: FramePort(f"{name}.{n}") for n in self.FRAME_PORTS}
         self.r: list[int] = [0] * len(self.REGS.regs)
         self.log = logging.getLogger(f"vboard.device.{name}")
+        # The machine's board log (set when the device is placed on a board): guest errors and
+        # unimplemented features go there instead of Python logging.
+        self.board_log: BoardLog | None = None
         self._unimp_seen: set[str] = set()
         self.trace = log_trace.isEnabledFor(logging.DEBUG)
         if settings:
@@ -195,12 +199,18 @@ class Device:
 
     # -- logging --------------------------------------------------------------
     def guest_error(self, message: str) -> None:
-        log_guest.warning("%s: %s", self.name, message)
+        if self.board_log is not None:
+            self.board_log.warning(self.name, message)
+        else:
+            log_guest.warning("%s: %s", self.name, message)
 
     def unimplemented(self, feature: str) -> None:
         if feature not in self._unimp_seen:
             self._unimp_seen.add(feature)
-            log_unimp.info("%s: %s is not modelled", self.name, feature)
+            if self.board_log is not None:
+                self.board_log.info(self.name, f"{feature} is not modelled")
+            else:
+                log_unimp.info("%s: %s is not modelled", self.name, feature)
 
     # -- snapshots ---------------------------------------------------------------
     def get_state(self) -> dict[str, Any]:

@@ -28,6 +28,7 @@ from typing import Any
 
 from unicorn import UC_PROT_ALL, UC_PROT_READ, UC_PROT_WRITE, UcError
 
+from emulator.boardlog import BoardLog
 from emulator.clock import Clock
 from emulator.cortexm import CortexM3, Lockup
 from emulator.device import BytePort, Device, OrGate
@@ -75,6 +76,7 @@ class Machine:
     def __post_init__(self) -> None:
         plat = self.platform
         self.clock = Clock(plat.clock_hz)
+        self.board_log = BoardLog(self._now, plat.clock_hz)
         self.exc = ExceptionState(plat.num_irq, plat.priority_bits)
         self.cpu = CortexM3(self.clock, self.exc)
         self.clock.on_earlier_deadline = self.cpu.request_stop
@@ -103,8 +105,13 @@ class Machine:
         self.on_reset: list[Callable[[str], None]] = []
         self._map_memory()
         self._map_devices()
+        self.board_log.where = lambda: self.symbol(self.cpu.pc)
         for dev in (self.scs, self.dwt, *self.devices.values()):
+            dev.board_log = self.board_log
             dev.reset()
+
+    def _now(self) -> int:
+        return self.clock.now
 
     # ------------------------------------------------------------ construction
     def _map_memory(self) -> None:
@@ -283,7 +290,15 @@ class Machine:
             self.cpu.request_stop()
 
     def run(self, cycles: int | None = None, until: Callable[[], bool] | None = None) -> StopReason:
-        """Run for ``cycles`` of virtual time (None: until something stops it)."""
+        """Run for ``cycles`` of virtual time (None: until something stops it).
+
+        A stop with a fault report also goes to the board log: its headline, level error."""
+        stop = self._run(cycles, until)
+        if stop.report is not None:
+            self.board_log.error("cpu", stop.report.headline)
+        return stop
+
+    def _run(self, cycles: int | None, until: Callable[[], bool] | None) -> StopReason:
         cpu, clock, exc = self.cpu, self.clock, self.exc
         end = None if cycles is None else clock.now + cycles
         self._stop = None

@@ -83,7 +83,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--trace-exceptions", action="store_true", help="log exception entry/return to stderr")
     run.add_argument("--stats", action="store_true",
                      help="print instructions, virtual and wall time and MIPS on stderr at the end")
-    run.add_argument("-q", "--quiet", action="store_true", help="no status lines on stderr")
+    run.add_argument("-q", "--quiet", action="store_true",
+                     help="no status lines on stderr, and of the board log only errors (--log-level error)")
+    run.add_argument("--log-level", choices=("debug", "info", "warning", "error"), default=None,
+                     help="board log records at this level and above go to stderr (default: warning, "
+                     "error with -q): faults taken, accesses nothing serves, device guest errors")
     return parser
 
 
@@ -98,6 +102,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from emulator.loader import load_image
     from emulator.machine import Machine
     from emulator.platform import load_platform
+    from vboard.log_lines import log_floor, print_records
 
     max_time = parse_duration(args.max_time) if args.max_time else None
     args.pace_given = args.pace is not None
@@ -121,6 +126,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     platform = load_platform(args.platform)
     image = load_image(args.firmware, base=base)
     machine = Machine(platform)
+    print_records(machine.board_log, log_floor(args))
     machine.load(image)
     if args.cmdline is not None:
         _set_cmdline(machine, args.cmdline)
@@ -182,7 +188,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             if result.kind == "exit":
                 return result.exit_code or 0
             if result.kind in ("fault", "lockup") and result.report is not None:
-                print(result.report.text(), file=sys.stderr, flush=True)
+                _print_report(result.report)
                 return EXIT_FAULT
             return 0
         started = time.perf_counter()
@@ -202,6 +208,15 @@ def cmd_run(args: argparse.Namespace) -> int:
             network.close()
         for provider in socket_providers:
             provider.shutdown()
+
+
+def _print_report(report: object) -> None:
+    """A stop's fault report; its headline already went to stderr as the board log's error line."""
+    from emulator.faultreport import FaultReport
+
+    assert isinstance(report, FaultReport)
+    if len(report.lines) > 1:
+        print("\n".join(report.lines[1:]), file=sys.stderr, flush=True)
 
 
 def _set_cmdline(machine: object, cmdline: str) -> None:
@@ -258,7 +273,7 @@ def _run_loop(args: argparse.Namespace, machine: object, max_time: float | None,
             return stop.exit_code or 0
         if stop.kind in ("fault", "lockup"):
             assert stop.report is not None
-            print(stop.report.text(), file=sys.stderr, flush=True)
+            _print_report(stop.report)
             return EXIT_FAULT
         if stop.kind == "idle":
             _status(args, f"{stop.message} (at {clock.now / clock.hz:.6f} s virtual time)")

@@ -3,6 +3,7 @@
 Each board's UART0 goes to stdout, line by line, prefixed with the board's
 name; ``--pcap`` captures every switch port (one pcapng interface each).
 Runs are in ``fast`` pacing: a closed simulation has no wall clock to follow.
+Board log lines go to stderr with the same prefix.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from collections.abc import Callable
 
 from emulator.machine import StopReason
 from emulator.simulation import Simulation, load_simulation
+from vboard.log_lines import log_floor, print_records
 
 EXIT_FAULT = 3
 EXIT_TIMEOUT = 124
@@ -52,6 +54,7 @@ def run_simulation(args: argparse.Namespace, max_time: float | None,
         w = LinePrefixer(board.name, _stdout)
         board.machine.port("uart0").connect(w)
         writers.append(w)
+        print_records(board.machine.board_log, log_floor(args), f"[{board.name}] ")
     pcap = None
     if args.pcap:
         from bridge.net.pcapng import PcapngWriter
