@@ -893,10 +893,10 @@ class Runtime:
 
     def add_forward(self, spec: str) -> None:
         s = self.require()
-        if s.network is None or s.network.backend.kind != "user":
+        if s.network is None or s.network.backend.kind not in ("user", "passt"):
             raise precondition("port forwards need the user backend (Load with net=user)")
-        raise precondition("passt takes its port forwards when it starts: give them to Load "
-                           "(vboard serve --forward); it cannot add one at run time")
+        raise precondition("port forwards are taken when the backend starts: give them to Load "
+                           "(vboard serve --forward); one cannot be added at run time")
 
     def add_dns_record(self, name: str, address: str) -> None:
         from bridge.net.dns import DnsConfigError, DnsRecords, DnsResponder
@@ -914,7 +914,7 @@ class Runtime:
             if net.dns is None:
                 records = DnsRecords()
                 records.add(name, address)
-                net.dns = DnsResponder(records, answer_arp=net.backend.kind != "user")
+                net.dns = DnsResponder(records, answer_arp=net.backend.kind not in ("user", "passt"))
                 net.backend.outbound_hooks.append(net.dns.hook(net.backend.inject))
             else:
                 net.dns.records.add(name, address)

@@ -1,6 +1,7 @@
 """The raw-frame firmware through the host backends, and against QEMU.
 
-- ``--net user``: DHCP through a real passt, the offer's UDP checksum filled in;
+- ``--net user`` (libslirp) and ``--net passt``: DHCP offers with a good UDP
+  checksum (passt's zero checksum filled in by the bridge);
 - ``--net tap``: ``ping`` from a network namespace this test creates reaches
   the board through a TAP device;
 - QEMU's ``-netdev stream`` into our switch: the same ELF on QEMU answers a
@@ -17,6 +18,7 @@ import subprocess
 import time
 from collections.abc import Callable
 
+import pytest
 from proc_helpers import need, vboard_run
 
 from bridge.net.packets import build_arp, checksum
@@ -34,9 +36,11 @@ BOARD_IP = bytes([10, 0, 2, 15])
 PROBE_IP = bytes([10, 0, 2, 99])
 
 
-def test_rawframe_gets_a_dhcp_offer_through_passt(firmware):
-    need("passt")
-    with vboard_run(str(firmware / "rawframe.elf"), "--net", "user", "--max-time", "30s") as out:
+@pytest.mark.parametrize("net", ["user", "passt"])
+def test_rawframe_gets_a_dhcp_offer(firmware, net):
+    if net == "passt":
+        need("passt")
+    with vboard_run(str(firmware / "rawframe.elf"), "--net", net, "--max-time", "30s") as out:
         out.wait_for(r"rawframe: udp checksum \w+", timeout=30)
     assert "rawframe: offer 10.0.2.15 from 10.0.2.2" in out.text, out.text
     assert "rawframe: udp checksum ok" in out.text, (out.text, out.err)
@@ -208,7 +212,7 @@ def test_bad_frames_from_the_wire_are_counted_and_dropped(firmware):
 
 def test_a_dead_passt_is_reported_and_the_board_runs_on(firmware):
     need("passt")
-    with vboard_run(str(firmware / "rawframe.elf"), "--net", "user", "--max-time", "8s") as out:
+    with vboard_run(str(firmware / "rawframe.elf"), "--net", "passt", "--max-time", "8s") as out:
         proc = out.proc
         out.wait_for(r"rawframe: serving", timeout=30)
         children = subprocess.run(["pgrep", "-P", str(proc.pid), "passt"], capture_output=True, text=True)

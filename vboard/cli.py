@@ -70,10 +70,12 @@ def build_parser() -> argparse.ArgumentParser:
                      "(SYS_GET_CMDLINE), e.g. 'wifi_tests ap-loss' (default: firmware)")
     net = run.add_argument_group("network")
     net.add_argument("--net", default="none", metavar="BACKEND",
-                     help="user (NAT through passt), tap:NAME, socket:URL (QEMU -netdev stream/dgram), "
-                     "or none (default)")
-    net.add_argument("--forward", action="append", default=[], metavar="PROTO:HOSTPORT:BOARDPORT",
-                     help="host-to-board port forward for --net user, e.g. tcp:8080:80 (repeatable)")
+                     help="user (QEMU's user networking, libslirp: board 10.0.2.15, host 10.0.2.2, "
+                     "DNS 10.0.2.3), user,restrict=on (only the forwards), passt (the same through passt), "
+                     "tap:NAME, socket:URL (QEMU -netdev stream/dgram), or none (default)")
+    net.add_argument("--forward", action="append", default=[], metavar="PROTO:[HOSTADDR:]HOSTPORT:BOARDPORT",
+                     help="host-to-board port forward for --net user/passt, e.g. tcp:8080:80 or "
+                     "udp:127.0.0.1:5353:53 (HOSTADDR defaults to 127.0.0.1; repeatable)")
     net.add_argument("--pcap", metavar="FILE", help="capture the board's Ethernet (every switch port of a "
                      "simulation) to a pcapng file")
     net.add_argument("--dns-record", action="append", default=[], metavar="NAME=IP",
@@ -163,6 +165,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         network = attach_network(machine, args.net, forwards=args.forward, pcap=args.pcap,
                                  dns_records=args.dns_record, dns_file=args.dns_file,
                                  host_input=host_input, on_error=lambda m: _status(args, m))
+        if network.status() is not None:
+            _status(args, network.status())
         # Host I/O threads hand frames over; a short GIL switch interval keeps
         # their latency well below the default 5 ms.
         sys.setswitchinterval(0.0002)

@@ -2,15 +2,17 @@
 
 ``spec`` (``--net``):
 
-- ``user``: user-mode NAT through passt (board 10.0.2.15 by DHCP, host
-  loopback at 10.0.2.2, DNS 10.0.2.3); ``forwards`` apply here only.
+- ``user``: QEMU's user-mode networking, libslirp in this process (board
+  10.0.2.15 by DHCP, host loopback at 10.0.2.2, DNS 10.0.2.3);
+  ``user,restrict=on``: nothing reachable outside but the forwards.
+- ``passt``: the same addresses through a passt process.
 - ``tap:NAME``: an existing TAP device (``tap:NAME,create``: create it;
   root or CAP_NET_ADMIN).
 - ``socket:URL``: QEMU's stream/dgram framing (``bridge.net.qemu_socket``).
 - ``none``: no host; the board's switch exists (other boards, the DNS
   responder, capture) but frames to the host are dropped.
 
-``forwards`` are ``tcp:[ADDR:]HOSTPORT:BOARDPORT`` / ``udp:...`` strings
+``forwards`` (``user`` and ``passt`` only) are ``tcp:[ADDR:]HOSTPORT:BOARDPORT`` / ``udp:...`` strings
 (``parse_forward``; ADDR defaults to 127.0.0.1) or ``Forward`` objects.
 ``dns_records`` are ``NAME=IP`` strings, ``dns_file`` a hosts-style file;
 with either, a ``DnsResponder`` answers those names in front of the
@@ -28,13 +30,16 @@ from typing import Any, BinaryIO
 
 from bridge.net.backend import BackendError, HostBackend, HostInputLike, NullBackend
 from bridge.net.dns import DnsConfigError, DnsRecords, DnsResponder
-from bridge.net.passt import Forward, PasstBackend
+from bridge.net.forward import Forward
+from bridge.net.passt import PasstBackend
 from bridge.net.pcapng import PcapngWriter
 from bridge.net.qemu_socket import SocketBackend, parse_socket_url
+from bridge.net.slirp import SlirpBackend
 from bridge.net.tap import TapBackend
 from emulator.network import Switch, SwitchPort
 
-NET_USAGE = "expected user, tap:NAME, tap:NAME,create, socket:URL or none"
+NET_USAGE = "expected user, user,restrict=on, passt, tap:NAME, tap:NAME,create, socket:URL or none"
+NAT_KINDS = ("user", "passt")  # the backends with forwards, 10.0.2.0/24 and their own ARP for DNS
 HOST_PORT_NAME = "host"
 
 
@@ -74,6 +79,19 @@ def parse_forward(spec: str) -> Forward:
         raise NetworkError(f"--forward '{spec}': {e}") from None
 
 
+def _user_options(spec: str, options: str) -> bool:
+    """``user,restrict=on|off``: whether the board is restricted to the forwards."""
+    restrict = False
+    for opt in options.split(","):
+        name, eq, value = opt.partition("=")
+        if name != "restrict" or not eq:
+            raise NetworkError(f"--net '{spec}': unknown option '{opt}' (user takes restrict=on|off)")
+        if value not in ("on", "off", "yes", "no"):
+            raise NetworkError(f"--net '{spec}': restrict must be on or off, not '{value}'")
+        restrict = value in ("on", "yes")
+    return restrict
+
+
 @dataclass
 class NetworkAttachment:
     """What ``attach_network`` set up; ``close()`` stops the backend and the capture."""
@@ -88,6 +106,11 @@ class NetworkAttachment:
 
     def describe(self) -> str:
         return self.backend.describe()
+
+    def status(self) -> str | None:
+        """One line for ``vboard run`` (``net user: board 10.0.2.15, forward ...``), or None."""
+        status = getattr(self.backend, "status", None)
+        return f"net {self.spec.split(',')[0]}: {status()}" if status is not None else None
 
     def counters(self) -> dict[str, Any]:
         out: dict[str, Any] = {"switch": self.switch.counters(), "backend": self.backend.stats()}
@@ -136,10 +159,13 @@ def attach_network(machine: Any, spec: str, *, switch: Switch | None = None,
     spec = spec.strip()
     fwds = [f if isinstance(f, Forward) else parse_forward(f) for f in forwards]
     kind, _, arg = spec.partition(":")
-    if kind not in ("user", "tap", "socket", "none") or (kind in ("user", "none") and arg):
+    restrict = False
+    if kind.startswith("user,"):
+        kind, restrict = "user", _user_options(spec, kind[5:])
+    if kind not in ("user", "passt", "tap", "socket", "none") or (kind in ("user", "passt", "none") and arg):
         raise NetworkError(f"--net '{spec}': {NET_USAGE}")
-    if fwds and kind != "user":
-        raise NetworkError(f"--forward needs --net user (port forwards are passt's); got --net {spec}")
+    if fwds and kind not in NAT_KINDS:
+        raise NetworkError(f"--forward needs --net user or --net passt; got --net {spec}")
     try:
         records = DnsRecords.build(dns_records, [dns_file] if dns_file else [])
     except DnsConfigError as e:
@@ -176,6 +202,8 @@ def attach_network(machine: Any, spec: str, *, switch: Switch | None = None,
     try:
         common: dict[str, Any] = {"port_name": HOST_PORT_NAME, "on_error": on_error}
         if kind == "user":
+            backend = SlirpBackend(machine, sw, host_input, forwards=fwds, restrict=restrict, **common)
+        elif kind == "passt":
             backend = PasstBackend(machine, sw, host_input, forwards=fwds, **common)
         elif kind == "tap":
             backend = TapBackend(machine, sw, host_input, tap_name, create=tap_create, **common)
@@ -185,7 +213,7 @@ def attach_network(machine: Any, spec: str, *, switch: Switch | None = None,
             backend = NullBackend(machine, sw, host_input, **common)
         dns = None
         if len(records):
-            dns = DnsResponder(records, answer_arp=kind != "user")
+            dns = DnsResponder(records, answer_arp=kind not in NAT_KINDS)
             backend.outbound_hooks.append(dns.hook(backend.inject))
         backend.start()
     except BackendError as e:

@@ -1,4 +1,4 @@
-"""``user`` networking: user-mode NAT through passt (Debian package ``passt``).
+"""``--net passt``: user-mode NAT through passt (Debian package ``passt``); ``--net user`` is libslirp.
 
 ``PasstBackend`` runs ``passt -f -1 --socket PATH ...`` and talks QEMU's
 stream framing with it over that UNIX socket. Addressing is QEMU-user
@@ -33,10 +33,10 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from typing import Any
 
 from bridge.net.backend import BackendError, HostInputLike, MachineLike
+from bridge.net.forward import Forward, as_forward
 from bridge.net.framing import read_stream_frame, stream_frame
 from bridge.net.guest_gate import GuestGate
 from bridge.net.packets import fill_zero_udp_checksum, strip_ethernet_padding
@@ -49,46 +49,8 @@ STOP_TIMEOUT_S = 2.0
 _STDERR_NOISE = ("to syslog", "You can now start qemu", "kvm ...", "or qrap", "./qrap")
 
 
-@dataclass(frozen=True)
-class Forward:
-    """A host→board port forward: ``host_addr:host_port`` on the host reaches ``board_port``."""
-
-    proto: str        # "tcp" or "udp"
-    host_port: int
-    board_port: int
-    host_addr: str = "127.0.0.1"
-
-    def __post_init__(self) -> None:
-        if self.proto not in ("tcp", "udp"):
-            raise ValueError(f"forward protocol must be tcp or udp, not '{self.proto}'")
-        for what, port in (("host", self.host_port), ("board", self.board_port)):
-            if not 1 <= port <= 65535:
-                raise ValueError(f"forward {what} port {port} is not in 1..65535")
-        if self.host_addr:
-            ipaddress.ip_address(self.host_addr)
-
-    def passt_args(self) -> list[str]:
-        spec = f"{self.host_port}:{self.board_port}"
-        if self.host_addr:
-            spec = f"{self.host_addr}/{spec}"
-        return ["-t" if self.proto == "tcp" else "-u", spec]
-
-    def __str__(self) -> str:
-        return f"{self.proto}:{self.host_addr}:{self.host_port}->board:{self.board_port}"
-
-
-def _as_forward(f: Forward | tuple[Any, ...]) -> Forward:
-    if isinstance(f, Forward):
-        return f
-    if len(f) == 3:
-        return Forward(str(f[0]), int(f[1]), int(f[2]))
-    if len(f) == 4:
-        return Forward(str(f[0]), int(f[1]), int(f[2]), str(f[3]))
-    raise ValueError(f"a forward is (proto, host_port, board_port[, host_addr]), got {f!r}")
-
-
 class PasstBackend(PolledStreamBackend):
-    kind = "user"
+    kind = "passt"
 
     def __init__(self, machine: MachineLike, switch: Switch, host_input: HostInputLike | None = None,
                  forwards: Iterable[Forward | tuple[Any, ...]] = (), address: str = "10.0.2.15",
@@ -98,13 +60,13 @@ class PasstBackend(PolledStreamBackend):
                  on_error: Callable[[str], None] | None = None, link: LinkModel | None = None,
                  startup_timeout: float = STARTUP_TIMEOUT_S) -> None:
         try:
-            self.forwards = [_as_forward(f) for f in forwards]
+            self.forwards = [as_forward(f) for f in forwards]
             for a in (address, gateway, *([dns] if dns else [])):
                 ipaddress.IPv4Address(a)
         except ValueError as e:
-            raise BackendError(f"user network: {e}") from None
+            raise BackendError(f"passt network: {e}") from None
         if not 0 < netmask <= 30:
-            raise BackendError(f"user network: netmask /{netmask} is not in /1../30")
+            raise BackendError(f"passt network: netmask /{netmask} is not in /1../30")
         self.address, self.gateway, self.dns = address, gateway, dns
         self.netmask, self.mtu = netmask, mtu
         self.ipv4_only, self.map_gateway = ipv4_only, map_gateway
@@ -121,7 +83,11 @@ class PasstBackend(PolledStreamBackend):
         self.outbound_hooks.append(lambda frame: self.gate.outbound(frame, self._post_to_switch))
 
     def describe(self) -> str:
-        return "user (passt)"
+        return "passt"
+
+    def status(self) -> str:
+        """``board 10.0.2.15, forward 127.0.0.1:15013 -> :13`` (the status line of ``vboard run``)."""
+        return ", ".join([f"board {self.address}"] + [f"forward {f.status()}" for f in self.forwards])
 
     def _arrive(self, frame: bytes) -> None:
         self.gate.inbound(frame, self.port.receive)
@@ -156,7 +122,7 @@ class PasstBackend(PolledStreamBackend):
     def _open(self) -> None:
         exe = shutil.which(self.passt)
         if exe is None:
-            raise BackendError(f"user network: '{self.passt}' not found: install the Debian package "
+            raise BackendError(f"passt network: '{self.passt}' not found: install the Debian package "
                                "passt (apt-get install passt)")
         self.dir = tempfile.mkdtemp(prefix="vboard-passt-")
         try:
@@ -179,7 +145,7 @@ class PasstBackend(PolledStreamBackend):
             try:
                 nobody = pwd.getpwnam("nobody")
             except KeyError:
-                raise BackendError("user network: running as root, passt drops to user 'nobody', "
+                raise BackendError("passt network: running as root, passt drops to user 'nobody', "
                                    "which does not exist here") from None
             os.chown(path, nobody.pw_uid, nobody.pw_gid)
 
@@ -190,7 +156,7 @@ class PasstBackend(PolledStreamBackend):
         while True:
             rc = self.proc.poll()
             if rc is not None:
-                raise BackendError(f"user network: passt exited with status {rc} before accepting a "
+                raise BackendError(f"passt network: passt exited with status {rc} before accepting a "
                                    f"connection{self._stderr_note()}")
             if os.path.exists(self.socket_path):
                 s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -206,11 +172,11 @@ class PasstBackend(PolledStreamBackend):
                     rc = self.proc.poll()
                     if rc is not None:
                         s.close()
-                        raise BackendError(f"user network: passt exited with status {rc} right after "
+                        raise BackendError(f"passt network: passt exited with status {rc} right after "
                                            f"the connection{self._stderr_note()}")
                     return s
             if time.monotonic() >= deadline:
-                raise BackendError(f"user network: passt did not open {self.socket_path} within "
+                raise BackendError(f"passt network: passt did not open {self.socket_path} within "
                                    f"{self.startup_timeout:g} s ({last_err}){self._stderr_note()}")
             # passt listens on the forwarded ports before we connect, and drops what a host sends
             # until we do (its SYN retry comes a second later): keep that window short.

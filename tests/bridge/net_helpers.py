@@ -23,15 +23,19 @@ BROADCAST = b"\xff" * 6
 
 
 class FakeMachine:
-    """What a backend needs of a Machine: ``clock`` and a thread-safe ``post``.
+    """What a backend needs of a Machine: ``clock``, a thread-safe ``post`` and, when ``polled``,
+    ``host_polls`` (without, polled backends fall back to their threads; libslirp needs them).
 
-    Posted actions run in the test thread when it calls ``pump()``, which also
-    fires the clock's due events (frame arrivals scheduled by the switch).
+    Posted actions and host polls run in the test thread when it calls
+    ``pump()``, which also fires the clock's due events (frame arrivals
+    scheduled by the switch), as ``Machine.run`` does at a slice boundary.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, polled: bool = False) -> None:
         self.clock = Clock(HZ)
         self.inbox: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
+        if polled:
+            self.host_polls: list[Callable[[], None]] = []
 
     def post(self, action: Callable[[], None]) -> None:
         self.inbox.put(action)
@@ -45,6 +49,8 @@ class FakeMachine:
                 break
             action()
             n += 1
+        for poll in list(getattr(self, "host_polls", ())):
+            poll()
         self.clock.fire_due()
         return n
 

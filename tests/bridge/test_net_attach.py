@@ -34,7 +34,7 @@ class EthMachine(FakeMachine):
     """A machine stand-in with Ethernet devices, as ``Machine.ethernet_devices``/``frame_port`` see them."""
 
     def __init__(self, names: tuple[str, ...] = ("eth0",)) -> None:
-        super().__init__()
+        super().__init__(polled=True)
         self.ports = {n: FramePort("eth") for n in names}
         self.received: dict[str, list[bytes]] = {n: [] for n in names}
         for n, fp in self.ports.items():
@@ -85,8 +85,11 @@ def test_parse_forward_errors(spec: str, message: str) -> None:
 
 
 @pytest.mark.parametrize("spec, kwargs, message", [
-    ("slirp", {}, "expected user, tap:NAME"),
-    ("user:x", {}, "expected user, tap:NAME"),
+    ("slirp", {}, "expected user, user,restrict=on, passt, tap:NAME"),
+    ("user:x", {}, "expected user, user,restrict=on, passt, tap:NAME"),
+    ("passt:x", {}, "expected user, user,restrict=on, passt, tap:NAME"),
+    ("user,restrict=maybe", {}, "restrict must be on or off, not 'maybe'"),
+    ("user,bogus=1", {}, "unknown option 'bogus=1'"),
     ("tap:", {}, "expected tap:NAME or tap:NAME,create"),
     ("tap:x,persist", {}, "expected tap:NAME or tap:NAME,create"),
     ("socket:stream:tcp:host", {}, "socket URL 'stream:tcp:host'"),
@@ -135,7 +138,7 @@ def test_none_with_dns_and_pcap(tmp_path: Path) -> None:
         (1_000_000, DIR_OUTBOUND, "eth0"), (1_000_000, DIR_INBOUND, "eth0")]
 
 
-def test_user_with_forward_pcap_and_errors(tmp_path: Path) -> None:
+def test_passt_with_forward_pcap_and_errors(tmp_path: Path) -> None:
     need("passt", "passt")
     m = EthMachine()
     errors: list[str] = []
@@ -143,7 +146,7 @@ def test_user_with_forward_pcap_and_errors(tmp_path: Path) -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    att = attach_network(m, "user", forwards=[f"tcp:{port}:80"], pcap=tmp_path / "u.pcapng",
+    att = attach_network(m, "passt", forwards=[f"tcp:{port}:80"], pcap=tmp_path / "u.pcapng",
                          dns_records=["arm.com=10.0.2.2"], host_input=hi, on_error=errors.append)
     try:
         assert isinstance(att.backend, PasstBackend)
@@ -160,7 +163,7 @@ def test_user_with_forward_pcap_and_errors(tmp_path: Path) -> None:
         proc = att.backend.proc
         assert proc is not None
         proc.kill()
-        wait_until(lambda: bool(errors), 5.0)
+        wait_until(lambda: bool(errors), 5.0, pump=m)
         assert "passt exited" in errors[0]
     finally:
         att.close()

@@ -1,0 +1,370 @@
+"""``--net user``: user-mode networking through libslirp in this process, as QEMU's ``-nic user``.
+
+The addressing is QEMU's: network 10.0.2.0/24, the host (gateway) 10.0.2.2 —
+a board connecting to 10.0.2.2:7 reaches the host's 127.0.0.1:7 — DNS
+10.0.2.3 (slirp forwards it to the host's resolver), DHCP hands out
+10.0.2.15 on with a lease of 86400 s, and IPv6 as slirp offers it
+(prefix fec0::/64, host fec0::2, DNS fec0::3). ``restrict=True`` is QEMU's
+``restrict=on``: the board reaches nothing outside but the port forwards.
+
+No thread: everything runs on the emulation thread. ``poll`` (one of
+``Machine.host_polls``, called at every slice boundary) asks slirp which of
+its host sockets to watch, polls them without waiting and lets slirp
+read/write them; ``HostInput`` watches the same descriptors so a sleeping
+board wakes when the host sends something. slirp's clock is the board's
+virtual clock (``clock_get_ns``), and when slirp needs a timer (TCP's
+delayed ACK and retransmissions, socket expiry, IPv6 router
+advertisements) an event on that clock runs ``poll`` then: its
+retransmissions toward the board happen in board time.
+
+Frames from the board go into ``slirp_input`` as they leave the switch;
+frames slirp sends enter the switch at once (the board's port adds wire
+time). slirp ARPs for a board it has not heard from before sending to it,
+ACKs a board's SYN-ACK at once, and does not use window scaling with a
+peer whose SYN carried none.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+import logging
+import select
+import socket
+import threading
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from bridge.net import slirp_lib as sl
+from bridge.net.backend import BackendError, HostBackend, HostInputLike, MachineLike
+from bridge.net.forward import Forward, as_forward
+from emulator.clock import Timer
+from emulator.network import LinkModel, Switch
+
+log = logging.getLogger("vboard.net")
+
+NETWORK, NETMASK = "10.0.2.0", "255.255.255.0"
+HOST, DNS, BOARD = "10.0.2.2", "10.0.2.3", "10.0.2.15"
+PREFIX6, PREFIX6_LEN, HOST6, DNS6 = "fec0::", 64, "fec0::2", "fec0::3"
+NO_TIMER_MS = 1000  # what slirp_pollfds_fill leaves when no timer of its own is due
+
+_POLL_TO_SELECT = ((sl.SLIRP_POLL_IN, select.POLLIN), (sl.SLIRP_POLL_OUT, select.POLLOUT),
+                   (sl.SLIRP_POLL_PRI, select.POLLPRI))
+_SELECT_TO_POLL = ((select.POLLIN, sl.SLIRP_POLL_IN), (select.POLLOUT, sl.SLIRP_POLL_OUT),
+                   (select.POLLPRI, sl.SLIRP_POLL_PRI), (select.POLLERR, sl.SLIRP_POLL_ERR),
+                   (select.POLLHUP, sl.SLIRP_POLL_HUP), (select.POLLNVAL, sl.SLIRP_POLL_ERR))
+
+
+def _bind_problem(f: Forward) -> str:
+    """Why slirp could not listen on a forward's host port: try it ourselves for the errno."""
+    family = socket.AF_INET6 if ":" in f.host_addr else socket.AF_INET
+    kind = socket.SOCK_STREAM if f.proto == "tcp" else socket.SOCK_DGRAM
+    try:
+        with socket.socket(family, kind) as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.bind((f.host_addr, f.host_port))
+            if kind == socket.SOCK_STREAM:
+                s.listen(1)
+    except OSError as e:
+        if e.errno == errno.EADDRINUSE:
+            return "the port is in use"
+        return e.strerror or str(e)
+    return "slirp refused it"
+
+
+class SlirpBackend(HostBackend):
+    kind = "user"
+
+    def __init__(self, machine: MachineLike, switch: Switch, host_input: HostInputLike | None = None,
+                 forwards: Iterable[Forward | tuple[Any, ...]] = (), *, restrict: bool = False,
+                 ipv6: bool = True, port_name: str = "host", on_error: Callable[[str], None] | None = None,
+                 link: LinkModel | None = None) -> None:
+        try:
+            self.forwards = [as_forward(f) for f in forwards]
+        except ValueError as e:
+            raise BackendError(f"user network: {e}") from None
+        self.restrict, self.ipv6 = restrict, ipv6
+        self.board_address = BOARD
+        self._lib: ctypes.CDLL | None = None
+        self._slirp: int | None = None
+        self._io = threading.Lock()        # slirp is called under it; stop() frees it under it
+        self._fds: list[tuple[int, int]] = []
+        self._revents: list[int] = []
+        self._watched: set[int] = set()
+        self._write_watched: set[int] = set()
+        self._poll_timer: Timer | None = None
+        self._timers: dict[int, list[Any]] = {}  # handle -> [timer id, cb_opaque, Timer | None, expire ms]
+        self._next_timer = 1
+        self.polls = 0
+        self.guest_errors = 0
+        super().__init__(machine, switch, host_input, port_name=port_name, on_error=on_error, link=link)
+        self._callbacks = self._make_callbacks()
+
+    def describe(self) -> str:
+        return "user (libslirp)"
+
+    def status(self) -> str:
+        """``board 10.0.2.15, forward 127.0.0.1:15013 -> :13`` (the status line of ``vboard run``)."""
+        parts = [f"board {self.board_address}"] + [f"forward {f.status()}" for f in self.forwards]
+        if self.restrict:
+            parts.append("restricted")
+        return ", ".join(parts)
+
+    # ------------------------------------------------------------------ open
+    def _make_callbacks(self) -> sl.SlirpCb:
+        cb = sl.SlirpCb()
+        cb.send_packet = sl.SendPacketCb(self._cb_send_packet)
+        cb.guest_error = sl.GuestErrorCb(self._cb_guest_error)
+        cb.clock_get_ns = sl.ClockGetNsCb(self._cb_clock_get_ns)
+        cb.timer_new = sl.TimerNewCb(lambda _cb, _cb_opaque, _opaque: None)  # 4.x uses timer_new_opaque
+        cb.timer_free = sl.TimerFreeCb(self._cb_timer_free)
+        cb.timer_mod = sl.TimerModCb(self._cb_timer_mod)
+        cb.register_poll_fd = sl.FdCb(lambda _fd, _opaque: None)   # poll() asks for the set each time
+        cb.unregister_poll_fd = sl.FdCb(lambda _fd, _opaque: None)
+        cb.notify = sl.NotifyCb(lambda _opaque: None)
+        cb.init_completed = sl.InitCompletedCb(lambda _slirp, _opaque: None)
+        cb.timer_new_opaque = sl.TimerNewOpaqueCb(self._cb_timer_new_opaque)
+        self._add_poll = sl.AddPollCb(self._cb_add_poll)
+        self._get_revents = sl.GetREventsCb(self._cb_get_revents)
+        return cb
+
+    def _config(self) -> sl.SlirpConfig:
+        cfg = sl.SlirpConfig()
+        cfg.version = sl.CONFIG_VERSION
+        cfg.restricted = int(self.restrict)
+        cfg.in_enabled = True
+        cfg.vnetwork, cfg.vnetmask = sl.InAddr.of(NETWORK), sl.InAddr.of(NETMASK)
+        cfg.vhost = sl.InAddr.of(HOST)
+        cfg.in6_enabled = self.ipv6
+        cfg.vprefix_addr6, cfg.vprefix_len = sl.In6Addr.of(PREFIX6), PREFIX6_LEN
+        cfg.vhost6, cfg.vnameserver6 = sl.In6Addr.of(HOST6), sl.In6Addr.of(DNS6)
+        cfg.vdhcp_start, cfg.vnameserver = sl.InAddr.of(BOARD), sl.InAddr.of(DNS)
+        return cfg
+
+    def _open(self) -> None:
+        if getattr(self.machine, "host_polls", None) is None:
+            raise BackendError("user network: this machine has no host_polls to run libslirp on")
+        try:
+            lib = sl.load()
+        except sl.SlirpLoadError as e:
+            raise BackendError(f"user network: {e}") from None
+        self._cfg = self._config()
+        slirp = lib.slirp_new(ctypes.byref(self._cfg), ctypes.byref(self._callbacks), None)
+        if not slirp:
+            raise BackendError("user network: slirp_new failed")
+        self._lib, self._slirp = lib, slirp
+        for f in self.forwards:
+            host = sl.sockaddr(f.host_addr, f.host_port)
+            board = sl.sockaddr(BOARD, f.board_port)
+            flags = sl.SLIRP_HOSTFWD_UDP if f.proto == "udp" else 0
+            if lib.slirp_add_hostxfwd(slirp, host, len(host), board, len(board), flags) < 0:
+                self._free_slirp()
+                raise BackendError(f"--forward {f.proto}:{f.host_addr}:{f.host_port}:{f.board_port}: "
+                                   f"cannot listen on {f.proto} {f.host_addr}:{f.host_port}: "
+                                   f"{_bind_problem(f)}")
+
+    def _start_io(self) -> None:
+        self._polls: list[Callable[[], None]] = self.machine.host_polls  # type: ignore[attr-defined]
+        self._polls.append(self.poll)
+        on_reset = getattr(self.machine, "on_reset", None)
+        if on_reset is not None:
+            on_reset.append(self._after_reset)
+        if self.host_input is not None:
+            self.host_input.opened()
+        self._input_open = True
+
+    # ------------------------------------------------------- emulation thread
+    def _to_host(self, frame: bytes) -> None:
+        with self._io:
+            if self._slirp is None:
+                self.counters.drop("stopped")
+                return
+            self.counters.to_host_frames += 1
+            self.counters.to_host_bytes += len(frame)
+            self._lib.slirp_input(self._slirp, frame, len(frame))  # type: ignore[union-attr]
+
+    def poll(self) -> None:
+        """Let slirp serve its host sockets and timers (emulation thread, slice boundary)."""
+        with self._io:
+            slirp = self._slirp
+            if slirp is None:
+                return
+            lib = self._lib
+            assert lib is not None
+            self.polls += 1
+            self._fds.clear()
+            timeout = ctypes.c_uint32(0xFFFFFFFF)
+            lib.slirp_pollfds_fill(slirp, ctypes.byref(timeout), self._add_poll, None)
+            fds = self._fds
+            revents = self._revents = [0] * len(fds)
+            if fds:
+                poller = select.poll()
+                index: dict[int, list[int]] = {}
+                for i, (fd, events) in enumerate(fds):
+                    index.setdefault(fd, []).append(i)
+                    mask = 0
+                    for flag, sel in _POLL_TO_SELECT:
+                        if events & flag:
+                            mask |= sel
+                    poller.register(fd, mask)
+                for fd, ev in poller.poll(0):
+                    got = 0
+                    for sel, flag in _SELECT_TO_POLL:
+                        if ev & sel:
+                            got |= flag
+                    for i in index.get(fd, ()):
+                        revents[i] = got
+            lib.slirp_pollfds_poll(slirp, 0, self._get_revents, None)
+            self._watch(fds)
+            if timeout.value < NO_TIMER_MS:
+                self._poll_at(timeout.value)
+
+    def _watch(self, fds: list[tuple[int, int]]) -> None:
+        hi = self.host_input
+        if hi is None:
+            return
+        reads = {fd for fd, ev in fds if ev & (sl.SLIRP_POLL_IN | sl.SLIRP_POLL_PRI)}
+        writes = {fd for fd, ev in fds if ev & sl.SLIRP_POLL_OUT}
+        for fd in self._watched - reads:
+            hi.unwatch(fd)
+        for fd in reads - self._watched:
+            hi.watch(fd)
+        for fd in self._write_watched - writes:
+            hi.want_write(fd, False)
+        for fd in writes - self._write_watched:
+            hi.want_write(fd, True)
+        self._watched, self._write_watched = reads, writes
+
+    def _poll_at(self, ms: int) -> None:
+        """A clock event ``ms`` of board time from now, so slirp's timers run while the board sleeps."""
+        clock = self.machine.clock
+        when = clock.now + max(1, ms * clock.hz // 1000)
+        t = self._poll_timer
+        if t is not None and not t.cancelled and t.when <= when:
+            return
+        if t is not None:
+            t.cancel()
+        self._poll_timer = clock.call_at(when, self._on_poll_timer, "slirp")
+
+    def _on_poll_timer(self) -> None:
+        self._poll_timer = None
+        self.poll()
+
+    def _after_reset(self, _reason: str) -> None:
+        """A system reset emptied the clock's queue: put slirp's events back."""
+        self._poll_timer = None
+        for handle, entry in list(self._timers.items()):
+            if entry[2] is not None:
+                self._cb_timer_mod(handle, entry[3], None)
+
+    # ------------------------------------------------------------- callbacks
+    def _cb_send_packet(self, buf: int, length: int, _opaque: int) -> int:
+        try:
+            frame = ctypes.string_at(buf, length)
+            self._arrive(self._counted_inbound(frame))
+        except Exception:  # noqa: BLE001 - never raise into C
+            log.debug("slirp send_packet", exc_info=True)
+            self.counters.drop("error")
+        return length
+
+    def _cb_guest_error(self, msg: bytes, _opaque: int) -> None:
+        self.guest_errors += 1
+        log.info("slirp: the board sent something wrong: %s", msg.decode(errors="replace"))
+
+    def _cb_clock_get_ns(self, _opaque: int) -> int:
+        clock = self.machine.clock
+        return clock.now * 1_000_000_000 // clock.hz
+
+    def _cb_add_poll(self, fd: int, events: int, _opaque: int) -> int:
+        self._fds.append((fd, events))
+        return len(self._fds) - 1
+
+    def _cb_get_revents(self, idx: int, _opaque: int) -> int:
+        revents = self._revents
+        return revents[idx] if 0 <= idx < len(revents) else 0
+
+    def _cb_timer_new_opaque(self, timer_id: int, cb_opaque: int, _opaque: int) -> int:
+        handle = self._next_timer
+        self._next_timer += 1
+        self._timers[handle] = [timer_id, cb_opaque, None, 0]
+        return handle
+
+    def _cb_timer_mod(self, handle: int, expire_ms: int, _opaque: int | None) -> None:
+        entry = self._timers.get(handle)
+        if entry is None:
+            return
+        if entry[2] is not None:
+            entry[2].cancel()
+        clock = self.machine.clock
+        entry[3] = expire_ms
+        entry[2] = clock.call_at(expire_ms * clock.hz // 1000, lambda: self._fire_timer(handle),
+                                 "slirp-timer")
+
+    def _cb_timer_free(self, handle: int, _opaque: int) -> None:
+        entry = self._timers.pop(handle, None)
+        if entry is not None and entry[2] is not None:
+            entry[2].cancel()
+
+    def _fire_timer(self, handle: int) -> None:
+        with self._io:
+            entry = self._timers.get(handle)
+            if entry is None or self._slirp is None:
+                return
+            entry[2] = None
+            self._lib.slirp_handle_timer(self._slirp, entry[0], entry[1])  # type: ignore[union-attr]
+
+    # ------------------------------------------------------------------ stop
+    def _release_input(self) -> None:
+        polls = getattr(self, "_polls", None)
+        if polls is not None and self.poll in polls:
+            polls.remove(self.poll)
+        hi = self.host_input
+        if hi is not None:
+            for fd in self._watched:
+                hi.unwatch(fd)
+            for fd in self._write_watched:
+                hi.want_write(fd, False)
+            hi.closed()
+        self._watched, self._write_watched = set(), set()
+
+    def _close_io(self) -> None:
+        on_reset = getattr(self.machine, "on_reset", None)
+        if on_reset is not None and self._after_reset in on_reset:
+            on_reset.remove(self._after_reset)
+        with self._io:
+            self._free_slirp()
+
+    def _free_slirp(self) -> None:
+        slirp, self._slirp = self._slirp, None
+        if self._poll_timer is not None:
+            self._poll_timer.cancel()
+            self._poll_timer = None
+        for entry in self._timers.values():
+            if entry[2] is not None:
+                entry[2].cancel()
+        if slirp is not None and self._lib is not None:
+            self._lib.slirp_cleanup(slirp)  # closes its host sockets (and frees its timers)
+        self._timers.clear()
+
+    def connection_info(self) -> str:
+        """slirp's own table of connections (``info usernet`` in QEMU)."""
+        with self._io:
+            if self._slirp is None or self._lib is None:
+                return ""
+            ptr = self._lib.slirp_connection_info(self._slirp)
+            text = ctypes.string_at(ptr).decode(errors="replace") if ptr else ""
+            if ptr:
+                _libc_free(ptr)
+            return text
+
+    def stats(self) -> dict[str, Any]:
+        return {**super().stats(), "slirp_polls": self.polls, "guest_errors": self.guest_errors,
+                "host_sockets": len(self._watched)}
+
+
+def _libc_free(ptr: int) -> None:
+    # slirp_connection_info's string comes from g_malloc, which is malloc in glib >= 2.46.
+    libc = ctypes.CDLL(None)
+    libc.free.argtypes = [ctypes.c_void_p]
+    libc.free(ptr)
+

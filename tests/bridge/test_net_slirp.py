@@ -1,0 +1,249 @@
+"""SlirpBackend (``--net user``): libslirp in process, polled on the emulation thread, virtual clock."""
+
+from __future__ import annotations
+
+import ctypes
+import socket
+import struct
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from net_helpers import (
+    BOARD_MAC,
+    BROADCAST,
+    FakeMachine,
+    dhcp_discover,
+    dns_query,
+    need,
+    parse_answer,
+    parse_dhcp,
+    query_frame,
+)
+
+from bridge.net import slirp_lib
+from bridge.net.backend import BackendError
+from bridge.net.forward import Forward
+from bridge.net.packets import build_arp, ip4, parse_arp, udp_checksum_ok
+from bridge.net.slirp import SlirpBackend
+from bridge.uart_endpoints import HostInput
+from emulator.frames import FramePort
+from emulator.network import Switch
+
+BOARD_IP = ip4("10.0.2.15")
+HOST_IP = ip4("10.0.2.2")
+
+
+class RawBoard:
+    """A switch port standing in for a board: records frames with their virtual arrival time."""
+
+    def __init__(self, machine: FakeMachine, switch: Switch) -> None:
+        self.machine = machine
+        self.fp = FramePort("eth0")
+        self.got: list[tuple[int, bytes]] = []
+        self.fp.on_receive = lambda f: self.got.append((machine.clock.now, f))
+        switch.attach_device("eth0", machine.clock, self.fp)
+
+    def send(self, frame: bytes) -> None:
+        self.fp.send(frame)
+        self.machine.pump()
+
+    def run_until(self, pred, timeout: float = 5.0, cycles: int = 2500, since: int = 0) -> bytes:  # noqa: ANN001
+        """Step virtual time by ``cycles`` at a time until a frame (from index ``since`` on) matches,
+        within ``timeout`` s of wall time."""
+        deadline = time.monotonic() + timeout
+        seen = since
+        while True:
+            self.machine.step(cycles)
+            while seen < len(self.got):
+                frame = self.got[seen][1]
+                seen += 1
+                if pred(frame):
+                    return frame
+            assert time.monotonic() < deadline, f"no matching frame within {timeout} s ({len(self.got)} got)"
+            time.sleep(0.001)
+
+
+def _tcp(frame: bytes) -> tuple[int, int, int] | None:
+    """(sport, dport, flags) of an IPv4 TCP frame."""
+    if frame[12:14] != b"\x08\x00" or frame[23] != 6:
+        return None
+    ihl = (frame[14] & 15) * 4
+    sport, dport = struct.unpack_from("!HH", frame, 14 + ihl)
+    return sport, dport, frame[14 + ihl + 13]
+
+
+@pytest.fixture
+def rig() -> tuple[FakeMachine, Switch, RawBoard, HostInput]:
+    machine = FakeMachine(polled=True)
+    switch = Switch(seed=0)
+    return machine, switch, RawBoard(machine, switch), HostInput()
+
+
+def test_ctypes_layout_matches_the_header(tmp_path: Path) -> None:
+    """The structures as libslirp.h declares them (compiled probe, package libslirp-dev)."""
+    gcc = need("gcc", "gcc")
+    header = Path("/usr/include/slirp/libslirp.h")
+    if not header.exists():
+        pytest.fail("slirp/libslirp.h missing: install the Debian package libslirp-dev", pytrace=False)
+    fields = [name for name, _ in slirp_lib.SlirpConfig._fields_]
+    cb_fields = [name for name, _ in slirp_lib.SlirpCb._fields_]
+    src = ["#include <stdio.h>", "#include <stddef.h>", "#include <slirp/libslirp.h>", "int main(void) {"]
+    src += [f'printf("cfg {f} %zu\\n", offsetof(SlirpConfig, {f}));' for f in fields]
+    src += [f'printf("cb {f} %zu\\n", offsetof(SlirpCb, {f}));' for f in cb_fields]
+    src += ['printf("size cfg %zu\\n", sizeof(SlirpConfig));', 'printf("size cb %zu\\n", sizeof(SlirpCb));',
+            "return 0; }"]
+    (tmp_path / "probe.c").write_text("\n".join(src))
+    subprocess.run([gcc, "-o", str(tmp_path / "probe"), str(tmp_path / "probe.c")], check=True, timeout=60)
+    probe = subprocess.run([str(tmp_path / "probe")], capture_output=True, text=True, check=True)
+    out = probe.stdout.split("\n")
+    want = {" ".join(line.split()[:2]): int(line.split()[2]) for line in out if line}
+    got = {f"cfg {f}": getattr(slirp_lib.SlirpConfig, f).offset for f in fields}
+    got |= {f"cb {f}": getattr(slirp_lib.SlirpCb, f).offset for f in cb_fields}
+    got |= {"size cfg": ctypes.sizeof(slirp_lib.SlirpConfig), "size cb": ctypes.sizeof(slirp_lib.SlirpCb)}
+    assert got == want
+
+
+def test_dhcp_is_qemus_defaults(rig) -> None:  # noqa: ANN001
+    machine, switch, board, hi = rig
+    backend = SlirpBackend(machine, switch, hi).start()
+    try:
+        assert hi.sources == 1
+        board.send(dhcp_discover())
+        offer = parse_dhcp(board.run_until(lambda f: parse_dhcp(f) is not None))
+        assert offer is not None and offer["type"] == 2 and offer["yiaddr"] == "10.0.2.15"
+        opts = offer["options"]
+        assert struct.unpack("!I", opts[51])[0] == 86400                   # lease time
+        assert opts[1] == ip4("255.255.255.0") and opts[3] == HOST_IP     # subnet, router
+        assert opts[6] == ip4("10.0.2.3") and offer["ip_src"] == "10.0.2.2"
+        assert udp_checksum_ok(board.got[-1][1]) is True                   # no zero checksum (passt's)
+    finally:
+        backend.stop()
+    assert hi.sources == 0 and machine.host_polls == []
+
+
+def test_dns_records_are_answered_before_slirp(rig) -> None:  # noqa: ANN001
+    from bridge.net.dns import DnsRecords, DnsResponder
+
+    machine, switch, board, hi = rig
+    backend = SlirpBackend(machine, switch, hi)
+    dns = DnsResponder(DnsRecords.build(["arm.com=10.0.2.2"]))
+    backend.outbound_hooks.append(dns.hook(backend.inject))
+    backend.start()
+    try:
+        board.send(query_frame(dns_query("arm.com")))
+        answer = parse_answer(board.run_until(lambda f: f[12:14] == b"\x08\x00" and f[23] == 17))
+        assert answer["answers"] == [(0xC00C, 1, 1, 60, HOST_IP)]
+        assert backend.counters.to_host_frames == 0  # slirp never saw the query
+    finally:
+        backend.stop()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_forward_arps_for_a_silent_board_and_retransmits_in_board_time(rig) -> None:  # noqa: ANN001
+    """A host connection to a forward: slirp ARPs for 10.0.2.15 first, then sends the SYN; unanswered,
+    the SYN is sent again seconds later in virtual time while the wall clock barely moves."""
+    machine, switch, board, hi = rig
+    port = _free_port()
+    backend = SlirpBackend(machine, switch, hi, forwards=[Forward("tcp", port, 13)]).start()
+    client = socket.socket()
+    try:
+        client.settimeout(5)
+        client.connect(("127.0.0.1", port))  # slirp accepts on the host side before the board answers
+        arp_req = board.run_until(lambda f: (a := parse_arp(f)) is not None and a.op == 1)
+        arp = parse_arp(arp_req)
+        assert arp is not None and arp.tpa == BOARD_IP and arp.spa == HOST_IP and arp_req[0:6] == BROADCAST
+        assert not any(_tcp(f) for _, f in board.got)  # nothing but the ARP yet
+        board.send(build_arp(2, BOARD_MAC, BOARD_IP, arp.sha, arp.spa, eth_dst=arp.sha))
+        syn = board.run_until(lambda f: (t := _tcp(f)) is not None and t[1] == 13)
+        assert syn[0:6] == BOARD_MAC and _tcp(syn)[2] & 0x02  # type: ignore[index]
+        t_first = board.got[-1][0]
+        wall = time.monotonic()
+        board.run_until(lambda f: (t := _tcp(f)) is not None and t[1] == 13 and bool(t[2] & 0x02),
+                        cycles=machine.clock.hz // 100, since=len(board.got))
+        t_again = board.got[-1][0]
+        assert (t_again - t_first) / machine.clock.hz >= 1.0   # slirp's SYN retry: seconds, virtual
+        assert time.monotonic() - wall < 3.0                    # not waited for on the wall clock
+    finally:
+        client.close()
+        backend.stop()
+
+
+def test_forward_to_a_port_in_use_is_one_clear_error(rig) -> None:  # noqa: ANN001
+    machine, switch, _board, hi = rig
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        backend = SlirpBackend(machine, switch, hi, forwards=[Forward("tcp", _free_port(), 7),
+                                                              Forward("tcp", port, 13)])
+        with pytest.raises(BackendError, match=rf"--forward tcp:127.0.0.1:{port}:13: cannot listen on tcp "
+                                               rf"127.0.0.1:{port}: the port is in use"):
+            backend.start()
+    assert backend.port not in switch.ports and machine.host_polls == [] and hi.sources == 0
+    # The first forward's listener is gone too.
+    first = backend.forwards[0].host_port
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", first))
+
+
+def test_a_libslirp_that_does_not_load_is_one_clear_error(rig, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: ANN001
+    machine, switch, _board, hi = rig
+    monkeypatch.setenv(slirp_lib.LIBRARY_ENV, "/nonexistent/libslirp.so.0")
+    with pytest.raises(BackendError,
+                       match=r"user network: cannot load /nonexistent/libslirp.so.0 .*libslirp0"):
+        SlirpBackend(machine, switch, hi).start()
+    assert machine.host_polls == [] and hi.sources == 0
+
+
+def test_restricted_board_reaches_no_host_service(rig) -> None:  # noqa: ANN001
+    """restrict=on: a board's SYN to the host (10.0.2.2:PORT, a listening host socket) goes nowhere."""
+    machine, switch, board, hi = rig
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(1)
+        server.settimeout(0.5)
+        port = server.getsockname()[1]
+        for restrict in (False, True):
+            backend = SlirpBackend(machine, switch, hi, restrict=restrict).start()
+            try:
+                syn = _syn(port)
+                board.send(syn)
+                accepted = threading.Event()
+
+                def accept(accepted: threading.Event = accepted) -> None:
+                    try:
+                        conn, _ = server.accept()
+                        conn.close()
+                        accepted.set()
+                    except OSError:
+                        pass
+
+                t = threading.Thread(target=accept)
+                t.start()
+                end = time.monotonic() + 1.0
+                while time.monotonic() < end and not accepted.is_set():
+                    machine.step(2500)
+                    time.sleep(0.002)
+                t.join()
+                assert accepted.is_set() is (not restrict)
+            finally:
+                backend.detach()
+
+
+def _syn(dport: int) -> bytes:
+    from bridge.net.packets import checksum
+
+    tcp = struct.pack("!HHIIBBHHH", 40000, dport, 1000, 0, 5 << 4, 0x02, 8192, 0, 0)
+    pseudo = BOARD_IP + HOST_IP + struct.pack("!BBH", 0, 6, len(tcp))
+    tcp = tcp[:16] + struct.pack("!H", checksum(pseudo + tcp)) + tcp[18:]
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(tcp), 1, 0, 64, 6, 0, BOARD_IP, HOST_IP)
+    ip = ip[:10] + struct.pack("!H", checksum(ip)) + ip[12:]
+    return bytes.fromhex("525400123502") + BOARD_MAC + b"\x08\x00" + ip + tcp
