@@ -103,6 +103,9 @@ class Machine:
         self._dead_loop: dict[int, bool] = {}  # vector -> its handler is `b .` (code is not rewritten)
         self._ram: list[_Ram] = []
         self.on_reset: list[Callable[[str], None]] = []
+        # Observers of exception entry and return: (kind "enter"|"return", exception number),
+        # called on this thread at the virtual time of the event (timelines, bridge/trace.py).
+        self.exception_observers: list[Callable[[str, int], None]] = []
         self._map_memory()
         self._map_devices()
         self.board_log.where = lambda: self.symbol(self.cpu.pc)
@@ -276,7 +279,18 @@ class Machine:
         self.cpu.request_stop()
 
     # --------------------------------------------------------------- running
+    def observe_exceptions(self, observer: Callable[[str, int], None]) -> None:
+        """Call ``observer("enter"|"return", n)`` at every exception entry and return."""
+        self.exception_observers.append(observer)
+        self.cpu.on_exception_return = self._on_exception_return
+
+    def _on_exception_return(self, n: int) -> None:
+        for observer in self.exception_observers:
+            observer("return", n)
+
     def _on_exception_entry(self, n: int, vector: int) -> None:
+        for observer in self.exception_observers:
+            observer("enter", n)
         dead = self._dead_loop.get(vector)
         if dead is None:
             try:

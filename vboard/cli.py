@@ -15,7 +15,8 @@ import argparse
 import re
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 EXIT_BAD_INPUT = 2
 EXIT_FAULT = 3
@@ -83,6 +84,8 @@ def build_parser() -> argparse.ArgumentParser:
     net.add_argument("--dns-file", metavar="FILE", help="hosts-style file of DNS records (IP NAME...)")
     run.add_argument("--gdb", metavar="PORT", type=int, help="wait for a GDB connection on 127.0.0.1:PORT")
     run.add_argument("--trace-exceptions", action="store_true", help="log exception entry/return to stderr")
+    run.add_argument("--trace", metavar="FILE", help="write a timeline in virtual time (Perfetto/Chrome "
+                     "JSON: exceptions, UART lines, frames, links, faults; one track group per board)")
     run.add_argument("--stats", action="store_true",
                      help="print instructions, virtual and wall time and MIPS on stderr at the end")
     run.add_argument("-q", "--quiet", action="store_true",
@@ -133,6 +136,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.cmdline is not None:
         _set_cmdline(machine, args.cmdline)
 
+    trace = _start_trace(args, machine)
     host_input = HostInput()
     endpoints: list[Endpoint] = []
     for i in range(5):
@@ -172,6 +176,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         sys.setswitchinterval(0.0002)
         if args.net != "none" and args.pace == "fast" and not args.pace_given:
             args.pace = "realtime"  # real hosts on the other side: never run ahead of them
+    if trace is not None and network is not None:
+        for port in network.board_ports.values():
+            trace.boards[0].add_switch_port(port)
     if args.pace == "realtime":
         pacer = RealtimePacer(platform.clock_hz, host_input)
         machine.pacer = pacer
@@ -197,7 +204,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             return 0
         started = time.perf_counter()
         try:
-            return _run_loop(args, machine, max_time, flush)
+            return _run_loop(args, machine, max_time, flush,
+                             on_stop=trace.boards[0].stopped if trace is not None else None)
         finally:
             if args.stats:
                 wall = time.perf_counter() - started
@@ -206,6 +214,8 @@ def cmd_run(args: argparse.Namespace) -> int:
                       f"wall_s={wall:.3f} mips={n / wall / 1e6 if wall else 0:.1f}", file=sys.stderr)
     finally:
         flush()
+        if trace is not None:
+            trace.close()
         for ep in endpoints:
             ep.close()
         if network is not None:
@@ -221,6 +231,19 @@ def _print_report(report: object) -> None:
     assert isinstance(report, FaultReport)
     if len(report.lines) > 1:
         print("\n".join(report.lines[1:]), file=sys.stderr, flush=True)
+
+
+def _start_trace(args: argparse.Namespace, machine: object) -> Any:
+    """``--trace FILE``: a ``bridge.trace.TraceWriter`` following the board (fails early: exit 2)."""
+    if not args.trace:
+        return None
+    from bridge.trace import TraceWriter
+    from emulator.machine import Machine
+
+    assert isinstance(machine, Machine)
+    writer = TraceWriter(args.trace)
+    writer.add_board(machine, machine.name or machine.platform.name)
+    return writer
 
 
 def _set_cmdline(machine: object, cmdline: str) -> None:
@@ -256,7 +279,8 @@ def _attach_host_sockets(machine: object, args: argparse.Namespace) -> list:
     return providers
 
 
-def _run_loop(args: argparse.Namespace, machine: object, max_time: float | None, flush: object) -> int:
+def _run_loop(args: argparse.Namespace, machine: object, max_time: float | None, flush: object,
+              on_stop: Callable[[Any], None] | None = None) -> int:
     from emulator.machine import Machine
 
     assert isinstance(machine, Machine)
@@ -275,6 +299,8 @@ def _run_loop(args: argparse.Namespace, machine: object, max_time: float | None,
             continue
         if stop.kind == "exit":
             return stop.exit_code or 0
+        if on_stop is not None:
+            on_stop(stop)
         if stop.kind in ("fault", "lockup"):
             assert stop.report is not None
             _print_report(stop.report)
@@ -289,6 +315,7 @@ def _run_loop(args: argparse.Namespace, machine: object, max_time: float | None,
 def main(argv: Sequence[str] | None = None) -> int:
     from bridge.net.attach import NetworkError
     from bridge.net.dns import DnsConfigError
+    from bridge.trace import TraceError
     from bridge.uart_endpoints import EndpointError
     from emulator.loader import FirmwareError
     from emulator.platform import PlatformError
@@ -316,7 +343,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "run":
             return cmd_run(args)
     except (UsageError, FirmwareError, PlatformError, EndpointError, NetworkError, DnsConfigError,
-            OSError) as e:
+            TraceError, OSError) as e:
         print(f"vboard: error: {e}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:

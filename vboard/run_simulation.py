@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
+from typing import Any
 
 from emulator.machine import StopReason
 from emulator.simulation import Simulation, load_simulation
@@ -55,6 +56,7 @@ def run_simulation(args: argparse.Namespace, max_time: float | None,
         board.machine.port("uart0").connect(w)
         writers.append(w)
         print_records(board.machine.board_log, log_floor(args), f"[{board.name}] ")
+    trace = _start_trace(args.trace, sim)
     pcap = None
     if args.pcap:
         from bridge.net.pcapng import PcapngWriter
@@ -77,7 +79,27 @@ def run_simulation(args: argparse.Namespace, max_time: float | None,
             w.flush()
         if pcap is not None:
             pcap.close()
+        if trace is not None:
+            for board, traced in zip(sim.boards, trace.boards, strict=True):
+                if board.stop is not None:
+                    traced.stopped(board.stop)
+            trace.close()
     return _exit_status(sim, end_ns, status)
+
+
+def _start_trace(path: str | None, sim: Simulation) -> Any:
+    """``--trace FILE``: each board a process of the trace, with its own switch ports' frames."""
+    if not path:
+        return None
+    from bridge.trace import TraceWriter
+
+    writer = TraceWriter(path)
+    for board in sim.boards:
+        traced = writer.add_board(board.machine, board.name)
+        for port in sim.switch.ports:
+            if port.name.startswith(f"{board.name}."):
+                traced.add_switch_port(port)
+    return writer
 
 
 def _exit_status(sim: Simulation, end_ns: int | None, status: Callable[[str], None]) -> int:

@@ -1,0 +1,161 @@
+"""``vboard run --trace FILE``: a Chrome/Perfetto JSON trace in virtual time.
+
+The file is checked against a JSON schema of the trace-event format (the
+subset the writer uses, no other keys), then by what it must show:
+``nested_irq`` preempting at three levels, tail-chaining and PendSV last, at
+the virtual times ``--trace-exceptions`` prints; the two-board simulation as
+one process per board with its own exception and frame tracks; a fault.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+
+ROOT = Path(__file__).resolve().parents[1]
+
+_NUM = {"type": "number", "minimum": 0}
+_ID = {"type": "integer", "minimum": 0}
+_COMMON = {"pid": _ID, "tid": _ID, "name": {"type": "string", "minLength": 1}}
+TRACE_SCHEMA = {
+    "type": "object",
+    "required": ["traceEvents", "displayTimeUnit"],
+    "properties": {
+        "traceEvents": {"type": "array", "items": {"oneOf": [
+            {"type": "object", "additionalProperties": False,
+             "required": ["ph", "name", "pid", "tid", "args"],
+             "properties": {**_COMMON, "ph": {"const": "M"},
+                            "name": {"enum": ["process_name", "thread_name"]},
+                            "args": {"type": "object", "required": ["name"],
+                                     "properties": {"name": {"type": "string", "minLength": 1}}}}},
+            {"type": "object", "additionalProperties": False,
+             "required": ["ph", "name", "cat", "pid", "tid", "ts", "dur", "args"],
+             "properties": {**_COMMON, "ph": {"const": "X"}, "cat": {"const": "exception"}, "ts": _NUM,
+                            "dur": _NUM, "args": {"type": "object", "required": ["exception"],
+                                                  "properties": {"exception": _ID}}}},
+            {"type": "object", "additionalProperties": False,
+             "required": ["ph", "s", "name", "pid", "tid", "ts"],
+             "properties": {**_COMMON, "ph": {"const": "i"}, "s": {"const": "t"}, "ts": _NUM,
+                            "args": {"type": "object"}}},
+        ]}},
+        "displayTimeUnit": {"enum": ["ms", "ns"]},
+        "otherData": {"type": "object"},
+    },
+}
+
+
+Run = subprocess.CompletedProcess[str]
+
+
+def run_traced(tmp_path: Path, *args: str, name: str = "trace.json") -> tuple[Run, dict[str, Any]]:
+    path = tmp_path / name
+    proc = subprocess.run([sys.executable, "-m", "vboard.cli", "run", *args, "--trace", str(path)],
+                          capture_output=True, text=True, timeout=180, cwd=ROOT)
+    trace = json.loads(path.read_text())
+    jsonschema.validate(trace, TRACE_SCHEMA)
+    return proc, trace
+
+
+def events(trace: dict[str, Any], ph: str, **match: Any) -> list[dict[str, Any]]:
+    return sorted((e for e in trace["traceEvents"] if e["ph"] == ph
+                   and all(e.get(k) == v for k, v in match.items())), key=lambda e: e.get("ts", 0))
+
+
+def track_names(trace: dict[str, Any], pid: int) -> dict[int, str]:
+    return {e["tid"]: e["args"]["name"] for e in events(trace, "M", name="thread_name", pid=pid)}
+
+
+def check_nesting(slices: list[dict[str, Any]]) -> None:
+    """Slices of one track nest: each starts after and ends before the one it interrupted."""
+    stack: list[dict[str, Any]] = []
+    for s in sorted(slices, key=lambda e: (e["ts"], -e["dur"])):
+        while stack and stack[-1]["ts"] + stack[-1]["dur"] <= s["ts"]:
+            stack.pop()
+        if stack:
+            assert s["ts"] + s["dur"] <= stack[-1]["ts"] + stack[-1]["dur"], (s, stack[-1])
+        stack.append(s)
+
+
+def test_nested_irq_trace_shows_preemption_in_virtual_time(firmware, tmp_path):
+    proc, trace = run_traced(tmp_path, str(firmware / "nested_irq.elf"), "--trace-exceptions")
+    assert proc.returncode == 0, proc.stderr
+    assert [e["args"]["name"] for e in events(trace, "M", name="process_name")] == ["mps2-an385"]
+    assert track_names(trace, 1) == {1: "exceptions", 2: "faults", 3: "links", 10: "uart0"}
+    slices = events(trace, "X", tid=1)
+    check_nesting(slices)
+    lines = {e["name"]: e["ts"] for e in events(trace, "i", tid=10)}
+    assert "nested_irq: done" in lines, lines
+    # Section 1: IRQ25 preempted by IRQ26, preempted by IRQ27, all before the line reporting it.
+    report = lines["nesting: +25 +26 +27 iabr=0e000000 vectactive=0000002b -27 -26 -25"]
+    first = [s for s in slices if s["ts"] < report]
+    assert [s["name"] for s in first] == ["IRQ25", "IRQ26", "IRQ27"], first
+    irq25, irq26, irq27 = first
+    assert irq25["ts"] < irq26["ts"] < irq27["ts"]
+    assert irq27["ts"] + irq27["dur"] < irq26["ts"] + irq26["dur"] < irq25["ts"] + irq25["dur"]
+    assert [s["args"]["exception"] for s in first] == [41, 42, 43]
+    # Section 2: IRQ29 tail-chains into IRQ28: the second starts where the first ends.
+    tail = [s for s in slices if lines["nesting: ok"] < s["ts"] < lines["tailchain: ok"]]
+    assert [s["name"] for s in tail] == ["IRQ29", "IRQ28"], tail
+    assert tail[0]["ts"] + tail[0]["dur"] == tail[1]["ts"]
+    # Last section: IRQ27, IRQ28, then PendSV at the lowest priority.
+    last = [s for s in slices if lines["subpriority: ok"] < s["ts"] < lines["pendsv: ok"]]
+    assert [s["name"] for s in last] == ["IRQ27", "IRQ28", "PendSV"], last
+    # The timestamps are the virtual times --trace-exceptions prints (seconds, 6 decimals).
+    entered = [(float(t), name) for t, name in
+               re.findall(r"\[\s*([0-9.]+)\] enter (\w+) ->", proc.stderr)]
+    assert len(entered) == len(slices) == 16, proc.stderr
+    assert [name for _, name in entered] == [s["name"] for s in slices]
+    for (t, _), s in zip(entered, slices, strict=True):
+        assert abs(t * 1e6 - s["ts"]) <= 0.501, (t, s)  # printed to 1 us
+
+
+def test_trace_is_the_same_on_every_run(firmware, tmp_path):
+    _, one = run_traced(tmp_path, str(firmware / "nested_irq.elf"), name="one.json")
+    _, two = run_traced(tmp_path, str(firmware / "nested_irq.elf"), name="two.json")
+    assert one == two
+
+
+def test_two_board_simulation_has_one_process_per_board(firmware, tmp_path):
+    sim = ROOT / "platforms" / "simulations" / "rawping-pair.yaml"
+    proc, trace = run_traced(tmp_path, str(sim), "--max-time", "5s")
+    assert proc.returncode == 0, proc.stderr
+    processes = {e["pid"]: e["args"]["name"] for e in events(trace, "M", name="process_name")}
+    assert processes == {1: "server", 2: "client"}
+    for pid, board in processes.items():
+        assert track_names(trace, pid) == {1: "exceptions", 2: "faults", 3: "links", 10: "uart0",
+                                           100: f"{board}.eth0 frames"}
+        check_nesting(events(trace, "X", pid=pid, tid=1))
+        assert events(trace, "X", pid=pid, tid=1, name="IRQ13 eth0.irq"), f"{board}: no LAN9118 interrupt"
+    assert [e["name"] for e in events(trace, "i", pid=2, tid=10)][-1] == "rawping: done"
+    assert [e["name"] for e in events(trace, "i", pid=1, tid=10)][-1] == "rawframe: done"
+    # The client's first test frame reaches the server after the link's 50 us delay plus wire time.
+    sent = events(trace, "i", pid=2, tid=100, name="tx EtherType 0x88b5")
+    got = events(trace, "i", pid=1, tid=100, name="rx EtherType 0x88b5")
+    assert len(sent) == len(got) >= 50
+    assert 50 < got[0]["ts"] - sent[0]["ts"] < 50 + 2 * (60 + 24) * 8 / 100, (sent[0], got[0])
+    assert {e["args"]["bytes"] for e in sent} >= {60}
+
+
+def test_fault_appears_on_the_faults_track(firmware, tmp_path):
+    proc, trace = run_traced(tmp_path, str(firmware / "fault_undef.elf"))
+    assert proc.returncode == 0, proc.stderr
+    faults = [e["name"] for e in events(trace, "i", tid=2)]
+    assert faults and re.fullmatch(r"UNDEFINSTR at 0x[0-9A-F]{8} -> UsageFault", faults[0]), faults
+    assert events(trace, "X", tid=1, name="UsageFault")
+
+
+def test_unwritable_trace_path_is_bad_input(firmware, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    proc = subprocess.run([sys.executable, "-m", "vboard.cli", "run", str(firmware / "hello.elf"),
+                           "--trace", str(blocker / "t.json")], capture_output=True, text=True, timeout=60,
+                          cwd=ROOT)
+    assert proc.returncode == 2, proc.stderr
+    want = f"vboard: error: --trace {blocker / 't.json'}: Not a directory"
+    assert proc.stderr.strip().splitlines() == [want]
