@@ -17,7 +17,9 @@ threads (``tid``):
 - ``<port> frames`` (tid 100+K): one instant per frame the board sent
   (``tx``) or received (``rx``) on a switch port, with its size and a
   one-line summary (ARP, IPv4 TCP/UDP/ICMP with ports);
-- ``links`` (tid 3): carrier up/down of the board's switch ports; resets.
+- ``links`` (tid 3): carrier up/down of the board's switch ports; resets;
+- ``board log`` (tid 4): the board's log records (``emulator/boardlog.py``:
+  faults, accesses nothing serves, device guest errors), all levels.
 
 Everything is recorded on the emulation thread through observer hooks
 (``Machine.observe_exceptions``, byte ports, switch-port taps); the file is
@@ -35,12 +37,14 @@ from typing import TYPE_CHECKING, Any
 from emulator.nvic import IRQ0, exception_name
 
 if TYPE_CHECKING:  # the CLI imports TraceError before anything heavy
+    from emulator.boardlog import LogRecord
     from emulator.machine import Machine, StopReason
     from emulator.network import SwitchPort
 
 TID_EXCEPTIONS = 1
 TID_FAULTS = 2
 TID_LINKS = 3
+TID_LOG = 4
 TID_UART0 = 10
 TID_FRAMES0 = 100
 FAULT_EXCEPTIONS = (2, 3, 4, 5, 6)  # NMI, HardFault, MemManage, BusFault, UsageFault
@@ -93,6 +97,8 @@ class _BoardTrace:
         writer.meta(pid, TID_EXCEPTIONS, "thread_name", "exceptions")
         writer.meta(pid, TID_FAULTS, "thread_name", "faults")
         writer.meta(pid, TID_LINKS, "thread_name", "links")
+        writer.meta(pid, TID_LOG, "thread_name", "board log")
+        machine.board_log.subscribe(self._log_record)
         machine.observe_exceptions(self._exception)
         machine.on_reset.append(self._reset)
         for i in range(5):
@@ -141,6 +147,10 @@ class _BoardTrace:
         while self.open:
             n, start = self.open.pop()
             self.slice(n, start, ts)
+
+    def _log_record(self, record: LogRecord) -> None:
+        self.instant(TID_LOG, f"{record.level} {record.source}: {record.message}",
+                     round(record.time_ns / 1000, 3), {"level": record.level, "source": record.source})
 
     def _reset(self, reason: str) -> None:
         self.close_open()

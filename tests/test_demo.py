@@ -8,13 +8,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-from proc_helpers import need
-
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_vboard_demo_shows_the_main_job(firmware):
-    need("passt")
     proc = subprocess.run([sys.executable, "-m", "vboard.cli", "demo"], capture_output=True, text=True,
                           timeout=120, cwd=ROOT)
     out = proc.stdout

@@ -86,7 +86,8 @@ def test_nested_irq_trace_shows_preemption_in_virtual_time(firmware, tmp_path):
     proc, trace = run_traced(tmp_path, str(firmware / "nested_irq.elf"), "--trace-exceptions")
     assert proc.returncode == 0, proc.stderr
     assert [e["args"]["name"] for e in events(trace, "M", name="process_name")] == ["mps2-an385"]
-    assert track_names(trace, 1) == {1: "exceptions", 2: "faults", 3: "links", 10: "uart0"}
+    assert track_names(trace, 1) == {1: "exceptions", 2: "faults", 3: "links", 4: "board log",
+                                      10: "uart0"}
     slices = events(trace, "X", tid=1)
     check_nesting(slices)
     lines = {e["name"]: e["ts"] for e in events(trace, "i", tid=10)}
@@ -128,8 +129,8 @@ def test_two_board_simulation_has_one_process_per_board(firmware, tmp_path):
     processes = {e["pid"]: e["args"]["name"] for e in events(trace, "M", name="process_name")}
     assert processes == {1: "server", 2: "client"}
     for pid, board in processes.items():
-        assert track_names(trace, pid) == {1: "exceptions", 2: "faults", 3: "links", 10: "uart0",
-                                           100: f"{board}.eth0 frames"}
+        assert track_names(trace, pid) == {1: "exceptions", 2: "faults", 3: "links", 4: "board log",
+                                           10: "uart0", 100: f"{board}.eth0 frames"}
         check_nesting(events(trace, "X", pid=pid, tid=1))
         assert events(trace, "X", pid=pid, tid=1, name="IRQ13 eth0.irq"), f"{board}: no LAN9118 interrupt"
     assert [e["name"] for e in events(trace, "i", pid=2, tid=10)][-1] == "rawping: done"
@@ -148,6 +149,16 @@ def test_fault_appears_on_the_faults_track(firmware, tmp_path):
     faults = [e["name"] for e in events(trace, "i", tid=2)]
     assert faults and re.fullmatch(r"UNDEFINSTR at 0x[0-9A-F]{8} -> UsageFault", faults[0]), faults
     assert events(trace, "X", tid=1, name="UsageFault")
+
+
+def test_a_fault_that_stops_the_board_is_on_the_faults_and_log_tracks(firmware, tmp_path):
+    proc, trace = run_traced(tmp_path, str(firmware / "crash.elf"), "--max-time", "1s")
+    assert proc.returncode == 3, proc.stderr
+    stop = events(trace, "i", tid=2)[-1]
+    assert stop["name"].startswith("fault: ") and "HardFault" in stop["args"]["report"], stop
+    logged = events(trace, "i", tid=4)
+    assert [e["args"] for e in logged] == [{"level": "error", "source": "cpu"}], logged
+    assert logged[0]["ts"] == stop["ts"]
 
 
 def test_unwritable_trace_path_is_bad_input(firmware, tmp_path):
