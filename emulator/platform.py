@@ -136,8 +136,8 @@ def load_platform(name_or_path: str | Path) -> Platform:
         num_irq=c.integer(cpu.get("num_irq", 32), "cpu.num_irq", "an IRQ count", 1),
         priority_bits=c.integer(cpu.get("priority_bits", 8), "cpu.priority_bits", "a bit count", 2),
     )
-    if plat.num_irq > 240:
-        raise c.fail("cpu.num_irq", f"expected at most 240, got {plat.num_irq}")
+    if plat.num_irq > 496:  # the ARMv7-M NVIC's limit
+        raise c.fail("cpu.num_irq", f"expected at most 496, got {plat.num_irq}")
     if plat.priority_bits > 8:
         raise c.fail("cpu.priority_bits", f"expected 2..8, got {plat.priority_bits}")
     if not isinstance(top["memory"], list) or not top["memory"]:

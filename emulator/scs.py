@@ -5,9 +5,14 @@ values of a Cortex-M3 r2p1 as QEMU's ``cortex-m3`` reports them (CPUID
 0x410FC231). The state lives in the core (``CortexM3.sys``, the
 ``ExceptionState``, ``SysTick``); this table is its register view.
 
-Not modelled: the MPU (0xD90.., RAZ/WI as on a part without one), the
-debug registers beyond DEMCR, ACTLR effects, SCS CoreSight IDs, SLEEPDEEP.
-Choices: writes to NVIC banks past the 32 implemented IRQs are RAZ/WI;
+The NVIC has 16 register banks (ISER..IABR, one word per 32 IRQs, and the
+priority bytes) for the architecture's 496 IRQs; bits and bytes of IRQs at
+or past the platform's ``num_irq`` read zero and ignore writes (B3.4.1),
+and ICTR.INTLINESNUM says how many banks are implemented.
+
+Not modelled: the debug registers beyond DEMCR, ACTLR effects, SCS
+CoreSight IDs, SLEEPDEEP, the MPU (0xD90..0xDBC reads zero, ignores writes).
+Choices:
 VECTRESET and VECTCLRACTIVE (debug-only on v7-M) are logged and ignored;
 SYSRESETREQ resets the whole board (the machine decides, see
 ``request_reset``).
@@ -64,20 +69,64 @@ def _fault_reg(attr: str, w1c: bool = True) -> tuple[Callable, Callable]:
     return read, write
 
 
+MAX_IRQ = 496          # ARMv7-M: at most 496 external interrupts
+NVIC_BANKS = (MAX_IRQ + 31) // 32  # 16 banks, the last one half used
+
+
 def _ipr_read(base_irq: int) -> Callable:
     def read(self: SystemControlSpace) -> int:
+        exc = self.exc
         value = 0
         for i in range(4):
-            value |= (self.exc.priority[IRQ0 + base_irq + i] & 0xFF) << (8 * i)
+            if base_irq + i < exc.num_irq:
+                value |= (exc.priority[IRQ0 + base_irq + i] & 0xFF) << (8 * i)
         return value
     return read
 
+
 def _ipr_write(base_irq: int) -> Callable:
     def write(self: SystemControlSpace, value: int) -> None:
+        exc = self.exc
         for i in range(4):
-            self.exc.set_priority(IRQ0 + base_irq + i, (value >> (8 * i)) & 0xFF)
-        self.exc.on_change()
+            if base_irq + i < exc.num_irq:
+                exc.set_priority(IRQ0 + base_irq + i, (value >> (8 * i)) & 0xFF)
+        exc.on_change()
     return write
+
+
+def _bank_read(attr: str, bank: int) -> Callable:
+    """ISER/ICER (enabled), ISPR/ICPR (pending), IABR (active) of IRQs 32*bank..32*bank+31."""
+    shift = IRQ0 + 32 * bank
+
+    def read(self: SystemControlSpace) -> int:
+        return (getattr(self.exc, attr) >> shift) & self.bank_mask[bank]
+    return read
+
+
+def _bank_write(action: str, bank: int) -> Callable:
+    def write(self: SystemControlSpace, value: int) -> None:
+        value &= self.bank_mask[bank]
+        if value:
+            getattr(self, action)(32 * bank, value)
+    return write
+
+
+def _ignore(_dev: SystemControlSpace, _value: int) -> None:
+    pass
+
+
+def _nvic_banks() -> list[Reg]:
+    regs = []
+    for b in range(NVIC_BANKS):
+        for offset, name, state, action in (
+                (0x100, "ISER", "enabled", "_set_enable"), (0x180, "ICER", "enabled", "_clear_enable"),
+                (0x200, "ISPR", "pending", "_set_pending"), (0x280, "ICPR", "pending", "_clear_pending")):
+            regs.append(Reg(offset + 4 * b, f"NVIC_{name}{b}", read=_bank_read(state, b),
+                            write=_bank_write(action, b)))
+        regs.append(Reg(0x300 + 4 * b, f"NVIC_IABR{b}", read=_bank_read("active", b), write=_ignore))
+    regs += [Reg(0x400 + 4 * i, f"NVIC_IPR{i}", sizes=(1, 2, 4), read=_ipr_read(4 * i),
+                 write=_ipr_write(4 * i)) for i in range(MAX_IRQ // 4)]
+    return regs
 
 
 class SystemControlSpace(Device):
@@ -90,6 +139,9 @@ class SystemControlSpace(Device):
         self.request_reset = request_reset
         self.systick = SysTick(cpu.clock, lambda: self.exc.set_pending(SYSTICK))
         self.demcr = 0
+        # Per NVIC bank, the bits of the IRQs that exist (below num_irq).
+        n = self.exc.num_irq
+        self.bank_mask = [((1 << max(0, min(32, n - 32 * b))) - 1) for b in range(NVIC_BANKS)]
 
     def reset(self) -> None:
         super().reset()
@@ -97,33 +149,24 @@ class SystemControlSpace(Device):
         self.demcr = 0
 
     # -- NVIC -----------------------------------------------------------------
-    def _irq_bits(self, mask: int) -> int:
-        return (mask >> IRQ0) & 0xFFFFFFFF
+    def _set_enable(self, first: int, bits: int) -> None:
+        for i in _bits(bits):
+            self.exc.set_enabled(IRQ0 + first + i, True)
 
-    def _read_iser(self) -> int:
-        return self._irq_bits(self.exc.enabled)
+    def _clear_enable(self, first: int, bits: int) -> None:
+        for i in _bits(bits):
+            self.exc.set_enabled(IRQ0 + first + i, False)
 
-    def _write_iser(self, value: int) -> None:
-        for i in _bits(value):
-            self.exc.set_enabled(IRQ0 + i, True)
+    def _set_pending(self, first: int, bits: int) -> None:
+        for i in _bits(bits):
+            self.exc.set_pending(IRQ0 + first + i)
 
-    def _write_icer(self, value: int) -> None:
-        for i in _bits(value):
-            self.exc.set_enabled(IRQ0 + i, False)
+    def _clear_pending(self, first: int, bits: int) -> None:
+        for i in _bits(bits):
+            self.exc.clear_pending(IRQ0 + first + i)
 
-    def _read_ispr(self) -> int:
-        return self._irq_bits(self.exc.pending)
-
-    def _write_ispr(self, value: int) -> None:
-        for i in _bits(value):
-            self.exc.set_pending(IRQ0 + i)
-
-    def _write_icpr(self, value: int) -> None:
-        for i in _bits(value):
-            self.exc.clear_pending(IRQ0 + i)
-
-    def _read_iabr(self) -> int:
-        return self._irq_bits(self.exc.active)
+    def _read_ictr(self) -> int:
+        return (self.exc.num_irq + 31) // 32 - 1  # INTLINESNUM: banks implemented - 1
 
     def _write_stir(self, value: int) -> None:
         irq = value & 0x1FF
@@ -256,7 +299,7 @@ class SystemControlSpace(Device):
         self.demcr = value & 0x010F07F1
 
     REGS = RegMap(
-        Reg(0x004, "ICTR", access=RO, reset=0),
+        Reg(0x004, "ICTR", read=_read_ictr, write=lambda s, v: None),
         Reg(0x008, "ACTLR", access=RW),
         Reg(0x010, "SYST_CSR", read=lambda s: s.systick.read_csr(),
             write=lambda s, v: s.systick.write_csr(v)),
@@ -265,13 +308,7 @@ class SystemControlSpace(Device):
         Reg(0x018, "SYST_CVR", read=lambda s: s.systick.value(),
             write=lambda s, v: s.systick.write_current(v)),
         Reg(0x01C, "SYST_CALIB", access=RO, reset=0x40000000 | 9999),
-        Reg(0x100, "NVIC_ISER0", read=_read_iser, write=_write_iser),
-        Reg(0x180, "NVIC_ICER0", read=_read_iser, write=_write_icer),
-        Reg(0x200, "NVIC_ISPR0", read=_read_ispr, write=_write_ispr),
-        Reg(0x280, "NVIC_ICPR0", read=_read_ispr, write=_write_icpr),
-        Reg(0x300, "NVIC_IABR0", read=_read_iabr, write=lambda s, v: None),
-        *[Reg(0x400 + 4 * i, f"NVIC_IPR{i}", sizes=(1, 2, 4), read=_ipr_read(4 * i), write=_ipr_write(4 * i))
-          for i in range(8)],
+        *_nvic_banks(),
         Reg(0xD00, "CPUID", access=RO, reset=0x410FC231),
         Reg(0xD04, "ICSR", read=_read_icsr, write=_write_icsr),
         Reg(0xD08, "VTOR", read=_read_vtor, write=_write_vtor),
@@ -298,16 +335,12 @@ class SystemControlSpace(Device):
     )
 
     def read(self, offset: int, size: int) -> int:
-        if offset in self.REGS.by_offset:
-            return super().read(offset, size)
-        if 0x100 <= offset < 0x500 or 0xD90 <= offset < 0xDC0:
-            return 0  # unimplemented NVIC banks and the absent MPU: RAZ/WI
+        if 0xD90 <= offset < 0xDC0:
+            return 0  # the MPU: RAZ/WI until emulator.mpu serves it
         return super().read(offset, size)
 
     def write(self, offset: int, size: int, value: int) -> None:
-        if offset in self.REGS.by_offset:
-            super().write(offset, size, value)
-        elif not (0x100 <= offset < 0x500 or 0xD90 <= offset < 0xDC0):
+        if not 0xD90 <= offset < 0xDC0:
             super().write(offset, size, value)
 
     def get_state(self) -> dict:
@@ -323,7 +356,12 @@ class SystemControlSpace(Device):
 
 
 def _bits(value: int) -> list[int]:
-    return [i for i in range(32) if value >> i & 1]
+    bits = []
+    while value:
+        low = value & -value
+        bits.append(low.bit_length() - 1)
+        value ^= low
+    return bits
 
 
 class Dwt(Device):

@@ -8,7 +8,7 @@ prelude of symbols and macros, runs ``arm-none-eabi-as -mcpu=cortex-m3
 
 Conventions of the prelude:
 
-* The vector table has 48 entries (16 system + 32 IRQs); ``vectors`` maps an
+* The vector table has 80 entries (16 system + 64 IRQs); ``vectors`` maps an
   exception number (or a name from ``EXC``) to a handler label. Unlisted
   entries point at ``default_handler``, a bare ``b .`` that the machine
   reports as a fault. Handler labels are plain labels: the table adds the
@@ -41,10 +41,10 @@ RES = 0x20000000
 LOGIDX = 0x20000400
 LOGBUF = 0x20000404
 STACK_TOP = 0x20010000
-NUM_VECTORS = 48
+NUM_VECTORS = 80
 
 EXC = {"NMI": 2, "HardFault": 3, "MemManage": 4, "BusFault": 5, "UsageFault": 6, "SVCall": 11,
-       "DebugMon": 12, "PendSV": 14, "SysTick": 15, **{f"IRQ{i}": 16 + i for i in range(32)}}
+       "DebugMon": 12, "PendSV": 14, "SysTick": 15, **{f"IRQ{i}": 16 + i for i in range(64)}}
 
 PRELUDE = f"""
     .syntax unified
@@ -106,7 +106,7 @@ PRELUDE = f"""
     .endm
 
     .macro IRQ_ENABLE n
-    STORE32 NVIC_ISER, (1 << \\n)
+    STORE32 NVIC_ISER + 4 * (\\n / 32), (1 << (\\n % 32))
     .endm
 
     @ pend IRQ n through NVIC_STIR (clobbers r0, r1); DSB+ISB: recognised before the next instruction

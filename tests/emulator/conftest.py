@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -27,9 +28,10 @@ def assembler() -> None:
 class Board:
     """A Machine with an assembled program loaded, plus readers for its results."""
 
-    def __init__(self, prog: Program) -> None:
+    def __init__(self, prog: Program, num_irq: int | None = None) -> None:
         self.prog = prog
-        self.m = Machine(load_platform("mps2-an385"))
+        plat = load_platform("mps2-an385")
+        self.m = Machine(plat if num_irq is None else replace(plat, num_irq=num_irq))
         self.uart = bytearray()
         self.m.port("uart0").connect(self.uart.extend)
         self.trace: list[str] = []
@@ -58,9 +60,10 @@ class Board:
 
 @pytest.fixture
 def board(assembler: None):
-    """``board(source, vectors)``: a loaded Board for that program."""
+    """``board(source, vectors, num_irq=None)``: a loaded Board for that program (on an
+    AN385 with ``num_irq`` external interrupts when given)."""
 
-    def make(source: str, vectors: dict | None = None) -> Board:
-        return Board(program(source, vectors))
+    def make(source: str, vectors: dict | None = None, num_irq: int | None = None) -> Board:
+        return Board(program(source, vectors), num_irq)
 
     return make

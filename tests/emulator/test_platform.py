@@ -84,7 +84,7 @@ CASES = {
                            "overlaps"),
     "irq out of range": (_set(["devices", 0, "irqs"], {"timer": 32}), "devices[0].irqs.timer",
                          "below 32"),
-    "too many irqs": (_set(["cpu", "num_irq"], 241), "cpu.num_irq", "at most 240"),
+    "too many irqs": (_set(["cpu", "num_irq"], 497), "cpu.num_irq", "at most 496"),
     "other core": (_set(["cpu", "model"], "cortex-m4"), "cpu.model", "cortex-m3"),
     "duplicate device": (_set(["devices", 1, "name"], "timer0"), "devices[1].name", "duplicate"),
 }

@@ -322,3 +322,103 @@ def test_dwt_cyccnt_counts_only_while_enabled(m):
     dwt.write(DWT_CTRL, 4, 1)
     tick(m, 0x20)
     assert dwt.read(DWT_CYCCNT, 4) == 0x10, "wraps at 32 bits"
+
+
+def _machine_with_irqs(num_irq):
+    from dataclasses import replace
+
+    from emulator.machine import Machine
+    from emulator.platform import load_platform
+
+    return Machine(replace(load_platform("mps2-an385"), num_irq=num_irq))
+
+
+@pytest.mark.parametrize("num_irq, intlinesnum", [(32, 0), (33, 1), (64, 1), (240, 7), (480, 14), (496, 15)])
+def test_ictr_reports_the_implemented_banks(num_irq, intlinesnum):
+    assert _machine_with_irqs(num_irq).scs.read(ICTR, 4) == intlinesnum
+
+
+@pytest.mark.parametrize("num_irq", [64, 496])
+def test_nvic_banks_reach_every_implemented_irq(num_irq):
+    m = _machine_with_irqs(num_irq)
+    last = num_irq - 1
+    for irq in (32, 47, 63, last):
+        bank, bit = 4 * (irq // 32), 1 << (irq % 32)
+        w(m, ISER + bank, bit)
+        assert r(m, ISER + bank) & bit and r(m, ICER + bank) & bit, irq
+        assert m.exc.enabled >> (IRQ0 + irq) & 1
+        w(m, ISPR + bank, bit)
+        assert r(m, ISPR + bank) & bit and m.exc.pending >> (IRQ0 + irq) & 1
+        w(m, ICPR + bank, bit)
+        assert not r(m, ISPR + bank) & bit
+        w(m, STIR, irq)
+        assert m.exc.pending >> (IRQ0 + irq) & 1
+        w(m, ICER + bank, bit)
+        assert not r(m, ISER + bank) & bit
+        m.exc.activate(IRQ0 + irq)
+        assert r(m, IABR + bank) & bit
+        w(m, IPR + irq, 0xA0, size=1)
+        assert r(m, IPR + (irq & ~3)) == 0xA0 << (8 * (irq % 4))
+        assert m.exc.priority[IRQ0 + irq] == 0xA0
+
+
+def test_nvic_ignores_irqs_past_num_irq():
+    m = _machine_with_irqs(40)  # bank 1 has 8 IRQs: 32..39
+    w(m, ISER + 4, 0xFFFFFFFF)
+    assert r(m, ISER + 4) == 0xFF
+    w(m, ISPR + 4, 0xFFFFFFFF)
+    assert r(m, ISPR + 4) == 0xFF == r(m, ICPR + 4)
+    for bank in range(2, 16):
+        w(m, ISER + 4 * bank, 0xFFFFFFFF)
+        w(m, ISPR + 4 * bank, 0xFFFFFFFF)
+        assert r(m, ISER + 4 * bank) == r(m, ISPR + 4 * bank) == r(m, IABR + 4 * bank) == 0
+    w(m, IPR + 36, 0x80808080)   # IRQs 36..39 exist
+    w(m, IPR + 40, 0x80808080)   # IRQs 40..43 do not
+    assert r(m, IPR + 36) == 0x80808080 and r(m, IPR + 40) == 0 and r(m, IPR + 0x1EC) == 0
+    w(m, STIR, 40)
+    assert m.exc.pending >> (IRQ0 + 32) == 0xFF  # IRQ 40 does not exist
+    assert r(m, ICTR) == 1
+
+
+def test_irqs_past_32_run_their_handlers_in_priority_order(board):
+    """IRQ 40 (ISPR1, priority 0x80) and IRQ 47 (STIR, priority 0x40) pended with PRIMASK set:
+    on unmasking, 47 runs first, then 40 tail-chains; each handler sees its own IPSR."""
+    b = board("""
+reset:
+    cpsid i
+    IRQ_PRIO 40, 0x80
+    IRQ_PRIO 47, 0x40
+    IRQ_ENABLE 40
+    IRQ_ENABLE 47
+    ldr r0, =0xE000E204      @ NVIC_ISPR1
+    movs r1, #1
+    lsls r1, r1, #8          @ IRQ 40
+    str r1, [r0]
+    ldr r0, =0xE000EF00      @ STIR
+    movs r1, #47
+    str r1, [r0]
+    ldr r0, =0xE000E004      @ ICTR
+    ldr r1, [r0]
+    RESULT 0, r1
+    ldr r0, =0xE000ED04      @ ICSR
+    ldr r1, [r0]
+    RESULT 1, r1
+    cpsie i
+    isb
+    EXIT
+irq40:
+    mrs r4, ipsr
+    LOG 40
+    RESULT 2, r4
+    bx lr
+irq47:
+    mrs r4, ipsr
+    LOG 47
+    RESULT 3, r4
+    bx lr
+""", {"IRQ40": "irq40", "IRQ47": "irq47"}, num_irq=64)
+    b.run()
+    assert b.result(0) == 1, "ICTR.INTLINESNUM for 64 IRQs"
+    assert (b.result(1) >> 12) & 0x1FF == 16 + 47, "VECTPENDING is IRQ 47"
+    assert b.log() == bytes([47, 40])
+    assert b.result(2) == 16 + 40 and b.result(3) == 16 + 47, "IPSR in each handler"
