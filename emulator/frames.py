@@ -22,6 +22,13 @@ ETH_HEADER = 14
 ETH_MIN_FRAME = 60      # without FCS
 ETH_MAX_FRAME = 1514    # without FCS, no VLAN tag
 ETH_MAX_VLAN_FRAME = 1518
+ETH_WIRE_OVERHEAD = 24  # FCS 4 + preamble and SFD 8 + inter-frame gap 12 bytes
+DEFAULT_LINK_BPS = 100_000_000  # a board's Ethernet port: 100BASE-TX (the LAN9118's PHY)
+
+
+def wire_ns(frame_len: int, bps: int) -> int:
+    """How long a frame (without FCS; padded to the minimum) holds the wire at ``bps``, in ns."""
+    return (max(frame_len, ETH_MIN_FRAME) + ETH_WIRE_OVERHEAD) * 8 * 1_000_000_000 // bps
 
 
 class FramePort:

@@ -5,7 +5,11 @@ switch port at time t (ns) is forwarded (MAC learning, flooding for
 broadcast/multicast/unknown destinations) to the egress ports; each egress
 link decides, with the simulation's seeded RNG, whether the frame is lost,
 duplicated or reordered, and when it arrives (propagation delay plus
-serialisation at the link rate, queued behind earlier frames). Loss
+serialisation at the link rate, queued behind earlier frames). A board's
+port is a wire of its own even when its link model sets no rate: a frame
+reaches the device no earlier than the end of the previous one at
+``DEFAULT_LINK_BPS`` (preamble, FCS and inter-frame gap included), so two
+frames never enter a MAC at the same instant. Loss
 applies in both directions of a port's link; delay, rate, duplication and
 reordering on the way out to the port. Arrival is
 scheduled on the clock of the port's owner, so a frame between two boards
@@ -23,7 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from emulator.clock import Clock
-from emulator.frames import ETH_HEADER, ETH_MAX_VLAN_FRAME, FramePort
+from emulator.frames import DEFAULT_LINK_BPS, ETH_HEADER, ETH_MAX_VLAN_FRAME, FramePort, wire_ns
 
 BROADCAST = b"\xff" * 6
 CaptureTap = Callable[[int, bytes, str], None]
@@ -36,7 +40,7 @@ class LinkModel:
     up: bool = True
     loss: float = 0.0          # probability a frame is dropped
     delay_ns: int = 0          # one-way propagation delay
-    rate_bps: int = 0          # 0 = unlimited
+    rate_bps: int = 0          # 0 = the port's own wire rate (a board's: 100 Mbit/s; a host's: unlimited)
     duplicate: float = 0.0     # probability a frame is delivered twice
     reorder: float = 0.0       # probability a frame is held back behind the next one
     reorder_delay_ns: int = 1_000_000
@@ -70,7 +74,7 @@ class SwitchPort:
     """One port of the switch, plugged into a device FramePort or a host backend."""
 
     def __init__(self, switch: Switch, name: str, clock: Clock, deliver: Callable[[bytes], None],
-                 link: LinkModel) -> None:
+                 link: LinkModel, wire_bps: int = 0) -> None:
         self.switch = switch
         self.name = name
         self.clock = clock
@@ -79,6 +83,7 @@ class SwitchPort:
         self.counters = PortCounters()
         self.taps: list[CaptureTap] = []
         self.busy_until_ns = 0
+        self.wire_bps = wire_bps  # serialisation when the link model sets no rate (0: none)
         self.on_link_change: list[Callable[[bool], None]] = []
 
     def now_ns(self) -> int:
@@ -118,17 +123,17 @@ class Switch:
         raise KeyError(f"no switch port '{name}' (ports: {', '.join(p.name for p in self.ports)})")
 
     def add_port(self, name: str, clock: Clock, deliver: Callable[[bytes], None],
-                 link: LinkModel | None = None) -> SwitchPort:
+                 link: LinkModel | None = None, wire_bps: int = 0) -> SwitchPort:
         if any(p.name == name for p in self.ports):
             raise ValueError(f"switch port '{name}' exists already")
-        sp = SwitchPort(self, name, clock, deliver, link or LinkModel())
+        sp = SwitchPort(self, name, clock, deliver, link or LinkModel(), wire_bps)
         self.ports.append(sp)
         return sp
 
     def attach_device(self, name: str, clock: Clock, fp: FramePort,
                       link: LinkModel | None = None) -> SwitchPort:
-        """Plug a device's frame port in: its sends enter here, deliveries go to it."""
-        sp = self.add_port(name, clock, fp.deliver, link)
+        """Plug a device's frame port in: its sends enter here, deliveries go to it (on its wire)."""
+        sp = self.add_port(name, clock, fp.deliver, link, DEFAULT_LINK_BPS)
         fp.connect(sp.receive)
         sp.on_link_change.append(fp.set_link)
         fp.set_link(sp.link.up)
@@ -176,9 +181,10 @@ class Switch:
             return
         copies = 2 if link.duplicate and rng.random() < link.duplicate else 1
         start = max(t_ns, dst.busy_until_ns)
-        wire_ns = (len(frame) + 24) * 8 * 1_000_000_000 // link.rate_bps if link.rate_bps else 0
-        dst.busy_until_ns = start + wire_ns
-        at = start + wire_ns + link.delay_ns
+        bps = link.rate_bps or dst.wire_bps
+        on_wire = wire_ns(len(frame), bps) if bps else 0
+        dst.busy_until_ns = start + on_wire
+        at = start + on_wire + link.delay_ns
         if link.reorder and rng.random() < link.reorder:
             at += link.reorder_delay_ns
         for _ in range(copies):

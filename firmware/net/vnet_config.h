@@ -24,6 +24,9 @@
 #ifndef VNET_TCP_MSS
 #define VNET_TCP_MSS 1460 /* what we announce; we send min(ours, peer's) */
 #endif
+#ifndef VNET_TCP_SYN_OPTIONS
+#define VNET_TCP_SYN_OPTIONS 1 /* 0: SYN and SYN-ACK carry no options (no MSS, no window scale), as small stacks */
+#endif
 #ifndef VNET_TCP_RTO_INIT_MS
 #define VNET_TCP_RTO_INIT_MS 1000
 #endif

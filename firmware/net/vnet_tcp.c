@@ -51,7 +51,7 @@ static void tcp_send(vsock_t *s, uint32_t seq, uint8_t flags, uint32_t off, size
 {
     uint8_t *t = vnet_tx + TX_L4;
     size_t hl = TCP_HLEN;
-    if ((flags & F_SYN) != 0U) {
+    if ((flags & F_SYN) != 0U && VNET_TCP_SYN_OPTIONS) {
         t[20] = 2;
         t[21] = 4;
         wr16(t + 22, VNET_TCP_MSS);
@@ -445,8 +445,8 @@ static void listen_input(vsock_t *l, uint32_t src, uint32_t dst, uint16_t sport,
     c->rcv_nxt = seq + 1U;
     c->ooo_len = 0;
     c->snd_wnd = wnd; /* never scaled in a SYN */
-    c->wscale_ok = ws >= 0;
-    c->snd_ws = ws >= 0 ? (uint8_t)ws : 0;
+    c->wscale_ok = VNET_TCP_SYN_OPTIONS && ws >= 0; /* scaling needs both SYNs to offer it */
+    c->snd_ws = c->wscale_ok ? (uint8_t)ws : 0;
     c->snd_wl1 = seq;
     c->snd_wl2 = c->iss;
     if (mss != 0) {
@@ -475,8 +475,8 @@ static void synsent_input(vsock_t *s, uint32_t src, uint16_t sport, uint32_t seq
     s->irs = seq;
     s->rcv_nxt = seq + 1U;
     s->ooo_len = 0;
-    s->wscale_ok = ws >= 0;
-    s->snd_ws = ws >= 0 ? (uint8_t)ws : 0;
+    s->wscale_ok = VNET_TCP_SYN_OPTIONS && ws >= 0; /* scaling needs both SYNs to offer it */
+    s->snd_ws = s->wscale_ok ? (uint8_t)ws : 0;
     if (mss != 0) {
         s->mss = min32(mss, VNET_TCP_MSS);
     }

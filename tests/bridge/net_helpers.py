@@ -13,13 +13,14 @@ import pytest
 
 from bridge.net.packets import build_udp4, checksum, ip4, parse_udp4, udp_checksum_ok
 from emulator.clock import Clock
-from emulator.frames import FramePort
+from emulator.frames import DEFAULT_LINK_BPS, ETH_MAX_FRAME, FramePort, wire_ns
 from emulator.network import Switch, SwitchPort
 
 ROOT = Path(__file__).resolve().parents[2]
 HZ = 25_000_000
 BOARD_MAC = bytes.fromhex("525400123456")
 BROADCAST = b"\xff" * 6
+WIRE_CYCLES = -(-wire_ns(ETH_MAX_FRAME, DEFAULT_LINK_BPS) * HZ // 1_000_000_000)  # a full frame on the wire
 
 
 class FakeMachine:
@@ -55,8 +56,51 @@ class FakeMachine:
         return n
 
     def step(self, cycles: int = 1000) -> None:
-        self.clock.advance(cycles)
+        """Let ``cycles`` pass, firing each event at its own time (as the run loop's slices end there)."""
+        clock = self.clock
+        end = clock.now + cycles
+        self.pump()  # what the host posted enters now
+        while True:
+            deadline = clock.next_deadline()
+            if deadline is None or deadline > end:
+                break
+            clock.advance(max(0, deadline - clock.now))
+            clock.fire_due()
+        clock.advance(end - clock.now)
         self.pump()
+
+
+class EthMachine(FakeMachine):
+    """A machine stand-in with Ethernet devices, as ``Machine.ethernet_devices``/``frame_port`` see them."""
+
+    def __init__(self, names: tuple[str, ...] = ("eth0",)) -> None:
+        super().__init__(polled=True)
+        self.ports = {n: FramePort("eth") for n in names}
+        self.received: dict[str, list[bytes]] = {n: [] for n in names}
+        for n, fp in self.ports.items():
+            fp.on_receive = self.received[n].append
+
+    def ethernet_devices(self) -> list[str]:
+        return list(self.ports)
+
+    def frame_port(self, device: str, port: str = "eth") -> FramePort:
+        return self.ports[device]
+
+    def send(self, frame: bytes, device: str = "eth0") -> None:
+        """Transmit, then let one maximum frame time pass (what comes back at once has arrived)."""
+        self.ports[device].send(frame)
+        self.pump()
+        self.step(WIRE_CYCLES)
+
+    def wait_for(self, pred: object, device: str = "eth0", timeout: float = 5.0) -> bytes:
+        found: list[bytes] = []
+
+        def check() -> bool:
+            found[:] = [f for f in self.received[device] if pred(f)]  # type: ignore[operator]
+            return bool(found)
+
+        wait_until(check, timeout, pump=self)
+        return found[0]
 
 
 class Board:
@@ -70,8 +114,10 @@ class Board:
         self.sport: SwitchPort = switch.attach_device(name, machine.clock, self.fp)
 
     def send(self, frame: bytes) -> None:
+        """Transmit, then let one maximum frame time pass (what comes back at once has arrived)."""
         self.fp.send(frame)
         self.machine.pump()
+        self.machine.step(WIRE_CYCLES)
 
     def wait_for(self, pred: Callable[[bytes], bool], timeout: float = 5.0, since: int = 0) -> bytes:
         """Pump until a frame delivered (from index ``since`` on) matches ``pred``, within ``timeout`` s."""

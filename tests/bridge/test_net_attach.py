@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from net_helpers import (
     BOARD_MAC,
-    FakeMachine,
+    WIRE_CYCLES,
+    EthMachine,
     dhcp_discover,
     dns_query,
     need,
@@ -26,39 +27,9 @@ from bridge.net.passt import Forward, PasstBackend
 from bridge.net.pcapng import DIR_INBOUND, DIR_OUTBOUND, read_pcapng_records
 from bridge.net.qemu_socket import SocketBackend
 from bridge.uart_endpoints import HostInput
-from emulator.frames import FramePort
+from emulator.frames import DEFAULT_LINK_BPS as BPS
+from emulator.frames import wire_ns
 from emulator.network import Switch
-
-
-class EthMachine(FakeMachine):
-    """A machine stand-in with Ethernet devices, as ``Machine.ethernet_devices``/``frame_port`` see them."""
-
-    def __init__(self, names: tuple[str, ...] = ("eth0",)) -> None:
-        super().__init__(polled=True)
-        self.ports = {n: FramePort("eth") for n in names}
-        self.received: dict[str, list[bytes]] = {n: [] for n in names}
-        for n, fp in self.ports.items():
-            fp.on_receive = self.received[n].append
-
-    def ethernet_devices(self) -> list[str]:
-        return list(self.ports)
-
-    def frame_port(self, device: str, port: str = "eth") -> FramePort:
-        return self.ports[device]
-
-    def send(self, frame: bytes, device: str = "eth0") -> None:
-        self.ports[device].send(frame)
-        self.pump()
-
-    def wait_for(self, pred: object, device: str = "eth0", timeout: float = 5.0) -> bytes:
-        found: list[bytes] = []
-
-        def check() -> bool:
-            found[:] = [f for f in self.received[device] if pred(f)]  # type: ignore[operator]
-            return bool(found)
-
-        wait_until(check, timeout, pump=self)
-        return found[0]
 
 
 @pytest.mark.parametrize("spec, expected", [
@@ -133,9 +104,11 @@ def test_none_with_dns_and_pcap(tmp_path: Path) -> None:
         att.close()
         att.close()
     recs = read_pcapng_records(pcap)
+    sent2 = 1_000_000 + WIRE_CYCLES * 40  # the first send waited one frame time; 40 ns a cycle
+    # Each answer reaches the board after its own wire time at 100 Mbit/s.
     assert [(r.t_ns, r.direction, r.interface) for r in recs] == [
-        (0, DIR_OUTBOUND, "eth0"), (0, DIR_INBOUND, "eth0"),
-        (1_000_000, DIR_OUTBOUND, "eth0"), (1_000_000, DIR_INBOUND, "eth0")]
+        (0, DIR_OUTBOUND, "eth0"), (wire_ns(len(recs[1].frame), BPS), DIR_INBOUND, "eth0"),
+        (sent2, DIR_OUTBOUND, "eth0"), (sent2 + wire_ns(len(recs[3].frame), BPS), DIR_INBOUND, "eth0")]
 
 
 def test_passt_with_forward_pcap_and_errors(tmp_path: Path) -> None:

@@ -6,7 +6,7 @@ import queue
 import threading
 
 import pytest
-from net_helpers import Board, FakeMachine, wait_until
+from net_helpers import WIRE_CYCLES, Board, FakeMachine, wait_until
 
 from bridge.net import backend as backend_mod
 from bridge.net.backend import HostBackend
@@ -122,7 +122,7 @@ def test_a_paused_machine_bounds_what_piles_up(machine: FakeMachine, switch: Swi
         for _ in range(5):
             b.inbound.put(F2)
         wait_until(lambda: b.counters.dropped.get("board busy") == 2)
-        machine.pump()
+        machine.step(WIRE_CYCLES)  # the three enter one after another on the board's wire
         assert board.received == [F2] * 3
         b.inbound.put(F1)
         board.wait_for(lambda f: f == F1)

@@ -96,9 +96,10 @@ def capture_switch_run(path: Path) -> None:
     w = PcapngWriter(path)
     w.attach(a.sport)
     m.clock.advance(HZ // 1000)            # t = 1 ms
-    a.send(eth(b"\xff" * 6, A, b"from a"))
+    a.fp.send(eth(b"\xff" * 6, A, b"from a"))
     m.clock.advance(HZ // 1000)            # t = 2 ms
-    b.send(eth(A, B, b"from b"))
+    b.fp.send(eth(A, B, b"from b"))        # reaches a after its wire time (6.72 us)
+    m.step(HZ // 1000)
     w.close()
     assert not a.sport.taps  # close() took the tap off
 
@@ -108,7 +109,7 @@ def test_switch_tap_timestamps_and_directions(tmp_path: Path) -> None:
     capture_switch_run(path)
     recs = read_pcapng_records(path)
     assert [(r.t_ns, r.direction, r.frame[14:20]) for r in recs] == [
-        (1_000_000, DIR_OUTBOUND, b"from a"), (2_000_000, DIR_INBOUND, b"from b")]
+        (1_000_000, DIR_OUTBOUND, b"from a"), (2_006_720, DIR_INBOUND, b"from b")]
     capture_switch_run(tmp_path / "sw2.pcapng")
     assert path.read_bytes() == (tmp_path / "sw2.pcapng").read_bytes()
 
