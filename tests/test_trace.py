@@ -170,3 +170,19 @@ def test_unwritable_trace_path_is_bad_input(firmware, tmp_path):
     assert proc.returncode == 2, proc.stderr
     want = f"vboard: error: --trace {blocker / 't.json'}: Not a directory"
     assert proc.stderr.strip().splitlines() == [want]
+
+
+def test_trace_png_draws_the_tracks(firmware, tmp_path):
+    import matplotlib.image
+
+    run_traced(tmp_path, str(firmware / "nested_irq.elf"))
+    script = str(ROOT / "scripts" / "trace_png")
+    png = tmp_path / "nested.png"
+    proc = subprocess.run([sys.executable, script, str(tmp_path / "trace.json"), str(png), "--from", "180",
+                           "--to", "220"], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    pixels = matplotlib.image.imread(png)
+    assert pixels.shape[0] > 150 and pixels.shape[1] > 1000, pixels.shape
+    bad = subprocess.run([sys.executable, script, str(png), str(tmp_path / "x.png")], capture_output=True,
+                         text=True, timeout=120)
+    assert bad.returncode == 2 and "not a vboard trace" in bad.stderr, bad.stderr

@@ -43,6 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
         "record, a page fetched from a host HTTP server, a page of its own served through a forward.")
     parser.add_argument("--firmware", default=str(DEFAULT_ELF),
                         help="the net_demo image (default: firmware/build/net_demo.elf)")
+    parser.add_argument("--trace", metavar="FILE", help="also write the run's timeline (vboard run --trace)")
     return parser
 
 
@@ -76,7 +77,7 @@ class _BoardOutput:
         self.serving.set()  # the board ended: nobody waits for it any more
 
 
-def run_demo(firmware: str) -> int:
+def run_demo(firmware: str, trace: str | None = None) -> int:
     elf = Path(firmware)
     if not elf.is_file():
         print(f"vboard demo: error: {elf}: no such firmware image (build it: make -C firmware)",
@@ -91,6 +92,8 @@ def run_demo(firmware: str) -> int:
                    "--dns-record", f"{HOST_NAME}=10.0.2.2", "--forward", f"tcp:{forward}:80",
                    "--cmdline", f"net_demo host={HOST_NAME} port={server.port} path={HOST_PATH}",
                    "--max-time", "60s", "-q"]
+        if trace:
+            command += ["--trace", trace]
         _say(f"host HTTP server on 127.0.0.1:{server.port}, the board sees it as {HOST_NAME}:{server.port}")
         _say(shlex.join(command))
         started = time.monotonic()
@@ -154,4 +157,4 @@ def _shown(path: Path) -> Path:
 
 def main_demo(argv: Sequence[str]) -> int:
     args = build_parser().parse_args(list(argv))
-    return run_demo(args.firmware)
+    return run_demo(args.firmware, args.trace)
