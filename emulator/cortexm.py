@@ -23,7 +23,12 @@ Unicorn facts this relies on (2.1.4, checked by tests/emulator):
   and PC is only synchronised per block: so a slice is ended from an MMIO
   callback at the next block boundary instead (``request_stop``).
 
-Not modelled: the MPU, the FPU (there is none on an M3), unaligned-access
+The MPU is ``emulator.mpu`` (state, decision) and ``emulator.mputlb``
+(enforcement through Unicorn's virtual TLB while it is enabled); a denied
+access arrives here as an unmapped access to ``mputlb.TRAP`` and becomes a
+MemManage fault (IACCVIOL, or DACCVIOL with MMFAR).
+
+Not modelled: the FPU (there is none on an M3), unaligned-access
 trapping (CCR.UNALIGN_TRP: Unicorn gives no hook for it), late arrival,
 the debug halting state beyond what the GDB server needs.
 """
@@ -53,6 +58,7 @@ from unicorn import (
     UC_MEM_FETCH_UNMAPPED,
     UC_MEM_READ_PROT,
     UC_MEM_READ_UNMAPPED,
+    UC_MEM_WRITE_UNMAPPED,
     UC_MODE_THUMB,
     Uc,
     UcError,
@@ -63,6 +69,8 @@ from unicorn.unicorn_py3.unicorn import uclib
 from emulator import excpath
 from emulator.blockclock import BlockClock
 from emulator.clock import Clock
+from emulator.mpu import Mpu
+from emulator.mputlb import FETCH, MpuTlb
 from emulator.nvic import (
     BUSFAULT,
     HARDFAULT,
@@ -174,6 +182,8 @@ class CortexM3:
         self._regs = RegisterFile(uc)
         self._words = WordReader(uc)
         self._excpath = excpath.ExcPath(uc)
+        self.mpu = Mpu()
+        self.mputlb = MpuTlb(uc, self.mpu, self._mpu_state)
         self.rr = self._regs.read
         self._reg_write = self._regs.write
         # PRIMASK/FAULTMASK/BASEPRI as last read between slices (None: read them again).
@@ -333,6 +343,7 @@ class CortexM3:
         """Power-on or system reset: SP and PC from the vector table at ``vtor``."""
         self.exc.reset()
         self.sys = SystemRegisters(vtor=vtor)
+        self.mpu.reset()  # and the TLB follows (MpuTlb.sync)
         for r in CORE_REGS[:13]:
             self.rw(r, 0)
         self.set_context(0, 0, 0, 0)
@@ -414,6 +425,8 @@ class CortexM3:
 
     def _entered(self, n: int, vector: int) -> None:
         self.exc.activate(n)
+        if self.mputlb.active and n <= HARDFAULT:
+            self.mputlb.on_negative_priority()
         self.sleeping = False
         if self.trace_exceptions:
             self.trace_exceptions(f"enter {exception_name(n)} -> 0x{vector & ~1:08X}")
@@ -515,6 +528,8 @@ class CortexM3:
         self._returned(n, pc, to_thread)
 
     def _returned(self, n: int, pc: int, to_thread: bool) -> None:
+        if self.mputlb.active and n <= HARDFAULT:
+            self.mputlb.on_negative_priority()
         if self.trace_exceptions:
             self.trace_exceptions(f"return from {exception_name(n)} to 0x{pc & ~1:08X}")
         if to_thread and self.sys.sleeponexit and not self.exc.active:
@@ -570,6 +585,11 @@ class CortexM3:
         if self.trace_exceptions:
             self.trace_exceptions(f"fault {bit} at 0x{fault.pc:08X} -> {exception_name(target)}")
         self.take_exception(target, return_address)
+
+    def _mpu_state(self) -> tuple[bool, bool]:
+        """(privileged, at negative execution priority) for the MPU's decisions."""
+        ipsr, control = self._regs.read_many(_IPSR_CONTROL)
+        return bool(ipsr & 0x1FF) or not control & 1, self.exc.execution_priority() < 0
 
     # ------------------------------------------------------------------ hooks
     def _add_native_hook(self, kind: int, callback: ctypes._CFuncPtr) -> ctypes._CFuncPtr:
@@ -663,6 +683,15 @@ class CortexM3:
     def _hook_mem_invalid(self, uc: Uc, access: int, address: int, size: int, value: int,
                           _ud: object) -> bool:
         pc = self.rr(A.UC_ARM_REG_PC)
+        denied = self.mputlb.take_denied(address) if self.mputlb.active else None
+        if denied is not None:
+            where, kind = denied
+            if kind == FETCH:
+                self.raise_fault(Fault("IACCVIOL", pc, None, f"MPU: instruction fetch from 0x{pc:08X}"))
+            else:
+                what = "write" if access in (UC_MEM_WRITE_UNMAPPED,) else "read"
+                self.raise_fault(Fault("DACCVIOL", pc, where, f"MPU: {size}-byte {what} of 0x{where:08X}"))
+            return False
         if access in (UC_MEM_FETCH_UNMAPPED, UC_MEM_FETCH_PROT):
             bit = "IBUSERR" if access == UC_MEM_FETCH_UNMAPPED else "IACCVIOL"
             self.raise_fault(Fault(bit, address, address, f"instruction fetch from 0x{address:08X}"))
@@ -750,6 +779,8 @@ class CortexM3:
         self._stop_requested = False
         self.clock.slice_progress = self.progress
         err = UC_ERR_OK
+        if self.mputlb.flush_pending:
+            self.mputlb.flush()
         bc.arm(budget)
         if self.exc.pending and self.masked_pending():
             bc.watch_masks(self.read_masks())

@@ -11,7 +11,8 @@ or past the platform's ``num_irq`` read zero and ignore writes (B3.4.1),
 and ICTR.INTLINESNUM says how many banks are implemented.
 
 Not modelled: the debug registers beyond DEMCR, ACTLR effects, SCS
-CoreSight IDs, SLEEPDEEP, the MPU (0xD90..0xDBC reads zero, ignores writes).
+CoreSight IDs, SLEEPDEEP. The MPU registers (0xD90..0xDBC) are served by
+``emulator.mpu`` (word accesses; reads of any size).
 Choices:
 VECTRESET and VECTCLRACTIVE (debug-only on v7-M) are logged and ignored;
 SYSRESETREQ resets the whole board (the machine decides, see
@@ -24,6 +25,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from emulator.device import Device
+from emulator.mpu import FIRST as MPU_FIRST
+from emulator.mpu import LAST as MPU_LAST
 from emulator.nvic import (
     BUSFAULT,
     DEBUGMON,
@@ -139,6 +142,7 @@ class SystemControlSpace(Device):
         self.request_reset = request_reset
         self.systick = SysTick(cpu.clock, lambda: self.exc.set_pending(SYSTICK))
         self.demcr = 0
+        cpu.mpu.guest_error = self.guest_error
         # Per NVIC bank, the bits of the IRQs that exist (below num_irq).
         n = self.exc.num_irq
         self.bank_mask = [((1 << max(0, min(32, n - 32 * b))) - 1) for b in range(NVIC_BANKS)]
@@ -335,24 +339,32 @@ class SystemControlSpace(Device):
     )
 
     def read(self, offset: int, size: int) -> int:
-        if 0xD90 <= offset < 0xDC0:
-            return 0  # the MPU: RAZ/WI until emulator.mpu serves it
+        if MPU_FIRST <= offset <= MPU_LAST:
+            return (self.cpu.mpu.read(offset) >> (8 * (offset & 3))) & ((1 << (8 * size)) - 1)
         return super().read(offset, size)
 
     def write(self, offset: int, size: int, value: int) -> None:
-        if not 0xD90 <= offset < 0xDC0:
+        if MPU_FIRST <= offset <= MPU_LAST:
+            if size != 4:
+                self.guest_error(f"{size}-byte write to MPU register 0x{offset:03X} ignored")
+                return
+            self.cpu.mpu.write(offset, value)
+        else:
             super().write(offset, size, value)
 
     def get_state(self) -> dict:
         state = super().get_state()
         state["systick"] = self.systick.get_state()
         state["demcr"] = self.demcr
+        state["mpu"] = self.cpu.mpu.get_state()
         return state
 
     def set_state(self, state: dict) -> None:
         super().set_state(state)
         self.systick.set_state(state["systick"])
         self.demcr = state["demcr"]
+        if "mpu" in state:
+            self.cpu.mpu.set_state(state["mpu"])
 
 
 def _bits(value: int) -> list[int]:

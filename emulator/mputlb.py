@@ -1,0 +1,114 @@
+"""Enforce the MPU (``emulator.mpu``) on the Unicorn core through Unicorn's virtual TLB.
+
+While MPU_CTRL.ENABLE is clear nothing here is active: Unicorn translates
+addresses with its own TLB fill, so a firmware that never enables the MPU
+runs exactly as before. Enabling it switches Unicorn to ``UC_TLB_VIRTUAL``
+with a ``UC_HOOK_TLB_FILL`` hook, called once per page (1 KiB on ARM) and
+privilege level when a TLB entry is filled:
+
+* the page gets the permissions the MPU gives it in the core's current
+  state; QEMU keeps separate TLBs for privileged and unprivileged code, so
+  privilege changes need no flush. Unicorn never requests negative-priority
+  TLBs, so the core flushes on HardFault/NMI entry and return
+  (``on_negative_priority``). Every MPU register write flushes the TLB;
+* a denied access maps the page to ``TRAP``, a physical page with nothing
+  behind it: the access then arrives at the core's unmapped-access hook with
+  the precise PC and the exact offset in the page, before it has any effect,
+  and ``take_denied`` turns it into the faulting virtual address and kind.
+
+Limit: the decision is per page. A page that a region or subregion boundary
+splits (regions below 1 KiB, subregions below 1 KiB, unaligned region
+ends) gets the most permissive of its parts, so an access there is never
+denied wrongly but may be allowed where the hardware would fault.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from unicorn import (
+    UC_CTL_IO_WRITE,
+    UC_CTL_TLB_FLUSH,
+    UC_HOOK_TLB_FILL,
+    UC_MEM_FETCH,
+    UC_MEM_READ,
+    UC_MEM_WRITE,
+    UC_PROT_ALL,
+    UC_QUERY_PAGE_SIZE,
+    UC_TLB_CPU,
+    UC_TLB_VIRTUAL,
+    Uc,
+)
+
+from emulator.mpu import Mpu, R, W, X
+
+# A physical page no board maps (the top of the vendor-specific system space, below
+# the core's "until" address 0xFFFFFF00).
+TRAP = 0xFFFFE000
+_NEEDED = {UC_MEM_READ: R, UC_MEM_WRITE: W, UC_MEM_FETCH: X}
+READ, WRITE, FETCH = UC_MEM_READ, UC_MEM_WRITE, UC_MEM_FETCH
+
+
+class MpuTlb:
+    """Switches Unicorn's TLB to the MPU's decisions while the MPU is enabled."""
+
+    def __init__(self, uc: Uc, mpu: Mpu, core_state: Callable[[], tuple[bool, bool]]) -> None:
+        """``core_state()``: (privileged, at negative execution priority) of the running core."""
+        self.uc = uc
+        self.mpu = mpu
+        self.core_state = core_state
+        self.page = uc.query(UC_QUERY_PAGE_SIZE)
+        self.active = False
+        self._hook: int | None = None
+        self._denied: tuple[int, int] | None = None  # (page, UC_MEM_* access) mapped to TRAP
+        self.flush_pending = False
+        mpu.on_change = self.sync
+
+    def sync(self) -> None:
+        """Follow MPU_CTRL.ENABLE, and drop every TLB entry made under the old settings."""
+        uc = self.uc
+        if self.mpu.enabled and not self.active:
+            self._hook = uc.hook_add(UC_HOOK_TLB_FILL, self._fill)
+            uc.ctl_set_tlb_mode(UC_TLB_VIRTUAL)
+            self.active = True
+        elif not self.mpu.enabled and self.active:
+            uc.ctl_set_tlb_mode(UC_TLB_CPU)
+            if self._hook is not None:
+                uc.hook_del(self._hook)
+            self._hook = None
+            self.active = False
+        self.flush()
+
+    def flush(self) -> None:
+        self.flush_pending = False
+        self._denied = None
+        self.uc.ctl(UC_CTL_TLB_FLUSH, UC_CTL_IO_WRITE)
+
+    def on_negative_priority(self) -> None:
+        """HardFault/NMI entered or left: the MPU may apply differently (HFNMIENA)."""
+        if self.active and not self.mpu.ctrl & 2:
+            self.flush()
+
+    def _fill(self, _uc: Uc, vaddr: int, access: int, entry: object, _ud: object) -> bool:
+        privileged, negative = self.core_state()
+        perms = self.mpu.page_permissions(vaddr, self.page, privileged, negative)
+        if perms & _NEEDED.get(access, R):
+            entry.paddr = vaddr  # type: ignore[attr-defined]
+            entry.perms = perms  # type: ignore[attr-defined]  # R/W/X bits are UC_PROT_*
+        else:
+            entry.paddr = TRAP  # type: ignore[attr-defined]
+            entry.perms = UC_PROT_ALL  # type: ignore[attr-defined]
+            self._denied = (vaddr, access)
+        return True
+
+    def take_denied(self, address: int) -> tuple[int, int] | None:
+        """For an unmapped access at ``address``: (faulting virtual address, READ/WRITE/FETCH)
+        if it is a denied access routed to ``TRAP``, else None. The TLB is flushed before the
+        core runs again (``flush_pending``)."""
+        denied = self._denied
+        if denied is None or not TRAP <= address < TRAP + self.page:
+            return None
+        self._denied = None
+        self.flush_pending = True
+        page, access = denied
+        return page | (address - TRAP), access

@@ -1,0 +1,349 @@
+"""The PMSAv7 MPU: registers (through the SCS), the access decision, and enforcement on the core.
+
+ARMv7-M ARM (DDI0403E) B3.5. Register tests drive ``m.scs`` directly; the
+enforcement tests run small programs that program the MPU, make a violating
+access and record CFSR, MMFAR and the stacked PC from their MemManage or
+HardFault handler, which then turns the MPU off and returns, so the access
+runs again and the program ends normally.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from emulator.mpu import ALL, Mpu, R, W, X, default_permissions
+
+TYPE, CTRL, RNR, RBAR, RASR = 0xD90, 0xD94, 0xD98, 0xD9C, 0xDA0
+ALIASES = [(0xDA4, 0xDA8), (0xDAC, 0xDB0), (0xDB4, 0xDB8)]
+
+DACCVIOL, IACCVIOL, MMARVALID = 1 << 1, 1 << 0, 1 << 7
+FORCED = 1 << 30
+
+
+def rasr(size_log2: int, ap: int, xn: bool = False, srd: int = 0, enable: bool = True) -> int:
+    return (int(xn) << 28) | (ap << 24) | (srd << 8) | ((size_log2 - 1) << 1) | int(enable)
+
+
+@pytest.fixture
+def m(board):
+    return board("""
+reset:
+    b reset
+""").m
+
+
+def r(m, off):
+    return m.scs.read(off, 4)
+
+
+def w(m, off, value):
+    m.scs.write(off, 4, value)
+
+
+# ------------------------------------------------------------------ registers
+def test_type_reports_8_unified_regions(m):
+    assert r(m, TYPE) == 0x00000800
+    w(m, TYPE, 0)
+    assert r(m, TYPE) == 0x00000800
+
+
+def test_ctrl_keeps_its_three_bits(m):
+    assert r(m, CTRL) == 0
+    w(m, CTRL, 0xFFFFFFFF)
+    assert r(m, CTRL) == 7
+    w(m, CTRL, 0)
+    assert r(m, CTRL) == 0
+
+
+def test_rnr_selects_the_region_of_rbar_and_rasr(m):
+    for n in range(8):
+        w(m, RNR, n)
+        w(m, RBAR, 0x20000000 + 0x1000 * n)
+        w(m, RASR, rasr(12, 3))
+    for n in range(8):
+        w(m, RNR, n)
+        assert r(m, RNR) == n
+        assert r(m, RBAR) == 0x20000000 + 0x1000 * n | n, "RBAR reads ADDR and the REGION number"
+        assert r(m, RASR) == rasr(12, 3)
+    w(m, RNR, 9)  # no such region: ignored
+    assert r(m, RNR) == 7
+
+
+def test_rbar_valid_writes_the_region_number_to_rnr(m):
+    w(m, RNR, 0)
+    w(m, RBAR, 0x20004000 | 0x10 | 5)
+    assert r(m, RNR) == 5
+    assert r(m, RBAR) == 0x20004005
+    w(m, RNR, 0)
+    assert r(m, RBAR) == 0, "region 0 untouched"
+    w(m, RBAR, 0x20008000 | 0x10 | 12)  # VALID with a region past 7: ignored
+    assert r(m, RNR) == 0 and r(m, RBAR) == 0
+    w(m, RBAR, 0x2000801F & ~0x10)  # without VALID: the region in RNR; low bits dropped
+    assert r(m, RBAR) == 0x20008000
+
+
+def test_rasr_keeps_the_architected_fields(m):
+    w(m, RASR, 0xFFFFFFFF)
+    assert r(m, RASR) == 0x173FFF3F
+
+
+@pytest.mark.parametrize("rbar_alias, rasr_alias", ALIASES)
+def test_alias_registers_reach_the_region_in_rnr(m, rbar_alias, rasr_alias):
+    w(m, rbar_alias, 0x00010000 | 0x10 | 3)
+    w(m, rasr_alias, rasr(16, 6))
+    w(m, RNR, 3)
+    assert r(m, RBAR) == 0x00010003 == r(m, rbar_alias)
+    assert r(m, RASR) == rasr(16, 6) == r(m, rasr_alias)
+
+
+def test_mpu_registers_reset(m):
+    w(m, RBAR, 0x20000000 | 0x10 | 2)
+    w(m, RASR, rasr(12, 3))
+    w(m, CTRL, 5)
+    m.reset()
+    assert (r(m, CTRL), r(m, RNR), r(m, RBAR), r(m, RASR)) == (0, 0, 0, 0)
+    assert not m.cpu.mputlb.active
+
+
+# ------------------------------------------------------------------ decision
+def _mpu(*regions: tuple[int, int, int], ctrl: int = 1) -> Mpu:
+    mpu = Mpu()
+    for n, (base, value) in enumerate(regions):
+        mpu.write(RNR, n)
+        mpu.write(RBAR, base)
+        mpu.write(RASR, value)
+    mpu.write(CTRL, ctrl)
+    return mpu
+
+
+@pytest.mark.parametrize("ap, priv, user", [
+    (0, 0, 0), (1, R | W, 0), (2, R | W, R), (3, R | W, R | W), (4, 0, 0), (5, R, 0), (6, R, R), (7, R, R)])
+def test_access_permissions_by_ap(ap, priv, user):
+    mpu = _mpu((0x20000000, rasr(12, ap)))
+    expect_priv = priv | X if priv else 0
+    expect_user = user | X if user else 0
+    assert mpu.permissions(0x20000800, privileged=True) == expect_priv
+    assert mpu.permissions(0x20000800, privileged=False) == expect_user
+
+
+def test_xn_removes_execute_only():
+    mpu = _mpu((0x20000000, rasr(12, 3, xn=True)))
+    assert mpu.permissions(0x20000000, True) == R | W
+
+
+def test_higher_region_number_wins_and_subregions_fall_through():
+    # Region 0: 64 KiB read-only; region 1: 8 KiB full access with subregions 1 and 7 disabled.
+    mpu = _mpu((0x20000000, rasr(16, 6)), (0x20000000, rasr(13, 3, srd=0x82)))
+    assert mpu.permissions(0x20000000, True) == ALL           # region 1, subregion 0
+    assert mpu.permissions(0x20000400, True) == R | X         # subregion 1 disabled -> region 0
+    assert mpu.permissions(0x20000800, True) == ALL           # subregion 2
+    assert mpu.permissions(0x20001C00, True) == R | X         # subregion 7 disabled
+    assert mpu.permissions(0x20002000, True) == R | X         # past region 1
+    assert mpu.permissions(0x20010000, True) == 0             # past both, no PRIVDEFENA
+
+
+def test_background_region_is_privileged_only():
+    mpu = _mpu((0x20000000, rasr(12, 3)), ctrl=1 | 4)
+    assert mpu.permissions(0x00001000, True) == ALL
+    assert mpu.permissions(0x40004000, True) == R | W, "peripheral space is XN in the default map"
+    assert mpu.permissions(0x00001000, False) == 0
+
+
+def test_ppb_is_always_accessible_and_system_space_never_executes():
+    mpu = _mpu((0x00000000, rasr(32, 3)))
+    assert mpu.permissions(0xE000ED00, False) == R | W
+    assert mpu.permissions(0xF0000000, True) == R | W
+    assert mpu.permissions(0x10000000, True) == ALL
+
+
+def test_unaligned_or_tiny_regions_match_nothing():
+    mpu = _mpu((0x20000400, rasr(12, 3)), (0x20000000, (3 << 24) | (3 << 1) | 1))  # 16 bytes: too small
+    assert mpu.permissions(0x20000400, True) == 0
+    assert mpu.permissions(0x20000000, True) == 0
+
+
+def test_disabled_mpu_and_negative_priority_use_the_default_map():
+    mpu = _mpu((0x20000000, rasr(12, 0)))
+    assert mpu.permissions(0x20000000, True) == 0
+    assert mpu.permissions(0x20000000, True, negative_priority=True) == ALL, "HFNMIENA clear"
+    mpu.write(CTRL, 1 | 2)
+    assert mpu.permissions(0x20000000, True, negative_priority=True) == 0, "HFNMIENA set"
+    mpu.write(CTRL, 0)
+    assert mpu.permissions(0x20000000, False) == ALL
+    assert default_permissions(0xA0000000) == R | W
+
+
+def test_a_page_split_by_a_region_boundary_gets_the_union():
+    mpu = _mpu((0x20000000, rasr(12, 3)), (0x20000100, rasr(6, 0)))  # 64-byte no-access hole
+    assert mpu.permissions(0x20000100, True) == 0
+    assert mpu.page_permissions(0x20000000, 1024, True, False) == ALL
+    assert not mpu.uniform(0x20000000, 1024) and mpu.uniform(0x20000400, 1024)
+
+
+# ------------------------------------------------------------------ enforcement
+MPU_MACROS = r"""
+    .equ MPU_CTRL, 0xE000ED94
+    .equ MPU_RBAR, 0xE000ED9C
+    .equ MPU_RASR, 0xE000EDA0
+    .equ MMFAR, 0xE000ED34
+    .macro MPU_REGION n, base, rasr
+    STORE32 MPU_RBAR, (\base) + 0x10 + \n
+    STORE32 MPU_RASR, \rasr
+    .endm
+"""
+
+# A fault handler: CFSR, MMFAR, HFSR and the stacked PC into results 0..3, the MPU off,
+# CFSR cleared, back to the faulting instruction.
+RECORD_AND_DISABLE = """
+    ldr r1, =CFSR
+    ldr r2, [r1]
+    RESULT 0, r2
+    str r2, [r1]
+    ldr r1, =MMFAR
+    ldr r2, [r1]
+    RESULT 1, r2
+    ldr r1, =HFSR
+    ldr r2, [r1]
+    RESULT 2, r2
+    str r2, [r1]
+    mrs r0, msp
+    ldr r0, [r0, #24]
+    RESULT 3, r0
+    STORE32 MPU_CTRL, 0
+    dsb
+    isb
+    bx lr
+"""
+
+FULL = rasr(32, 3)
+BACK_TO_PRIVILEGED = """
+    movs r0, #0
+    msr control, r0
+    bx lr
+"""
+
+
+def _run(board, body: str, handlers: dict[str, str], extra: str = "") -> object:
+    vectors = {name: name.lower() for name in handlers}
+    text = MPU_MACROS + "reset:\n" + body + "\n    EXIT\n" + "".join(
+        f"{name.lower()}:\n{code}" for name, code in handlers.items()) + extra
+    b = board(text, vectors)
+    b.run()
+    return b
+
+
+def test_store_to_read_only_region_is_a_memmanage_with_mmfar(board):
+    b = _run(board, f"""
+    STORE32 SHCSR, 1 << 16          @ MEMFAULTENA
+    MPU_REGION 0, 0, {FULL:#x}
+    MPU_REGION 1, 0x20004000, {rasr(12, 6):#x}
+    STORE32 MPU_CTRL, 1
+    dsb
+    isb
+    ldr r4, =0x20004010
+    ldr r5, [r4]                    @ reading is allowed
+    movs r5, #0x5A
+store:
+    str r5, [r4]
+    ldr r6, [r4]
+    RESULT 4, r6
+    """, {"MemManage": RECORD_AND_DISABLE})
+    cfsr, mmfar, hfsr, pc, value = b.results(5)
+    assert cfsr == DACCVIOL | MMARVALID, hex(cfsr)
+    assert mmfar == 0x20004010
+    assert hfsr == 0
+    assert pc == b["store"], "the stacked PC is the faulting store"
+    assert value == 0x5A, "the store ran again once the handler turned the MPU off"
+    assert not b.m.cpu.mputlb.active
+
+
+def test_execution_from_an_xn_region_is_an_iaccviol(board):
+    b = _run(board, f"""
+    STORE32 SHCSR, 1 << 16
+    MPU_REGION 0, 0, {FULL:#x}
+    MPU_REGION 1, xn_code, {rasr(10, 3, xn=True):#x}
+    STORE32 MPU_CTRL, 1
+    dsb
+    isb
+    bl xn_code
+    RESULT 4, r7
+    """, {"MemManage": RECORD_AND_DISABLE}, extra="""
+    .ltorg
+    .balign 1024
+xn_code:
+    movs r7, #0x33
+    bx lr
+    .balign 1024
+""")
+    cfsr, mmfar, hfsr, pc, r7 = b.results(5)
+    assert cfsr == IACCVIOL, hex(cfsr)
+    assert hfsr == 0
+    assert pc == b["xn_code"]
+    assert r7 == 0x33, "the function ran once the MPU was off"
+    del mmfar  # not valid for IACCVIOL
+
+
+def test_unprivileged_access_to_a_privileged_region_faults(board):
+    b = _run(board, f"""
+    STORE32 SHCSR, 1 << 16
+    MPU_REGION 0, 0, {FULL:#x}
+    MPU_REGION 1, 0x20008000, {rasr(12, 1):#x}    @ privileged RW, unprivileged none
+    STORE32 MPU_CTRL, 1
+    ldr r4, =0x20008004
+    ldr r5, [r4]                    @ privileged: allowed
+    movs r0, #1
+    msr control, r0                 @ nPRIV
+    isb
+user_load:
+    ldr r5, [r4]
+    mrs r0, control
+    RESULT 4, r0
+    """, {"MemManage": RECORD_AND_DISABLE.replace("    bx lr", BACK_TO_PRIVILEGED)})
+    cfsr, mmfar, _hfsr, pc, control = b.results(5)
+    assert cfsr == DACCVIOL | MMARVALID, hex(cfsr)
+    assert mmfar == 0x20008004
+    assert pc == b["user_load"]
+    assert control == 0
+
+
+def test_without_memfaultena_the_violation_escalates_to_hardfault(board):
+    b = _run(board, f"""
+    MPU_REGION 0, 0, {FULL:#x}
+    MPU_REGION 1, 0x20004000, {rasr(12, 5):#x}
+    STORE32 MPU_CTRL, 1
+    ldr r4, =0x20004000
+store:
+    str r4, [r4]
+    """, {"HardFault": RECORD_AND_DISABLE})
+    cfsr, mmfar, hfsr, pc = b.results(4)
+    assert cfsr == DACCVIOL | MMARVALID and mmfar == 0x20004000
+    assert hfsr == FORCED
+    assert pc == b["store"]
+
+
+def test_mbed_style_setup_runs(board):
+    """Mbed OS's ARMv7-M MPU setup: code region RX, RAM regions RW XN, PRIVDEFENA; the program
+    keeps running (stores to RAM, code from flash, devices through the background region)."""
+    b = _run(board, f"""
+    MPU_REGION 0, 0x00000000, {rasr(29, 3):#x}
+    MPU_REGION 1, 0x20000000, {rasr(29, 3, xn=True):#x}
+    MPU_REGION 2, 0x60000000, {rasr(29, 3, xn=True):#x}
+    MPU_REGION 3, 0x80000000, {rasr(29, 3, xn=True):#x}
+    STORE32 MPU_CTRL, 5             @ ENABLE | PRIVDEFENA
+    dsb
+    isb
+    ldr r0, =0xE000ED90
+    ldr r1, [r0]
+    RESULT 0, r1
+    movs r4, #0
+    ldr r5, =0x20000100
+loop:
+    str r4, [r5, r4, lsl #2]
+    adds r4, #1
+    cmp r4, #64
+    bne loop
+    ldr r1, [r5, #252]
+    RESULT 1, r1
+    """, {})
+    assert b.results(2) == [0x800, 63]
+    assert b.m.cpu.mputlb.active
