@@ -9,6 +9,12 @@ the wired IRQ lines; models never see NVIC numbers and do no host I/O.
 Register values live in ``self.r`` (a list indexed by the register's
 position in the table); ``self.get('NAME')``/``self.set('NAME', v)`` are the
 readable forms for hooks. ``read``/``write`` are the MMIO entry points.
+
+Two services come from the machine that maps the device (a device alone,
+as in unit tests, gets harmless defaults): ``request_system_reset(reason)``
+resets the board the way AIRCR.SYSRESETREQ does (a watchdog's reset
+output), and ``where()`` names the instruction making the current access
+("PC 0x00000412 <board_init>"), for logs.
 """
 
 from __future__ import annotations
@@ -21,6 +27,10 @@ from emulator.boardlog import BoardLog
 from emulator.clock import Clock
 from emulator.frames import FramePort
 from emulator.regs import RegMap, log_guest, log_trace, log_unimp
+
+
+def _nowhere() -> str:
+    return ""
 
 
 class IrqLine:
@@ -130,6 +140,9 @@ class Device:
         self.board_log: BoardLog | None = None
         self._unimp_seen: set[str] = set()
         self.trace = log_trace.isEnabledFor(logging.DEBUG)
+        # Set by the machine that maps the device (defaults serve a device on its own, in tests).
+        self.request_system_reset: Callable[[str], None] = self._no_board_reset
+        self.where: Callable[[], str] = _nowhere
         if settings:
             unknown = ", ".join(sorted(settings))
             raise ValueError(f"{type(self).__name__} takes no setting(s) {unknown}")
@@ -196,6 +209,12 @@ class Device:
         self.r[reg.index] = new
         if reg.after_write is not None:
             reg.after_write(self, old, value)
+
+    def after_system_reset(self, reason: str) -> None:
+        """Called after ``reset()`` when the board (not power) reset, with the cause."""
+
+    def _no_board_reset(self, reason: str) -> None:
+        self.guest_error(f"system reset requested ({reason}) with no board to reset")
 
     # -- logging --------------------------------------------------------------
     def guest_error(self, message: str) -> None:

@@ -35,8 +35,8 @@ from emulator.device import BytePort, Device, OrGate
 from emulator.faultreport import FaultReport, build_report
 from emulator.frames import FramePort
 from emulator.loader import FirmwareError, Image, Symbols
-from emulator.nvic import ExceptionState
-from emulator.platform import Platform, PlatformError, resolve_model
+from emulator.nvic import NMI, ExceptionState
+from emulator.platform import NMI_IRQN, Platform, PlatformError, resolve_model
 from emulator.scs import Dwt, SystemControlSpace
 from emulator.semihosting import Semihosting
 
@@ -151,6 +151,8 @@ class Machine:
                                         f"(it has: {', '.join(dev.irq) or 'none'})")
             for line, irq in spec.irqs.items():
                 gates.setdefault(irq, []).append((dev, line))
+            dev.request_system_reset = self.request_reset
+            dev.where = self._where
             self.devices[spec.name] = dev
             if spec.base is not None:
                 self._attach(spec.base, dev)
@@ -182,6 +184,12 @@ class Machine:
 
     def _irq_sink(self, irq: int) -> Callable[[bool], None]:
         exc = self.exc
+        if irq == NMI_IRQN:
+            def nmi(level: bool) -> None:  # the NMI input pends on a rising level
+                if level:
+                    exc.set_pending(NMI)
+
+            return nmi
 
         def sink(level: bool) -> None:
             exc.irq_input(irq, level)
@@ -253,6 +261,8 @@ class Machine:
             self._write_segments()  # as QEMU does: the image is reloaded, other RAM kept
         self.clock.clear()
         self.reset()
+        for dev in self.devices.values():
+            dev.after_system_reset(reason)
         for cb in self.on_reset:
             cb(reason)
 
@@ -424,6 +434,9 @@ class Machine:
         return exc.group_priority(exc.priority[n]) < exc.execution_priority(masks=(0, faultmask, basepri))
 
     # ------------------------------------------------------------- inspection
+    def _where(self) -> str:
+        return f"PC {self.symbol(self.cpu.pc)}"
+
     def symbol(self, address: int) -> str:
         name = self.symbols.lookup(address & ~1)
         return f"0x{address:08X}" + (f" <{name}>" if name else "")

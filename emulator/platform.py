@@ -18,6 +18,8 @@ from typing import Any
 
 import yaml
 
+# ``irqs: {line: nmi}`` wires a device output to the NMI input (CMSIS numbers it -14).
+NMI_IRQN = -14
 PLATFORM_DIRS = [Path(__file__).resolve().parent.parent / "platforms"]
 
 
@@ -171,7 +173,8 @@ def load_platform(name_or_path: str | Path) -> Platform:
         spec = DeviceSpec(
             name, c.string(d["model"], f"{key}.model"),
             c.integer(d["base"], f"{key}.base", "an address (integer)") if "base" in d else None,
-            {str(k): c.integer(v, f"{key}.irqs.{k}", f"an IRQ number below {plat.num_irq}")
+            {str(k): NMI_IRQN if v == "nmi" else
+             c.integer(v, f"{key}.irqs.{k}", f"an IRQ number below {plat.num_irq} or 'nmi'")
              for k, v in irqs.items()},
             dict(c.mapping(d.get("settings") or {}, f"{key}.settings")))
         for k, v in spec.irqs.items():

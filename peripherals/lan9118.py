@@ -58,11 +58,30 @@ Modelled
   QEMU never raises TSFL/TDFA/RSFF/RXDF; FreeRTOS enables them all and W1Cs everything, which
   costs one extra interrupt per packet and nothing else. INT_STS bits are latched (W1C) except
   PHY_INT, which mirrors (PHY reg 29 & reg 30) and is cleared by reading PHY reg 29.
-* IRQ line as QEMU: level = INT_STS & INT_EN != 0 (IRQ_CFG.IRQ_INT reads it whatever
-  IRQ_EN), gated by IRQ_EN, then inverted unless IRQ_POL and IRQ_TYPE are both set (an
-  open-drain or active-low pin seen by an NVIC input without an inverter). So the line is high
-  after reset until a driver writes IRQ_CFG, and Mbed's IRQ_EN-only setting idles high, as on
-  QEMU. Level-sensitive: Zephyr leaves RSFL set while frames remain and is re-entered.
+* IRQ pin and board wiring. The chip asserts its interrupt while INT_STS & INT_EN != 0
+  and IRQ_CFG.IRQ_EN is set (IRQ_CFG.IRQ_INT reads the first term whatever IRQ_EN says).
+  The pin is modelled electrically from IRQ_CFG as the datasheet describes it (LAN9118
+  §5.3.2 / LAN9220 §5.3.2 IRQ_CFG: IRQ_TYPE b0 1 = push-pull, 0 = open-drain; IRQ_POL b4
+  1 = active high, 0 = active low, ignored for open-drain, which is always active low;
+  IRQ_EN b8): push-pull drives the active level while asserted and the other level
+  otherwise; open-drain pulls low while asserted and is released (the board's pull-up
+  makes it high) otherwise. What reaches the NVIC is the ``irq_wiring`` setting:
+  - ``active-level`` (default): the input is asserted while the pin is at the level the
+    chip's configuration makes active (open-drain: low; push-pull: IRQ_POL). This is the
+    one wiring under which every surveyed driver family works, and the reason it is the
+    default: Mbed OS (``smsc9220_eth_drv.c``: IRQ_CFG = INT_DEAS | IRQ_EN, active-low
+    open-drain; earlier ``ETH_MPS2.c``: 0x22000100) was written for and tested on the
+    real MPS2 boards, whose FPGA must therefore take the pin as active low; FreeRTOS-Plus-TCP
+    and Zephyr (IRQ_CFG = 0x22000111, active-high push-pull, Zephyr's comment: "Polarity
+    config which works with QEMU") were only ever run on QEMU. Neither the FPGA image
+    nor the board schematic is public, so no single physical wiring can be proven;
+    this one gives each driver what its authors saw.
+  - ``qemu``: the raw pin level, as QEMU's ``lan9118_update`` computes it (level =
+    asserted, inverted unless IRQ_POL and IRQ_TYPE are both set): the line idles high
+    after reset and under Mbed's setting, which on QEMU livelocks Mbed's ISR.
+  - ``inverted``: the pin through an inverter (an active-low ETH_INTn input): Mbed works,
+    FreeRTOS/Zephyr's setting idles asserted.
+  Level-sensitive: Zephyr leaves RSFL set while frames remain and is re-entered.
   INT_DEAS is stored, its timing is not modelled (INT_DEAS_STS reads 0).
 * SW_INT is set when INT_EN.SW_INT_EN goes 0 -> 1 (datasheet "generated when SW_INT_EN is set
   high"; QEMU sets it on every write with the bit). Linux's open-time IRQ self-test sets it
@@ -96,9 +115,9 @@ Modelled
 * Driver facts honoured: FreeRTOS TX with data offset 4 and the immediate TX status pop, its
   RX reading one word past a packet whose length is a multiple of 4 (reads into the next
   packet, or 0 + RXE), SRST_TO polling, ISR W1C of all bits; Zephyr IRQ_CFG 0x22000111 and
-  level re-entry; Mbed chip id 0x9220 and IRQ_EN-only polarity; Linux BYTE_TEST, PMT READY,
-  PHY_RST, SW_INT self-test, PHY loopback self-test (64-byte frame -> RX status length 68),
-  RXDOFF 2, unaligned TX data offsets.
+  level re-entry; Mbed chip id 0x9220 and IRQ_EN-only polarity (``irq_wiring``); Linux
+  BYTE_TEST, PMT READY, PHY_RST, SW_INT self-test, PHY loopback self-test (64-byte frame -> RX
+  status length 68), RXDOFF 2, unaligned TX data offsets.
 
 Not modelled (logged once when touched): DMA (RX_DMA_CNT, RXD_INT), power management and
 wake-on-LAN (PM_MODE, PME, WUFF/WUCSR are stored only), flow control and pause frames
@@ -141,6 +160,7 @@ INT_VALID = 0x83BF_EFFF
 
 # IRQ_CFG
 IRQ_TYPE, IRQ_POL, IRQ_EN, IRQ_INT = 1 << 0, 1 << 4, 1 << 8, 1 << 12
+IRQ_WIRINGS = ("active-level", "qemu", "inverted")
 # HW_CFG
 SRST, SRST_TO, MODE_32 = 1 << 0, 1 << 1, 1 << 2
 # TX_CFG
@@ -470,8 +490,12 @@ class Lan9118(Device):
     )
 
     def __init__(self, name: str, clock: Clock, *, chip_id: int = 0x0118,
-                 mac: str | bytes = "52:54:00:12:34:56", **settings: Any) -> None:
+                 mac: str | bytes = "52:54:00:12:34:56", irq_wiring: str = "active-level",
+                 **settings: Any) -> None:
         super().__init__(name, clock, **settings)
+        if irq_wiring not in IRQ_WIRINGS:
+            raise ValueError(f"irq_wiring must be one of {', '.join(IRQ_WIRINGS)}, got {irq_wiring!r}")
+        self.irq_wiring = irq_wiring
         chip_id = int(chip_id)
         if chip_id > 0xFFFF:
             self.id_rev = chip_id & MASK32
@@ -602,19 +626,27 @@ class Lan9118(Device):
 
     # -- interrupts ---------------------------------------------------------------------
     def _update_irq(self) -> None:
+        self._line.set(self.irq_function())
+
+    def pin_level(self) -> bool:
+        """The IRQ pin's electrical level (True = high) from INT_STS, INT_EN and IRQ_CFG."""
         r = self.r
         cfg = r[self._i_cfg]
-        level = bool(r[self._i_sts] & r[self._i_en]) and bool(cfg & IRQ_EN)
-        if not (cfg & IRQ_POL and cfg & IRQ_TYPE):
-            level = not level
-        self._line.set(level)
+        asserted = bool(r[self._i_sts] & r[self._i_en]) and bool(cfg & IRQ_EN)
+        if cfg & IRQ_TYPE:  # push-pull: drives the active level (IRQ_POL) or the other one
+            return asserted == bool(cfg & IRQ_POL)
+        return not asserted  # open-drain, active low: pulled low or released to the pull-up
 
     def irq_function(self) -> bool:
-        """The IRQ line as a function of INT_STS, INT_EN and IRQ_CFG (for tests)."""
-        r = self.r
-        cfg = r[self._i_cfg]
-        level = bool(r[self._i_sts] & r[self._i_en]) and bool(cfg & IRQ_EN)
-        return level != (not (cfg & IRQ_POL and cfg & IRQ_TYPE))
+        """The level the board's wiring presents to the NVIC (see ``irq_wiring``)."""
+        pin = self.pin_level()
+        if self.irq_wiring == "qemu":
+            return pin
+        if self.irq_wiring == "inverted":
+            return not pin
+        cfg = self.r[self._i_cfg]
+        active_high = bool(cfg & IRQ_TYPE and cfg & IRQ_POL)
+        return pin == active_high
 
     def _raise(self, bits: int) -> None:
         self.r[self._i_sts] |= bits
