@@ -10,11 +10,12 @@ Register values live in ``self.r`` (a list indexed by the register's
 position in the table); ``self.get('NAME')``/``self.set('NAME', v)`` are the
 readable forms for hooks. ``read``/``write`` are the MMIO entry points.
 
-Two services come from the machine that maps the device (a device alone,
-as in unit tests, gets harmless defaults): ``request_system_reset(reason)``
-resets the board the way AIRCR.SYSRESETREQ does (a watchdog's reset
-output), and ``where()`` names the instruction making the current access
-("PC 0x00000412 <board_init>"), for logs.
+The machine that maps a device gives it ``board_log`` (whose ``where()``
+names the instruction making the current access) and
+``request_system_reset(reason)``, which resets the board the way
+AIRCR.SYSRESETREQ does (a watchdog's reset output); a device alone, as in
+unit tests, gets harmless defaults. ``after_system_reset(reason)`` runs
+after ``reset()`` when the board, not power, was reset.
 """
 
 from __future__ import annotations
@@ -27,10 +28,6 @@ from emulator.boardlog import BoardLog
 from emulator.clock import Clock
 from emulator.frames import FramePort
 from emulator.regs import RegMap, log_guest, log_trace, log_unimp
-
-
-def _nowhere() -> str:
-    return ""
 
 
 class IrqLine:
@@ -142,7 +139,6 @@ class Device:
         self.trace = log_trace.isEnabledFor(logging.DEBUG)
         # Set by the machine that maps the device (defaults serve a device on its own, in tests).
         self.request_system_reset: Callable[[str], None] = self._no_board_reset
-        self.where: Callable[[], str] = _nowhere
         if settings:
             unknown = ", ".join(sorted(settings))
             raise ValueError(f"{type(self).__name__} takes no setting(s) {unknown}")

@@ -152,7 +152,6 @@ class Machine:
             for line, irq in spec.irqs.items():
                 gates.setdefault(irq, []).append((dev, line))
             dev.request_system_reset = self.request_reset
-            dev.where = self._where
             self.devices[spec.name] = dev
             if spec.base is not None:
                 self._attach(spec.base, dev)
@@ -434,9 +433,6 @@ class Machine:
         return exc.group_priority(exc.priority[n]) < exc.execution_priority(masks=(0, faultmask, basepri))
 
     # ------------------------------------------------------------- inspection
-    def _where(self) -> str:
-        return f"PC {self.symbol(self.cpu.pc)}"
-
     def symbol(self, address: int) -> str:
         name = self.symbols.lookup(address & ~1)
         return f"0x{address:08X}" + (f" <{name}>" if name else "")

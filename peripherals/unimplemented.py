@@ -8,8 +8,8 @@ every read returns 0, every write is ignored, and each access is logged under
 CMSDK GPIO ALTFUNCSET registers and, on QEMU, carries on.
 
 Here, as there: reads are 0 (any size), writes are ignored. The first access
-to each placeholder is logged once, as a warning naming the device, the
-access and the instruction that made it (PC and symbol), so a user sees
+to each placeholder is logged once in the board log, as a warning naming the
+device, the access and the instruction that made it (PC and symbol), so a user sees
 which part of the board the firmware reached for; later accesses are counted
 (``accesses``) but not logged, so a polling loop does not flood the log.
 
@@ -25,7 +25,6 @@ real devices, as QEMU's flattened memory tree shows them.
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from emulator.clock import Clock
@@ -62,10 +61,14 @@ class UnimplementedDevice(Device):
         if self.first_access is not None:
             return
         what = f"{kind} of {size} byte(s) at +0x{offset:X}" + ("" if value is None else f" (0x{value:X})")
-        where = self.where()
-        self.first_access = f"{what}{' at ' + where if where else ''}"
-        log_unimp.log(logging.WARNING, "%s: unimplemented device '%s': first access: %s "
-                      "(reads 0, writes ignored)", self.name, self.label, self.first_access)
+        where = self.board_log.where() if self.board_log is not None else ""
+        self.first_access = f"{what}{' at PC ' + where if where else ''}"
+        message = (f"unimplemented device '{self.label}': first access: {self.first_access} "
+                   "(reads 0, writes ignored)")
+        if self.board_log is not None:
+            self.board_log.warning(self.name, message)
+        else:
+            log_unimp.warning("%s: %s", self.name, message)
 
     def read(self, offset: int, size: int) -> int:
         self._seen("read", offset, size, None)
