@@ -160,8 +160,8 @@ def attach_network(machine: Any, spec: str, *, switch: Switch | None = None,
     fwds = [f if isinstance(f, Forward) else parse_forward(f) for f in forwards]
     kind, _, arg = spec.partition(":")
     restrict = False
-    if kind.startswith("user,"):
-        kind, restrict = "user", _user_options(spec, kind[5:])
+    if spec.startswith("user,"):
+        kind, arg, restrict = "user", "", _user_options(spec, spec[5:])
     if kind not in ("user", "passt", "tap", "socket", "none") or (kind in ("user", "passt", "none") and arg):
         raise NetworkError(f"--net '{spec}': {NET_USAGE}")
     if fwds and kind not in NAT_KINDS:
