@@ -75,3 +75,87 @@ def test_the_outside_pattern_catches_what_it_must():
                  "pip index at https://pypi.org/simple"):
         assert OUTSIDE.search(line), line
     assert not OUTSIDE.search("docs/architecture.md, the shared switch")
+
+
+def guide_blocks(language: str) -> list[str]:
+    text = (ROOT / "docs" / "user-guide.md").read_text()
+    return re.findall(rf"```{language}\n(.*?)```", text, flags=re.S)
+
+
+def test_the_guides_pytest_example_passes(firmware, monkeypatch):
+    blocks = guide_blocks("python")
+    assert len(blocks) == 1, blocks
+    monkeypatch.chdir(ROOT)
+    scope: dict[str, object] = {}
+    exec(compile(blocks[0], "user-guide.md", "exec"), scope)
+    tests = [f for name, f in scope.items() if name.startswith("test_") and callable(f)]
+    assert len(tests) == 1
+    tests[0]()
+
+
+def test_the_guides_robot_example_passes(firmware, tmp_path):
+    blocks = guide_blocks("robotframework")
+    assert len(blocks) == 1, blocks
+    suite = tmp_path / "guide.robot"
+    suite.write_text(blocks[0])
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}",
+           "PYTHONPATH": str(ROOT)}
+    proc = subprocess.run([sys.executable, "-m", "robot", "--outputdir", str(tmp_path / "out"), str(suite)],
+                          capture_output=True, text=True, timeout=300, cwd=ROOT, env=env)
+    assert proc.returncode == 0 and "1 test, 1 passed, 0 failed" in proc.stdout, proc.stdout + proc.stderr
+
+
+def page_blocks(page: str, language: str) -> list[str]:
+    return re.findall(rf"```{language}\n(.*?)```", (ROOT / "docs" / page).read_text(), flags=re.S)
+
+
+def test_the_peripheral_pages_model_runs_on_a_board(tmp_path, monkeypatch):
+    """adding-a-peripheral.md: its model, its test, and its platform line on a copy of the AN385."""
+    import yaml
+
+    from emulator.machine import Machine
+    from emulator.platform import load_platform
+
+    model, test = page_blocks("adding-a-peripheral.md", "python")
+    (tmp_path / "heartbeat.py").write_text(model)
+    scope: dict[str, object] = {}
+    exec(compile(model + "\n" + test, "adding-a-peripheral.md", "exec"), scope)
+    scope["test_heartbeat_beats_and_interrupts"]()  # type: ignore[operator]
+
+    (line,) = page_blocks("adding-a-peripheral.md", "yaml")
+    board = yaml.safe_load((ROOT / "platforms" / "mps2-an385.yaml").read_text())
+    board["name"] = "an385-heartbeat"
+    board["devices"] += yaml.safe_load(line)["devices"]
+    (tmp_path / "board.yaml").write_text(yaml.safe_dump(board))
+    machine = Machine(load_platform(str(tmp_path / "board.yaml")))
+    hb = machine.device("heartbeat")
+    assert type(hb).__name__ == "Heartbeat"
+    hb.write(0x04, 4, 50)
+    hb.write(0x00, 4, 3)
+    machine.clock.advance(50)
+    machine.clock.fire_due()
+    assert machine.exc.pending >> (16 + 25) & 1, "IRQ 25 is not pending"
+
+
+def test_the_board_pages_platform_runs_hello_and_its_simulation_loads(firmware, tmp_path):
+    from emulator.loader import load_image
+    from emulator.machine import Machine
+    from emulator.platform import load_platform
+    from emulator.simulation import load_simulation
+
+    board, sim = page_blocks("adding-a-board.md", "yaml")
+    (tmp_path / "small.yaml").write_text(board)
+    machine = Machine(load_platform(str(tmp_path / "small.yaml")))
+    assert sorted(machine.devices) == ["scc", "timer0", "uart0"]
+    machine.load(load_image(str(firmware / "hello.elf")))
+    out = bytearray()
+    machine.port("uart0").connect(out.extend)
+    stop = machine.run(machine.clock.cycles(1.0))
+    assert (stop.kind, stop.exit_code) == ("exit", 0), (stop, out)
+    assert b"hello: cpuid ok\nhello: scc id ok\n" in out, out
+
+    (tmp_path / "sims").mkdir()
+    (tmp_path / "sims" / "two.yaml").write_text(sim.replace("../../firmware/build", str(firmware)))
+    loaded = load_simulation(tmp_path / "sims" / "two.yaml")
+    assert [b.name for b in loaded.boards] == ["server", "client"]
+    assert loaded.switch.port("client.eth0").link.loss == 0.1
