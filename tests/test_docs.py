@@ -134,7 +134,7 @@ def test_the_peripheral_pages_model_runs_on_a_board(tmp_path, monkeypatch):
     hb.write(0x00, 4, 3)
     machine.clock.advance(50)
     machine.clock.fire_due()
-    assert machine.exc.pending >> (16 + 25) & 1, "IRQ 25 is not pending"
+    assert machine.exc.pending >> (16 + 15) & 1, "IRQ 15 is not pending"
 
 
 def test_the_board_pages_platform_runs_hello_and_its_simulation_loads(firmware, tmp_path):
