@@ -45,6 +45,7 @@ from pathlib import Path
 from typing import Any
 
 from bridge.net.packets import require_loopback
+from bridge.rpc_observe import SessionObserver
 from emulator.machine import Machine, StopReason
 from emulator.network import Switch
 
@@ -365,6 +366,7 @@ class Runtime:
         self.goals: list[RunGoal] = []
         self.watchers: list[Watcher] = []
         self.snapshots: dict[str, Any] = {}
+        self.observer: SessionObserver | None = None
         self._jobs: list[tuple[Callable[[], Any], Future]] = []
         self._wake = threading.Event()
         self._idle = False
@@ -459,6 +461,7 @@ class Runtime:
                     lambda up, name=sp.name: self.events.emit(self._now(), "link", port=name, up=up,
                                                               text=f"{name} link {'up' if up else 'down'}"))
         self.session = session
+        self.observer = SessionObserver(session, self.events)
         self.started = False
         self.events.emit(0, "loaded", text=str(path))
 

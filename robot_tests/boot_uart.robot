@@ -8,8 +8,8 @@ Test Timeout      2 minutes
 Hello Prints And Exits
     Start Board    ${FIRMWARE}/hello.elf
     Wait For Line On Uart    Hello from vboard
-    ${line}=    Wait For Line On Uart    2 \\+ 40 = (\\d+)    treatAsRegex=True
-    Should End With    ${line}    = 42
+    ${line}=    Wait For Line On Uart    2 \\+ 40 \= (\\d+)    treatAsRegex=True
+    Should End With    ${line.Line}    = 42
     Wait For Line On Uart    hello: done
     Run For    10ms
     Board Should Have Exited    0
@@ -27,11 +27,11 @@ Uart Echo Is Interactive
     Start Board    ${FIRMWARE}/uart_echo.elf
     Create Terminal Tester    uart0    timeout=1s
     Wait For Prompt On Uart    echo>
-    Write Line To Uart    hello vboard
+    Write To Uart    hello vboard\n
     Wait For Line On Uart    HELLO VBOARD
     Wait For Prompt On Uart    echo>
-    Uart Should Be Idle    200ms
-    Write Line To Uart    Mixed Case 123!
+    Test If Uart Is Idle    0.2
+    Write To Uart    Mixed Case 123!\n
     Wait For Line On Uart    MIXED CASE 123!
     Write To Uart    q
     Wait For Line On Uart    uart_echo: done

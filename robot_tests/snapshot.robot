@@ -21,16 +21,18 @@ Demo Repeats After Load Snapshot
 
 Two Boards Repeat After Load Snapshot
     Start Simulation    ${SIMULATIONS}/rawping-pair.yaml
-    Wait For Line On Uart    rawping: peer up    timeout=20s    board=client
+    ${server}=    Create Terminal Tester    sysbus.uart0    machine=server
+    ${client}=    Create Terminal Tester    sysbus.uart0    machine=client
+    Wait For Line On Uart    rawping: peer up    timeout=20s    testerId=${client}
     Set Packet Loss    0.2    client.eth0
     Run For    50ms
     Save Snapshot    pair
-    ${start}=    Get Uart Offset    board=client
+    ${start}=    Get Uart Offset    testerId=${client}
     Run For    3s
-    ${first}=    Get Uart Output From    ${start}    board=client
+    ${first}=    Get Uart Output From    ${start}    testerId=${client}
     Should Contain    ${first}    echoed
     Load Snapshot    pair
-    ${again}=    Get Uart Offset    board=client
+    ${again}=    Get Uart Offset    testerId=${client}
     Run For    3s
-    ${second}=    Get Uart Output From    ${again}    board=client
+    ${second}=    Get Uart Output From    ${again}    testerId=${client}
     Should Be Equal    ${first}    ${second}

@@ -7,11 +7,13 @@ Test Timeout      3 minutes
 *** Test Cases ***
 Rawping Pair Echoes Every Frame
     Start Simulation    ${SIMULATIONS}/rawping-pair.yaml
+    ${server}=    Create Terminal Tester    sysbus.uart0    machine=server
+    ${client}=    Create Terminal Tester    sysbus.uart0    machine=client
     Start Capture
-    Wait For Line On Uart    rawframe: serving    timeout=20s    board=server
-    Wait For Line On Uart    rawping: peer up    timeout=20s    board=client
-    Wait For Line On Uart    50 of 50 echoed    timeout=20s    board=client
-    Wait For Line On Uart    rawframe: done    timeout=5s    board=server
+    Wait For Line On Uart    rawframe: serving    timeout=20s    testerId=${server}
+    Wait For Line On Uart    rawping: peer up    timeout=20s    testerId=${client}
+    Wait For Line On Uart    50 of 50 echoed    timeout=20s    testerId=${client}
+    Wait For Line On Uart    rawframe: done    timeout=5s    testerId=${server}
     Board Should Have Exited    0    board=client
     Board Should Have Exited    0    board=server
     ${n}=    Capture Should Contain    ethertype=0x88b5    min_count=100

@@ -12,7 +12,7 @@ Test Timeout      3 minutes
 *** Test Cases ***
 AP Loss Is Seen And The Station Rejoins When It Returns
     Start Wifi Station
-    Write Line To Uart    open
+    Write To Uart    open\n
     Wait For Line On Uart    wifi_station: socket open 0 echo ok    timeout=5s
     Remove Access Point    vboard
     Wait For Line On Uart    wifi_station: status DISCONNECTED    timeout=2s
@@ -24,7 +24,7 @@ AP Loss Is Seen And The Station Rejoins When It Returns
     Wait For Line On Uart    wifi_station: status CONNECTING    timeout=2s
     Wait For Line On Uart    wifi_station: status GLOBAL_UP    timeout=2s
     Wifi Station Should Be Joined    vboard
-    Write Line To Uart    open
+    Write To Uart    open\n
     Wait For Line On Uart    wifi_station: socket open 0 echo ok    timeout=5s
 
 Mbed AP Loss Case Passes When The Command Line Asks For It
@@ -43,18 +43,18 @@ Station Joins Another AP When Told
     Start Wifi Station
     Remove Access Point    vboard
     Wait For Line On Uart    wifi_station: connection lost    timeout=2s
-    Write Line To Uart    connect vboard
+    Write To Uart    connect vboard\n
     Wait For Line On Uart    wifi_station: connect vboard: -3008    timeout=10s
-    Write Line To Uart    connect vboard-open
+    Write To Uart    connect vboard-open\n
     Wait For Line On Uart    wifi_station: connect vboard-open: 0    timeout=10s
     Wait For Line On Uart    wifi_station: status GLOBAL_UP
     Wifi Station Should Be Joined    vboard-open
-    Write Line To Uart    status
+    Write To Uart    status\n
     Wait For Line On Uart    wifi_station: status GLOBAL_UP ip 10.0.2.15 rssi -67
 
 Dropped Station Rejoins By Itself
     Start Wifi Station
-    Write Line To Uart    open
+    Write To Uart    open\n
     Wait For Line On Uart    wifi_station: socket open 0 echo ok    timeout=5s
     Drop Wifi Station
     Wait For Line On Uart    wifi_station: status DISCONNECTED    timeout=2s

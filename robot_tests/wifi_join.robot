@@ -11,12 +11,12 @@ Test Timeout      3 minutes
 *** Test Cases ***
 Wrong Password Is An Auth Failure
     Start Wifi Station
-    Write Line To Uart    disconnect
+    Write To Uart    disconnect\n
     Wait For Line On Uart    wifi_station: disconnect: 0
-    Write Line To Uart    connect vboard not-the-secret
+    Write To Uart    connect vboard not-the-secret\n
     Wait For Line On Uart    wifi_station: connect vboard: -3011    timeout=10s
     Wifi Station Should Be Disconnected
-    Write Line To Uart    connect vboard vboard-secret
+    Write To Uart    connect vboard vboard-secret\n
     Wait For Line On Uart    wifi_station: connect vboard: 0    timeout=10s
     Wifi Station Should Be Joined    vboard
 
@@ -32,9 +32,9 @@ Changed Password Fails The Default Credentials
 
 Unknown SSID Is No SSID
     Start Wifi Station
-    Write Line To Uart    disconnect
+    Write To Uart    disconnect\n
     Wait For Line On Uart    wifi_station: disconnect: 0
-    Write Line To Uart    connect no-such-ap password1
+    Write To Uart    connect no-such-ap password1\n
     Wait For Line On Uart    wifi_station: connect no-such-ap: -3008    timeout=10s
     Wifi Station Should Be Disconnected
 
@@ -50,14 +50,14 @@ Scan Sees Added Access Points And Their Rssi
     Add Access Point    lab    password=lab-secret-1    rssi=-58    channel=1
     Add Access Point    cafe    channel=13
     Set Access Point Rssi    vboard-open    -80
-    Write Line To Uart    scan
+    Write To Uart    scan\n
     Wait For Line On Uart    wifi_station: scan 4    timeout=5s
     Wait For Line On Uart    wifi_station: ap vboard ch 6 rssi -45 secure
     Wait For Line On Uart    wifi_station: ap vboard-open ch 11 rssi -80 open
     Wait For Line On Uart    wifi_station: ap lab ch 1 rssi -58 secure
     Wait For Line On Uart    wifi_station: ap cafe ch 13 rssi -50 open
     Set Access Point Rssi    ${EMPTY}    -77
-    Write Line To Uart    status
+    Write To Uart    status\n
     Wait For Line On Uart    wifi_station: status GLOBAL_UP ip 10.0.2.15 rssi -77
     ${status}=    Get Wifi Status
     Length Should Be    ${status}[access_points]    4

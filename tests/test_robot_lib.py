@@ -20,9 +20,9 @@ Library    vboard.robot
 Echo Works
     Start Board    {fw}/uart_echo.elf
     Wait For Prompt On Uart    echo>    timeout=1s
-    Write Line To Uart    robot
-    ${{line}}=    Wait For Line On Uart    ROBOT    timeout=1s
-    Should Be Equal    ${{line.strip()}}    ROBOT
+    Write To Uart    robot\\n
+    ${{r}}=    Wait For Line On Uart    ROBOT    timeout=1s
+    Should Be Equal    ${{r.Line}}    ROBOT
     Start Capture
     Run For    5ms
     ${{n}}=    Capture Should Contain    min_count=0
@@ -75,8 +75,8 @@ def test_server_is_killed_at_exit_without_teardown(tmp_path: Path) -> None:
         "from vboard.robot import robot\n"
         "lib = robot()\n"
         f"lib.start_board({str(FW / 'hello.elf')!r})\n"
-        "print(lib.proc.pid, flush=True)\n"
-        "print(lib.wait_for_line_on_uart('hello: done', '1s'), flush=True)\n"
+        "print(lib.serve.proc.pid, flush=True)\n"
+        "print(lib.wait_for_line_on_uart('hello: done', '1s').Line, flush=True)\n"
     )
     p = subprocess.run([sys.executable, "-c", script], env=_env(), cwd=tmp_path, capture_output=True,
                        text=True, timeout=120)

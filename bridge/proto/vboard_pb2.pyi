@@ -484,3 +484,93 @@ class Event(_message.Message):
     ssid: str
     reason: str
     def __init__(self, seq: _Optional[int] = ..., time_ns: _Optional[int] = ..., kind: _Optional[str] = ..., board: _Optional[str] = ..., text: _Optional[str] = ..., exit_code: _Optional[int] = ..., port: _Optional[str] = ..., up: _Optional[bool] = ..., ssid: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class ObserveRequest(_message.Message):
+    __slots__ = ("board", "since", "port")
+    BOARD_FIELD_NUMBER: _ClassVar[int]
+    SINCE_FIELD_NUMBER: _ClassVar[int]
+    PORT_FIELD_NUMBER: _ClassVar[int]
+    board: str
+    since: int
+    port: str
+    def __init__(self, board: _Optional[str] = ..., since: _Optional[int] = ..., port: _Optional[str] = ...) -> None: ...
+
+class Led(_message.Message):
+    __slots__ = ("name", "on")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    ON_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    on: bool
+    def __init__(self, name: _Optional[str] = ..., on: _Optional[bool] = ...) -> None: ...
+
+class LedChange(_message.Message):
+    __slots__ = ("seq", "time_ns", "led", "on")
+    SEQ_FIELD_NUMBER: _ClassVar[int]
+    TIME_NS_FIELD_NUMBER: _ClassVar[int]
+    LED_FIELD_NUMBER: _ClassVar[int]
+    ON_FIELD_NUMBER: _ClassVar[int]
+    seq: int
+    time_ns: int
+    led: str
+    on: bool
+    def __init__(self, seq: _Optional[int] = ..., time_ns: _Optional[int] = ..., led: _Optional[str] = ..., on: _Optional[bool] = ...) -> None: ...
+
+class LedReply(_message.Message):
+    __slots__ = ("leds", "changes", "seq", "time_ns")
+    LEDS_FIELD_NUMBER: _ClassVar[int]
+    CHANGES_FIELD_NUMBER: _ClassVar[int]
+    SEQ_FIELD_NUMBER: _ClassVar[int]
+    TIME_NS_FIELD_NUMBER: _ClassVar[int]
+    leds: _containers.RepeatedCompositeFieldContainer[Led]
+    changes: _containers.RepeatedCompositeFieldContainer[LedChange]
+    seq: int
+    time_ns: int
+    def __init__(self, leds: _Optional[_Iterable[_Union[Led, _Mapping]]] = ..., changes: _Optional[_Iterable[_Union[LedChange, _Mapping]]] = ..., seq: _Optional[int] = ..., time_ns: _Optional[int] = ...) -> None: ...
+
+class LogEntry(_message.Message):
+    __slots__ = ("seq", "time_ns", "board", "level", "source", "message")
+    SEQ_FIELD_NUMBER: _ClassVar[int]
+    TIME_NS_FIELD_NUMBER: _ClassVar[int]
+    BOARD_FIELD_NUMBER: _ClassVar[int]
+    LEVEL_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    seq: int
+    time_ns: int
+    board: str
+    level: str
+    source: str
+    message: str
+    def __init__(self, seq: _Optional[int] = ..., time_ns: _Optional[int] = ..., board: _Optional[str] = ..., level: _Optional[str] = ..., source: _Optional[str] = ..., message: _Optional[str] = ...) -> None: ...
+
+class LogReply(_message.Message):
+    __slots__ = ("entries", "seq", "time_ns")
+    ENTRIES_FIELD_NUMBER: _ClassVar[int]
+    SEQ_FIELD_NUMBER: _ClassVar[int]
+    TIME_NS_FIELD_NUMBER: _ClassVar[int]
+    entries: _containers.RepeatedCompositeFieldContainer[LogEntry]
+    seq: int
+    time_ns: int
+    def __init__(self, entries: _Optional[_Iterable[_Union[LogEntry, _Mapping]]] = ..., seq: _Optional[int] = ..., time_ns: _Optional[int] = ...) -> None: ...
+
+class SentFrame(_message.Message):
+    __slots__ = ("seq", "time_ns", "port", "data")
+    SEQ_FIELD_NUMBER: _ClassVar[int]
+    TIME_NS_FIELD_NUMBER: _ClassVar[int]
+    PORT_FIELD_NUMBER: _ClassVar[int]
+    DATA_FIELD_NUMBER: _ClassVar[int]
+    seq: int
+    time_ns: int
+    port: str
+    data: bytes
+    def __init__(self, seq: _Optional[int] = ..., time_ns: _Optional[int] = ..., port: _Optional[str] = ..., data: _Optional[bytes] = ...) -> None: ...
+
+class FrameReply(_message.Message):
+    __slots__ = ("frames", "seq", "time_ns")
+    FRAMES_FIELD_NUMBER: _ClassVar[int]
+    SEQ_FIELD_NUMBER: _ClassVar[int]
+    TIME_NS_FIELD_NUMBER: _ClassVar[int]
+    frames: _containers.RepeatedCompositeFieldContainer[SentFrame]
+    seq: int
+    time_ns: int
+    def __init__(self, frames: _Optional[_Iterable[_Union[SentFrame, _Mapping]]] = ..., seq: _Optional[int] = ..., time_ns: _Optional[int] = ...) -> None: ...

@@ -7,7 +7,7 @@ import warnings
 
 from bridge.proto import vboard_pb2 as bridge_dot_proto_dot_vboard__pb2
 
-GRPC_GENERATED_VERSION = '1.85.1'
+GRPC_GENERATED_VERSION = '1.85.4'
 GRPC_VERSION = grpc.__version__
 _version_not_supported = False
 
@@ -1669,6 +1669,179 @@ class Events:
             '/vboard.v1.Events/Subscribe',
             bridge_dot_proto_dot_vboard__pb2.EventsRequest.SerializeToString,
             bridge_dot_proto_dot_vboard__pb2.Event.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+
+class ObserveStub:
+    """-------------------------------------------------------------------- Observe
+    What test tools watch (bridge/rpc_observe.py): board LEDs and their changes,
+    the board's log (its own records plus the emulation's events: faults, exits,
+    link changes), frames a board sent. Each reply carries `seq`: ask again with
+    `since` = that value to get only what came after. Times are virtual.
+    """
+
+    def __init__(self, channel):
+        """Constructor.
+
+        Args:
+            channel: A grpc.Channel.
+        """
+        self.Leds = channel.unary_unary(
+                '/vboard.v1.Observe/Leds',
+                request_serializer=bridge_dot_proto_dot_vboard__pb2.ObserveRequest.SerializeToString,
+                response_deserializer=bridge_dot_proto_dot_vboard__pb2.LedReply.FromString,
+                _registered_method=True)
+        self.Log = channel.unary_unary(
+                '/vboard.v1.Observe/Log',
+                request_serializer=bridge_dot_proto_dot_vboard__pb2.ObserveRequest.SerializeToString,
+                response_deserializer=bridge_dot_proto_dot_vboard__pb2.LogReply.FromString,
+                _registered_method=True)
+        self.Frames = channel.unary_unary(
+                '/vboard.v1.Observe/Frames',
+                request_serializer=bridge_dot_proto_dot_vboard__pb2.ObserveRequest.SerializeToString,
+                response_deserializer=bridge_dot_proto_dot_vboard__pb2.FrameReply.FromString,
+                _registered_method=True)
+
+
+class ObserveServicer:
+    """-------------------------------------------------------------------- Observe
+    What test tools watch (bridge/rpc_observe.py): board LEDs and their changes,
+    the board's log (its own records plus the emulation's events: faults, exits,
+    link changes), frames a board sent. Each reply carries `seq`: ask again with
+    `since` = that value to get only what came after. Times are virtual.
+    """
+
+    def Leds(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Log(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Frames(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+
+def add_ObserveServicer_to_server(servicer, server):
+    rpc_method_handlers = {
+            'Leds': grpc.unary_unary_rpc_method_handler(
+                    servicer.Leds,
+                    request_deserializer=bridge_dot_proto_dot_vboard__pb2.ObserveRequest.FromString,
+                    response_serializer=bridge_dot_proto_dot_vboard__pb2.LedReply.SerializeToString,
+            ),
+            'Log': grpc.unary_unary_rpc_method_handler(
+                    servicer.Log,
+                    request_deserializer=bridge_dot_proto_dot_vboard__pb2.ObserveRequest.FromString,
+                    response_serializer=bridge_dot_proto_dot_vboard__pb2.LogReply.SerializeToString,
+            ),
+            'Frames': grpc.unary_unary_rpc_method_handler(
+                    servicer.Frames,
+                    request_deserializer=bridge_dot_proto_dot_vboard__pb2.ObserveRequest.FromString,
+                    response_serializer=bridge_dot_proto_dot_vboard__pb2.FrameReply.SerializeToString,
+            ),
+    }
+    generic_handler = grpc.method_handlers_generic_handler(
+            'vboard.v1.Observe', rpc_method_handlers)
+    server.add_generic_rpc_handlers((generic_handler,))
+    server.add_registered_method_handlers('vboard.v1.Observe', rpc_method_handlers)
+
+
+ # This class is part of an EXPERIMENTAL API.
+class Observe:
+    """-------------------------------------------------------------------- Observe
+    What test tools watch (bridge/rpc_observe.py): board LEDs and their changes,
+    the board's log (its own records plus the emulation's events: faults, exits,
+    link changes), frames a board sent. Each reply carries `seq`: ask again with
+    `since` = that value to get only what came after. Times are virtual.
+    """
+
+    @staticmethod
+    def Leds(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/vboard.v1.Observe/Leds',
+            bridge_dot_proto_dot_vboard__pb2.ObserveRequest.SerializeToString,
+            bridge_dot_proto_dot_vboard__pb2.LedReply.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Log(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/vboard.v1.Observe/Log',
+            bridge_dot_proto_dot_vboard__pb2.ObserveRequest.SerializeToString,
+            bridge_dot_proto_dot_vboard__pb2.LogReply.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Frames(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/vboard.v1.Observe/Frames',
+            bridge_dot_proto_dot_vboard__pb2.ObserveRequest.SerializeToString,
+            bridge_dot_proto_dot_vboard__pb2.FrameReply.FromString,
             options,
             channel_credentials,
             insecure,
