@@ -52,6 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
                    "(vboard demo --help)")
     sub.add_parser("wifi-module", help="serve an emulated ESP8266 Wi-Fi module on a serial endpoint "
                    "(vboard wifi-module --help)")
+    sub.add_parser("test", help="run Robot suites against vboard, Renode's keywords (vboard test --help)")
     run = sub.add_parser("run", help="run firmware on a board", description="Run a firmware image "
                          "(ELF, Intel HEX or raw binary) on a virtual board.")
     run.add_argument("firmware", help="firmware image (ELF, .hex, or raw .bin loaded at --base), "
@@ -337,6 +338,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from vboard.ctl import main_ctl
 
         return main_ctl(argv[1:])
+    if argv[:1] == ["test"]:
+        from vboard.testrun import main_test
+
+        return main_test(argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

@@ -19,9 +19,10 @@ Between keywords the emulation is paused: a wait runs it until what it
 waits for happens or its virtual timeout passes, so a suite is
 deterministic. ``Start Emulation`` makes the board run freely instead.
 
-Testers, default testers and the default timeouts start afresh in every
-test. When a test fails, the UART transcripts, the fault report, the state
-and the capture are saved under ``${OUTPUT DIR}/vboard/<suite>/<test>/``
+Testers made in a test, the default tester and the default timeouts start
+afresh in every test (testers made in ``Suite Setup`` stay with the suite).
+When a test fails, the UART transcripts, the fault report, the state and
+the capture are saved under ``${OUTPUT DIR}/vboard/<suite>/<test>/``
 and the failure message links there.
 """
 
@@ -32,7 +33,7 @@ import os
 from typing import Any
 
 from vboard.robot_board import BoardKeywords
-from vboard.robot_core import RobotCore
+from vboard.robot_core import DEFAULT_TIMEOUT_NS, RobotCore
 from vboard.robot_leds import LedKeywords
 from vboard.robot_log import LogKeywords
 from vboard.robot_netif import NetworkInterfaceKeywords
@@ -48,8 +49,10 @@ class _Listener:
 
     def start_test(self, data: Any, result: Any) -> None:
         self.lib._fresh_testers()
+        self.lib.in_test = True
 
     def end_test(self, data: Any, result: Any) -> None:
+        self.lib.in_test = False
         if result.passed or getattr(result, "status", "") == "SKIP":
             return
         folder = self.lib._save_artifacts(result.parent.name if result.parent else "suite", result.name)
@@ -82,10 +85,17 @@ class robot(UartKeywords, LedKeywords, NetworkInterfaceKeywords, LogKeywords, Re
         self._init_log()
         self._init_renode()
         self._init_board()
+        self.in_test = False
         self.ROBOT_LIBRARY_LISTENER = _Listener(self)
 
     def _fresh_testers(self) -> None:
-        """A new test: no testers, default tester or changed default timeouts from earlier tests."""
-        self._forget_session()
-        self._init_uart()
-        self._init_leds()
+        """A new test: the testers earlier tests made are gone, defaults are Renode's again.
+
+        Testers made outside a test (``Suite Setup``) belong to the suite's emulation and stay.
+        """
+        self.testers = {k: t for k, t in self.testers.items() if not t.in_test}
+        self.default_tester = None
+        self.uart_timeout_ns = DEFAULT_TIMEOUT_NS
+        self.led_testers = {k: t for k, t in self.led_testers.items() if not t.in_test}
+        self.led_timeout_ns = 0
+        self.net_testers = {k: t for k, t in self.net_testers.items() if not t.in_test}

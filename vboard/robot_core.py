@@ -9,8 +9,9 @@ default between keywords) it runs the board in virtual time: up to the next
 UART output when a UART is watched (``Uart.WaitFor`` on any byte), else in
 growing slices (1 ms doubling up to 50 ms); the wait ends at the first look
 that matches, or when the virtual timeout has passed or the board stopped.
-While the emulation runs freely (``Start Emulation``) it looks every 10 ms of
-wall time instead. Either way results carry the virtual time at which the
+While the emulation runs freely (``Start Emulation``) a UART wait watches
+the same way (the server ends it at the virtual deadline); other waits look
+every 10 ms of wall time. Either way results carry the virtual time at which the
 thing happened, read from the board.
 """
 
@@ -135,12 +136,12 @@ class RobotCore:
             if now >= deadline or self._stopped(state, board):
                 return check()
             left = deadline - now
-            if state.state == "running":
-                time.sleep(POLL_WALL_S)
-            elif uart is not None:
+            if uart is not None:
                 b, u, offset = uart
                 self._call(client.wait_for, ANY_BYTE, offset=offset(), timeout=f"{left}ns", regex=True,
                            prompt=True, board=b, uart=u)
+            elif state.state == "running":
+                time.sleep(POLL_WALL_S)
             else:
                 self._call(client.run_for, f"{min(step, left)}ns")
                 step = min(step * 2, MAX_STEP_NS)

@@ -28,6 +28,7 @@ class LedTester:
     board: str
     led: str
     timeout_ns: int
+    in_test: bool = False
 
 
 class LedKeywords:
@@ -75,8 +76,9 @@ class LedKeywords:
         board = self.setup.board_name(machine) if self.setup.machines else str(machine or "")  # type: ignore[attr-defined]
         board = board or self.default_board  # type: ignore[attr-defined]
         name = str(led).removeprefix("sysbus.")
-        t = LedTester(len(self.led_testers), board, name,
-                      self.led_timeout_ns if defaultTimeout in (None, "") else seconds_ns(defaultTimeout))
+        t = LedTester(max(self.led_testers, default=-1) + 1, board, name,
+                      self.led_timeout_ns if defaultTimeout in (None, "") else seconds_ns(defaultTimeout),
+                      getattr(self, "in_test", False))
         names = [x.name for x in self._led_reply(t).leds]
         if name not in names:
             raise AssertionError(f"Create LED Tester: no LED '{led}' (LEDs: {', '.join(names) or 'none'})")

@@ -28,6 +28,7 @@ class NetTester:
     port: str
     since: int
     pending: list[tuple[int, bytes]] = field(default_factory=list)
+    in_test: bool = False
 
 
 def bytes_at(pattern: str, index: int, frame: bytes) -> bool:
@@ -86,8 +87,8 @@ class NetworkInterfaceKeywords:
             if t.port == port:
                 return tid
         reply = observe(client, "Frames", since=1 << 62)
-        tid = len(self.net_testers)
-        self.net_testers[tid] = NetTester(tid, port, int(reply.seq))
+        tid = max(self.net_testers, default=-1) + 1
+        self.net_testers[tid] = NetTester(tid, port, int(reply.seq), in_test=getattr(self, "in_test", False))
         return tid
 
     def _packet(self, when_ns: int, data: bytes) -> DotDict:

@@ -54,6 +54,8 @@ class TerminalTester:
         self.failing: list[tuple[str, bool]] = []
         self.report: list[str] = []
         self._sgr = ""
+        self.in_test = False   # made inside a test (dropped when the next test starts)
+        self.char_delay_ns = 0
 
     # ------------------------------------------------------------------ input
     def feed(self, data: bytes) -> None:
@@ -100,13 +102,18 @@ class TerminalTester:
 
     # --------------------------------------------------------------- matching
     def wait_for(self, pattern: str, regex: bool, unfinished: bool, match_next: bool) -> Match | None:
-        """One look at what is there now (``pattern`` is latin-1 text for binary testers)."""
-        failing = self.check_failing()
-        if failing is not None:
-            return failing
-        found = self._finished(pattern, regex, match_next)
-        if found is not None or not unfinished:
-            return found
+        """One look at what is there now (``pattern`` is latin-1 text for binary testers).
+
+        A failing string wins over the pattern when its line comes first (or is the same line).
+        """
+        fail = self._first_failing()
+        found = self._find_line(pattern, regex, match_next)
+        if fail is not None and (found is None or fail[0] <= found[0]):
+            return self._take_line(fail[0], [], failing=True)
+        if found is not None:
+            return self._take_line(*found)
+        if fail is not None or not unfinished:
+            return None
         return self._unfinished(pattern, regex, match_next)
 
     def wait_for_lines(self, patterns: list[str], regex: bool, unfinished: bool) -> Match | None:
@@ -120,7 +127,8 @@ class TerminalTester:
             tail_in_buffer = unfinished and len(window) == n - 1
             if len(window) < n and not tail_in_buffer:
                 break
-            if not all(_search(p, ln.text, regex) for p, ln in zip(patterns, window, strict=False)):
+            pairs = zip(patterns, window, strict=False)
+            if not all(_search(p, ln.text, regex) is not None for p, ln in pairs):
                 continue
             if tail_in_buffer:
                 if _search(patterns[-1], self.current, regex) is None:
@@ -140,22 +148,27 @@ class TerminalTester:
         return Match(line.text, line.end)
 
     def check_failing(self) -> Match | None:
-        for pattern, regex in self.failing:
-            found = self._finished(pattern, regex, False)
-            if found is not None:
-                found.failing = True
-                return found
-        return None
+        fail = self._first_failing()
+        return None if fail is None else self._take_line(fail[0], [], failing=True)
 
-    def _finished(self, pattern: str, regex: bool, first_only: bool) -> Match | None:
+    def _first_failing(self) -> tuple[int, list[str]] | None:
+        hits = [hit for hit in (self._find_line(p, r, False) for p, r in self.failing) if hit is not None]
+        return min(hits, key=lambda h: h[0]) if hits else None
+
+    def _find_line(self, pattern: str, regex: bool, first_only: bool) -> tuple[int, list[str]] | None:
+        """(index, groups) of the first finished line matching (only the first line: ``first_only``)."""
         candidates = self.lines[:1] if first_only else self.lines
         for i, line in enumerate(candidates):
             m = _search(pattern, line.text, regex)
             if m is not None:
-                del self.lines[:i + 1]
-                self._note(f"line containing >>{pattern}<<: success")
-                return Match(line.text, line.end, m)
+                return i, m
         return None
+
+    def _take_line(self, index: int, groups: list[str], failing: bool = False) -> Match:
+        line = self.lines[index]
+        del self.lines[:index + 1]
+        self._note(f"line >>{line.text[:60]}<<: {'failing string' if failing else 'success'}")
+        return Match(line.text, line.end, groups, failing)
 
     def _unfinished(self, pattern: str, regex: bool, at_start: bool) -> Match | None:
         text = self.current

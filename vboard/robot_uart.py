@@ -143,13 +143,14 @@ class UartKeywords:
         if endLineOption not in (None, "") and endLineOption not in END_LINE_OPTIONS:
             raise AssertionError(f"endLineOption: '{endLineOption}' "
                                  f"(accepted: {', '.join(END_LINE_OPTIONS)})")
-        tid = len(self.testers)
+        tid = max(self.testers, default=-1) + 1
         self.testers[tid] = TerminalTester(
             tid, b, u, length, self.uart_timeout_ns if timeout in (None, "") else seconds_ns(timeout),
             binary=to_bool(binaryMode, "binaryMode"), cr_ends_line=endLineOption == END_LINE_OPTIONS[1],
             pause=opt_bool(defaultPauseEmulation, False, "defaultPauseEmulation"),
             wait_for_echo=opt_bool(defaultWaitForEcho, True, "defaultWaitForEcho"),
             match_next_line=opt_bool(defaultMatchNextLine, False, "defaultMatchNextLine"))
+        self.testers[tid].in_test = getattr(self, "in_test", False)
         return tid
 
     @keyword_args
@@ -300,7 +301,7 @@ class UartKeywords:
     # -------------------------------------------------------------- writes
     def _write(self, t: TerminalTester, data: bytes) -> None:
         client = self._c()  # type: ignore[attr-defined]
-        delay = getattr(t, "char_delay_ns", 0)
+        delay = t.char_delay_ns
         if not delay:
             self._call(client.uart_write, data, t.board, t.uart)  # type: ignore[attr-defined]
             return
@@ -339,7 +340,7 @@ class UartKeywords:
     @keyword_args
     def write_char_delay(self, delay: Any, testerId: Any = None) -> None:  # noqa: N803
         """Later writes on this tester send one character per ``delay`` (seconds of virtual time)."""
-        self._tester(testerId).char_delay_ns = seconds_ns(delay, "delay")  # type: ignore[attr-defined]
+        self._tester(testerId).char_delay_ns = seconds_ns(delay, "delay")
 
     # ------------------------------------------------- vboard's UART keywords
     @keyword_args

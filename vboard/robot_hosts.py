@@ -1,4 +1,4 @@
-"""Host-side peers for the network suites: ``Library    HostServers.py`` (from robot_tests/resources).
+"""Host-side peers for Robot suites: ``Library    vboard.robot_hosts`` (``vboard test`` imports it).
 
 Robot keywords over ``vboard.peers`` (the servers and clients themselves,
 which pytest suites use too): this layer parses Robot's arguments (``30s``,
@@ -62,14 +62,14 @@ def _start(factory: Any, *args: Any, address: str) -> Any:
 class _Listener:
     ROBOT_LISTENER_API_VERSION = 3
 
-    def __init__(self, lib: HostServers) -> None:
+    def __init__(self, lib: robot_hosts) -> None:
         self.lib = lib
 
     def end_suite(self, data: Any, result: Any) -> None:
         self.lib.stop_host_servers()
 
 
-class HostServers:
+class robot_hosts:  # noqa: N801 - the library is imported as ``vboard.robot_hosts``
     """Host-side servers and clients on loopback for the vboard network suites (over vboard.peers)."""
 
     ROBOT_LIBRARY_SCOPE = "SUITE"
