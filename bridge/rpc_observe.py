@@ -26,8 +26,9 @@ from bridge.proto import vboard_pb2 as pb
 
 KEEP_FRAMES = 4096
 KEEP_LOG = 20_000
-EVENT_LEVELS = {"fault": "error", "error": "error", "network": "warning", "exit": "info",
-                "link": "info", "reset": "info", "wifi": "info"}
+# Runtime events that become log entries (faults are in the board's own log already).
+EVENT_LEVELS = {"error": "error", "network": "warning", "exit": "info", "link": "info", "reset": "info",
+                "wifi": "info"}
 
 
 @dataclass
