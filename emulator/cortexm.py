@@ -203,6 +203,8 @@ class CortexM3:
         self.on_bkpt: Callable[[CortexM3, int], bool] | None = None
         self.on_exception_entry: Callable[[int, int], None] | None = None
         self.on_exception_return: Callable[[int], None] | None = None
+        # Every synchronous fault about to be taken, with the exception it is taken as.
+        self.on_fault: Callable[[Fault, int], None] | None = None
         self.trace_exceptions: Callable[[str], None] | None = None
         self.code_ranges: list[tuple[int, int]] = []
         self.ram_ranges: list[tuple[int, int]] = []
@@ -582,6 +584,8 @@ class CortexM3:
             self.request_stop()
             raise Lockup(self.locked_up)
         self.last_fault = fault
+        if self.on_fault:
+            self.on_fault(fault, target)
         if self.trace_exceptions:
             self.trace_exceptions(f"fault {bit} at 0x{fault.pc:08X} -> {exception_name(target)}")
         self.take_exception(target, return_address)
@@ -636,6 +640,9 @@ class CortexM3:
                 kind = {17: "NOCP", 18: "INVSTATE", 22: "UNALIGNED", 3: "IBUSERR", 4: "PRECISERR"}
                 self.raise_fault(Fault(kind.get(intno, "UNDEFINSTR"), pc, detail=f"CPU exception {intno}"))
                 self.request_stop()
+                # Nothing ran: stop now (with the Thumb bit clear Unicorn raises this again and
+                # again at the same PC without ever reaching a block boundary).
+                uc.emu_stop()
         except Lockup:
             uc.emu_stop()
 
@@ -653,11 +660,13 @@ class CortexM3:
             self._take_forced_hardfault(next_pc - 2)
 
     def _take_forced_hardfault(self, pc: int) -> None:
-        self.fault = None
+        fault, self.fault = self.fault, None
         if self.exc.execution_priority() <= -1:
             self.locked_up = f"lockup: HardFault at PC=0x{pc:08X} while at HardFault/NMI priority"
             self.request_stop()
             raise Lockup(self.locked_up)
+        if self.on_fault and fault:
+            self.on_fault(fault, HARDFAULT)
         self.take_exception(HARDFAULT, pc)
 
     def _hook_invalid(self, uc: Uc, _ud: object) -> bool:

@@ -8,12 +8,13 @@ and the faulting PC and LR with their ELF symbols.
 from __future__ import annotations
 
 import struct
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from unicorn import UcError
 
-from emulator.cortexm import CFSR, HFSR
+from emulator.cortexm import CFSR, FAULT_OF_CFSR_BIT, HFSR, Fault
 from emulator.nvic import HARDFAULT, IRQ0, exception_name
 
 if TYPE_CHECKING:
@@ -62,17 +63,49 @@ class FaultReport:
                 "time_cycles": self.time_cycles}
 
 
-def build_report(machine: Machine, n: int, *, dead_loop: bool = False,
-                 lockup: str | None = None) -> FaultReport:
+def fault_line(machine: Machine, fault: Fault | None, n: int) -> str:
+    """One line for fault exception ``n`` taken (``fault``: the synchronous fault behind it, if any):
+    the exception, what it escalated from, the cause, PC and symbol, status and address registers."""
+    sysr = machine.cpu.sys
+    name = exception_name(n)
+    if fault is not None:
+        origin = FAULT_OF_CFSR_BIT.get(fault.cfsr_bit, HARDFAULT)
+        if origin != n:
+            name += f" (escalated from {exception_name(origin)})"
+        cause = CFSR_TEXT.get(fault.cfsr_bit) or HFSR_TEXT.get(fault.cfsr_bit) or fault.cfsr_bit
+        if fault.detail:
+            cause += f" ({fault.detail})"
+        where = f" at PC {machine.symbol(fault.pc)}"
+    else:
+        causes = [CFSR_TEXT[b] for b in decode(CFSR, sysr.cfsr) if b not in ("MMARVALID", "BFARVALID")]
+        cause = "; ".join(causes) or "pended, no fault status bits set"
+        where = ""
+    status = [f"CFSR=0x{sysr.cfsr:08X} {' '.join(decode(CFSR, sysr.cfsr)) or '-'}"]
+    if sysr.hfsr:
+        status.append(f"HFSR=0x{sysr.hfsr:08X} {' '.join(decode(HFSR, sysr.hfsr))}")
+    if sysr.cfsr & CFSR["MMARVALID"]:
+        status.append(f"MMFAR=0x{sysr.mmfar:08X}")
+    if sysr.cfsr & CFSR["BFARVALID"]:
+        status.append(f"BFAR=0x{sysr.bfar:08X}")
+    return f"{name}: {cause}{where}; {', '.join(status)}"
+
+
+def build_report(machine: Machine, n: int, *, dead_loop: bool = False, lockup: str | None = None,
+                 headline: str | None = None, notes: Sequence[str] = (),
+                 frame_sp: int | None = None) -> FaultReport:
+    """The report for exception ``n``. ``lockup``: the core locked up (this text is the headline);
+    ``headline``/``notes``: a headline and lines after it given by the caller; ``frame_sp``: where
+    the faulting context's frame was stacked, when LR no longer says (a handler that went on)."""
     cpu = machine.cpu
     sysr = cpu.sys
     uc = cpu.uc
     regs = {f"r{i}": cpu.reg(f"r{i}") for i in range(13)}
     msp, psp = cpu.banked_sps()
     lr_now = cpu.reg("lr")
-    frame_sp = psp if lr_now & 0xF == 0xD else msp
     stacked = None
-    if not lockup and (lr_now & 0xFFFFFFF0) == 0xFFFFFFF0:
+    if frame_sp is None and not lockup and (lr_now & 0xFFFFFFF0) == 0xFFFFFFF0:
+        frame_sp = psp if lr_now & 0xF == 0xD else msp
+    if frame_sp is not None:
         try:
             stacked = struct.unpack("<8I", uc.mem_read(frame_sp, 32))
         except UcError:
@@ -90,17 +123,9 @@ def build_report(machine: Machine, n: int, *, dead_loop: bool = False,
     pc_sym = machine.symbol(regs["pc"])
     lr_sym = machine.symbol(regs["lr"])
     last = getattr(cpu, "last_fault", None)
-    if lockup:
-        headline = f"firmware fault: {lockup}"
-    elif n in (2, 3, 4, 5, 6):
-        causes = [CFSR_TEXT.get(b, b) for b in cfsr_bits if b not in ("MMARVALID", "BFARVALID")]
-        causes += [HFSR_TEXT[b] for b in hfsr_bits]
-        cause = "; ".join(causes) or "no fault status bits set"
-        headline = f"firmware fault: {name} ({cause}) at {pc_sym}"
-    else:
-        irq = f" (IRQ {n - IRQ0})" if n >= IRQ0 else ""
-        headline = f"firmware fault: unhandled exception {name}{irq}: its handler loops forever"
-    lines = [headline]
+    if headline is None:
+        headline = _headline(name, n, lockup, cfsr_bits, hfsr_bits, pc_sym)
+    lines = [headline, *notes]
     if dead_loop and n in (2, 3, 4, 5, 6):
         lines.append(f"  the {name} handler at {machine.symbol(cpu.pc)} is an endless loop; stopped there")
     if last is not None and last.detail:
@@ -121,3 +146,16 @@ def build_report(machine: Machine, n: int, *, dead_loop: bool = False,
                  f"({machine.clock.now / machine.clock.hz:.6f} s)")
     return FaultReport(headline, name if not lockup else exception_name(HARDFAULT), sysr.cfsr, sysr.hfsr,
                        sysr.mmfar, sysr.bfar, regs, pc_sym, lr_sym, machine.clock.now, lines)
+
+
+def _headline(name: str, n: int, lockup: str | None, cfsr_bits: list[str], hfsr_bits: list[str],
+              pc_sym: str) -> str:
+    if lockup:
+        return f"firmware fault: {lockup}"
+    if n in (2, 3, 4, 5, 6):
+        causes = [CFSR_TEXT.get(b, b) for b in cfsr_bits if b not in ("MMARVALID", "BFARVALID")]
+        causes += [HFSR_TEXT[b] for b in hfsr_bits]
+        cause = "; ".join(causes) or "no fault status bits set"
+        return f"firmware fault: {name} ({cause}) at {pc_sym}"
+    irq = f" (IRQ {n - IRQ0})" if n >= IRQ0 else ""
+    return f"firmware fault: unhandled exception {name}{irq}: its handler loops forever"

@@ -33,6 +33,7 @@ from emulator.clock import Clock
 from emulator.cortexm import CortexM3, Lockup
 from emulator.device import BytePort, Device, OrGate
 from emulator.faultreport import FaultReport, build_report
+from emulator.faultwatch import FAULT_ACTIVE, FaultWatch, Stuck
 from emulator.frames import FramePort
 from emulator.loader import FirmwareError, Image, Symbols
 from emulator.nvic import NMI, ExceptionState
@@ -70,6 +71,8 @@ class Machine:
     # Per-device setting overrides, e.g. {"eth0": {"mac": "52:54:00:12:34:57"}}.
     overrides: dict[str, dict[str, Any]] = field(default_factory=dict)
     name: str = ""
+    # Stop at the first access no memory or device serves instead of giving the firmware a BusFault.
+    strict: bool = False
     clock: Clock = field(init=False)
     devices: dict[str, Device] = field(init=False, default_factory=dict)
 
@@ -77,6 +80,8 @@ class Machine:
         plat = self.platform
         self.clock = Clock(plat.clock_hz)
         self.board_log = BoardLog(self._now, plat.clock_hz)
+        self.faults = FaultWatch(self)
+        self._locked: StopReason | None = None  # a reset that locked up (stays until the next reset)
         self.exc = ExceptionState(plat.num_irq, plat.priority_bits)
         self.cpu = CortexM3(self.clock, self.exc)
         self.clock.on_earlier_deadline = self.cpu.request_stop
@@ -88,6 +93,7 @@ class Machine:
                                        lambda: self.clock.now, plat.clock_hz)
         self.cpu.semihosting = self.semihosting
         self.cpu.on_exception_entry = self._on_exception_entry
+        self.cpu.on_fault = self.faults.on_fault
         self.image: Image | None = None
         self.symbols = Symbols()
         self.inbox: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
@@ -124,6 +130,7 @@ class Machine:
             perms = UC_PROT_ALL if region.executable else UC_PROT_READ | UC_PROT_WRITE
             for base in (region.base, *region.aliases):
                 self.cpu.map_ram_ptr(base, region.size, perms, addr)
+                self.faults.add_window(base, region.size, region.executable)
             self._ram.append(_Ram(region, buf, addr))
 
     def _map_devices(self) -> None:
@@ -198,6 +205,7 @@ class Machine:
     def _attach(self, base: int, dev: Device) -> None:
         size = (dev.SIZE + 0xFFF) & ~0xFFF
         self.cpu.map_mmio(base, size, dev.read, dev.write, getattr(dev, "fifo_port", None))
+        self.faults.add_window(base, size)
 
     def device(self, name: str) -> Device:
         try:
@@ -249,6 +257,8 @@ class Machine:
         for dev in (self.scs, self.dwt, *self.devices.values()):
             dev.reset()
         self.cpu.reset()
+        self.faults.reset()
+        self._locked = self._stopped_by(self.faults.check_reset_vector())
 
     def request_reset(self, reason: str) -> None:
         self._reset_reason = reason
@@ -297,9 +307,18 @@ class Machine:
         for observer in self.exception_observers:
             observer("return", n)
 
+    def _stopped_by(self, stuck: Stuck | None) -> StopReason | None:
+        if stuck is None:
+            return None
+        return StopReason(stuck.kind, report=stuck.report, message=stuck.report.headline)
+
     def _on_exception_entry(self, n: int, vector: int) -> None:
         for observer in self.exception_observers:
             observer("enter", n)
+        stop = self._stopped_by(self.faults.on_entry(n))
+        if stop is not None:
+            self.stop(stop)
+            return
         dead = self._dead_loop.get(vector)
         if dead is None:
             try:
@@ -325,6 +344,9 @@ class Machine:
         cpu, clock, exc = self.cpu, self.clock, self.exc
         end = None if cycles is None else clock.now + cycles
         self._stop = None
+        if self._locked is not None:
+            return self._locked
+        faults = self.faults
         inbox = self.inbox
         try:
             while True:
@@ -347,6 +369,9 @@ class Machine:
                     reason, cpu.halt_reason = cpu.halt_reason, None
                     return StopReason(reason)
                 if cpu.fault is not None:
+                    stop = self._stopped_by(faults.before_fault(cpu.fault))
+                    if stop is not None:
+                        return stop
                     cpu.take_fault()
                     continue
                 n = exc.deliverable() if exc.pending else 0
@@ -355,6 +380,10 @@ class Machine:
                     continue
                 if until is not None and until():
                     return StopReason("condition")
+                if exc.active & FAULT_ACTIVE:
+                    stop = self._stopped_by(faults.check_parked(self.symbols.lookup))
+                    if stop is not None:
+                        return stop
                 now = clock.base  # between slices: no progress to add
                 if end is not None and now >= end:
                     return StopReason("time")

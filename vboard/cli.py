@@ -84,6 +84,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="answer DNS queries for NAME with IP (repeatable)")
     net.add_argument("--dns-file", metavar="FILE", help="hosts-style file of DNS records (IP NAME...)")
     run.add_argument("--gdb", metavar="PORT", type=int, help="wait for a GDB connection on 127.0.0.1:PORT")
+    run.add_argument("--strict", action="store_true",
+                     help="stop at the first access to an address no memory or device serves (a fault "
+                     "report, exit 3) instead of giving the firmware its BusFault")
     run.add_argument("--trace-exceptions", action="store_true", help="log exception entry/return to stderr")
     run.add_argument("--trace", metavar="FILE", help="write a timeline in virtual time (Perfetto/Chrome "
                      "JSON: exceptions, UART lines, frames, links, faults; one track group per board)")
@@ -131,7 +134,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise UsageError(f"--base '{args.base}': expected an address such as 0x0") from None
     platform = load_platform(args.platform)
     image = load_image(args.firmware, base=base)
-    machine = Machine(platform)
+    machine = Machine(platform, strict=args.strict)
     print_records(machine.board_log, log_floor(args))
     machine.load(image)
     if args.cmdline is not None:

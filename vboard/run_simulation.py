@@ -56,6 +56,7 @@ def run_simulation(args: argparse.Namespace, max_time: float | None,
         board.machine.port("uart0").connect(w)
         writers.append(w)
         print_records(board.machine.board_log, log_floor(args), f"[{board.name}] ")
+        board.machine.strict = args.strict
     trace = _start_trace(args.trace, sim)
     pcap = None
     if args.pcap:
