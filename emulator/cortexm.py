@@ -368,7 +368,8 @@ class CortexM3:
     # ------------------------------------------------------- exception entry
     def take_exception(self, n: int, return_address: int | None = None) -> None:
         """PushStack + ExceptionTaken (B1.5.6, B1.5.7); ``return_address`` None: the current PC."""
-        if self._take_exception_msp(n, return_address):
+        push_denied = self.mputlb.active and self._mpu_denies_frame(push=True)
+        if not push_denied and self._take_exception_msp(n, return_address):
             return
         if return_address is None:
             return_address = self.pc
@@ -386,7 +387,12 @@ class CortexM3:
         xpsr = (xpsr & ~XPSR_ALIGN) | (XPSR_ALIGN if align else 0)
         data = struct.pack("<8I", r0, r1, r2, r3, r12, lr, return_address & ~1 & 0xFFFFFFFF,
                            xpsr & 0xFFFFFFFF)
-        if self._is_ram(frame):
+        if push_denied:
+            # The MPU refuses the frame: nothing is stacked, the handler still runs, with
+            # MemManage (MSTKERR) pending as a derived exception.
+            self.sys.cfsr |= CFSR["MSTKERR"]
+            self._pend_derived(MEMMANAGE)
+        elif self._is_ram(frame):
             uc.mem_write(frame, data)
         else:
             # A stacking error: the handler still runs (B1.5.6), with BusFault pending.
@@ -471,6 +477,10 @@ class CortexM3:
             self.on_exception_return(n)
         to_thread = kind != 0x1
         nxt = self.exc.deliverable() if self.exc.pending else 0
+        if not nxt and self.mputlb.active and self._mpu_denies_frame(push=False, exc_return=exc_return):
+            self.raise_fault(Fault("MUNSTKERR", exc_return, detail="MPU: unstacking refused"))
+            self.take_pending_fault_now(return_address=exc_return)
+            return
         if not nxt and kind != 0xD and not control & 2:
             self._return_msp(n, to_thread)
             return
@@ -589,6 +599,34 @@ class CortexM3:
         if self.trace_exceptions:
             self.trace_exceptions(f"fault {bit} at 0x{fault.pc:08X} -> {exception_name(target)}")
         self.take_exception(target, return_address)
+
+    def _mpu_denies_frame(self, push: bool, exc_return: int = 0) -> bool:
+        """Does the MPU refuse the 8-word exception frame? Pushing: below the stack in use, with
+        the interrupted code's privilege; popping (``exc_return``): at the stack returned to,
+        with the privilege of the mode returned to."""
+        ipsr, control = self._regs.read_many(_IPSR_CONTROL)
+        msp, psp = self.banked_sps()
+        if push:
+            thread = not ipsr & 0x1FF
+            sp = psp if thread and control & 2 else msp
+            frame = (sp - 32) & (~7 if self.sys.stkalign else ~3) & 0xFFFFFFFF
+            need = 2  # write
+        else:
+            thread = exc_return & 0xF != 0x1
+            frame = psp if exc_return & 0xF == 0xD else msp
+            need = 1  # read
+        privileged = not thread or not control & 1
+        negative = self.exc.execution_priority() < 0
+        ends = (frame, (frame + 28) & 0xFFFFFFFF)
+        return not all(self.mpu.permissions(a, privileged, negative) & need for a in ends)
+
+    def _pend_derived(self, n: int) -> None:
+        """Pend a fault found during exception entry; HardFault (FORCED) if it is disabled."""
+        if self.exc.enabled >> n & 1:
+            self.exc.set_pending(n)
+        else:
+            self.sys.hfsr |= HFSR["FORCED"]
+            self.exc.set_pending(HARDFAULT)
 
     def _mpu_state(self) -> tuple[bool, bool]:
         """(privileged, at negative execution priority) for the MPU's decisions."""

@@ -347,3 +347,70 @@ loop:
     """, {})
     assert b.results(2) == [0x800, 63]
     assert b.m.cpu.mputlb.active
+
+
+RECORD_AND_EXIT = """
+    ldr r1, =CFSR
+    ldr r2, [r1]
+    RESULT 0, r2
+    ldr r1, =HFSR
+    ldr r2, [r1]
+    RESULT 1, r2
+    mrs r0, ipsr
+    RESULT 2, r0
+    EXIT
+"""
+
+
+SHCSR_TO_RESULT_3 = """
+    ldr r1, =SHCSR
+    ldr r2, [r1]
+    RESULT 3, r2
+"""
+
+
+def test_stacking_refused_by_the_mpu_is_mstkerr(board):
+    """SVC from thread mode on a PSP the MPU makes read-only: nothing is stacked, SVCall becomes
+    active and MemManage (MSTKERR, no MMFAR), a derived exception of higher priority, preempts
+    it before its first instruction."""
+    b = _run(board, f"""
+    STORE32 SHCSR, 1 << 16
+    STORE32 SHPR2, 0x80 << 24       @ SVCall below MemManage
+    MPU_REGION 0, 0, {FULL:#x}
+    MPU_REGION 1, 0x20008000, {rasr(12, 6):#x}   @ the process stack page: read-only
+    STORE32 MPU_CTRL, 1
+    ldr r0, =0x20008800
+    msr psp, r0
+    movs r0, #2
+    msr control, r0                 @ thread mode on PSP, privileged
+    isb
+    svc #0
+    """, {"SVCall": "    LOG 1\n    b .\n", "MemManage": "    LOG 2\n" + SHCSR_TO_RESULT_3 + RECORD_AND_EXIT})
+    cfsr, hfsr, ipsr, shcsr = b.results(4)
+    assert cfsr == 1 << 4, hex(cfsr)  # MSTKERR only
+    assert hfsr == 0 and ipsr == 4
+    assert shcsr & 0x81 == 0x81, "SVCall and MemManage active"
+    assert b.log() == bytes([2])
+    assert b.m.cpu.read_words(0x20008800 - 32, 8) == [0] * 8, "no frame was written"
+
+
+def test_unstacking_refused_by_the_mpu_is_munstkerr(board):
+    b = _run(board, f"""
+    STORE32 SHCSR, 1 << 16
+    MPU_REGION 0, 0, {FULL:#x}
+    STORE32 MPU_CTRL, 1
+    ldr r0, =0x20008800
+    msr psp, r0
+    movs r0, #2
+    msr control, r0
+    isb
+    svc #0
+    """, {"SVCall": f"""
+    MPU_REGION 1, 0x20008000, {rasr(12, 0):#x}   @ the process stack page: no access
+    dsb
+    isb
+    bx lr
+""", "MemManage": RECORD_AND_EXIT})
+    cfsr, hfsr, ipsr = b.results(3)
+    assert cfsr == 1 << 3, hex(cfsr)  # MUNSTKERR only
+    assert hfsr == 0 and ipsr == 4
