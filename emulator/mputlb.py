@@ -16,7 +16,9 @@ privilege level when a TLB entry is filled:
   the precise PC and the exact offset in the page, before it has any effect,
   and ``take_denied`` turns it into the faulting virtual address and kind.
 
-Limit: the decision is per page. A page that a region or subregion boundary
+Limits: FAULTMASK (the third way to a negative priority) does not flush,
+so with HFNMIENA clear a page used under FAULTMASK may keep the default
+map's permissions until the next flush. The decision is per page. A page that a region or subregion boundary
 splits (regions below 1 KiB, subregions below 1 KiB, unaligned region
 ends) gets the most permissive of its parts, so an access there is never
 denied wrongly but may be allowed where the hardware would fault.

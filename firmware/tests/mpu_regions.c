@@ -1,7 +1,7 @@
 /*
  * mpu_regions: the Cortex-M3 MPU (PMSAv7, 8 regions) and MemManage.
  *
- * Layout as an RTOS sets it up: region 0 the code (SSRAM1, read-only,
+ * Layout as an RTOS sets it up: region 0 the code memory (read-only,
  * executable), region 1 the data RAM (full access, XN), the background
  * region for privileged device accesses (PRIVDEFENA). Then, each on its own
  * 4 KiB page (1 KiB for the code page):
@@ -124,8 +124,9 @@ static void setup(void)
     uint32_t type = MPU_TYPE;
     printf("MPU_TYPE 0x%08lx (DREGION %lu)\n", (unsigned long)type, (unsigned long)((type >> 8) & 0xFFUL));
     MPU_CTRL = 0;
-    region(R_CODE, 0x00000000UL, AP_RO | RASR_SIZE(22) | RASR_ENABLE);            /* 4 MiB SSRAM1 */
-    region(R_RAM, 0x20000000UL, RASR_XN | AP_FULL | RASR_SIZE(22) | RASR_ENABLE); /* 4 MiB SSRAM2&3 */
+    /* 16 MiB each: the code and data memories of both the AN385 and the AN511 */
+    region(R_CODE, 0x00000000UL, AP_RO | RASR_SIZE(24) | RASR_ENABLE);
+    region(R_RAM, 0x20000000UL, RASR_XN | AP_FULL | RASR_SIZE(24) | RASR_ENABLE);
     MPU_RNR = R_CODE;
     printf("region 0: RBAR 0x%08lx RASR 0x%08lx\n", (unsigned long)MPU_RBAR, (unsigned long)MPU_RASR);
     MPU_RNR = R_RO;
