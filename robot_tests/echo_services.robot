@@ -1,13 +1,8 @@
 *** Settings ***
 Documentation     echo_server's services reached from the host through port forwards of the `user` backend:
-...               TCP echo (7, a line and 128 KiB compared by SHA-256), UDP echo (7), discard (9) and chargen
-...               (19, RFC 864 lines checked), then QUIT ends the app. Host ports are free ones.
-...
-...               Chargen speaks first, but through a passt forward a connection on which the host stays
-...               silent never completes (the board's SYN-ACK is not acknowledged until the host sends
-...               something), so the test sends one byte first, which chargen ignores. Daytime (13) is left
-...               out for that reason: the byte that opens the connection is unread when the board closes,
-...               so the board resets it, racing its own answer (robot_tests/README.md, known issues).
+...               TCP echo (7, a line and 128 KiB compared by SHA-256), UDP echo (7), discard (9), daytime (13)
+...               and chargen (19, RFC 864 lines checked), then QUIT ends the app. Host ports are free ones.
+...               Daytime and chargen speak first: the host connects and only reads.
 Resource          resources/network.resource
 Suite Setup       Start Echo Services Board
 Test Timeout      2 minutes
@@ -19,8 +14,8 @@ Test Timeout      2 minutes
 
 *** Test Cases ***
 Tcp Echo Returns A Line
-    ${reply}=    Tcp Exchange    ${PORTS}[echo]    hello through passt\n
-    Should Be Equal    ${reply}    hello through passt\n
+    ${reply}=    Tcp Exchange    ${PORTS}[echo]    hello through slirp\n
+    Should Be Equal    ${reply}    hello through slirp\n
     Wait For Line On Uart    echo_server: tcp 7 from 10.0.2.2    timeout=5s
 
 Tcp Echo Returns 128 KiB Intact
@@ -35,8 +30,13 @@ Discard Takes 16 KiB Without A Word
     Send To Tcp    ${PORTS}[discard]    16384    timeout=10s
     Wait For Line On Uart    echo_server: tcp 9 from 10.0.2.2    timeout=5s
 
+Daytime Speaks First
+    ${text}=    Read From Tcp    ${PORTS}[daytime]    timeout=2s
+    Should Start With    ${text}    board uptime
+    Wait For Line On Uart    echo_server: tcp 13 from 10.0.2.2    timeout=5s
+
 Chargen Sends Rfc 864 Lines
-    ${text}=    Read From Tcp    ${PORTS}[chargen]    size=7400    timeout=10s    send_first=x
+    ${text}=    Read From Tcp    ${PORTS}[chargen]    size=7400    timeout=2s
     Chargen Output Should Be Valid    ${text}    lines=100
     Wait For Line On Uart    echo_server: tcp 19 from 10.0.2.2    timeout=5s
 
@@ -55,9 +55,10 @@ Start Echo Services Board
     ${udp}=    Get Free Port
     ${discard}=    Get Free Port
     ${chargen}=    Get Free Port
+    ${daytime}=    Get Free Port
     VAR    &{PORTS}    echo=${echo}    udp_echo=${udp}    discard=${discard}
-    ...    chargen=${chargen}    scope=SUITE
+    ...    chargen=${chargen}    daytime=${daytime}    scope=SUITE
     Start Networked Board    echo_server
-    ...    forwards=tcp:${echo}:7,udp:${udp}:7,tcp:${discard}:9,tcp:${chargen}:19
+    ...    forwards=tcp:${echo}:7,udp:${udp}:7,tcp:${discard}:9,tcp:${chargen}:19,tcp:${daytime}:13
     Wait For Line On Uart    echo_server: listening on 10.0.2.15 tcp 7 9 13 19, udp 7 9    timeout=30s
     Start Emulation

@@ -5,8 +5,7 @@ Documentation     TCPServer accepting host connections: http_server's page and J
 ...               Each test first waits out the board's TIME_WAIT (VNET_TCP_TIME_WAIT_MS, 2 s): the server
 ...               closes first, each closed connection keeps one of vnet's two TCP buffer sets
 ...               (VNET_TCP_BUFSETS) until TIME_WAIT ends, and a SYN arriving meanwhile is dropped without
-...               an answer; passt does not retry it and resets the host's connection 10 s later
-...               (robot_tests/README.md, known issues).
+...               an answer, and the user backend sends it again only seconds later (TCP's SYN retry).
 Resource          resources/network.resource
 Suite Setup       Start Http Server Board
 Test Setup        Let The Board Close The Previous Connection

@@ -2,7 +2,7 @@
 
 - the two seed samples (``http_get``, ``sigio_state_machine``) fetch from a
   Python HTTP server standing in for arm.com / api.ipify.org (``--net user``
-  through passt, names answered by ``--dns-record``);
+  through libslirp, names answered by ``--dns-record``);
 - ``netsocket_tests`` (Mbed's TCP/UDP/DNS cases) against host echo, discard,
   daytime and chargen servers (``vboard/peers.py``), on vboard (names from
   ``--dns-record``) and on QEMU's user networking (names from a DNS server on
@@ -135,7 +135,6 @@ def board_echo(board: Board, port: int, payload: bytes) -> bytes:
 
 # ================================================================== 1. the seed samples
 def test_http_get_fetches_arm_com_from_the_host(firmware):
-    need("passt")
     body = b"<html>arm.com stand-in served by the test</html>\n"
     with http_server(http_response(body, "text/html")) as server, \
             vboard_run(str(firmware / "http_get.elf"), "--net", "user", "--dns-record", "arm.com=10.0.2.2",
@@ -152,7 +151,6 @@ def test_http_get_fetches_arm_com_from_the_host(firmware):
 
 
 def test_sigio_state_machine_queries_api_ipify_org(firmware):
-    need("passt")
     with http_server(http_response(b"203.0.113.7")) as server, \
             vboard_run(str(firmware / "sigio_state_machine.elf"), "--net", "user",
                        "--dns-record", "api.ipify.org=10.0.2.2", "--max-time", "30s") as out:
@@ -231,7 +229,6 @@ def start_dns_server() -> DnsServer:
 
 @pytest.fixture(scope="module")
 def netsocket_vboard(firmware: Path) -> dict[str, str]:
-    need("passt")
     text, code, err = run_netsocket_tests(
         [sys.executable, "-m", "vboard.cli", "run", str(firmware / "netsocket_tests.elf"), "--net", "user",
          "--dns-record", f"{NETTEST_DNS_HOST}=10.0.2.2", "--max-time", "120s"], timeout=150)
@@ -327,7 +324,6 @@ def assert_echoed(client: EchoTransfer, figures: str) -> None:
 
 def echo_server_board(board_factory: Callable[..., Board]) -> tuple[Board, int]:
     """echo_server in process, listening, its TCP echo forwarded from a free host port; (board, port)."""
-    need("passt")
     port = free_port()
     board = board_factory("echo_server", forwards=(f"tcp:{port}:7",))
     board.run_until(lambda: "echo_server: listening on 10.0.2.15" in board.text, 30, "echo_server up")
@@ -436,7 +432,6 @@ def test_echo_server_keeps_every_byte_for_a_slow_reader(board_factory):
 # ================================================================== 4. host tools
 def test_curl_reaches_http_server_through_a_forward(firmware):
     curl = need("curl")
-    need("passt")
     port = free_port()
     with vboard_run(str(firmware / "http_server.elf"), "--net", "user", "--forward", f"tcp:{port}:80",
                     "--max-time", "60s") as out:
@@ -468,12 +463,11 @@ def test_curl_reaches_http_server_through_a_forward(firmware):
 
 def test_nc_gets_its_line_echoed_by_echo_server(firmware):
     nc = need("nc", "netcat", "ncat")
-    need("passt")
     port = free_port()
     with vboard_run(str(firmware / "echo_server.elf"), "--net", "user", "--forward", f"tcp:{port}:7",
                     "--max-time", "60s") as out:
         out.wait_for(r"echo_server: listening on 10\.0\.2\.15", 30)
-        line = "hello through nc and passt\n"
+        line = "hello through nc and slirp\n"
         # -q 2 (openbsd) / -w: quit a bounded time after stdin's EOF, the echo read by then.
         args = [nc, "-q", "2", "-w", "5", "127.0.0.1", str(port)]
         if "ncat" in Path(nc).name:
@@ -666,5 +660,5 @@ def test_malformed_frames_neither_fault_nor_silence_the_board(board_factory):
     # Every frame reached the NIC (addressed to the board or broadcast, all >= 14 bytes).
     assert nic.rx_frames - rx_before >= len(frames), (nic.rx_frames - rx_before, families)
     assert "echo_server: done" not in board.text, board.text
-    # Still serving: a TCP echo through passt afterwards.
+    # Still serving: a TCP echo through slirp afterwards.
     assert board_echo(board, port, b"after 300 bad frames\n") == b"after 300 bad frames\n", board.text

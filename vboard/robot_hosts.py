@@ -6,7 +6,7 @@ strings), keeps what the suite started, and turns a peer's problem into a
 failed keyword.
 
 Servers (each in daemon threads, on 127.0.0.1 only, which the board reaches as
-10.0.2.2 through the ``user`` backend, passt):
+10.0.2.2 through the ``user`` backend, libslirp):
 
 - ``Start Http Server``: answers every request with one fixed response and
   records the requests (the seed's http://arm.com and api.ipify.org);
