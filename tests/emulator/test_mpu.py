@@ -414,3 +414,15 @@ def test_unstacking_refused_by_the_mpu_is_munstkerr(board):
     cfsr, hfsr, ipsr = b.results(3)
     assert cfsr == 1 << 3, hex(cfsr)  # MUNSTKERR only
     assert hfsr == 0 and ipsr == 4
+
+
+def test_mpu_state_goes_into_the_scs_snapshot(board):
+    src = board("reset:\n    b reset\n").m
+    w(src, RBAR, 0x20004000 | 0x10 | 2)
+    w(src, RASR, rasr(12, 6))
+    w(src, CTRL, 5)
+    state = src.scs.get_state()
+    dst = board("reset:\n    b reset\n").m
+    dst.scs.set_state(state)
+    assert (r(dst, CTRL), r(dst, RNR), r(dst, RBAR), r(dst, RASR)) == (5, 2, 0x20004002, rasr(12, 6))
+    assert dst.cpu.mputlb.active

@@ -422,3 +422,33 @@ irq47:
     assert (b.result(1) >> 12) & 0x1FF == 16 + 47, "VECTPENDING is IRQ 47"
     assert b.log() == bytes([47, 40])
     assert b.result(2) == 16 + 40 and b.result(3) == 16 + 47, "IPSR in each handler"
+
+
+def test_the_last_of_496_irqs_is_taken_through_a_relocated_table(board):
+    """IRQ 495 is exception 511, the largest IPSR value: vector at VTOR + 4 * 511 (a 2 KiB
+    table in RAM), entered and returned on the main stack (the native path)."""
+    b = board("""
+reset:
+    ldr r0, =0x20002000              @ the table: 512 words, 2 KiB aligned
+    ldr r1, =irq495 + 1
+    ldr r2, =4 * 511
+    str r1, [r0, r2]
+    ldr r1, =VTOR
+    str r0, [r1]
+    dsb
+    IRQ_ENABLE 495
+    ldr r0, =STIR
+    ldr r1, =495
+    str r1, [r0]
+    dsb
+    isb
+    RESULT 1, r7
+    EXIT
+irq495:
+    mrs r4, ipsr
+    RESULT 0, r4
+    movs r7, #1
+    bx lr
+""", num_irq=496)
+    b.run()
+    assert b.results(2) == [511, 1]
