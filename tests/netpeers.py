@@ -2,7 +2,7 @@
 
 The servers themselves (echo/discard/daytime/chargen, HTTP, DNS) and the
 bulk echo client live in ``vboard/peers.py``, shared with the Robot suites
-(``robot_tests/resources/HostServers.py``). Fixed ports (7/9/13/19, 80) may
+(``vboard/robot_hosts.py``). Fixed ports (7/9/13/19, 80) may
 still be held for a while by another run on this host, so these wait up to
 ``PORT_WAIT`` for them; a port still taken then fails the test with
 ``PortTaken``. Use them as context managers: leaving the block stops the

@@ -9,7 +9,7 @@
   127.0.0.1:53, which the firmware adds as 10.0.2.2 with ``add_dns_server``);
 - 1 MiB each way through the board's TCP echo with 10 % loss and reordering,
   and across a 3 s link-down (in process, link model on the board's port);
-- ``curl`` to ``http_server`` and ``nc`` to ``echo_server`` through port forwards;
+- (``curl`` and ``nc`` through port forwards: tests/test_host_tools.py, on the vboard pytest plugin);
 - 300 malformed frames from an extra switch port: the board neither faults nor
   stops answering.
 
@@ -19,12 +19,10 @@ Everything stays on 127.0.0.1; host tools missing make the tests FAIL.
 from __future__ import annotations
 
 import contextlib
-import json
 import random
 import re
 import socket
 import struct
-import subprocess
 import sys
 import threading
 import time
@@ -33,7 +31,7 @@ from pathlib import Path
 
 import pytest
 from netpeers import http_server, inet_services
-from proc_helpers import child, need, vboard_run
+from proc_helpers import child, vboard_run
 
 from bridge.net.attach import attach_network
 from bridge.net.packets import checksum
@@ -430,51 +428,7 @@ def test_echo_server_keeps_every_byte_for_a_slow_reader(board_factory):
 
 
 # ================================================================== 4. host tools
-def test_curl_reaches_http_server_through_a_forward(firmware):
-    curl = need("curl")
-    port = free_port()
-    with vboard_run(str(firmware / "http_server.elf"), "--net", "user", "--forward", f"tcp:{port}:80",
-                    "--max-time", "60s") as out:
-        out.wait_for(r"http_server: listening on http://10\.0\.2\.15:80/", 30)
-        base = f"http://127.0.0.1:{port}"
-        page = subprocess.run([curl, "-sS", "--max-time", "10", "-w", "\n%{http_code}", f"{base}/"],
-                              capture_output=True, text=True, timeout=20)
-        status = subprocess.run([curl, "-sS", "--max-time", "10", "-i", f"{base}/status"],
-                                capture_output=True, text=True, timeout=20)
-        missing = subprocess.run([curl, "-sS", "--max-time", "10", "-o", "/dev/null", "-w", "%{http_code}",
-                                  f"{base}/nope"], capture_output=True, text=True, timeout=20)
-        bye = subprocess.run([curl, "-sS", "--max-time", "10", f"{base}/quit"], capture_output=True,
-                             text=True, timeout=20)
-        code = out.wait_exit(30)
-    err = out.err
-    body, _, http_code = page.stdout.rpartition("\n")
-    assert page.returncode == 0 and http_code == "200", (page, out.text, err)
-    assert "<h1>vboard MPS2-AN385</h1>" in body and body.rstrip().endswith("</html>"), body
-    assert status.returncode == 0, (status, out.text)
-    head, _, payload = status.stdout.replace("\r\n", "\n").partition("\n\n")  # text=True may keep CRs
-    assert head.startswith("HTTP/1.0 200 OK") and "Content-Type: application/json" in head, head
-    info = json.loads(payload)
-    assert info["board"] == "mps2-an385" and info["ip"] == "10.0.2.15" and info["requests"] == 2, info
-    assert missing.stdout == "404", missing
-    # /quit: the board answers "bye", waits for curl to close its side, then exits.
-    assert bye.returncode == 0 and bye.stdout == "bye\n", bye
-    assert code == 0 and "http_server: done (4 requests)" in out.text, (out.text, err)
-
-
-def test_nc_gets_its_line_echoed_by_echo_server(firmware):
-    nc = need("nc", "netcat", "ncat")
-    port = free_port()
-    with vboard_run(str(firmware / "echo_server.elf"), "--net", "user", "--forward", f"tcp:{port}:7",
-                    "--max-time", "60s") as out:
-        out.wait_for(r"echo_server: listening on 10\.0\.2\.15", 30)
-        line = "hello through nc and slirp\n"
-        # -q 2 (openbsd) / -w: quit a bounded time after stdin's EOF, the echo read by then.
-        args = [nc, "-q", "2", "-w", "5", "127.0.0.1", str(port)]
-        if "ncat" in Path(nc).name:
-            args = [nc, "-w", "5", "--idle-timeout", "2", "127.0.0.1", str(port)]
-        result = subprocess.run(args, input=line, capture_output=True, text=True, timeout=30)
-        assert result.stdout == line, (result, out.text)
-        out.wait_for(r"echo_server: tcp 7 from 10\.0\.2\.2", 10)  # the board accepted nc
+# curl and nc through port forwards: tests/test_host_tools.py (on the vboard pytest plugin).
 
 
 # ================================================================== 5. bad input
