@@ -129,7 +129,8 @@ def build_report(machine: Machine, n: int, *, dead_loop: bool = False, lockup: s
     if dead_loop and n in (2, 3, 4, 5, 6):
         lines.append(f"  the {name} handler at {machine.symbol(cpu.pc)} is an endless loop; stopped there")
     if last is not None and last.detail:
-        lines.append(f"  cause: {last.detail}")
+        # After a lockup the last fault taken is the one that led there, not the one that locked up.
+        lines.append(f"  {'fault before the lockup' if lockup else 'cause'}: {last.detail}")
     lines.append(f"  CFSR  = 0x{sysr.cfsr:08X}  {' '.join(cfsr_bits) or '-'}")
     lines.append(f"  HFSR  = 0x{sysr.hfsr:08X}  {' '.join(hfsr_bits) or '-'}")
     if sysr.cfsr & CFSR["MMARVALID"]:

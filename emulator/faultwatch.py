@@ -20,12 +20,13 @@ and stops the run with a fault report (the machine returns it) when:
   about 20 µs of host time per fault this bounds a storm to a few
   milliseconds of wall time, whatever ``--max-time`` says;
 * **a CPU parked in a fault handler**: while a HardFault, MemManage,
-  BusFault or UsageFault handler is active, the PC seen at slice boundaries
-  stays in one function (a ``while (1)`` after printing a crash dump, a
-  branch to itself, a spin with PRIMASK set) for more than ``PARK_S`` of
-  board time. Checked only at slice boundaries and only while a fault
-  handler is active, so firmware that does not fault pays one integer test
-  per slice;
+  BusFault or UsageFault handler is active, for more than ``PARK_S`` of
+  board time either the PC seen at slice boundaries stays in one function
+  (a ``while (1)`` after printing a crash dump, a branch to itself), or
+  no interrupt can preempt the handler (HardFault, or PRIMASK/FAULTMASK
+  set: a blinking-LED loop over several functions is parked too). Checked
+  only at slice boundaries and only while a fault handler is active, so
+  firmware that does not fault pays one integer test per slice;
 * **a reset vector that points nowhere executable** (a wrong image): a
   lockup at once, as QEMU reports for the same image.
 
@@ -79,7 +80,8 @@ class FaultWatch:
         self._announced = 0           # the fault exception on_fault has just logged
         self._entry: tuple[int, int] | None = None  # (exception, frame address) of the fault handler
         self._park_fn: str | None = None
-        self._park_since = 0
+        self._park_since = 0          # since when the PC stays in _park_fn
+        self._masked_since = -1       # since when nothing but NMI could preempt the handler (-1: not)
 
     # ------------------------------------------------------------ the memory map
     def add_window(self, base: int, size: int, executable: bool = False) -> None:
@@ -121,6 +123,7 @@ class FaultWatch:
         msp, psp = m.cpu.banked_sps()
         self._entry = (n, psp if lr & 0xF == 0xD else msp)
         self._park_fn, self._park_since = None, m.clock.now
+        self._masked_since = m.clock.now if n == HARDFAULT else -1
         if self._announced != n:  # pended, not a synchronous fault (e.g. a stacking error)
             m.board_log.warning("cpu", fault_line(m, None, n))
         self._announced = 0
@@ -156,7 +159,8 @@ class FaultWatch:
 
     # ------------------------------------------------------ a parked handler
     def check_parked(self, symbol_of: Callable[[int], str | None]) -> Stuck | None:
-        """At a slice boundary while a fault handler is active: is it spinning in one function?"""
+        """At a slice boundary while a fault handler is active: is it spinning in one function, or
+        running where no interrupt can preempt it (HardFault, PRIMASK or FAULTMASK set)?"""
         m = self.m
         pc = m.cpu.pc & ~1
         name = symbol_of(pc)
@@ -164,14 +168,20 @@ class FaultWatch:
         now = m.clock.now
         if fn != self._park_fn:
             self._park_fn, self._park_since = fn, now
-            return None
-        if now - self._park_since <= self.park_cycles:
+        primask, faultmask, _basepri = m.cpu.read_masks()
+        if primask & 1 or faultmask & 1 or m.exc.active >> HARDFAULT & 1:
+            if self._masked_since < 0:
+                self._masked_since = now
+        else:
+            self._masked_since = -1
+        since = min(self._park_since, now if self._masked_since < 0 else self._masked_since)
+        if now - since <= self.park_cycles:
             return None
         active = m.exc.active & FAULT_ACTIVE
         n = self._entry[0] if self._entry else (active & -active).bit_length() - 1
         where = name.split("+", 1)[0] if name else f"code around 0x{pc:08X} (no symbol)"
         headline = (f"firmware fault: parked in the {exception_name(n)} handler: {where} has run for "
-                    f"{(now - self._park_since) / m.clock.hz * 1000:.0f} ms of board time without "
+                    f"{(now - since) / m.clock.hz * 1000:.0f} ms of board time without "
                     f"returning (at {m.symbol(pc)})")
         frame = self._entry[1] if self._entry else None
         report = build_report(m, n, headline=headline, frame_sp=frame,

@@ -217,3 +217,73 @@ def test_a_vector_with_the_thumb_bit_clear_pointing_nowhere_ends_at_once():
     m.load(_raw(vectors + code + struct.pack("<HH", 0x4A01, 0x6014) + struct.pack("<I", 0xFFFFFF2D)))
     stop = m.run(25 * MS)
     assert stop.kind == "lockup", stop
+
+
+def test_a_busfault_handler_looping_over_two_functions_with_primask_set_is_parked(board):
+    b = board("""
+reset:
+    ldr r0, =SHCSR
+    ldr r1, =(1 << 17)
+    str r1, [r0]
+    ldr r0, =0x60000000
+faulting:
+    ldr r1, [r0]
+    EXIT
+busfault:
+    cpsid i
+blink:
+    bl delay
+    bl toggle
+    b blink
+delay:
+    ldr r2, =93750
+1:  subs r2, #1
+    bne 1b
+    bx lr
+    .ltorg
+    .balign 1024
+toggle:
+    eor r3, r3, #1
+    ldr r2, =93750
+2:  subs r2, #1
+    bne 2b
+    bx lr
+""", {"BusFault": "busfault"})
+    # the same two 7.5 ms functions as below, but nothing can preempt the handler
+    stop = b.run(1000 * MS, expect="fault")
+    assert "parked in the BusFault handler" in stop.report.headline, stop.report.headline
+    assert 100 * MS < b.m.clock.now <= 125 * MS  # seen at slice boundaries (10 ms apart here)
+    assert stop.report.registers["pc"] == b["faulting"]
+
+
+def test_a_busfault_handler_that_irqs_may_preempt_is_parked_only_when_it_stays_in_one_function(board):
+    # Two functions in turn, 7.5 ms each, with interrupts enabled: slice boundaries (every 10 ms)
+    # see both, so it is not parked (an interrupt may still change things).
+    b = board("""
+reset:
+    ldr r0, =SHCSR
+    ldr r1, =(1 << 17)
+    str r1, [r0]
+    ldr r0, =0x60000000
+faulting:
+    ldr r1, [r0]
+    EXIT
+busfault:
+    bl delay
+    bl toggle
+    b busfault
+delay:
+    ldr r2, =93750
+1:  subs r2, #1
+    bne 1b
+    bx lr
+    .ltorg
+    .balign 1024            @ another function, in another window for a program without symbol sizes
+toggle:
+    eor r3, r3, #1
+    ldr r2, =93750
+2:  subs r2, #1
+    bne 2b
+    bx lr
+""", {"BusFault": "busfault"})
+    assert b.run(300 * MS, expect="time")
