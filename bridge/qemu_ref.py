@@ -63,7 +63,7 @@ class QemuResult:
     host_output: bytes = b""
 
 
-def qemu_command(elf: Path, uart0_socket: Path) -> list[str]:
+def qemu_command(elf: Path, uart0_socket: Path, machine: str = MACHINE) -> list[str]:
     """Return the QEMU command line for ``elf`` with UART0 on ``uart0_socket``."""
     qemu = shutil.which(QEMU_BINARY)
     if qemu is None:
@@ -74,7 +74,7 @@ def qemu_command(elf: Path, uart0_socket: Path) -> list[str]:
     return [
         qemu,
         "-M",
-        MACHINE,
+        machine,
         "-semihosting-config",
         "enable=on,target=native",
         "-nographic",
@@ -127,9 +127,10 @@ def _send_all(sock: socket.socket, data: bytes) -> None:
 
 
 def run_on_qemu(
-    elf: Path, *, uart0_input: bytes = b"", timeout: float = 20.0
+    elf: Path, *, uart0_input: bytes = b"", timeout: float = 20.0, machine: str = MACHINE
 ) -> QemuResult:
-    """Run ``elf`` on QEMU mps2-an385 and return its UART0 transcript and exit code.
+    """Run ``elf`` on QEMU ``machine`` (mps2-an385 unless told) and return its UART0
+    transcript and exit code.
 
     Raises QemuNotFoundError if qemu-system-arm is missing, FileNotFoundError
     if ``elf`` does not exist, RuntimeError if QEMU fails to start.
@@ -139,7 +140,7 @@ def run_on_qemu(
         raise FileNotFoundError(f"no such ELF: {elf}")
     with tempfile.TemporaryDirectory(prefix="vboard-qemu-") as tmp:
         sock_path = Path(tmp) / "uart0.sock"
-        cmd = qemu_command(elf.resolve(), sock_path)
+        cmd = qemu_command(elf.resolve(), sock_path, machine)
         start = time.monotonic()
         deadline = start + timeout
         proc = subprocess.Popen(
@@ -213,11 +214,12 @@ def main(argv: list[str] | None = None) -> int:
         "--input-file", type=Path, help="file whose bytes go to UART0 RX"
     )
     parser.add_argument("--timeout", type=float, default=20.0)
+    parser.add_argument("--machine", default=MACHINE, help="QEMU machine (mps2-an385, mps2-an511)")
     args = parser.parse_args(argv)
     data = args.input.encode().decode("unicode_escape").encode("latin-1")
     if args.input_file is not None:
         data += args.input_file.read_bytes()
-    result = run_on_qemu(args.elf, uart0_input=data, timeout=args.timeout)
+    result = run_on_qemu(args.elf, uart0_input=data, timeout=args.timeout, machine=args.machine)
     sys.stdout.buffer.write(result.transcript)
     sys.stdout.flush()
     if result.timed_out:

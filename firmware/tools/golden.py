@@ -2,6 +2,8 @@
 
     python firmware/tools/golden.py            # write golden/<name>.txt
     python firmware/tools/golden.py --check    # 3 runs each, compare to files
+    python firmware/tools/golden.py --board an511 hello   # build/an511/hello.elf on
+                                               # QEMU mps2-an511 -> golden/an511/hello.txt
 
 Run from the repository root after `make -C firmware`. Programs that hang
 by design (crash*) are run with a short timeout; uart_echo gets
@@ -30,20 +32,25 @@ TIMEOUT = 20.0
 RUNS = 3
 
 
-def programs() -> list[str]:
+BOARDS = {"an385": (BUILD, GOLDEN), "an511": (BUILD / "an511", GOLDEN / "an511")}
+
+
+def programs(board: str = "an385") -> list[str]:
     names = [p.stem for p in sorted((FIRMWARE / "tests").glob("*.c"))]
-    names += [p.stem for p in sorted((FIRMWARE / "demo").glob("*.c"))]
+    if board == "an385":
+        names += [p.stem for p in sorted((FIRMWARE / "demo").glob("*.c"))]
     return names
 
 
-def run(name: str) -> QemuResult:
-    inp = GOLDEN / f"{name}.input"
+def run(name: str, board: str = "an385") -> QemuResult:
+    build, golden = BOARDS[board]
+    inp = golden / f"{name}.input"
     data = inp.read_bytes() if inp.exists() else b""
     timeout = HANG_TIMEOUT if name in HANGS else TIMEOUT
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
     run_on_qemu = importlib.import_module("bridge.qemu_ref").run_on_qemu
-    return run_on_qemu(BUILD / f"{name}.elf", uart0_input=data, timeout=timeout)
+    return run_on_qemu(build / f"{name}.elf", uart0_input=data, timeout=timeout, machine=f"mps2-{board}")
 
 
 def verdict(name: str, res: QemuResult) -> str | None:
@@ -61,16 +68,20 @@ def main() -> int:
     parser.add_argument(
         "--check", action="store_true", help="compare 3 runs with the files"
     )
+    parser.add_argument("--board", choices=sorted(BOARDS), default="an385",
+                        help="which build and QEMU machine (default: an385)")
     parser.add_argument("names", nargs="*", help="programs (default: all)")
     args = parser.parse_args()
+    golden_dir = BOARDS[args.board][1]
+    golden_dir.mkdir(exist_ok=True)
     failed = 0
-    for name in args.names or programs():
-        results = [run(name) for _ in range(RUNS if args.check else 1)]
+    for name in args.names or programs(args.board):
+        results = [run(name, args.board) for _ in range(RUNS if args.check else 1)]
         first = results[0]
         problem = verdict(name, first)
         if any(r.transcript != first.transcript for r in results):
             problem = "transcript differs between runs"
-        path = GOLDEN / f"{name}.txt"
+        path = golden_dir / f"{name}.txt"
         if args.check:
             if not path.exists() or path.read_bytes() != first.transcript:
                 problem = problem or "differs from golden file"

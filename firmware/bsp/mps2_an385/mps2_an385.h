@@ -41,10 +41,16 @@ extern "C" {
 #define CMSDK_DUALTIMER_BASE 0x40002000UL
 #define CMSDK_UART0_BASE     0x40004000UL
 #define CMSDK_UART1_BASE     0x40005000UL
+#ifndef MPS2_AN511
 #define CMSDK_UART2_BASE     0x40006000UL
 #define CMSDK_UART3_BASE     0x40007000UL
-#define CMSDK_WATCHDOG_BASE  0x40008000UL
 #define CMSDK_UART4_BASE     0x40009000UL
+#endif
+#define CMSDK_WATCHDOG_BASE  0x40008000UL
+#define CMSDK_GPIO0_BASE     0x40010000UL
+#define CMSDK_GPIO1_BASE     0x40011000UL
+#define CMSDK_GPIO2_BASE     0x40012000UL
+#define CMSDK_GPIO3_BASE     0x40013000UL
 #define MPS2_FPGAIO_BASE     0x40028000UL
 #define MPS2_SCC_BASE        0x4002F000UL
 #define MPS2_ETH_BASE        0x40200000UL /* LAN9118 */
@@ -87,7 +93,14 @@ typedef enum {
     PORT0_7_IRQn = 31,
 } IRQn_Type;
 
+#ifdef MPS2_AN511
+#include "mps2_an511.h" /* bsp/mps2_an511/: what the AN511 image changes */
+#else
 #define MPS2_NUM_IRQS 32
+#define MPS2_SCC_ID   0x41043850UL
+#define MPS2_ETH_IRQn ETHERNET_IRQn
+#define MPS2_GPIO0_PIN0_IRQn PORT0_0_IRQn /* pins 0-7 on 24-31 */
+#endif
 
 /* Exception numbers (vector index) */
 #define EXC_NMI        2
@@ -219,6 +232,53 @@ typedef struct {
 #define FPGAIO_LED0_Msk 0x3UL /* two user LEDs */
 
 #define FPGAIO ((MPS2_FPGAIO_TypeDef *)MPS2_FPGAIO_BASE)
+
+/* ------------------------------------------------------- CMSDK AHB GPIO */
+typedef struct {
+    __IO uint32_t DATA;       /* 0x000 read: pins; write: DATAOUT */
+    __IO uint32_t DATAOUT;    /* 0x004 */
+    uint32_t RESERVED0[2];
+    __IO uint32_t OUTENSET;   /* 0x010 */
+    __IO uint32_t OUTENCLR;   /* 0x014 */
+    __IO uint32_t ALTFUNCSET; /* 0x018 */
+    __IO uint32_t ALTFUNCCLR; /* 0x01C */
+    __IO uint32_t INTENSET;   /* 0x020 */
+    __IO uint32_t INTENCLR;   /* 0x024 */
+    __IO uint32_t INTTYPESET; /* 0x028 1 = edge */
+    __IO uint32_t INTTYPECLR; /* 0x02C */
+    __IO uint32_t INTPOLSET;  /* 0x030 1 = rising / high */
+    __IO uint32_t INTPOLCLR;  /* 0x034 */
+    __IO uint32_t INTSTATUS;  /* 0x038 read: INTSTATUS, write: INTCLEAR */
+    uint32_t RESERVED1[241];
+    __IO uint32_t MASKLOWBYTE[256];  /* 0x400: index = mask of bits 7:0 */
+    __IO uint32_t MASKHIGHBYTE[256]; /* 0x800: index = mask of bits 15:8 */
+} CMSDK_GPIO_TypeDef;
+
+#define GPIO0 ((CMSDK_GPIO_TypeDef *)CMSDK_GPIO0_BASE)
+#define GPIO1 ((CMSDK_GPIO_TypeDef *)CMSDK_GPIO1_BASE)
+#define GPIO2 ((CMSDK_GPIO_TypeDef *)CMSDK_GPIO2_BASE)
+#define GPIO3 ((CMSDK_GPIO_TypeDef *)CMSDK_GPIO3_BASE)
+
+/* ---------------------------------------------------- CMSDK APB watchdog */
+typedef struct {
+    __IO uint32_t LOAD;   /* 0x000 */
+    __I  uint32_t VALUE;  /* 0x004 */
+    __IO uint32_t CTRL;   /* 0x008 */
+    __O  uint32_t INTCLR; /* 0x00C */
+    __I  uint32_t RIS;    /* 0x010 */
+    __I  uint32_t MIS;    /* 0x014 */
+    uint32_t RESERVED0[762];
+    __IO uint32_t LOCK;   /* 0xC00 */
+    uint32_t RESERVED1[191];
+    __IO uint32_t ITCR;   /* 0xF00 */
+    __O  uint32_t ITOP;   /* 0xF04 */
+} CMSDK_WATCHDOG_TypeDef;
+
+#define WATCHDOG_CTRL_INTEN BIT(0)
+#define WATCHDOG_CTRL_RESEN BIT(1)
+#define WATCHDOG_UNLOCK_KEY 0x1ACCE551UL
+
+#define WATCHDOG ((CMSDK_WATCHDOG_TypeDef *)CMSDK_WATCHDOG_BASE)
 
 /* ---------------------------------------------- System Control Space (SCS) */
 #define SCS_BASE     0xE000E000UL

@@ -79,6 +79,15 @@ WEAK_ALIAS(PORT0_4_Handler);
 WEAK_ALIAS(PORT0_5_Handler);
 WEAK_ALIAS(PORT0_6_Handler);
 WEAK_ALIAS(PORT0_7_Handler);
+#if MPS2_NUM_IRQS > 32
+/* AN511 (make BOARD=an511): IRQs 32-63 by number (mps2_an511.h names them). */
+#define IRQ_ALIASES(X) X(32) X(33) X(34) X(35) X(36) X(37) X(38) X(39) X(40) X(41) X(42) X(43) \
+    X(44) X(45) X(46) X(47) X(48) X(49) X(50) X(51) X(52) X(53) X(54) X(55) X(56) X(57) X(58)   \
+    X(59) X(60) X(61) X(62) X(63)
+#define IRQ_ALIAS(n) WEAK_ALIAS(IRQ##n##_Handler);
+#define IRQ_ENTRY(n) IRQ##n##_Handler,
+IRQ_ALIASES(IRQ_ALIAS)
+#endif
 
 typedef void (*vector_t)(void);
 
@@ -131,6 +140,9 @@ __attribute__((section(".isr_vector"), used)) const vector_t __isr_vector[16 + M
     PORT0_5_Handler,   /* 29 */
     PORT0_6_Handler,   /* 30 */
     PORT0_7_Handler,   /* 31 */
+#if MPS2_NUM_IRQS > 32
+    IRQ_ALIASES(IRQ_ENTRY)
+#endif
 };
 
 __attribute__((noreturn)) void Reset_Handler(void)
