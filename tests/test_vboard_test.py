@@ -2,8 +2,8 @@
 
 A Renode-style suite (no settings: ``vboard test`` supplies the library and
 the firmware path) passes from a temporary folder with ``-j 2``; a suite
-giving a keyword an argument it does not have fails, and the message names
-the argument and the accepted ones; bad arguments are one line and exit 2.
+giving a keyword an argument it does not have fails, the message names the
+argument and the accepted ones and links the board's artifacts; bad arguments are one line and exit 2.
 """
 
 from __future__ import annotations
@@ -83,6 +83,12 @@ def test_an_unknown_argument_fails_the_suite_naming_it(tmp_path: Path) -> None:
     assert message in p.stdout, p.stdout
     suite = _xunit(tmp_path / "out" / "xunit.xml")
     assert suite.get("failures") == "1" and message in ET.tostring(suite, encoding="unicode")
+    # Saved before the Reset Emulation teardown cleared the board; the failure message links the folder.
+    folder = tmp_path / "out" / "vboard" / "Unknown" / "Misspelt_Argument"
+    assert "shell>" in (folder / "board.uart0.txt").read_text()
+    output = (tmp_path / "out" / "output.xml").read_text()
+    assert "board artifacts: vboard/Unknown/Misspelt_Argument" in p.stdout
+    assert 'board artifacts: &lt;a href="vboard/Unknown/Misspelt_Argument"&gt;' in output
 
 
 def test_bad_arguments_are_one_line_and_exit_2(tmp_path: Path) -> None:

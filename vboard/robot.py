@@ -30,10 +30,13 @@ from __future__ import annotations
 
 import html
 import os
+from pathlib import Path
 from typing import Any
 
+from robot.api import logger
+
 from vboard.robot_board import BoardKeywords
-from vboard.robot_core import DEFAULT_TIMEOUT_NS, RobotCore
+from vboard.robot_core import DEFAULT_TIMEOUT_NS, RobotCore, robot_variable
 from vboard.robot_leds import LedKeywords
 from vboard.robot_log import LogKeywords
 from vboard.robot_netif import NetworkInterfaceKeywords
@@ -49,21 +52,21 @@ class _Listener:
 
     def start_test(self, data: Any, result: Any) -> None:
         self.lib._fresh_testers()
+        self.lib.failure_artifacts = None
         self.lib.in_test = True
 
     def end_test(self, data: Any, result: Any) -> None:
         self.lib.in_test = False
         if result.passed or getattr(result, "status", "") == "SKIP":
             return
-        folder = self.lib._save_artifacts(result.parent.name if result.parent else "suite", result.name)
+        folder = self.lib.failure_artifacts or self.lib._save_artifacts(
+            result.parent.name if result.parent else "suite", result.name)
+        self.lib.failure_artifacts = None
         if folder is None:
             return
-        out = self.lib._output_dir()
-        link = os.path.relpath(folder, out)
-        text = result.message
-        message = text[6:].lstrip() if text.startswith("*HTML*") else html.escape(text)
-        result.message = (f"*HTML* {message}<br>board artifacts: "
-                          f"<a href=\"{html.escape(link)}\">{html.escape(link)}</a>")
+        link = os.path.relpath(folder, self.lib._output_dir())
+        result.message = f"{result.message}\nboard artifacts: {link}"
+        logger.info(f'board artifacts: <a href="{html.escape(link)}">{html.escape(link)}</a>', html=True)
 
     def end_suite(self, data: Any, result: Any) -> None:
         self.lib._stop_serve()
@@ -86,7 +89,14 @@ class robot(UartKeywords, LedKeywords, NetworkInterfaceKeywords, LogKeywords, Re
         self._init_renode()
         self._init_board()
         self.in_test = False
+        self.failure_artifacts: Path | None = None
         self.ROBOT_LIBRARY_LISTENER = _Listener(self)
+
+    def _keep_failure_artifacts(self) -> None:
+        """In the teardown of a failed test (``Reset Emulation``), save its artifacts before they go."""
+        if self.in_test and robot_variable("${TEST STATUS}") == "FAIL" and self.failure_artifacts is None:
+            self.failure_artifacts = self._save_artifacts(self._suite_name().split(".")[-1],
+                                                          str(robot_variable("${TEST NAME}", "test")))
 
     def _fresh_testers(self) -> None:
         """A new test: the testers earlier tests made are gone, defaults are Renode's again.

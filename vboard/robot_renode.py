@@ -66,6 +66,7 @@ class RenodeKeywords:
     @keyword_args
     def reset_emulation(self) -> None:
         """Clear the emulation (Renode's meaning): boards, testers and the log tester are gone."""
+        self._keep_failure_artifacts()  # type: ignore[attr-defined]
         client = self.serve.client if self.serve is not None else None  # type: ignore[attr-defined]
         if client is not None and self.load_args is not None and client.state().state == "running":  # type: ignore[attr-defined]
             self._call(client.pause)  # type: ignore[attr-defined]

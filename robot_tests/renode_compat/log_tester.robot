@@ -3,23 +3,32 @@ Should Find A Fault In The Log
     Execute Command           mach create
     Execute Command           sysbus LoadELF @${FIRMWARE}/crash.elf
     Create Log Tester         1
-    ${entry}=                 Wait For Log Entry    HardFault
+    ${entry}=                 Wait For Log Entry    firmware fault: HardFault
     Should Contain            ${entry}    0x60000000
+
+Should Find An Access Nothing Serves
+    Execute Command           mach create
+    Execute Command           sysbus LoadELF @${FIRMWARE}/crash.elf
+    Create Log Tester         1
+    ${entry}=                 Wait For Log Entry    no memory or device serves this address    level=Warning
+    Should Be Equal           ${entry}    cpu: instruction fetch from 0x60000000: no memory or device serves this address
 
 Should Filter By Level
     Execute Command           mach create
     Execute Command           sysbus LoadELF @${FIRMWARE}/crash.elf
     Create Log Tester         1
-    Wait For Log Entry        HardFault    level=Error    keep=true
+    ${entry}=                 Wait For Log Entry    HardFault    level=Error    keep=true
+    Should Contain            ${entry}    firmware fault
     Run Keyword And Expect Error    *did not appear in the log*    Wait For Log Entry    HardFault    level=Info    timeout=0
-    Wait For Log Entry        HardFault    timeout=0
+    ${first}=                 Wait For Log Entry    HardFault    timeout=0
+    Should Contain            ${first}    escalated from BusFault
 
 Keep False Should Drop The Entries Up To The Match
     Execute Command           mach create
     Execute Command           sysbus LoadELF @${FIRMWARE}/crash.elf
     Create Log Tester         1
-    Wait For Log Entry        HardFault
-    Run Keyword And Expect Error    *did not appear*    Wait For Log Entry    HardFault    timeout=0
+    Wait For Log Entry        firmware fault
+    Run Keyword And Expect Error    *did not appear*    Wait For Log Entry    no memory or device serves    timeout=0
 
 Should See Link Changes
     Execute Command           emulation CreateSwitch "switch"
