@@ -94,15 +94,18 @@ def test_the_guides_pytest_example_passes(firmware, monkeypatch):
 
 
 def test_the_guides_robot_example_passes(firmware, tmp_path):
+    """The guide's suite, run the way the guide says: ``vboard test page.robot --results DIR``."""
     blocks = guide_blocks("robotframework")
     assert len(blocks) == 1, blocks
-    suite = tmp_path / "guide.robot"
+    suite = tmp_path / "page.robot"
     suite.write_text(blocks[0])
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}",
            "PYTHONPATH": str(ROOT)}
-    proc = subprocess.run([sys.executable, "-m", "robot", "--outputdir", str(tmp_path / "out"), str(suite)],
-                          capture_output=True, text=True, timeout=300, cwd=ROOT, env=env)
+    proc = subprocess.run([sys.executable, "-m", "vboard.cli", "test", str(suite), "--results",
+                           str(tmp_path / "out")], capture_output=True, text=True, timeout=300, cwd=tmp_path,
+                          env=env)
     assert proc.returncode == 0 and "1 test, 1 passed, 0 failed" in proc.stdout, proc.stdout + proc.stderr
+    assert (tmp_path / "out" / "xunit.xml").is_file()
 
 
 def page_blocks(page: str, language: str) -> list[str]:
