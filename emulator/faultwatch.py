@@ -9,8 +9,8 @@ The machine's ``FaultWatch`` writes to the board log (source ``cpu``):
   counted;
 * an access to an address no memory or device serves, once per 4 KiB page:
   the address, the access and the PC with its symbol (Renode warns the same
-  way about non-existing peripherals). With ``strict`` the first one stops
-  the run before the BusFault is taken.
+  way about non-existing peripherals), for the first ``MAX_PAGES`` pages.
+  With ``strict`` the first one stops the run before the BusFault is taken.
 
 and stops the run with a fault report (the machine returns it) when:
 
@@ -54,6 +54,7 @@ REPEAT_LINES = 3     # log lines for the same fault in a row before they are onl
 STORM = 1000         # the same fault in a row this often is a lockup
 PARK_S = 0.1         # board time a fault handler may spin in one function
 PAGE = 0x1000
+MAX_PAGES = 256      # pages with an access line; a firmware that probes more is told once
 
 
 @dataclass
@@ -146,6 +147,11 @@ class FaultWatch:
             return None
         self.pages_seen.add(page)
         m = self.m
+        if len(self.pages_seen) > MAX_PAGES and not m.strict:
+            if len(self.pages_seen) == MAX_PAGES + 1:
+                m.board_log.warning("cpu", f"accesses nothing serves on more than {MAX_PAGES} pages; "
+                                    "no more lines for them")
+            return None
         access = fault.detail or f"access to 0x{address:08X}"
         where = "" if fault.cfsr_bit == "IBUSERR" else f" at PC {m.symbol(fault.pc)}"
         text = f"{access}{where}: no memory or device serves this address"

@@ -287,3 +287,32 @@ toggle:
     bx lr
 """, {"BusFault": "busfault"})
     assert b.run(300 * MS, expect="time")
+
+
+def test_access_lines_stop_after_max_pages(board):
+    from emulator.faultwatch import MAX_PAGES
+
+    b = board(f"""
+reset:
+    ldr r0, =SHCSR
+    ldr r1, =(1 << 17)
+    str r1, [r0]
+    ldr r4, =0x60000000
+    ldr r5, ={MAX_PAGES + 20}
+loop:
+    ldr r1, [r4]
+    add r4, r4, #0x1000
+    subs r5, #1
+    bne loop
+    EXIT
+busfault:
+    ldr r0, [sp, #24]
+    adds r0, #2
+    str r0, [sp, #24]
+    bx lr
+""", {"BusFault": "busfault"})
+    b.run(2000 * MS, expect="exit")
+    out = lines(b)
+    assert sum("no memory or device serves" in t for t in out) == MAX_PAGES
+    assert sum(f"more than {MAX_PAGES} pages" in t for t in out) == 1
+    assert sum(t.startswith("BusFault") for t in out) == MAX_PAGES + 20, "every fault is still a line"
