@@ -3,8 +3,9 @@
 ``SessionObserver(session, events)`` is built by the runtime when a session
 is loaded, on the emulation thread. It records, with virtual time stamps:
 
-- every change of a board LED (``<device>.led<N>``: the FPGAIO user LEDs,
-  and any other device that reports ``on_leds``), plus the state now;
+- every change of a board LED, plus the state now: the FPGAIO user LEDs
+  (``fpgaio.led<N>``) and GPIO output pins (``gpio0.pin<N>``, on while the
+  pin drives high);
 - the board's log: the records of ``machine.board_log`` when the machine has
   one, and the runtime's events (faults, exits, link changes, network
   errors, resets) as entries, in the order they were seen;
@@ -58,6 +59,18 @@ class SentFrame:
     data: bytes
 
 
+def _led_sources(machine: Any) -> list[tuple[str, Any, int, str, Any]]:
+    """(device, model, count, name stem, state now) of what drives LEDs: FPGAIO user LEDs (``led``),
+    GPIO output pins (``pin``: high while the pin drives high)."""
+    out = []
+    for name, dev in machine.devices.items():
+        if hasattr(dev, "on_leds"):
+            out.append((name, dev, int(getattr(dev, "num_leds", 2)), "led", lambda dev=dev: int(dev.leds)))
+        elif hasattr(dev, "on_outputs") and hasattr(dev, "outputs"):
+            out.append((name, dev, 16, "pin", lambda dev=dev: int(dev.outputs())))
+    return out
+
+
 class SessionObserver:
     def __init__(self, session: Any, events: Any) -> None:
         self.session = session
@@ -78,29 +91,25 @@ class SessionObserver:
 
     # ---------------------------------------------------------------- LEDs
     def _watch_leds(self, b: Any) -> None:
-        for name, dev in b.machine.devices.items():
-            if not hasattr(dev, "on_leds"):
-                continue
-            count = int(getattr(dev, "num_leds", 2))
-            state = {"bits": int(dev.leds)}
+        for name, dev, count, attr, now in _led_sources(b.machine):
+            state = {"bits": now()}
 
-            def changed(bits: int, name: str = name, count: int = count, state: dict = state) -> None:
+            def changed(bits: int, name: str = name, count: int = count, attr: str = attr,
+                        state: dict = state) -> None:
                 old, state["bits"] = state["bits"], bits
                 t = b.time_ns()
                 for i in range(count):
                     if (old ^ bits) >> i & 1:
-                        self.led_changes.append(LedChange(self._next(), t, b.name, f"{name}.led{i}",
+                        self.led_changes.append(LedChange(self._next(), t, b.name, f"{name}.{attr}{i}",
                                                           bool(bits >> i & 1)))
 
-            dev.on_leds.append(changed)
+            getattr(dev, "on_leds" if attr == "led" else "on_outputs").append(changed)
 
     def leds(self, board: Any) -> list[tuple[str, bool]]:
         out = []
-        for name, dev in board.machine.devices.items():
-            if hasattr(dev, "on_leds"):
-                bits = int(dev.leds)
-                count = int(getattr(dev, "num_leds", 2))
-                out += [(f"{name}.led{i}", bool(bits >> i & 1)) for i in range(count)]
+        for name, _dev, count, attr, now in _led_sources(board.machine):
+            bits = now()
+            out += [(f"{name}.{attr}{i}", bool(bits >> i & 1)) for i in range(count)]
         return out
 
     # ----------------------------------------------------------------- log

@@ -1,4 +1,4 @@
-"""Renode's LED keywords over the board's LEDs (``fpgaio.led0``, ``fpgaio.led1`` on MPS2).
+"""Renode's LED keywords over the board's LEDs (``fpgaio.led0``, ``fpgaio.led1``, ``gpio0.pin5`` ...).
 
 ``Create LED Tester    sysbus.fpgaio.led0    defaultTimeout=0    machine=``
 returns an id; ``Assert LED State    true    timeout=1`` runs the board until

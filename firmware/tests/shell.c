@@ -10,6 +10,7 @@
  *   partial        prints "progress: 50%" without ending the line, then
  *                  after 10 ms of board time " done" and the line end
  *   led on|off     FPGAIO user LED 0
+ *   gpio N on|off  GPIO0 pin N (0..15) as an output driving high or low
  *   blink N MS     toggles LED 0 N times, one toggle every MS ms
  *   quiet MS       prints nothing for MS ms, then "quiet: done"
  *   panic          prints "PANIC: requested" (the shell goes on)
@@ -108,6 +109,17 @@ static void run(char *line)
     } else if (strcmp(line, "led") == 0) {
         set_led(strcmp(arg, "on") == 0);
         out(strcmp(arg, "on") == 0 ? "led: on\r\n" : "led: off\r\n");
+    } else if (strcmp(line, "gpio") == 0) {
+        char *rest = NULL;
+        long pin = strtol(arg, &rest, 10);
+        if (pin >= 0 && pin < 16) {
+            uint32_t bit = 1UL << pin;
+            int on = strstr(rest, "on") != NULL;
+            GPIO0->DATAOUT = on ? (GPIO0->DATAOUT | bit) : (GPIO0->DATAOUT & ~bit);
+            GPIO0->OUTENSET = bit;
+            snprintf(buf, sizeof buf, "gpio: pin %ld %s\r\n", pin, on ? "on" : "off");
+            out(buf);
+        }
     } else if (strcmp(line, "blink") == 0) {
         char *rest = NULL;
         long n = strtol(arg, &rest, 10);

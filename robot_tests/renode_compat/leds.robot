@@ -55,6 +55,15 @@ Assert And Hold Should Fail When The LED Changes
     Write Line To Uart        blink 2 50
     Run Keyword And Expect Error    *LED changed state*    Assert And Hold LED State    true    0    0.2
 
+A GPIO Pin Should Be An LED
+    Shell With LED Tester
+    ${pin}=                   Create LED Tester    sysbus.gpio0.pin5
+    Assert LED State          false    testerId=${pin}
+    Write Line To Uart        gpio 5 on
+    Assert LED State          true    timeout=0.1    testerId=${pin}
+    Write Line To Uart        gpio 5 off
+    Assert LED State          false    timeout=0.1    testerId=${pin}
+
 An Unknown LED Should Fail Naming The LEDs
     Shell With LED Tester
     Run Keyword And Expect Error    *no LED 'sysbus.gpio.led9'*fpgaio.led0*    Create LED Tester    sysbus.gpio.led9
