@@ -94,6 +94,7 @@ def test_gpio_button_from_the_host_and_leds(platform: str, firmware: Path) -> No
     stop = m.run(m.clock.cycles(5.0), until=lambda: b"waiting for the button" in out)
     assert stop.kind == "condition", stop
     assert gpio1.outputs() == 0x0100 and gpio1.pin(8) and not gpio1.pin(9)   # LED 0 on
+    assert gpio1.leds == 0x0100 and gpio1.num_leds == 16   # what RPC Observe.Leds and Robot read
     m.run(m.clock.cycles(0.010))                  # 10 ms into the 50 ms wait
     m.post(lambda: gpio1.set_input(0, True))      # the host presses the button
     stop = m.run(m.clock.cycles(5.0))
@@ -114,3 +115,14 @@ def test_boardinit_logs_each_placeholder_once_with_its_function(platform: str, f
     assert all("<SystemInit" in line for line in firsts)
     # The GPIO and watchdog stores reached models: nothing else was logged.
     assert len(lines) == 2, lines
+
+
+def test_trng_on_an511_completes_where_qemu_hangs(firmware: Path, qemu: str) -> None:
+    """Mbed OS's TZ-TRNG sequence: vboard's seeded model answers; QEMU's read-as-zero window spins."""
+    elf = elf_of(firmware, "mps2-an511", "trng")
+    _m, stop, transcript = run_board("mps2-an511", elf)
+    assert stop.kind == "exit" and stop.exit_code == 0, (stop, transcript)
+    assert transcript == (GOLDEN / "an511" / "trng.vboard.txt").read_bytes()
+    assert run_board("mps2-an511", elf)[2] == transcript   # seeded: the same words every run
+    ref = run_on_qemu(elf, timeout=3.0, machine="mps2-an511")
+    assert ref.timed_out and ref.transcript == b"trng: start-up test, 22 EHRs\n"

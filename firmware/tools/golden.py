@@ -27,6 +27,7 @@ FIRMWARE = ROOT / "firmware"
 BUILD = FIRMWARE / "build"
 GOLDEN = FIRMWARE / "golden"
 HANGS = {"crash", "crash_udf", "crash_parked"}
+HANGS_ON = {"an511": {"trng"}}  # QEMU 7.2 has no TZ-TRNG: the driver's first loop never ends
 HANG_TIMEOUT = 2.0
 TIMEOUT = 20.0
 RUNS = 3
@@ -46,15 +47,19 @@ def run(name: str, board: str = "an385") -> QemuResult:
     build, golden = BOARDS[board]
     inp = golden / f"{name}.input"
     data = inp.read_bytes() if inp.exists() else b""
-    timeout = HANG_TIMEOUT if name in HANGS else TIMEOUT
+    timeout = HANG_TIMEOUT if hangs(name, board) else TIMEOUT
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
     run_on_qemu = importlib.import_module("bridge.qemu_ref").run_on_qemu
     return run_on_qemu(build / f"{name}.elf", uart0_input=data, timeout=timeout, machine=f"mps2-{board}")
 
 
-def verdict(name: str, res: QemuResult) -> str | None:
-    if name in HANGS:
+def hangs(name: str, board: str) -> bool:
+    return name in HANGS or name in HANGS_ON.get(board, set())
+
+
+def verdict(name: str, res: QemuResult, board: str = "an385") -> str | None:
+    if hangs(name, board):
         return None if res.timed_out else f"expected a hang, got exit {res.exit_code}"
     if res.timed_out:
         return "timed out"
@@ -78,7 +83,7 @@ def main() -> int:
     for name in args.names or programs(args.board):
         results = [run(name, args.board) for _ in range(RUNS if args.check else 1)]
         first = results[0]
-        problem = verdict(name, first)
+        problem = verdict(name, first, args.board)
         if any(r.transcript != first.transcript for r in results):
             problem = "transcript differs between runs"
         path = golden_dir / f"{name}.txt"
