@@ -39,11 +39,9 @@ World side (called at sync points, e.g. from the RPC layer through
 ``Machine.post``): ``set_input(pin, level)``, ``inputs`` (the input levels),
 ``outputs()`` (mask of driven-high output pins), ``output_enable()`` (mask of
 pins driving), ``pin(n)`` (a pin's level), and ``on_outputs`` callbacks,
-called with the new ``outputs()`` mask whenever it changes (LEDs). The same
-list is ``on_leds`` and ``leds``/``num_leds`` mirror ``outputs()``/16, the
-interface the board's LED watchers use (``bridge/rpc_observe.py``: RPC
-``Observe.Leds`` lists pins as ``gpio1.led8``; Robot's LED testers take
-``sysbus.gpio1.led8``), so output pins are observable with no RPC of their own.
+called with the new ``outputs()`` mask whenever it changes (LEDs). The RPC
+``Observe.Leds`` service and Robot's LED testers watch ``on_outputs`` and
+``outputs()`` (``bridge/rpc_observe.py``: pins named ``gpio1.pin8``).
 
 Not modelled: the alternate functions, the input synchroniser latency.
 """
@@ -131,7 +129,6 @@ class CmsdkAhbGpio(Device):
         super().__init__(name, clock, **settings)
         self.inputs = int(inputs) & PINS
         self.on_outputs: list[Callable[[int], None]] = []
-        self.on_leds = self.on_outputs  # the LED watchers' interface (see the module docstring)
         self._lines = [self.irq[f"pin{n}"] for n in range(NUM_PINS)]
         self._combined = self.irq["combined"]
         self.reset()
@@ -161,12 +158,6 @@ class CmsdkAhbGpio(Device):
         """The level on every pin: outputs drive DATAOUT, the rest read the world's inputs."""
         oe = self.output_enable()
         return (self.dataout & oe) | (self.inputs & ~oe & PINS)
-
-    num_leds = NUM_PINS
-
-    @property
-    def leds(self) -> int:
-        return self.outputs()
 
     def pin(self, n: int) -> bool:
         return bool(self.levels() >> self._check_pin(n) & 1)
