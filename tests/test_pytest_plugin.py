@@ -71,6 +71,24 @@ def test_shell_run_for_and_leds(board):
     assert board.leds()["fpgaio.led0"] is True
     board.run_for(0.25)
     assert board.time >= 0.25
+
+
+@pytest.mark.vboard(simulation="rawping-pair.yaml")
+def test_two_boards_capture_and_link_fault(simulation, tmp_path):
+    from bridge.net.pcapng import read_pcapng_records
+
+    client, server = simulation["client"], simulation["server"]
+    capture = client.net.capture(tmp_path / "pair.pcapng")
+    client.uart.expect("rawping: peer up", timeout=20)
+    client.net.link_down()
+    client.uart.expect("rawping: link down", timeout=2)
+    client.net.link_up()
+    m = client.uart.expect(r"(\d+) of 50 echoed", timeout=20)
+    assert 0 < int(m.group(1)) < 50
+    server.uart.expect("rawframe: serving", timeout=0)
+    client.net.stop_capture()
+    frames = [r for r in read_pcapng_records(capture) if r.frame[12:14] == b"\x88\xb5"]
+    assert frames and client.net.sent_frames()
 '''
 
 FAILING = """\
@@ -108,9 +126,9 @@ def test_a_file_outside_the_repository_runs_http_server_on_two_workers(tmp_path:
     (tmp_path / "test_outside.py").write_text(OUTSIDE)
     art = tmp_path / "artifacts"
     p = _run(tmp_path, "-q", "-n", "2", "--vboard-artifacts", str(art), "test_outside.py")
-    assert p.returncode == 0 and "4 passed" in p.stdout, p.stdout[-4000:] + p.stderr[-2000:]
+    assert p.returncode == 0 and "5 passed" in p.stdout, p.stdout[-4000:] + p.stderr[-2000:]
     folders = sorted(d.name for d in art.iterdir())
-    assert len(folders) == 4, folders
+    assert len(folders) == 5, folders
     page = art / "test_outside.py_test_page_through_a_forward" / "board.uart0.txt"
     assert "http_server: 10.0.2.2 GET /" in page.read_text()
 
