@@ -47,6 +47,7 @@ NETWORK, NETMASK = "10.0.2.0", "255.255.255.0"
 HOST, DNS, BOARD = "10.0.2.2", "10.0.2.3", "10.0.2.15"
 PREFIX6, PREFIX6_LEN, HOST6, DNS6 = "fec0::", 64, "fec0::2", "fec0::3"
 NO_TIMER_MS = 1000  # what slirp_pollfds_fill leaves when no timer of its own is due
+SERVE_INTERVAL_MS = 10  # a full poll round at least this often (board time) while the board runs
 
 _POLL_TO_SELECT = ((sl.SLIRP_POLL_IN, select.POLLIN), (sl.SLIRP_POLL_OUT, select.POLLOUT),
                    (sl.SLIRP_POLL_PRI, select.POLLPRI))
@@ -85,7 +86,7 @@ class SlirpBackend(HostBackend):
             raise BackendError(f"user network: {e}") from None
         self.restrict, self.ipv6 = restrict, ipv6
         self.board_address = BOARD
-        self._lib: ctypes.CDLL | None = None
+        self._lib: ctypes.PyDLL | None = None
         self._slirp: int | None = None
         self._io = threading.Lock()        # slirp is called under it; stop() frees it under it
         self._fds: list[tuple[int, int]] = []
@@ -93,6 +94,9 @@ class SlirpBackend(HostBackend):
         self._watched: set[int] = set()
         self._write_watched: set[int] = set()
         self._poll_timer: Timer | None = None
+        self._poller: Any = None            # select.poll of the last full round's descriptors
+        self._dirty = True                  # a full round is due at the next boundary
+        self._serve_by = 0                  # ... and at the latest at this cycle
         self._timers: dict[int, list[Any]] = {}  # handle -> [timer id, cb_opaque, Timer | None, expire ms]
         self._next_timer = 1
         self.polls = 0
@@ -182,9 +186,26 @@ class SlirpBackend(HostBackend):
             self.counters.to_host_frames += 1
             self.counters.to_host_bytes += len(frame)
             self._lib.slirp_input(self._slirp, frame, len(frame))  # type: ignore[union-attr]
+            self._dirty = True
 
     def poll(self) -> None:
-        """Let slirp serve its host sockets and timers (emulation thread, slice boundary)."""
+        """At a slice boundary: let slirp serve its host sockets when something may have happened.
+
+        A full round (``slirp_pollfds_fill``, a zero-timeout ``poll``, ``slirp_pollfds_poll``) costs
+        tens of microseconds; slice boundaries come thousands of times a second. So the full round
+        runs only when the board sent slirp a frame, the last round moved something, one of the
+        descriptors of the last round is ready, or SERVE_INTERVAL_MS of board time passed;
+        otherwise one ``poll`` system call on the last round's descriptors is all it costs.
+        """
+        if self._slirp is None:
+            return
+        if not self._dirty and self.machine.clock.now < self._serve_by:
+            poller = self._poller
+            if poller is None or not poller.poll(0):
+                return
+        self._serve()
+
+    def _serve(self) -> None:
         with self._io:
             slirp = self._slirp
             if slirp is None:
@@ -197,6 +218,7 @@ class SlirpBackend(HostBackend):
             lib.slirp_pollfds_fill(slirp, ctypes.byref(timeout), self._add_poll, None)
             fds = self._fds
             revents = self._revents = [0] * len(fds)
+            poller = None
             if fds:
                 poller = select.poll()
                 index: dict[int, list[int]] = {}
@@ -215,6 +237,10 @@ class SlirpBackend(HostBackend):
                     for i in index.get(fd, ()):
                         revents[i] = got
             lib.slirp_pollfds_poll(slirp, 0, self._get_revents, None)
+            clock = self.machine.clock
+            self._poller = poller
+            self._dirty = any(revents)  # something moved: look again at the next boundary
+            self._serve_by = clock.now + SERVE_INTERVAL_MS * clock.hz // 1000
             self._watch(fds)
             if timeout.value < NO_TIMER_MS:
                 self._poll_at(timeout.value)
@@ -248,7 +274,7 @@ class SlirpBackend(HostBackend):
 
     def _on_poll_timer(self) -> None:
         self._poll_timer = None
-        self.poll()
+        self._serve()
 
     def _after_reset(self, _reason: str) -> None:
         """A system reset emptied the clock's queue: put slirp's events back."""
@@ -312,6 +338,7 @@ class SlirpBackend(HostBackend):
                 return
             entry[2] = None
             self._lib.slirp_handle_timer(self._slirp, entry[0], entry[1])  # type: ignore[union-attr]
+            self._dirty = True
 
     # ------------------------------------------------------------------ stop
     def _release_input(self) -> None:

@@ -110,10 +110,10 @@ class SlirpCb(ctypes.Structure):
     ]
 
 
-_lib: ctypes.CDLL | None = None
+_lib: ctypes.PyDLL | None = None
 
 
-def load(name: str | None = None) -> ctypes.CDLL:
+def load(name: str | None = None) -> ctypes.PyDLL:
     """libslirp (``name``, else ``$VBOARD_LIBSLIRP``, else libslirp.so.0) with its functions typed;
     raises ``SlirpLoadError`` naming the library and the cause."""
     global _lib
@@ -121,7 +121,10 @@ def load(name: str | None = None) -> ctypes.CDLL:
     if _lib is not None and name == LIBRARY:
         return _lib
     try:
-        lib = ctypes.CDLL(name)
+        # PyDLL: calls keep the GIL. slirp never blocks (its sockets are non-blocking) and calls back
+        # into Python for every frame and timer; releasing and re-taking the GIL around each call
+        # would hand the emulation thread to any other thread for a switch interval each time.
+        lib = ctypes.PyDLL(name)
     except OSError as e:
         raise SlirpLoadError(f"cannot load {name} ({e}): install the Debian package libslirp0") from None
     try:
@@ -136,7 +139,7 @@ def load(name: str | None = None) -> ctypes.CDLL:
     return lib
 
 
-def _declare(lib: ctypes.CDLL) -> None:
+def _declare(lib: ctypes.PyDLL) -> None:
     vp, i = ctypes.c_void_p, ctypes.c_int
     sigs: dict[str, tuple[Any, list[Any]]] = {
         "slirp_new": (vp, [ctypes.POINTER(SlirpConfig), ctypes.POINTER(SlirpCb), vp]),
