@@ -32,7 +32,10 @@ and stops the run with a fault report (the machine returns it) when:
 
 A handler parked on purpose (waiting for a watchdog to reset the board) is
 stopped too: 100 ms of board time is far longer than any handler that
-recovers takes.
+recovers takes. A spin outside a fault handler (an assert that masks
+interrupts and loops in thread mode) is not stopped: the watchdog's NMI or
+reset may still end it, and the machine cannot tell whether one will;
+``--max-time`` bounds it.
 """
 
 from __future__ import annotations

@@ -36,7 +36,7 @@ from emulator.faultreport import FaultReport, build_report
 from emulator.faultwatch import FAULT_ACTIVE, FaultWatch, Stuck
 from emulator.frames import FramePort
 from emulator.loader import FirmwareError, Image, Symbols
-from emulator.nvic import NMI, ExceptionState
+from emulator.nvic import HARDFAULT, NMI, USAGEFAULT, ExceptionState
 from emulator.platform import NMI_IRQN, Platform, PlatformError, resolve_model
 from emulator.scs import Dwt, SystemControlSpace
 from emulator.semihosting import Semihosting
@@ -315,10 +315,11 @@ class Machine:
     def _on_exception_entry(self, n: int, vector: int) -> None:
         for observer in self.exception_observers:
             observer("enter", n)
-        stop = self._stopped_by(self.faults.on_entry(n))
-        if stop is not None:
-            self.stop(stop)
-            return
+        if HARDFAULT <= n <= USAGEFAULT:
+            stop = self._stopped_by(self.faults.on_entry(n))
+            if stop is not None:
+                self.stop(stop)
+                return
         dead = self._dead_loop.get(vector)
         if dead is None:
             try:
