@@ -120,13 +120,16 @@ void vb_arm(struct block_clock *bc, int64_t budget)
 
 /* After a slice that ended with the next instruction at `pc`: the instructions
  * it completed (the blocks entered, the last one up to `pc`), and in *before
- * the halfword just below `pc` (0 when unreadable; 0xBF30 is a WFI). */
+ * the halfword just below `pc` if it belongs to the last block entered (code
+ * the core fetched: never a read of a device window), else 0; 0xBF30 is a WFI. */
 int64_t vb_slice_end(struct block_clock *bc, void *uc, uint64_t pc, uint32_t *before)
 {
     uint8_t hw[2];
     uint64_t at = pc & ~(uint64_t)1;
+    uint64_t block = bc->block_addr;
     *before = 0;
-    if (at >= 2 && bc->mem_read(uc, at - 2, hw, 2) == 0) {
+    if (bc->block_size != 0 && at >= block + 2 && at <= block + bc->block_size &&
+        bc->mem_read(uc, at - 2, hw, 2) == 0) {
         *before = (uint32_t)(hw[0] | (hw[1] << 8));
     }
     if (bc->stopped) {

@@ -861,3 +861,16 @@ spin:
     assert b.result(3) <= 99
     assert b.result(4) == 99
     assert b.result(5) & (1 << 26) == 0, "no SysTick pending without TICKINT"
+
+
+def test_a_slice_ending_at_the_start_of_memory_reads_no_device_below_it(board):
+    """A fetch fault at 0x20000000 (data RAM is not executable) ends the slice there; the
+    instruction count and the WFI check must not read the halfword below it, which belongs to
+    a device window (the placeholder below SRAM logs its first access)."""
+    b = board("""
+reset:
+    ldr r0, =0x20000001
+    bx r0
+""")
+    b.run(expect="fault")
+    assert not [r for r in b.m.board_log.records() if "first access" in r.message]
