@@ -30,6 +30,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from bridge.proto import vboard_pb2 as pb
+from bridge.rpc_gpio import GpioServices
 from bridge.rpc_observe import ObserveServices
 from bridge.rpc_runtime import (
     RunGoal,
@@ -49,7 +50,7 @@ MAX_UART_WRITE = 64 * 1024
 MAX_MEMORY = 1024 * 1024
 MAX_STEP = 100_000
 STREAM_CHUNK = 64 * 1024
-SERVICES = ("Emulation", "Uart", "Network", "Wifi", "Memory", "Events", "Observe")
+SERVICES = ("Emulation", "Uart", "Network", "Wifi", "Memory", "Events", "Observe", "Gpio")
 PACKAGE = "vboard.v1"
 _NAME_RE = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 # Wi-Fi names travel quoted in AT commands: printable ASCII without '"' and '\'.
@@ -154,7 +155,7 @@ def _check_name(name: str, what: str = "name") -> None:
         raise invalid(f"{what} '{name}': expected 1-64 of letters, digits, '_', '.', '-'")
 
 
-class Services(ObserveServices):
+class Services(ObserveServices, GpioServices):
     """The handlers; each gets a parsed request and the gRPC context."""
 
     def __init__(self, rt: Runtime) -> None:

@@ -60,6 +60,7 @@ class Client:
         self.wifi = rpc.WifiStub(self.channel)
         self.memory = rpc.MemoryStub(self.channel)
         self.events = rpc.EventsStub(self.channel)
+        self.gpio = rpc.GpioStub(self.channel)
 
     def close(self) -> None:
         self.channel.close()
@@ -220,6 +221,14 @@ class Client:
         return self.call(self.wifi.DropStation, pb.WifiRequest(board=board))
 
     # ----------------------------------------------------------------- memory
+    def gpio_set_input(self, device: str, pin: int, level: bool, board: str = "") -> Any:
+        """Drive input ``pin`` of GPIO block ``device`` (a button); returns the pins' state."""
+        return self.call(self.gpio.SetInput, pb.GpioInputRequest(board=board, device=device, pin=pin,
+                                                                 level=level))
+
+    def gpio_state(self, device: str, board: str = "") -> Any:
+        return self.call(self.gpio.Get, pb.GpioRequest(board=board, device=device))
+
     def read_memory(self, address: int, size: int, board: str = "") -> bytes:
         return self.call(self.memory.Read, pb.MemoryReadRequest(board=board, address=address, size=size)).data
 

@@ -574,3 +574,39 @@ class FrameReply(_message.Message):
     seq: int
     time_ns: int
     def __init__(self, frames: _Optional[_Iterable[_Union[SentFrame, _Mapping]]] = ..., seq: _Optional[int] = ..., time_ns: _Optional[int] = ...) -> None: ...
+
+class GpioRequest(_message.Message):
+    __slots__ = ("board", "device")
+    BOARD_FIELD_NUMBER: _ClassVar[int]
+    DEVICE_FIELD_NUMBER: _ClassVar[int]
+    board: str
+    device: str
+    def __init__(self, board: _Optional[str] = ..., device: _Optional[str] = ...) -> None: ...
+
+class GpioInputRequest(_message.Message):
+    __slots__ = ("board", "device", "pin", "level")
+    BOARD_FIELD_NUMBER: _ClassVar[int]
+    DEVICE_FIELD_NUMBER: _ClassVar[int]
+    PIN_FIELD_NUMBER: _ClassVar[int]
+    LEVEL_FIELD_NUMBER: _ClassVar[int]
+    board: str
+    device: str
+    pin: int
+    level: bool
+    def __init__(self, board: _Optional[str] = ..., device: _Optional[str] = ..., pin: _Optional[int] = ..., level: _Optional[bool] = ...) -> None: ...
+
+class GpioState(_message.Message):
+    __slots__ = ("device", "inputs", "outputs", "output_enable", "levels", "time_ns")
+    DEVICE_FIELD_NUMBER: _ClassVar[int]
+    INPUTS_FIELD_NUMBER: _ClassVar[int]
+    OUTPUTS_FIELD_NUMBER: _ClassVar[int]
+    OUTPUT_ENABLE_FIELD_NUMBER: _ClassVar[int]
+    LEVELS_FIELD_NUMBER: _ClassVar[int]
+    TIME_NS_FIELD_NUMBER: _ClassVar[int]
+    device: str
+    inputs: int
+    outputs: int
+    output_enable: int
+    levels: int
+    time_ns: int
+    def __init__(self, device: _Optional[str] = ..., inputs: _Optional[int] = ..., outputs: _Optional[int] = ..., output_enable: _Optional[int] = ..., levels: _Optional[int] = ..., time_ns: _Optional[int] = ...) -> None: ...

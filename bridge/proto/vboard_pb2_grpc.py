@@ -1851,3 +1851,133 @@ class Observe:
             timeout,
             metadata,
             _registered_method=True)
+
+
+class GpioStub:
+    """----------------------------------------------------------------------- Gpio
+    A board's GPIO pins (bridge/rpc_gpio.py, peripherals/cmsdk_gpio.py): drive an
+    input pin as a button would, read what the pins carry. device: a GPIO block
+    (gpio0..gpio3 on MPS2); NOT_FOUND for no such device, INVALID_ARGUMENT for a
+    device that is not a GPIO block or a pin out of range.
+    """
+
+    def __init__(self, channel):
+        """Constructor.
+
+        Args:
+            channel: A grpc.Channel.
+        """
+        self.SetInput = channel.unary_unary(
+                '/vboard.v1.Gpio/SetInput',
+                request_serializer=bridge_dot_proto_dot_vboard__pb2.GpioInputRequest.SerializeToString,
+                response_deserializer=bridge_dot_proto_dot_vboard__pb2.GpioState.FromString,
+                _registered_method=True)
+        self.Get = channel.unary_unary(
+                '/vboard.v1.Gpio/Get',
+                request_serializer=bridge_dot_proto_dot_vboard__pb2.GpioRequest.SerializeToString,
+                response_deserializer=bridge_dot_proto_dot_vboard__pb2.GpioState.FromString,
+                _registered_method=True)
+
+
+class GpioServicer:
+    """----------------------------------------------------------------------- Gpio
+    A board's GPIO pins (bridge/rpc_gpio.py, peripherals/cmsdk_gpio.py): drive an
+    input pin as a button would, read what the pins carry. device: a GPIO block
+    (gpio0..gpio3 on MPS2); NOT_FOUND for no such device, INVALID_ARGUMENT for a
+    device that is not a GPIO block or a pin out of range.
+    """
+
+    def SetInput(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Get(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+
+def add_GpioServicer_to_server(servicer, server):
+    rpc_method_handlers = {
+            'SetInput': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetInput,
+                    request_deserializer=bridge_dot_proto_dot_vboard__pb2.GpioInputRequest.FromString,
+                    response_serializer=bridge_dot_proto_dot_vboard__pb2.GpioState.SerializeToString,
+            ),
+            'Get': grpc.unary_unary_rpc_method_handler(
+                    servicer.Get,
+                    request_deserializer=bridge_dot_proto_dot_vboard__pb2.GpioRequest.FromString,
+                    response_serializer=bridge_dot_proto_dot_vboard__pb2.GpioState.SerializeToString,
+            ),
+    }
+    generic_handler = grpc.method_handlers_generic_handler(
+            'vboard.v1.Gpio', rpc_method_handlers)
+    server.add_generic_rpc_handlers((generic_handler,))
+    server.add_registered_method_handlers('vboard.v1.Gpio', rpc_method_handlers)
+
+
+ # This class is part of an EXPERIMENTAL API.
+class Gpio:
+    """----------------------------------------------------------------------- Gpio
+    A board's GPIO pins (bridge/rpc_gpio.py, peripherals/cmsdk_gpio.py): drive an
+    input pin as a button would, read what the pins carry. device: a GPIO block
+    (gpio0..gpio3 on MPS2); NOT_FOUND for no such device, INVALID_ARGUMENT for a
+    device that is not a GPIO block or a pin out of range.
+    """
+
+    @staticmethod
+    def SetInput(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/vboard.v1.Gpio/SetInput',
+            bridge_dot_proto_dot_vboard__pb2.GpioInputRequest.SerializeToString,
+            bridge_dot_proto_dot_vboard__pb2.GpioState.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Get(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/vboard.v1.Gpio/Get',
+            bridge_dot_proto_dot_vboard__pb2.GpioRequest.SerializeToString,
+            bridge_dot_proto_dot_vboard__pb2.GpioState.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
