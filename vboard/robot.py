@@ -109,3 +109,5 @@ class robot(UartKeywords, LedKeywords, NetworkInterfaceKeywords, LogKeywords, Re
         self.led_testers = {k: t for k, t in self.led_testers.items() if not t.in_test}
         self.led_timeout_ns = 0
         self.net_testers = {k: t for k, t in self.net_testers.items() if not t.in_test}
+        if self.log_tester is not None and self.log_tester.in_test:
+            self.log_tester = None

@@ -111,8 +111,11 @@ class RobotCore:
 
     def _time_at(self, board: str, uart: str, offset: int) -> int:
         """Virtual time (ns) at which the UART sent the byte just before ``offset``."""
-        chunk = self._call(self._c().uart_read, max(0, offset - 1), board, uart)
-        return int(chunk.time_ns)
+        from bridge.proto import vboard_pb2 as pb
+
+        client = self._c()
+        request = pb.UartReadRequest(board=board, uart=uart, offset=max(0, offset - 1), max_bytes=1)
+        return int(self._call(client.call, client.uart.Read, request).time_ns)
 
     def _stopped(self, state: Any, board: str) -> bool:
         return all(b.state in ("exited", "faulted") for b in state.boards

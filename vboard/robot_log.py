@@ -33,6 +33,7 @@ class LogTester:
     since: int
     entries: list[Any] = field(default_factory=list)
     failing: list[tuple[str, bool]] = field(default_factory=list)
+    in_test: bool = False
 
 
 def entry_text(e: Any) -> str:
@@ -89,7 +90,8 @@ class LogKeywords:
         """Watch the board's log from now on; ``timeout``: the default of the waits (seconds, virtual)."""
         reply = observe(self._c(), "Log", since=1 << 62)  # type: ignore[attr-defined]
         pause = opt_bool(defaultPauseEmulation, False)
-        self.log_tester = LogTester(seconds_ns(timeout), pause, int(reply.seq))
+        self.log_tester = LogTester(seconds_ns(timeout), pause, int(reply.seq),
+                                    in_test=getattr(self, "in_test", False))
 
     @keyword_args
     def wait_for_log_entry(self, pattern: str, timeout: Any = None, keep: Any = False,

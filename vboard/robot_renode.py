@@ -47,6 +47,8 @@ class RenodeKeywords:
         elif action.verb == "pause":
             self._call(client.pause)  # type: ignore[attr-defined]
         elif action.verb == "run_for":
+            if client.state().state == "running":  # Renode's RunFor: run that long, then stand still
+                self._call(client.pause)  # type: ignore[attr-defined]
             self._call(client.run_for, f"{int(action.seconds * 1e9)}ns")  # type: ignore[attr-defined]
         elif action.verb == "reset":
             self.reset_board(self.setup.board_name(action.machine))  # type: ignore[attr-defined]
