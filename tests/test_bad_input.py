@@ -112,6 +112,7 @@ def test_unknown_platform_name(firmware):
     (["--uart0", "tcp:99999"], ["port out of range"]),
     (["--uart0", "file:/nonexistent-dir/out.txt"], ["cannot write"]),
     (["--base", "zero"], ["--base", "zero"]),
+    (["--forward", "tcp:8080:80"], ["--forward needs --net user", "--net none"]),
 ])
 def test_bad_options(firmware, args, words):
     assert_bad_input(vboard(str(firmware / "hello.elf"), *args), *words)

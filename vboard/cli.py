@@ -165,7 +165,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             f"[{machine.clock.now / machine.clock.hz:12.6f}] {text}", file=sys.stderr)
     socket_providers = _attach_host_sockets(machine, args)
     network = None
-    if args.net != "none" or args.pcap:
+    if args.net != "none" or args.pcap or args.forward:  # a forward without --net user is an error
         from bridge.net.attach import attach_network
 
         if not machine.ethernet_devices():
