@@ -426,3 +426,36 @@ def test_mpu_state_goes_into_the_scs_snapshot(board):
     dst.scs.set_state(state)
     assert (r(dst, CTRL), r(dst, RNR), r(dst, RBAR), r(dst, RASR)) == (5, 2, 0x20004002, rasr(12, 6))
     assert dst.cpu.mputlb.active
+
+
+def test_hardfault_runs_with_the_default_map_unless_hfnmiena(board):
+    """Region 1 forbids all access to a RAM page. A HardFault (UDF with UsageFault disabled)
+    reads the page: allowed with HFNMIENA clear (the MPU is off at negative priority); back in
+    thread mode the page is forbidden again (MemManage), so no TLB entry outlived the handler."""
+    b = _run(board, f"""
+    STORE32 SHCSR, 1 << 16
+    MPU_REGION 0, 0, {FULL:#x}
+    MPU_REGION 1, 0x20008000, {rasr(12, 0):#x}
+    STORE32 MPU_CTRL, 1
+    dsb
+    isb
+    udf #0
+after_udf:
+    ldr r4, =0x20008000
+thread_load:
+    ldr r5, [r4]
+    """, {"HardFault": """
+    ldr r1, =0x20008000
+    ldr r2, [r1]                    @ allowed: HFNMIENA is clear
+    movs r2, #1
+    RESULT 4, r2
+    mrs r0, msp
+    ldr r1, [r0, #24]
+    adds r1, #2                     @ past the UDF
+    str r1, [r0, #24]
+    bx lr
+""", "MemManage": RECORD_AND_DISABLE})
+    cfsr, mmfar, _hfsr, pc, hardfault_read = b.results(5)
+    assert hardfault_read == 1
+    assert cfsr & (DACCVIOL | MMARVALID) == DACCVIOL | MMARVALID and mmfar == 0x20008000
+    assert pc == b["thread_load"]
