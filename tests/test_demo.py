@@ -3,6 +3,7 @@ fetched from the demo's host HTTP server, a page of the board's fetched through 
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -12,6 +13,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_vboard_demo_shows_the_main_job(firmware):
+    """Exactly README command 1's second half: ``vboard demo``."""
     proc = subprocess.run([sys.executable, "-m", "vboard.cli", "demo"], capture_output=True, text=True,
                           timeout=120, cwd=ROOT)
     out = proc.stdout
@@ -30,6 +32,20 @@ def test_vboard_demo_shows_the_main_job(firmware):
     assert re.search(r"<h1>Hello from the board</h1><p>net_demo on MPS2-AN385 at 10\.0\.2\.15, \d+ ms "
                      r"after boot\.</p><p>It fetched: HTTP/1\.1 200 OK</p>", out), out
     assert re.search(r"demo: the board exited 0 after \d+\.\d s\n\Z", out), out
+
+
+def test_vboard_demo_trace_shows_the_frames(firmware, tmp_path):
+    """``vboard demo --trace``: DHCP out and in on the board's port, the forward's SYN to port 80."""
+    trace = tmp_path / "demo.json"
+    proc = subprocess.run([sys.executable, "-m", "vboard.cli", "demo", "--trace", str(trace)],
+                          capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    names = {(e["tid"], e["name"]) for e in json.loads(trace.read_text())["traceEvents"] if e["ph"] == "i"}
+    assert (100, "tx IPv4 UDP 0.0.0.0:68 > 255.255.255.255:67") in names, sorted(names)
+    assert (100, "rx IPv4 UDP 10.0.2.2:67 > 255.255.255.255:68") in names, sorted(names)
+    assert any(tid == 100 and name.startswith("rx IPv4 TCP 10.0.2.2:") and name.endswith("> 10.0.2.15:80 S")
+               for tid, name in names), sorted(names)
+    assert (10, "net_demo: done") in names
 
 
 def test_vboard_demo_without_its_firmware_says_so(tmp_path):

@@ -192,3 +192,29 @@ def test_trace_png_draws_the_tracks(firmware, tmp_path):
     bad = subprocess.run([sys.executable, script, str(png), str(tmp_path / "x.png")], capture_output=True,
                          text=True, timeout=120)
     assert bad.returncode == 2 and "not a vboard trace" in bad.stderr, bad.stderr
+
+
+def test_link_changes_are_on_the_links_track(firmware, tmp_path):
+    """In process: a simulation traced, the client's link taken down and up at known virtual times."""
+    from bridge.trace import TraceWriter
+    from emulator.simulation import load_simulation
+
+    sim = load_simulation(ROOT / "platforms" / "simulations" / "rawping-pair.yaml")
+    writer = TraceWriter(tmp_path / "links.json")
+    for board in sim.boards:
+        traced = writer.add_board(board.machine, board.name)
+        for port in sim.switch.ports:
+            if port.name.startswith(f"{board.name}."):
+                traced.add_switch_port(port)
+    sim.run(2_000_000)
+    sim.switch.port("client.eth0").set_link(False)
+    sim.run(1_000_000)
+    sim.switch.port("client.eth0").set_link(True)
+    sim.run(1_000_000)
+    writer.close()
+    trace = json.loads((tmp_path / "links.json").read_text())
+    jsonschema.validate(trace, TRACE_SCHEMA)
+    links = [(e["name"], e["ts"]) for e in events(trace, "i", pid=2, tid=3)]
+    assert [name for name, _ in links] == ["client.eth0 link down", "client.eth0 link up"], links
+    assert abs(links[0][1] - 2000) < 300 and abs(links[1][1] - 3000) < 300, links
+    assert not events(trace, "i", pid=1, tid=3), "the server's link did not change"
