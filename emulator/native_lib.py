@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import ctypes
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -24,12 +25,14 @@ def build(name: str, force: bool = False) -> Path:
     cc = shutil.which("cc") or shutil.which("gcc")
     if cc is None:
         raise RuntimeError(f"no C compiler to build {library} (run scripts/setup)")
-    tmp = library.with_suffix(".tmp.so")
+    # Per process: parallel first uses (pabot, xdist) each build their own and rename it in place.
+    tmp = library.with_name(f"_{name}.{os.getpid()}.tmp.so")
     try:
         subprocess.run([cc, "-O2", "-shared", "-fPIC", "-o", str(tmp), str(source)], check=True,
                        capture_output=True, timeout=120)
         tmp.replace(library)
     except (OSError, subprocess.SubprocessError) as e:
+        tmp.unlink(missing_ok=True)
         raise RuntimeError(f"cannot build {library} ({e})") from None
     return library
 
