@@ -113,6 +113,8 @@ class Machine:
         # called on this thread at the virtual time of the event (timelines, bridge/trace.py).
         self.exception_observers: list[Callable[[str, int], None]] = []
         self._map_memory()
+        self._windows = [(b, b + r.region.size, f"memory '{r.region.name}'")
+                         for r in self._ram for b in (r.region.base, *r.region.aliases)]
         self._map_devices()
         self.board_log.where = lambda: self.symbol(self.cpu.pc)
         for dev in (self.scs, self.dwt, *self.devices.values()):
@@ -204,8 +206,18 @@ class Machine:
 
     def _attach(self, base: int, dev: Device) -> None:
         size = (dev.SIZE + 0xFFF) & ~0xFFF
+        self._check_free(base, size, f"device '{dev.name}'")
         self.cpu.map_mmio(base, size, dev.read, dev.write, getattr(dev, "fifo_port", None))
         self.faults.add_window(base, size)
+
+    def _check_free(self, base: int, size: int, what: str) -> None:
+        """A window that would overlap memory or another device is a platform error, not a UcError."""
+        taken = self._windows
+        for start, end, other in taken:
+            if base < end and start < base + size:
+                raise PlatformError(f"{self.platform.path}: {what} at 0x{base:08X} (0x{size:X} bytes) "
+                                    f"overlaps {other} at 0x{start:08X}-0x{end - 1:08X}")
+        taken.append((base, base + size, what))
 
     def device(self, name: str) -> Device:
         try:

@@ -147,6 +147,14 @@ def test_unknown_irq_output(base, tmp_path):
     assert str(path) in str(e.value) and "irqs.nope" in str(e.value)
 
 
+def test_device_over_another_is_a_platform_error(base, tmp_path):
+    data = mutate(base, lambda d: d["devices"].append(
+        {"name": "widget", "model": "peripherals.cmsdk_timer:CmsdkApbTimer", "base": 0x40010000}))
+    with pytest.raises(PlatformError, match=r"device 'widget' at 0x40010000 \(0x1000 bytes\) overlaps "
+                                            r"device 'gpio0' at 0x40010000-0x40010FFF"):
+        Machine(load_platform(write(tmp_path, data)))
+
+
 def test_user_model_from_a_file(base, tmp_path):
     models = tmp_path / "models"
     models.mkdir()
@@ -156,7 +164,7 @@ def test_user_model_from_a_file(base, tmp_path):
         "class Widget(Device):\n"
         "    REGS = RegMap(Reg(0x0, 'VALUE', access=RW, reset=0x1234))\n")
     data = mutate(base, lambda d: d["devices"].append(
-        {"name": "widget", "model": "./models/widget.py:Widget", "base": 0x40010000}))
+        {"name": "widget", "model": "./models/widget.py:Widget", "base": 0x40300000}))
     m = Machine(load_platform(write(tmp_path, data)))
     m.device("widget").reset()
     assert m.device("widget").read(0, 4) == 0x1234
