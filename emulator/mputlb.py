@@ -4,9 +4,9 @@ Why not Unicorn's own MPU: the QEMU inside Unicorn 2.1.4 has the PMSAv7
 lookup, but its MPU registers are written only by QEMU's NVIC device, which
 Unicorn leaves out, and M-profile cores have no coprocessor registers the
 API could reach; the state would have to be poked into the CPU structure.
-Unicorn's page permissions (``mem_protect``) are not an alternative either:
-they are the same for privileged and unprivileged code, split memory
-regions, and reads of RAM pages are not checked on the fast path.
+Unicorn's page permissions (``mem_protect``) are no alternative either:
+they are the same for privileged and unprivileged code (every privilege
+change would re-protect), and each change splits memory regions.
 
 While MPU_CTRL.ENABLE is clear nothing here is active: Unicorn translates
 addresses with its own TLB fill, so a firmware that never enables the MPU
