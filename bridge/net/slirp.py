@@ -38,7 +38,6 @@ from typing import Any
 from bridge.net import slirp_lib as sl
 from bridge.net.backend import BackendError, HostBackend, HostInputLike, MachineLike
 from bridge.net.forward import Forward, as_forward
-from emulator.clock import Timer
 from emulator.network import LinkModel, Switch
 
 log = logging.getLogger("vboard.net")
@@ -93,7 +92,6 @@ class SlirpBackend(HostBackend):
         self._revents: list[int] = []
         self._watched: set[int] = set()
         self._write_watched: set[int] = set()
-        self._poll_timer: Timer | None = None
         self._poller: Any = None            # select.poll of the last full round's descriptors
         self._dirty = True                  # a full round is due at the next boundary
         self._serve_by = 0                  # ... and at the latest at this cycle
@@ -262,23 +260,20 @@ class SlirpBackend(HostBackend):
         self._watched, self._write_watched = reads, writes
 
     def _poll_at(self, ms: int) -> None:
-        """A clock event ``ms`` of board time from now, so slirp's timers run while the board sleeps."""
+        """A full round ``ms`` of board time from now, so slirp's timers run while the board sleeps.
+
+        No timer of our own is remembered: the clock's next deadline says whether the run loop wakes
+        by then anyway (a reset or a snapshot load may have emptied the queue since)."""
         clock = self.machine.clock
         when = clock.now + max(1, ms * clock.hz // 1000)
-        t = self._poll_timer
-        if t is not None and not t.cancelled and t.when <= when:
-            return
-        if t is not None:
-            t.cancel()
-        self._poll_timer = clock.call_at(when, self._on_poll_timer, "slirp")
-
-    def _on_poll_timer(self) -> None:
-        self._poll_timer = None
-        self._serve()
+        self._serve_by = min(self._serve_by, when)
+        deadline = clock.next_deadline()
+        if deadline is None or deadline > when:
+            clock.call_at(when, self.poll, "slirp")
 
     def _after_reset(self, _reason: str) -> None:
-        """A system reset emptied the clock's queue: put slirp's events back."""
-        self._poll_timer = None
+        """A system reset emptied the clock's queue: put slirp's own timers back."""
+        self._dirty = True
         for handle, entry in list(self._timers.items()):
             if entry[2] is not None:
                 self._cb_timer_mod(handle, entry[3], None)
@@ -363,9 +358,6 @@ class SlirpBackend(HostBackend):
 
     def _free_slirp(self) -> None:
         slirp, self._slirp = self._slirp, None
-        if self._poll_timer is not None:
-            self._poll_timer.cancel()
-            self._poll_timer = None
         for entry in self._timers.values():
             if entry[2] is not None:
                 entry[2].cancel()
