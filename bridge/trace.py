@@ -22,8 +22,9 @@ threads (``tid``):
   faults, accesses nothing serves, device guest errors), all levels.
 
 Everything is recorded on the emulation thread through observer hooks
-(``Machine.observe_exceptions``, byte ports, switch-port taps); the file is
-written by ``close()``.
+(``Machine.observe_exceptions``, byte ports, switch-port taps, board-log
+subscriptions) and written to the file as it happens; ``close()`` ends the
+handlers still running and the JSON document.
 """
 
 from __future__ import annotations
@@ -196,24 +197,41 @@ class _BoardTrace:
 
 
 class TraceWriter:
-    """Collects trace events of one or more boards; ``close()`` writes ``path``."""
+    """Writes the trace events of one or more boards to ``path`` as they happen; ``close()`` ends it.
+
+    Events go to the file at once (memory stays bounded on long runs); only
+    the handlers still running are kept. A write error stops the writing and
+    is raised by ``close()`` as a ``TraceError``, never on the emulation thread.
+    """
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         try:
-            with open(self.path, "w"):
-                pass  # fail now, not after the run
+            self._file = open(self.path, "w")  # for the whole run: close() closes it
         except OSError as e:
             raise TraceError(f"--trace {path}: {e.strerror or e}") from None
-        self.events: list[dict[str, Any]] = []
+        self._separator = ""
+        self._error: str | None = None
+        self.events_written = 0
         self.boards: list[_BoardTrace] = []
         self.closed = False
+        self._write('{"displayTimeUnit": "ns", "otherData": {"clock": "virtual time of the boards", '
+                    '"writer": "vboard"},\n"traceEvents": [\n')
+
+    def _write(self, text: str) -> None:
+        if self._error is None:
+            try:
+                self._file.write(text)
+            except OSError as e:
+                self._error = e.strerror or str(e)
 
     def add(self, event: dict[str, Any]) -> None:
-        self.events.append(event)
+        self._write(self._separator + json.dumps(event, separators=(",", ":")))
+        self._separator = ",\n"
+        self.events_written += 1
 
     def meta(self, pid: int, tid: int, kind: str, name: str) -> None:
-        self.events.append({"ph": "M", "name": kind, "pid": pid, "tid": tid, "args": {"name": name}})
+        self.add({"ph": "M", "name": kind, "pid": pid, "tid": tid, "args": {"name": name}})
 
     def add_board(self, machine: Machine, name: str) -> _BoardTrace:
         board = _BoardTrace(self, machine, len(self.boards) + 1, name)
@@ -221,16 +239,16 @@ class TraceWriter:
         return board
 
     def close(self) -> None:
-        """Close the handlers still running at the end and write the file (once)."""
+        """Close the handlers still running at the end and finish the file (once)."""
         if self.closed:
             return
         self.closed = True
         for board in self.boards:
             board.close_open()
+        self._write("\n]}\n")
         try:
-            with open(self.path, "w") as f:
-                json.dump({"traceEvents": self.events, "displayTimeUnit": "ns",
-                           "otherData": {"clock": "virtual time of the boards", "writer": "vboard"}}, f)
-                f.write("\n")
+            self._file.close()
         except OSError as e:
-            raise TraceError(f"--trace {self.path}: {e.strerror or e}") from None
+            self._error = self._error or e.strerror or str(e)
+        if self._error is not None:
+            raise TraceError(f"--trace {self.path}: {self._error}")

@@ -218,3 +218,11 @@ def test_link_changes_are_on_the_links_track(firmware, tmp_path):
     assert [name for name, _ in links] == ["client.eth0 link down", "client.eth0 link up"], links
     assert abs(links[0][1] - 2000) < 300 and abs(links[1][1] - 3000) < 300, links
     assert not events(trace, "i", pid=1, tid=3), "the server's link did not change"
+
+
+def test_a_trace_that_cannot_be_written_is_one_line_and_status_2(firmware):
+    proc = subprocess.run([sys.executable, "-m", "vboard.cli", "run", str(firmware / "hello.elf"), "-q",
+                           "--trace", "/dev/full"], capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert proc.returncode == 2, proc.stderr
+    assert "hello: done" in proc.stdout
+    assert proc.stderr.splitlines() == ["vboard: error: --trace /dev/full: No space left on device"]
