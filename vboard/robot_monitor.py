@@ -32,7 +32,8 @@ SUPPORTED = ("mach create [NAME]", "mach set NAME|N", "mach clear", "mach rem NA
              "emulation CreateSwitch NAME", "connector Connect sysbus.ethernet SWITCH", "showAnalyzer UART",
              "emulation RunFor TIME", "start", "pause", "emulation StartAll", "emulation PauseAll",
              "machine Reset", "emulation SetGlobalAdvanceImmediately BOOL", "emulation SetSeed N",
-             "logLevel LEVEL", "set bin @FILE", "include @scripts/single-node/NAME.resc")
+             "logLevel LEVEL", "set bin @FILE", "include @scripts/single-node/NAME.resc",
+             "sysbus.GPIO OnGPIO PIN true|false")
 
 
 class MonitorError(AssertionError):
@@ -50,9 +51,12 @@ class MachineSpec:
 
 @dataclass
 class Action:
-    verb: str                   # start, pause, run_for, reset
+    verb: str                   # start, pause, run_for, reset, gpio
     machine: str = ""
     seconds: float = 0.0
+    device: str = ""            # gpio: the GPIO block, the pin and the level the world drives
+    pin: int = 0
+    level: bool = False
 
 
 @dataclass
@@ -83,6 +87,8 @@ class MonitorSetup:
             return self._machine(args, line)
         if head == "sysbus":
             return self._sysbus(args, line)
+        if head.startswith("sysbus.") and args[:1] == ["OnGPIO"] and len(args) == 3:
+            return self._on_gpio(head.removeprefix("sysbus."), args[1], args[2], line)
         if head == "emulation":
             return self._emulation(args, line)
         if head == "connector" and args[:1] == ["Connect"] and len(args) == 3:
@@ -158,6 +164,13 @@ class MonitorSetup:
             self.loaded = False
             return None
         raise self._unsupported(line)
+
+    def _on_gpio(self, device: str, pin: str, level: str, line: str) -> Action:
+        """Renode's ``sysbus.<peripheral> OnGPIO <n> <bool>``: the world drives input pin n (a button)."""
+        if level.lower() not in ("true", "false") or not pin.isdigit():
+            raise MonitorError(f"Execute Command: '{line}': expected OnGPIO PIN true|false")
+        return Action("gpio", self._current(line).name, device=device, pin=int(pin),
+                      level=level.lower() == "true")
 
     def _emulation(self, args: list[str], line: str) -> Action | None:
         if args[:1] == ["CreateSwitch"] and len(args) == 2:

@@ -52,6 +52,9 @@ class RenodeKeywords:
             self._call(client.run_for, f"{int(action.seconds * 1e9)}ns")  # type: ignore[attr-defined]
         elif action.verb == "reset":
             self.reset_board(self.setup.board_name(action.machine))  # type: ignore[attr-defined]
+        elif action.verb == "gpio":
+            self._call(client.gpio_set_input, action.device, action.pin, action.level,  # type: ignore[attr-defined]
+                       board=self.setup.board_name(action.machine))  # type: ignore[attr-defined]
         return ""
 
     @keyword_args
