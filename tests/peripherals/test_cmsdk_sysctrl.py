@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from emulator.clock import Clock
 from peripherals.cmsdk_sysctrl import CmsdkSysCtrl
 
@@ -27,3 +30,25 @@ def test_registers_and_reset_cause(clock: Clock) -> None:
     assert sc.read(RSTINFO, 4) == 1
     sc.reset()                               # power-on reset clears the record
     assert sc.read(RSTINFO, 4) == 0
+
+
+def test_snapshot_round_trip(clock: Clock) -> None:
+    sc = CmsdkSysCtrl("sysctrl", clock)
+    sc.write(PMUCTRL, 4, 1)
+    sc.after_system_reset("lockup")
+    twin = CmsdkSysCtrl("sysctrl", Clock(1))
+    twin.set_state(sc.get_state())
+    assert twin.read(RSTINFO, 4) == 4 and twin.read(PMUCTRL, 4) == 1
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(st.booleans(), st.integers(0, 0xFFF), st.sampled_from([1, 2, 4]),
+                          st.integers(0, 0xFFFF_FFFF)), max_size=30))
+def test_random_accesses_never_raise(ops: list[tuple[bool, int, int, int]]) -> None:
+    sc = CmsdkSysCtrl("fuzz", Clock(1))
+    for is_write, off, size, value in ops:
+        off &= ~(size - 1)
+        if is_write:
+            sc.write(off, size, value & ((1 << (8 * size)) - 1))
+        else:
+            assert 0 <= sc.read(off, size) < (1 << (8 * size))

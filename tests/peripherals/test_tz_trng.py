@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from periph_helpers import HZ, run, wire
 
 from emulator.clock import Clock
@@ -95,3 +97,20 @@ def test_snapshot_round_trip(trng: TzTrng, clock: Clock) -> None:
     run(clock, 1820)
     run(clock2, 1820)
     assert [twin.read(EHR0 + 4 * i, 4) for i in range(6)] == [trng.read(EHR0 + 4 * i, 4) for i in range(6)]
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.booleans(), st.integers(0x0FC, 0x1F0), st.integers(0, 0xFFFF_FFFF),
+                          st.integers(0, 50_000)), max_size=40))
+def test_random_accesses_never_raise(ops: list[tuple[bool, int, int, int]]) -> None:
+    clock = Clock(HZ)
+    trng = TzTrng("fuzz", clock)
+    line = wire(trng)["irq"]
+    for is_write, off, value, delay in ops:
+        off &= ~3
+        if is_write:
+            trng.write(off, 4, value if off != SAMPLE_CNT1 else value & 0xFF)
+        else:
+            assert 0 <= trng.read(off, 4) <= 0xFFFF_FFFF
+        run(clock, delay)
+        assert line.level == bool(trng.read(ISR, 4) & ~trng.read(IMR, 4) & 0xF)
