@@ -156,7 +156,10 @@ class FaultWatch:
                                     "no more lines for them")
             return None
         access = fault.detail or f"access to 0x{address:08X}"
-        where = "" if fault.cfsr_bit == "IBUSERR" else f" at PC {m.symbol(fault.pc)}"
+        if fault.cfsr_bit == "IBUSERR":  # the PC is the address: LR tells where the call came from
+            where = f" (LR {m.symbol(m.cpu.reg('lr'))})"
+        else:
+            where = f" at PC {m.symbol(fault.pc)}"
         text = f"{access}{where}: no memory or device serves this address"
         m.board_log.warning("cpu", text)
         if not m.strict:

@@ -132,3 +132,12 @@ hardfault:
     assert wall < 5.0, f"--max-time 2s took {wall:.1f} s of wall time"
     # each fault is a line until it repeats; then only counted
     assert err.count("warning cpu: HardFault (escalated from UsageFault): invalid EXC_RETURN") <= 3
+
+
+def test_a_call_into_nothing_names_the_caller(firmware):
+    proc, _ = vboard(str(firmware / "crash.elf"), "--max-time", "5s")
+    err = proc.stderr.decode()
+    assert proc.returncode == 3, err
+    assert re.search(r"warning cpu: instruction fetch from 0x60000000 \(LR 0x[0-9A-F]{8} "
+                     r"<main\+0x[0-9a-f]+>\): no memory or device serves this address", err), err
+    assert "warning cpu: HardFault (escalated from BusFault): bus error on instruction fetch" in err
