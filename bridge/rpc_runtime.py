@@ -304,7 +304,7 @@ def _check_board_net(machine: Machine, net: str, forwards: list[str], dns_record
     if machine.ethernet_devices():
         return
     if forwards:
-        raise invalid(f"forwards: {name} has no Ethernet device (port forwards are passt's)")
+        raise invalid(f"forwards: {name} has no Ethernet device (port forwards are the user backend's)")
     if not host_wifi and (net not in ("", "none") or dns_records):
         hint = " (its Wi-Fi module reaches the host with net user)" if _wifi_module(machine) else ""
         raise invalid(f"net: {name} has no Ethernet device{hint}")
@@ -896,10 +896,19 @@ class Runtime:
 
     def add_forward(self, spec: str) -> None:
         s = self.require()
-        if s.network is None or s.network.backend.kind not in ("user", "passt"):
+        backend = s.network.backend if s.network is not None else None
+        if backend is None or backend.kind not in ("user", "passt"):
             raise precondition("port forwards need the user backend (Load with net=user)")
-        raise precondition("port forwards are taken when the backend starts: give them to Load "
-                           "(vboard serve --forward); one cannot be added at run time")
+        if not hasattr(backend, "add_forward"):
+            raise precondition("passt takes its port forwards when it starts: give them to Load "
+                               "(vboard serve --forward), or use net=user")
+        from bridge.net.attach import NetworkError, parse_forward
+        from bridge.net.backend import BackendError
+
+        try:
+            backend.add_forward(parse_forward(spec))
+        except (NetworkError, BackendError) as e:
+            raise invalid(str(e)) from None
 
     def add_dns_record(self, name: str, address: str) -> None:
         from bridge.net.dns import DnsConfigError, DnsRecords, DnsResponder

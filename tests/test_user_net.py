@@ -282,6 +282,38 @@ def test_tcp_transfer_survives_link_down(firmware: Path, down_s: float) -> None:
         board.close()
 
 
+# ------------------------------------------------------------------ forwards added while running
+def test_a_forward_added_over_rpc_while_the_board_runs(firmware: Path) -> None:
+    """libslirp takes a forward at run time (RPC AddForward); a port in use is INVALID_ARGUMENT."""
+    from bridge.rpc_runtime import Runtime, RuntimeFailure
+
+    rt = Runtime()
+    try:
+        rt.call(lambda: rt.load(str(firmware / "echo_server.elf"), net="user", pace="realtime"))
+        rt.call(rt.start)
+        port = free_port()
+        deadline = time.monotonic() + 60
+        got = b""
+        rt.call(lambda: rt.add_forward(f"tcp:{port}:13"))
+        while not got.startswith(b"board uptime"):  # until the board listens (it boots meanwhile)
+            assert time.monotonic() < deadline, got
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+                    s.settimeout(5)
+                    got = s.recv(100)
+            except OSError:
+                time.sleep(0.2)
+        with socket.socket() as taken:
+            taken.bind(("127.0.0.1", 0))
+            taken.listen(1)
+            busy = taken.getsockname()[1]
+            with pytest.raises(RuntimeFailure, match="in use") as e:
+                rt.call(lambda: rt.add_forward(f"tcp:{busy}:7"))
+            assert e.value.code == "INVALID_ARGUMENT"
+    finally:
+        rt.close()
+
+
 # ------------------------------------------------------------------ 9. bad input
 def _one_error_line(err: str) -> str:
     lines = [ln for ln in err.splitlines() if ln.strip()]

@@ -136,7 +136,7 @@ class BoardKeywords:
 
     @keyword_args
     def add_port_forward(self, spec: str) -> None:
-        """``tcp:HOSTPORT:BOARDPORT``; passt takes forwards at start, so prefer Start Board's ``forwards``."""
+        """``tcp:HOSTPORT:BOARDPORT`` while the board runs (``net=user``; passt takes them only at start)."""
         self._call(self._c().add_forward, spec)  # type: ignore[attr-defined]
 
     @keyword_args

@@ -156,14 +156,29 @@ class SlirpBackend(HostBackend):
             raise BackendError("user network: slirp_new failed")
         self._lib, self._slirp = lib, slirp
         for f in self.forwards:
-            host = sl.sockaddr(f.host_addr, f.host_port)
-            board = sl.sockaddr(BOARD, f.board_port)
-            flags = sl.SLIRP_HOSTFWD_UDP if f.proto == "udp" else 0
-            if lib.slirp_add_hostxfwd(slirp, host, len(host), board, len(board), flags) < 0:
+            try:
+                self._listen(f)
+            except BackendError:
                 self._free_slirp()
-                raise BackendError(f"--forward {f.proto}:{f.host_addr}:{f.host_port}:{f.board_port}: "
-                                   f"cannot listen on {f.proto} {f.host_addr}:{f.host_port}: "
-                                   f"{_bind_problem(f)}")
+                raise
+
+    def _listen(self, f: Forward) -> None:
+        assert self._lib is not None and self._slirp is not None
+        host = sl.sockaddr(f.host_addr, f.host_port)
+        board = sl.sockaddr(BOARD, f.board_port)
+        flags = sl.SLIRP_HOSTFWD_UDP if f.proto == "udp" else 0
+        if self._lib.slirp_add_hostxfwd(self._slirp, host, len(host), board, len(board), flags) < 0:
+            raise BackendError(f"--forward {f.proto}:{f.host_addr}:{f.host_port}:{f.board_port}: "
+                               f"cannot listen on {f.proto} {f.host_addr}:{f.host_port}: {_bind_problem(f)}")
+
+    def add_forward(self, f: Forward) -> None:
+        """One more host forward while running (emulation thread); ``BackendError`` if it cannot listen."""
+        with self._io:
+            if self._slirp is None:
+                raise BackendError("user network: stopped")
+            self._listen(f)
+            self.forwards.append(f)
+            self._dirty = True
 
     def _start_io(self) -> None:
         self._polls: list[Callable[[], None]] = self.machine.host_polls  # type: ignore[attr-defined]
