@@ -13,8 +13,10 @@ readable forms for hooks. ``read``/``write`` are the MMIO entry points.
 The machine that maps a device gives it ``board_log`` (whose ``where()``
 names the instruction making the current access) and
 ``request_system_reset(reason)``, which resets the board the way
-AIRCR.SYSRESETREQ does (a watchdog's reset output); a device alone, as in
-unit tests, gets harmless defaults. ``after_system_reset(reason)`` runs
+AIRCR.SYSRESETREQ does (a watchdog's reset output), and
+``bus_read``/``bus_write``, the board's bus as the CPU sees it (RAM and the
+other devices; the bit-band aliases forward through it); a device alone, as
+in unit tests, gets harmless defaults. ``after_system_reset(reason)`` runs
 after ``reset()`` when the board, not power, was reset.
 """
 
@@ -139,6 +141,10 @@ class Device:
         self.trace = log_trace.isEnabledFor(logging.DEBUG)
         # Set by the machine that maps the device (defaults serve a device on its own, in tests).
         self.request_system_reset: Callable[[str], None] = self._no_board_reset
+        # The board's bus as the CPU sees it (RAM and other devices), for a device that forwards
+        # accesses (the bit-band aliases): bus_read(address, size) -> int, bus_write(address, size, value).
+        self.bus_read: Callable[[int, int], int] = self._no_bus_read
+        self.bus_write: Callable[[int, int, int], None] = self._no_bus_write
         if settings:
             unknown = ", ".join(sorted(settings))
             raise ValueError(f"{type(self).__name__} takes no setting(s) {unknown}")
@@ -208,6 +214,13 @@ class Device:
 
     def after_system_reset(self, reason: str) -> None:
         """Called after ``reset()`` when the board (not power) reset, with the cause."""
+
+    def _no_bus_read(self, address: int, size: int) -> int:
+        self.guest_error(f"bus read of 0x{address:08X} with no board")
+        return 0
+
+    def _no_bus_write(self, address: int, size: int, value: int) -> None:
+        self.guest_error(f"bus write of 0x{address:08X} with no board")
 
     def _no_board_reset(self, reason: str) -> None:
         self.guest_error(f"system reset requested ({reason}) with no board to reset")

@@ -115,6 +115,7 @@ class Machine:
         self._map_memory()
         self._windows = [(b, b + r.region.size, f"memory '{r.region.name}'")
                          for r in self._ram for b in (r.region.base, *r.region.aliases)]
+        self._device_windows: list[tuple[int, int, Device]] = []
         self._map_devices()
         self.board_log.where = lambda: self.symbol(self.cpu.pc)
         for dev in (self.scs, self.dwt, *self.devices.values()):
@@ -161,6 +162,7 @@ class Machine:
             for line, irq in spec.irqs.items():
                 gates.setdefault(irq, []).append((dev, line))
             dev.request_system_reset = self.request_reset
+            dev.bus_read, dev.bus_write = self.bus_read, self.bus_write
             self.devices[spec.name] = dev
             if spec.base is not None:
                 self._attach(spec.base, dev)
@@ -207,8 +209,38 @@ class Machine:
     def _attach(self, base: int, dev: Device) -> None:
         size = (dev.SIZE + 0xFFF) & ~0xFFF
         self._check_free(base, size, f"device '{dev.name}'")
+        self._device_windows.append((base, base + size, dev))
         self.cpu.map_mmio(base, size, dev.read, dev.write, getattr(dev, "fifo_port", None))
         self.faults.add_window(base, size)
+
+    def bus_read(self, address: int, size: int) -> int:
+        """A data read as the CPU would make it (RAM or a device), for devices that forward accesses."""
+        if self._in_ram(address, size):
+            return int.from_bytes(self.cpu.uc.mem_read(address, size), "little")
+        dev, base = self._device_at(address)
+        if dev is None:
+            log.warning("bus read of 0x%08X: nothing there", address)
+            return 0
+        return dev.read(address - base, size)
+
+    def bus_write(self, address: int, size: int, value: int) -> None:
+        if self._in_ram(address, size):
+            self.cpu.uc.mem_write(address, (value & ((1 << (8 * size)) - 1)).to_bytes(size, "little"))
+            return
+        dev, base = self._device_at(address)
+        if dev is None:
+            log.warning("bus write of 0x%08X: nothing there", address)
+            return
+        dev.write(address - base, size, value)
+
+    def _in_ram(self, address: int, size: int) -> bool:
+        return any(lo <= address and address + size <= hi for lo, hi in self.cpu.ram_ranges)
+
+    def _device_at(self, address: int) -> tuple[Device | None, int]:
+        for base, end, dev in self._device_windows:
+            if base <= address < end:
+                return dev, base
+        return None, 0
 
     def _check_free(self, base: int, size: int, what: str) -> None:
         """A window that would overlap memory or another device is a platform error, not a UcError."""

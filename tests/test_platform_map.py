@@ -39,9 +39,6 @@ class Window:
 # (base, size) of a QEMU window -> (the vboard windows that stand for it, why they differ).
 # An empty tuple: vboard has nothing there.
 COMMON_DIFFERENCES: dict[tuple[int, int], tuple[tuple[tuple[int, int], ...], str]] = {
-    (0x2200_0000, 0x0200_0000): ((), "bit-band alias of SRAM: part of the Cortex-M3 core (QEMU's armv7m "
-                                     "container), not of the board; vboard does not model bit-banding"),
-    (0x4200_0000, 0x0200_0000): ((), "bit-band alias of the peripherals: the core's, as above"),
     (0x4002_4000, 0x400): (((0x4002_4000, PAGE),), "I2S (1 KiB) and the rest of its page are one 4 KiB "
                                                   "placeholder: the bus maps whole pages"),
     (0x4002_4400, 0xC00): (((0x4002_4000, PAGE),), "the page's tail, inside the i2s placeholder"),
