@@ -19,7 +19,11 @@ threads (``tid``):
   one-line summary (ARP, IPv4 TCP/UDP/ICMP with ports);
 - ``links`` (tid 3): carrier up/down of the board's switch ports; resets;
 - ``board log`` (tid 4): the board's log records (``emulator/boardlog.py``:
-  faults, accesses nothing serves, device guest errors), all levels.
+  faults, accesses nothing serves, device guest errors), all levels;
+- ``IRQ<n> <device.line> line`` (tid 200 + exception number): one slice
+  per time a device held that NVIC input high (a track per line, made at
+  its first assertion), so the wait from a device's request to its handler
+  shows between this track and ``exceptions``.
 
 Everything is recorded on the emulation thread through observer hooks
 (``Machine.observe_exceptions``, byte ports, switch-port taps, board-log
@@ -48,6 +52,7 @@ TID_LINKS = 3
 TID_LOG = 4
 TID_UART0 = 10
 TID_FRAMES0 = 100
+TID_LINES0 = 200
 FAULT_EXCEPTIONS = (2, 3, 4, 5, 6)  # NMI, HardFault, MemManage, BusFault, UsageFault
 MAX_TEXT = 200
 
@@ -100,7 +105,10 @@ class _BoardTrace:
         writer.meta(pid, TID_LINKS, "thread_name", "links")
         writer.meta(pid, TID_LOG, "thread_name", "board log")
         machine.board_log.subscribe(self._log_record)
+        self.lines_high: dict[int, float] = {}  # exception number of a line held high -> since
+        self.line_tracks: set[int] = set()
         machine.observe_exceptions(self._exception)
+        machine.irq_observers.append(self._irq_line)
         machine.on_reset.append(self._reset)
         for i in range(5):
             dev = machine.devices.get(f"uart{i}")
@@ -130,6 +138,21 @@ class _BoardTrace:
             if m == n:
                 break
 
+    def _irq_line(self, irq: int, level: bool) -> None:
+        n = IRQ0 + irq  # the NMI input (-14) is exception 2
+        if level:
+            if n not in self.line_tracks:
+                self.line_tracks.add(n)
+                self.writer.meta(self.pid, TID_LINES0 + n, "thread_name", f"{self.label(n)} line")
+            self.lines_high.setdefault(n, self.now_us())
+        elif n in self.lines_high:
+            self.line_slice(n, self.lines_high.pop(n), self.now_us())
+
+    def line_slice(self, n: int, start: float, end: float) -> None:
+        self.writer.add({"ph": "X", "name": self.label(n), "cat": "irq", "pid": self.pid,
+                         "tid": TID_LINES0 + n, "ts": start, "dur": round(max(0.0, end - start), 3),
+                         "args": {"exception": n}})
+
     def slice(self, n: int, start: float, end: float) -> None:
         self.writer.add({"ph": "X", "name": self.label(n), "cat": "exception", "pid": self.pid,
                          "tid": TID_EXCEPTIONS, "ts": start, "dur": round(max(0.0, end - start), 3),
@@ -148,6 +171,9 @@ class _BoardTrace:
         while self.open:
             n, start = self.open.pop()
             self.slice(n, start, ts)
+        for n, start in sorted(self.lines_high.items()):
+            self.line_slice(n, start, ts)
+        self.lines_high.clear()
 
     def _log_record(self, record: LogRecord) -> None:
         self.instant(TID_LOG, f"{record.level} {record.source}: {record.message}",

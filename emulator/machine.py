@@ -112,6 +112,8 @@ class Machine:
         # Observers of exception entry and return: (kind "enter"|"return", exception number),
         # called on this thread at the virtual time of the event (timelines, bridge/trace.py).
         self.exception_observers: list[Callable[[str, int], None]] = []
+        # Observers of the NVIC input lines the devices drive: (IRQ number, level), on a change.
+        self.irq_observers: list[Callable[[int, bool], None]] = []
         self._map_memory()
         self._windows = [(b, b + r.region.size, f"memory '{r.region.name}'")
                          for r in self._ram for b in (r.region.base, *r.region.aliases)]
@@ -193,16 +195,20 @@ class Machine:
             peer.connect(uart.deliver)
 
     def _irq_sink(self, irq: int) -> Callable[[bool], None]:
-        exc = self.exc
+        exc, observers = self.exc, self.irq_observers
         if irq == NMI_IRQN:
             def nmi(level: bool) -> None:  # the NMI input pends on a rising level
                 if level:
                     exc.set_pending(NMI)
+                for observer in observers:
+                    observer(irq, level)
 
             return nmi
 
         def sink(level: bool) -> None:
             exc.irq_input(irq, level)
+            for observer in observers:
+                observer(irq, level)
 
         return sink
 

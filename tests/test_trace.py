@@ -36,7 +36,8 @@ TRACE_SCHEMA = {
                                      "properties": {"name": {"type": "string", "minLength": 1}}}}},
             {"type": "object", "additionalProperties": False,
              "required": ["ph", "name", "cat", "pid", "tid", "ts", "dur", "args"],
-             "properties": {**_COMMON, "ph": {"const": "X"}, "cat": {"const": "exception"}, "ts": _NUM,
+             "properties": {**_COMMON, "ph": {"const": "X"}, "cat": {"enum": ["exception", "irq"]},
+                            "ts": _NUM,
                             "dur": _NUM, "args": {"type": "object", "required": ["exception"],
                                                   "properties": {"exception": _ID}}}},
             {"type": "object", "additionalProperties": False,
@@ -121,6 +122,20 @@ def test_nested_irq_trace_shows_preemption_in_virtual_time(firmware, tmp_path):
         assert abs(t * 1e6 - s["ts"]) <= 0.501, (t, s)  # printed to 1 us
 
 
+def test_irq_lines_show_each_request_before_its_handler(firmware, tmp_path):
+    """timers.elf: every time Timer0 raised IRQ 8, its handler ran while the line was high."""
+    proc, trace = run_traced(tmp_path, str(firmware / "timers.elf"))
+    assert proc.returncode == 0, proc.stderr
+    tracks = track_names(trace, 1)
+    assert tracks[200 + 16 + 8] == "IRQ8 timer0.timer line", tracks
+    raised = events(trace, "X", tid=200 + 16 + 8)
+    handled = events(trace, "X", tid=1, name="IRQ8 timer0.timer")
+    assert len(raised) >= 3 and len(handled) >= len(raised), (raised, handled)
+    for line in raised:
+        assert line["cat"] == "irq" and line["args"]["exception"] == 24
+        assert any(line["ts"] <= h["ts"] <= line["ts"] + line["dur"] for h in handled), line
+
+
 def test_trace_is_the_same_on_every_run(firmware, tmp_path):
     _, one = run_traced(tmp_path, str(firmware / "nested_irq.elf"), name="one.json")
     _, two = run_traced(tmp_path, str(firmware / "nested_irq.elf"), name="two.json")
@@ -135,7 +150,8 @@ def test_two_board_simulation_has_one_process_per_board(firmware, tmp_path):
     assert processes == {1: "server", 2: "client"}
     for pid, board in processes.items():
         assert track_names(trace, pid) == {1: "exceptions", 2: "faults", 3: "links", 4: "board log",
-                                           10: "uart0", 100: f"{board}.eth0 frames"}
+                                           10: "uart0", 100: f"{board}.eth0 frames",
+                                           200 + 16 + 13: "IRQ13 eth0.irq line"}
         check_nesting(events(trace, "X", pid=pid, tid=1))
         assert events(trace, "X", pid=pid, tid=1, name="IRQ13 eth0.irq"), f"{board}: no LAN9118 interrupt"
     assert [e["name"] for e in events(trace, "i", pid=2, tid=10)][-1] == "rawping: done"
