@@ -32,21 +32,29 @@ and stops the run with a fault report (the machine returns it) when:
 
 A handler parked on purpose (waiting for a watchdog to reset the board) is
 stopped too: 100 ms of board time is far longer than any handler that
-recovers takes. A spin outside a fault handler (an assert that masks
-interrupts and loops in thread mode) is not stopped: the watchdog's NMI or
-reset may still end it, and the machine cannot tell whether one will;
-``--max-time`` bounds it.
+recovers takes.
+
+* **a dead spin with interrupts masked** anywhere else (an assert or error
+  hook that does ``cpsid i`` and ``b .``, in thread mode or an interrupt
+  handler): PRIMASK set and the PC on the same branch-to-itself at slice
+  boundaries for more than ``PARK_S``, with nothing left to wake it: no NMI
+  pending and no device wired to NMI with a timeout armed (a running
+  watchdog would end the spin with its NMI or reset, so it is left alone).
+  A spin that polls a device, or masks with BASEPRI only (higher-priority
+  interrupts still run), is not stopped; ``--max-time`` bounds it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+from unicorn import UcError
 
 from emulator.cortexm import FAULT_OF_CFSR_BIT, Fault
 from emulator.faultreport import FaultReport, build_report, fault_line
-from emulator.nvic import BUSFAULT, HARDFAULT, MEMMANAGE, USAGEFAULT, exception_name
+from emulator.nvic import BUSFAULT, HARDFAULT, MEMMANAGE, NMI, USAGEFAULT, exception_name
 
 if TYPE_CHECKING:
     from emulator.machine import Machine
@@ -57,6 +65,7 @@ REPEAT_LINES = 3     # log lines for the same fault in a row before they are onl
 STORM = 1000         # the same fault in a row this often is a lockup
 PARK_S = 0.1         # board time a fault handler may spin in one function
 PAGE = 0x1000
+BRANCH_TO_SELF = b"\xfe\xe7"  # Thumb `b .`
 MAX_PAGES = 256      # pages with an access line; a firmware that probes more is told once
 
 
@@ -74,6 +83,10 @@ class FaultWatch:
         self.park_cycles = int(PARK_S * machine.clock.hz)
         self.pages_seen: set[int] = set()
         self._served: list[tuple[int, int]] = []
+        self.nmi_sources: list[Any] = []  # devices wired to the NMI input (the machine sets them)
+        self.spin_pc = -1                 # the PC seen with PRIMASK set at the last boundary (-1: none)
+        self._spin_since = 0
+        self._spin_loop = False           # ... and whether it is a branch to itself
         self._executable: list[tuple[int, int]] = []
         self.reset()
 
@@ -199,6 +212,32 @@ class FaultWatch:
         report = build_report(m, n, headline=headline, frame_sp=frame,
                               notes=["  the registers below are the faulting context's (the stacked frame)"])
         return Stuck("fault", report)
+
+    # --------------------------------------------------- a spin with PRIMASK set
+    def check_masked_spin(self, symbol_of: Callable[[int], str | None]) -> Stuck | None:
+        """At a slice boundary with PRIMASK set (no fault handler active): a dead spin?"""
+        m = self.m
+        pc = m.cpu.pc & ~1
+        now = m.clock.now
+        if pc != self.spin_pc:
+            try:
+                self._spin_loop = bytes(m.cpu.uc.mem_read(pc, 2)) == BRANCH_TO_SELF
+            except UcError:
+                self._spin_loop = False
+            self.spin_pc, self._spin_since = pc, now
+            return None
+        if not self._spin_loop or now - self._spin_since <= self.park_cycles or m.exc.pending >> NMI & 1:
+            return None
+        if any(getattr(dev, "deadline", None) is not None for dev in self.nmi_sources):
+            return None  # a running watchdog: its NMI or reset ends the spin
+        name = symbol_of(pc)
+        where = name.split("+", 1)[0] if name else f"code at 0x{pc:08X} (no symbol)"
+        ipsr = m.cpu.ipsr()
+        context = f"the {exception_name(ipsr)} handler" if ipsr else "thread mode"
+        headline = (f"firmware fault: dead spin: {where} branches to itself with interrupts masked "
+                    f"(PRIMASK) in {context} for {(now - self._spin_since) / m.clock.hz * 1000:.0f} ms "
+                    f"of board time, and nothing is left to wake it (at {m.symbol(pc)})")
+        return Stuck("fault", build_report(m, ipsr, headline=headline))
 
     # ------------------------------------------------------------- the reset vector
     def check_reset_vector(self) -> Stuck | None:

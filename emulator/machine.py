@@ -169,6 +169,7 @@ class Machine:
             if spec.base is not None:
                 self._attach(spec.base, dev)
         self._attach_serial_peers()
+        self.faults.nmi_sources = [dev for dev, _line in gates.get(NMI_IRQN, [])]
         for irq, sources in gates.items():
             sink = self._irq_sink(irq)
             if len(sources) == 1:
@@ -435,6 +436,12 @@ class Machine:
                     stop = self._stopped_by(faults.check_parked(self.symbols.lookup))
                     if stop is not None:
                         return stop
+                elif cpu.read_masks()[0] & 1:  # PRIMASK: is it a dead spin?
+                    stop = self._stopped_by(faults.check_masked_spin(self.symbols.lookup))
+                    if stop is not None:
+                        return stop
+                elif faults.spin_pc >= 0:
+                    faults.spin_pc = -1
                 now = clock.base  # between slices: no progress to add
                 if end is not None and now >= end:
                     return StopReason("time")

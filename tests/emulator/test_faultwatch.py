@@ -316,3 +316,44 @@ busfault:
     assert sum("no memory or device serves" in t for t in out) == MAX_PAGES
     assert sum(f"more than {MAX_PAGES} pages" in t for t in out) == 1
     assert sum(t.startswith("BusFault") for t in out) == MAX_PAGES + 20, "every fault is still a line"
+
+
+MASKED_SPIN = """
+reset:
+    {watchdog}
+    cpsid i
+halt:
+    b halt
+"""
+WATCHDOG = 0x40008000
+
+
+def test_a_dead_spin_with_primask_set_in_thread_mode_is_stopped(board):
+    b = board(MASKED_SPIN.format(watchdog=""))
+    stop = b.run(1000 * MS, expect="fault")
+    head = stop.report.headline
+    assert "dead spin: halt branches to itself with interrupts masked (PRIMASK) in thread mode" in head, head
+    assert 100 * MS < b.m.clock.now <= 125 * MS
+
+
+def test_a_masked_spin_a_running_watchdog_will_end_is_left_alone(board):
+    # LOAD = 200 ms, INTEN|RESEN: the watchdog's NMI comes (default handler `b .` reported as a fault).
+    b = board(MASKED_SPIN.format(watchdog=f"""
+    STORE32 {WATCHDOG:#x}, {200 * MS}
+    STORE32 {WATCHDOG + 8:#x}, 3
+"""))
+    stop = b.run(1000 * MS, expect="fault")
+    assert "NMI" in stop.report.headline and "dead spin" not in stop.report.headline, stop.report.headline
+    assert b.m.clock.now >= 200 * MS
+
+
+def test_a_masked_loop_that_polls_is_not_a_dead_spin(board):
+    b = board("""
+reset:
+    cpsid i
+    ldr r0, =UART0
+poll:
+    ldr r1, [r0, #4]
+    b poll
+""")
+    b.run(300 * MS, expect="time")
