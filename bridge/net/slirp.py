@@ -47,6 +47,7 @@ HOST, DNS, BOARD = "10.0.2.2", "10.0.2.3", "10.0.2.15"
 PREFIX6, PREFIX6_LEN, HOST6, DNS6 = "fec0::", 64, "fec0::2", "fec0::3"
 NO_TIMER_MS = 1000  # what slirp_pollfds_fill leaves when no timer of its own is due
 SERVE_INTERVAL_MS = 10  # a full poll round at least this often (board time) while the board runs
+CHECK_INTERVAL_US = 50  # between rounds, the descriptors are looked at no more often (board time)
 
 _POLL_TO_SELECT = ((sl.SLIRP_POLL_IN, select.POLLIN), (sl.SLIRP_POLL_OUT, select.POLLOUT),
                    (sl.SLIRP_POLL_PRI, select.POLLPRI))
@@ -95,6 +96,8 @@ class SlirpBackend(HostBackend):
         self._poller: Any = None            # select.poll of the last full round's descriptors
         self._dirty = True                  # a full round is due at the next boundary
         self._serve_by = 0                  # ... and at the latest at this cycle
+        self._next_check = 0                # the next look at the descriptors between rounds
+        self._check_cycles = machine.clock.hz * CHECK_INTERVAL_US // 1_000_000
         self._timers: dict[int, list[Any]] = {}  # handle -> [timer id, cb_opaque, Timer | None, expire ms]
         self._next_timer = 1
         self.polls = 0
@@ -208,14 +211,21 @@ class SlirpBackend(HostBackend):
         tens of microseconds; slice boundaries come thousands of times a second. So the full round
         runs only when the board sent slirp a frame, the last round moved something, one of the
         descriptors of the last round is ready, or SERVE_INTERVAL_MS of board time passed;
-        otherwise one ``poll`` system call on the last round's descriptors is all it costs.
+        otherwise one ``poll`` system call on the last round's descriptors, at most every
+        CHECK_INTERVAL_US of board time, is all it costs. A sleeping board waits on the same
+        descriptors in ``HostInput`` and wakes at once.
         """
         if self._slirp is None:
             return
-        if not self._dirty and self.machine.clock.now < self._serve_by:
-            poller = self._poller
-            if poller is None or not poller.poll(0):
-                return
+        if not self._dirty:
+            now = self.machine.clock.now
+            if now < self._serve_by:
+                if now < self._next_check:
+                    return
+                self._next_check = now + self._check_cycles
+                poller = self._poller
+                if poller is None or not poller.poll(0):
+                    return
         self._serve()
 
     def _serve(self) -> None:
