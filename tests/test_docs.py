@@ -177,3 +177,18 @@ def test_the_board_pages_platform_runs_hello_and_its_simulation_loads(firmware, 
     loaded = load_simulation(tmp_path / "sims" / "two.yaml")
     assert [b.name for b in loaded.boards] == ["server", "client"]
     assert loaded.switch.port("client.eth0").link.loss == 0.1
+
+
+def test_the_guides_simulation_runs(firmware, tmp_path):
+    """The user guide's lossy pair: it loads, and both boards finish within 5 s of virtual time."""
+    from emulator.simulation import load_simulation
+
+    (sim,) = guide_blocks("yaml")
+    (tmp_path / "sims").mkdir()
+    (tmp_path / "sims" / "lossy-pair.yaml").write_text(sim.replace("../../firmware/build", str(firmware)))
+    loaded = load_simulation(tmp_path / "sims" / "lossy-pair.yaml")
+    assert loaded.switch.port("server.eth0").link.loss == 0.1
+    stops = loaded.run(5_000_000_000)
+    assert {name: (s.kind, s.exit_code) for name, s in stops.items() if s is not None} == {
+        "server": ("exit", 0), "client": ("exit", 0)}, stops
+    assert loaded.switch.counters()["server.eth0"]["dropped"].get("loss", 0) > 0
