@@ -75,6 +75,7 @@ from emulator.nvic import (
     BUSFAULT,
     HARDFAULT,
     MEMMANAGE,
+    NMI,
     SVCALL,
     USAGEFAULT,
     ExceptionState,
@@ -125,6 +126,8 @@ _FRAME_REGS = [A.UC_ARM_REG_R0, A.UC_ARM_REG_R1, A.UC_ARM_REG_R2, A.UC_ARM_REG_R
                A.UC_ARM_REG_R12, A.UC_ARM_REG_LR]
 _MASK_REGS = (A.UC_ARM_REG_PRIMASK, A.UC_ARM_REG_FAULTMASK, A.UC_ARM_REG_BASEPRI)
 _IPSR_CONTROL = (A.UC_ARM_REG_IPSR, A.UC_ARM_REG_CONTROL)
+_MPU_FRAME_REGS = (A.UC_ARM_REG_IPSR, A.UC_ARM_REG_CONTROL, A.UC_ARM_REG_SP, A.UC_ARM_REG_PSP)
+_NEGATIVE_PRIORITY = (1 << NMI) | (1 << HARDFAULT)
 _MASK_SET = frozenset(_MASK_REGS)
 _PC_MASKS = (A.UC_ARM_REG_PC, *_MASK_REGS)
 # void (*)(uc_engine*, uint32_t intno, void *user_data)
@@ -183,7 +186,7 @@ class CortexM3:
         self._words = WordReader(uc)
         self._excpath = excpath.ExcPath(uc)
         self.mpu = Mpu()
-        self.mputlb = MpuTlb(uc, self.mpu, self._mpu_state)
+        self.mputlb = MpuTlb(uc, self.mpu, self._mpu_state, lambda: self.ram_ranges)
         self.rr = self._regs.read
         self._reg_write = self._regs.write
         # PRIMASK/FAULTMASK/BASEPRI as last read between slices (None: read them again).
@@ -368,7 +371,7 @@ class CortexM3:
     # ------------------------------------------------------- exception entry
     def take_exception(self, n: int, return_address: int | None = None) -> None:
         """PushStack + ExceptionTaken (B1.5.6, B1.5.7); ``return_address`` None: the current PC."""
-        push_denied = self.mputlb.active and self._mpu_denies_frame(push=True)
+        push_denied = self.mputlb.check_frames and self._mpu_denies_frame(push=True)
         if not push_denied and self._take_exception_msp(n, return_address):
             return
         if return_address is None:
@@ -477,7 +480,7 @@ class CortexM3:
             self.on_exception_return(n)
         to_thread = kind != 0x1
         nxt = self.exc.deliverable() if self.exc.pending else 0
-        if not nxt and self.mputlb.active and self._mpu_denies_frame(push=False, exc_return=exc_return):
+        if not nxt and self.mputlb.check_frames and self._mpu_denies_frame(False, exc_return):
             self.raise_fault(Fault("MUNSTKERR", exc_return, detail="MPU: unstacking refused"))
             self.take_pending_fault_now(return_address=exc_return)
             return
@@ -601,24 +604,20 @@ class CortexM3:
         self.take_exception(target, return_address)
 
     def _mpu_denies_frame(self, push: bool, exc_return: int = 0) -> bool:
-        """Does the MPU refuse the 8-word exception frame? Pushing: below the stack in use, with
-        the interrupted code's privilege; popping (``exc_return``): at the stack returned to,
-        with the privilege of the mode returned to."""
-        ipsr, control = self._regs.read_many(_IPSR_CONTROL)
-        msp, psp = self.banked_sps()
+        """Does the MPU refuse the 8-word exception frame? Pushing: below the stack in use (R13),
+        with the interrupted code's privilege; popping (``exc_return``, in handler mode): at the
+        stack returned to, with the privilege of the mode returned to. HardFault or NMI active
+        count as negative priority (FAULTMASK is not looked at, as in ``emulator.mputlb``)."""
+        ipsr, control, sp, psp = self._regs.read_many(_MPU_FRAME_REGS)
         if push:
             thread = not ipsr & 0x1FF
-            sp = psp if thread and control & 2 else msp
             frame = (sp - 32) & (~7 if self.sys.stkalign else ~3) & 0xFFFFFFFF
-            need = 2  # write
         else:
             thread = exc_return & 0xF != 0x1
-            frame = psp if exc_return & 0xF == 0xD else msp
-            need = 1  # read
+            frame = psp if exc_return & 0xF == 0xD else sp
         privileged = not thread or not control & 1
-        negative = self.exc.execution_priority() < 0
-        ends = (frame, (frame + 28) & 0xFFFFFFFF)
-        return not all(self.mpu.permissions(a, privileged, negative) & need for a in ends)
+        negative = bool(self.exc.active & _NEGATIVE_PRIORITY)
+        return not self.mputlb.frame_allowed(frame, 2 if push else 1, privileged, negative)
 
     def _pend_derived(self, n: int) -> None:
         """Pend a fault found during exception entry; HardFault (FORCED) if it is disabled."""

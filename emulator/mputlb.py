@@ -55,6 +55,7 @@ from emulator.mpu import Mpu, R, W, X
 # A physical page no board maps (the top of the vendor-specific system space, below
 # the core's "until" address 0xFFFFFF00).
 TRAP = 0xFFFFE000
+HOOKED_END = 0xFFFFFBFF  # the last byte below the 1 KiB page of 0xFFFFFF00 (cortexm.UNTIL)
 _NEEDED = {UC_MEM_READ: R, UC_MEM_WRITE: W, UC_MEM_FETCH: X}
 READ, WRITE, FETCH = UC_MEM_READ, UC_MEM_WRITE, UC_MEM_FETCH
 
@@ -62,23 +63,32 @@ READ, WRITE, FETCH = UC_MEM_READ, UC_MEM_WRITE, UC_MEM_FETCH
 class MpuTlb:
     """Switches Unicorn's TLB to the MPU's decisions while the MPU is enabled."""
 
-    def __init__(self, uc: Uc, mpu: Mpu, core_state: Callable[[], tuple[bool, bool]]) -> None:
-        """``core_state()``: (privileged, at negative execution priority) of the running core."""
+    def __init__(self, uc: Uc, mpu: Mpu, core_state: Callable[[], tuple[bool, bool]],
+                 ram: Callable[[], list[tuple[int, int]]] = list) -> None:
+        """``core_state()``: (privileged, at negative execution priority) of the running core;
+        ``ram()``: the [begin, end) ranges exception frames can be in."""
         self.uc = uc
         self.mpu = mpu
         self.core_state = core_state
         self.page = uc.query(UC_QUERY_PAGE_SIZE)
+        self.ram = ram
         self.active = False
+        # Exception entry and return ask frame_allowed only while some RAM could refuse a frame.
+        self.check_frames = False
         self._hook: int | None = None
         self._denied: tuple[int, int] | None = None  # (page, UC_MEM_* access) mapped to TRAP
         self.flush_pending = False
+        # (page, R/W needed, privileged, negative priority) -> allowed: exception frames
+        self._frames: dict[tuple[int, int, bool, bool], bool] = {}
         mpu.on_change = self.sync
 
     def sync(self) -> None:
         """Follow MPU_CTRL.ENABLE, and drop every TLB entry made under the old settings."""
         uc = self.uc
         if self.mpu.enabled and not self.active:
-            self._hook = uc.hook_add(UC_HOOK_TLB_FILL, self._fill)
+            # Not above HOOKED_END: Unicorn fills the page of the core's "until" address at the
+            # end of every slice; unhooked pages map to themselves with the access asked for.
+            self._hook = uc.hook_add(UC_HOOK_TLB_FILL, self._fill, None, 0, HOOKED_END)
             uc.ctl_set_tlb_mode(UC_TLB_VIRTUAL)
             self.active = True
         elif not self.mpu.enabled and self.active:
@@ -87,17 +97,45 @@ class MpuTlb:
                 uc.hook_del(self._hook)
             self._hook = None
             self.active = False
+        self.check_frames = self.active and not self._ram_always_read_write()
         self.flush()
+
+    def _ram_always_read_write(self) -> bool:
+        """Is every byte of RAM readable and writable at every privilege and priority? The
+        decision only changes at region and subregion edges, so one address per piece."""
+        mpu = self.mpu
+        for begin, end in self.ram():
+            points = [begin] + [e for e in mpu.edges if begin < e < end]
+            for a in points:
+                for privileged in (True, False):
+                    for negative in (False, True):
+                        if mpu.permissions(a, privileged, negative) & 3 != 3:
+                            return False
+        return True
 
     def flush(self) -> None:
         self.flush_pending = False
         self._denied = None
+        self._frames.clear()
         self.uc.ctl(UC_CTL_TLB_FLUSH, UC_CTL_IO_WRITE)
 
     def on_negative_priority(self) -> None:
         """HardFault/NMI entered or left: the MPU may apply differently (HFNMIENA)."""
         if self.active and not self.mpu.ctrl & 2:
             self.flush()
+
+    def frame_allowed(self, frame: int, need: int, privileged: bool, negative: bool) -> bool:
+        """May the core stack (``need`` W) or unstack (R) 32 bytes at ``frame``? Decided per
+        page like every access here, and remembered until the next flush."""
+        ok = True
+        for page in {frame & ~(self.page - 1), (frame + 28) & ~(self.page - 1) & 0xFFFFFFFF}:
+            key = (page, need, privileged, negative)
+            allowed = self._frames.get(key)
+            if allowed is None:
+                allowed = bool(self.mpu.page_permissions(page, self.page, privileged, negative) & need)
+                self._frames[key] = allowed
+            ok = ok and allowed
+        return ok
 
     def _fill(self, _uc: Uc, vaddr: int, access: int, entry: object, _ud: object) -> bool:
         privileged, negative = self.core_state()

@@ -347,6 +347,7 @@ loop:
     """, {})
     assert b.results(2) == [0x800, 63]
     assert b.m.cpu.mputlb.active
+    assert not b.m.cpu.mputlb.check_frames, "all RAM is read-write: no frame checks on entry/return"
 
 
 RECORD_AND_EXIT = """
