@@ -170,6 +170,7 @@ class Machine:
                 self._attach(spec.base, dev)
         self._attach_serial_peers()
         self.faults.nmi_sources = [dev for dev, _line in gates.get(NMI_IRQN, [])]
+        self._irq_sources = gates
         for irq, sources in gates.items():
             sink = self._irq_sink(irq)
             if len(sources) == 1:
@@ -308,8 +309,16 @@ class Machine:
         for dev in (self.scs, self.dwt, *self.devices.values()):
             dev.reset()
         self.cpu.reset()
+        self._replay_irq_levels()
         self.faults.reset()
         self._locked = self._stopped_by(self.faults.check_reset_vector())
+
+    def _replay_irq_levels(self) -> None:
+        """The NVIC's reset forgets its inputs' levels: tell it again which device lines are high
+        (a line that idles high, as a LAN9118 pin wired the QEMU way, pends at once)."""
+        for irq, sources in self._irq_sources.items():
+            if irq != NMI_IRQN and any(dev.irq[line].level for dev, line in sources):
+                self.exc.irq_input(irq, True)
 
     def request_reset(self, reason: str) -> None:
         self._reset_reason = reason

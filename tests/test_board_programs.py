@@ -11,7 +11,9 @@ AN385 runs of watchdog, boardinit and irq47 are in test_differential.py. Here:
   transcript is ``golden/[an511/]gpio.vboard.txt``;
 * a button pressed by the host (``CmsdkAhbGpio.set_input``) interrupts the firmware, and its
   LED pins read from the host;
-* a board init's stores to windows nothing models are logged once each, naming the function.
+* a board init's stores to windows nothing models are logged once each, naming the function;
+* the LAN9118/LAN9220 receives by interrupt with Mbed's and FreeRTOS/Zephyr's IRQ_CFG on both
+  boards (eth_irq_styles), and QEMU's wiring of the pin livelocks the Mbed style.
 """
 
 from __future__ import annotations
@@ -125,3 +127,44 @@ def test_trng_on_an511_completes_where_qemu_hangs(firmware: Path, qemu: str) -> 
     assert run_board("mps2-an511", elf)[2] == transcript   # seeded: the same words every run
     ref = run_on_qemu(elf, timeout=3.0, machine="mps2-an511")
     assert ref.timed_out and ref.transcript == b"trng: start-up test, 22 EHRs\n"
+
+
+def broadcast_frame(n: int) -> bytes:
+    return b"\xff" * 6 + b"\x02\x00\x00\x00\x00\x09" + b"\x88\xb5" + bytes((n + i) & 0xFF for i in range(60))
+
+
+def run_eth_irq_styles(platform: str, firmware: Path, feed: tuple[str, ...] = ("mbed", "freertos-zephyr"),
+                       **eth: object) -> list[str]:
+    """Run eth_irq_styles, giving 3 broadcast frames (1 ms apart) to each style in ``feed``."""
+    m = Machine(load_platform(platform), overrides={"eth0": eth} if eth else {})
+    out = bytearray()
+    m.port("uart0").connect(out.extend)
+    m.load(load_image(elf_of(firmware, platform, "eth_irq_styles")))
+    port = m.frame_port("eth0")
+    for style in ("mbed", "freertos-zephyr"):
+        ready = f"{style} ready".encode()
+        stop = m.run(m.clock.cycles(2.0), until=lambda ready=ready: ready in out)
+        assert stop.kind == "condition", (stop, bytes(out))
+        for n in range(3 if style in feed else 0):   # one frame per millisecond of board time
+            m.post(lambda n=n: port.deliver(broadcast_frame(n)))
+            if not (style == "freertos-zephyr" and n == 2):   # the last frame lets the program finish
+                stop = m.run(m.clock.cycles(0.001))
+                assert stop.kind == "time", (stop, bytes(out))
+    stop = m.run(m.clock.cycles(3.0))
+    assert stop.kind == "exit" and stop.exit_code == 0, (stop, bytes(out))
+    return bytes(out).decode().splitlines()
+
+
+@pytest.mark.parametrize("platform", sorted(BOARDS))
+def test_both_irq_cfg_styles_receive_without_livelock(platform: str, firmware: Path) -> None:
+    """Mbed's IRQ_CFG (IRQ_EN only) and FreeRTOS/Zephyr's (0x22000111) on the board's wiring."""
+    lines = run_eth_irq_styles(platform, firmware)
+    assert "eth_irq_styles: mbed: 3 frames, 3 interrupts, 0 spurious" in lines, lines
+    assert "eth_irq_styles: freertos-zephyr: 3 frames, 3 interrupts, 0 spurious" in lines, lines
+
+
+def test_qemus_wiring_livelocks_the_mbed_style(firmware: Path) -> None:
+    """The same program with the pin wired as QEMU wires it: Mbed's setting never lets the ISR go."""
+    lines = run_eth_irq_styles("mps2-an511", firmware, feed=("freertos-zephyr",), irq_wiring="qemu")
+    assert any(line.startswith("eth_irq_styles: mbed: livelock") for line in lines), lines
+    assert "eth_irq_styles: freertos-zephyr: 3 frames, 3 interrupts, 0 spurious" in lines, lines
