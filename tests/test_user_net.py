@@ -80,7 +80,7 @@ def echo_board(target: str, elf: Path, forwards: list[tuple[str, int, int]],
 def test_banner_protocols_through_forwards(firmware: Path, target: str) -> None:
     """The board speaks first: the host connects, sends nothing, and reads within 2 s."""
     day, chargen = free_port(), free_port()
-    with echo_board(target, firmware / "echo_server.elf", [("tcp", day, 13), ("tcp", chargen, 19)]):
+    with echo_board(target, firmware / "echo_server.elf", [("tcp", day, 13), ("tcp", chargen, 19)]) as out:
         for port, want in ((day, 1), (chargen, 10 * 74)):
             t0 = time.monotonic()
             got = b""
@@ -97,6 +97,9 @@ def test_banner_protocols_through_forwards(firmware: Path, target: str) -> None:
                 assert got.startswith(b"board uptime "), got
             else:
                 check_chargen(got, lines=10)
+    if target == "vboard":  # the status line names the board's address and each forward
+        assert (f"vboard: net user: board 10.0.2.15, forward 127.0.0.1:{day} -> :13, "
+                f"forward 127.0.0.1:{chargen} -> :19") in out.err, out.err
 
 
 # ------------------------------------------------------------------ 2. no window scaling
@@ -316,6 +319,23 @@ def test_a_forward_added_over_rpc_while_the_board_runs(firmware: Path) -> None:
             with pytest.raises(RuntimeFailure, match="in use") as e:
                 rt.call(lambda: rt.add_forward(f"tcp:{busy}:7"))
             assert e.value.code == "INVALID_ARGUMENT"
+    finally:
+        rt.close()
+
+
+@pytest.mark.parametrize("net, kind, restrict", [("user", "user", False), ("user,restrict=on", "user", True),
+                                                 ("passt", "passt", None)])
+def test_rpc_load_takes_the_same_net_names(firmware: Path, net: str, kind: str,
+                                           restrict: bool | None) -> None:
+    from bridge.rpc_runtime import Runtime
+
+    if kind == "passt":
+        need("passt")
+    rt = Runtime()
+    try:
+        rt.call(lambda: rt.load(str(firmware / "echo_server.elf"), net=net))
+        backend = rt.session.network.backend  # type: ignore[union-attr]
+        assert backend.kind == kind and getattr(backend, "restrict", None) is restrict
     finally:
         rt.close()
 
