@@ -131,11 +131,12 @@ class CmsdkAhbGpio(Device):
         self.on_outputs: list[Callable[[int], None]] = []
         self._lines = [self.irq[f"pin{n}"] for n in range(NUM_PINS)]
         self._combined = self.irq["combined"]
+        self._driven = 0
         self.reset()
 
     def reset(self) -> None:
         super().reset()
-        before = getattr(self, "_driven", 0)
+        before = self._driven
         self.dataout = self.outen = self.altfunc = 0
         self.inten = self.inttype = self.intpol = 0
         self._edges = 0
