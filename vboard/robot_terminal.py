@@ -27,6 +27,7 @@ class Match:
     end: int                    # transcript offset just after the matched text
     groups: list[str] = field(default_factory=list)
     failing: bool = False
+    time_ns: int = -1           # virtual time of the match's last byte, once looked up
 
 
 @dataclass

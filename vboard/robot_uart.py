@@ -66,13 +66,25 @@ class UartKeywords:
 
     def _wait(self, t: TerminalTester, what: str, look: Any, timeout: Any, pause: Any) -> Match:
         timeout_ns = self._timeout(t, timeout)
+        deadline = self._now_ns() + timeout_ns  # type: ignore[attr-defined]
+        before: list[tuple[list, str]] = []
 
         def check() -> Match | None:
             self._pull(t)
-            return look()
+            held = (list(t.lines), t.current)
+            m = look()
+            if m is not None:
+                before[:] = [held]
+            return m
 
         found = self._run_until(check, timeout_ns, t.board,  # type: ignore[attr-defined]
                                uart=(t.board, t.uart, lambda: t.offset), pause=opt_bool(pause, t.pause))
+        if found is not None and not found.failing and timeout_ns > 0:
+            # A freely running board may have printed it after the deadline, before the wait looked.
+            found.time_ns = self._time_at(t.board, t.uart, found.end)  # type: ignore[attr-defined]
+            if found.time_ns > deadline:
+                t.lines, t.current = before[0]  # as if not looked at: a later wait may take it
+                found = None
         if found is None:
             where = f"{t.board or 'board'}.{t.uart}"
             raise AssertionError(f"Terminal tester failed!\n\n{what} not seen on {where}"
@@ -94,7 +106,8 @@ class UartKeywords:
         return f"timeout: {timeout_ns / 1e9:g} s of virtual time, now {state.time_ns / 1e9:.6f} s"
 
     def _result(self, t: TerminalTester, found: Match) -> DotDict:
-        ms = self._time_at(t.board, t.uart, found.end) / 1e6  # type: ignore[attr-defined]
+        t_ns = found.time_ns if found.time_ns >= 0 else self._time_at(t.board, t.uart, found.end)  # type: ignore[attr-defined]
+        ms = t_ns / 1e6
         logger.info(f"{t.board or 'board'}.{t.uart} at {ms:.3f} ms (virtual): {found.line!r}")
         groups = list(found.groups)
         return DotDict(Line=found.line, Timestamp=ms, Groups=groups, IsFailingString=found.failing,
@@ -261,7 +274,8 @@ class UartKeywords:
         at_start = to_bool(matchStart, "matchStart")
         found = self._wait(t, f"Bytes >>{content}<<", lambda: t.wait_for(pattern, regex, True, at_start),
                            timeout, pauseEmulation)
-        ms = self._time_at(t.board, t.uart, found.end) / 1e6  # type: ignore[attr-defined]
+        t_ns = found.time_ns if found.time_ns >= 0 else self._time_at(t.board, t.uart, found.end)  # type: ignore[attr-defined]
+        ms = t_ns / 1e6
         data = found.line.encode("latin-1")
         logger.info(f"{t.board or 'board'}.{t.uart} at {ms:.3f} ms (virtual): {data.hex(' ')}")
         groups = [g.encode("latin-1") for g in found.groups]

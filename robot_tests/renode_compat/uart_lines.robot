@@ -70,6 +70,15 @@ Timeouts Are Virtual Time
     ${r}=                     Wait For Line On Uart    quiet: done    timeout=1.5
     Should Be True            2000 < ${r.Timestamp} < 2100
 
+Timeouts Are Virtual Time On A Running Board
+    Shell Is Ready
+    Write Line To Uart        quiet 500
+    Run Keyword And Expect Error    *timeout: 0.2 s of virtual time*
+    ...                       Wait For Line On Uart    quiet: done    timeout=0.2
+    # Printed after that deadline (and maybe seen by it): still there for the next wait.
+    ${r}=                     Wait For Line On Uart    quiet: done    timeout=1
+    Should Be True            ${r.Timestamp} > 400
+
 Should Wait For Consecutive Lines
     Shell Is Ready
     Write Line To Uart        lines 4
