@@ -9,6 +9,7 @@ argument and the accepted ones and links the board's artifacts; bad arguments ar
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -72,6 +73,10 @@ def test_renode_style_suites_pass_from_outside_the_repository(tmp_path: Path) ->
     suite = _xunit(tmp_path / "out" / "xunit.xml")
     assert suite.get("tests") == "2" and suite.get("failures") == "0", ET.tostring(suite)[:500]
     assert (tmp_path / "out" / "log.html").exists()
+    # Each passing wait logs the matched line and its virtual time.
+    output = (tmp_path / "out" / "output.xml").read_text()
+    assert re.search(r"board\.uart0 at \d+\.\d{3} ms \(virtual\): &#x27;from outside&#x27;|"
+                     r"board\.uart0 at \d+\.\d{3} ms \(virtual\): 'from outside'", output), output[-2000:]
 
 
 def test_an_unknown_argument_fails_the_suite_naming_it(tmp_path: Path) -> None:
