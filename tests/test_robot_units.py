@@ -123,8 +123,10 @@ def test_monitor_lines_describe_a_simulation() -> None:
         m.execute(f'mach create "{name}"')
         m.execute(f"sysbus LoadELF @{fw}")
         m.execute("connector Connect sysbus.ethernet sw")
+    m.execute('emulation SetGlobalQuantum "0.0001"')
     doc = yaml.safe_load(open(str(m.load_args()["firmware"])))
     assert [b["name"] for b in doc["boards"]] == ["server", "client"]
+    assert doc["quantum_us"] == 100
     assert m.board_name("client") == "client"
 
 

@@ -32,6 +32,7 @@ SUPPORTED = ("mach create [NAME]", "mach set NAME|N", "mach clear", "mach rem NA
              "emulation CreateSwitch NAME", "connector Connect sysbus.ethernet SWITCH", "showAnalyzer UART",
              "emulation RunFor TIME", "start", "pause", "emulation StartAll", "emulation PauseAll",
              "machine Reset", "emulation SetGlobalAdvanceImmediately BOOL", "emulation SetSeed N",
+             "emulation SetGlobalQuantum TIME", "emulation SetGlobalSerialExecution BOOL",
              "logLevel LEVEL", "set bin @FILE", "include @scripts/single-node/NAME.resc",
              "sysbus.GPIO OnGPIO PIN true|false")
 
@@ -65,6 +66,7 @@ class MonitorSetup:
     switches: list[str] = field(default_factory=list)
     current: str = ""
     seed: int = 0
+    quantum_s: float = 0.0      # several boards: the lockstep quantum (0: the simulation default)
     variables: dict[str, str] = field(default_factory=dict)
     loaded: bool = False        # the library has loaded what this describes
     _files: list[str] = field(default_factory=list)
@@ -181,8 +183,12 @@ class MonitorSetup:
             return Action("run_for", seconds=parse_time(args[1], line))
         if args in (["StartAll"], ["PauseAll"]):
             return Action("start" if args[0] == "StartAll" else "pause")
-        if args[:1] == ["SetGlobalAdvanceImmediately"]:
-            return None  # vboard runs as fast as it can unless a suite asks for real time
+        if args[:1] == ["SetGlobalAdvanceImmediately"] or args[:1] == ["SetGlobalSerialExecution"]:
+            return None  # vboard runs as fast as it can, boards in lockstep, one after the other
+        if args[:1] == ["SetGlobalQuantum"] and len(args) == 2:
+            self.quantum_s = parse_time(args[1], line)
+            self.loaded = False
+            return None
         if args[:1] == ["SetSeed"] and len(args) == 2:
             self.seed = int(args[1], 0)
             self.loaded = False
@@ -249,7 +255,9 @@ class MonitorSetup:
             if spec.platform:
                 board["platform"] = spec.platform
             boards.append(board)
-        doc = {"name": "renode-setup", "seed": self.seed, "boards": boards}
+        doc: dict[str, object] = {"name": "renode-setup", "seed": self.seed, "boards": boards}
+        if self.quantum_s:
+            doc["quantum_us"] = self.quantum_s * 1e6
         folder = tempfile.mkdtemp(prefix="vboard-monitor-")
         path = Path(folder) / "setup.yaml"
         path.write_text(yaml.safe_dump(doc, sort_keys=False))

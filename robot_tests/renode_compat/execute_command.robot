@@ -51,6 +51,8 @@ Should Load A Board Script With Its Binary
     Wait For Line On Uart     hello: done
 
 Should Connect Two Machines Through A Switch
+    Execute Command           emulation SetGlobalQuantum "0.00025"
+    Execute Command           emulation SetGlobalSerialExecution true
     Execute Command           emulation CreateSwitch "switch"
     Execute Command           mach create "server"
     Execute Command           machine LoadPlatformDescription @platforms/boards/stm32f4_discovery-kit.repl
