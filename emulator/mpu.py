@@ -168,11 +168,6 @@ class Mpu:
             i += 1
         return perms
 
-    def uniform(self, page: int, size: int) -> bool:
-        """Does no region or subregion boundary fall inside the page?"""
-        i = bisect.bisect_right(self.edges, page)
-        return i >= len(self.edges) or self.edges[i] >= page + size
-
     # ------------------------------------------------------------- snapshot
     def get_state(self) -> dict:
         return {"ctrl": self.ctrl, "rnr": self.rnr, "rbar": list(self.rbar), "rasr": list(self.rasr)}
