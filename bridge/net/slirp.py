@@ -100,6 +100,8 @@ class SlirpBackend(HostBackend):
         self._check_cycles = machine.clock.hz * CHECK_INTERVAL_US // 1_000_000
         self._timers: dict[int, list[Any]] = {}  # handle -> [timer id, cb_opaque, Timer | None, expire ms]
         self._next_timer = 1
+        self._kept: BaseException | None = None  # a Ctrl-C that came during a callback
+        self._last_ns = 0
         self.polls = 0
         self.guest_errors = 0
         super().__init__(machine, switch, host_input, port_name=port_name, on_error=on_error, link=link)
@@ -117,21 +119,44 @@ class SlirpBackend(HostBackend):
 
     # ------------------------------------------------------------------ open
     def _make_callbacks(self) -> sl.SlirpCb:
+        g = self._guarded
         cb = sl.SlirpCb()
-        cb.send_packet = sl.SendPacketCb(self._cb_send_packet)
-        cb.guest_error = sl.GuestErrorCb(self._cb_guest_error)
-        cb.clock_get_ns = sl.ClockGetNsCb(self._cb_clock_get_ns)
+        cb.send_packet = sl.SendPacketCb(g(self._cb_send_packet, lambda _b, n, _o: n))
+        cb.guest_error = sl.GuestErrorCb(g(self._cb_guest_error, lambda *_: None))
+        cb.clock_get_ns = sl.ClockGetNsCb(g(self._cb_clock_get_ns, lambda _o: self._last_ns))
         cb.timer_new = sl.TimerNewCb(lambda _cb, _cb_opaque, _opaque: None)  # 4.x uses timer_new_opaque
-        cb.timer_free = sl.TimerFreeCb(self._cb_timer_free)
-        cb.timer_mod = sl.TimerModCb(self._cb_timer_mod)
+        cb.timer_free = sl.TimerFreeCb(g(self._cb_timer_free, lambda *_: None))
+        cb.timer_mod = sl.TimerModCb(g(self._cb_timer_mod, lambda *_: None))
         cb.register_poll_fd = sl.FdCb(lambda _fd, _opaque: None)   # poll() asks for the set each time
         cb.unregister_poll_fd = sl.FdCb(lambda _fd, _opaque: None)
         cb.notify = sl.NotifyCb(lambda _opaque: None)
         cb.init_completed = sl.InitCompletedCb(lambda _slirp, _opaque: None)
-        cb.timer_new_opaque = sl.TimerNewOpaqueCb(self._cb_timer_new_opaque)
-        self._add_poll = sl.AddPollCb(self._cb_add_poll)
-        self._get_revents = sl.GetREventsCb(self._cb_get_revents)
+        cb.timer_new_opaque = sl.TimerNewOpaqueCb(g(self._cb_timer_new_opaque, self._cb_timer_new_opaque))
+        self._add_poll = sl.AddPollCb(g(self._cb_add_poll, lambda *_: -1))
+        self._get_revents = sl.GetREventsCb(g(self._cb_get_revents, lambda *_: 0))
         return cb
+
+    def _guarded(self, fn: Callable[..., Any], fallback: Callable[..., Any]) -> Callable[..., Any]:
+        """``fn`` as a C callback: ctypes would print and drop anything it raises, a Ctrl-C
+        (KeyboardInterrupt) included. An error is logged; a KeyboardInterrupt or SystemExit is kept
+        and raised once slirp returns (``_raise_kept``). Either way ``fallback`` answers slirp."""
+
+        def callback(*args: Any) -> Any:
+            try:
+                return fn(*args)
+            except Exception:  # noqa: BLE001 - never into C
+                log.debug("slirp callback %s", getattr(fn, "__name__", fn), exc_info=True)
+            except BaseException as e:  # noqa: BLE001 - re-raised after the C call
+                if self._kept is None:
+                    self._kept = e
+            return fallback(*args)
+
+        return callback
+
+    def _raise_kept(self) -> None:
+        kept, self._kept = self._kept, None
+        if kept is not None:
+            raise kept
 
     def _config(self) -> sl.SlirpConfig:
         cfg = sl.SlirpConfig()
@@ -203,6 +228,7 @@ class SlirpBackend(HostBackend):
             self.counters.to_host_bytes += len(frame)
             self._lib.slirp_input(self._slirp, frame, len(frame))  # type: ignore[union-attr]
             self._dirty = True
+            self._raise_kept()
 
     def poll(self) -> None:
         """At a slice boundary: let slirp serve its host sockets when something may have happened.
@@ -267,6 +293,7 @@ class SlirpBackend(HostBackend):
             self._watch(fds)
             if timeout.value < NO_TIMER_MS:
                 self._poll_at(timeout.value)
+            self._raise_kept()
 
     def _watch(self, fds: list[tuple[int, int]]) -> None:
         hi = self.host_input
@@ -319,7 +346,8 @@ class SlirpBackend(HostBackend):
 
     def _cb_clock_get_ns(self, _opaque: int) -> int:
         clock = self.machine.clock
-        return clock.now * 1_000_000_000 // clock.hz
+        self._last_ns = clock.now * 1_000_000_000 // clock.hz
+        return self._last_ns
 
     def _cb_add_poll(self, fd: int, events: int, _opaque: int) -> int:
         self._fds.append((fd, events))
@@ -359,6 +387,7 @@ class SlirpBackend(HostBackend):
             entry[2] = None
             self._lib.slirp_handle_timer(self._slirp, entry[0], entry[1])  # type: ignore[union-attr]
             self._dirty = True
+            self._raise_kept()
 
     # ------------------------------------------------------------------ stop
     def _release_input(self) -> None:

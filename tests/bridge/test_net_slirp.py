@@ -247,3 +247,28 @@ def _syn(dport: int) -> bytes:
     ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(tcp), 1, 0, 64, 6, 0, BOARD_IP, HOST_IP)
     ip = ip[:10] + struct.pack("!H", checksum(ip)) + ip[12:]
     return bytes.fromhex("525400123502") + BOARD_MAC + b"\x08\x00" + ip + tcp
+
+
+def test_a_ctrl_c_during_a_callback_is_raised_after_slirp_returns(rig) -> None:  # noqa: ANN001
+    """ctypes drops what a callback raises; a KeyboardInterrupt there must still stop vboard."""
+    machine, switch, board, hi = rig
+    backend = SlirpBackend(machine, switch, hi).start()
+    arrive = backend._arrive
+    calls = []
+
+    def interrupted(frame: bytes) -> None:
+        calls.append(frame)
+        if len(calls) == 1:
+            raise KeyboardInterrupt
+        arrive(frame)
+
+    backend._arrive = interrupted  # type: ignore[method-assign]
+    request = build_arp(1, BOARD_MAC, BOARD_IP, b"\0" * 6, HOST_IP)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            board.send(request)       # slirp answers inside slirp_input; the answer's callback is hit
+        board.send(request)           # and slirp still serves afterwards
+        reply = parse_arp(board.run_until(lambda f: parse_arp(f) is not None))
+        assert reply is not None and reply.op == 2 and reply.spa == HOST_IP and len(calls) == 2
+    finally:
+        backend.stop()
