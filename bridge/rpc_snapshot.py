@@ -18,7 +18,7 @@ Taken and restored on the emulation thread between two ``Machine.run`` calls
   models, per-port counters and queues.
 
 Not carried (``not_restored`` says so when it matters): host-side state
-(a passt/TAP/socket backend's connections, capture files being written,
+(a libslirp/passt/TAP/socket backend's connections, capture files being written,
 frames posted by host threads but not yet applied) and a realtime pacer's
 wall-clock anchor (re-anchored at load).
 """

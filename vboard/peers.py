@@ -1,7 +1,7 @@
 """Host-side network peers for tests of board firmware, from pytest, Robot or a script.
 
-The board reaches the host's loopback as 10.0.2.2 (``--net user``, passt or
-QEMU's slirp; ``host_loopback`` picks which 127.x address that is), so the
+The board reaches the host's loopback as 10.0.2.2 (``--net user``: libslirp, as
+QEMU's; or ``--net passt``; ``host_loopback`` picks which 127.x address that is), so the
 peers here listen on a loopback address only:
 
 - ``InetServices``: RFC 862 echo (TCP+UDP), 863 discard (TCP+UDP), 867
