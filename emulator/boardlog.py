@@ -70,8 +70,10 @@ class BoardLog:
         self.seq = 0
         self.dropped = 0
         # Where the CPU is, as text ("0x00000412 <main+0x1a>"), for a writer that wants to say
-        # so (e.g. a device's first access); the machine sets it.
-        self.where: Callable[[], str] = _nowhere
+        # so (e.g. a device's first access); the machine sets it. Called from a device's read or
+        # write with the ``address`` accessed (``device.mmio_base + offset``) it names the load or
+        # store making the access; without one, the start of the current translation block.
+        self.where: Callable[..., str] = _nowhere
 
     # ------------------------------------------------------------- writing
     def write(self, level: str, source: str, message: str) -> LogRecord:
@@ -132,5 +134,5 @@ class BoardLog:
             self._records.clear()
 
 
-def _nowhere() -> str:
+def _nowhere(address: int | None = None) -> str:
     return "(unknown PC)"

@@ -137,6 +137,8 @@ class Device:
         # The machine's board log (set when the device is placed on a board): guest errors and
         # unimplemented features go there instead of Python logging.
         self.board_log: BoardLog | None = None
+        # Where the machine mapped the device's window (None: not on a bus).
+        self.mmio_base: int | None = None
         self._unimp_seen: set[str] = set()
         self.trace = log_trace.isEnabledFor(logging.DEBUG)
         # Set by the machine that maps the device (defaults serve a device on its own, in tests).

@@ -28,9 +28,10 @@ from typing import Any
 
 from unicorn import UC_PROT_ALL, UC_PROT_READ, UC_PROT_WRITE, UcError
 
+from emulator.accesspc import accesses
 from emulator.boardlog import BoardLog
 from emulator.clock import Clock
-from emulator.cortexm import CortexM3, Lockup
+from emulator.cortexm import CORE_REGS, CortexM3, Lockup
 from emulator.device import BytePort, Device, OrGate
 from emulator.faultreport import FaultReport, build_report
 from emulator.faultwatch import FAULT_ACTIVE, FaultWatch, Stuck
@@ -119,7 +120,7 @@ class Machine:
                          for r in self._ram for b in (r.region.base, *r.region.aliases)]
         self._device_windows: list[tuple[int, int, Device]] = []
         self._map_devices()
-        self.board_log.where = lambda: self.symbol(self.cpu.pc)
+        self.board_log.where = self.where
         for dev in (self.scs, self.dwt, *self.devices.values()):
             dev.board_log = self.board_log
             dev.reset()
@@ -215,6 +216,7 @@ class Machine:
         return sink
 
     def _attach(self, base: int, dev: Device) -> None:
+        dev.mmio_base = base
         size = (dev.SIZE + 0xFFF) & ~0xFFF
         self._check_free(base, size, f"device '{dev.name}'")
         self._device_windows.append((base, base + size, dev))
@@ -529,6 +531,32 @@ class Machine:
         return exc.group_priority(exc.priority[n]) < exc.execution_priority(masks=(0, faultmask, basepri))
 
     # ------------------------------------------------------------- inspection
+    def where(self, address: int | None = None) -> str:
+        """The PC and its symbol. Inside a device's read or write Unicorn's PC is the start of
+        the translation block; given the ``address`` accessed, the load or store making the access
+        is found in the block (``emulator.accesspc``)."""
+        cpu = self.cpu
+        pc = cpu.pc & ~1
+        if cpu.running and address is not None:
+            pc = self._access_pc(pc, address)
+        return self.symbol(pc)
+
+    def _access_pc(self, start: int, address: int) -> int:
+        cpu = self.cpu
+        for length in (128, 16):
+            try:
+                code = bytes(cpu.uc.mem_read(start, length))
+                break
+            except UcError:
+                continue
+        else:
+            return start
+        rr, regs = cpu.rr, CORE_REGS
+        for at, first, size in accesses(code, start, lambda n: rr(regs[n])):
+            if first <= address < first + size:
+                return at
+        return start
+
     def symbol(self, address: int) -> str:
         name = self.symbols.lookup(address & ~1)
         return f"0x{address:08X}" + (f" <{name}>" if name else "")

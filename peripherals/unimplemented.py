@@ -61,7 +61,10 @@ class UnimplementedDevice(Device):
         if self.first_access is not None:
             return
         what = f"{kind} of {size} byte(s) at +0x{offset:X}" + ("" if value is None else f" (0x{value:X})")
-        where = self.board_log.where() if self.board_log is not None else ""
+        where = ""
+        if self.board_log is not None:  # the load or store of this address, when the window is mapped
+            where = (self.board_log.where() if self.mmio_base is None
+                     else self.board_log.where(self.mmio_base + offset))
         self.first_access = f"{what}{' at PC ' + where if where else ''}"
         message = (f"unimplemented device '{self.label}': first access: {self.first_access} "
                    "(reads 0, writes ignored)")
