@@ -9,7 +9,8 @@ is loaded, on the emulation thread. It records, with virtual time stamps:
 - the board's log: the records of ``machine.board_log`` when the machine has
   one, and the runtime's events (faults, exits, link changes, network
   errors, resets) as entries, in the order they were seen;
-- the frames each board's network interface sent into the switch (bounded).
+- the frames each board's network interface sent into the switch (bounded;
+  from the first ``Frames`` request on, so a session nobody asks pays nothing).
 
 Readers give a sequence number (``since``) and get what came after it, so a
 Robot tester or a pytest fixture can poll between two runs of virtual time.
@@ -79,6 +80,7 @@ class SessionObserver:
         self.log: deque[LogEntry] = deque(maxlen=KEEP_LOG)
         self.frames: deque[SentFrame] = deque(maxlen=KEEP_FRAMES)
         self.seq = 0
+        self.record_frames = False
         self._event_seq = events.seq
         for b in session.boards:
             self._watch_leds(b)
@@ -145,7 +147,7 @@ class SessionObserver:
             port._observed = True
 
             def tap(t_ns: int, frame: bytes, direction: str, name: str = port.name) -> None:
-                if direction == "in":  # entering the switch: the board (or host) sent it
+                if direction == "in" and self.record_frames:  # entering the switch: the board sent it
                     self.frames.append(SentFrame(self._next(), t_ns, name, bytes(frame)))
 
             port.taps.append(tap)
@@ -194,6 +196,7 @@ class ObserveServices:
     def Observe_Frames(self, req: pb.ObserveRequest, ctx: Any) -> pb.FrameReply:  # noqa: N802
         def collect() -> pb.FrameReply:
             obs = self._observer()
+            obs.record_frames = True
             obs.watch_switch()
             reply = pb.FrameReply(seq=obs.seq, time_ns=self.rt.session.time_ns())
             for f in obs.frames:

@@ -138,7 +138,7 @@ class Net:
         raise KeyError(f"no switch port {self.port}")
 
     def sent_frames(self, since: int = 0) -> list[tuple[float, bytes]]:
-        """(virtual seconds, frame) of what the board sent (the last few thousand)."""
+        """(virtual seconds, frame) of what the board sent since it was loaded (the last few thousand)."""
         reply = observe(self.session.client, "Frames", since=since, port=self.port)
         return [(f.time_ns / 1e9, bytes(f.data)) for f in reply.frames]
 
@@ -229,7 +229,7 @@ class Session:
                              dns_records=dns_records or [], pace=pace, cmdline=cmdline)
         except ClientError as e:
             raise RuntimeError(f"vboard could not load {firmware}: {e.message}") from None
-        self.boards_named = [b.name for b in self.client.state().boards]
+        self._loaded()
         board = Board(self, self.boards_named[0], mapping)
         self.boards = {board.name: board}
         return board
@@ -239,9 +239,13 @@ class Session:
             self.client.load(str(Path(path).resolve()))
         except ClientError as e:
             raise RuntimeError(f"vboard could not load {path}: {e.message}") from None
-        self.boards_named = [b.name for b in self.client.state().boards]
+        self._loaded()
         self.boards = {n: Board(self, n, {}) for n in self.boards_named}
         return self.boards
+
+    def _loaded(self) -> None:
+        self.boards_named = [b.name for b in self.client.state().boards]
+        observe(self.client, "Frames", since=1 << 62)  # record sent frames from now on (Net.sent_frames)
 
     def run_for(self, seconds: float) -> None:
         if self.client.state().state == "running":

@@ -1684,7 +1684,8 @@ class ObserveStub:
     """-------------------------------------------------------------------- Observe
     What test tools watch (bridge/rpc_observe.py): board LEDs and their changes,
     the board's log (its own records plus the emulation's events: faults, exits,
-    link changes), frames a board sent. Each reply carries `seq`: ask again with
+    link changes), frames a board sent (recorded from the first Frames request on).
+    Each reply carries `seq`: ask again with
     `since` = that value to get only what came after. Times are virtual.
     """
 
@@ -1715,7 +1716,8 @@ class ObserveServicer:
     """-------------------------------------------------------------------- Observe
     What test tools watch (bridge/rpc_observe.py): board LEDs and their changes,
     the board's log (its own records plus the emulation's events: faults, exits,
-    link changes), frames a board sent. Each reply carries `seq`: ask again with
+    link changes), frames a board sent (recorded from the first Frames request on).
+    Each reply carries `seq`: ask again with
     `since` = that value to get only what came after. Times are virtual.
     """
 
@@ -1767,7 +1769,8 @@ class Observe:
     """-------------------------------------------------------------------- Observe
     What test tools watch (bridge/rpc_observe.py): board LEDs and their changes,
     the board's log (its own records plus the emulation's events: faults, exits,
-    link changes), frames a board sent. Each reply carries `seq`: ask again with
+    link changes), frames a board sent (recorded from the first Frames request on).
+    Each reply carries `seq`: ask again with
     `since` = that value to get only what came after. Times are virtual.
     """
 
