@@ -861,6 +861,8 @@ class CortexM3:
         goes away."""
         uc = self.uc
         uc.ctl_flush_tb()
+        if self.mputlb.flush_pending:
+            self.mputlb.flush()
         pc = self.rr(A.UC_ARM_REG_PC)
         self.running = True
         self._stop_requested = False

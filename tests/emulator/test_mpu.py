@@ -460,3 +460,41 @@ thread_load:
     assert hardfault_read == 1
     assert cfsr & (DACCVIOL | MMARVALID) == DACCVIOL | MMARVALID and mmfar == 0x20008000
     assert pc == b["thread_load"]
+
+
+def test_single_steps_through_a_violation_and_its_handler(board):
+    """Stepping (as the GDB server does): the denied store faults, the handler runs step by step
+    and returns without touching the MPU, skipping the store; the next access to the same page
+    is a normal read, not a stale trap mapping."""
+    b = board(MPU_MACROS + f"""
+reset:
+    STORE32 SHCSR, 1 << 16
+    MPU_REGION 0, 0, {FULL:#x}
+    MPU_REGION 1, 0x20004000, {rasr(12, 6):#x}
+    STORE32 MPU_CTRL, 1
+    dsb
+    isb
+    ldr r4, =0x20004010
+    movs r5, #0x5A
+    str r5, [r4]
+    ldr r6, [r4]
+    RESULT 1, r6
+    EXIT
+memmanage:
+    ldr r1, =CFSR
+    ldr r2, [r1]
+    RESULT 0, r2
+    str r2, [r1]
+    mrs r0, msp
+    ldr r1, [r0, #24]
+    adds r1, #2
+    str r1, [r0, #24]
+    bx lr
+""", {"MemManage": "memmanage"})
+    m = b.m
+    for _ in range(200):
+        stop = m.step()
+        if stop.kind == "exit":
+            break
+    assert stop.kind == "exit", stop
+    assert b.results(2) == [DACCVIOL | MMARVALID, 0]
