@@ -31,6 +31,10 @@ Shell Answers
     Should Be Equal           ${r.Line}    from outside
     ${port}=                  Get Free Port
     Should Be True            ${port} > 0
+
+Excluded By Its Tag
+    [Tags]                    slow
+    Fail                      --exclude slow must keep this test from running
 """
 
 SECOND = """\
@@ -68,7 +72,7 @@ def test_renode_style_suites_pass_from_outside_the_repository(tmp_path: Path) ->
     (tmp_path / "suites").mkdir()
     (tmp_path / "suites" / "shell.robot").write_text(PASSING)
     (tmp_path / "suites" / "hello.robot").write_text(SECOND)
-    p = _vboard_test(tmp_path, "suites", "-j", "2", "--results", "out")
+    p = _vboard_test(tmp_path, "suites", "-j", "2", "--exclude", "slow", "--results", "out")
     assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-2000:]
     suite = _xunit(tmp_path / "out" / "xunit.xml")
     assert suite.get("tests") == "2" and suite.get("failures") == "0", ET.tostring(suite)[:500]

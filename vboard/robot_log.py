@@ -101,8 +101,8 @@ class LogKeywords:
         t = self._log()
         regex, lvl, keep_b = to_bool(treatAsRegex, "treatAsRegex"), self._level(level), to_bool(keep, "keep")
         timeout_ns = t.timeout_ns if timeout in (None, "") else seconds_ns(timeout)
-        if not to_bool(startEmulation, "startEmulation"):
-            timeout_ns = 0
+        if not to_bool(startEmulation, "startEmulation") and self._c().state().state != "running":  # type: ignore[attr-defined]
+            timeout_ns = 0  # a paused board stays paused: only what is there counts
         found = self._run_until(lambda: self._find(t, str(pattern), regex, lvl, keep_b), timeout_ns,  # type: ignore[attr-defined]
                                pause=opt_bool(pauseEmulation, t.pause))
         if found is None:
