@@ -48,6 +48,7 @@ from bridge.net.packets import require_loopback
 from bridge.rpc_observe import SessionObserver
 from emulator.machine import Machine, StopReason
 from emulator.network import Switch
+from emulator.platform import TRUSTED, LoadPolicy, OutsideRoot
 
 log = logging.getLogger("vboard.rpc")
 
@@ -57,6 +58,9 @@ MAX_ACCESS_POINTS = 64           # per Wi-Fi module (default BSSIDs come from 25
 MAX_CMDLINE = 1024               # characters of a semihosting command line
 _CMDLINE_RE = re.compile(r"[ -~]*")
 DEFAULT_HOST_LOOPBACK = "127.0.0.1"
+MAX_SNAPSHOTS = 16                       # kept in memory by name
+MAX_SNAPSHOT_BYTES = 256 * 1024 * 1024   # one snapshot, in memory or in a file
+MAX_SNAPSHOTS_BYTES = 1024 * 1024 * 1024  # all kept in memory together
 
 
 class RuntimeFailure(Exception):
@@ -355,11 +359,29 @@ def _close_host_side(s: Session) -> None:
     s.host_sockets.clear()
 
 
-class Runtime:
-    """The emulation thread and the session it runs."""
+class ChangeCondition(threading.Condition):
+    """A condition that also tells ``listeners`` (any thread) whenever it notifies all waiters."""
 
     def __init__(self) -> None:
-        self.cond = threading.Condition()
+        super().__init__()
+        self.listeners: list[Callable[[], None]] = []
+
+    def notify_all(self) -> None:
+        super().notify_all()
+        for listener in self.listeners:
+            listener()
+
+
+class Runtime:
+    """The emulation thread and the session it runs.
+
+    ``policy`` bounds the files a client may name (firmware, platforms,
+    simulations, captures, snapshot files): default, only below the working
+    directory, device models only from installed packages."""
+
+    def __init__(self, policy: LoadPolicy | None = None) -> None:
+        self.policy = policy if policy is not None else LoadPolicy(Path.cwd(), allow_model_files=False)
+        self.cond = ChangeCondition()
         self.events = EventHub(self.cond)
         self.session: Session | None = None
         self.started = False
@@ -419,8 +441,10 @@ class Runtime:
 
     def load(self, firmware: str, platform: str = "mps2-an385", base: int = 0, net: str = "none",
              forwards: list[str] | None = None, dns_records: list[str] | None = None,
-             pace: str = "fast", cmdline: str | None = None, host_loopback: str = "") -> None:
-        """Build a session (emulation thread). ``cmdline``: the firmware's semihosting command line."""
+             pace: str = "fast", cmdline: str | None = None, host_loopback: str = "",
+             trusted: bool = False) -> None:
+        """Build a session (emulation thread). ``cmdline``: the firmware's semihosting command line.
+        ``trusted``: the server's own user names the files (no root folder, model files allowed)."""
         from bridge.net.attach import NetworkError
         from emulator.loader import FirmwareError
         from emulator.platform import PlatformError
@@ -432,22 +456,25 @@ class Runtime:
         check_host_loopback(host_loopback)
         if not firmware:
             raise invalid("firmware: give a firmware image or a simulation file")
-        path = Path(firmware)
+        policy = TRUSTED if trusted else self.policy
+        path = self._path(firmware, "firmware", policy)
         if not path.is_file():
-            raise not_found(f"{firmware}: no such file")
+            raise not_found(f"{firmware[:80]}: no such file")
         self._unload()
         try:
             if firmware.endswith((".yaml", ".yml")):
                 if cmdline is not None or host_loopback:
                     raise invalid("cmdline/host_loopback are for one board, not a simulation")
-                session = self._load_simulation(path, net, forwards, dns_records, pace)
+                session = self._load_simulation(path, net, forwards, dns_records, pace, policy)
             else:
                 session = self._load_board(path, platform, base, net, forwards or [], dns_records or [],
-                                           pace, cmdline, host_loopback)
+                                           pace, cmdline, host_loopback, policy)
+        except OutsideRoot as e:
+            raise RuntimeFailure("PERMISSION_DENIED", str(e)) from None
         except (FirmwareError, PlatformError, NetworkError, ValueError) as e:
             raise invalid(str(e)) from None
         except OSError as e:
-            raise invalid(f"{firmware}: {e.strerror or e}") from None
+            raise invalid(f"{firmware[:80]}: {e.strerror or e}") from None
         for b in session.boards:
             b.wifi = _wifi_module(b.machine)
             for uart in _uart_names(b.machine):
@@ -465,27 +492,35 @@ class Runtime:
         self.started = False
         self.events.emit(0, "loaded", text=str(path))
 
+    def _path(self, name: str, what: str, policy: LoadPolicy | None = None) -> Path:
+        """A file a client names, bounded by the policy's root folder."""
+        try:
+            return (policy or self.policy).path(name, what)
+        except OutsideRoot as e:
+            raise RuntimeFailure("PERMISSION_DENIED", str(e)) from None
+
     def _load_simulation(self, path: Path, net: str, forwards: list[str] | None,
-                         dns_records: list[str] | None, pace: str) -> Session:
+                         dns_records: list[str] | None, pace: str, policy: LoadPolicy) -> Session:
         from emulator.simulation import load_simulation
 
         if net not in ("", "none") or forwards:
             raise invalid("net/forwards are for one board; a simulation's boards share their own switch")
         if pace == "realtime":
             raise invalid("a simulation runs in fast pace only")
-        sim = load_simulation(path)
+        sim = load_simulation(path, policy)
         boards = [BoardRt(b.name, b.machine, str(b.firmware)) for b in sim.boards]
         if dns_records:
             raise invalid("dns_records: a closed simulation has no DNS responder")
         return Session(str(path), boards, sim.switch, sim.quantum_ns)
 
     def _load_board(self, path: Path, platform: str, base: int, net: str, forwards: list[str],
-                    dns_records: list[str], pace: str, cmdline: str | None, host_loopback: str) -> Session:
+                    dns_records: list[str], pace: str, cmdline: str | None, host_loopback: str,
+                    policy: LoadPolicy) -> Session:
         """One board; its Ethernet attached per ``net``, its Wi-Fi module on host sockets with ``user``."""
         from emulator.loader import load_image
         from emulator.platform import load_platform
 
-        machine = Machine(load_platform(platform or "mps2-an385"), name="board")
+        machine = Machine(load_platform(platform or "mps2-an385", policy), name="board")
         machine.load(load_image(path, base=base))
         if cmdline is not None:
             machine.semihosting.cmdline = cmdline
@@ -933,7 +968,7 @@ class Runtime:
         except (DnsConfigError, ValueError) as e:
             raise invalid(str(e)) from None
 
-    def start_capture(self, path: str) -> None:
+    def start_capture(self, path: str, trusted: bool = False) -> None:
         from bridge.net.pcapng import PcapngWriter
 
         s = self.require()
@@ -942,6 +977,7 @@ class Runtime:
             raise precondition(f"a capture is running already ({s.capture_path}); stop it first")
         if not path:
             raise invalid("path: where to write the pcapng file")
+        path = str(self._path(path, "capture", TRUSTED if trusted else None))
         try:
             writer = PcapngWriter(path)
         except OSError as e:
@@ -1072,11 +1108,21 @@ class Runtime:
         if s.host_sockets:
             snap.not_restored.append("Wi-Fi module host sockets: their connections (closed, as by the peer, "
                                      "when the snapshot is loaded)")
+        size = snap.size()
+        if size > MAX_SNAPSHOT_BYTES:
+            raise RuntimeFailure("RESOURCE_EXHAUSTED", f"snapshot of {size >> 20} MiB: at most "
+                                 f"{MAX_SNAPSHOT_BYTES >> 20} MiB")
+        kept = {k: v for k, v in self.snapshots.items() if k != name}
+        if len(kept) >= MAX_SNAPSHOTS or sum(v.size() for v in kept.values()) + size > MAX_SNAPSHOTS_BYTES:
+            raise RuntimeFailure("RESOURCE_EXHAUSTED", f"{len(kept)} snapshots kept already (at most "
+                                 f"{MAX_SNAPSHOTS}, {MAX_SNAPSHOTS_BYTES >> 20} MiB together): save under "
+                                 "the name of one to replace it")
         if path:
+            target = self._path(path, "snapshot file")
             try:
-                Path(path).write_bytes(snap.to_bytes())
+                target.write_bytes(snap.to_bytes())
             except OSError as e:
-                raise invalid(f"{path}: {e.strerror or e}") from None
+                raise RuntimeFailure("ABORTED", f"{path[:80]}: {e.strerror or e}") from None
         self.snapshots[name] = snap
         self.events.emit(snap.time_ns, "snapshot", text=f"saved {name}")
         return snap
@@ -1088,8 +1134,11 @@ class Runtime:
         if self.started or self.goals or self.watchers:
             raise precondition("the emulation is running; Pause it before loading a snapshot")
         if path:
+            source = self._path(path, "snapshot file")
             try:
-                snap = Snapshot.from_bytes(Path(path).read_bytes())
+                if source.stat().st_size > MAX_SNAPSHOT_BYTES:
+                    raise invalid(f"{path[:80]}: larger than {MAX_SNAPSHOT_BYTES >> 20} MiB")
+                snap = Snapshot.from_bytes(source.read_bytes())
             except OSError as e:
                 raise not_found(f"{path}: {e.strerror or e}") from None
             except SnapshotError as e:

@@ -1,25 +1,32 @@
 """The gRPC server of ``vboard serve``: the services of ``bridge/proto/vboard.proto``.
 
-``RpcServer(runtime, bind="127.0.0.1", port=0, token=None)`` serves
+``RpcServer(runtime, bind="127.0.0.1", port=0, token=TOKEN)`` serves
 Emulation, Uart, Network, Wifi, Memory and Events, plus the standard health and
 reflection services. Handlers never touch the machine themselves: they ask
 the emulation thread (``Runtime.call``) or wait on what it publishes.
 
-Security: loopback by default; any other address needs a token, checked on
-every call (metadata ``authorization: Bearer <token>``) of every service.
-Requests are parsed here, not by gRPC, so a malformed one is answered with
-INVALID_ARGUMENT; sizes are bounded (``MAX_REQUEST``), and gRPC refuses
-larger messages with RESOURCE_EXHAUSTED before they are read.
+The server runs on ``grpc.aio``: unary handlers run in a worker pool, the two
+streams (``Uart/Stream``, ``Events/Subscribe``) are coroutines woken when the
+runtime publishes something, so an idle subscriber holds no worker.
+
+Security: the token is checked on every call of every service, health and
+reflection included (metadata ``authorization: Bearer <token>``): loopback
+is no boundary between local users. ``token=None`` (``--no-auth``) is for
+a private network namespace, and never off loopback. Requests are parsed
+here, not by gRPC, so a malformed one is answered with INVALID_ARGUMENT;
+sizes are bounded (``MAX_REQUEST``), and gRPC refuses larger messages with
+RESOURCE_EXHAUSTED before they are read.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import ipaddress
 import logging
 import re
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from concurrent import futures
 from typing import Any
 
@@ -61,10 +68,60 @@ CHANNEL_RANGE = (1, 14)
 DEFAULT_RSSI = -50
 DEFAULT_CHANNEL = 6
 _UNITS = {"ns": 1, "us": 1_000, "ms": 1_000_000, "s": 1_000_000_000, "min": 60_000_000_000}
+TOKEN_RE = re.compile(r"[!-~]{16,256}")  # visible ASCII: an HTTP/2 header value without spaces
 
 
 class ConfigError(Exception):
     """A server setting that cannot be used (e.g. a public address without a token)."""
+
+
+def check_token(token: str) -> None:
+    if not TOKEN_RE.fullmatch(token):
+        raise ConfigError(f"token of {len(token)} characters: expected 16..256 visible ASCII characters "
+                          "without spaces")
+
+
+class AsyncWake:
+    """Wakes the streams' coroutines when the runtime's condition notifies (called from any thread)."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.event = asyncio.Event()
+        self._pending = False
+
+    def poke(self) -> None:
+        if not self._pending:
+            self._pending = True
+            try:
+                self.loop.call_soon_threadsafe(self._fire)
+            except RuntimeError:  # the loop has closed: the server is gone
+                pass
+
+    def _fire(self) -> None:
+        self._pending = False
+        event, self.event = self.event, asyncio.Event()
+        event.set()
+
+    async def wait(self, timeout: float) -> None:
+        try:
+            await asyncio.wait_for(self.event.wait(), timeout)
+        except TimeoutError:
+            pass
+
+
+class _CallContext:
+    """A sync handler's context with ``is_active()`` (grpc.aio's sync context has none)."""
+
+    def __init__(self, ctx: Any) -> None:
+        self._ctx = ctx
+        self._ended = threading.Event()
+        ctx.add_callback(self._ended.set)
+
+    def is_active(self) -> bool:
+        return not self._ended.is_set()
+
+    def abort(self, code: grpc.StatusCode, details: str) -> None:
+        self._ctx.abort(code, details)
 
 
 def parse_duration_ns(text: str) -> int:
@@ -160,6 +217,15 @@ class Services(ObserveServices, GpioServices):
 
     def __init__(self, rt: Runtime) -> None:
         self.rt = rt
+        self.wake: AsyncWake | None = None  # set by the server once its event loop runs
+
+    async def _changed(self) -> None:
+        assert self.wake is not None
+        await self.wake.wait(1.0)
+
+    async def _ask(self, fn: Callable[[], Any]) -> Any:
+        """``rt.call(fn)`` from a coroutine, without blocking the event loop."""
+        return await asyncio.get_running_loop().run_in_executor(None, lambda: self.rt.call(fn))
 
     def _state(self) -> pb.State:
         return _state_msg(self.rt.call(self.rt.state))
@@ -222,17 +288,17 @@ class Services(ObserveServices, GpioServices):
         return pb.SnapshotList(snapshots=[_snap_msg(s) for s in snaps])
 
     # ----------------------------------------------------------------- Uart
-    def Uart_Stream(self, req: pb.UartStreamRequest, ctx: Any) -> Iterator[pb.UartChunk]:  # noqa: N802
-        t = self.rt.call(lambda: self.rt.transcript(req.board, req.uart))
+    async def Uart_Stream(self, req: pb.UartStreamRequest,  # noqa: N802
+                          ctx: Any) -> AsyncIterator[pb.UartChunk]:
+        t = await self._ask(lambda: self.rt.transcript(req.board, req.uart))
         pos = len(t) if req.from_end else req.offset
-        while ctx.is_active():
-            with t.cond:
-                if len(t) <= pos:
-                    t.cond.wait(0.25)
+        while True:
             data, t_ns, end = t.read(pos, STREAM_CHUNK)
             if data:
                 yield pb.UartChunk(board=t.board, uart=t.uart, offset=pos, time_ns=t_ns, data=data, end=end)
                 pos += len(data)
+            else:
+                await self._changed()
 
     def Uart_Read(self, req: pb.UartReadRequest, ctx: Any) -> pb.UartChunk:  # noqa: N802
         t = self.rt.call(lambda: self.rt.transcript(req.board, req.uart))
@@ -360,18 +426,18 @@ class Services(ObserveServices, GpioServices):
         return pb.SymbolReply(name=name, address=addr)
 
     # --------------------------------------------------------------- Events
-    def Events_Subscribe(self, req: pb.EventsRequest, ctx: Any) -> Iterator[pb.Event]:  # noqa: N802
+    async def Events_Subscribe(self, req: pb.EventsRequest,  # noqa: N802
+                               ctx: Any) -> AsyncIterator[pb.Event]:
         hub = self.rt.events
-        with hub.cond:
-            seq = 0 if req.history else hub.seq
-        while ctx.is_active():
-            with hub.cond:
-                if hub.seq <= seq:
-                    hub.cond.wait(0.25)
-            for e in hub.since(seq):
+        seq = 0 if req.history else hub.seq
+        while True:
+            news = hub.since(seq) if hub.seq > seq else []
+            for e in news:
                 seq = e.seq
                 yield pb.Event(seq=e.seq, time_ns=e.time_ns, kind=e.kind, board=e.board, text=e.text,
                                exit_code=e.exit_code, port=e.port, up=e.up, ssid=e.ssid, reason=e.reason)
+            if not news:
+                await self._changed()
 
 
 # ---------------------------------------------------------------- the server
@@ -379,98 +445,144 @@ def _fail(ctx: Any, code: str, message: str) -> None:
     ctx.abort(getattr(grpc.StatusCode, code, grpc.StatusCode.INTERNAL), message)
 
 
-def _wrap(fn: Callable[[Any, Any], Any], req_cls: Any, streaming: bool) -> Callable[[bytes, Any], Any]:
-    def parse(raw: bytes, ctx: Any) -> Any:
-        req = req_cls()
-        try:
-            req.ParseFromString(raw)
-        except (DecodeError, RuntimeWarning, ValueError) as e:
-            _fail(ctx, "INVALID_ARGUMENT", f"malformed {req_cls.DESCRIPTOR.name}: {e}")
-        return req
+def _parse(req_cls: Any, raw: bytes) -> tuple[Any, str]:
+    req = req_cls()
+    try:
+        req.ParseFromString(raw)
+    except (DecodeError, RuntimeWarning, ValueError) as e:
+        return None, f"malformed {req_cls.DESCRIPTOR.name}: {e}"
+    return req, ""
 
-    def failure(e: BaseException, ctx: Any) -> None:
-        if isinstance(e, RuntimeFailure):
-            _fail(ctx, e.code, str(e))
-        log.exception("handler %s failed", fn.__name__)
-        _fail(ctx, "INTERNAL", f"internal error: {type(e).__name__}: {e}")
 
-    if streaming:
-        def stream(raw: bytes, ctx: Any) -> Iterator[Any]:
-            req = parse(raw, ctx)
-            try:
-                yield from fn(req, ctx)
-            except Exception as e:  # noqa: BLE001
-                if _is_abort(e):
-                    raise
-                failure(e, ctx)
-        return stream
+def _failure(fn: Callable[..., Any], e: BaseException) -> tuple[grpc.StatusCode, str]:
+    if isinstance(e, RuntimeFailure):
+        return getattr(grpc.StatusCode, e.code, grpc.StatusCode.INTERNAL), str(e)
+    log.error("handler %s failed", fn.__name__, exc_info=e)
+    return grpc.StatusCode.INTERNAL, f"internal error: {type(e).__name__}: {str(e)[:200]}"
 
-    def unary(raw: bytes, ctx: Any) -> Any:
-        req = parse(raw, ctx)
+
+def _wrap_unary(fn: Callable[[Any, Any], Any], req_cls: Any) -> Callable[[bytes, Any], Any]:
+    """A sync handler (run in the worker pool) around ``fn``."""
+    def unary(raw: bytes, grpc_ctx: Any) -> Any:
+        ctx = _CallContext(grpc_ctx)
+        req, error = _parse(req_cls, raw)
+        if req is None:
+            _fail(ctx, "INVALID_ARGUMENT", error)
         try:
             return fn(req, ctx)
         except Exception as e:  # noqa: BLE001
             if _is_abort(e):
                 raise
-            failure(e, ctx)
+            code, message = _failure(fn, e)
+            ctx.abort(code, message)
     return unary
 
 
+def _wrap_stream(fn: Callable[[Any, Any], AsyncIterator[Any]],
+                 req_cls: Any) -> Callable[[bytes, Any], AsyncIterator[Any]]:
+    """A coroutine stream around the async generator ``fn``."""
+    async def stream(raw: bytes, ctx: Any) -> AsyncIterator[Any]:
+        req, error = _parse(req_cls, raw)
+        if req is None:
+            await ctx.abort(grpc.StatusCode.INVALID_ARGUMENT, error)
+        try:
+            async for item in fn(req, ctx):
+                yield item
+        except Exception as e:  # noqa: BLE001
+            if _is_abort(e):
+                raise
+            code, message = _failure(fn, e)
+            await ctx.abort(code, message)
+    return stream
+
+
 def _is_abort(e: BaseException) -> bool:
-    # grpc's ServicerContext.abort raises a bare Exception subclass from its own module.
+    # grpc's ServicerContext.abort raises an exception class from grpc's own modules.
     return type(e).__module__.startswith("grpc")
 
 
-class _TokenCheck(grpc.ServerInterceptor):
+class _TokenCheck(grpc.aio.ServerInterceptor):
+    """Every call of every service must carry ``authorization: Bearer <token>``."""
+
     def __init__(self, token: str) -> None:
         self.expected = f"Bearer {token}".encode()
 
-    def intercept_service(self, continuation: Any, details: Any) -> Any:
-        got = dict(details.invocation_metadata or ()).get("authorization", "")
+    async def intercept_service(self, continuation: Any, details: Any) -> Any:
+        got: Any = b""
+        for key, value in details.invocation_metadata or ():
+            if key == "authorization":
+                got = value
         if isinstance(got, str):
-            got = got.encode()
+            got = got.encode("utf-8", "replace")
         if hmac.compare_digest(got, self.expected):
-            return continuation(details)
+            return await continuation(details)
 
-        def deny(_req: Any, ctx: Any) -> None:
-            ctx.abort(grpc.StatusCode.UNAUTHENTICATED, "missing or wrong token "
-                      "(metadata 'authorization: Bearer <token>')")
+        async def deny(_req: Any, ctx: Any) -> None:
+            await ctx.abort(grpc.StatusCode.UNAUTHENTICATED, "missing or wrong token (metadata "
+                            "'authorization: Bearer <token>'; vboard serve writes it to its port file)")
         return grpc.unary_unary_rpc_method_handler(deny)
 
 
 class RpcServer:
-    """A running server; ``port`` is the one bound; ``stop()`` ends it (the runtime too)."""
+    """A running server; ``port`` is the one bound; ``stop()`` ends it (the runtime too).
+
+    ``token=None`` serves without authentication: only for a private network namespace."""
+
+    MAX_STREAMS_AND_CALLS = 1024
 
     def __init__(self, runtime: Runtime, bind: str = "127.0.0.1", port: int = 0, token: str | None = None,
                  max_workers: int = 32) -> None:
+        if token is not None:
+            check_token(token)
         if not is_loopback(bind) and not token:
-            raise ConfigError(f"refusing to listen on {bind} without --token: anything but loopback "
+            raise ConfigError(f"refusing to listen on {bind} without a token: anything but loopback "
                               "needs one (clients send 'authorization: Bearer <token>')")
         self.runtime = runtime
         self.services = Services(runtime)
-        interceptors = [_TokenCheck(token)] if token else []
-        pool = futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="rpc")
-        self.server = grpc.server(pool,
-                                  interceptors=interceptors,
-                                  options=[("grpc.max_receive_message_length", MAX_REQUEST),
-                                           ("grpc.max_send_message_length", MAX_RESPONSE),
-                                           ("grpc.so_reuseport", 0)],
-                                  maximum_concurrent_rpcs=max_workers * 4)
+        self.token = token
+        self.bind = bind
+        self._stopped = threading.Event()
+        self.pool = futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="rpc")
+        self.loop = asyncio.new_event_loop()
+        self.loop.set_default_executor(self.pool)
+        self._thread = threading.Thread(target=self.loop.run_forever, name="rpc-loop", daemon=True)
+        self._thread.start()
+        try:
+            self.port = self._on_loop(self._build(port))
+        except BaseException:
+            self._end_loop()
+            raise
+        runtime.cond.listeners.append(self._poke)
+
+    def _on_loop(self, coro: Any, timeout: float = 30.0) -> Any:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+
+    def _poke(self) -> None:
+        if self.services.wake is not None:
+            self.services.wake.poke()
+
+    async def _build(self, port: int) -> int:
+        interceptors = [_TokenCheck(self.token)] if self.token else []
+        self.server = grpc.aio.server(migration_thread_pool=self.pool, interceptors=interceptors,
+                                      options=[("grpc.max_receive_message_length", MAX_REQUEST),
+                                               ("grpc.max_send_message_length", MAX_RESPONSE),
+                                               ("grpc.so_reuseport", 0)],
+                                      maximum_concurrent_rpcs=self.MAX_STREAMS_AND_CALLS)
         self.server.add_generic_rpc_handlers(self._handlers())
-        self.health = health.HealthServicer()
+        self.health = health.aio.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
         names = [f"{PACKAGE}.{s}" for s in SERVICES]
         reflection.enable_server_reflection((*names, health.SERVICE_NAME, reflection.SERVICE_NAME),
                                             self.server)
-        host = f"[{bind}]" if ":" in bind and not bind.startswith("[") else bind
+        self.services.wake = AsyncWake(asyncio.get_running_loop())
+        host = f"[{self.bind}]" if ":" in self.bind and not self.bind.startswith("[") else self.bind
         try:
-            self.port = self.server.add_insecure_port(f"{host}:{port}")
+            bound = self.server.add_insecure_port(f"{host}:{port}")
         except RuntimeError as e:
-            raise ConfigError(f"cannot listen on {bind}:{port} ({e})") from None
-        if not self.port:
-            raise ConfigError(f"cannot listen on {bind}:{port}")
-        self.bind = bind
-        self._stopped = threading.Event()
+            raise ConfigError(f"cannot listen on {self.bind}:{port} ({e})") from None
+        if not bound:
+            raise ConfigError(f"cannot listen on {self.bind}:{port}")
+        return bound
 
     def _handlers(self) -> list[grpc.GenericRpcHandler]:
         out = []
@@ -480,32 +592,45 @@ class RpcServer:
             for m in sdesc.methods:
                 fn = getattr(self.services, f"{sname}_{m.name}")
                 req_cls = message_factory.GetMessageClass(m.input_type)
-                streaming = m.server_streaming
-                wrapped = _wrap(fn, req_cls, streaming)
                 ser = message_factory.GetMessageClass(m.output_type).SerializeToString
-                if streaming:
-                    methods[m.name] = grpc.unary_stream_rpc_method_handler(wrapped, None, ser)
+                if m.server_streaming:
+                    handler = grpc.unary_stream_rpc_method_handler(_wrap_stream(fn, req_cls), None, ser)
                 else:
-                    methods[m.name] = grpc.unary_unary_rpc_method_handler(wrapped, None, ser)
+                    handler = grpc.unary_unary_rpc_method_handler(_wrap_unary(fn, req_cls), None, ser)
+                methods[m.name] = handler
             out.append(grpc.method_handlers_generic_handler(f"{PACKAGE}.{sname}", methods))
         return out
 
     def start(self) -> RpcServer:
-        self.server.start()
-        for s in ("", *(f"{PACKAGE}.{n}" for n in SERVICES)):
-            self.health.set(s, health_pb2.HealthCheckResponse.SERVING)
+        async def go() -> None:
+            await self.server.start()
+            for s in ("", *(f"{PACKAGE}.{n}" for n in SERVICES)):
+                await self.health.set(s, health_pb2.HealthCheckResponse.SERVING)
+        self._on_loop(go())
         return self
-
-    def wait(self, timeout: float | None = None) -> bool:
-        return self.server.wait_for_termination(timeout)
 
     def stop(self, grace: float = 1.0) -> None:
         if self._stopped.is_set():
             return
         self._stopped.set()
-        self.health.enter_graceful_shutdown()
-        self.server.stop(grace).wait(grace + 2)
+        if self._poke in self.runtime.cond.listeners:
+            self.runtime.cond.listeners.remove(self._poke)
+        try:
+            self._on_loop(self._shutdown(grace), timeout=grace + 5)
+        except (TimeoutError, futures.TimeoutError):
+            log.warning("the RPC server did not stop within %.0f s", grace + 5)
+        self._end_loop()
         self.runtime.close()
 
+    async def _shutdown(self, grace: float) -> None:
+        await self.health.enter_graceful_shutdown()
+        await self.server.stop(grace)
 
-__all__ = ["ConfigError", "RpcServer", "Services", "parse_duration_ns", "is_loopback", "precondition"]
+    def _end_loop(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(5)
+        self.pool.shutdown(wait=False, cancel_futures=True)
+
+
+__all__ = ["ConfigError", "RpcServer", "Services", "check_token", "is_loopback", "parse_duration_ns",
+           "precondition"]

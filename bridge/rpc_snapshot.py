@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import dataclasses
 import heapq
+import io
 import itertools
 import pickle
 import zlib
@@ -82,12 +83,28 @@ class Snapshot:
         if head != FORMAT.encode():
             raise SnapshotError("not a vboard snapshot file (or another format version)")
         try:
-            snap = pickle.loads(zlib.decompress(body))  # noqa: S301 - our own files only
+            snap = _SnapshotUnpickler(io.BytesIO(zlib.decompress(body))).load()
+        except SnapshotError:
+            raise
         except Exception as e:  # noqa: BLE001
             raise SnapshotError(f"corrupt snapshot file ({e})") from None
         if not isinstance(snap, Snapshot):
             raise SnapshotError("corrupt snapshot file")
         return snap
+
+
+class _SnapshotUnpickler(pickle.Unpickler):
+    """Rebuilds only what a snapshot holds: a file that names any other class or function (code a
+    crafted pickle would run) is refused."""
+
+    ALLOWED = {("bridge.rpc_snapshot", "Snapshot"), ("bridge.rpc_snapshot", "BoardSnapshot"),
+               ("emulator.machine", "StopReason"), ("builtins", "set"), ("builtins", "frozenset"),
+               ("builtins", "bytearray"), ("collections", "OrderedDict"), ("collections", "deque")}
+
+    def find_class(self, module: str, name: str) -> Any:
+        if (module, name) not in self.ALLOWED:
+            raise SnapshotError(f"not a vboard snapshot file (it names {module[:40]}.{name[:40]})")
+        return super().find_class(module, name)
 
 
 # ------------------------------------------------------------------------ save

@@ -5,12 +5,18 @@ was expected, e.g. ``mps2.yaml: devices[3].base: expected an address
 (integer), got 'oops'``. Device models are named by import path
 (``peripherals.cmsdk_uart:CmsdkApbUart``) or by a file path
 (``./my_models/widget.py:Widget``, relative to the platform file).
+
+A ``LoadPolicy`` bounds what a file may name when it comes from someone
+else (``vboard serve``'s clients): files only under a root folder, device
+models only from modules of installed distributions (no ``.py`` files).
 """
 
 from __future__ import annotations
 
 import importlib
+import importlib.metadata
 import importlib.util
+import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +31,41 @@ PLATFORM_DIRS = [Path(__file__).resolve().parent.parent / "platforms"]
 
 class PlatformError(Exception):
     """A board description that cannot be used; the message says file, key and problem."""
+
+
+class OutsideRoot(PlatformError):
+    """A file named outside the root folder a ``LoadPolicy`` allows."""
+
+
+@dataclass(frozen=True)
+class LoadPolicy:
+    """What a platform or simulation file may name. The default trusts the local user."""
+
+    root: Path | None = None        # files only under this folder (None: anywhere)
+    allow_model_files: bool = True  # ``path/file.py:Class`` models (else: installed modules only)
+
+    def path(self, name: str | Path, what: str) -> Path:
+        """``name`` (relative to the root) as a resolved path, or a PlatformError if outside it."""
+        if self.root is None:
+            return Path(name)
+        root = self.root.resolve()
+        p = (root / name).resolve()
+        if not p.is_relative_to(root):
+            raise OutsideRoot(f"{what} '{str(name)[:80]}': outside the server's root folder {root} "
+                                "(send paths below it)")
+        return p
+
+    def check_model(self, model: str, where: str) -> None:
+        if self.allow_model_files:
+            return
+        module = model.rpartition(":")[0]
+        top = module.split(".")[0]
+        if module.endswith(".py") or "/" in module or top not in importlib.metadata.packages_distributions():
+            raise PlatformError(f"{where}: model '{model[:80]}': expected a module of an installed package "
+                                "(model files need a server started with --allow-model-files)")
+
+
+TRUSTED = LoadPolicy()
 
 
 @dataclass
@@ -58,10 +99,11 @@ class Platform:
     devices: list[DeviceSpec] = field(default_factory=list)
 
 
-def find_platform(name_or_path: str) -> Path:
+def find_platform(name_or_path: str, policy: LoadPolicy = TRUSTED) -> Path:
     """A platform file by path, or by board name in ``platforms/``."""
     p = Path(name_or_path)
-    if p.suffix in (".yaml", ".yml") or p.exists():
+    if p.suffix in (".yaml", ".yml") or "/" in name_or_path or (policy.root is None and p.exists()):
+        p = policy.path(name_or_path, "platform")
         if not p.is_file():
             raise PlatformError(f"{p}: no such platform file")
         return p
@@ -71,6 +113,9 @@ def find_platform(name_or_path: str) -> Path:
             return cand
     known = sorted(x.stem for d in PLATFORM_DIRS for x in d.glob("*.yaml"))
     raise PlatformError(f"unknown platform '{name_or_path}' (known: {', '.join(known)})")
+
+
+_KEY_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_-]{0,39}")
 
 
 class _Checker:
@@ -89,7 +134,8 @@ class _Checker:
         for k in value:
             if k not in required | optional:
                 allowed = ", ".join(sorted(required | optional))
-                raise self.fail(f"{key}.{k}" if key else str(k), f"unknown key (allowed: {allowed})")
+                shown = str(k) if _KEY_RE.fullmatch(str(k)) else "?"  # not a name: maybe a secret's line
+                raise self.fail(f"{key}.{shown}" if key else shown, f"unknown key (allowed: {allowed})")
         for k in sorted(required):
             if k not in value:
                 raise self.fail(key or "top level", f"missing required key '{k}'")
@@ -115,8 +161,8 @@ def _kind(value: Any) -> str:
     return f"{type(value).__name__} {value!r}"[:80]
 
 
-def load_platform(name_or_path: str | Path) -> Platform:
-    path = find_platform(str(name_or_path))
+def load_platform(name_or_path: str | Path, policy: LoadPolicy = TRUSTED) -> Platform:
+    path = find_platform(str(name_or_path), policy)
     try:
         raw = yaml.safe_load(path.read_text())
     except yaml.YAMLError as e:
@@ -126,7 +172,9 @@ def load_platform(name_or_path: str | Path) -> Platform:
     except OSError as e:
         raise PlatformError(f"{path}: cannot read ({e.strerror})") from None
     c = _Checker(path)
-    top = c.mapping(raw, "top level")
+    if not isinstance(raw, dict):  # the value is the whole file: never quoted
+        raise c.fail("top level", f"expected a mapping of platform settings, got {type(raw).__name__}")
+    top = raw
     c.keys(top, "", {"name", "cpu", "memory", "devices"}, {"description"})
     cpu = c.mapping(top["cpu"], "cpu")
     c.keys(cpu, "cpu", {"model", "clock_hz"}, {"num_irq", "priority_bits"})
@@ -170,6 +218,7 @@ def load_platform(name_or_path: str | Path) -> Platform:
             raise c.fail(f"{key}.name", f"duplicate device name '{name}'")
         names.add(name)
         irqs = c.mapping(d.get("irqs") or {}, f"{key}.irqs")
+        policy.check_model(c.string(d["model"], f"{key}.model"), f"{path}: {key}.model")
         spec = DeviceSpec(
             name, c.string(d["model"], f"{key}.model"),
             c.integer(d["base"], f"{key}.base", "an address (integer)") if "base" in d else None,

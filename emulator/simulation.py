@@ -35,7 +35,7 @@ import yaml
 from emulator.loader import load_image
 from emulator.machine import Machine, StopReason
 from emulator.network import LinkModel, Switch
-from emulator.platform import PlatformError, load_platform
+from emulator.platform import TRUSTED, LoadPolicy, PlatformError, load_platform
 
 
 @dataclass
@@ -121,7 +121,8 @@ def _link(raw: Any, where: str) -> LinkModel:
     return link
 
 
-def load_simulation(path: str | Path) -> Simulation:
+def load_simulation(path: str | Path, policy: LoadPolicy = TRUSTED) -> Simulation:
+    """The simulation file ``path``; the files it names obey ``policy`` (a server's root folder)."""
     p = Path(path)
     try:
         raw = yaml.safe_load(p.read_text())
@@ -151,12 +152,13 @@ def load_simulation(path: str | Path) -> Simulation:
         if any(x.name == name for x in sim.boards):
             raise PlatformError(f"{where}.name: duplicate board name '{name}'")
         platform = str(b.get("platform", "mps2-an385"))
-        plat_path = (p.parent / platform) if platform.endswith((".yaml", ".yml")) else platform
+        plat_path = (policy.path(p.parent / platform, f"{where}.platform")
+                     if platform.endswith((".yaml", ".yml")) or "/" in platform else platform)
         settings = b.get("settings") or {}
         if not isinstance(settings, dict) or not all(isinstance(v, dict) for v in settings.values()):
             raise PlatformError(f"{where}.settings: expected a mapping of device name to settings")
-        machine = Machine(load_platform(plat_path), overrides=settings, name=name)
-        firmware = (p.parent / str(b["firmware"])).resolve()
+        machine = Machine(load_platform(plat_path, policy), overrides=settings, name=name)
+        firmware = policy.path(p.parent / str(b["firmware"]), f"{where}.firmware").resolve()
         machine.load(load_image(firmware))
         sim.boards.append(Board(name, machine, firmware))
         for dev in machine.ethernet_devices():

@@ -19,11 +19,13 @@ from bridge.proto import vboard_pb2 as pb
 from bridge.proto import vboard_pb2_grpc as rpc
 from bridge.rpc_runtime import Runtime
 from bridge.rpc_server import MAX_REQUEST, ConfigError, RpcServer
+from emulator.platform import LoadPolicy
 
 ROOT = Path(__file__).resolve().parent.parent
 FW = ROOT / "firmware" / "build"
 PAIR = ROOT / "platforms" / "simulations" / "rawping-pair.yaml"
 T = 60  # wall-clock seconds for any one call
+ANYWHERE = LoadPolicy(Path("/"), allow_model_files=False)  # tests name files in their tmp_path too
 
 
 def _need(path: Path) -> str:
@@ -50,7 +52,7 @@ class Conn:
 
 @pytest.fixture
 def server():  # noqa: ANN201
-    srv = RpcServer(Runtime(), "127.0.0.1", 0).start()
+    srv = RpcServer(Runtime(ANYWHERE), "127.0.0.1", 0).start()
     conn = Conn(srv.port)
     yield srv, conn
     conn.close()
@@ -202,19 +204,22 @@ def test_non_loopback_bind_needs_a_token() -> None:
         RpcServer(Runtime(), "0.0.0.0", 0)
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     env.pop("VBOARD_TOKEN", None)
-    p = subprocess.run([sys.executable, "-m", "vboard.serve", "--bind", "0.0.0.0"], env=env, cwd=ROOT,
-                       capture_output=True, text=True, timeout=60)
+    p = subprocess.run([sys.executable, "-m", "vboard.serve", "--bind", "0.0.0.0", "--no-auth"], env=env,
+                       cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert p.returncode == 2 and "token" in p.stderr
+    p = subprocess.run([sys.executable, "-m", "vboard.serve", "--token", " " * 20], env=env,
+                       cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert p.returncode == 2 and "token of 20 characters: expected 16..256 visible ASCII" in p.stderr
 
 
 def test_wrong_token_is_rejected() -> None:
-    srv = RpcServer(Runtime(), "127.0.0.1", 0, token="s3cret").start()
+    srv = RpcServer(Runtime(), "127.0.0.1", 0, token="s3cret-s3cret-s3cret").start()
     try:
         for token in (None, "wrong"):
             c = Conn(srv.port, token)
             assert _code(lambda c=c: c(c.emu.GetState, pb.Empty())) == grpc.StatusCode.UNAUTHENTICATED
             c.close()
-        good = Conn(srv.port, "s3cret")
+        good = Conn(srv.port, "s3cret-s3cret-s3cret")
         assert good(good.emu.GetState, pb.Empty()).state == "unloaded"
         good.close()
     finally:
@@ -341,7 +346,7 @@ def test_snapshot_of_a_simulation_with_frames_in_flight(server) -> None:  # noqa
 
 # ------------------------------------------------------------------ determinism
 def _scripted_run(tmp: Path, tag: str) -> tuple[bytes, bytes, bytes]:
-    srv = RpcServer(Runtime(), "127.0.0.1", 0).start()
+    srv = RpcServer(Runtime(ANYWHERE), "127.0.0.1", 0).start()
     c = Conn(srv.port)
     try:
         _load(c, _need(PAIR))

@@ -1,23 +1,28 @@
 """A Python client of the ``vboard serve`` API (used by ``vboard ctl`` and the Robot library).
 
-    c = Client("127.0.0.1:50051", token=None)
+    c = Client()        # the server of $VBOARD_ADDRESS/$VBOARD_TOKEN, else of the port file
+    c = Client("127.0.0.1:50051", token="...")   # or Client(port_file="run/serve.json")
     c.load("firmware/build/hello.elf")
     line = c.wait_for_line("hello: done", timeout="1s")
 
-Every call has a wall-clock deadline (``timeout``, seconds); errors come as
-``ClientError`` with the server's status code name and message.
+Where the server is and its token: ``vboard.portfile.discover`` (the
+address and token given, else ``$VBOARD_ADDRESS``/``$VBOARD_TOKEN``, else
+the port file ``vboard serve`` wrote). Every call has a wall-clock deadline
+(``timeout``, seconds); errors come as ``ClientError`` with the server's
+status code name and message.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import grpc
 
 from bridge.proto import vboard_pb2 as pb
 from bridge.proto import vboard_pb2_grpc as rpc
+from vboard.portfile import PortFileError, discover
 
 _UNITS = {"ns": 1, "us": 1_000, "ms": 1_000_000, "s": 1_000_000_000, "min": 60_000_000_000}
 
@@ -48,11 +53,16 @@ def duration_ns(value: str | int | float) -> int:
 
 
 class Client:
-    def __init__(self, address: str, token: str | None = None, timeout: float = 120.0) -> None:
-        self.address = address
-        self.token = token if token is not None else os.environ.get("VBOARD_TOKEN") or None
+    def __init__(self, address: str | None = None, token: str | None = None, timeout: float = 120.0,
+                 port_file: str | Path | None = None) -> None:
+        try:
+            info = discover(address, token, port_file)
+        except PortFileError as e:
+            raise ClientError("UNAVAILABLE", str(e)) from None
+        self.address = info.address
+        self.token = info.token
         self.timeout = timeout
-        self.channel = grpc.insecure_channel(address, options=[("grpc.max_receive_message_length",
+        self.channel = grpc.insecure_channel(self.address, options=[("grpc.max_receive_message_length",
                                                                  32 * 1024 * 1024)])
         self.emulation = rpc.EmulationStub(self.channel)
         self.uart = rpc.UartStub(self.channel)

@@ -10,7 +10,9 @@ Commands: ``status``, ``pause``, ``resume``, ``start``, ``reset``,
 board: ``wifi list``, ``wifi add SSID --password P|--open [--rssi DBM]
 [--channel N] [--bssid MAC]``, ``wifi remove SSID``, ``wifi rssi DBM [SSID]``,
 ``wifi drop`` (each with ``--board B``).
-The address defaults to ``$VBOARD_ADDRESS``; the token to ``$VBOARD_TOKEN``.
+The server: ``--address`` (or ``$VBOARD_ADDRESS``, token ``--token`` or
+``$VBOARD_TOKEN``), else the port file ``vboard serve`` wrote (``--port-file``,
+default ``$XDG_RUNTIME_DIR/vboard/serve.json``), which holds both.
 Exit status: 0, 1 when the server refused (its message on stderr), 2 for a
 bad command line.
 """
@@ -19,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -32,46 +33,59 @@ EXIT_BAD_INPUT = 2
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="vboard ctl", description="Control a running vboard serve.")
-    p.add_argument("--address", default=os.environ.get("VBOARD_ADDRESS"), help="HOST:PORT of the server")
-    p.add_argument("--port-file", help="read HOST:PORT from this file (as written by serve --port-file)")
-    p.add_argument("--token", default=None, help="bearer token (default: $VBOARD_TOKEN)")
+    p = argparse.ArgumentParser(
+        prog="vboard ctl", description="Control a running vboard serve.",
+        epilog="The server: --address (or $VBOARD_ADDRESS, with --token or $VBOARD_TOKEN), else the port "
+        "file vboard serve wrote (--port-file; default $XDG_RUNTIME_DIR/vboard/serve.json or "
+        "~/.local/share/vboard/serve.json), which holds the address and the token. Exit status: 0; "
+        "1 the server refused (its message on stderr); 2 a bad command line or no server found.")
+    p.add_argument("--address", default=None, help="HOST:PORT of the server (default: $VBOARD_ADDRESS, "
+                   "else the port file)")
+    p.add_argument("--port-file", help="the server's port file (address and token, as vboard serve "
+                   "writes it)")
+    p.add_argument("--token", default=None, help="bearer token (default: $VBOARD_TOKEN with an address, "
+                   "else the port file's)")
     p.add_argument("--json", action="store_true", help="print replies as JSON")
     p.add_argument("--timeout", type=float, default=120.0, help="wall-clock seconds per call")
-    sub = p.add_subparsers(dest="command", required=True)
-    for name in ("status", "pause", "resume", "start", "ports"):
-        sub.add_parser(name)
-    r = sub.add_parser("reset")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, text in (("status", "the emulation's state, virtual time and boards"),
+                       ("pause", "stop virtual time"), ("resume", "let virtual time run again"),
+                       ("start", "start the loaded firmware running"),
+                       ("ports", "the switch ports: link state, loss, counters")):
+        sub.add_parser(name, help=text, description=text)
+    r = sub.add_parser("reset", help="reset a board (all boards by default)")
     r.add_argument("--board", default="")
-    r = sub.add_parser("run-for")
+    r = sub.add_parser("run-for", help="run for a span of virtual time, then pause")
     r.add_argument("duration", help="virtual time, e.g. 1s, 250ms")
-    u = sub.add_parser("uart")
+    u = sub.add_parser("uart", help="print what a UART sent so far (--follow: and keep printing)")
     u.add_argument("--follow", "-f", action="store_true", help="keep printing new output")
     u.add_argument("--board", default="")
     u.add_argument("--uart", default="")
-    w = sub.add_parser("write")
+    w = sub.add_parser("write", help="send text to a board's UART")
     w.add_argument("text")
     w.add_argument("--line", action="store_true", help="append a newline")
     w.add_argument("--board", default="")
     w.add_argument("--uart", default="")
-    lk = sub.add_parser("link")
+    lk = sub.add_parser("link", help="take a switch port's link up or down")
     lk.add_argument("state", choices=("up", "down"))
     lk.add_argument("port", nargs="?", default="")
-    ls = sub.add_parser("loss")
+    ls = sub.add_parser("loss", help="set a switch port's frame loss probability (0..1)")
     ls.add_argument("probability", type=float)
     ls.add_argument("port", nargs="?", default="")
-    pc = sub.add_parser("pcap")
+    pc = sub.add_parser("pcap", help="start a pcapng capture of every port to FILE (below the server's "
+                        "--root), or stop it")
     pc.add_argument("action", choices=("start", "stop"))
     pc.add_argument("file", nargs="?")
-    sn = sub.add_parser("snapshot")
+    sn = sub.add_parser("snapshot", help="save, load or list snapshots of the boards (pause first)")
     sn.add_argument("action", choices=("save", "load", "list"))
     sn.add_argument("name", nargs="?")
-    sn.add_argument("--file", default="", help="also write to / read from this file")
-    ev = sub.add_parser("events")
+    sn.add_argument("--file", default="", help="also write to / read from this file (below the "
+                    "server's --root)")
+    ev = sub.add_parser("events", help="print the event history (--follow: and new events)")
     ev.add_argument("--follow", "-f", action="store_true")
-    ld = sub.add_parser("load")
+    ld = sub.add_parser("load", help="load a firmware image or a simulation file (below the server's --root)")
     ld.add_argument("firmware")
-    ld.add_argument("--platform", default="")
+    ld.add_argument("--platform", default="", help="board name or platform YAML")
     _add_wifi_parser(sub)
     return p
 
@@ -157,16 +171,11 @@ def main_ctl(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from vboard.client import Client, ClientError
 
-    address = args.address
-    if args.port_file:
-        try:
-            address = Path(args.port_file).read_text().strip()
-        except OSError as e:
-            print(f"vboard ctl: error: {args.port_file}: {e.strerror}", file=sys.stderr)
-            return EXIT_BAD_INPUT
-    if not address:
-        print("vboard ctl: error: no server address (--address HOST:PORT, --port-file or $VBOARD_ADDRESS)",
-              file=sys.stderr)
+    try:
+        client = Client(args.address, token=args.token, timeout=args.timeout, port_file=args.port_file)
+    except ClientError as e:
+        print(f"vboard ctl: error: no server: {e.message} (give --address HOST:PORT, --port-file or "
+              "$VBOARD_ADDRESS)", file=sys.stderr)
         return EXIT_BAD_INPUT
 
     def out(msg: Any, text: Any = None) -> None:
@@ -177,7 +186,6 @@ def main_ctl(argv: Sequence[str] | None = None) -> int:
         elif text is not None:
             print(text)
 
-    client = Client(address, token=args.token, timeout=args.timeout)
     try:
         return _dispatch(args, client, out)
     except ClientError as e:

@@ -52,15 +52,17 @@ class ServeProcess:
 
     def __init__(self, log_dir: Path, suite: str) -> None:
         self.workdir = tempfile.mkdtemp(prefix="vboard-robot-")
-        port_file = Path(self.workdir) / "port"
+        port_file = Path(self.workdir) / "serve.json"
         log_dir.mkdir(parents=True, exist_ok=True)
         self.log_path = log_dir / f"serve-{safe_name(suite)}-{os.getpid()}.log"
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join([str(ROOT), *filter(None, [env.get("PYTHONPATH")])])
         with open(self.log_path, "ab") as log:
+            # The suite's own server (its token in a 0600 port file): the files it is given may be
+            # anywhere (captures go to Robot's output folder), so its root is the file system's.
             self.proc = subprocess.Popen([sys.executable, "-m", "vboard.serve", "--paused", "--port-file",
-                                          str(port_file)], stdout=log, stderr=log, stdin=subprocess.DEVNULL,
-                                         env=env, cwd=str(ROOT), start_new_session=True)
+                                          str(port_file), "--root", "/"], stdout=log, stderr=log,
+                                         stdin=subprocess.DEVNULL, env=env, cwd=str(ROOT), start_new_session=True)
         _LIVE.add(self.proc)
         deadline = time.monotonic() + START_WALL_S
         while not port_file.exists():
@@ -72,8 +74,8 @@ class ServeProcess:
                 raise AssertionError(f"vboard serve did not start in {START_WALL_S:.0f} s; "
                                      f"see {self.log_path}")
             time.sleep(0.05)
-        self.address = port_file.read_text().strip()
-        self.client = Client(self.address, timeout=600)
+        self.client = Client(port_file=port_file, timeout=600)
+        self.address = self.client.address
         self.client.wait_ready(10)
 
     def stop(self) -> None:
