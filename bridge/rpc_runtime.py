@@ -403,6 +403,8 @@ class Runtime:
             return fn()
         fut: Future = Future()
         with self.cond:
+            if self._shutdown:
+                raise RuntimeFailure("UNAVAILABLE", "the server is stopping")
             self._jobs.append((fn, fut))
         self._kick()
         try:
@@ -428,10 +430,16 @@ class Runtime:
                 fut.set_exception(e)
 
     def close(self) -> None:
-        self._shutdown = True
+        with self.cond:
+            self._shutdown = True
         self._kick()
         self._thread.join(5)
         self._unload()
+        with self.cond:
+            jobs, self._jobs = self._jobs, []
+        for _fn, fut in jobs:  # never to run: their callers get an answer now
+            if fut.set_running_or_notify_cancel():
+                fut.set_exception(RuntimeFailure("UNAVAILABLE", "the server is stopping"))
 
     # ----------------------------------------------------------------- session
     def require(self) -> Session:

@@ -109,18 +109,47 @@ class AsyncWake:
             pass
 
 
+class _ServerGone(Exception):
+    """A handler that ends after the server stopped: nobody is there to answer."""
+
+
+class _Handlers:
+    """The sync handlers running in the pool: counted, so ``stop`` can wait for them to end."""
+
+    def __init__(self) -> None:
+        self.cond = threading.Condition()
+        self.running = 0
+        self.closing = False
+
+    def enter(self) -> None:
+        with self.cond:
+            self.running += 1
+
+    def leave(self) -> None:
+        with self.cond:
+            self.running -= 1
+            self.cond.notify_all()
+
+    def wait_idle(self, timeout: float) -> bool:
+        with self.cond:
+            return self.cond.wait_for(lambda: self.running == 0, timeout)
+
+
 class _CallContext:
     """A sync handler's context with ``is_active()`` (grpc.aio's sync context has none)."""
 
-    def __init__(self, ctx: Any) -> None:
+    def __init__(self, ctx: Any, handlers: _Handlers) -> None:
         self._ctx = ctx
+        self._handlers = handlers
         self._ended = threading.Event()
         ctx.add_callback(self._ended.set)
 
     def is_active(self) -> bool:
-        return not self._ended.is_set()
+        return not self._ended.is_set() and not self._handlers.closing
 
     def abort(self, code: grpc.StatusCode, details: str) -> None:
+        if self._handlers.closing:  # the event loop is gone: grpc's abort would wait for it forever
+            raise _ServerGone(details)
         self._ctx.abort(code, details)
 
 
@@ -461,20 +490,25 @@ def _failure(fn: Callable[..., Any], e: BaseException) -> tuple[grpc.StatusCode,
     return grpc.StatusCode.INTERNAL, f"internal error: {type(e).__name__}: {str(e)[:200]}"
 
 
-def _wrap_unary(fn: Callable[[Any, Any], Any], req_cls: Any) -> Callable[[bytes, Any], Any]:
+def _wrap_unary(fn: Callable[[Any, Any], Any], req_cls: Any,
+                handlers: _Handlers) -> Callable[[bytes, Any], Any]:
     """A sync handler (run in the worker pool) around ``fn``."""
     def unary(raw: bytes, grpc_ctx: Any) -> Any:
-        ctx = _CallContext(grpc_ctx)
-        req, error = _parse(req_cls, raw)
-        if req is None:
-            _fail(ctx, "INVALID_ARGUMENT", error)
+        handlers.enter()
         try:
-            return fn(req, ctx)
-        except Exception as e:  # noqa: BLE001
-            if _is_abort(e):
-                raise
-            code, message = _failure(fn, e)
-            ctx.abort(code, message)
+            ctx = _CallContext(grpc_ctx, handlers)
+            req, error = _parse(req_cls, raw)
+            if req is None:
+                _fail(ctx, "INVALID_ARGUMENT", error)
+            try:
+                return fn(req, ctx)
+            except Exception as e:  # noqa: BLE001
+                if _is_abort(e) or isinstance(e, _ServerGone):
+                    raise
+                code, message = _failure(fn, e)
+                ctx.abort(code, message)
+        finally:
+            handlers.leave()
     return unary
 
 
@@ -542,6 +576,7 @@ class RpcServer:
         self.token = token
         self.bind = bind
         self._stopped = threading.Event()
+        self.handlers = _Handlers()
         self.pool = futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="rpc")
         self.loop = asyncio.new_event_loop()
         self.loop.set_default_executor(self.pool)
@@ -596,7 +631,8 @@ class RpcServer:
                 if m.server_streaming:
                     handler = grpc.unary_stream_rpc_method_handler(_wrap_stream(fn, req_cls), None, ser)
                 else:
-                    handler = grpc.unary_unary_rpc_method_handler(_wrap_unary(fn, req_cls), None, ser)
+                    handler = grpc.unary_unary_rpc_method_handler(_wrap_unary(fn, req_cls, self.handlers),
+                                                                  None, ser)
                 methods[m.name] = handler
             out.append(grpc.method_handlers_generic_handler(f"{PACKAGE}.{sname}", methods))
         return out
@@ -619,8 +655,11 @@ class RpcServer:
             self._on_loop(self._shutdown(grace), timeout=grace + 5)
         except (TimeoutError, futures.TimeoutError):
             log.warning("the RPC server did not stop within %.0f s", grace + 5)
+        self.runtime.close()  # handlers waiting on the emulation get their answer now
+        if not self.handlers.wait_idle(5):
+            log.warning("%d RPC handlers still running after the server stopped", self.handlers.running)
+        self.handlers.closing = True
         self._end_loop()
-        self.runtime.close()
 
     async def _shutdown(self, grace: float) -> None:
         await self.health.enter_graceful_shutdown()

@@ -13,6 +13,7 @@ models only from modules of installed distributions (no ``.py`` files).
 
 from __future__ import annotations
 
+import functools
 import importlib
 import importlib.metadata
 import importlib.util
@@ -60,12 +61,18 @@ class LoadPolicy:
             return
         module = model.rpartition(":")[0]
         top = module.split(".")[0]
-        if module.endswith(".py") or "/" in module or top not in importlib.metadata.packages_distributions():
+        if module.endswith(".py") or "/" in module or top not in _installed_top_level():
             raise PlatformError(f"{where}: model '{model[:80]}': expected a module of an installed package "
                                 "(model files need a server started with --allow-model-files)")
 
 
 TRUSTED = LoadPolicy()
+
+
+@functools.cache
+def _installed_top_level() -> frozenset[str]:
+    """Top-level module names of the installed distributions (computed once: it reads every RECORD)."""
+    return frozenset(importlib.metadata.packages_distributions())
 
 
 @dataclass

@@ -18,6 +18,8 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from vboard import signals
+
 EXIT_BAD_INPUT = 2
 EXIT_FAULT = 3
 EXIT_IDLE = 4
@@ -142,6 +144,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     trace = _start_trace(args, machine)
     host_input = HostInput()
+    signals.current.wakers.append(host_input.arrived)  # a signal ends an idle wait at once
     endpoints: list[Endpoint] = []
     for i in range(5):
         spec = getattr(args, f"uart{i}")
@@ -293,8 +296,10 @@ def _run_loop(args: argparse.Namespace, machine: object, max_time: float | None,
     chunk = clock.cycles(0.01)
     while True:
         budget = chunk if end is None else min(chunk, end - clock.now)
-        stop = machine.run(budget)
+        with signals.current.deferred():
+            stop = machine.run(budget)
         flush()  # type: ignore[operator]
+        signals.current.check()
         if stop.kind == "time":
             if end is not None and clock.now >= end:
                 _status(args, f"stopped at --max-time {args.max_time} of virtual time "
@@ -349,12 +354,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         if args.command == "run":
-            return cmd_run(args)
+            with signals.run_signals():
+                return cmd_run(args)
     except (UsageError, FirmwareError, PlatformError, EndpointError, NetworkError, DnsConfigError,
             TraceError, OSError) as e:
         print(f"vboard: error: {e}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as e:
+        if isinstance(e, signals.Interrupted):
+            print(f"vboard: interrupted by {e.name}", file=sys.stderr)
+            return e.exit_code
         print("vboard: interrupted", file=sys.stderr)
         return 130
     return EXIT_BAD_INPUT

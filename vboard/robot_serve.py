@@ -62,7 +62,8 @@ class ServeProcess:
             # anywhere (captures go to Robot's output folder), so its root is the file system's.
             self.proc = subprocess.Popen([sys.executable, "-m", "vboard.serve", "--paused", "--port-file",
                                           str(port_file), "--root", "/"], stdout=log, stderr=log,
-                                         stdin=subprocess.DEVNULL, env=env, cwd=str(ROOT), start_new_session=True)
+                                         stdin=subprocess.DEVNULL, env=env, cwd=str(ROOT),
+                                         start_new_session=True)
         _LIVE.add(self.proc)
         deadline = time.monotonic() + START_WALL_S
         while not port_file.exists():

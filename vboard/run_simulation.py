@@ -15,6 +15,7 @@ from typing import Any
 
 from emulator.machine import StopReason
 from emulator.simulation import Simulation, load_simulation
+from vboard import signals
 from vboard.log_lines import log_floor, print_records
 
 EXIT_FAULT = 3
@@ -70,7 +71,9 @@ def run_simulation(args: argparse.Namespace, max_time: float | None,
     try:
         while True:
             step = chunk_ns if end_ns is None else min(chunk_ns, end_ns - sim.now_ns)
-            stops = sim.run(step)
+            with signals.current.deferred():
+                stops = sim.run(step)
+            signals.current.check()
             if all(s is not None for s in stops.values()):
                 break
             if end_ns is not None and sim.now_ns >= end_ns:
