@@ -27,6 +27,10 @@ log = logging.getLogger("vboard.cpu")
 CACHE_SLOTS = 65536
 
 
+class _CacheEntry(ctypes.Structure):
+    _fields_ = [("addr", ctypes.c_uint64), ("size", ctypes.c_uint32), ("count", ctypes.c_uint32)]
+
+
 class _State(ctypes.Structure):
     _fields_ = [
         ("emu_stop", ctypes.c_void_p),
@@ -43,9 +47,7 @@ class _State(ctypes.Structure):
         ("reg_ids", ctypes.c_int32 * 3),
         ("masks", ctypes.c_uint32 * 3),
         ("pad", ctypes.c_uint32),
-        ("cache_addr", ctypes.c_uint64 * CACHE_SLOTS),
-        ("cache_size", ctypes.c_uint32 * CACHE_SLOTS),
-        ("cache_count", ctypes.c_uint32 * CACHE_SLOTS),
+        ("cache", _CacheEntry * CACHE_SLOTS),
     ]
 
 

@@ -39,10 +39,17 @@ struct block_clock {
     int32_t reg_ids[3];
     uint32_t masks[3];
     uint32_t pad;
-    uint64_t cache_addr[CACHE_SLOTS];
-    uint32_t cache_size[CACHE_SLOTS];
-    uint32_t cache_count[CACHE_SLOTS];
+    /* One 16-byte entry per slot: a hit touches a single cache line. */
+    struct cache_entry {
+        uint64_t addr;
+        uint32_t size;
+        uint32_t count;
+    } cache[CACHE_SLOTS];
 };
+
+#define LIKELY(x) __builtin_expect(!!(x), 1)
+#define UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define COLD __attribute__((noinline, cold))
 
 /* Thumb-2: a halfword whose top five bits are 0b11101, 0b11110 or 0b11111
  * starts a 32-bit instruction. */
@@ -58,29 +65,25 @@ uint32_t vb_count_thumb(const uint8_t *code, uint32_t size)
     return n;
 }
 
-static uint32_t block_count(struct block_clock *bc, void *uc, uint64_t addr, uint32_t size)
+static inline void enter_block(struct block_clock *bc, uint64_t address, uint32_t size,
+                               int64_t executed, uint32_t n)
 {
-    uint32_t slot = (uint32_t)((addr >> 1) ^ (addr >> 17)) & (CACHE_SLOTS - 1);
-    if (bc->cache_addr[slot] == addr && bc->cache_size[slot] == size) {
-        return bc->cache_count[slot];
-    }
-    uint8_t code[4096];
-    uint32_t len = size < sizeof code ? size : (uint32_t)sizeof code;
-    uint32_t n;
-    if (bc->mem_read(uc, addr, code, len) != 0) {
-        n = size / 2;
-    } else {
-        n = vb_count_thumb(code, len);
-    }
-    bc->cache_addr[slot] = addr;
-    bc->cache_size[slot] = size;
-    bc->cache_count[slot] = n;
-    return n;
+    bc->blocks++;
+    bc->block_start = executed;
+    bc->block_addr = address;
+    bc->block_size = size;
+    bc->executed = executed + n;
 }
 
-void vb_block_hook(void *uc, uint64_t address, uint32_t size, void *user_data)
+static inline struct cache_entry *slot_of(struct block_clock *bc, uint64_t address)
 {
-    struct block_clock *bc = (struct block_clock *)user_data;
+    return &bc->cache[(uint32_t)((address >> 1) ^ (address >> 17)) & (CACHE_SLOTS - 1)];
+}
+
+/* The rare cases: the budget is used up, the masks are watched, or the block was never
+ * seen (decoded here, the only place a code buffer lives). */
+static COLD void block_hook_slow(void *uc, uint64_t address, uint32_t size, struct block_clock *bc)
+{
     if (bc->watch) {
         for (int i = 0; i < 3; i++) {
             uint32_t value = 0;
@@ -99,11 +102,31 @@ void vb_block_hook(void *uc, uint64_t address, uint32_t size, void *user_data)
         }
         return;
     }
-    bc->blocks++;
-    bc->block_start = bc->executed;
-    bc->block_addr = address;
-    bc->block_size = size;
-    bc->executed += block_count(bc, uc, address, size);
+    struct cache_entry *e = slot_of(bc, address);
+    uint32_t n = e->count;
+    if (e->addr != address || e->size != size) {
+        uint8_t code[4096];
+        uint32_t len = size < sizeof code ? size : (uint32_t)sizeof code;
+        n = bc->mem_read(uc, address, code, len) != 0 ? size / 2 : vb_count_thumb(code, len);
+        e->addr = address;
+        e->size = size;
+        e->count = n;
+    }
+    enter_block(bc, address, size, bc->executed, n);
+}
+
+/* The hit path (every block): a budget check and a cache lookup, no stack frame; anything
+ * else is a tail call to the slow path. */
+void vb_block_hook(void *uc, uint64_t address, uint32_t size, void *user_data)
+{
+    struct block_clock *bc = (struct block_clock *)user_data;
+    int64_t executed = bc->executed;
+    struct cache_entry *e = slot_of(bc, address);
+    if (UNLIKELY((bc->watch | (executed >= bc->budget)) || e->addr != address || e->size != size)) {
+        block_hook_slow(uc, address, size, bc);
+        return;
+    }
+    enter_block(bc, address, size, executed, e->count);
 }
 
 /* Start a slice of `budget` instructions. */
@@ -152,7 +175,7 @@ int64_t vb_slice_end(struct block_clock *bc, void *uc, uint64_t pc, uint32_t *be
 
 void vb_invalidate(struct block_clock *bc)
 {
-    memset(bc->cache_addr, 0xFF, sizeof bc->cache_addr);
+    memset(bc->cache, 0xFF, sizeof bc->cache);
 }
 
 uint64_t vb_sizeof(void)
