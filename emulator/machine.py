@@ -153,7 +153,10 @@ class Machine:
             try:
                 dev = cls(spec.name, self.clock, **settings)
             except (TypeError, ValueError) as e:
-                raise PlatformError(f"{self.platform.path}: device '{spec.name}': {e}") from None
+                raise PlatformError(f"{self.platform.path}: device '{spec.name}': {str(e)[:200]}") from None
+            except Exception as e:  # noqa: BLE001 - a model's own bug: one line, not a traceback
+                raise PlatformError(f"{self.platform.path}: device '{spec.name}': its model {spec.model} "
+                                    f"failed to build ({type(e).__name__}: {str(e)[:120]})") from None
             if not isinstance(dev, Device):
                 raise PlatformError(f"{self.platform.path}: device '{spec.name}': {spec.model} "
                                     "is not an emulator.device.Device")

@@ -1,8 +1,12 @@
 """Board descriptions (YAML): parsed and validated into a ``Platform``.
 
-Every error is a ``PlatformError`` naming the file, the key path and what
-was expected, e.g. ``mps2.yaml: devices[3].base: expected an address
-(integer), got 'oops'``. Device models are named by import path
+One typed schema (pydantic, ``PlatformSpec``) checks the file, read by
+``emulator.yamlfile`` (duplicate keys, binary files and oversized files
+refused); then what one key cannot say: 4 KiB alignment, the 4 GiB space,
+overlaps between regions and with the CPU's own system region, IRQ numbers
+below ``cpu.num_irq``. Every error is one ``PlatformError`` line naming the
+file, the line, the key path and what was expected, e.g. ``mps2.yaml:14:
+devices[3].base: expected an integer, got 'oops'``. Device models are named by import path
 (``peripherals.cmsdk_uart:CmsdkApbUart``) or by a file path
 (``./my_models/widget.py:Widget``, relative to the platform file).
 
@@ -17,16 +21,21 @@ import functools
 import importlib
 import importlib.metadata
 import importlib.util
-import re
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
-import yaml
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
+
+from emulator.yamlfile import Key, YamlError, key_path, line_of, read_yaml, validate
 
 # ``irqs: {line: nmi}`` wires a device output to the NMI input (CMSIS numbers it -14).
 NMI_IRQN = -14
+# Below 1 kHz a run makes no progress worth having (and a 10 ms slice is not one cycle at 50 Hz).
+MIN_CLOCK_HZ = 1_000
+MAX_CLOCK_HZ = 1_000_000_000
 PLATFORM_DIRS = [Path(__file__).resolve().parent.parent / "platforms"]
 
 
@@ -122,134 +131,103 @@ def find_platform(name_or_path: str, policy: LoadPolicy = TRUSTED) -> Path:
     raise PlatformError(f"unknown platform '{name_or_path}' (known: {', '.join(known)})")
 
 
-_KEY_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_-]{0,39}")
+# ----------------------------------------------------------------- the schema
+Address = Annotated[StrictInt, Field(ge=0, le=0xFFFF_FFFF)]
+Name = Annotated[StrictStr, Field(min_length=1, max_length=64)]
+PAGE = 0x1000
+SPACE = 1 << 32
+# The CPU's own system region (PPB: SCS at 0xE000E000, DWT, ...; vendor space above): no memory here.
+CPU_REGION = (0xE000_0000, SPACE, "the CPU's system region (SCS, DWT) 0xE0000000-0xFFFFFFFF")
 
 
-class _Checker:
-    def __init__(self, path: Path) -> None:
-        self.path = path
-
-    def fail(self, key: str, message: str) -> PlatformError:
-        return PlatformError(f"{self.path}: {key}: {message}")
-
-    def mapping(self, value: Any, key: str) -> dict[str, Any]:
-        if not isinstance(value, dict):
-            raise self.fail(key, f"expected a mapping, got {_kind(value)}")
-        return value
-
-    def keys(self, value: dict[str, Any], key: str, required: set[str], optional: set[str]) -> None:
-        for k in value:
-            if k not in required | optional:
-                allowed = ", ".join(sorted(required | optional))
-                shown = str(k) if _KEY_RE.fullmatch(str(k)) else "?"  # not a name: maybe a secret's line
-                raise self.fail(f"{key}.{shown}" if key else shown, f"unknown key (allowed: {allowed})")
-        for k in sorted(required):
-            if k not in value:
-                raise self.fail(key or "top level", f"missing required key '{k}'")
-
-    def integer(self, value: Any, key: str, what: str = "an integer", minimum: int = 0) -> int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise self.fail(key, f"expected {what}, got {_kind(value)}")
-        if value < minimum:
-            raise self.fail(key, f"expected {what} >= {minimum}, got {value}")
-        return value
-
-    def string(self, value: Any, key: str) -> str:
-        if not isinstance(value, str) or not value:
-            raise self.fail(key, f"expected a non-empty string, got {_kind(value)}")
-        return value
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
 
 
-def _kind(value: Any) -> str:
-    if value is None:
-        return "nothing"
-    if isinstance(value, str):
-        return f"'{value}'"
-    return f"{type(value).__name__} {value!r}"[:80]
+class CpuSpec(_Strict):
+    model: Literal["cortex-m3"]
+    clock_hz: Annotated[StrictInt, Field(ge=MIN_CLOCK_HZ, le=MAX_CLOCK_HZ)]
+    num_irq: Annotated[StrictInt, Field(ge=1, le=496)] = 32  # 496: the ARMv7-M NVIC's limit
+    priority_bits: Annotated[StrictInt, Field(ge=2, le=8)] = 8
+
+
+class MemorySpec(_Strict):
+    name: Name
+    base: Address
+    size: Annotated[StrictInt, Field(ge=PAGE, le=SPACE)]
+    exec: StrictBool = True
+    aliases: list[Address] = []
+
+
+class DeviceEntry(_Strict):
+    name: Name
+    model: Annotated[StrictStr, Field(min_length=1, max_length=256)]
+    base: Address | None = None
+    irqs: dict[StrictStr, Annotated[StrictInt, Field(ge=0, le=495)] | Literal["nmi"]] = {}
+    settings: dict[StrictStr, Any] = {}
+
+
+class PlatformSpec(_Strict):
+    name: Name
+    description: Annotated[StrictStr, Field(max_length=4096)] = ""
+    cpu: CpuSpec
+    memory: Annotated[list[MemorySpec], Field(min_length=1, max_length=256)]
+    devices: Annotated[list[DeviceEntry], Field(max_length=1024)]
+
+
+def _check(spec: PlatformSpec, fail: Callable[[Key, str], PlatformError], policy: LoadPolicy,
+           where: str) -> None:
+    """What one key's type cannot say: alignment, overlaps, the 4 GiB space, IRQ wiring, names."""
+    windows: list[tuple[int, int, Key]] = []
+    for i, m in enumerate(spec.memory):
+        for j, base in enumerate([m.base, *m.aliases]):
+            key: Key = ("memory", i, "base") if j == 0 else ("memory", i, "aliases", j - 1)
+            if base % PAGE or m.size % PAGE:
+                raise fail(key, f"expected 4 KiB-aligned address and size, got 0x{base:X} / 0x{m.size:X}")
+            if base + m.size > SPACE:
+                raise fail(key, f"0x{base:X} + size 0x{m.size:X} ends past the 4 GiB address space")
+            if base < CPU_REGION[1] and CPU_REGION[0] < base + m.size:
+                raise fail(key, f"0x{base:08X} (0x{m.size:X} bytes) overlaps {CPU_REGION[2]}")
+            windows.append((base, base + m.size, key))
+    windows.sort()
+    for (_b1, e1, k1), (b2, _e2, k2) in zip(windows, windows[1:], strict=False):
+        if b2 < e1:
+            raise fail(k2, f"overlaps {key_path(k1[:2])} at 0x{b2:08X}")
+    names: set[str] = set()
+    for i, d in enumerate(spec.devices):
+        if d.name in names:
+            raise fail(("devices", i, "name"), f"duplicate device name '{d.name}'")
+        names.add(d.name)
+        for line, irq in d.irqs.items():
+            if irq != "nmi" and irq >= spec.cpu.num_irq:
+                raise fail(("devices", i, "irqs", line), f"expected an IRQ number below "
+                           f"{spec.cpu.num_irq} (cpu.num_irq) or 'nmi', got {irq}")
+        try:
+            policy.check_model(d.model, f"{where}: devices[{i}].model")
+        except PlatformError as e:
+            raise fail(("devices", i, "model"), str(e).split(".model: ", 1)[-1]) from None
 
 
 def load_platform(name_or_path: str | Path, policy: LoadPolicy = TRUSTED) -> Platform:
     path = find_platform(str(name_or_path), policy)
     try:
-        raw = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-        raise PlatformError(f"{path}: {where}not valid YAML ({getattr(e, 'problem', e)})") from None
-    except OSError as e:
-        raise PlatformError(f"{path}: cannot read ({e.strerror})") from None
-    c = _Checker(path)
-    if not isinstance(raw, dict):  # the value is the whole file: never quoted
-        raise c.fail("top level", f"expected a mapping of platform settings, got {type(raw).__name__}")
-    top = raw
-    c.keys(top, "", {"name", "cpu", "memory", "devices"}, {"description"})
-    cpu = c.mapping(top["cpu"], "cpu")
-    c.keys(cpu, "cpu", {"model", "clock_hz"}, {"num_irq", "priority_bits"})
-    if cpu["model"] != "cortex-m3":
-        raise c.fail("cpu.model", f"expected 'cortex-m3' (the only core modelled), got {_kind(cpu['model'])}")
-    plat = Platform(
-        name=c.string(top["name"], "name"), path=path, description=str(top.get("description", "")),
-        clock_hz=c.integer(cpu["clock_hz"], "cpu.clock_hz", "a frequency in Hz", 1),
-        num_irq=c.integer(cpu.get("num_irq", 32), "cpu.num_irq", "an IRQ count", 1),
-        priority_bits=c.integer(cpu.get("priority_bits", 8), "cpu.priority_bits", "a bit count", 2),
-    )
-    if plat.num_irq > 496:  # the ARMv7-M NVIC's limit
-        raise c.fail("cpu.num_irq", f"expected at most 496, got {plat.num_irq}")
-    if plat.priority_bits > 8:
-        raise c.fail("cpu.priority_bits", f"expected 2..8, got {plat.priority_bits}")
-    if not isinstance(top["memory"], list) or not top["memory"]:
-        raise c.fail("memory", f"expected a list of regions, got {_kind(top['memory'])}")
-    for i, m in enumerate(top["memory"]):
-        key = f"memory[{i}]"
-        m = c.mapping(m, key)
-        c.keys(m, key, {"name", "base", "size"}, {"exec", "aliases"})
-        region = MemoryRegion(
-            c.string(m["name"], f"{key}.name"), c.integer(m["base"], f"{key}.base", "an address (integer)"),
-            c.integer(m["size"], f"{key}.size", "a size in bytes", 1), bool(m.get("exec", True)),
-            [c.integer(a, f"{key}.aliases[{j}]", "an address (integer)") for j, a in
-             enumerate(m.get("aliases") or [])])
-        for k, addr in (("base", region.base), *(("aliases", a) for a in region.aliases)):
-            if addr % 0x1000 or region.size % 0x1000:
-                raise c.fail(f"{key}.{k}", "expected 4 KiB-aligned address and size, "
-                             f"got 0x{addr:X} / 0x{region.size:X}")
-        plat.memory.append(region)
-    if not isinstance(top["devices"], list):
-        raise c.fail("devices", f"expected a list of devices, got {_kind(top['devices'])}")
-    names = set()
-    for i, d in enumerate(top["devices"]):
-        key = f"devices[{i}]"
-        d = c.mapping(d, key)
-        c.keys(d, key, {"name", "model"}, {"base", "irqs", "settings"})
-        name = c.string(d["name"], f"{key}.name")
-        if name in names:
-            raise c.fail(f"{key}.name", f"duplicate device name '{name}'")
-        names.add(name)
-        irqs = c.mapping(d.get("irqs") or {}, f"{key}.irqs")
-        policy.check_model(c.string(d["model"], f"{key}.model"), f"{path}: {key}.model")
-        spec = DeviceSpec(
-            name, c.string(d["model"], f"{key}.model"),
-            c.integer(d["base"], f"{key}.base", "an address (integer)") if "base" in d else None,
-            {str(k): NMI_IRQN if v == "nmi" else
-             c.integer(v, f"{key}.irqs.{k}", f"an IRQ number below {plat.num_irq} or 'nmi'")
-             for k, v in irqs.items()},
-            dict(c.mapping(d.get("settings") or {}, f"{key}.settings")))
-        for k, v in spec.irqs.items():
-            if v >= plat.num_irq:
-                raise c.fail(f"{key}.irqs.{k}", f"expected an IRQ number below {plat.num_irq}, got {v}")
-        plat.devices.append(spec)
-    _check_overlaps(c, plat)
+        data, lines = read_yaml(path, "platform")
+        spec = validate(PlatformSpec, data, lines, path)
+    except YamlError as e:
+        raise PlatformError(str(e)) from None
+
+    def fail(key: Key, message: str) -> PlatformError:
+        return PlatformError(f"{path}:{line_of(lines, key)}: {key_path(key)}: {message}")
+
+    _check(spec, fail, policy, str(path))
+    cpu = spec.cpu
+    plat = Platform(name=spec.name, path=path, description=spec.description, cpu_model=cpu.model,
+                    clock_hz=cpu.clock_hz, num_irq=cpu.num_irq, priority_bits=cpu.priority_bits)
+    plat.memory = [MemoryRegion(m.name, m.base, m.size, m.exec, list(m.aliases)) for m in spec.memory]
+    plat.devices = [DeviceSpec(d.name, d.model, d.base,
+                               {line: NMI_IRQN if irq == "nmi" else irq for line, irq in d.irqs.items()},
+                               dict(d.settings)) for d in spec.devices]
     return plat
-
-
-def _check_overlaps(c: _Checker, plat: Platform) -> None:
-    windows: list[tuple[int, int, str]] = []
-    for i, m in enumerate(plat.memory):
-        for j, base in enumerate([m.base, *m.aliases]):
-            windows.append((base, base + m.size, f"memory[{i}]" + (f".aliases[{j - 1}]" if j else "")))
-    windows.sort()
-    for (_b1, e1, k1), (b2, _e2, k2) in zip(windows, windows[1:], strict=False):
-        if b2 < e1:
-            raise c.fail(k2, f"overlaps {k1} at 0x{b2:08X}")
 
 
 def resolve_model(spec: DeviceSpec, platform_path: Path) -> type:

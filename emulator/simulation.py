@@ -22,20 +22,26 @@ Boards run one after another up to the same quantum boundary, always in
 file order; a frame sent at virtual time t arrives at t + link delay, or
 (when the receiver already ran past that) at the receiver's current time.
 Both are functions of the inputs only, so runs repeat exactly.
+
+The file is checked by one typed schema (``SimulationSpec``, pydantic, read
+by ``emulator.yamlfile``): booleans are booleans, numbers finite and in
+range, keys given once; every MAC address on the switch belongs to one
+board. Errors are one line: ``FILE:LINE: key.path: what was expected``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-import yaml
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 
 from emulator.loader import load_image
 from emulator.machine import Machine, StopReason
 from emulator.network import LinkModel, Switch
 from emulator.platform import TRUSTED, LoadPolicy, PlatformError, load_platform
+from emulator.yamlfile import Key, YamlError, key_path, line_of, read_yaml, validate
 
 
 @dataclass
@@ -103,71 +109,93 @@ class Simulation:
         return horizon
 
 
-def _link(raw: Any, where: str) -> LinkModel:
-    if not isinstance(raw, dict):
-        raise PlatformError(f"{where}: expected a mapping of link settings")
-    allowed = {"up", "loss", "delay_us", "rate_mbps", "duplicate", "reorder"}
-    for k in raw:
-        if k not in allowed:
-            raise PlatformError(f"{where}.{k}: unknown link setting (allowed: {', '.join(sorted(allowed))})")
-    try:
-        link = LinkModel(up=bool(raw.get("up", True)), loss=float(raw.get("loss", 0.0)),
-                         delay_ns=int(float(raw.get("delay_us", 0)) * 1000),
-                         rate_bps=int(float(raw.get("rate_mbps", 0)) * 1_000_000),
-                         duplicate=float(raw.get("duplicate", 0.0)), reorder=float(raw.get("reorder", 0.0)))
-        link.validate()
-    except (TypeError, ValueError) as e:
-        raise PlatformError(f"{where}: {e}") from None
-    return link
+Probability = Annotated[float, Field(ge=0.0, le=1.0)]
+BoardName = Annotated[StrictStr, Field(pattern=r"^[A-Za-z0-9_-]{1,32}$")]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
+
+
+class LinkSpec(_Strict):
+    up: StrictBool = True
+    loss: Probability = 0.0
+    delay_us: Annotated[float, Field(ge=0.0, le=10_000_000.0)] = 0.0   # at most 10 s
+    rate_mbps: Annotated[float, Field(ge=0.0, le=100_000.0)] = 0.0     # 0: the port's own wire rate
+    duplicate: Probability = 0.0
+    reorder: Probability = 0.0
+
+
+class BoardEntry(_Strict):
+    name: BoardName
+    platform: Annotated[StrictStr, Field(min_length=1, max_length=1024)] = "mps2-an385"
+    firmware: Annotated[StrictStr, Field(min_length=1, max_length=1024)]
+    settings: dict[StrictStr, dict[StrictStr, Any]] = {}
+
+
+class SimulationSpec(_Strict):
+    name: Annotated[StrictStr, Field(min_length=1, max_length=64)] | None = None
+    description: Annotated[StrictStr, Field(max_length=4096)] = ""
+    seed: Annotated[StrictInt, Field(ge=0, le=2**63 - 1)] = 0
+    quantum_us: Annotated[float, Field(ge=1.0, le=1_000_000.0)] = 250.0
+    boards: Annotated[list[BoardEntry], Field(min_length=1, max_length=64)]
+    links: dict[StrictStr, LinkSpec] = {}
+
+
+def _link(spec: LinkSpec) -> LinkModel:
+    return LinkModel(up=spec.up, loss=spec.loss, delay_ns=int(spec.delay_us * 1000),
+                     rate_bps=int(spec.rate_mbps * 1_000_000), duplicate=spec.duplicate, reorder=spec.reorder)
+
+
+def _macs(machine: Machine) -> list[tuple[str, str]]:
+    """(device, MAC as aa:bb:...) of each device of the board that has a MAC address."""
+    out = []
+    for name, dev in machine.devices.items():
+        mac = getattr(dev, "mac", None)
+        if isinstance(mac, bytes | bytearray):
+            mac = ":".join(f"{b:02x}" for b in mac)
+        if isinstance(mac, str):
+            out.append((name, mac.lower()))
+    return out
 
 
 def load_simulation(path: str | Path, policy: LoadPolicy = TRUSTED) -> Simulation:
     """The simulation file ``path``; the files it names obey ``policy`` (a server's root folder)."""
     p = Path(path)
     try:
-        raw = yaml.safe_load(p.read_text())
-    except (OSError, yaml.YAMLError) as e:
-        raise PlatformError(f"{p}: cannot read simulation ({e})") from None
-    if not isinstance(raw, dict) or not isinstance(raw.get("boards"), list) or not raw["boards"]:
-        raise PlatformError(f"{p}: boards: expected a non-empty list of boards")
-    for k in raw:
-        if k not in ("name", "seed", "quantum_us", "boards", "links", "description"):
-            raise PlatformError(f"{p}: {k}: unknown key (allowed: boards, description, links, name, "
-                                "quantum_us, seed)")
-    sim = Simulation(str(raw.get("name", p.stem)), Switch(int(raw.get("seed", 0))),
-                     quantum_ns=int(float(raw.get("quantum_us", 250)) * 1000))
-    if sim.quantum_ns <= 0:
-        raise PlatformError(f"{p}: quantum_us: expected a positive duration")
-    links = raw.get("links") or {}
-    if not isinstance(links, dict):
-        raise PlatformError(f"{p}: links: expected a mapping of '<board>.<device>' to link settings")
-    for i, b in enumerate(raw["boards"]):
-        where = f"{p}: boards[{i}]"
-        if not isinstance(b, dict) or "name" not in b or "firmware" not in b:
-            raise PlatformError(f"{where}: expected a mapping with 'name' and 'firmware'")
-        for k in b:
-            if k not in ("name", "platform", "firmware", "settings"):
-                raise PlatformError(f"{where}.{k}: unknown key (allowed: firmware, name, platform, settings)")
-        name = str(b["name"])
-        if any(x.name == name for x in sim.boards):
-            raise PlatformError(f"{where}.name: duplicate board name '{name}'")
-        platform = str(b.get("platform", "mps2-an385"))
-        plat_path = (policy.path(p.parent / platform, f"{where}.platform")
+        data, lines = read_yaml(p, "simulation")
+        spec = validate(SimulationSpec, data, lines, p)
+    except YamlError as e:
+        raise PlatformError(str(e)) from None
+
+    def fail(key: Key, message: str) -> PlatformError:
+        return PlatformError(f"{p}:{line_of(lines, key)}: {key_path(key)}: {message}")
+
+    sim = Simulation(spec.name or p.stem, Switch(spec.seed), quantum_ns=int(spec.quantum_us * 1000))
+    macs: dict[str, str] = {}
+    for i, b in enumerate(spec.boards):
+        if any(x.name == b.name for x in sim.boards):
+            raise fail(("boards", i, "name"), f"duplicate board name '{b.name}'")
+        platform = b.platform
+        plat_path = (policy.path(p.parent / platform, f"{p}: boards[{i}].platform")
                      if platform.endswith((".yaml", ".yml")) or "/" in platform else platform)
-        settings = b.get("settings") or {}
-        if not isinstance(settings, dict) or not all(isinstance(v, dict) for v in settings.values()):
-            raise PlatformError(f"{where}.settings: expected a mapping of device name to settings")
-        machine = Machine(load_platform(plat_path, policy), overrides=settings, name=name)
-        firmware = policy.path(p.parent / str(b["firmware"]), f"{where}.firmware").resolve()
+        machine = Machine(load_platform(plat_path, policy), overrides=b.settings, name=b.name)
+        firmware = policy.path(p.parent / b.firmware, f"{p}: boards[{i}].firmware").resolve()
         machine.load(load_image(firmware))
-        sim.boards.append(Board(name, machine, firmware))
+        for dev, mac in _macs(machine):
+            where = f"{b.name}.{dev}"
+            if mac in macs:
+                raise fail(("boards", i, "settings"), f"{where} has MAC {mac}, as {macs[mac]} has: give each "
+                           f"board its own (settings: {{{dev}: {{mac: ...}}}})")
+            macs[mac] = where
+        sim.boards.append(Board(b.name, machine, firmware))
         for dev in machine.ethernet_devices():
-            port_name = f"{name}.{dev}"
-            link = _link(links[port_name], f"{p}: links.{port_name}") if port_name in links else None
+            port_name = f"{b.name}.{dev}"
+            link = _link(spec.links[port_name]) if port_name in spec.links else None
             sim.switch.attach_device(port_name, machine.clock, machine.frame_port(dev), link)
     known = {sp.name for sp in sim.switch.ports}
-    for port_name in links:
+    for port_name in spec.links:
         if port_name not in known:
-            raise PlatformError(f"{p}: links.{port_name}: no such board Ethernet port "
-                                f"(ports: {', '.join(sorted(known)) or 'none'})")
+            raise fail(("links", port_name), f"no such board Ethernet port (ports: "
+                       f"{', '.join(sorted(known)) or 'none'})")
     return sim

@@ -75,16 +75,17 @@ CASES = {
     "missing name": (_del(["name"]), "top level", "missing required key 'name'"),
     "missing clock": (_del(["cpu", "clock_hz"]), "cpu", "missing required key 'clock_hz'"),
     "missing device model": (_del(["devices", 3, "model"]), "devices[3]", "missing required key 'model'"),
-    "wrong type base": (_set(["memory", 0, "base"], "oops"), "memory[0].base", "expected an address"),
-    "wrong type clock": (_set(["cpu", "clock_hz"], "fast"), "cpu.clock_hz", "expected a frequency"),
+    "wrong type base": (_set(["memory", 0, "base"], "oops"), "memory[0].base",
+                        "expected an integer, got 'oops'"),
+    "wrong type clock": (_set(["cpu", "clock_hz"], "fast"), "cpu.clock_hz", "expected an integer"),
     "wrong type devices": (_set(["devices"], {"a": 1}), "devices", "expected a list"),
-    "bool is not an int": (_set(["cpu", "num_irq"], True), "cpu.num_irq", "expected an IRQ count"),
+    "bool is not an int": (_set(["cpu", "num_irq"], True), "cpu.num_irq", "expected an integer, got True"),
     "unaligned region": (_set(["memory", 1, "size"], 0x1234), "memory[1]", "4 KiB-aligned"),
     "overlapping memory": (_append_memory({"name": "x", "base": 0x00100000, "size": 0x1000}), "memory[",
                            "overlaps"),
     "irq out of range": (_set(["devices", 0, "irqs"], {"timer": 32}), "devices[0].irqs.timer",
                          "below 32"),
-    "too many irqs": (_set(["cpu", "num_irq"], 497), "cpu.num_irq", "at most 496"),
+    "too many irqs": (_set(["cpu", "num_irq"], 497), "cpu.num_irq", "expected a value <= 496"),
     "other core": (_set(["cpu", "model"], "cortex-m4"), "cpu.model", "cortex-m3"),
     "duplicate device": (_set(["devices", 1, "name"], "timer0"), "devices[1].name", "duplicate"),
 }
@@ -104,7 +105,7 @@ def test_platform_errors_name_file_and_key(base, tmp_path, case):
 
 def test_invalid_yaml(tmp_path):
     path = write(tmp_path, "name: [unclosed\n")
-    with pytest.raises(PlatformError, match=r"board\.yaml: line \d+.*not valid YAML"):
+    with pytest.raises(PlatformError, match=r"board\.yaml:\d+: not valid YAML"):
         load_platform(path)
 
 
@@ -168,3 +169,71 @@ def test_user_model_from_a_file(base, tmp_path):
     m = Machine(load_platform(write(tmp_path, data)))
     m.device("widget").reset()
     assert m.device("widget").read(0, 4) == 0x1234
+
+
+# ------------------------------------------------------------------ what used to slip through
+def _one_line(text: str, path: Path, line: int | None, key: str, words: str) -> None:
+    assert "\n" not in text and "Traceback" not in text, text
+    assert text.startswith(f"{path}:"), text
+    if line is not None:
+        assert text.startswith(f"{path}:{line}: "), text
+    assert f": {key}: " in text and words in text, text
+
+
+
+@pytest.mark.parametrize("edit, line, key, words", [
+    # exec: 'no' is a string, not a boolean (it used to be read as true)
+    (lambda t: t.replace("size: 0x00400000, aliases: [0x00400000]}",
+                         "size: 0x00400000, aliases: [0x00400000], exec: 'no'}"), 18, "memory[0].exec",
+     "expected true or false, got 'no'"),
+    (lambda t: t.replace("clock_hz: 25000000", "clock_hz: 50"), 14, "cpu.clock_hz",
+     "expected a value >= 1000"),
+    (lambda t: t.replace("clock_hz: 25000000", "clock_hz: .nan"), 14, "cpu.clock_hz", "expected an integer"),
+    (lambda t: t.replace("num_irq: 32", "num_irq: 32\n  num_irq: 64"), 16, "cpu.num_irq",
+     "given twice (first on line 15)"),
+    (lambda t: t.replace("size: 0x00004000, aliases", "size: 0x00004100, aliases"), 19, "memory[1].base",
+     "4 KiB-aligned"),
+    (lambda t: t.replace("{name: blockram, base: 0x01000000", "{name: blockram, base: 0x00200000"), 19,
+     "memory[1].base", "overlaps memory[0]"),
+    (lambda t: t.replace("{name: blockram, base: 0x01000000", "{name: blockram, base: 0xE0000000"), 19,
+     "memory[1].base", "the CPU's system region"),
+    (lambda t: t.replace("{name: blockram, base: 0x01000000", "{name: blockram, base: 0xFFFFF000"), 19,
+     "memory[1].base", "past the 4 GiB address space"),
+])
+def test_shipped_platform_mistakes_are_one_line(tmp_path, edit, line, key, words):
+    text = SHIPPED.read_text()
+    changed = edit(text)
+    assert changed != text
+    path = write(tmp_path, changed)
+    with pytest.raises(PlatformError) as e:
+        load_platform(path)
+    _one_line(str(e.value), path, line, key, words)
+
+
+def test_binary_and_huge_files_are_refused(tmp_path):
+    path = tmp_path / "board.yaml"
+    path.write_bytes(b"\x7fELF\x01\x01\x01\0" + bytes(range(256)) * 4)
+    with pytest.raises(PlatformError, match="a binary file, not a platform file"):
+        load_platform(path)
+    path.write_bytes(b"\xff\xfename: x\n")
+    with pytest.raises(PlatformError, match=r"board\.yaml:1: not UTF-8 text"):
+        load_platform(path)
+    path.write_text("name: x\n" + "# padding\n" * 200_000)
+    with pytest.raises(PlatformError, match="larger than 1024 KiB"):
+        load_platform(path)
+    path.write_text("a: &x [1, 2]\nb: *x\n")
+    with pytest.raises(PlatformError, match="anchors and aliases"):
+        load_platform(path)
+
+
+def test_long_values_are_cut_and_secrets_not_quoted(tmp_path):
+    path = write(tmp_path, SHIPPED.read_text().replace("name: mps2-an385", "name: [" + "A" * 2_000_000 + "]",
+                                                       1))
+    with pytest.raises(PlatformError) as e:
+        load_platform(path)
+    assert len(str(e.value)) < len(str(path)) + 200, str(e.value)[:300]
+    secret = "root:$6$s3cr3tSALT$notarealhash:19000:0:99999:7:::"
+    path = write(tmp_path, secret + "\n")
+    with pytest.raises(PlatformError) as e:
+        load_platform(path)
+    assert "s3cr3t" not in str(e.value), e.value
