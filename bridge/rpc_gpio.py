@@ -22,7 +22,7 @@ class GpioServices:
     rt: Any
 
     def _gpio(self, board: str, device: str) -> tuple[Any, Any]:
-        from bridge.rpc_runtime import invalid, not_found
+        from bridge.rpc_errors import invalid, not_found
 
         b = self.rt.require().board(board)
         dev = b.machine.devices.get(device)
@@ -40,7 +40,7 @@ class GpioServices:
 
     def Gpio_SetInput(self, req: pb.GpioInputRequest, ctx: Any) -> pb.GpioState:  # noqa: N802
         def apply() -> pb.GpioState:
-            from bridge.rpc_runtime import invalid
+            from bridge.rpc_errors import invalid
 
             b, dev = self._gpio(req.board, req.device)
             try:

@@ -159,7 +159,7 @@ class ObserveServices:
     rt: Any
 
     def _observer(self) -> SessionObserver:
-        from bridge.rpc_runtime import precondition
+        from bridge.rpc_errors import precondition
 
         obs = getattr(self.rt, "observer", None)
         if obs is None or self.rt.session is None:

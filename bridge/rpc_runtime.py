@@ -45,6 +45,7 @@ from pathlib import Path
 from typing import Any
 
 from bridge.net.packets import require_loopback
+from bridge.rpc_errors import RuntimeFailure, invalid, not_found, precondition
 from bridge.rpc_observe import SessionObserver
 from emulator.machine import Machine, StopReason
 from emulator.network import Switch
@@ -61,26 +62,6 @@ DEFAULT_HOST_LOOPBACK = "127.0.0.1"
 MAX_SNAPSHOTS = 16                       # kept in memory by name
 MAX_SNAPSHOT_BYTES = 256 * 1024 * 1024   # one snapshot, in memory or in a file
 MAX_SNAPSHOTS_BYTES = 1024 * 1024 * 1024  # all kept in memory together
-
-
-class RuntimeFailure(Exception):
-    """A request that cannot be served; ``code`` is the gRPC status name to answer with."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-
-
-def invalid(message: str) -> RuntimeFailure:
-    return RuntimeFailure("INVALID_ARGUMENT", message)
-
-
-def precondition(message: str) -> RuntimeFailure:
-    return RuntimeFailure("FAILED_PRECONDITION", message)
-
-
-def not_found(message: str) -> RuntimeFailure:
-    return RuntimeFailure("NOT_FOUND", message)
 
 
 def check_cmdline(cmdline: str) -> None:

@@ -37,17 +37,10 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from bridge.proto import vboard_pb2 as pb
+from bridge.rpc_errors import RuntimeFailure, invalid, precondition
 from bridge.rpc_gpio import GpioServices
 from bridge.rpc_observe import ObserveServices
-from bridge.rpc_runtime import (
-    RunGoal,
-    Runtime,
-    RuntimeFailure,
-    Watcher,
-    invalid,
-    precondition,
-    wait_event,
-)
+from bridge.rpc_runtime import RunGoal, Runtime, Watcher, wait_event
 
 log = logging.getLogger("vboard.rpc")
 

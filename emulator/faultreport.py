@@ -10,15 +10,23 @@ from __future__ import annotations
 import struct
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from unicorn import UcError
 
-from emulator.cortexm import CFSR, FAULT_OF_CFSR_BIT, HFSR, Fault
+from emulator.clock import Clock
+from emulator.cortexm import CFSR, FAULT_OF_CFSR_BIT, HFSR, CortexM3, Fault
 from emulator.nvic import HARDFAULT, IRQ0, exception_name
 
-if TYPE_CHECKING:
-    from emulator.machine import Machine
+
+class FaultedBoard(Protocol):
+    """What a report reads from the board (``Machine`` is one; naming it here would be an import circle)."""
+
+    cpu: CortexM3
+    clock: Clock
+
+    def symbol(self, address: int) -> str: ...
+
 
 CFSR_TEXT = {
     "IACCVIOL": "instruction access violation", "DACCVIOL": "data access violation",
@@ -63,7 +71,7 @@ class FaultReport:
                 "time_cycles": self.time_cycles}
 
 
-def fault_line(machine: Machine, fault: Fault | None, n: int) -> str:
+def fault_line(machine: FaultedBoard, fault: Fault | None, n: int) -> str:
     """One line for fault exception ``n`` taken (``fault``: the synchronous fault behind it, if any):
     the exception, what it escalated from, the cause, PC and symbol, status and address registers."""
     sysr = machine.cpu.sys
@@ -90,7 +98,7 @@ def fault_line(machine: Machine, fault: Fault | None, n: int) -> str:
     return f"{name}: {cause}{where}; {', '.join(status)}"
 
 
-def build_report(machine: Machine, n: int, *, dead_loop: bool = False, lockup: str | None = None,
+def build_report(machine: FaultedBoard, n: int, *, dead_loop: bool = False, lockup: str | None = None,
                  headline: str | None = None, notes: Sequence[str] = (),
                  frame_sp: int | None = None) -> FaultReport:
     """The report for exception ``n``. ``lockup``: the core locked up (this text is the headline);

@@ -48,16 +48,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from unicorn import UcError
 
+from emulator.boardlog import BoardLog
 from emulator.cortexm import FAULT_OF_CFSR_BIT, Fault
-from emulator.faultreport import FaultReport, build_report, fault_line
-from emulator.nvic import BUSFAULT, HARDFAULT, MEMMANAGE, NMI, USAGEFAULT, exception_name
-
-if TYPE_CHECKING:
-    from emulator.machine import Machine
+from emulator.faultreport import FaultedBoard, FaultReport, build_report, fault_line
+from emulator.nvic import BUSFAULT, HARDFAULT, MEMMANAGE, NMI, USAGEFAULT, ExceptionState, exception_name
 
 FAULT_EXCEPTIONS = (HARDFAULT, MEMMANAGE, BUSFAULT, USAGEFAULT)
 FAULT_ACTIVE = sum(1 << n for n in FAULT_EXCEPTIONS)  # bits of ExceptionState.active
@@ -69,6 +67,14 @@ BRANCH_TO_SELF = b"\xfe\xe7"  # Thumb `b .`
 MAX_PAGES = 256      # pages with an access line; a firmware that probes more is told once
 
 
+class WatchedBoard(FaultedBoard, Protocol):
+    """What the watch uses of the board (``Machine`` is one; naming it here would be an import circle)."""
+
+    board_log: BoardLog
+    exc: ExceptionState
+    strict: bool
+
+
 @dataclass
 class Stuck:
     """Why the watch wants the run to stop: the machine returns ``StopReason(kind, report)``."""
@@ -78,7 +84,7 @@ class Stuck:
 
 
 class FaultWatch:
-    def __init__(self, machine: Machine) -> None:
+    def __init__(self, machine: WatchedBoard) -> None:
         self.m = machine
         self.park_cycles = int(PARK_S * machine.clock.hz)
         self.pages_seen: set[int] = set()

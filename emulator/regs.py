@@ -28,10 +28,7 @@ import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from emulator.device import Device
+from typing import Any
 
 log_guest = logging.getLogger("vboard.guest_error")
 log_unimp = logging.getLogger("vboard.unimplemented")
@@ -69,9 +66,10 @@ class F:
         return ((1 << self.width) - 1) << self.lsb
 
 
-ReadHook = Callable[["Device"], int]
-WriteHook = Callable[["Device", int], None]
-AfterWriteHook = Callable[["Device", int, int], None]
+# Hooks take the device first: a model's own class (a ``Device`` subclass), hence ``Any``.
+ReadHook = Callable[[Any], int]
+WriteHook = Callable[[Any, int], None]
+AfterWriteHook = Callable[[Any, int, int], None]
 
 
 @dataclass

@@ -298,7 +298,8 @@ def test_tcp_transfer_survives_link_down(firmware: Path, down_s: float) -> None:
 # ------------------------------------------------------------------ forwards added while running
 def test_a_forward_added_over_rpc_while_the_board_runs(firmware: Path) -> None:
     """libslirp takes a forward at run time (RPC AddForward); a port in use is INVALID_ARGUMENT."""
-    from bridge.rpc_runtime import Runtime, RuntimeFailure
+    from bridge.rpc_errors import RuntimeFailure
+    from bridge.rpc_runtime import Runtime
 
     rt = Runtime()
     try:

@@ -254,7 +254,8 @@ def _start_trace(args: argparse.Namespace, machine: object) -> Any:
 
 
 def _set_cmdline(machine: object, cmdline: str) -> None:
-    from bridge.rpc_runtime import RuntimeFailure, check_cmdline
+    from bridge.rpc_errors import RuntimeFailure
+    from bridge.rpc_runtime import check_cmdline
     from emulator.machine import Machine
 
     assert isinstance(machine, Machine)

@@ -68,7 +68,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main_serve(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    from bridge.rpc_runtime import Runtime, RuntimeFailure
+    from bridge.rpc_errors import RuntimeFailure
+    from bridge.rpc_runtime import Runtime
     from bridge.rpc_server import ConfigError, RpcServer
     from emulator.platform import LoadPolicy
     from vboard.portfile import ServerInfo, default_port_file, remove_port_file, write_port_file

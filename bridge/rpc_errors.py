@@ -1,0 +1,23 @@
+"""Requests the control plane cannot serve: ``RuntimeFailure`` carries the gRPC status to answer with."""
+
+from __future__ import annotations
+
+
+class RuntimeFailure(Exception):
+    """A request that cannot be served; ``code`` is the gRPC status name to answer with."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def invalid(message: str) -> RuntimeFailure:
+    return RuntimeFailure("INVALID_ARGUMENT", message)
+
+
+def precondition(message: str) -> RuntimeFailure:
+    return RuntimeFailure("FAILED_PRECONDITION", message)
+
+
+def not_found(message: str) -> RuntimeFailure:
+    return RuntimeFailure("NOT_FOUND", message)
