@@ -111,6 +111,7 @@ class Platform:
     clock_hz: int = 25_000_000
     num_irq: int = 32
     priority_bits: int = 8
+    console: list[str] = field(default_factory=list)
     memory: list[MemoryRegion] = field(default_factory=list)
     devices: list[DeviceSpec] = field(default_factory=list)
 
@@ -173,6 +174,9 @@ class PlatformSpec(_Strict):
     cpu: CpuSpec
     memory: Annotated[list[MemorySpec], Field(min_length=1, max_length=256)]
     devices: Annotated[list[DeviceEntry], Field(max_length=1024)]
+    # The UARTs whose output `vboard run` sends to stdout by default (stdin goes to the first);
+    # omitted: uart0 when the board has one.
+    console: Annotated[list[Name], Field(max_length=8)] | None = None
 
 
 def _check(spec: PlatformSpec, fail: Callable[[Key, str], PlatformError], policy: LoadPolicy,
@@ -206,6 +210,9 @@ def _check(spec: PlatformSpec, fail: Callable[[Key, str], PlatformError], policy
             policy.check_model(d.model, f"{where}: devices[{i}].model")
         except PlatformError as e:
             raise fail(("devices", i, "model"), str(e).split(".model: ", 1)[-1]) from None
+    for i, uart in enumerate(spec.console or []):
+        if uart not in names:
+            raise fail(("console", i), f"expected the name of a device of this board, got '{uart}'")
 
 
 def load_platform(name_or_path: str | Path, policy: LoadPolicy = TRUSTED) -> Platform:
@@ -223,6 +230,8 @@ def load_platform(name_or_path: str | Path, policy: LoadPolicy = TRUSTED) -> Pla
     cpu = spec.cpu
     plat = Platform(name=spec.name, path=path, description=spec.description, cpu_model=cpu.model,
                     clock_hz=cpu.clock_hz, num_irq=cpu.num_irq, priority_bits=cpu.priority_bits)
+    names = {d.name for d in spec.devices}
+    plat.console = list(spec.console) if spec.console is not None else [n for n in ("uart0",) if n in names]
     plat.memory = [MemoryRegion(m.name, m.base, m.size, m.exec, list(m.aliases)) for m in spec.memory]
     plat.devices = [DeviceSpec(d.name, d.model, d.base,
                                {line: NMI_IRQN if irq == "nmi" else irq for line, irq in d.irqs.items()},

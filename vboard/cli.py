@@ -66,9 +66,10 @@ def build_parser() -> argparse.ArgumentParser:
                      help="fast: never wait for the wall clock; realtime: never run ahead of it "
                      "(default: fast, realtime with --net)")
     for i in range(5):
-        run.add_argument(f"--uart{i}", metavar="ENDPOINT", default="stdio" if i == 0 else "none",
-                         help="stdio, pty, tcp:PORT, file:PATH or none"
-                         + (" (default: stdio)" if i == 0 else ""))
+        run.add_argument(f"--uart{i}", metavar="ENDPOINT", default=None,
+                         help="stdio, pty, tcp:PORT, file:PATH or none (default: stdio for the board's "
+                         "console UARTs, uart0 on the MPS2 boards, uart0 and uart1 on the AN511; none for "
+                         "the others)" if i == 0 else f"the same for uart{i}")
     run.add_argument("--base", default="0", help="load address of a raw binary (default: 0)")
     run.add_argument("--cmdline", metavar="TEXT", help="the firmware's semihosting command line "
                      "(SYS_GET_CMDLINE), e.g. 'wifi_tests ap-loss' (default: firmware)")
@@ -146,15 +147,19 @@ def cmd_run(args: argparse.Namespace) -> int:
     host_input = HostInput()
     signals.current.wakers.append(host_input.arrived)  # a signal ends an idle wait at once
     endpoints: list[Endpoint] = []
+    stdin_taken = args.gdb is not None  # gdb's terminal owns stdin
     for i in range(5):
-        spec = getattr(args, f"uart{i}")
         name = f"uart{i}"
+        spec = getattr(args, f"uart{i}")
+        if spec is None:
+            spec = "stdio" if name in platform.console else "none"
         if spec == "none":
             continue
         if name not in machine.devices:
             raise UsageError(f"--{name}: {platform.name} has no {name}")
-        ep = open_endpoint(spec, machine.port(name), machine, host_input, read_stdin=args.gdb is None,
-                           label=f"--{name}")
+        ep = open_endpoint(spec, machine.port(name), machine, host_input,
+                           read_stdin=spec == "stdio" and not stdin_taken, label=f"--{name}")
+        stdin_taken = stdin_taken or spec == "stdio"
         if ep is None:
             continue
         endpoints.append(ep)
