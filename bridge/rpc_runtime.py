@@ -958,7 +958,7 @@ class Runtime:
             raise invalid(str(e)) from None
 
     def start_capture(self, path: str, trusted: bool = False) -> None:
-        from bridge.net.pcapng import PcapngWriter
+        from bridge.net.pcapng import CaptureWriteError, PcapngWriter
 
         s = self.require()
         sw = self._switch()
@@ -969,6 +969,8 @@ class Runtime:
         path = str(self._path(path, "capture", TRUSTED if trusted else None))
         try:
             writer = PcapngWriter(path)
+        except CaptureWriteError as e:
+            raise RuntimeFailure("DATA_LOSS", str(e)) from None
         except OSError as e:
             raise invalid(f"{path}: {e.strerror or e}") from None
         for p in sw.ports:
@@ -982,6 +984,9 @@ class Runtime:
         w, path = s.capture, s.capture_path
         s.capture, s.capture_path = None, ""
         w.close()
+        if w.error:
+            raise RuntimeFailure("DATA_LOSS", f"{path}: {w.error}: the capture is incomplete "
+                                 f"({w.frames} frames written)")
         return path, w.frames
 
     def inject(self, name: str, frame: bytes) -> None:
@@ -1111,7 +1116,7 @@ class Runtime:
             try:
                 target.write_bytes(snap.to_bytes())
             except OSError as e:
-                raise RuntimeFailure("ABORTED", f"{path[:80]}: {e.strerror or e}") from None
+                raise RuntimeFailure("DATA_LOSS", f"{path[:80]}: {e.strerror or e}") from None
         self.snapshots[name] = snap
         self.events.emit(snap.time_ns, "snapshot", text=f"saved {name}")
         return snap

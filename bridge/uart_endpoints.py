@@ -40,6 +40,7 @@ class Endpoint:
         self.host_input = host_input
         self._out: BinaryIO | None = None
         self._pending = bytearray()
+        self.error: str | None = None  # the first write error (ENOSPC, EIO): output after it is lost
         port.connect(self._on_board_bytes)
 
     def _on_board_bytes(self, data: bytes) -> None:
@@ -53,8 +54,11 @@ class Endpoint:
             try:
                 self._out.write(bytes(self._pending))
                 self._out.flush()
-            except (BrokenPipeError, OSError):
+            except BrokenPipeError:
+                self._out = None  # the reader went away (a closed pipe or terminal): not an error
+            except OSError as e:
                 self._out = None
+                self.error = self.error or f"{self.description}: {e.strerror or e}"
         self._pending.clear()
 
     def _deliver(self, data: bytes) -> None:
@@ -107,7 +111,10 @@ class FileEndpoint(Endpoint):
     def close(self) -> None:
         super().close()
         if self._out is not None:
-            self._out.close()
+            try:
+                self._out.close()
+            except OSError as e:
+                self.error = self.error or f"{self.description}: {e.strerror or e}"
 
 
 class PtyEndpoint(Endpoint):

@@ -81,8 +81,14 @@ def open_serial(url: str) -> Any:
         return PtySerial()
     import serial
 
-    port = serial.serial_for_url(url, baudrate=115200, timeout=0.05)
-    return port
+    if url.startswith("socket://"):
+        host, _, port_text = url[len("socket://"):].rpartition(":")
+        if not host or not port_text.isdigit() or not 1 <= int(port_text) <= 65535:
+            raise ValueError(f"--serial '{url[:80]}': expected socket://HOST:PORT with a port 1..65535")
+    try:
+        return serial.serial_for_url(url, baudrate=115200, timeout=0.05)
+    except (serial.SerialException, ValueError) as e:
+        raise ValueError(f"--serial '{url[:80]}': cannot open it ({str(e)[:120]})") from None
 
 
 class WifiModuleServer:

@@ -76,11 +76,20 @@ class Image:
         return [(s.address, s.address + len(s.data)) for s in self.segments if s.executable and s.data]
 
 
+MAX_IMAGE_BYTES = 256 * 1024 * 1024  # a firmware file read at most (the boards have tens of MiB)
+
+
 def load_image(path: str | Path, *, base: int = 0) -> Image:
     """Load ``path`` by its contents: ELF magic, Intel HEX text, else raw binary at ``base``."""
     p = Path(path)
     try:
-        head = p.read_bytes()[:4]
+        with p.open("rb") as f:
+            head = f.read(4)
+        if not p.is_file():
+            raise FirmwareError(f"{p}: not a regular file (a firmware image is a file)")
+        if p.stat().st_size > MAX_IMAGE_BYTES:
+            raise FirmwareError(f"{p}: {p.stat().st_size >> 20} MiB: larger than any board's memory "
+                                f"(at most {MAX_IMAGE_BYTES >> 20} MiB)")
     except FileNotFoundError:
         raise FirmwareError(f"{p}: no such file") from None
     except IsADirectoryError:

@@ -24,6 +24,15 @@ EXIT_BAD_INPUT = 2
 EXIT_FAULT = 3
 EXIT_IDLE = 4
 EXIT_TIMEOUT = 124
+EXIT_LOST = 5  # an output (capture, UART file) could not be written: ENOSPC, EIO
+RUN_EXIT_CODES = """exit status:
+  N    the firmware's own exit code (semihosting SYS_EXIT / SYS_EXIT_EXTENDED), 0 for success
+  2    bad input: one line on stderr says what and where (file:line: key for YAML files)
+  3    a firmware fault or lockup (the fault report is on stderr)
+  4    the CPU sleeps with nothing left to wake it
+  5    an output could not be written (--pcap, --uartN file:PATH: ENOSPC, EIO); reported once
+  124  --max-time reached
+  129, 130, 143  ended by SIGHUP, SIGINT (Ctrl-C), SIGTERM: outputs flushed and closed first"""
 
 _UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "min": 60.0, "m": 60.0, "h": 3600.0}
 
@@ -56,7 +65,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "(vboard wifi-module --help)")
     sub.add_parser("test", help="run Robot suites against vboard, Renode's keywords (vboard test --help)")
     run = sub.add_parser("run", help="run firmware on a board", description="Run a firmware image "
-                         "(ELF, Intel HEX or raw binary) on a virtual board.")
+                         "(ELF, Intel HEX or raw binary) on a virtual board.", epilog=RUN_EXIT_CODES,
+                         formatter_class=argparse.RawDescriptionHelpFormatter)
     run.add_argument("firmware", help="firmware image (ELF, .hex, or raw .bin loaded at --base), "
                      "or a simulation file (.yaml) of several boards")
     run.add_argument("--platform", default="mps2-an385",
@@ -74,13 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--cmdline", metavar="TEXT", help="the firmware's semihosting command line "
                      "(SYS_GET_CMDLINE), e.g. 'wifi_tests ap-loss' (default: firmware)")
     net = run.add_argument_group("network")
-    net.add_argument("--net", default="none", metavar="BACKEND",
-                     help="user (QEMU's user networking, libslirp: board 10.0.2.15, host 10.0.2.2, "
-                     "DNS 10.0.2.3), user,restrict=on (only the forwards), passt (the same through passt), "
-                     "tap:NAME, socket:URL (QEMU -netdev stream/dgram), or none (default)")
-    net.add_argument("--forward", action="append", default=[], metavar="PROTO:[HOSTADDR:]HOSTPORT:BOARDPORT",
-                     help="host-to-board port forward for --net user/passt, e.g. tcp:8080:80 or "
-                     "udp:127.0.0.1:5353:53 (HOSTADDR defaults to 127.0.0.1; repeatable)")
+    add_net_options(net)
     net.add_argument("--pcap", metavar="FILE", help="capture the board's Ethernet (every switch port of a "
                      "simulation) to a pcapng file")
     net.add_argument("--dns-record", action="append", default=[], metavar="NAME=IP",
@@ -101,6 +105,18 @@ def build_parser() -> argparse.ArgumentParser:
                      help="board log records at this level and above go to stderr (default: warning, "
                      "error with -q): faults taken, accesses nothing serves, device guest errors")
     return parser
+
+
+def add_net_options(group: Any) -> None:
+    """``--net`` and ``--forward``: one definition for ``vboard run`` and ``vboard ctl load``."""
+    group.add_argument("--net", default="none", metavar="BACKEND",
+                       help="user (QEMU's user networking, libslirp: board 10.0.2.15, host 10.0.2.2, "
+                       "DNS 10.0.2.3), user,restrict=on (only the forwards), passt (the same through passt), "
+                       "tap:NAME, socket:URL (QEMU -netdev stream/dgram), or none (default)")
+    group.add_argument("--forward", action="append", default=[],
+                       metavar="PROTO:[HOSTADDR:]HOSTPORT:BOARDPORT",
+                       help="host-to-board port forward for --net user/passt, e.g. tcp:8080:80 or "
+                       "udp:127.0.0.1:5353:53 (HOSTADDR defaults to 127.0.0.1; repeatable)")
 
 
 def _status(args: argparse.Namespace, message: str) -> None:
@@ -134,7 +150,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     try:
         base = int(args.base, 0)
     except ValueError:
-        raise UsageError(f"--base '{args.base}': expected an address such as 0x0") from None
+        raise UsageError(f"--base '{args.base[:80]}': expected an address such as 0x0") from None
+    _check_base_and_gdb(args, base)
     platform = load_platform(args.platform)
     image = load_image(args.firmware, base=base)
     machine = Machine(platform, strict=args.strict)
@@ -148,6 +165,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     signals.current.wakers.append(host_input.arrived)  # a signal ends an idle wait at once
     endpoints: list[Endpoint] = []
     stdin_taken = args.gdb is not None  # gdb's terminal owns stdin
+    labels: dict[int, str] = {}
     for i in range(5):
         name = f"uart{i}"
         spec = getattr(args, f"uart{i}")
@@ -163,6 +181,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         if ep is None:
             continue
         endpoints.append(ep)
+        labels[id(ep)] = f"--{name}"
         if isinstance(ep, PtyEndpoint):
             _status(args, f"{name} on {ep.path}")
         elif isinstance(ep, TcpEndpoint):
@@ -234,6 +253,37 @@ def cmd_run(args: argparse.Namespace) -> int:
             network.close()
         for provider in socket_providers:
             provider.shutdown()
+        pcap_error = network.pcap.error if network is not None and network.pcap is not None else None
+        _report_lost_output(args, [(f"{labels[id(ep)]} ", ep.error) for ep in endpoints] +
+                            [(f"--pcap {args.pcap}: ", pcap_error)])
+
+
+def _report_lost_output(args: argparse.Namespace, errors: list[tuple[str, str | None]]) -> None:
+    """Each output that failed to be written (ENOSPC, EIO), once; the exit status becomes EXIT_LOST."""
+    for what, error in errors:
+        if error:
+            print(f"vboard: error: {what}{error} (output after it is lost)", file=sys.stderr, flush=True)
+            args.output_lost = True
+
+
+def _check_base_and_gdb(args: argparse.Namespace, base: int) -> None:
+    if not 0 <= base <= 0xFFFFFFFF:
+        raise UsageError(f"--base {args.base[:80]}: expected an address below 4 GiB")
+    if base and not _is_raw_binary(args.firmware):
+        raise UsageError(f"--base is for a raw binary; {args.firmware} is an ELF or Intel HEX file, which "
+                         "says itself where it loads")
+    if args.gdb is not None and not 1 <= args.gdb <= 65535:
+        raise UsageError(f"--gdb {args.gdb}: expected a TCP port 1..65535")
+
+
+def _is_raw_binary(path: str) -> bool:
+    if path.lower().endswith((".hex", ".ihex")):
+        return False
+    try:
+        with open(path, "rb") as f:
+            return f.read(4) != b"\x7fELF"
+    except OSError:
+        return True  # the loader says what is wrong with it
 
 
 def _print_report(report: object) -> None:
@@ -361,7 +411,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "run":
             with signals.run_signals():
-                return cmd_run(args)
+                code = cmd_run(args)
+            return EXIT_LOST if getattr(args, "output_lost", False) and code in (0, EXIT_TIMEOUT, EXIT_IDLE) \
+                else code
     except (UsageError, FirmwareError, PlatformError, EndpointError, NetworkError, DnsConfigError,
             TraceError, OSError) as e:
         print(f"vboard: error: {e}", file=sys.stderr)

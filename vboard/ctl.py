@@ -28,6 +28,8 @@ from typing import Any
 
 from google.protobuf.json_format import MessageToDict
 
+from vboard.cli import add_net_options
+
 EXIT_REFUSED = 1
 EXIT_BAD_INPUT = 2
 
@@ -86,6 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
     ld = sub.add_parser("load", help="load a firmware image or a simulation file (below the server's --root)")
     ld.add_argument("firmware")
     ld.add_argument("--platform", default="", help="board name or platform YAML")
+    add_net_options(ld.add_argument_group("network (as vboard run takes it)"))
     _add_wifi_parser(sub)
     return p
 
@@ -211,7 +214,8 @@ def _dispatch(args: argparse.Namespace, c: Any, out: Any) -> int:
     elif cmd == "run-for":
         out(c.run_for(args.duration), _print_state)
     elif cmd == "load":
-        out(c.load(str(Path(args.firmware).resolve()), platform=args.platform), _print_state)
+        out(c.load(str(Path(args.firmware).resolve()), platform=args.platform, net=args.net,
+                   forwards=args.forward), _print_state)
     elif cmd == "uart":
         if not args.follow:
             chunk = c.uart_read(0, args.board, args.uart)

@@ -83,6 +83,10 @@ def run_simulation(args: argparse.Namespace, max_time: float | None,
             w.flush()
         if pcap is not None:
             pcap.close()
+            if pcap.error:
+                print(f"vboard: error: --pcap {args.pcap}: {pcap.error} (output after it is lost)",
+                      file=sys.stderr, flush=True)
+                args.output_lost = True
         if trace is not None:
             for board, traced in zip(sim.boards, trace.boards, strict=True):
                 if board.stop is not None:

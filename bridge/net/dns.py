@@ -36,6 +36,9 @@ QCLASS_IN = 1
 DNS_MAC = bytes.fromhex("52550a000203")  # locally administered, slirp-style 52:55:<10.0.2.3>
 
 
+MAX_HOSTS_FILE = 1024 * 1024  # bytes of a --dns-file read at most
+
+
 class DnsConfigError(ValueError):
     """A bad record or records file; the message names the file and line."""
 
@@ -79,7 +82,13 @@ class DnsRecords:
     def load_hosts(self, path: str | Path) -> None:
         """A hosts-style file: ``IP NAME [NAME...]`` per line, ``#`` starts a comment."""
         try:
-            text = Path(path).read_text(encoding="utf-8")
+            with open(path, "rb") as f:
+                raw = f.read(MAX_HOSTS_FILE + 1)
+            if len(raw) > MAX_HOSTS_FILE:
+                raise DnsConfigError(f"DNS records file {path}: larger than {MAX_HOSTS_FILE // 1024} KiB")
+            if b"\0" in raw:
+                raise DnsConfigError(f"DNS records file {path}: a binary file, not hosts-style text")
+            text = raw.decode("utf-8")
         except OSError as e:
             raise DnsConfigError(f"cannot read DNS records file {path}: {e.strerror}") from None
         except UnicodeDecodeError:
@@ -89,7 +98,8 @@ class DnsRecords:
             if not words:
                 continue
             if len(words) < 2:
-                raise DnsConfigError(f"{path}:{lineno}: expected 'IP NAME [NAME...]', got '{line.strip()}'")
+                raise DnsConfigError(f"{path}:{lineno}: expected 'IP NAME [NAME...]', got "
+                                     f"'{line.strip()[:80]}'")
             for name in words[1:]:
                 self.add(name, words[0], f"{path}:{lineno}")
 

@@ -13,6 +13,11 @@ no wall clock, host name or OS, so identical inputs give identical bytes.
 ``writer.attach(port)`` also appends it (and ``close()`` removes it again).
 ``read_pcapng(path)`` is a small reader for tests: ``[(t_ns, frame), ...]``;
 ``read_pcapng_records`` gives interface names and directions too.
+
+A write that fails (ENOSPC, EIO) is kept in ``error`` (the first one only)
+and ends the capture: the owner reports it once and exits non-zero. The
+headers are flushed at once, so a file that cannot be written at all fails
+in the constructor.
 """
 
 from __future__ import annotations
@@ -61,6 +66,13 @@ def _block(block_type: int, body: bytes) -> bytes:
     return struct.pack("<II", block_type, total) + body + struct.pack("<I", total)
 
 
+class CaptureWriteError(OSError):
+    """The capture file cannot be written; the message says which and why."""
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
 class PcapngWriter:
     """Writes pcapng to a path (opened and closed here) or to a binary file object."""
 
@@ -80,8 +92,29 @@ class PcapngWriter:
         self._attached: list[tuple[object, CaptureTap]] = []
         self.frames = 0
         self.closed = False
+        self.error: str | None = None
         shb = struct.pack("<IHHq", BYTE_ORDER_MAGIC, 1, 0, -1)
-        self._f.write(_block(BT_SHB, shb + _options(_option(OPT_SHB_USERAPPL, application.encode()))))
+        self._put(_block(BT_SHB, shb + _options(_option(OPT_SHB_USERAPPL, application.encode()))))
+        self.flush()
+        if self.error is not None:
+            if self._owned:
+                try:
+                    self._f.close()
+                except OSError:
+                    pass  # the same error again, from the buffer's flush
+            raise CaptureWriteError(f"cannot write pcapng file {self.path}: {self.error}")
+
+    def _put(self, block: bytes) -> None:
+        if self.error is not None:
+            return
+        try:
+            self._f.write(block)
+        except OSError as e:
+            self._failed(e)
+
+    def _failed(self, e: OSError) -> None:
+        if self.error is None:
+            self.error = e.strerror or str(e)
 
     def interface(self, name: str) -> int:
         """The interface id for ``name`` (an IDB is written the first time)."""
@@ -91,7 +124,7 @@ class PcapngWriter:
             self._interfaces[name] = iid
             body = struct.pack("<HHI", LINKTYPE_ETHERNET, 0, 0)
             body += _options(_option(OPT_IF_NAME, name.encode()), _option(OPT_IF_TSRESOL, b"\x09"))
-            self._f.write(_block(BT_IDB, body))
+            self._put(_block(BT_IDB, body))
         return iid
 
     def write(self, iid: int, t_ns: int, frame: bytes, direction: int = 0) -> None:
@@ -102,8 +135,9 @@ class PcapngWriter:
         body += _pad4(bytes(frame))
         if direction:
             body += _options(_option(OPT_EPB_FLAGS, struct.pack("<I", direction)))
-        self._f.write(_block(BT_EPB, body))
-        self.frames += 1
+        self._put(_block(BT_EPB, body))
+        if self.error is None:
+            self.frames += 1
 
     def tap(self, port: object) -> CaptureTap:
         """A ``SwitchPort.taps`` callback recording frames of ``port`` (anything with ``.name``)."""
@@ -122,8 +156,11 @@ class PcapngWriter:
         return cb
 
     def flush(self) -> None:
-        if not self.closed:
-            self._f.flush()
+        if not self.closed and self.error is None:
+            try:
+                self._f.flush()
+            except OSError as e:
+                self._failed(e)
 
     def close(self) -> None:
         if self.closed:
@@ -133,10 +170,13 @@ class PcapngWriter:
             if cb in taps:
                 taps.remove(cb)
         self._attached.clear()
+        self.flush()
         self.closed = True
-        self._f.flush()
         if self._owned:
-            self._f.close()
+            try:
+                self._f.close()
+            except OSError as e:  # the buffer's last bytes did not fit
+                self._failed(e)
 
     def __enter__(self) -> PcapngWriter:
         return self
