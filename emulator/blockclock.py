@@ -10,6 +10,10 @@ Model: a slice ends at the first block boundary at or after its budget, so
 a timer event can be taken up to one block (a handful of instructions)
 late; the instruction count itself is always exact (block counts plus the
 position of the final PC inside the last block).
+
+While the machine allows it (``arm_ticks``) the hook also takes SysTick ticks,
+and ``run`` sleeps through WFIs to them, without leaving native code; see
+``native/blockclock.c`` and the emulator README.
 """
 
 from __future__ import annotations
@@ -47,6 +51,28 @@ class _State(ctypes.Structure):
         ("reg_ids", ctypes.c_int32 * 3),
         ("masks", ctypes.c_uint32 * 3),
         ("pad", ctypes.c_uint32),
+        ("tick_on", ctypes.c_int32),
+        ("tick_active", ctypes.c_int32),
+        ("slice_budget", ctypes.c_int64),
+        ("tick_next", ctypes.c_int64),
+        ("tick_period", ctypes.c_int64),
+        ("idle", ctypes.c_int64),
+        ("ticks", ctypes.c_uint64),
+        ("returns", ctypes.c_uint64),
+        ("vtor", ctypes.c_uint32),
+        ("stkalign", ctypes.c_uint32),
+        ("vector", ctypes.c_uint32),
+        ("reg_ipsr", ctypes.c_int32),
+        ("reg_pc", ctypes.c_int32),
+        ("reg_sp", ctypes.c_int32),
+        ("reg_control", ctypes.c_int32),
+        ("tick_flags", ctypes.c_int32),
+        ("exc_path", ctypes.c_void_p),
+        ("ex_enter", ctypes.c_void_p),
+        ("ex_return", ctypes.c_void_p),
+        ("reg_write", ctypes.c_void_p),
+        ("emu_start", ctypes.c_void_p),
+        ("py_intr", ctypes.c_void_p),
         ("cache", _CacheEntry * CACHE_SLOTS),
     ]
 
@@ -57,6 +83,9 @@ def _library() -> ctypes.CDLL:
         "vb_arm": (None, [ctypes.c_void_p, ctypes.c_int64]),
         "vb_slice_end": (ctypes.c_int64, [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_uint64,
                                           ctypes.c_void_p]),
+        "vb_tick_arm": (None, [ctypes.c_void_p, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint32,
+                               ctypes.c_uint32, ctypes.c_uint32]),
+        "vb_run": (ctypes.c_int, [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_uint64]),
     })
 
 
@@ -72,6 +101,10 @@ class BlockClock:
         self.state.emu_stop = ctypes.cast(uclib.uc_emu_stop, ctypes.c_void_p).value
         self.state.mem_read = ctypes.cast(uclib.uc_mem_read, ctypes.c_void_p).value
         self.state.reg_read = ctypes.cast(uclib.uc_reg_read, ctypes.c_void_p).value
+        self.state.reg_write = ctypes.cast(uclib.uc_reg_write, ctypes.c_void_p).value
+        self.state.emu_start = ctypes.cast(uclib.uc_emu_start, ctypes.c_void_p).value
+        self.state.reg_ipsr, self.state.reg_pc = A.UC_ARM_REG_IPSR, A.UC_ARM_REG_PC
+        self.state.reg_sp, self.state.reg_control = A.UC_ARM_REG_SP, A.UC_ARM_REG_CONTROL
         for i, reg in enumerate((A.UC_ARM_REG_PRIMASK, A.UC_ARM_REG_FAULTMASK, A.UC_ARM_REG_BASEPRI)):
             self.state.reg_ids[i] = reg
         lib.vb_invalidate(ctypes.byref(self.state))
@@ -87,6 +120,9 @@ class BlockClock:
         self._uch = uc._uch
         self._arm = lib.vb_arm
         self._slice_end = lib.vb_slice_end
+        self._tick_arm = lib.vb_tick_arm
+        self._run = lib.vb_run
+        self._lib = lib
         self._before = ctypes.c_uint32()
         self._before_ref = ctypes.addressof(self._before)
 
@@ -97,6 +133,30 @@ class BlockClock:
         """(instructions the slice completed, the halfword below ``pc`` or 0): one native call."""
         ran = self._slice_end(self._addr, self._uch, pc, self._before_ref)
         return ran, self._before.value
+
+    def attach_exceptions(self, path: int, enter: int, leave: int, python_intr: int) -> None:
+        """Native SysTick ticks: excpath's state and functions (addresses), and the Python
+        UC_HOOK_INTR callback every interrupt the native hook does not handle goes to.
+        Installs the native interrupt hook."""
+        from unicorn import UC_HOOK_INTR
+        from unicorn.unicorn_py3.unicorn import uclib
+
+        s = self.state
+        s.exc_path, s.ex_enter, s.ex_return, s.py_intr = path, enter, leave, python_intr
+        hook = ctypes.c_size_t()
+        callback = ctypes.cast(self._lib.vb_intr_hook, ctypes.c_void_p)
+        status = uclib.uc_hook_add(self._uch, ctypes.byref(hook), UC_HOOK_INTR, callback, self._addr, 1, 0)
+        if status:
+            raise RuntimeError(f"uc_hook_add failed ({status})")
+
+    def arm_ticks(self, first: int, period: int, vector: int, vtor: int, stkalign: bool) -> None:
+        """After ``arm``: take SysTick natively ``first`` cycles into the slice, then every
+        ``period`` (see ``native/blockclock.c``)."""
+        self._tick_arm(self._addr, first, period, vector, vtor, int(stkalign))
+
+    def run(self, pc: int) -> int:
+        """The slice from ``pc`` (Unicorn's error code)."""
+        return self._run(self._addr, self._uch, pc)
 
     def watch_masks(self, masks: tuple[int, int, int] | None) -> None:
         """End the slice at the first block where (PRIMASK, FAULTMASK, BASEPRI) differ

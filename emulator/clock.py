@@ -83,11 +83,14 @@ class Clock:
     def call_after(self, delay: int, callback: Callable[[], None], name: str = "") -> Timer:
         return self.call_at(self.now + max(0, delay), callback, name)
 
-    def next_deadline(self) -> int | None:
+    def next_deadline(self, besides: Timer | None = None) -> int | None:
+        """The earliest event's time (None: nothing scheduled); ``besides``: leaving that one out."""
         heap = self._heap
         while heap and heap[0].cancelled:
             heapq.heappop(heap)
-        return heap[0].when if heap else None
+        if besides is None:
+            return heap[0].when if heap else None
+        return min((t.when for t in heap if t is not besides and not t.cancelled), default=None)
 
     def advance(self, cycles: int) -> None:
         """Move time forward; the caller then fires what is due."""

@@ -47,7 +47,6 @@ from unicorn import (
     UC_ERR_READ_UNMAPPED,
     UC_HOOK_CODE,
     UC_HOOK_INSN_INVALID,
-    UC_HOOK_INTR,
     UC_HOOK_MEM_FETCH_PROT,
     UC_HOOK_MEM_FETCH_UNMAPPED,
     UC_HOOK_MEM_READ_PROT,
@@ -77,6 +76,7 @@ from emulator.nvic import (
     MEMMANAGE,
     NMI,
     SVCALL,
+    SYSTICK,
     USAGEFAULT,
     ExceptionState,
     exception_name,
@@ -213,7 +213,14 @@ class CortexM3:
         self.ram_ranges: list[tuple[int, int]] = []
         self._mmio_callbacks: list[tuple[object, object]] = []  # keep the trampolines alive
         self._div_hooks: list[int] = []
-        self._intr_hook = self._add_native_hook(UC_HOOK_INTR, _INTR_HOOK(self._on_intr))
+        # Interrupts reach _on_intr through the native hook of blockclock (which handles the
+        # return from a natively taken SysTick tick itself).
+        self._intr_hook = _INTR_HOOK(self._on_intr)
+        self._bc.attach_exceptions(*self._excpath.native(),
+                                   ctypes.cast(self._intr_hook, ctypes.c_void_p).value or 0)
+        # After a slice: the cycles of it spent asleep in WFI and the SysTick ticks taken natively.
+        self.slice_idle = 0
+        self.slice_ticks = 0
         uc.hook_add(UC_HOOK_INSN_INVALID, self._hook_invalid)
         uc.hook_add(UC_HOOK_MEM_READ_UNMAPPED | UC_HOOK_MEM_WRITE_UNMAPPED | UC_HOOK_MEM_FETCH_UNMAPPED
                     | UC_HOOK_MEM_READ_PROT | UC_HOOK_MEM_WRITE_PROT | UC_HOOK_MEM_FETCH_PROT,
@@ -237,7 +244,12 @@ class CortexM3:
         # the Python binding's wrappers add two frames to every device access.
         # A model must not raise; if one does, the access reads 0 and the
         # error is logged rather than unwinding through C.
+        bc = self._bc.state
+        sync = self.native_sync
+
         def on_read(_uc: int, offset: int, sz: int, _ud: int) -> int:
+            if bc.tick_active:
+                sync()
             try:
                 return read(offset, sz) & ((1 << (8 * sz)) - 1)
             except Exception:
@@ -245,6 +257,8 @@ class CortexM3:
                 return 0
 
         def on_write(_uc: int, offset: int, sz: int, value: int, _ud: int) -> None:
+            if bc.tick_active:
+                sync()
             try:
                 write(offset, sz, value)
             except Exception:
@@ -543,6 +557,8 @@ class CortexM3:
         self._returned(n, pc, to_thread)
 
     def _returned(self, n: int, pc: int, to_thread: bool) -> None:
+        if self.exc.active:
+            self._bc.state.tick_on = 0  # native ticks need Python's NVIC idle in thread mode
         if self.mputlb.active and n <= HARDFAULT:
             self.mputlb.on_negative_priority()
         if self.trace_exceptions:
@@ -633,17 +649,8 @@ class CortexM3:
         return bool(ipsr & 0x1FF) or not control & 1, self.exc.execution_priority() < 0
 
     # ------------------------------------------------------------------ hooks
-    def _add_native_hook(self, kind: int, callback: ctypes._CFuncPtr) -> ctypes._CFuncPtr:
-        """A hook registered with Unicorn's C API and our own ctypes trampoline: every
-        interrupt (each exception return among them) skips the binding's two wrapper layers."""
-        handle = ctypes.c_size_t()
-        status = uclib.uc_hook_add(self.uc._uch, ctypes.byref(handle), kind,
-                                   ctypes.cast(callback, ctypes.c_void_p), None, 1, 0)
-        if status:
-            raise UcError(status)
-        return callback  # kept alive by the caller
-
     def _on_intr(self, _uch: int, intno: int, _ud: int) -> None:
+        self.native_sync()
         try:
             self._hook_intr(self.uc, intno, None)
         except BaseException as e:  # as the binding does: stop, and emu_start raises it
@@ -707,6 +714,7 @@ class CortexM3:
         self.take_exception(HARDFAULT, pc)
 
     def _hook_invalid(self, uc: Uc, _ud: object) -> bool:
+        self.native_sync()
         pc = self.rr(A.UC_ARM_REG_PC)
         try:
             prev = struct.unpack("<H", uc.mem_read(pc - 2, 2))[0]
@@ -728,6 +736,7 @@ class CortexM3:
 
     def _hook_mem_invalid(self, uc: Uc, access: int, address: int, size: int, value: int,
                           _ud: object) -> bool:
+        self.native_sync()
         pc = self.rr(A.UC_ARM_REG_PC)
         denied = self.mputlb.take_denied(address) if self.mputlb.active else None
         if denied is not None:
@@ -774,6 +783,7 @@ class CortexM3:
             uc.ctl_remove_cache(begin, end)
 
     def _hook_div(self, uc: Uc, address: int, _size: int, rm: int) -> None:
+        self.native_sync()
         if self.rr(A.UC_ARM_REG_R0 + rm if rm < 13 else A.UC_ARM_REG_SP) == 0:
             self.raise_fault(Fault("DIVBYZERO", address, detail=f"divide by zero at 0x{address:08X}"))
             uc.emu_stop()
@@ -782,6 +792,7 @@ class CortexM3:
     def _exceptions_changed(self) -> None:
         if not self.running:
             return
+        self.end_native_ticks()
         if self.exc.deliverable():
             self.request_stop()
         elif self.masked_pending():
@@ -812,14 +823,57 @@ class CortexM3:
         """
         if self.running and not self._stop_requested:
             self._stop_requested = True
+            self._bc.state.tick_on = 0
             self._bc.state.budget = 0
+
+    # ------------------------------------------------------- native SysTick ticks
+    def native_ticks_allowed(self) -> bool:
+        """May the next slice take SysTick ticks natively (``native/blockclock.c``)? Only
+        with nothing pending, nothing but SysTick active (the handler Python just entered:
+        ticks are taken natively once it returned) and nobody observing exceptions; the
+        native side checks the mode, stack and masks at each tick and leaves the tick to
+        Python otherwise."""
+        exc = self.exc
+        return (exc.active in (0, 1 << SYSTICK) and not exc.pending & exc.enabled
+                and not self.mputlb.active
+                and not self.sys.sleeponexit and self.trace_exceptions is None
+                and self.on_exception_return is None and not self._div_hooks)
+
+    def systick_vector(self) -> int:
+        try:
+            return self.read_u32(self.sys.vtor + 4 * SYSTICK)
+        except UcError:
+            return 0
+
+    def native_sync(self) -> None:
+        """Python code is about to run inside a slice: a SysTick handler the native side
+        entered becomes Python's (its NVIC state, its return), and no more ticks are taken
+        natively in this slice."""
+        s = self._bc.state
+        if s.tick_active:
+            s.tick_active = 0
+            s.tick_on = 0
+            self.exc.activate(SYSTICK)
+            self.sleeping = False
+            if s.tick_flags & excpath.STKERR:
+                s.tick_flags = 0
+                self.sys.cfsr |= CFSR["STKERR"]
+                self.exc.set_pending(BUSFAULT)
+
+    def end_native_ticks(self) -> None:
+        """No more native ticks in this slice (the NVIC, SysTick or SCB changed): the slice
+        still ends at the next tick, which Python takes."""
+        self.native_sync()
+        self._bc.state.tick_on = 0
 
     def progress(self) -> int:
         """Instructions completed before the current block of the running slice."""
         return self._bc.state.block_start
 
-    def run(self, budget: int) -> int:
-        """Run about ``budget`` instructions (see ``emulator.blockclock``); returns how many ran."""
+    def run(self, budget: int, ticks: tuple[int, int, int] | None = None) -> int:
+        """Run about ``budget`` cycles (see ``emulator.blockclock``); returns how many passed
+        (instructions, plus ``slice_idle`` cycles asleep). ``ticks`` (first, period, vector):
+        SysTick ticks the slice may take natively (``slice_ticks`` says how many it took)."""
         uc = self.uc
         bc = self._bc
         self._stop_requested = False
@@ -830,14 +884,20 @@ class CortexM3:
         bc.arm(budget)
         if self.exc.pending and self.masked_pending():
             bc.watch_masks(self.read_masks())
+        elif ticks is not None:
+            bc.arm_ticks(ticks[0], ticks[1], ticks[2], self.sys.vtor, self.sys.stkalign)
         self.running = True
+        uc._hook_exception = None
         try:
-            uc.emu_start(self.rr(A.UC_ARM_REG_PC) | 1, UNTIL, 0, 0)
-        except UcError as e:
-            err = e.errno
+            err = bc.run(self.rr(A.UC_ARM_REG_PC))
+            self.native_sync()
         finally:
             self.running = False
             self.clock.slice_progress = _zero
+        state = bc.state
+        self.slice_idle, self.slice_ticks = state.idle, state.ticks
+        if err == UC_ERR_OK and uc._hook_exception is not None:
+            raise uc._hook_exception
         pc, primask, faultmask, basepri = self._regs.read_many(_PC_MASKS)
         self._masks = (primask, faultmask, basepri)
         budget_spent = bool(bc.state.stopped)

@@ -64,6 +64,12 @@ class ExcPath:
         self._enter = lib.ex_enter_msp
         self._return = lib.ex_return_msp
 
+    def native(self) -> tuple[int, int, int]:
+        """(state, ex_enter_msp, ex_return_msp) addresses, for other native code."""
+        lib = _library()
+        return (ctypes.addressof(self._p), ctypes.cast(lib.ex_enter_msp, ctypes.c_void_p).value or 0,
+                ctypes.cast(lib.ex_return_msp, ctypes.c_void_p).value or 0)
+
     def set_ram(self, ranges: list[tuple[int, int]]) -> None:
         """Where a frame may be stacked: [begin, end) ranges of RAM (at most 8 are used)."""
         p = self._p

@@ -41,6 +41,7 @@ from emulator.nvic import HARDFAULT, NMI, USAGEFAULT, ExceptionState
 from emulator.platform import NMI_IRQN, Platform, PlatformError, resolve_model
 from emulator.scs import Dwt, SystemControlSpace
 from emulator.semihosting import Semihosting
+from emulator.systick import TICKINT
 
 log = logging.getLogger("vboard.machine")
 
@@ -140,7 +141,7 @@ class Machine:
             self._ram.append(_Ram(region, buf, addr))
 
     def _map_devices(self) -> None:
-        self._attach(SCS_BASE, self.scs)
+        self._attach(SCS_BASE, self.scs, self._scs_write)
         self._attach(DWT_BASE, self.dwt)
         gates: dict[int, list[tuple[Device, str]]] = {}
         unknown = set(self.overrides) - {spec.name for spec in self.platform.devices}
@@ -218,12 +219,17 @@ class Machine:
 
         return sink
 
-    def _attach(self, base: int, dev: Device) -> None:
+    def _scs_write(self, offset: int, size: int, value: int) -> None:
+        self.cpu.end_native_ticks()  # NVIC, SCB or SysTick may change: Python takes the next tick
+        self.scs.write(offset, size, value)
+
+    def _attach(self, base: int, dev: Device,
+                write: Callable[[int, int, int], None] | None = None) -> None:
         dev.mmio_base = base
         size = (dev.SIZE + 0xFFF) & ~0xFFF
         self._check_free(base, size, f"device '{dev.name}'")
         self._device_windows.append((base, base + size, dev))
-        self.cpu.map_mmio(base, size, dev.read, dev.write, getattr(dev, "fifo_port", None))
+        self.cpu.map_mmio(base, size, dev.read, write or dev.write, getattr(dev, "fifo_port", None))
         self.faults.add_window(base, size)
 
     def bus_read(self, address: int, size: int) -> int:
@@ -474,11 +480,16 @@ class Machine:
                     clock.advance(target - now)
                     continue
                 budget = MAX_SLICE
+                ticks = None
                 if deadline is not None:
-                    budget = min(budget, deadline - now)
+                    ticks = self._tick_plan(now, deadline, until)
+                    if ticks is not None:  # the slice may run through SysTick ticks
+                        deadline = ticks[3]
+                    if deadline is not None:
+                        budget = min(budget, deadline - now)
                 if end is not None:
                     budget = min(budget, end - now)
-                self._slice(max(1, budget))
+                self._slice(max(1, budget), ticks)
                 if self.pacer is not None:
                     self.pacer(clock.now)
         except Lockup as e:
@@ -499,15 +510,46 @@ class Machine:
         finally:
             self._stepping = False
 
-    def _slice(self, budget: int) -> None:
+    def _tick_plan(self, now: int, deadline: int, until: Callable[[], bool] | None
+                   ) -> tuple[int, int, int, int | None] | None:
+        """When SysTick is the next event and nothing watches exceptions: (cycles to its tick,
+        its period, its vector, the next other deadline) for a slice that takes its ticks
+        natively (``CortexM3.run``); else None."""
+        systick = self.scs.systick
+        timer = systick.timer
+        if (timer is None or timer.when != deadline or until is not None or self._stepping
+                or self.pacer is not None or self.exception_observers or not systick.csr & TICKINT
+                or not systick.reload or not self.cpu.native_ticks_allowed()):
+            return None
+        vector = self.cpu.systick_vector()
+        if not vector & 1 or self._dead_loop.get(vector) is not False:
+            return None  # the first tick goes through Python, which checks the handler
+        period = (systick.reload + 1) * systick.cycles_per_tick()
+        return deadline - now, period, vector, self.clock.next_deadline(besides=timer)
+
+    def _slice(self, budget: int, ticks: tuple[int, int, int, int | None] | None = None) -> None:
         clock = self.clock
-        clock.slice_end = clock.now + budget
+        start = clock.now
+        clock.slice_end = start + budget
+        cpu = self.cpu
         try:
-            ran = self.cpu.step() if self._stepping else self.cpu.run(budget)
+            if self._stepping:
+                ran, idle = cpu.step(), 0
+            else:
+                ran = cpu.run(budget, None if ticks is None else ticks[:3])
+                idle = cpu.slice_idle
         finally:
             clock.slice_end = None
         clock.advance(ran)
-        self.instructions += ran
+        self.instructions += ran - idle
+        if ticks is not None and cpu.slice_ticks:
+            # The ticks taken natively: SysTick's next event follows the last of them.
+            systick = self.scs.systick
+            timer = systick.timer
+            if timer is not None and not timer.cancelled and timer.when == start + ticks[0]:
+                timer.cancel()
+                systick.timer = clock.call_at(start + ticks[0] + cpu.slice_ticks * ticks[1],
+                                              systick.expire, "systick")
 
     def next_wake_cycles(self) -> int | None:
         """While the CPU sleeps and nothing is due: the cycle of its next timer event (-1: none).

@@ -38,7 +38,7 @@ class SysTick:
         self.stopped_value = 0
 
     # -- time arithmetic ----------------------------------------------------
-    def _cycles_per_tick(self) -> int:
+    def cycles_per_tick(self) -> int:
         if self.csr & CLKSOURCE:
             return 1
         return max(1, self.clock.hz // self.ref_hz)
@@ -64,7 +64,7 @@ class SysTick:
     def value(self) -> int:
         if not self.csr & ENABLE:
             return self.stopped_value
-        n = (self.clock.now - self.start) // self._cycles_per_tick()
+        n = (self.clock.now - self.start) // self.cycles_per_tick()
         first = self._first_zero()
         if not first:
             return 0
@@ -80,7 +80,7 @@ class SysTick:
     def countflag(self) -> bool:
         if not self.csr & ENABLE:
             return bool(self.csr & COUNTFLAG)
-        cpt = self._cycles_per_tick()
+        cpt = self.cycles_per_tick()
         now_ticks = (self.clock.now - self.start) // cpt
         cleared = self.flag_cleared_at
         cleared_ticks = (cleared - self.start) // cpt if cleared > self.start else -1
@@ -137,7 +137,7 @@ class SysTick:
         self._cancel()
         if not self.csr & ENABLE:
             return
-        cpt = self._cycles_per_tick()
+        cpt = self.cycles_per_tick()
         now_ticks = (self.clock.now - self.start) // cpt
         k = self._transitions_until(now_ticks)
         if not self.reload and k >= 1:
@@ -145,9 +145,10 @@ class SysTick:
         if not self._first_zero():
             return
         when = self.start + self._zero_tick(k) * cpt
-        self.timer = self.clock.call_at(when, self._expire, "systick")
+        self.timer = self.clock.call_at(when, self.expire, "systick")
 
-    def _expire(self) -> None:
+    def expire(self) -> None:
+        """The 1->0 transition (a clock event)."""
         self.timer = None
         if self.csr & TICKINT:
             self.pend()

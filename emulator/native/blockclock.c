@@ -14,13 +14,24 @@
  * are passed in as function pointers by the Python side.
  */
 #include <stdint.h>
+#include <stddef.h>
 #include <string.h>
 
 typedef int (*uc_emu_stop_fn)(void *uc);
 typedef int (*uc_mem_read_fn)(void *uc, uint64_t address, void *bytes, uint64_t size);
 typedef int (*uc_reg_read_fn)(void *uc, int regid, void *value);
+typedef int (*uc_reg_write_fn)(void *uc, int regid, const void *value);
+typedef int (*uc_emu_start_fn)(void *uc, uint64_t begin, uint64_t until, uint64_t timeout, size_t count);
+typedef void (*uc_intr_fn)(void *uc, uint32_t intno, void *user_data);
+/* emulator/native/excpath.c, passed in by address */
+typedef int (*ex_enter_fn)(void *path, uint32_t n, uint32_t return_address, uint32_t vtor, int stkalign);
+typedef int (*ex_return_fn)(void *path, int to_thread, int stkalign);
 
 #define CACHE_SLOTS 65536u
+#define EXC_NOT_MSP 16    /* excpath.c: entry with the process stack in use, nothing done */
+#define EXC_INVPC 8
+#define EXC_RETURN_THREAD_MSP 0xFFFFFFF9u
+#define UNTIL 0xFFFFFF00u /* cortexm.UNTIL */
 
 struct block_clock {
     uc_emu_stop_fn emu_stop;
@@ -39,6 +50,33 @@ struct block_clock {
     int32_t reg_ids[3];
     uint32_t masks[3];
     uint32_t pad;
+    /* Native SysTick (vb_tick_arm): while `tick_on`, a SysTick tick due at `tick_next`
+     * is taken here (entry at a block boundary, or after a WFI by vb_run) and its
+     * return handled by vb_intr_hook, as long as the core sits in thread mode on MSP
+     * with no mask set; anything else ends the slice so that Python takes the tick.
+     * `budget` is then min(slice_budget, tick_next): the hook's one comparison. */
+    int32_t tick_on;
+    int32_t tick_active;   /* a natively taken handler runs; Python's NVIC does not know yet */
+    int64_t slice_budget;  /* the slice's own end (budget without the ticks) */
+    int64_t tick_next;     /* `executed` value at which the next tick is due */
+    int64_t tick_period;
+    int64_t idle;          /* cycles slept in WFI by vb_run: time, not instructions */
+    uint64_t ticks;        /* ticks taken natively in this slice */
+    uint64_t returns;      /* their returns handled natively */
+    uint32_t vtor;
+    uint32_t stkalign;
+    uint32_t vector;       /* SysTick's vector as Python checked it */
+    int32_t reg_ipsr;
+    int32_t reg_pc;
+    int32_t reg_sp;
+    int32_t reg_control;
+    int32_t tick_flags;    /* excpath's EXC_* bits of a native entry Python must still act on */
+    void *exc_path;
+    ex_enter_fn ex_enter;
+    ex_return_fn ex_return;
+    uc_reg_write_fn reg_write;
+    uc_emu_start_fn emu_start;
+    uc_intr_fn py_intr;    /* the Python interrupt hook: every interrupt not handled here */
     /* One 16-byte entry per slot: a hit touches a single cache line. */
     struct cache_entry {
         uint64_t addr;
@@ -80,6 +118,51 @@ static inline struct cache_entry *slot_of(struct block_clock *bc, uint64_t addre
     return &bc->cache[(uint32_t)((address >> 1) ^ (address >> 17)) & (CACHE_SLOTS - 1)];
 }
 
+static int masks_clear(struct block_clock *bc, void *uc)
+{
+    for (int i = 0; i < 3; i++) {
+        uint32_t value = 1;
+        if (bc->reg_read(uc, bc->reg_ids[i], &value) != 0 || value != 0) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static void set_budget(struct block_clock *bc)
+{
+    bc->budget = bc->tick_on && bc->tick_next < bc->slice_budget ? bc->tick_next : bc->slice_budget;
+}
+
+/* Take the due SysTick tick natively, returning to `at`: only from thread mode on the
+ * main stack with PRIMASK, FAULTMASK and BASEPRI clear and no natively taken handler
+ * running (Python checked the rest when it armed the ticks). 1: entered. */
+static int take_tick(struct block_clock *bc, void *uc, uint32_t at)
+{
+    uint32_t ipsr = 1, vector = 0;
+    if (bc->tick_active || bc->reg_read(uc, bc->reg_ipsr, &ipsr) != 0 || (ipsr & 0x1FFu) != 0 ||
+        !masks_clear(bc, uc) || bc->mem_read(uc, (uint64_t)bc->vtor + 4u * 15u, &vector, 4) != 0 ||
+        vector != bc->vector) {
+        return 0;
+    }
+    int flags = bc->ex_enter(bc->exc_path, 15u, at, bc->vtor, (int)bc->stkalign);
+    if (flags < 0 || (flags & EXC_NOT_MSP)) {
+        return 0;  /* nothing was done */
+    }
+    bc->tick_active = 1;
+    bc->ticks++;
+    bc->tick_next += bc->tick_period;
+    if (flags != 0) {
+        /* Entered, with a stacking error for Python to record: end the slice. */
+        bc->tick_flags = flags;
+        bc->tick_on = 0;
+        bc->budget = 0;
+        return 1;
+    }
+    set_budget(bc);
+    return 1;
+}
+
 /* The rare cases: the budget is used up, the masks are watched, or the block was never
  * seen (decoded here, the only place a code buffer lives). */
 static COLD void block_hook_slow(void *uc, uint64_t address, uint32_t size, struct block_clock *bc)
@@ -91,9 +174,22 @@ static COLD void block_hook_slow(void *uc, uint64_t address, uint32_t size, stru
             if (value != bc->masks[i]) {
                 bc->watch = 0;
                 bc->budget = 0;
+                bc->tick_on = 0;
                 break;
             }
         }
+    }
+    if (bc->tick_on && bc->executed >= bc->tick_next && bc->executed < bc->slice_budget) {
+        if (take_tick(bc, uc, (uint32_t)address)) {
+            /* The PC moved to the handler: this block does not run (Unicorn leaves it at
+             * its first instruction, the check that follows a block hook). */
+            uint32_t target = bc->vector | 1u;
+            bc->reg_write(uc, bc->reg_pc, &target);
+            return;
+        }
+        /* Python takes this tick: the slice ends here, where it would have without us. */
+        bc->tick_on = 0;
+        bc->budget = bc->executed;
     }
     if (bc->executed >= bc->budget) {
         if (!bc->stopped) {
@@ -133,6 +229,13 @@ void vb_block_hook(void *uc, uint64_t address, uint32_t size, void *user_data)
 void vb_arm(struct block_clock *bc, int64_t budget)
 {
     bc->budget = budget;
+    bc->slice_budget = budget;
+    bc->tick_on = 0;
+    bc->tick_active = 0;
+    bc->tick_flags = 0;
+    bc->idle = 0;
+    bc->ticks = 0;
+    bc->returns = 0;
     bc->executed = 0;
     bc->block_start = 0;
     bc->block_addr = 0;
@@ -181,4 +284,88 @@ void vb_invalidate(struct block_clock *bc)
 uint64_t vb_sizeof(void)
 {
     return sizeof(struct block_clock);
+}
+
+/* After vb_arm: let this slice take SysTick ticks natively, the first `first` cycles
+ * from its start, then every `period`. */
+void vb_tick_arm(struct block_clock *bc, int64_t first, int64_t period, uint32_t vector, uint32_t vtor,
+                 uint32_t stkalign)
+{
+    bc->tick_on = 1;
+    bc->tick_next = first;
+    bc->tick_period = period;
+    bc->vector = vector;
+    bc->vtor = vtor;
+    bc->stkalign = stkalign;
+    set_budget(bc);
+}
+
+/* UC_HOOK_INTR: the return from a natively taken SysTick handler to thread mode on the
+ * main stack, when the stacked frame is a plain one; every other interrupt (and that
+ * one otherwise) goes to the Python hook. */
+void vb_intr_hook(void *uc, uint32_t intno, void *user_data)
+{
+    struct block_clock *bc = (struct block_clock *)user_data;
+    if (intno == 8 && bc->tick_active) {
+        uint32_t pc = 0, ipsr = 0, control = 1, sp = 0, xpsr = 1;
+        bc->reg_read(uc, bc->reg_pc, &pc);
+        bc->reg_read(uc, bc->reg_ipsr, &ipsr);
+        bc->reg_read(uc, bc->reg_control, &control);
+        bc->reg_read(uc, bc->reg_sp, &sp);
+        if ((pc | 1u) == EXC_RETURN_THREAD_MSP && (ipsr & 0x1FFu) == 15u && !(control & 2u) &&
+            bc->mem_read(uc, (uint64_t)sp + 28u, &xpsr, 4) == 0 && (xpsr & 0x1FFu) == 0 &&
+            bc->ex_return(bc->exc_path, 1, (int)bc->stkalign) == 0) {
+            bc->tick_active = 0;
+            bc->returns++;
+            return;
+        }
+    }
+    bc->py_intr(uc, intno, NULL);
+}
+
+/* The halfword below `pc` when it is the last instruction of the last block entered. */
+static uint32_t before_pc(struct block_clock *bc, void *uc, uint64_t pc)
+{
+    uint8_t hw[2];
+    uint64_t at = pc & ~(uint64_t)1;
+    uint64_t block = bc->block_addr;
+    if (bc->block_size != 0 && at >= block + 2 && at <= block + bc->block_size &&
+        bc->mem_read(uc, at - 2, hw, 2) == 0) {
+        return (uint32_t)(hw[0] | (hw[1] << 8));
+    }
+    return 0;
+}
+
+/* The slice: uc_emu_start from `pc`; while ticks are armed, a WFI in thread mode whose
+ * wake-up is the next tick (before the slice's end) sleeps here: the cycles to the tick
+ * count as time (`idle`), the tick is taken and emulation goes on in its handler.
+ * Returns Unicorn's error code. */
+int vb_run(struct block_clock *bc, void *uc, uint64_t pc)
+{
+    for (;;) {
+        int err = bc->emu_start(uc, pc | 1u, UNTIL, 0, 0);
+        if (err != 0 || !bc->tick_on || bc->stopped || bc->tick_active) {
+            return err;
+        }
+        uint32_t now_pc = 0;
+        bc->reg_read(uc, bc->reg_pc, &now_pc);
+        /* A WFI ends its block, so `executed` is exact here. */
+        if (bc->block_size == 0 || now_pc != bc->block_addr + bc->block_size ||
+            before_pc(bc, uc, now_pc) != 0xBF30u || bc->tick_next >= bc->slice_budget) {
+            return 0;
+        }
+        int64_t wake = bc->tick_next > bc->executed ? bc->tick_next : bc->executed;
+        if (!take_tick(bc, uc, now_pc)) {
+            return 0;
+        }
+        bc->idle += wake - bc->executed;
+        bc->executed = wake;
+        bc->block_start = wake;
+        bc->block_addr = 0;
+        bc->block_size = 0;
+        pc = bc->vector;
+        if (bc->executed >= bc->budget && !bc->tick_on) {
+            return 0;  /* a stacking error: Python records it before anything runs */
+        }
+    }
 }
