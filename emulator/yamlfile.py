@@ -113,7 +113,10 @@ def read_yaml(path: Path, what: str) -> tuple[Any, dict[Key, int]]:
     except UnicodeDecodeError as e:
         line = raw[: e.start].count(b"\n") + 1
         raise YamlError(f"{path}:{line}: not UTF-8 text: not a {what} file") from None
-    loader = _StrictLoader(text)
+    try:
+        loader = _StrictLoader(text)
+    except yaml.YAMLError as e:  # a character YAML does not allow (the reader checks them first)
+        raise YamlError(f"{path}: not valid YAML ({getattr(e, 'reason', type(e).__name__)})") from None
     try:
         node = loader.get_single_node()
         if node is None:

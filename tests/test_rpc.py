@@ -263,8 +263,9 @@ def test_fuzz_malformed_and_oversized_requests(server) -> None:  # noqa: ANN001
     _, c = server
     _load(c, _need(FW / "hello.elf"))
     rng = random.Random(1234)
+    # Not DEADLINE_EXCEEDED: a unary handler that hangs is an escape, not an answer.
     ok_codes = {grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.FAILED_PRECONDITION,
-                grpc.StatusCode.NOT_FOUND, grpc.StatusCode.DEADLINE_EXCEEDED}
+                grpc.StatusCode.NOT_FOUND}
     # Methods whose random-but-valid requests could write files or corrupt the firmware are left out.
     skip = {"SaveSnapshot", "LoadSnapshot", "StartCapture", "Write", "Load", "Stream", "Subscribe"}
     methods = []
@@ -284,8 +285,9 @@ def test_fuzz_malformed_and_oversized_requests(server) -> None:  # noqa: ANN001
                     for _ in it:
                         break
                     it.cancel()
-                except grpc.RpcError as e:
-                    assert e.code() in ok_codes | {grpc.StatusCode.CANCELLED}, (path, raw, e)
+                except grpc.RpcError as e:  # an idle stream ends by its deadline
+                    ended = {grpc.StatusCode.CANCELLED, grpc.StatusCode.DEADLINE_EXCEEDED}
+                    assert e.code() in ok_codes | ended, (path, raw, e)
                 continue
             call = c.channel.unary_unary(path, request_serializer=None, response_deserializer=None)
             try:
