@@ -233,7 +233,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                 _print_report(result.report)
                 return EXIT_FAULT
             return 0
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         try:
             return _run_loop(args, machine, max_time, flush,
                              on_stop=trace.boards[0].stopped if trace is not None else None)
@@ -242,7 +242,8 @@ def cmd_run(args: argparse.Namespace) -> int:
                 wall = time.perf_counter() - started
                 n = machine.instructions
                 print(f"vboard: stats: instructions={n} virtual_s={machine.clock.now / machine.clock.hz:.6f} "
-                      f"wall_s={wall:.3f} mips={n / wall / 1e6 if wall else 0:.1f}", file=sys.stderr)
+                      f"wall_s={wall:.3f} mips={n / wall / 1e6 if wall else 0:.1f} "
+                      f"cpu_s={time.process_time() - cpu_started:.3f}", file=sys.stderr)
     finally:
         flush()
         if trace is not None:
