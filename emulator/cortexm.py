@@ -898,6 +898,9 @@ class CortexM3:
         self.slice_idle, self.slice_ticks = state.idle, state.ticks
         if err == UC_ERR_OK and uc._hook_exception is not None:
             raise uc._hook_exception
+        if self.mputlb.resume_pc is not None:  # a denied access to a split page: resume at it
+            self.rw(A.UC_ARM_REG_PC, self.mputlb.resume_pc | 1)
+            self.mputlb.resume_pc = None
         pc, primask, faultmask, basepri = self._regs.read_many(_PC_MASKS)
         self._masks = (primask, faultmask, basepri)
         budget_spent = bool(bc.state.stopped)

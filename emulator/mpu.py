@@ -157,6 +157,19 @@ class Mpu:
             return default_permissions(address)
         return 0
 
+    def split(self, begin: int, size: int, privileged: bool, negative_priority: bool) -> tuple[int, int]:
+        """(union, intersection) of the permissions over ``[begin, begin + size)``: the bits
+        some byte there allows, and the bits every byte allows."""
+        union = common = self.permissions(begin, privileged, negative_priority)
+        edges = self.edges
+        i = bisect.bisect_right(edges, begin)
+        while i < len(edges) and edges[i] < begin + size:
+            perms = self.permissions(edges[i], privileged, negative_priority)
+            union |= perms
+            common &= perms
+            i += 1
+        return union, common
+
     def page_permissions(self, page: int, size: int, privileged: bool, negative_priority: bool) -> int:
         """The union of the permissions over ``[page, page + size)``: a page that a region
         boundary splits gets what any part of it allows (see ``emulator.mputlb``)."""

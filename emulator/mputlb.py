@@ -24,12 +24,24 @@ privilege level when a TLB entry is filled:
   the precise PC and the exact offset in the page, before it has any effect,
   and ``take_denied`` turns it into the faulting virtual address and kind.
 
+Pages that a region or subregion boundary splits (regions and subregions
+below 1 KiB: an RTOS's MPU port gives its tasks 32-byte regions, and
+FreeRTOS's MPU demo for this board faults on one on purpose) are decided
+per access: for an access kind (read or write) whose permission differs
+within the page, the page maps to one of the ``SLOTS`` pages of an MMIO
+window. Its callbacks see the exact address and size: an allowed access is
+done on the RAM behind the page; a denied one stops the core (the
+instruction is aborted and runs again) and the next fill of that page for
+that access routes it to ``TRAP``, so it faults with the exact address.
+Kinds the whole page allows or denies keep the fast path.
+
 Limits: FAULTMASK (the third way to a negative priority) does not flush,
 so with HFNMIENA clear a page used under FAULTMASK may keep the default
-map's permissions until the next flush. The decision is per page. A page that a region or subregion boundary
-splits (regions below 1 KiB, subregions below 1 KiB, unaligned region
-ends) gets the most permissive of its parts, so an access there is never
-denied wrongly but may be allowed where the hardware would fault.
+map's permissions until the next flush. Split pages are decided per access
+only in RAM (elsewhere, and for instruction fetches, the page gets the most
+permissive of its parts); an instruction that makes several accesses to a
+split page (LDM/STM, LDRD/STRD) and is denied on a later one reports the
+first one's address in MMFAR.
 """
 
 from __future__ import annotations
@@ -48,16 +60,25 @@ from unicorn import (
     UC_TLB_CPU,
     UC_TLB_VIRTUAL,
     Uc,
+    UcError,
 )
+from unicorn.arm_const import UC_ARM_REG_LR, UC_ARM_REG_PC, UC_ARM_REG_R0, UC_ARM_REG_R8, UC_ARM_REG_SP
 
+from emulator.accesspc import accesses
 from emulator.mpu import Mpu, R, W, X
 
 # A physical page no board maps (the top of the vendor-specific system space, below
 # the core's "until" address 0xFFFFFF00).
 TRAP = 0xFFFFE000
+# The MMIO window for pages decided per access: one page per split page (at most two edges
+# per region and seven more per subregion set, 8 regions), also in the vendor system space.
+SLOTS = 160
+SLOT_BASE = 0xFFF00000
 HOOKED_END = 0xFFFFFBFF  # the last byte below the 1 KiB page of 0xFFFFFF00 (cortexm.UNTIL)
 _NEEDED = {UC_MEM_READ: R, UC_MEM_WRITE: W, UC_MEM_FETCH: X}
 READ, WRITE, FETCH = UC_MEM_READ, UC_MEM_WRITE, UC_MEM_FETCH
+_GENERAL = [UC_ARM_REG_R0 + n for n in range(8)] + [UC_ARM_REG_R8 + n for n in range(5)] + [UC_ARM_REG_SP,
+                                                                                            UC_ARM_REG_LR]
 
 
 class MpuTlb:
@@ -80,6 +101,11 @@ class MpuTlb:
         self.flush_pending = False
         # (page, R/W needed, privileged, negative priority) -> allowed: exception frames
         self._frames: dict[tuple[int, int, bool, bool], bool] = {}
+        self._slot_of: dict[int, int] = {}      # split page -> slot, until the next flush
+        self._slot_pages: list[int] = []        # slot -> split page
+        self._deny_next: tuple[int, int] | None = None  # (page, access) the next fill routes to TRAP
+        self.resume_pc: int | None = None  # where the core resumes after a slot stopped it
+        uc.mmio_map(SLOT_BASE, SLOTS * self.page, self._slot_read, None, self._slot_write, None)
         mpu.on_change = self.sync
 
     def sync(self) -> None:
@@ -117,6 +143,8 @@ class MpuTlb:
         self.flush_pending = False
         self._denied = None
         self._frames.clear()
+        self._slot_of.clear()
+        self._slot_pages.clear()
         self.uc.ctl(UC_CTL_TLB_FLUSH, UC_CTL_IO_WRITE)
 
     def on_negative_priority(self) -> None:
@@ -139,15 +167,80 @@ class MpuTlb:
 
     def _fill(self, _uc: Uc, vaddr: int, access: int, entry: object, _ud: object) -> bool:
         privileged, negative = self.core_state()
-        perms = self.mpu.page_permissions(vaddr, self.page, privileged, negative)
-        if perms & _NEEDED.get(access, R):
+        need = _NEEDED.get(access, R)
+        union, common = self.mpu.split(vaddr, self.page, privileged, negative)
+        if self._deny_next == (vaddr, access):
+            self._deny_next = None
+            union = 0
+        split = (union & ~common) & (R | W)
+        if split & need and self._in_ram(vaddr) and self._slot(vaddr) is not None:
+            entry.paddr = SLOT_BASE + self._slot_of[vaddr] * self.page  # type: ignore[attr-defined]
+            entry.perms = R | W  # type: ignore[attr-defined]  # the slot decides each access
+        elif union & need:
             entry.paddr = vaddr  # type: ignore[attr-defined]
-            entry.perms = perms  # type: ignore[attr-defined]  # R/W/X bits are UC_PROT_*
+            # R/W/X bits are UC_PROT_*; a split kind is left out so that it fills again
+            entry.perms = union & ~split if self._in_ram(vaddr) else union  # type: ignore[attr-defined]
         else:
             entry.paddr = TRAP  # type: ignore[attr-defined]
             entry.perms = UC_PROT_ALL  # type: ignore[attr-defined]
             self._denied = (vaddr, access)
         return True
+
+    def _in_ram(self, page: int) -> bool:
+        return any(begin <= page and page + self.page <= end for begin, end in self.ram())
+
+    def _slot(self, page: int) -> int | None:
+        slot = self._slot_of.get(page)
+        if slot is None and len(self._slot_pages) < SLOTS:
+            slot = self._slot_of[page] = len(self._slot_pages)
+            self._slot_pages.append(page)
+        return slot
+
+    def _slot_address(self, offset: int, size: int, need: int) -> int | None:
+        """The address an access to the slot window is for, if the MPU allows it exactly."""
+        slot, within = divmod(offset, self.page)
+        if slot >= len(self._slot_pages):
+            return None
+        address = self._slot_pages[slot] + within
+        privileged, negative = self.core_state()
+        if self.mpu.split(address, size, privileged, negative)[1] & need:
+            return address
+        self._deny_next = (self._slot_pages[slot], READ if need == R else WRITE)
+        self.flush_pending = True
+        # Stopping aborts the access, but the core resumes at the start of the translation
+        # block: it must resume at the access itself, which then goes to TRAP.
+        self.resume_pc = self._access_pc(address)
+        self.uc.emu_stop()
+        return None
+
+    def _access_pc(self, address: int) -> int:
+        """The load or store of the current translation block that accesses ``address``."""
+        uc = self.uc
+        start = uc.reg_read(UC_ARM_REG_PC) & ~1
+        regs = [uc.reg_read(r) for r in _GENERAL]
+        for length in (128, 16):
+            try:
+                code = bytes(uc.mem_read(start, length))
+                break
+            except UcError:
+                continue
+        else:
+            return start
+        for at, first, size in accesses(code, start, regs.__getitem__):
+            if first <= address < first + size:
+                return at
+        return start
+
+    def _slot_read(self, uc: Uc, offset: int, size: int, _ud: object) -> int:
+        address = self._slot_address(offset, size, R)
+        if address is None:
+            return 0
+        return int.from_bytes(uc.mem_read(address, size), "little")
+
+    def _slot_write(self, uc: Uc, offset: int, size: int, value: int, _ud: object) -> None:
+        address = self._slot_address(offset, size, W)
+        if address is not None:
+            uc.mem_write(address, (value & ((1 << (8 * size)) - 1)).to_bytes(size, "little"))
 
     def take_denied(self, address: int) -> tuple[int, int] | None:
         """For an unmapped access at ``address``: (faulting virtual address, READ/WRITE/FETCH)

@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 GOLDEN = ROOT / "firmware" / "golden"
 AN511_PROGRAMS = ["hello", "nested_irq", "nvic_irqs", "threads", "sysresetreq", "fault_undef",
                   "fault_unmapped", "fault_div0", "watchdog", "boardinit", "irq47", "mpu_regions", "mpu_mbed",
-                  "bitband"]
+                  "bitband", "mpu_small_regions"]
 QEMU_ATTEMPTS = 3
 BOARDS = {"mps2-an385": ("", GOLDEN), "mps2-an511": ("an511", GOLDEN / "an511")}
 

@@ -180,6 +180,16 @@ def test_a_page_split_by_a_region_boundary_gets_the_union():
     assert mpu.page_permissions(0x20000400, 1024, True, False) == ALL
 
 
+def test_split_gives_what_some_byte_and_what_every_byte_allows():
+    # A 1 KiB privileged-only page with a 32-byte read-only and a 32-byte full-access region.
+    mpu = _mpu((0x20000000, rasr(10, 1)), (0x20000000, rasr(5, 3)), (0x20000020, rasr(5, 2)))
+    assert mpu.split(0x20000000, 1024, False, False) == (ALL, 0)
+    assert mpu.split(0x20000000, 4, False, False) == (ALL, ALL)
+    assert mpu.split(0x2000001C, 8, False, False) == (ALL, R | X), "straddles the two regions"
+    assert mpu.split(0x20000020, 32, False, False) == (R | X, R | X)
+    assert mpu.split(0x20000000, 1024, True, False) == (ALL, ALL)
+
+
 # ------------------------------------------------------------------ enforcement
 MPU_MACROS = r"""
     .equ MPU_CTRL, 0xE000ED94
@@ -498,3 +508,57 @@ memmanage:
             break
     assert stop.kind == "exit", stop
     assert b.results(2) == [DACCVIOL | MMARVALID, 0]
+
+
+FRAME_OF_EITHER_STACK = """
+    tst lr, #4
+    ite eq
+    mrseq r0, msp
+    mrsne r0, psp
+"""
+
+
+def test_regions_below_a_page_are_decided_per_access(board):
+    """An RTOS MPU port's 32-byte regions, as FreeRTOS's MPU demo for this board uses them: in
+    one 1 KiB page, a task (unprivileged, process stack, entered from an SVC) stores where the
+    MPU allows and, in the same translation block, to the next 32 bytes, which it denies the
+    second time round. The denied store faults with its own PC and address (the core resumes
+    at it, not at the allowed store before it), and the allowed one does not fault."""
+    b = _run(board, f"""
+    STORE32 SHCSR, 1 << 16          @ MEMFAULTENA
+    MPU_REGION 0, 0, {FULL:#x}
+    MPU_REGION 1, 0x20004020, {rasr(5, 6):#x}
+    STORE32 MPU_CTRL, 1
+    dsb
+    isb
+    ldr r4, =0x20004000
+    ldr r7, =0x20004004
+    ldr r5, =0x20004020
+    ldr r0, [r5]                    @ reading the read-only region is allowed
+    ldr r0, =0x20008000
+    msr psp, r0
+    movs r6, #3
+    movs r3, #0
+    msr control, r6                 @ unprivileged on the process stack, as an RTOS task
+    isb
+    movs r6, #1
+loop:                               @ the same translation block twice, entered from an SVC
+    svc 0
+    movs r2, #0
+    strb r6, [r4]                   @ allowed
+denied:
+    strb r2, [r7]                   @ allowed the first time, denied the second
+    adds r3, r3, #1
+    mov r7, r5
+    cmp r3, #2
+    bne loop
+    movs r0, #0
+    msr control, r0
+    RESULT 4, r3
+    """, {"MemManage": RECORD_AND_DISABLE.replace("    mrs r0, msp\n", FRAME_OF_EITHER_STACK),
+          "SVCall": "    bx lr\n"})
+    cfsr, mmfar, hfsr, pc, loops = b.results(5)
+    assert cfsr == DACCVIOL | MMARVALID, hex(cfsr)
+    assert mmfar == 0x20004020
+    assert pc == b["denied"], "the stacked PC is the denied store"
+    assert loops == 2
