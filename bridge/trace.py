@@ -226,8 +226,9 @@ class TraceWriter:
     """Writes the trace events of one or more boards to ``path`` as they happen; ``close()`` ends it.
 
     Events go to the file at once (memory stays bounded on long runs); only
-    the handlers still running are kept. A write error stops the writing and
-    is raised by ``close()`` as a ``TraceError``, never on the emulation thread.
+    the handlers still running are kept. A write error (ENOSPC, EIO) stops
+    the writing and is kept in ``error`` for the caller to report once; it
+    never raises on the emulation thread. Only opening the file raises.
     """
 
     def __init__(self, path: str | Path) -> None:
@@ -237,7 +238,7 @@ class TraceWriter:
         except OSError as e:
             raise TraceError(f"--trace {path}: {e.strerror or e}") from None
         self._separator = ""
-        self._error: str | None = None
+        self.error: str | None = None
         self.events_written = 0
         self.boards: list[_BoardTrace] = []
         self.closed = False
@@ -245,11 +246,11 @@ class TraceWriter:
                     '"writer": "vboard"},\n"traceEvents": [\n')
 
     def _write(self, text: str) -> None:
-        if self._error is None:
+        if self.error is None:
             try:
                 self._file.write(text)
             except OSError as e:
-                self._error = e.strerror or str(e)
+                self.error = e.strerror or str(e)
 
     def add(self, event: dict[str, Any]) -> None:
         self._write(self._separator + json.dumps(event, separators=(",", ":")))
@@ -265,7 +266,7 @@ class TraceWriter:
         return board
 
     def close(self) -> None:
-        """Close the handlers still running at the end and finish the file (once)."""
+        """Close the handlers still running at the end and finish the file (once); see ``error``."""
         if self.closed:
             return
         self.closed = True
@@ -275,6 +276,4 @@ class TraceWriter:
         try:
             self._file.close()
         except OSError as e:
-            self._error = self._error or e.strerror or str(e)
-        if self._error is not None:
-            raise TraceError(f"--trace {self.path}: {self._error}")
+            self.error = self.error or e.strerror or str(e)

@@ -236,9 +236,20 @@ def test_link_changes_are_on_the_links_track(firmware, tmp_path):
     assert not events(trace, "i", pid=1, tid=3), "the server's link did not change"
 
 
-def test_a_trace_that_cannot_be_written_is_one_line_and_status_2(firmware):
+def test_a_trace_that_cannot_be_written_is_one_line_and_status_5(firmware):
+    """Like a capture that cannot be written: the run goes on, one line at the end, exit 5 (lost output)."""
     proc = subprocess.run([sys.executable, "-m", "vboard.cli", "run", str(firmware / "hello.elf"), "-q",
                            "--trace", "/dev/full"], capture_output=True, text=True, timeout=60, cwd=ROOT)
-    assert proc.returncode == 2, proc.stderr
+    assert proc.returncode == 5, proc.stderr
     assert "hello: done" in proc.stdout
-    assert proc.stderr.splitlines() == ["vboard: error: --trace /dev/full: No space left on device"]
+    assert proc.stderr.splitlines() == [
+        "vboard: error: --trace /dev/full: No space left on device (output after it is lost)"]
+
+
+def test_a_simulation_trace_that_cannot_be_written_is_status_5(firmware):
+    sim = ROOT / "platforms" / "simulations" / "rawping-pair.yaml"
+    proc = subprocess.run([sys.executable, "-m", "vboard.cli", "run", str(sim), "-q", "--max-time", "5s",
+                           "--trace", "/dev/full"], capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert proc.returncode == 5, proc.stderr
+    assert "vboard: error: --trace /dev/full: No space left on device (output after it is lost)" in \
+        proc.stderr.splitlines(), proc.stderr

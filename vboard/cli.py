@@ -30,7 +30,7 @@ RUN_EXIT_CODES = """exit status:
   2    bad input: one line on stderr says what and where (file:line: key for YAML files)
   3    a firmware fault or lockup (the fault report is on stderr)
   4    the CPU sleeps with nothing left to wake it
-  5    an output could not be written (--pcap, --uartN file:PATH: ENOSPC, EIO); reported once
+  5    an output could not be written (--pcap, --trace, --uartN file:PATH: ENOSPC, EIO); reported once
   124  --max-time reached
   129, 130, 143  ended by SIGHUP, SIGINT (Ctrl-C), SIGTERM: outputs flushed and closed first"""
 
@@ -256,7 +256,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             provider.shutdown()
         pcap_error = network.pcap.error if network is not None and network.pcap is not None else None
         _report_lost_output(args, [(f"{labels[id(ep)]} ", ep.error) for ep in endpoints] +
-                            [(f"--pcap {args.pcap}: ", pcap_error)])
+                            [(f"--pcap {args.pcap}: ", pcap_error),
+                             (f"--trace {args.trace}: ", trace.error if trace is not None else None)])
 
 
 def _report_lost_output(args: argparse.Namespace, errors: list[tuple[str, str | None]]) -> None:

@@ -92,6 +92,10 @@ def run_simulation(args: argparse.Namespace, max_time: float | None,
                 if board.stop is not None:
                     traced.stopped(board.stop)
             trace.close()
+            if trace.error:
+                print(f"vboard: error: --trace {args.trace}: {trace.error} (output after it is lost)",
+                      file=sys.stderr, flush=True)
+                args.output_lost = True
     return _exit_status(sim, end_ns, status)
 
 
