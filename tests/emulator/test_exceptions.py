@@ -486,6 +486,43 @@ svc_handler:
     assert b.result(3) == 11
 
 
+@pytest.mark.parametrize("stack", ["msp", "psp"])
+def test_svc_redirects_the_return_to_an_address_with_the_thumb_bit(board, stack):
+    """FreeRTOS's MPU port (v2 system calls) writes a function pointer, Thumb bit set, into
+    the stacked PC and returns: an UNPREDICTABLE return address the core (and QEMU, which
+    logs it as a guest error) takes with bit 0 ignored. The task's stack is the process stack
+    in FreeRTOS; the main stack takes the other exception return path."""
+    to_psp = """
+    ldr r0, =0x20008000
+    msr psp, r0
+    movs r0, #2
+    msr control, r0
+    isb
+""" if stack == "psp" else ""
+    b = board(f"""
+reset:
+{to_psp}
+    svc #5
+    RESULT 1, r0                    @ not reached: the return went to system_call
+    EXIT
+system_call:
+    movs r0, #77
+    RESULT 0, r0
+    EXIT
+svc_handler:
+    tst lr, #4
+    ite eq
+    mrseq r0, msp
+    mrsne r0, psp
+    ldr r1, =system_call
+    orr r1, r1, #1                  @ a function pointer: Thumb bit set
+    str r1, [r0, #24]
+    bx lr
+""", {"SVCall": "svc_handler"})
+    b.run()
+    assert b.results(2) == [77, 0]
+
+
 def test_svc_with_primask_set_escalates_to_hardfault(board):
     b = board("""
 reset:
