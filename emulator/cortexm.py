@@ -939,6 +939,10 @@ class CortexM3:
         finally:
             self.running = False
             self._masks = None
+        if self.mputlb.resume_pc is not None:  # a denied access to a split page: step it again,
+            self.rw(A.UC_ARM_REG_PC, self.mputlb.resume_pc | 1)  # now into the trap page
+            self.mputlb.resume_pc = None
+            return self.step()
         return 0 if self.fault is not None else 1
 
 

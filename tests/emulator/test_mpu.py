@@ -472,20 +472,25 @@ thread_load:
     assert pc == b["thread_load"]
 
 
-def test_single_steps_through_a_violation_and_its_handler(board):
+@pytest.mark.parametrize("size_log2", [12, 5], ids=["4KiB", "32B-in-a-page"])
+def test_single_steps_through_a_violation_and_its_handler(board, size_log2):
     """Stepping (as the GDB server does): the denied store faults, the handler runs step by step
     and returns without touching the MPU, skipping the store; the next access to the same page
-    is a normal read, not a stale trap mapping."""
+    is a normal read, not a stale trap mapping. A 32-byte region is decided per access: a store
+    just past it, in the same page, is allowed."""
+    allowed = 0x20004000 + (1 << size_log2) + 0x20
     b = board(MPU_MACROS + f"""
 reset:
     STORE32 SHCSR, 1 << 16
     MPU_REGION 0, 0, {FULL:#x}
-    MPU_REGION 1, 0x20004000, {rasr(12, 6):#x}
+    MPU_REGION 1, 0x20004000, {rasr(size_log2, 6):#x}
     STORE32 MPU_CTRL, 1
     dsb
     isb
     ldr r4, =0x20004010
     movs r5, #0x5A
+    ldr r7, ={allowed:#x}
+    str r5, [r7]
     str r5, [r4]
     ldr r6, [r4]
     RESULT 1, r6
@@ -508,6 +513,7 @@ memmanage:
             break
     assert stop.kind == "exit", stop
     assert b.results(2) == [DACCVIOL | MMARVALID, 0]
+    assert b.m.cpu.read_u32(allowed) == 0x5A
 
 
 FRAME_OF_EITHER_STACK = """
