@@ -148,3 +148,32 @@ def test_tshark_reads_it(tmp_path: Path) -> None:
     assert [int(r[5], 0) if r[5] else 0 for r in rows] == [DIR_OUTBOUND, DIR_INBOUND, 0]
     # capinfos-style summary from tshark itself: no "appears to be damaged" warnings.
     assert "damaged" not in proc.stderr and "cut short" not in proc.stderr
+
+
+def test_capture_timestamps_keep_nanoseconds_of_virtual_time(tmp_path):
+    """A frame sent at a cycle that is no whole microsecond is stamped to the nanosecond (if_tsresol 9)."""
+    from emulator.clock import Clock
+    from emulator.frames import FramePort
+    from emulator.network import Switch
+
+    clock = Clock(25_000_000)  # 40 ns per cycle
+    switch = Switch(seed=0)
+    a, b = FramePort("a"), FramePort("b")
+    switch.attach_device("a", clock, a)
+    switch.attach_device("b", clock, b)
+    path = tmp_path / "ns.pcapng"
+    writer = PcapngWriter(path)
+    for port in switch.ports:
+        writer.attach(port)
+    frame = bytes.fromhex("ffffffffffff020000000001") + b"\x88\xb5" + bytes(50)
+    stamps = []
+    for cycles in (1_234_567, 3, 25_000_001):
+        clock.advance(cycles)
+        clock.fire_due()
+        stamps.append(clock.now * 40)
+        a.send(frame)
+        clock.fire_due()
+    writer.close()
+    got = sorted({t for t, _ in read_pcapng(path)})
+    assert got == stamps, (got, stamps)
+    assert any(t % 1000 for t in got)  # not whole microseconds

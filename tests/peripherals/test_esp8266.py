@@ -416,3 +416,18 @@ def test_fuzz_never_raises_and_keeps_serving(chunks: list[bytes], waits: list[in
     h.run(1)
     h.take()
     assert h.cmd("AT", 0.1).endswith(OK)
+
+
+def test_passive_ipd_reports_each_chunk_not_the_buffer(online: Host) -> None:
+    """Passive mode: every arrival is announced with its own length, while earlier ones are still
+    buffered (the driver adds them up; announcing the whole buffer makes it count bytes twice)."""
+    h = online
+    open_tcp(h)
+    handle = h.dev.links[0].handle
+    h.take()
+    for chunk in (b"abc", b"defgh", b"i"):
+        h.provider.inject(handle, chunk)
+        h.run(0.01)
+    assert h.take() == b"+IPD,0,3\r\n+IPD,0,5\r\n+IPD,0,1\r\n"
+    assert h.cmd("AT+CIPRECVLEN?") == b"+CIPRECVLEN:9,0,0,0,0\r\n" + OK
+    assert h.cmd("AT+CIPRECVDATA=0,2048") == b"+CIPRECVDATA,9:abcdefghi\r\nOK\r\n"

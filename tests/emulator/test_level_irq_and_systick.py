@@ -1,0 +1,74 @@
+"""Two timing rules whose mutants the rest of the suite missed (or only hung on).
+
+- A level-sensitive IRQ whose line is still high when its handler returns is
+  pended again (B3.4.1): the handler runs until it clears the source.
+- SysTick with RVR=N pends every N+1 cycles of its clock (the counter counts
+  N..0, B3.3.1), the first one N+1 cycles after CVR is cleared.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from emulator.clock import Clock
+from emulator.systick import CLKSOURCE, ENABLE, TICKINT, SysTick
+
+
+def test_level_irq_re_pends_on_exception_return_until_cleared(board):
+    # UART0 TX (IRQ 1) is a level: TXINT stays set until INTCLEAR. The handler leaves it set twice.
+    b = board("""
+reset:
+    IRQ_PRIO 1, 0x80
+    IRQ_ENABLE 1
+    STORE32 UART0 + 0x10, 16        @ BAUDDIV
+    STORE32 UART0 + 0x08, 0x5       @ CTRL: TX_EN | TX_INTEN
+    movs r7, #0
+    ldr r0, =UART0
+    movs r1, #'X'
+    str r1, [r0]
+    dsb
+    isb
+    nop
+    nop
+    RESULT 0, r7
+    EXIT
+uart0_tx:
+    adds r7, #1
+    cmp r7, #3
+    blt 1f
+    ldr r0, =UART0 + 0x0C
+    movs r1, #1
+    str r1, [r0]                    @ INTCLEAR.TX: the line goes low
+1:
+    bx lr
+""", {"IRQ1": "uart0_tx"})
+    b.run()
+    assert b.result(0) == 3, "the handler must run again while its level line stays high"
+
+
+@pytest.mark.timeout(20)  # an off-by-one here can make the clock fire forever at one instant
+@pytest.mark.parametrize("reload", [1, 2, 99, 24_999, 0xFFFFFF])
+def test_systick_period_is_reload_plus_one(reload: int) -> None:
+    clock = Clock(25_000_000)
+    fired: list[int] = []
+    st = SysTick(clock, lambda: fired.append(clock.now))
+    st.write_reload(reload)
+    st.write_current(0)
+    start = clock.now
+    st.write_csr(ENABLE | TICKINT | CLKSOURCE)
+    assert st.value() == 0
+    clock.advance(1)
+    clock.fire_due()
+    assert st.value() == reload  # reloaded on the first tick, then counts down
+    for _ in range(3):
+        deadline = clock.next_deadline()
+        assert deadline is not None
+        clock.advance(deadline - clock.now)
+        clock.fire_due()
+    assert fired == [start + (reload + 1) * k for k in (1, 2, 3)]
+    if reload >= 2:
+        clock.advance(reload)  # N ticks after the last 1 -> 0: one tick before the next
+        assert st.value() == 1 and len(fired) == 3
+        clock.advance(1)
+        clock.fire_due()
+        assert st.value() == 0 and len(fired) == 4
