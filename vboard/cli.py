@@ -19,6 +19,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from vboard import signals
+from vboard.net_options import add_net_options
 
 EXIT_BAD_INPUT = 2
 EXIT_FAULT = 3
@@ -105,18 +106,6 @@ def build_parser() -> argparse.ArgumentParser:
                      help="board log records at this level and above go to stderr (default: warning, "
                      "error with -q): faults taken, accesses nothing serves, device guest errors")
     return parser
-
-
-def add_net_options(group: Any) -> None:
-    """``--net`` and ``--forward``: one definition for ``vboard run`` and ``vboard ctl load``."""
-    group.add_argument("--net", default="none", metavar="BACKEND",
-                       help="user (QEMU's user networking, libslirp: board 10.0.2.15, host 10.0.2.2, "
-                       "DNS 10.0.2.3), user,restrict=on (only the forwards), passt (the same through passt), "
-                       "tap:NAME, socket:URL (QEMU -netdev stream/dgram), or none (default)")
-    group.add_argument("--forward", action="append", default=[],
-                       metavar="PROTO:[HOSTADDR:]HOSTPORT:BOARDPORT",
-                       help="host-to-board port forward for --net user/passt, e.g. tcp:8080:80 or "
-                       "udp:127.0.0.1:5353:53 (HOSTADDR defaults to 127.0.0.1; repeatable)")
 
 
 def _status(args: argparse.Namespace, message: str) -> None:

@@ -28,7 +28,7 @@ from typing import Any
 
 from google.protobuf.json_format import MessageToDict
 
-from vboard.cli import add_net_options
+from vboard.net_options import add_net_options
 
 EXIT_REFUSED = 1
 EXIT_BAD_INPUT = 2
