@@ -11,6 +11,12 @@ class RuntimeFailure(Exception):
         self.code = code
 
 
+def cut(value: object, limit: int = 80) -> str:
+    """A client's value as an error message quotes it: at most ``limit`` characters."""
+    text = str(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def invalid(message: str) -> RuntimeFailure:
     return RuntimeFailure("INVALID_ARGUMENT", message)
 

@@ -45,7 +45,7 @@ from pathlib import Path
 from typing import Any
 
 from bridge.net.packets import require_loopback
-from bridge.rpc_errors import RuntimeFailure, invalid, not_found, precondition
+from bridge.rpc_errors import RuntimeFailure, cut, invalid, not_found, precondition
 from bridge.rpc_observe import SessionObserver
 from emulator.machine import Machine, StopReason
 from emulator.network import Switch
@@ -59,6 +59,7 @@ MAX_ACCESS_POINTS = 64           # per Wi-Fi module (default BSSIDs come from 25
 MAX_CMDLINE = 1024               # characters of a semihosting command line
 _CMDLINE_RE = re.compile(r"[ -~]*")
 DEFAULT_HOST_LOOPBACK = "127.0.0.1"
+MAX_PATH = 4096                          # characters of a file name a client sends
 MAX_SNAPSHOTS = 16                       # kept in memory by name
 MAX_SNAPSHOT_BYTES = 256 * 1024 * 1024   # one snapshot, in memory or in a file
 MAX_SNAPSHOTS_BYTES = 1024 * 1024 * 1024  # all kept in memory together
@@ -258,7 +259,7 @@ class Session:
         for b in self.boards:
             if b.name == name:
                 return b
-        raise not_found(f"no board '{name}' (boards: {', '.join(b.name for b in self.boards)})")
+        raise not_found(f"no board '{cut(name)}' (boards: {', '.join(b.name for b in self.boards)})")
 
 
 def _uart_names(m: Machine) -> list[str]:
@@ -439,7 +440,7 @@ class Runtime:
         from emulator.platform import PlatformError
 
         if pace not in ("", "fast", "realtime"):
-            raise invalid(f"pace '{pace}': expected fast or realtime")
+            raise invalid(f"pace '{cut(pace)}': expected fast or realtime")
         if cmdline is not None:
             check_cmdline(cmdline)
         check_host_loopback(host_loopback)
@@ -447,8 +448,12 @@ class Runtime:
             raise invalid("firmware: give a firmware image or a simulation file")
         policy = TRUSTED if trusted else self.policy
         path = self._path(firmware, "firmware", policy)
-        if not path.is_file():
-            raise not_found(f"{firmware[:80]}: no such file")
+        try:
+            found = path.is_file()
+        except OSError as e:
+            raise invalid(f"{cut(firmware)}: {e.strerror or e}") from None
+        if not found:
+            raise not_found(f"{cut(firmware)}: no such file")
         self._unload()
         try:
             if firmware.endswith((".yaml", ".yml")):
@@ -483,10 +488,14 @@ class Runtime:
 
     def _path(self, name: str, what: str, policy: LoadPolicy | None = None) -> Path:
         """A file a client names, bounded by the policy's root folder."""
+        if len(name) > MAX_PATH or "\0" in name:
+            raise invalid(f"{what} '{cut(name)}': expected a file name of at most {MAX_PATH} characters")
         try:
             return (policy or self.policy).path(name, what)
         except OutsideRoot as e:
             raise RuntimeFailure("PERMISSION_DENIED", str(e)) from None
+        except OSError as e:
+            raise invalid(f"{what} '{cut(name)}': {e.strerror or e}") from None
 
     def _load_simulation(self, path: Path, net: str, forwards: list[str] | None,
                          dns_records: list[str] | None, pace: str, policy: LoadPolicy) -> Session:
@@ -648,7 +657,7 @@ class Runtime:
             try:
                 rx = re.compile(pattern)
             except re.error as e:
-                raise invalid(f"pattern '{pattern}': not a regular expression ({e})") from None
+                raise invalid(f"pattern '{cut(pattern)}': not a regular expression ({e})") from None
         elif not pattern:
             raise invalid("pattern: give the text to wait for")
         deadline = s.time_ns() + (timeout_ns or DEFAULT_WAIT_NS)
@@ -668,7 +677,7 @@ class Runtime:
         b = s.board(board)
         name = uart or "uart0"
         if name not in b.uarts:
-            raise not_found(f"board '{b.name}' has no UART '{name}' (UARTs: {', '.join(b.uarts)})")
+            raise not_found(f"board '{b.name}' has no UART '{cut(name)}' (UARTs: {', '.join(b.uarts)})")
         return b.uarts[name]
 
     # -------------------------------------------------------------------- loop
@@ -865,7 +874,7 @@ class Runtime:
         if name:
             addr = syms.address(name)
             if addr is None:
-                raise not_found(f"no symbol '{name}' in {b.firmware}")
+                raise not_found(f"no symbol '{cut(name)}' in {b.firmware}")
             return name, addr
         found = syms.lookup(address & ~1)
         if found is None:
@@ -895,7 +904,7 @@ class Runtime:
                 return sw.port(short)
             except KeyError:
                 pass
-        raise not_found(f"no switch port '{name}' (ports: {', '.join(p.name for p in sw.ports)})")
+        raise not_found(f"no switch port '{cut(name)}' (ports: {', '.join(p.name for p in sw.ports)})")
 
     def set_link(self, name: str, up: bool | None, loss: float | None, delay_ns: int | None,
                  rate_bps: int | None) -> Any:
@@ -1012,7 +1021,7 @@ class Runtime:
         ap = b.wifi.aps.get(ssid)
         if ap is None:
             have = ", ".join(b.wifi.aps) or "none"
-            raise not_found(f"board '{b.name}' has no access point '{ssid}' (access points: {have})")
+            raise not_found(f"board '{b.name}' has no access point '{cut(ssid)}' (access points: {have})")
         return ap
 
     def wifi_status(self, board: str) -> dict[str, Any]:
@@ -1140,7 +1149,7 @@ class Runtime:
         elif name in self.snapshots:
             snap = self.snapshots[name]
         else:
-            raise not_found(f"no snapshot '{name}' (have: {', '.join(self.snapshots) or 'none'})")
+            raise not_found(f"no snapshot '{cut(name)}' (have: {', '.join(self.snapshots) or 'none'})")
         if [b.name for b in snap.boards] != [b.name for b in s.boards]:
             raise precondition("the snapshot is of other boards than the ones loaded")
         lost: list[str] = []

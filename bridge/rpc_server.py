@@ -37,7 +37,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from bridge.proto import vboard_pb2 as pb
-from bridge.rpc_errors import RuntimeFailure, invalid, precondition
+from bridge.rpc_errors import RuntimeFailure, cut, invalid, precondition
 from bridge.rpc_gpio import GpioServices
 from bridge.rpc_observe import ObserveServices
 from bridge.rpc_runtime import RunGoal, Runtime, Watcher, wait_event
@@ -50,6 +50,7 @@ MAX_UART_WRITE = 64 * 1024
 MAX_MEMORY = 1024 * 1024
 MAX_STEP = 100_000
 STREAM_CHUNK = 64 * 1024
+MAX_MESSAGE = 1024  # characters of an error message (the values in it are cut at 80)
 SERVICES = ("Emulation", "Uart", "Network", "Wifi", "Memory", "Events", "Observe", "Gpio")
 PACKAGE = "vboard.v1"
 _NAME_RE = re.compile(r"[A-Za-z0-9_.-]{1,64}")
@@ -149,10 +150,10 @@ class _CallContext:
 def parse_duration_ns(text: str) -> int:
     m = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*(ns|us|ms|s|min)?\s*", text)
     if not m:
-        raise invalid(f"duration '{text}': expected e.g. 1s, 250ms, 10us")
+        raise invalid(f"duration '{cut(text)}': expected e.g. 1s, 250ms, 10us")
     value = int(float(m.group(1)) * _UNITS[m.group(2) or "s"])
     if value <= 0:
-        raise invalid(f"duration '{text}': must be positive")
+        raise invalid(f"duration '{cut(text)}': must be positive")
     return value
 
 
@@ -194,7 +195,7 @@ def _wifi_msg(d: dict[str, Any]) -> pb.WifiStatus:
 
 def _check_ssid(ssid: str) -> None:
     if not 0 < len(ssid) <= 32 or not _AT_TEXT_RE.fullmatch(ssid):
-        raise invalid(f"ssid {ssid!r}: expected 1..32 printable ASCII characters without '\"' or '\\'")
+        raise invalid(f"ssid {cut(ssid)!r}: expected 1..32 printable ASCII characters without '\"' or '\\'")
 
 
 def _check_rssi(rssi: int) -> None:
@@ -225,13 +226,13 @@ def _access_point_args(req: pb.AccessPointRequest) -> tuple[str, int, int, str]:
         raise invalid(f"channel {channel}: expected {CHANNEL_RANGE[0]}..{CHANNEL_RANGE[1]}")
     bssid = req.bssid.lower()
     if bssid and (not _BSSID_RE.fullmatch(bssid) or int(bssid[:2], 16) & 1):
-        raise invalid(f"bssid '{req.bssid}': expected a unicast MAC address such as 02:00:00:00:00:07")
+        raise invalid(f"bssid '{cut(req.bssid)}': expected a unicast MAC address such as 02:00:00:00:00:07")
     return req.password, rssi, channel, bssid
 
 
 def _check_name(name: str, what: str = "name") -> None:
     if not _NAME_RE.fullmatch(name):
-        raise invalid(f"{what} '{name}': expected 1-64 of letters, digits, '_', '.', '-'")
+        raise invalid(f"{what} '{cut(name)}': expected 1-64 of letters, digits, '_', '.', '-'")
 
 
 class Services(ObserveServices, GpioServices):
@@ -478,7 +479,7 @@ def _parse(req_cls: Any, raw: bytes) -> tuple[Any, str]:
 
 def _failure(fn: Callable[..., Any], e: BaseException) -> tuple[grpc.StatusCode, str]:
     if isinstance(e, RuntimeFailure):
-        return getattr(grpc.StatusCode, e.code, grpc.StatusCode.INTERNAL), str(e)
+        return getattr(grpc.StatusCode, e.code, grpc.StatusCode.INTERNAL), cut(str(e), MAX_MESSAGE)
     log.error("handler %s failed", fn.__name__, exc_info=e)
     return grpc.StatusCode.INTERNAL, f"internal error: {type(e).__name__}: {str(e)[:200]}"
 

@@ -311,3 +311,33 @@ def test_a_crafted_snapshot_file_runs_no_code(rooted, tmp_path: Path) -> None:  
     assert not marker.exists()
     c.save_snapshot("good", "good.snap")  # a real one still loads
     assert c.load_snapshot("again", "good.snap").name == "good"
+
+
+def test_long_values_are_cut_in_errors(rooted) -> None:  # noqa: ANN001
+    _, c = rooted
+    c.load("hello.elf")
+    huge = "x" * 2_000_000
+    for call in (lambda: c.load(huge), lambda: c.load("hello.elf", platform=huge),
+                 lambda: c.load("hello.elf", platform=huge + ".yaml"), lambda: c.save_snapshot(huge),
+                 lambda: c.symbol(huge), lambda: c.start_capture(huge), lambda: c.load_snapshot("a", huge),
+                 lambda: c.uart_read(board=huge), lambda: c.set_link(huge, up=False),
+                 lambda: c.call(c.emulation.RunFor, pb.RunForRequest(duration=huge))):
+        with pytest.raises(ClientError) as ei:
+            call()
+        assert len(ei.value.message) < 400 and "x" * 81 not in ei.value.message, ei.value.message[:200]
+
+
+def test_snapshots_are_bounded_in_count_and_bytes(rooted, monkeypatch) -> None:  # noqa: ANN001
+    import bridge.rpc_runtime as rt
+
+    _, c = rooted
+    c.load("hello.elf")
+    monkeypatch.setattr(rt, "MAX_SNAPSHOTS", 2)
+    c.save_snapshot("a")
+    c.save_snapshot("b")
+    message = _refused(lambda: c.save_snapshot("c"), "RESOURCE_EXHAUSTED")
+    assert "2 snapshots kept already" in message and "replace" in message
+    c.save_snapshot("a")  # the same name replaces it
+    monkeypatch.setattr(rt, "MAX_SNAPSHOT_BYTES", 1024)
+    assert "at most 0 MiB" in _refused(lambda: c.save_snapshot("b"), "RESOURCE_EXHAUSTED")
+    assert [s.name for s in c.snapshots().snapshots] == ["a", "b"]
