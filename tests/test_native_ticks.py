@@ -21,8 +21,9 @@ PROGRAMS = {"microbench_tick": 0.2, "cpubench": 0.3, "threads": 1.0, "nested_irq
             "tickless": 2.0, "hello": 0.5}
 
 
-def _run(elf, seconds: float, native: bool) -> tuple[Machine, bytes, int]:
+def _run(elf, seconds: float, native: bool, polls: int = 0) -> tuple[Machine, bytes, int]:
     m = Machine(load_platform("mps2-an385"))
+    m.host_polls.extend(lambda: None for _ in range(polls))
     out = bytearray()
     m.port("uart0").connect(out.extend)
     m.load(load_image(elf))
@@ -62,3 +63,9 @@ def test_idle_ticks_are_taken_natively(firmware):
     """microbench_tick sleeps between 10 kHz ticks: nearly all of them stay in native code."""
     m, _out, native = _run(firmware / "microbench_tick.elf", 0.5, native=True)
     assert native >= 4900  # of 5000 ticks; about one per 100 (a slice) goes through Python
+
+
+def test_host_input_keeps_a_slice_boundary_per_tick(firmware):
+    """With host I/O polled at slice boundaries, every tick still ends a slice (input latency)."""
+    m, _out, native = _run(firmware / "microbench_tick.elf", 0.05, native=True, polls=1)
+    assert native == 0 and m.clock.now >= m.clock.cycles(0.05)
