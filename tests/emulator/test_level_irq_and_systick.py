@@ -4,9 +4,15 @@
   pended again (B3.4.1): the handler runs until it clears the source.
 - SysTick with RVR=N pends every N+1 cycles of its clock (the counter counts
   N..0, B3.3.1), the first one N+1 cycles after CVR is cleared.
+
+And a run ended by a signal that lands inside an MMIO callback.
 """
 
 from __future__ import annotations
+
+import os
+import signal
+import threading
 
 import pytest
 
@@ -72,3 +78,35 @@ def test_systick_period_is_reload_plus_one(reload: int) -> None:
         clock.advance(1)
         clock.fire_due()
         assert st.value() == 0 and len(fired) == 4
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.filterwarnings("error::pytest.PytestUnraisableExceptionWarning")  # ctypes dropped one
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT])
+def test_a_signal_during_mmio_callbacks_ends_the_run_at_a_slice_boundary(board, capfd, sig) -> None:
+    """A firmware that does nothing but read a device register: the signal lands inside an MMIO
+    callback almost surely. It must end the run (``vboard.signals``), not be printed and dropped by
+    ctypes ("Exception ignored on calling ctypes callback function")."""
+    from vboard import signals
+
+    b = board("""
+reset:
+    ldr r0, =UART0
+loop:
+    ldr r1, [r0, #4]                @ STATE: a Python device read every iteration
+    b loop
+""")
+    with signals.run_signals() as run:
+        timer = threading.Timer(0.3, os.kill, (os.getpid(), sig))
+        timer.start()
+        try:
+            with pytest.raises(signals.Interrupted) as ei:
+                for _ in range(10_000):
+                    with run.deferred():
+                        b.m.run(250_000)
+                    run.check()
+        finally:
+            timer.cancel()
+    assert ei.value.exit_code == 128 + sig
+    err = capfd.readouterr().err
+    assert "ctypes" not in err and "Exception ignored" not in err and "Traceback" not in err, err
