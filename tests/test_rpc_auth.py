@@ -341,3 +341,24 @@ def test_snapshots_are_bounded_in_count_and_bytes(rooted, monkeypatch) -> None: 
     monkeypatch.setattr(rt, "MAX_SNAPSHOT_BYTES", 1024)
     assert "at most 0 MiB" in _refused(lambda: c.save_snapshot("b"), "RESOURCE_EXHAUSTED")
     assert [s.name for s in c.snapshots().snapshots] == ["a", "b"]
+
+
+def test_default_port_file_lives_in_the_users_runtime_folder(tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
+    from vboard.portfile import ServerInfo, default_port_file, discover, write_port_file
+
+    runtime = tmp_path / "run-user"
+    runtime.mkdir(mode=0o700)
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(runtime))
+    monkeypatch.delenv("VBOARD_ADDRESS", raising=False)
+    monkeypatch.delenv("VBOARD_TOKEN", raising=False)
+    assert default_port_file() == runtime / "vboard" / "serve.json"
+    write_port_file(default_port_file(), ServerInfo("127.0.0.1:1234", TOKEN, 42))
+    assert stat.S_IMODE(default_port_file().stat().st_mode) == 0o600
+    assert stat.S_IMODE(default_port_file().parent.stat().st_mode) == 0o700
+    assert discover() == ServerInfo("127.0.0.1:1234", TOKEN, 42)
+    monkeypatch.setenv("VBOARD_ADDRESS", "127.0.0.1:999")
+    monkeypatch.setenv("VBOARD_TOKEN", "from-the-environment")
+    assert discover() == ServerInfo("127.0.0.1:999", "from-the-environment")
+    monkeypatch.delenv("XDG_RUNTIME_DIR")
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert default_port_file() == tmp_path / ".local" / "share" / "vboard" / "serve.json"
