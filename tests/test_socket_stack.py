@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from netpeers import http_server, inet_services
+from netpeers import PORT_WAIT, http_server, inet_services
 from proc_helpers import child, vboard_run
 
 from bridge.net.attach import attach_network
@@ -46,6 +46,7 @@ from vboard.peers import (
     DnsQuery,
     DnsServer,
     EchoTransfer,
+    HttpServer,
     PortTaken,
     free_port,
     http_response,
@@ -163,6 +164,50 @@ def test_sigio_state_machine_queries_api_ipify_org(firmware):
     assert req.headers.get("host") == "api.ipify.org", req
     assert req.headers.get("connection") == "close", req
     assert server.errors == []
+
+
+class HeldHttpServer(HttpServer):
+    """``HttpServer`` that holds its answer until ``release`` is set, then sends it and its FIN at once."""
+
+    def __init__(self, response: bytes) -> None:
+        self.release = threading.Event()
+        self.answered = threading.Event()
+        super().__init__(80, response, bind_wait=PORT_WAIT)
+
+    def _serve(self, conn: socket.socket) -> None:
+        raw = b""
+        while b"\r\n\r\n" not in raw:
+            data = self.recv(conn)
+            if not data:
+                return
+            raw += data
+        self.got_request.set()
+        while not self.release.wait(0.05):
+            if self.stopping.is_set():
+                return
+        self.send_all(conn, self.response)
+        conn.shutdown(socket.SHUT_WR)
+        self.answered.set()
+        while self.recv(conn):
+            pass
+
+
+def test_sigio_state_machine_finishes_when_the_answer_and_its_fin_arrive_together(board_factory):
+    """The sample reads the answer in one sigio callback and closes in the next one. With the board
+    asleep when the answer comes (as under CPU load: the host answered 50 ms late), the data and
+    the FIN enter the board 7 us apart and one vnet_poll takes both: one socket event. As on
+    Mbed OS over lwIP (a recv() that takes data is itself a socket event), the recv must bring
+    the next sigio, or the sample waits for ever."""
+    with HeldHttpServer(http_response(b"203.0.113.7")) as server:
+        board = board_factory("sigio_state_machine", dns_records=("api.ipify.org=10.0.2.2",))
+        board.run_until(server.got_request.is_set, 30, "the GET at the host")
+        board.step(0.2)  # the board has nothing left to do but wait for the answer: it sleeps
+        server.release.set()
+        assert server.answered.wait(10), "the held server did not send its answer"
+        stop = board.machine.run(board.machine.clock.cycles(5.0))
+    assert (stop.kind, stop.exit_code) == ("exit", 0), (stop.kind, stop.message, board.text)
+    assert "sigio_state_machine: received 95 bytes" in board.text, board.text
+    assert "sigio_state_machine: done" in board.text, board.text
 
 
 # ================================================================== 2. netsocket_tests

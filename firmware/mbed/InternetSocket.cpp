@@ -196,6 +196,21 @@ nsapi_error_t InternetSocket::getpeername(SocketAddress *address)
     return NSAPI_ERROR_OK;
 }
 
+/* Taking data is a socket event of its own, as on Mbed OS over lwIP (whose
+ * RCVMINUS event calls the socket's sigio too): the next run-loop turn calls
+ * sigio again. A handler that reads in one sigio and acts on what follows in
+ * the next (the docs' sigio sample: RECEIVE, then CLOSE) gets that next call
+ * even when the stack took the data and the peer's FIN in one poll, which
+ * raised a single event (the board woke from a long sleep with both in the
+ * Ethernet FIFO). */
+int InternetSocket::took(int r)
+{
+    if (r > 0) {
+        mark();
+    }
+    return r;
+}
+
 template <typename Op>
 int InternetSocket::blocking(Op op)
 {
@@ -433,13 +448,13 @@ nsapi_size_or_error_t TCPSocket::recv(void *data, nsapi_size_t size)
         return NSAPI_ERROR_NO_SOCKET;
     }
     flush_pending();
-    return blocking([&]() {
+    return took(blocking([&]() {
         int r = vnet_recv(_sock, data, size);
         if (r < 0 && _connecting && (r == NSAPI_ERROR_NO_CONNECTION || r == NSAPI_ERROR_IN_PROGRESS)) {
             r = NSAPI_ERROR_WOULD_BLOCK;
         }
         return r;
-    });
+    }));
 }
 
 nsapi_size_or_error_t TCPSocket::sendto(const SocketAddress &address, const void *data, nsapi_size_t size)
@@ -553,7 +568,7 @@ nsapi_size_or_error_t UDPSocket::recvfrom(SocketAddress *address, void *data, ns
         return NSAPI_ERROR_NO_SOCKET;
     }
     const bool filter = bool(_remote);
-    return blocking([&]() {
+    return took(blocking([&]() {
         for (;;) {
             vnet_endpoint_t ep = {};
             int r = vnet_recvfrom(_sock, &ep, data, size);
@@ -569,7 +584,7 @@ nsapi_size_or_error_t UDPSocket::recvfrom(SocketAddress *address, void *data, ns
             }
             return r;
         }
-    });
+    }));
 }
 
 nsapi_error_t UDPSocket::connect(const SocketAddress &address)

@@ -39,6 +39,8 @@ protected:
     /* Retry `op` until it stops returning WOULD_BLOCK or the timeout passes. */
     template <typename Op>
     int blocking(Op op);
+    /* A receive's result `r`; data taken (r > 0) brings one more sigio. */
+    int took(int r);
     virtual void flush_pending() {}
 
     int _sock = -1;
