@@ -185,6 +185,9 @@ class CortexM3:
         self._regs = RegisterFile(uc)
         self._words = WordReader(uc)
         self._excpath = excpath.ExcPath(uc)
+        # Exception entry, return and tail-chain through native/excpath.c where it handles the
+        # case; False: always the Python path (the reference the native one is tested against).
+        self.native_exceptions = True
         self.mpu = Mpu()
         self.mputlb = MpuTlb(uc, self.mpu, self._mpu_state, lambda: self.ram_ranges)
         self.rr = self._regs.read
@@ -386,7 +389,7 @@ class CortexM3:
     def take_exception(self, n: int, return_address: int | None = None) -> None:
         """PushStack + ExceptionTaken (B1.5.6, B1.5.7); ``return_address`` None: the current PC."""
         push_denied = self.mputlb.check_frames and self._mpu_denies_frame(push=True)
-        if not push_denied and self._take_exception_msp(n, return_address):
+        if not push_denied and self.native_exceptions and self._take_exception_native(n, return_address):
             return
         if return_address is None:
             return_address = self.pc
@@ -425,12 +428,12 @@ class CortexM3:
             exc_return = EXC_RETURN_THREAD_PSP if using_psp else EXC_RETURN_THREAD_MSP
         self._enter(n, exc_return, control & ~2, msp, psp)
 
-    def _take_exception_msp(self, n: int, return_address: int | None) -> bool:
-        """Entry while MSP is the stack in use: stacking and registers in one native call.
-        False (nothing done) when the process stack is in use."""
+    def _take_exception_native(self, n: int, return_address: int | None) -> bool:
+        """Entry from MSP, or from thread mode on PSP: stacking and registers in one native
+        call. False (nothing done) when it declined (a PSP frame outside RAM)."""
         at = excpath.AT_PC if return_address is None else return_address & ~1
         flags, vector, _xpsr = self._excpath.enter(n, at, self.sys.vtor, self.sys.stkalign)
-        if flags & excpath.NOT_MSP:
+        if flags & excpath.DECLINED:
             return False
         if flags & excpath.STKERR:
             # A stacking error: the handler still runs (B1.5.6), with BusFault pending.
@@ -498,16 +501,18 @@ class CortexM3:
             self.raise_fault(Fault("MUNSTKERR", exc_return, detail="MPU: unstacking refused"))
             self.take_pending_fault_now(return_address=exc_return)
             return
-        if not nxt and kind != 0xD and not control & 2:
-            self._return_msp(n, to_thread)
-            return
-        msp, psp = self.banked_sps()
         if nxt:
             # Tail-chain: the stacked frame stays; the next handler gets the same EXC_RETURN.
             if self.trace_exceptions:
                 self.trace_exceptions(f"tail-chain {exception_name(n)} -> {exception_name(nxt)}")
-            self._enter(nxt, exc_return, control & ~2, msp, psp)
+            if self.native_exceptions:
+                self._tail_chain(nxt, exc_return)
+            else:
+                self._enter(nxt, exc_return, control & ~2, *self.banked_sps())
             return
+        if self.native_exceptions and not control & 2 and self._return_native(n, kind):
+            return
+        msp, psp = self.banked_sps()
         use_psp = kind == 0xD
         sp = psp if use_psp else msp
         try:
@@ -530,18 +535,31 @@ class CortexM3:
         self.rw(A.UC_ARM_REG_XPSR, (xpsr & ~XPSR_ALIGN & ~0x1FF) | new_ipsr)
         self._finish_return(n, pc, to_thread)
 
-    def _return_msp(self, n: int, to_thread: bool) -> None:
-        """PopStack from MSP while MSP is in use: unstacking and registers in one native call."""
-        flags, pc, xpsr = self._excpath.leave(to_thread, self.sys.stkalign)
+    def _tail_chain(self, n: int, exc_return: int) -> None:
+        """From the returning handler straight into ``n`` (handler mode, MSP, the frame kept)."""
+        flags, vector = self._excpath.tail_chain(n, exc_return, self.sys.vtor)
+        if flags & excpath.VECTTBL:
+            self.sys.hfsr |= HFSR["VECTTBL"]
+        self._entered(n, vector)
+
+    def _return_native(self, n: int, kind: int) -> bool:
+        """PopStack to handler or thread mode on MSP, or to thread mode on PSP: unstacking and
+        registers in one native call. False (nothing done) when it declined (PSP unreadable)."""
+        to_thread = kind != 0x1
+        mode = excpath.TO_THREAD_PSP if kind == 0xD else int(to_thread)
+        flags, pc, xpsr = self._excpath.leave(mode, self.sys.stkalign)
+        if flags & excpath.DECLINED:
+            return False
         if flags & excpath.UNSTKERR:
             sp = pc
             self.sys.cfsr |= CFSR["UNSTKERR"]
             self.raise_fault(Fault("UNSTKERR", sp, sp, "unstacking from unmapped memory"))
             self.take_pending_fault_now(return_address=self.rr(A.UC_ARM_REG_PC))
-            return
+            return True
         if flags & excpath.INVPC:
             self._stacked_ipsr(xpsr, pc, to_thread)  # records the INVPC fault
         self._returned(n, pc, to_thread)
+        return True
 
     def _stacked_ipsr(self, xpsr: int, pc: int, to_thread: bool) -> int:
         ipsr = xpsr & 0x1FF

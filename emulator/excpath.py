@@ -1,9 +1,10 @@
-"""Exception entry and return on the main stack in one native call each (``native/excpath.c``).
+"""Exception entry, return and tail-chain in one native call each (``native/excpath.c``).
 
-The common case of every interrupt: thread or handler code on MSP, no
-tail-chain. ``CortexM3`` keeps the NVIC state, faults and every other case
-in Python; this moves the eight-word frame and the registers with a dozen
-Unicorn calls made from C rather than from Python.
+The common cases of every interrupt: thread or handler code on MSP, and
+thread code on PSP as RTOS threads run (PendSV switching the PSP before the
+return). ``CortexM3`` keeps the NVIC state, faults and every other case in
+Python; this moves the eight-word frame and the registers with a few Unicorn
+calls made from C rather than from Python.
 """
 
 from __future__ import annotations
@@ -16,11 +17,12 @@ from unicorn import arm_const as A
 from emulator import native_lib
 
 MAX_RAM = 8
-STKERR, VECTTBL, UNSTKERR, INVPC, NOT_MSP = 1, 2, 4, 8, 16
+STKERR, VECTTBL, UNSTKERR, INVPC, DECLINED = 1, 2, 4, 8, 16
+TO_HANDLER, TO_THREAD_MSP, TO_THREAD_PSP = 0, 1, 2  # leave(): the mode and stack returned to
 AT_PC = 0xFFFFFFFF  # enter(): return to the current PC
 _REGS = (A.UC_ARM_REG_R0, A.UC_ARM_REG_R1, A.UC_ARM_REG_R2, A.UC_ARM_REG_R3, A.UC_ARM_REG_R12,
          A.UC_ARM_REG_LR, A.UC_ARM_REG_SP, A.UC_ARM_REG_XPSR, A.UC_ARM_REG_PC, A.UC_ARM_REG_CPSR,
-         A.UC_ARM_REG_CONTROL)
+         A.UC_ARM_REG_CONTROL, A.UC_ARM_REG_PSP)
 
 
 class _Path(ctypes.Structure):
@@ -41,9 +43,9 @@ class _Path(ctypes.Structure):
 def _library() -> ctypes.CDLL:
     path = ctypes.POINTER(_Path)
     return native_lib.load("excpath", (_Path, "ex_sizeof"), {
-        "ex_enter_msp": (ctypes.c_int, [path, ctypes.c_uint32, ctypes.c_uint32, ctypes.c_uint32,
-                                        ctypes.c_int]),
-        "ex_return_msp": (ctypes.c_int, [path, ctypes.c_int, ctypes.c_int]),
+        "ex_enter": (ctypes.c_int, [path, ctypes.c_uint32, ctypes.c_uint32, ctypes.c_uint32, ctypes.c_int]),
+        "ex_return": (ctypes.c_int, [path, ctypes.c_int, ctypes.c_int]),
+        "ex_tail_chain": (ctypes.c_int, [path, ctypes.c_uint32, ctypes.c_uint32, ctypes.c_uint32]),
     })
 
 
@@ -61,14 +63,15 @@ class ExcPath:
         for i, reg in enumerate(_REGS):
             p.regs[i] = reg
         self._ref = ctypes.byref(p)
-        self._enter = lib.ex_enter_msp
-        self._return = lib.ex_return_msp
+        self._enter = lib.ex_enter
+        self._return = lib.ex_return
+        self._tail_chain = lib.ex_tail_chain
 
     def native(self) -> tuple[int, int, int]:
-        """(state, ex_enter_msp, ex_return_msp) addresses, for other native code."""
+        """(state, ex_enter, ex_return) addresses, for other native code."""
         lib = _library()
-        return (ctypes.addressof(self._p), ctypes.cast(lib.ex_enter_msp, ctypes.c_void_p).value or 0,
-                ctypes.cast(lib.ex_return_msp, ctypes.c_void_p).value or 0)
+        return (ctypes.addressof(self._p), ctypes.cast(lib.ex_enter, ctypes.c_void_p).value or 0,
+                ctypes.cast(lib.ex_return, ctypes.c_void_p).value or 0)
 
     def set_ram(self, ranges: list[tuple[int, int]]) -> None:
         """Where a frame may be stacked: [begin, end) ranges of RAM (at most 8 are used)."""
@@ -80,16 +83,24 @@ class ExcPath:
 
     def enter(self, n: int, return_address: int, vtor: int, stkalign: bool) -> tuple[int, int, int]:
         """(EXC_* bits, vector, xPSR before entry); raises RuntimeError if Unicorn refused.
-        NOT_MSP: the process stack is in use and nothing was done. ``return_address``
-        AT_PC: the current PC."""
+        DECLINED: nothing was done (a frame on PSP outside RAM: Python's path records the
+        stacking fault). ``return_address`` AT_PC: the current PC."""
         flags = self._enter(self._ref, n, return_address & 0xFFFFFFFF, vtor, int(stkalign))
         if flags < 0:
             raise RuntimeError("exception entry: register access failed")
         return flags, self._p.out[0], self._p.out[1]
 
-    def leave(self, to_thread: bool, stkalign: bool) -> tuple[int, int, int]:
-        """(EXC_* bits, return PC (SP when UNSTKERR), stacked xPSR)."""
-        flags = self._return(self._ref, int(to_thread), int(stkalign))
+    def leave(self, mode: int, stkalign: bool) -> tuple[int, int, int]:
+        """(EXC_* bits, return PC (SP when UNSTKERR), stacked xPSR); ``mode`` TO_*. DECLINED
+        (to PSP, its frame unreadable): nothing was done."""
+        flags = self._return(self._ref, mode, int(stkalign))
         if flags < 0:
             raise RuntimeError("exception return: register access failed")
         return flags, self._p.out[0], self._p.out[1]
+
+    def tail_chain(self, n: int, exc_return: int, vtor: int) -> tuple[int, int]:
+        """(EXC_* bits, vector): from the returning handler straight into exception ``n``."""
+        flags = self._tail_chain(self._ref, n, exc_return & 0xFFFFFFFF, vtor)
+        if flags < 0:
+            raise RuntimeError("tail-chain: register access failed")
+        return flags, self._p.out[0]

@@ -18,7 +18,7 @@ from emulator.machine import Machine
 from emulator.platform import load_platform
 
 PROGRAMS = {"microbench_tick": 0.2, "cpubench": 0.3, "threads": 1.0, "nested_irq": 1.0, "timers": 1.0,
-            "tickless": 2.0, "hello": 0.5}
+            "tickless": 2.0, "hello": 0.5, "preempt": 0.25}
 
 
 def _run(elf, seconds: float, native: bool, polls: int = 0) -> tuple[Machine, bytes, int]:

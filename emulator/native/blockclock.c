@@ -28,9 +28,11 @@ typedef int (*ex_enter_fn)(void *path, uint32_t n, uint32_t return_address, uint
 typedef int (*ex_return_fn)(void *path, int to_thread, int stkalign);
 
 #define CACHE_SLOTS 65536u
-#define EXC_NOT_MSP 16    /* excpath.c: entry with the process stack in use, nothing done */
+#define EXC_DECLINED 16   /* excpath.c: a case left to Python, nothing done */
 #define EXC_INVPC 8
 #define EXC_RETURN_THREAD_MSP 0xFFFFFFF9u
+#define EXC_RETURN_THREAD_PSP 0xFFFFFFFDu
+#define RET_THREAD_PSP_PLAIN 6 /* excpath.c: ex_return to thread mode on PSP, plain frames only */
 #define UNTIL 0xFFFFFF00u /* cortexm.UNTIL */
 
 struct block_clock {
@@ -52,8 +54,8 @@ struct block_clock {
     uint32_t pad;
     /* Native SysTick (vb_tick_arm): while `tick_on`, a SysTick tick due at `tick_next`
      * is taken here (entry at a block boundary, or after a WFI by vb_run) and its
-     * return handled by vb_intr_hook, as long as the core sits in thread mode on MSP
-     * with no mask set; anything else ends the slice so that Python takes the tick.
+     * return handled by vb_intr_hook, as long as the core sits in thread mode (MSP, or
+     * PSP with its frame in RAM) with no mask set; anything else ends the slice so that Python takes the tick.
      * `budget` is then min(slice_budget, tick_next): the hook's one comparison. */
     int32_t tick_on;
     int32_t tick_active;   /* a natively taken handler runs; Python's NVIC does not know yet */
@@ -134,8 +136,8 @@ static void set_budget(struct block_clock *bc)
     bc->budget = bc->tick_on && bc->tick_next < bc->slice_budget ? bc->tick_next : bc->slice_budget;
 }
 
-/* Take the due SysTick tick natively, returning to `at`: only from thread mode on the
- * main stack with PRIMASK, FAULTMASK and BASEPRI clear and no natively taken handler
+/* Take the due SysTick tick natively, returning to `at`: only from thread mode (on either
+ * stack) with PRIMASK, FAULTMASK and BASEPRI clear and no natively taken handler
  * running (Python checked the rest when it armed the ticks). 1: entered. */
 static int take_tick(struct block_clock *bc, void *uc, uint32_t at)
 {
@@ -146,7 +148,7 @@ static int take_tick(struct block_clock *bc, void *uc, uint32_t at)
         return 0;
     }
     int flags = bc->ex_enter(bc->exc_path, 15u, at, bc->vtor, (int)bc->stkalign);
-    if (flags < 0 || (flags & EXC_NOT_MSP)) {
+    if (flags < 0 || (flags & EXC_DECLINED)) {
         return 0;  /* nothing was done */
     }
     bc->tick_active = 1;
@@ -301,7 +303,7 @@ void vb_tick_arm(struct block_clock *bc, int64_t first, int64_t period, uint32_t
 }
 
 /* UC_HOOK_INTR: the return from a natively taken SysTick handler to thread mode on the
- * main stack, when the stacked frame is a plain one; every other interrupt (and that
+ * main or the process stack, when the stacked frame is a plain one; every other interrupt (and that
  * one otherwise) goes to the Python hook. */
 void vb_intr_hook(void *uc, uint32_t intno, void *user_data)
 {
@@ -312,9 +314,10 @@ void vb_intr_hook(void *uc, uint32_t intno, void *user_data)
         bc->reg_read(uc, bc->reg_ipsr, &ipsr);
         bc->reg_read(uc, bc->reg_control, &control);
         bc->reg_read(uc, bc->reg_sp, &sp);
-        if ((pc | 1u) == EXC_RETURN_THREAD_MSP && (ipsr & 0x1FFu) == 15u && !(control & 2u) &&
-            bc->mem_read(uc, (uint64_t)sp + 28u, &xpsr, 4) == 0 && (xpsr & 0x1FFu) == 0 &&
-            bc->ex_return(bc->exc_path, 1, (int)bc->stkalign) == 0) {
+        int to_msp = (pc | 1u) == EXC_RETURN_THREAD_MSP;
+        if ((to_msp || (pc | 1u) == EXC_RETURN_THREAD_PSP) && (ipsr & 0x1FFu) == 15u && !(control & 2u) &&
+            (!to_msp || (bc->mem_read(uc, (uint64_t)sp + 28u, &xpsr, 4) == 0 && (xpsr & 0x1FFu) == 0)) &&
+            bc->ex_return(bc->exc_path, to_msp ? 1 : RET_THREAD_PSP_PLAIN, (int)bc->stkalign) == 0) {
             bc->tick_active = 0;
             bc->returns++;
             return;

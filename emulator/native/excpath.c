@@ -1,10 +1,13 @@
 /*
- * Exception entry and return for the common case, in one call each: the
- * core uses the main stack (CONTROL.SPSEL = 0), no tail-chain. The Python
- * core (cortexm.py) keeps the NVIC state, the fault logic and every other
- * case; these functions only move registers and the stack frame, the way
- * _take_exception_msp/_finish_entry and _return_msp/_finish_return do,
- * with a dozen Unicorn calls made from C instead of from Python.
+ * Exception entry, return and tail-chain for the common cases, in one call
+ * each: from and to thread or handler mode on the main stack, and from and
+ * to thread mode on the process stack (CONTROL.SPSEL = 1, as RTOS threads
+ * run). The Python core (cortexm.py) keeps the NVIC state, the fault logic
+ * and every other case; these functions only move registers and the stack
+ * frame, the way take_exception/_enter and exception_return do, with a few
+ * Unicorn calls made from C instead of from Python. A frame on the process
+ * stack that is not in RAM is declined (nothing done): Python's path records
+ * the stacking fault.
  *
  * Unicorn's functions come in as pointers (no Unicorn headers needed).
  */
@@ -13,12 +16,15 @@
 typedef int (*reg_batch_fn)(void *uc, int *regs, void **vals, int count);
 typedef int (*mem_fn)(void *uc, uint64_t address, void *bytes, uint64_t size);
 
-enum { R0, R1, R2, R3, R12, LR, SP, XPSR, PC, CPSR, CONTROL, NREGS };
+enum { R0, R1, R2, R3, R12, LR, SP, XPSR, PC, CPSR, CONTROL, PSP, NREGS };
 
 #define XPSR_T (1u << 24)
 #define XPSR_ALIGN (1u << 9)
 #define EXC_RETURN_HANDLER 0xFFFFFFF1u
 #define EXC_RETURN_THREAD_MSP 0xFFFFFFF9u
+#define EXC_RETURN_THREAD_PSP 0xFFFFFFFDu
+#define CONTROL_NPRIV 1u
+#define CONTROL_SPSEL 2u
 #define MAX_RAM 8
 
 /* Results: a bit set per thing the Python side must still act on. */
@@ -26,7 +32,7 @@ enum { R0, R1, R2, R3, R12, LR, SP, XPSR, PC, CPSR, CONTROL, NREGS };
 #define EXC_VECTTBL 2u   /* the vector could not be read */
 #define EXC_UNSTKERR 4u  /* the frame could not be unstacked */
 #define EXC_INVPC 8u     /* return to thread mode with a non-zero stacked IPSR */
-#define EXC_NOT_MSP 16u  /* entry: the process stack is in use; nothing was done */
+#define EXC_DECLINED 16u /* a case left to Python; nothing was done */
 #define EXC_AT_PC 0xFFFFFFFFu /* entry: the return address is the current PC */
 
 typedef struct {
@@ -95,28 +101,51 @@ static int resume_at(exc_path_t *p, uint32_t address, uint32_t xpsr, int result)
     return result;
 }
 
-/* PushStack + ExceptionTaken on the main stack. Returns EXC_* bits or -1 on an engine error. */
-int ex_enter_msp(exc_path_t *p, uint32_t n, uint32_t return_address, uint32_t vtor, int stkalign)
+/* Thread mode on the process stack: SP (the PSP) becomes `frame`, then MSP is selected and
+ * handler mode entered with IPSR = n. Unicorn swaps the banked SPs itself when the mode or
+ * SPSEL changes; SPSEL can only be cleared from privileged thread mode (a v7-M handler's
+ * write of it is ignored), so an unprivileged thread is made privileged for the switch
+ * (in handler mode) and given its nPRIV back after. */
+static void enter_from_psp(exc_path_t *p, uint32_t frame, uint32_t control, uint32_t xpsr_in)
+{
+    static const int priv[] = {SP, CONTROL, XPSR};
+    static const int unpriv[] = {SP, XPSR, CONTROL, XPSR, CONTROL, XPSR};
+    uint32_t thread_xpsr = xpsr_in & 0xF8000000u;
+    if (!(control & CONTROL_NPRIV)) {
+        uint32_t w[3] = {frame, control & ~CONTROL_SPSEL, xpsr_in};
+        write_regs(p, priv, w, 3);
+    } else {
+        uint32_t w[6] = {frame, thread_xpsr | 15u, control & ~(CONTROL_SPSEL | CONTROL_NPRIV),
+                         thread_xpsr, control & ~CONTROL_SPSEL, xpsr_in};
+        write_regs(p, unpriv, w, 6);
+    }
+}
+
+/* PushStack + ExceptionTaken from the stack in use. Returns EXC_* bits or -1 on an engine error. */
+int ex_enter(exc_path_t *p, uint32_t n, uint32_t return_address, uint32_t vtor, int stkalign)
 {
     static const int in[] = {R0, R1, R2, R3, R12, LR, SP, XPSR, PC, CONTROL};
     uint32_t r[10];
     if (read_regs(p, in, r, 10)) {
         return -1;
     }
-    if (r[9] & 2u) {
-        return EXC_NOT_MSP;
+    uint32_t sp = r[6], xpsr = r[7], control = r[9];
+    int psp = (control & CONTROL_SPSEL) && !(xpsr & 0x1FFu);
+    if (control & CONTROL_SPSEL && !psp) {
+        return EXC_DECLINED;  /* SPSEL set in handler mode: not a v7-M state */
     }
     if (return_address == EXC_AT_PC) {
         return_address = r[8];
     }
     int result = 0;
-    uint32_t sp = r[6], xpsr = r[7];
     int align = (sp & 4u) && stkalign;
     uint32_t frame = (sp - 32u) & (stkalign ? ~7u : ~3u);
     uint32_t data[8] = {r[0], r[1], r[2], r[3], r[4], r[5], return_address & ~1u,
                         (xpsr & ~XPSR_ALIGN) | (align ? XPSR_ALIGN : 0u)};
     if (is_ram(p, frame)) {
         p->mem_write(p->uc, frame, data, sizeof data);
+    } else if (psp) {
+        return EXC_DECLINED;
     } else {
         result |= EXC_STKERR;
     }
@@ -125,37 +154,89 @@ int ex_enter_msp(exc_path_t *p, uint32_t n, uint32_t return_address, uint32_t vt
         vector = 0;
         result |= EXC_VECTTBL;
     }
+    uint32_t handler_xpsr = (xpsr & 0xF8000000u) | n | ((vector & 1u) ? XPSR_T : 0u);
+    static const int lr[] = {LR};
+    if (psp) {
+        enter_from_psp(p, frame, control, handler_xpsr);
+        uint32_t exc_return = EXC_RETURN_THREAD_PSP;
+        write_regs(p, lr, &exc_return, 1);
+        return resume_at(p, vector, xpsr, result);
+    }
     static const int out[] = {SP, LR, XPSR};
-    uint32_t w[3] = {frame, (xpsr & 0x1FFu) ? EXC_RETURN_HANDLER : EXC_RETURN_THREAD_MSP,
-                     (xpsr & 0xF8000000u) | n | ((vector & 1u) ? XPSR_T : 0u)};
+    uint32_t w[3] = {frame, (xpsr & 0x1FFu) ? EXC_RETURN_HANDLER : EXC_RETURN_THREAD_MSP, handler_xpsr};
     write_regs(p, out, w, 3);
     return resume_at(p, vector, xpsr, result);
 }
 
-/* ExceptionReturn + PopStack to the main stack (no tail-chain). */
-int ex_return_msp(exc_path_t *p, int to_thread, int stkalign)
+/* Tail-chain from the handler that returns into exception n: the stacked frame stays,
+ * the next handler gets the same EXC_RETURN (handler mode, MSP, SPSEL clear throughout). */
+int ex_tail_chain(exc_path_t *p, uint32_t n, uint32_t exc_return, uint32_t vtor)
 {
-    static const int sp_reg[] = {SP};
-    uint32_t sp;
-    if (read_regs(p, sp_reg, &sp, 1)) {
+    static const int in[] = {XPSR};
+    uint32_t xpsr;
+    if (read_regs(p, in, &xpsr, 1)) {
         return -1;
     }
+    int result = 0;
+    uint32_t vector = 0;
+    if (p->mem_read(p->uc, (uint64_t)vtor + 4u * n, &vector, 4)) {
+        vector = 0;
+        result |= EXC_VECTTBL;
+    }
+    static const int out[] = {LR, XPSR};
+    uint32_t w[2] = {exc_return, (xpsr & 0xF8000000u) | n | ((vector & 1u) ? XPSR_T : 0u)};
+    write_regs(p, out, w, 2);
+    return resume_at(p, vector, xpsr, result);
+}
+
+/* ExceptionReturn + PopStack (no tail-chain): `mode` RET_HANDLER or RET_THREAD_MSP from
+ * the main stack, RET_THREAD_PSP from the process stack (as PendSV left it) with SPSEL set
+ * again. From the process stack, a frame that cannot be read is declined (nothing done). */
+enum { RET_HANDLER = 0, RET_THREAD_MSP = 1, RET_THREAD_PSP = 2, RET_PLAIN = 4 };
+
+/* RET_PLAIN or-ed into `mode`: decline (nothing done) unless the return is a plain one
+ * (no EXC_* bit to report), for callers that cannot hand a fault on. */
+int ex_return(exc_path_t *p, int mode_bits, int stkalign)
+{
+    int mode = mode_bits & 3, plain = mode_bits & RET_PLAIN;
+    static const int in[] = {SP, PSP, CONTROL};
+    uint32_t r[3];
+    if (read_regs(p, in, r, 3)) {
+        return -1;
+    }
+    uint32_t sp = mode == RET_THREAD_PSP ? r[1] : r[0], control = r[2];
     uint32_t f[8];
     if (p->mem_read(p->uc, sp, f, sizeof f)) {
+        if (mode == RET_THREAD_PSP || plain) {
+            return EXC_DECLINED;
+        }
         p->out[0] = sp;
         return EXC_UNSTKERR;
     }
     int result = 0;
     uint32_t pc = f[6], xpsr = f[7];
     uint32_t ipsr = xpsr & 0x1FFu;
-    if (to_thread && ipsr) {
+    if (mode != RET_HANDLER && ipsr) {
         result |= EXC_INVPC;
         ipsr = 0;
     }
+    if (plain && result) {
+        return EXC_DECLINED;
+    }
+    uint32_t new_sp = sp + 32u + (((xpsr & XPSR_ALIGN) && stkalign) ? 4u : 0u);
+    uint32_t new_xpsr = (xpsr & ~XPSR_ALIGN & ~0x1FFu) | ipsr;
+    if (mode == RET_THREAD_PSP) {
+        /* In handler mode: PSP (the banked one), nPRIV cleared so that the thread mode
+         * entered by the xPSR write may set SPSEL (which swaps SP to the PSP), then the
+         * thread's CONTROL with SPSEL. */
+        static const int out[] = {PSP, CONTROL, R0, R1, R2, R3, R12, LR, XPSR, CONTROL};
+        uint32_t w[10] = {new_sp, control & ~CONTROL_NPRIV, f[0], f[1], f[2], f[3], f[4], f[5], new_xpsr,
+                          control | CONTROL_SPSEL};
+        write_regs(p, out, w, 10);
+        return resume_at(p, pc, xpsr, result);
+    }
     static const int out[] = {R0, R1, R2, R3, R12, LR, SP, XPSR};
-    uint32_t w[8] = {f[0], f[1], f[2], f[3], f[4], f[5],
-                     sp + 32u + (((xpsr & XPSR_ALIGN) && stkalign) ? 4u : 0u),
-                     (xpsr & ~XPSR_ALIGN & ~0x1FFu) | ipsr};
+    uint32_t w[8] = {f[0], f[1], f[2], f[3], f[4], f[5], new_sp, new_xpsr};
     write_regs(p, out, w, 8);
     return resume_at(p, pc, xpsr, result);
 }
