@@ -213,3 +213,16 @@ def test_idle_firmware_waits_for_tcp_input_without_spinning(firmware):
         run.proc.kill()
         run.finish()
     assert blocked, "the emulation thread kept running while the firmware slept"
+
+
+def test_a_reader_that_goes_away_is_no_traceback():
+    """`vboard demo | head -1`: stdout's reader is gone before the first line; exit 141, nothing on stderr."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        proc = subprocess.run([sys.executable, "-m", "vboard.cli", "demo"], stdout=write_end,
+                              stderr=subprocess.PIPE, cwd=ROOT, timeout=120)
+    finally:
+        os.close(write_end)
+    assert proc.returncode == 141, proc.stderr.decode()
+    assert proc.stderr == b""

@@ -12,6 +12,7 @@ when ``--max-time`` of virtual time is reached.
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import sys
 import time
@@ -26,6 +27,7 @@ EXIT_FAULT = 3
 EXIT_IDLE = 4
 EXIT_TIMEOUT = 124
 EXIT_LOST = 5  # an output (capture, UART file) could not be written: ENOSPC, EIO
+EXIT_BROKEN_PIPE = 141  # stdout's reader went away (128 + SIGPIPE, as a shell reports it)
 RUN_EXIT_CODES = """exit status:
   N    the firmware's own exit code (semihosting SYS_EXIT / SYS_EXIT_EXTENDED), 0 for success
   2    bad input: one line on stderr says what and where (file:line: key for YAML files)
@@ -33,7 +35,8 @@ RUN_EXIT_CODES = """exit status:
   4    the CPU sleeps with nothing left to wake it
   5    an output could not be written (--pcap, --trace, --uartN file:PATH: ENOSPC, EIO); reported once
   124  --max-time reached
-  129, 130, 143  ended by SIGHUP, SIGINT (Ctrl-C), SIGTERM: outputs flushed and closed first"""
+  129, 130, 143  ended by SIGHUP, SIGINT (Ctrl-C), SIGTERM: outputs flushed and closed first
+  141  stdout's reader went away (| head): no traceback"""
 
 _UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "min": 60.0, "m": 60.0, "h": 3600.0}
 
@@ -369,6 +372,16 @@ def _run_loop(args: argparse.Namespace, machine: object, max_time: float | None,
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except BrokenPipeError:
+        # Whoever read stdout went away (`vboard ctl status | head -1`): end quietly, as a shell tool
+        # killed by SIGPIPE would, and keep the interpreter's last flush from failing again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
+
+
+def _main(argv: Sequence[str] | None) -> int:
     from bridge.net.attach import NetworkError
     from bridge.net.dns import DnsConfigError
     from bridge.trace import TraceError
