@@ -512,14 +512,15 @@ class Machine:
 
     def _tick_plan(self, now: int, deadline: int, until: Callable[[], bool] | None
                    ) -> tuple[int, int, int, int | None] | None:
-        """When SysTick is the next event, nothing watches exceptions and no host input or
-        pacing needs a slice boundary per tick: (cycles to its tick, its period, its vector,
-        the next other deadline) for a slice that takes its ticks natively
-        (``CortexM3.run``); else None."""
+        """When SysTick is the next event, nothing watches exceptions and neither realtime
+        pacing nor host I/O polled at slice boundaries wants a boundary per tick: (cycles to
+        its tick, its period, its vector, the next other deadline) for a slice that takes its
+        ticks natively (``CortexM3.run``); else None. Posted host input (``post``) waits for
+        the slice's end, at most ``MAX_SLICE`` cycles."""
         systick = self.scs.systick
         timer = systick.timer
         if (timer is None or timer.when != deadline or until is not None or self._stepping
-                or self.pacer is not None or self.idle_wait is not None or self.host_polls
+                or self.pacer is not None or self.host_polls
                 or self.exception_observers or not systick.csr & TICKINT
                 or not systick.reload or not self.cpu.native_ticks_allowed()):
             return None
