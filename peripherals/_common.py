@@ -12,16 +12,21 @@
   reloads ``limit`` (period ``limit + 1`` ticks). With ``limit == 0`` or
   ``oneshot`` it stays at 0. Nothing ticks: the count is computed from the
   clock on demand and only the next expiry time is ever asked for.
+* ``ClockEvent`` is the one scheduled event a model keeps on the clock: its
+  deadline (saved in snapshots), cancelling it, and firing it with the cycle it
+  was due at, also when a register access finds it due before the clock fired it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+from emulator.clock import Clock, Timer
 from emulator.device import Device
 from emulator.regs import RO, Reg
 
-__all__ = ["DownCounter", "id_regs"]
+__all__ = ["ClockEvent", "DownCounter", "id_regs"]
 
 MASK32 = 0xFFFF_FFFF
 
@@ -115,3 +120,41 @@ class DownCounter:
     def set_state(self, state: dict[str, Any]) -> None:
         for k in self.__slots__:
             setattr(self, k, state[k])
+
+
+class ClockEvent:
+    """A model's one scheduled event: ``fire(when)`` runs with the cycle it was due at."""
+
+    __slots__ = ("_clock", "_fire", "_label", "_timer", "deadline")
+
+    def __init__(self, clock: Clock, label: str, fire: Callable[[int], None]) -> None:
+        self._clock = clock
+        self._label = label
+        self._fire = fire
+        self._timer: Timer | None = None
+        self.deadline: int | None = None
+
+    @property
+    def armed(self) -> bool:
+        return self._timer is not None
+
+    def cancel(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer = None
+        self.deadline = None
+
+    def schedule(self, when: int) -> None:
+        self.deadline = when
+        self._timer = self._clock.call_at(when, self._due, self._label)
+
+    def catch_up(self) -> None:
+        """Fire the event if it is due but the clock has not fired it yet (no fire_due)."""
+        if self.deadline is not None and self.deadline <= self._clock.now:
+            self._fire(self.deadline)
+
+    def _due(self) -> None:
+        when = self.deadline if self.deadline is not None else self._clock.now
+        self._timer = None
+        self.deadline = None
+        self._fire(when)

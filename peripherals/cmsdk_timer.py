@@ -27,10 +27,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from emulator.clock import Clock, Timer
+from emulator.clock import Clock
 from emulator.device import Device
 from emulator.regs import W1C, F, Reg, RegMap
-from peripherals._common import MASK32, DownCounter, id_regs
+from peripherals._common import MASK32, ClockEvent, DownCounter, id_regs
 
 __all__ = ["CmsdkApbTimer"]
 
@@ -82,8 +82,7 @@ class CmsdkApbTimer(Device):
         self._i_reload = self.REGS["RELOAD"].index
         self._i_int = self.REGS["INTSTATUS"].index
         self._counter = DownCounter()
-        self._timer: Timer | None = None
-        self._deadline: int | None = None
+        self._event = ClockEvent(clock, f"{self.name}.expiry", self._expire)
         self.reset()
 
     def reset(self) -> None:
@@ -98,9 +97,7 @@ class CmsdkApbTimer(Device):
 
     # -- register writes ---------------------------------------------------------
     def _catch_up(self) -> None:
-        """Apply an expiry that is due but not fired yet (clock advanced, no fire_due)."""
-        if self._deadline is not None and self._deadline <= self.clock.now:
-            self._expire(self._deadline)
+        self._event.catch_up()
 
     def _write_ctrl(self, value: int) -> None:
         self._catch_up()
@@ -133,10 +130,7 @@ class CmsdkApbTimer(Device):
 
     # -- the one scheduled event ---------------------------------------------------
     def _cancel(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-        self._timer = None
-        self._deadline = None
+        self._event.cancel()
 
     def _arm(self, not_before: int) -> None:
         """Schedule the next expiry that can change INTSTATUS, if any."""
@@ -146,17 +140,7 @@ class CmsdkApbTimer(Device):
             return
         when = self._counter.next_expiry(not_before)
         if when is not None:
-            self._schedule(when)
-
-    def _schedule(self, when: int) -> None:
-        self._deadline = when
-        self._timer = self.clock.call_at(when, self._on_timer, f"{self.name}.expiry")
-
-    def _on_timer(self) -> None:
-        when = self._deadline if self._deadline is not None else self.clock.now
-        self._timer = None
-        self._deadline = None
-        self._expire(when)
+            self._event.schedule(when)
 
     def _expire(self, when: int) -> None:
         self._cancel()
@@ -168,12 +152,12 @@ class CmsdkApbTimer(Device):
     @property
     def deadline(self) -> int | None:
         """The cycle of the scheduled expiry event, if one is armed."""
-        return self._deadline
+        return self._event.deadline
 
     # -- snapshots -------------------------------------------------------------------
     def get_state(self) -> dict[str, Any]:
         state = super().get_state()
-        state.update(counter=self._counter.get_state(), deadline=self._deadline)
+        state.update(counter=self._counter.get_state(), deadline=self._event.deadline)
         return state
 
     def set_state(self, state: dict[str, Any]) -> None:
@@ -182,5 +166,5 @@ class CmsdkApbTimer(Device):
         self._counter = DownCounter()
         self._counter.set_state(state["counter"])
         if state["deadline"] is not None:
-            self._schedule(state["deadline"])
+            self._event.schedule(state["deadline"])
         self._update_irq()

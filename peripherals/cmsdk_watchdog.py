@@ -39,10 +39,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from emulator.clock import Clock, Timer
+from emulator.clock import Clock
 from emulator.device import Device
 from emulator.regs import RO, WO, F, Reg, RegMap
-from peripherals._common import MASK32, DownCounter, id_regs
+from peripherals._common import MASK32, ClockEvent, DownCounter, id_regs
 
 __all__ = ["CmsdkApbWatchdog", "UNLOCK_KEY"]
 
@@ -147,8 +147,7 @@ class CmsdkApbWatchdog(Device):
 
     def __init__(self, name: str, clock: Clock, **settings: Any) -> None:
         super().__init__(name, clock, **settings)
-        self._timer: Timer | None = None
-        self._deadline: int | None = None
+        self._event = ClockEvent(clock, f"{self.name}.timeout", self._timeout)
         self.resets_requested = 0
         self.reset()
 
@@ -178,9 +177,7 @@ class CmsdkApbWatchdog(Device):
 
     # -- register writes ---------------------------------------------------------------------
     def _catch_up(self) -> None:
-        """Apply a timeout that is due but not fired yet (clock advanced, no fire_due)."""
-        if self._deadline is not None and self._deadline <= self.clock.now:
-            self._timeout(self._deadline)
+        self._event.catch_up()
 
     def _write_load(self, value: int) -> None:
         self._catch_up()
@@ -212,10 +209,7 @@ class CmsdkApbWatchdog(Device):
 
     # -- the one scheduled event ---------------------------------------------------------------
     def _cancel(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-        self._timer = None
-        self._deadline = None
+        self._event.cancel()
 
     def _arm(self, not_before: int) -> None:
         self._cancel()
@@ -223,14 +217,7 @@ class CmsdkApbWatchdog(Device):
             return
         when = self._counter.next_expiry(not_before)
         if when is not None:
-            self._deadline = when
-            self._timer = self.clock.call_at(when, self._on_timer, f"{self.name}.timeout")
-
-    def _on_timer(self) -> None:
-        when = self._deadline if self._deadline is not None else self.clock.now
-        self._timer = None
-        self._deadline = None
-        self._timeout(when)
+            self._event.schedule(when)
 
     def _timeout(self, when: int) -> None:
         self._cancel()
@@ -247,12 +234,12 @@ class CmsdkApbWatchdog(Device):
     @property
     def deadline(self) -> int | None:
         """The cycle of the next timeout event, if one is armed."""
-        return self._deadline
+        return self._event.deadline
 
     # -- snapshots ------------------------------------------------------------------------------
     def get_state(self) -> dict[str, Any]:
         state = super().get_state()
-        state.update(counter=self._counter.get_state(), deadline=self._deadline, ris=self.ris,
+        state.update(counter=self._counter.get_state(), deadline=self._event.deadline, ris=self.ris,
                      res=self.res, locked=self.locked)
         return state
 
@@ -263,6 +250,5 @@ class CmsdkApbWatchdog(Device):
         self._counter.set_state(state["counter"])
         self.ris, self.res, self.locked = state["ris"], state["res"], state["locked"]
         if state["deadline"] is not None:
-            self._deadline = state["deadline"]
-            self._timer = self.clock.call_at(self._deadline, self._on_timer, f"{self.name}.timeout")
+            self._event.schedule(state["deadline"])
         self.irq["int"].set(bool(self.ris and self.get("CTRL") & INTEN))

@@ -36,9 +36,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from emulator.clock import Clock, Timer
+from emulator.clock import Clock
 from emulator.device import Device
 from emulator.regs import RO, WO, F, Reg, RegMap
+from peripherals._common import ClockEvent
 
 __all__ = ["TzTrng"]
 
@@ -86,7 +87,7 @@ def _source_written(dev: TzTrng, old: int, value: int) -> None:
 
 
 def _busy_read(dev: TzTrng) -> int:
-    return 1 if dev._timer is not None else 0
+    return 1 if dev._event.armed else 0
 
 
 def _sw_reset_write(dev: TzTrng, value: int) -> None:
@@ -131,8 +132,7 @@ class TzTrng(Device):
     def __init__(self, name: str, clock: Clock, *, seed: int = 0x5EED_7286, **settings: Any) -> None:
         super().__init__(name, clock, **settings)
         self._rng = int(seed) & MASK64
-        self._timer: Timer | None = None
-        self._deadline: int | None = None
+        self._event = ClockEvent(clock, f"{self.name}.ehr", self._filled)
         self.ehr = [0] * EHR_WORDS
         self.reset()
 
@@ -149,24 +149,18 @@ class TzTrng(Device):
 
     # -- collection -------------------------------------------------------------------
     def _cancel(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-        self._timer = None
-        self._deadline = None
+        self._event.cancel()
 
     def _source(self, on: bool) -> None:
         if not on:
             self._cancel()
-        elif self._timer is None and not self.ehr_valid:
+        elif not self._event.armed and not self.ehr_valid:
             self._start()
 
     def _start(self) -> None:
-        self._deadline = self.clock.now + EHR_BITS * max(1, self.get("SAMPLE_CNT1"))
-        self._timer = self.clock.call_at(self._deadline, self._filled, f"{self.name}.ehr")
+        self._event.schedule(self.clock.now + EHR_BITS * max(1, self.get("SAMPLE_CNT1")))
 
-    def _filled(self) -> None:
-        self._timer = None
-        self._deadline = None
+    def _filled(self, when: int) -> None:
         words = []
         for _ in range(EHR_WORDS // 2):
             self._rng, z = _splitmix64(self._rng)
@@ -188,7 +182,7 @@ class TzTrng(Device):
     def get_state(self) -> dict[str, Any]:
         state = super().get_state()
         state.update(rng=self._rng, isr=self.isr, ehr=list(self.ehr), ehr_valid=self.ehr_valid,
-                     deadline=self._deadline)
+                     deadline=self._event.deadline)
         return state
 
     def set_state(self, state: dict[str, Any]) -> None:
@@ -197,6 +191,5 @@ class TzTrng(Device):
         self._rng, self.isr, self.ehr = state["rng"], state["isr"], list(state["ehr"])
         self.ehr_valid = state["ehr_valid"]
         if state["deadline"] is not None:
-            self._deadline = state["deadline"]
-            self._timer = self.clock.call_at(self._deadline, self._filled, f"{self.name}.ehr")
+            self._event.schedule(state["deadline"])
         self._update_irq()
