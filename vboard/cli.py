@@ -205,7 +205,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.pace == "realtime":
         pacer = RealtimePacer(platform.clock_hz, host_input)
         machine.pacer = pacer
-    machine.idle_wait = host_input.wait if host_input.sources else None
+    machine.idle_wait = host_input.wait  # False at once when no source is left (stdin at EOF)
 
     def flush() -> None:
         for ep in endpoints:
