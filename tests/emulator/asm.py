@@ -21,6 +21,8 @@ Conventions of the prelude:
   ``IRQ_PEND n`` program the NVIC (clobber r0, r1); ``IRQ_PEND`` ends with
   DSB+ISB, after which the architecture guarantees the interrupt is
   recognised (the core may take it as late as the next block boundary).
+  ``SKIP_FAULTING_INSN`` in a fault handler returns past the 16-bit
+  instruction that faulted (stacked PC + 2; clobbers r0).
 """
 
 from __future__ import annotations
@@ -114,6 +116,13 @@ PRELUDE = f"""
     STORE32 STIR, \\n
     dsb
     isb
+    .endm
+
+    @ return past the 16-bit instruction that faulted: stacked PC + 2 (clobbers r0)
+    .macro SKIP_FAULTING_INSN
+    ldr r0, [sp, #24]
+    adds r0, #2
+    str r0, [sp, #24]
     .endm
 
     .macro EXIT

@@ -21,9 +21,7 @@ def lines(b, level: str = "warning") -> list[str]:
 # A load from nothing (0x60000000), taken as BusFault; the handler skips the load and returns.
 HANDLED_BUSFAULT = """
 reset:
-    ldr r0, =SHCSR
-    ldr r1, =(1 << 17)
-    str r1, [r0]
+    STORE32 SHCSR, (1 << 17)        @ BusFault enabled
     ldr r0, =0x60000004
 probe:
     ldr r1, [r0]
@@ -32,9 +30,7 @@ probe_again:
     ldr r1, [r0]
     EXIT
 busfault:
-    ldr r0, [sp, #24]
-    adds r0, #2
-    str r0, [sp, #24]
+    SKIP_FAULTING_INSN
     ldr r0, =CFSR
     ldr r1, [r0]
     str r1, [r0]
@@ -75,9 +71,7 @@ faulting:
     udf #0
     EXIT
 hardfault:
-    ldr r0, [sp, #24]
-    adds r0, #2
-    str r0, [sp, #24]
+    SKIP_FAULTING_INSN
     bx lr
 """, {"HardFault": "hardfault"})
     b.run()
@@ -130,9 +124,7 @@ def test_different_faults_in_a_row_are_no_storm(board):
     # The same probe instruction on STORM + 10 different addresses: each fault is handled.
     b = board(f"""
 reset:
-    ldr r0, =SHCSR
-    ldr r1, =(1 << 17)
-    str r1, [r0]
+    STORE32 SHCSR, (1 << 17)        @ BusFault enabled
     ldr r4, =0x60000000
     ldr r5, ={STORM + 10}
 loop:
@@ -143,9 +135,7 @@ probe:
     bne loop
     EXIT
 busfault:
-    ldr r0, [sp, #24]
-    adds r0, #2
-    str r0, [sp, #24]
+    SKIP_FAULTING_INSN
     bx lr
 """, {"BusFault": "busfault"})
     b.run(2000 * MS, expect="exit")
@@ -186,7 +176,7 @@ def test_a_cpu_parked_in_a_fault_handler_is_stopped_after_100_ms(board):
 def test_a_fault_handler_that_works_for_a_while_then_returns_is_not_parked(board):
     # 80 ms of counting down in the handler (two instructions a loop), then it skips the udf.
     b = board(PARKED.format(reload=MS - 1, spins=MS * 40,
-                            after="ldr r0, [sp, #24]\n    adds r0, #2\n    str r0, [sp, #24]\n    bx lr"),
+                            after="SKIP_FAULTING_INSN\n    bx lr"),
               {"HardFault": "hardfault", "SysTick": "systick"})
     b.run(1000 * MS, expect="exit")
 
@@ -219,59 +209,16 @@ def test_a_vector_with_the_thumb_bit_clear_pointing_nowhere_ends_at_once():
     assert stop.kind == "lockup", stop
 
 
-def test_a_busfault_handler_looping_over_two_functions_with_primask_set_is_parked(board):
-    b = board("""
+# A BusFault handler that calls two 7.5 ms functions in turn ({handler} is its loop).
+TWO_FUNCTIONS = """
 reset:
-    ldr r0, =SHCSR
-    ldr r1, =(1 << 17)
-    str r1, [r0]
+    STORE32 SHCSR, (1 << 17)        @ BusFault enabled
     ldr r0, =0x60000000
 faulting:
     ldr r1, [r0]
     EXIT
 busfault:
-    cpsid i
-blink:
-    bl delay
-    bl toggle
-    b blink
-delay:
-    ldr r2, =93750
-1:  subs r2, #1
-    bne 1b
-    bx lr
-    .ltorg
-    .balign 1024
-toggle:
-    eor r3, r3, #1
-    ldr r2, =93750
-2:  subs r2, #1
-    bne 2b
-    bx lr
-""", {"BusFault": "busfault"})
-    # the same two 7.5 ms functions as below, but nothing can preempt the handler
-    stop = b.run(1000 * MS, expect="fault")
-    assert "parked in the BusFault handler" in stop.report.headline, stop.report.headline
-    assert 100 * MS < b.m.clock.now <= 125 * MS  # seen at slice boundaries (10 ms apart here)
-    assert stop.report.registers["pc"] == b["faulting"]
-
-
-def test_a_busfault_handler_that_irqs_may_preempt_is_parked_only_when_it_stays_in_one_function(board):
-    # Two functions in turn, 7.5 ms each, with interrupts enabled: slice boundaries (every 10 ms)
-    # see both, so it is not parked (an interrupt may still change things).
-    b = board("""
-reset:
-    ldr r0, =SHCSR
-    ldr r1, =(1 << 17)
-    str r1, [r0]
-    ldr r0, =0x60000000
-faulting:
-    ldr r1, [r0]
-    EXIT
-busfault:
-    bl delay
-    bl toggle
-    b busfault
+{handler}
 delay:
     ldr r2, =93750
 1:  subs r2, #1
@@ -285,7 +232,30 @@ toggle:
 2:  subs r2, #1
     bne 2b
     bx lr
-""", {"BusFault": "busfault"})
+"""
+
+
+def test_a_busfault_handler_looping_over_two_functions_with_primask_set_is_parked(board):
+    b = board(TWO_FUNCTIONS.format(handler="""
+    cpsid i
+blink:
+    bl delay
+    bl toggle
+    b blink"""), {"BusFault": "busfault"})
+    # the same two functions as below, but nothing can preempt the handler
+    stop = b.run(1000 * MS, expect="fault")
+    assert "parked in the BusFault handler" in stop.report.headline, stop.report.headline
+    assert 100 * MS < b.m.clock.now <= 125 * MS  # seen at slice boundaries (10 ms apart here)
+    assert stop.report.registers["pc"] == b["faulting"]
+
+
+def test_a_busfault_handler_that_irqs_may_preempt_is_parked_only_when_it_stays_in_one_function(board):
+    # Two functions in turn with interrupts enabled: slice boundaries (every 10 ms) see both,
+    # so it is not parked (an interrupt may still change things).
+    b = board(TWO_FUNCTIONS.format(handler="""
+    bl delay
+    bl toggle
+    b busfault"""), {"BusFault": "busfault"})
     assert b.run(300 * MS, expect="time")
 
 
@@ -294,9 +264,7 @@ def test_access_lines_stop_after_max_pages(board):
 
     b = board(f"""
 reset:
-    ldr r0, =SHCSR
-    ldr r1, =(1 << 17)
-    str r1, [r0]
+    STORE32 SHCSR, (1 << 17)        @ BusFault enabled
     ldr r4, =0x60000000
     ldr r5, ={MAX_PAGES + 20}
 loop:
@@ -306,9 +274,7 @@ loop:
     bne loop
     EXIT
 busfault:
-    ldr r0, [sp, #24]
-    adds r0, #2
-    str r0, [sp, #24]
+    SKIP_FAULTING_INSN
     bx lr
 """, {"BusFault": "busfault"})
     b.run(2000 * MS, expect="exit")
