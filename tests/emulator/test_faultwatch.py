@@ -120,24 +120,28 @@ hardfault:
     assert b.m.clock.now < 100 * MS
 
 
-def test_different_faults_in_a_row_are_no_storm(board):
-    # The same probe instruction on STORM + 10 different addresses: each fault is handled.
-    b = board(f"""
+# Loads from {count} addresses from 0x60000000 on ({step} between them), each a BusFault
+# the handler skips.
+PROBES = """
 reset:
     STORE32 SHCSR, (1 << 17)        @ BusFault enabled
     ldr r4, =0x60000000
-    ldr r5, ={STORM + 10}
+    ldr r5, ={count}
 loop:
-probe:
     ldr r1, [r4]
-    adds r4, #4
+    {step}
     subs r5, #1
     bne loop
     EXIT
 busfault:
     SKIP_FAULTING_INSN
     bx lr
-""", {"BusFault": "busfault"})
+"""
+
+
+def test_different_faults_in_a_row_are_no_storm(board):
+    # The same probe instruction on STORM + 10 different addresses: each fault is handled.
+    b = board(PROBES.format(count=STORM + 10, step="adds r4, #4"), {"BusFault": "busfault"})
     b.run(2000 * MS, expect="exit")
 
 
@@ -262,21 +266,7 @@ def test_a_busfault_handler_that_irqs_may_preempt_is_parked_only_when_it_stays_i
 def test_access_lines_stop_after_max_pages(board):
     from emulator.faultwatch import MAX_PAGES
 
-    b = board(f"""
-reset:
-    STORE32 SHCSR, (1 << 17)        @ BusFault enabled
-    ldr r4, =0x60000000
-    ldr r5, ={MAX_PAGES + 20}
-loop:
-    ldr r1, [r4]
-    add r4, r4, #0x1000
-    subs r5, #1
-    bne loop
-    EXIT
-busfault:
-    SKIP_FAULTING_INSN
-    bx lr
-""", {"BusFault": "busfault"})
+    b = board(PROBES.format(count=MAX_PAGES + 20, step="add r4, r4, #0x1000"), {"BusFault": "busfault"})
     b.run(2000 * MS, expect="exit")
     out = lines(b)
     assert sum("no memory or device serves" in t for t in out) == MAX_PAGES
