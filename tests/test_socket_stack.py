@@ -32,15 +32,10 @@ from pathlib import Path
 import pytest
 from netpeers import PORT_WAIT, http_server, inet_services
 from proc_helpers import child, vboard_run
+from user_net_board import UserNetBoard
 
-from bridge.net.attach import attach_network
 from bridge.net.packets import checksum
-from bridge.pacing import RealtimePacer
-from bridge.uart_endpoints import HostInput
 from emulator.frames import FramePort
-from emulator.loader import load_image
-from emulator.machine import Machine
-from emulator.platform import load_platform
 from vboard.peers import (
     CheckFailed,
     DnsQuery,
@@ -62,58 +57,12 @@ BROADCAST = b"\xff" * 6
 
 
 # ------------------------------------------------------------------ in-process board
-class Board:
-    """A machine on ``--net user`` in this process, paced in real time, run in chunks by the test thread."""
-
-    def __init__(self, elf: Path, forwards: tuple[str, ...] = (), dns_records: tuple[str, ...] = ()) -> None:
-        self.machine = Machine(load_platform("mps2-an385"))
-        self.machine.load(load_image(elf))
-        self.uart = bytearray()
-        self.machine.port("uart0").connect(self.uart.extend)
-        self.host_input = HostInput()
-        self.errors: list[str] = []
-        self.old_interval = sys.getswitchinterval()
-        self.net = attach_network(self.machine, "user", forwards=forwards, dns_records=dns_records,
-                                  host_input=self.host_input, on_error=self.errors.append)
-        sys.setswitchinterval(0.0002)  # as the CLI: host I/O threads hand frames over promptly
-        self.machine.pacer = RealtimePacer(self.machine.clock.hz, self.host_input)
-        self.machine.idle_wait = self.host_input.wait
-        self.switch = self.net.switch
-
-    @property
-    def text(self) -> str:
-        return self.uart.decode(errors="replace")
-
-    @property
-    def seconds(self) -> float:
-        return self.machine.clock.now / self.machine.clock.hz
-
-    def step(self, seconds: float = 0.05) -> None:
-        stop = self.machine.run(self.machine.clock.cycles(seconds))
-        assert stop.kind == "time", (f"the board stopped: {stop.kind} {stop.message}\n"
-                                     f"{stop.report.text() if stop.report else ''}\nUART:\n{self.text}")
-
-    def run_until(self, done: Callable[[], bool], timeout: float, what: str,
-                  each: Callable[[], None] | None = None, chunk: float = 0.05) -> None:
-        deadline = time.monotonic() + timeout
-        while not done():
-            assert time.monotonic() < deadline, (f"{what}: not within {timeout} s wall "
-                                                 f"({self.seconds:.2f} s board time)\nUART:\n{self.text}")
-            self.step(chunk)
-            if each is not None:
-                each()
-
-    def close(self) -> None:
-        self.net.close()
-        sys.setswitchinterval(self.old_interval)
-
-
 @pytest.fixture
-def board_factory(firmware: Path) -> Iterator[Callable[..., Board]]:
-    boards: list[Board] = []
+def board_factory(firmware: Path) -> Iterator[Callable[..., UserNetBoard]]:
+    boards: list[UserNetBoard] = []
 
-    def make(app: str, **kw: tuple[str, ...]) -> Board:
-        b = Board(firmware / f"{app}.elf", **kw)
+    def make(app: str, **kw: tuple[str, ...]) -> UserNetBoard:
+        b = UserNetBoard(firmware / f"{app}.elf", **kw)
         boards.append(b)
         return b
 
@@ -122,7 +71,7 @@ def board_factory(firmware: Path) -> Iterator[Callable[..., Board]]:
         b.close()
 
 
-def board_echo(board: Board, port: int, payload: bytes) -> bytes:
+def board_echo(board: UserNetBoard, port: int, payload: bytes) -> bytes:
     """``tcp_exchange`` in a thread while the test thread runs the in-process board."""
     got: list[bytes] = []
     t = threading.Thread(target=lambda: got.append(tcp_exchange(port, payload)), daemon=True)
@@ -365,7 +314,7 @@ def assert_echoed(client: EchoTransfer, figures: str) -> None:
         raise AssertionError(f"{e}; {figures}") from None
 
 
-def echo_server_board(board_factory: Callable[..., Board]) -> tuple[Board, int]:
+def echo_server_board(board_factory: Callable[..., UserNetBoard]) -> tuple[UserNetBoard, int]:
     """echo_server in process, listening, its TCP echo forwarded from a free host port; (board, port)."""
     port = free_port()
     board = board_factory("echo_server", forwards=(f"tcp:{port}:7",))

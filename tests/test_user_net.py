@@ -18,20 +18,15 @@ import struct
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from proc_helpers import OutputReader, child, need, vboard_run
+from user_net_board import UserNetBoard
 
-from bridge.net.attach import attach_network
 from bridge.net.pcapng import DIR_INBOUND, DIR_OUTBOUND, read_pcapng_records
-from bridge.pacing import RealtimePacer
-from bridge.uart_endpoints import HostInput
-from emulator.loader import load_image
-from emulator.machine import Machine
-from emulator.platform import load_platform
 from vboard.peers import EchoTransfer, check_chargen, free_port, pattern
 
 TARGETS = ["vboard", "qemu"]
@@ -214,51 +209,10 @@ def test_dhcp_ack_equals_qemus(firmware: Path, tmp_path: Path) -> None:
 
 
 # ------------------------------------------------------------------ 5. link outages
-class InProcessBoard:
-    """A machine on ``--net user`` in this process, paced in real time, run in chunks by the test thread."""
-
-    def __init__(self, elf: Path, forwards: tuple[str, ...]) -> None:
-        self.machine = Machine(load_platform("mps2-an385"))
-        self.machine.load(load_image(elf))
-        self.uart = bytearray()
-        self.machine.port("uart0").connect(self.uart.extend)
-        self.host_input = HostInput()
-        self.errors: list[str] = []
-        self.net = attach_network(self.machine, "user", forwards=forwards, host_input=self.host_input,
-                                  on_error=self.errors.append)
-        self.pacer = RealtimePacer(self.machine.clock.hz, self.host_input)
-        self.realtime(True)
-        self.old_interval = sys.getswitchinterval()
-        sys.setswitchinterval(0.0002)  # as the CLI: the host peers' threads get the GIL promptly
-
-    def realtime(self, on: bool) -> None:
-        """Real-time pacing (host peers keep up), or none: board time runs as fast as it can."""
-        if on:
-            self.pacer.anchor(self.machine.clock.now)
-        self.machine.pacer = self.pacer if on else None
-        self.machine.idle_wait = self.host_input.wait if on else None
-
-    @property
-    def seconds(self) -> float:
-        return self.machine.clock.now / self.machine.clock.hz
-
-    def run_until(self, done: Callable[[], bool], timeout: float, what: str, chunk: float = 0.05) -> None:
-        deadline = time.monotonic() + timeout
-        while not done():
-            assert time.monotonic() < deadline, (f"{what}: not within {timeout} s wall ({self.seconds:.2f} s "
-                                                 f"board time)\n{self.uart.decode(errors='replace')}")
-            stop = self.machine.run(self.machine.clock.cycles(chunk))
-            assert stop.kind == "time", f"the board stopped: {stop.kind} {stop.message}"
-
-    def close(self) -> None:
-        self.net.close()
-        sys.setswitchinterval(self.old_interval)
-
-
 @pytest.mark.parametrize("down_s", [3.0, 30.0])
 def test_tcp_transfer_survives_link_down(firmware: Path, down_s: float) -> None:
     port = free_port()
-    board = InProcessBoard(firmware / "echo_server.elf", (f"tcp:{port}:7",))
+    board = UserNetBoard(firmware / "echo_server.elf", (f"tcp:{port}:7",))
     try:
         board.run_until(lambda: "echo_server: listening" in board.uart.decode(), 30, "echo_server up")
         data = pattern(512 * 1024, 7)
