@@ -21,7 +21,8 @@ Conventions of the prelude:
   ``IRQ_PEND n`` program the NVIC (clobber r0, r1); ``IRQ_PEND`` ends with
   DSB+ISB, after which the architecture guarantees the interrupt is
   recognised (the core may take it as late as the next block boundary).
-  ``SKIP_FAULTING_INSN`` in a fault handler returns past the 16-bit
+  ``UART0_TX_IRQ_ON`` makes UART0's next DATA write raise IRQ 1 (TX, a level
+  until INTCLEAR). ``SKIP_FAULTING_INSN`` in a fault handler returns past the 16-bit
   instruction that faulted (stacked PC + 2; clobbers r0).
 """
 
@@ -116,6 +117,14 @@ PRELUDE = f"""
     STORE32 STIR, \\n
     dsb
     isb
+    .endm
+
+    @ UART0 TX interrupt (IRQ 1, priority 0x80) on: the next DATA write raises it (clobbers r0, r1)
+    .macro UART0_TX_IRQ_ON
+    IRQ_PRIO 1, 0x80
+    IRQ_ENABLE 1
+    STORE32 UART0 + 0x10, 16        @ BAUDDIV
+    STORE32 UART0 + 0x08, 0x5       @ CTRL: TX_EN | TX_INTEN
     .endm
 
     @ return past the 16-bit instruction that faulted: stacked PC + 2 (clobbers r0)

@@ -792,10 +792,7 @@ def test_device_write_raising_irq_runs_exactly_once(board):
     # the slice ends inside the MMIO write, which must not be performed twice.
     b = board("""
 reset:
-    IRQ_PRIO 1, 0x80
-    IRQ_ENABLE 1
-    STORE32 UART0 + 0x10, 16        @ BAUDDIV
-    STORE32 UART0 + 0x08, 0x5       @ CTRL: TX_EN | TX_INTEN
+    UART0_TX_IRQ_ON
     movs r5, #0
     movs r7, #0
     ldr r0, =UART0

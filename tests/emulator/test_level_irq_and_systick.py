@@ -24,10 +24,7 @@ def test_level_irq_re_pends_on_exception_return_until_cleared(board):
     # UART0 TX (IRQ 1) is a level: TXINT stays set until INTCLEAR. The handler leaves it set twice.
     b = board("""
 reset:
-    IRQ_PRIO 1, 0x80
-    IRQ_ENABLE 1
-    STORE32 UART0 + 0x10, 16        @ BAUDDIV
-    STORE32 UART0 + 0x08, 0x5       @ CTRL: TX_EN | TX_INTEN
+    UART0_TX_IRQ_ON
     movs r7, #0
     ldr r0, =UART0
     movs r1, #'X'
