@@ -29,7 +29,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 
-from emulator.yamlfile import Key, YamlError, key_path, line_of, read_yaml, validate
+from emulator.yamlfile import Key, M, YamlError, key_path, line_of, read_yaml, validate
 
 # ``irqs: {line: nmi}`` wires a device output to the NMI input (CMSIS numbers it -14).
 NMI_IRQN = -14
@@ -215,17 +215,23 @@ def _check(spec: PlatformSpec, fail: Callable[[Key, str], PlatformError], policy
             raise fail(("console", i), f"expected the name of a device of this board, got '{uart}'")
 
 
-def load_platform(name_or_path: str | Path, policy: LoadPolicy = TRUSTED) -> Platform:
-    path = find_platform(str(name_or_path), policy)
+def read_spec(model: type[M], path: Path, what: str) -> tuple[M, Callable[[Key, str], PlatformError]]:
+    """The ``what`` file ``path`` validated as ``model``, and a maker of PlatformErrors at its keys."""
     try:
-        data, lines = read_yaml(path, "platform")
-        spec = validate(PlatformSpec, data, lines, path)
+        data, lines = read_yaml(path, what)
+        spec = validate(model, data, lines, path)
     except YamlError as e:
         raise PlatformError(str(e)) from None
 
     def fail(key: Key, message: str) -> PlatformError:
         return PlatformError(f"{path}:{line_of(lines, key)}: {key_path(key)}: {message}")
 
+    return spec, fail
+
+
+def load_platform(name_or_path: str | Path, policy: LoadPolicy = TRUSTED) -> Platform:
+    path = find_platform(str(name_or_path), policy)
+    spec, fail = read_spec(PlatformSpec, path, "platform")
     _check(spec, fail, policy, str(path))
     cpu = spec.cpu
     plat = Platform(name=spec.name, path=path, description=spec.description, cpu_model=cpu.model,

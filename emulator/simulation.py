@@ -40,8 +40,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, Strict
 from emulator.loader import load_image
 from emulator.machine import Machine, StopReason
 from emulator.network import LinkModel, Switch
-from emulator.platform import TRUSTED, LoadPolicy, PlatformError, load_platform
-from emulator.yamlfile import Key, YamlError, key_path, line_of, read_yaml, validate
+from emulator.platform import TRUSTED, LoadPolicy, load_platform, read_spec
 
 
 @dataclass
@@ -162,15 +161,7 @@ def _macs(machine: Machine) -> list[tuple[str, str]]:
 def load_simulation(path: str | Path, policy: LoadPolicy = TRUSTED) -> Simulation:
     """The simulation file ``path``; the files it names obey ``policy`` (a server's root folder)."""
     p = Path(path)
-    try:
-        data, lines = read_yaml(p, "simulation")
-        spec = validate(SimulationSpec, data, lines, p)
-    except YamlError as e:
-        raise PlatformError(str(e)) from None
-
-    def fail(key: Key, message: str) -> PlatformError:
-        return PlatformError(f"{p}:{line_of(lines, key)}: {key_path(key)}: {message}")
-
+    spec, fail = read_spec(SimulationSpec, p, "simulation")
     sim = Simulation(spec.name or p.stem, Switch(spec.seed), quantum_ns=int(spec.quantum_us * 1000))
     macs: dict[str, str] = {}
     for i, b in enumerate(spec.boards):
