@@ -12,6 +12,7 @@
   reloads ``limit`` (period ``limit + 1`` ticks). With ``limit == 0`` or
   ``oneshot`` it stays at 0. Nothing ticks: the count is computed from the
   clock on demand and only the next expiry time is ever asked for.
+* ``ro_write`` is the ``write`` of a read-only register: a guest error, ignored.
 * ``ClockEvent`` is the one scheduled event a model keeps on the clock: its
   deadline (saved in snapshots), cancelling it, and firing it with the cycle it
   was due at, also when a register access finds it due before the clock fired it.
@@ -26,12 +27,17 @@ from emulator.clock import Clock, Timer
 from emulator.device import Device
 from emulator.regs import RO, Reg
 
-__all__ = ["ClockEvent", "DownCounter", "id_regs"]
+__all__ = ["ClockEvent", "DownCounter", "id_regs", "ro_write"]
 
 MASK32 = 0xFFFF_FFFF
 
 _ID_NAMES = ("PID4", "PID5", "PID6", "PID7", "PID0", "PID1", "PID2", "PID3",
              "CID0", "CID1", "CID2", "CID3")
+
+
+def ro_write(dev: Device, value: int) -> None:
+    """A register's ``write``: the guest wrote a read-only register; logged, ignored."""
+    dev.guest_error(f"write of 0x{value:X} to a read-only register ignored")
 
 
 def _id_write(dev: Device, value: int) -> None:

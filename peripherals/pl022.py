@@ -33,6 +33,7 @@ from typing import Any
 from emulator.clock import Clock
 from emulator.device import Device
 from emulator.regs import RO, WO, F, Reg, RegMap
+from peripherals._common import ro_write
 
 __all__ = ["Pl022"]
 
@@ -89,9 +90,6 @@ def _dmacr_write(dev: Pl022, value: int) -> None:
         dev.unimplemented("DMA (SSPDMACR)")
 
 
-def _ro_write(dev: Pl022, value: int) -> None:
-    dev.guest_error(f"write of 0x{value:X} to a read-only register ignored")
-
 
 class Pl022(Device):
     """ARM PL022 SSP (DDI0194H) as QEMU models it: no slave attached, instant transfers."""
@@ -105,18 +103,18 @@ class Pl022(Device):
         Reg(0x004, "SSPCR1", after_write=_after_cr1,
             fields=[F("LBM", 0), F("SSE", 1), F("MS", 2), F("SOD", 3)]),
         Reg(0x008, "SSPDR", read=_dr_read, write=_dr_write, doc="TX FIFO on write, RX FIFO on read"),
-        Reg(0x00C, "SSPSR", access=RO, reset=TFE | TNF, read=_sr_read, write=_ro_write,
+        Reg(0x00C, "SSPSR", access=RO, reset=TFE | TNF, read=_sr_read, write=ro_write,
             fields=[F("TFE", 0, access=RO, reset=1), F("TNF", 1, access=RO, reset=1), F("RNE", 2, access=RO),
                     F("RFF", 3, access=RO), F("BSY", 4, access=RO)]),
         Reg(0x010, "SSPCPSR", fields=[F("CPSDVSR", 0, 8)]),
         Reg(0x014, "SSPIMSC", after_write=_after_imsc,
             fields=[F("RORIM", 0), F("RTIM", 1), F("RXIM", 2), F("TXIM", 3)]),
-        Reg(0x018, "SSPRIS", access=RO, reset=TX, read=_ris_read, write=_ro_write),
-        Reg(0x01C, "SSPMIS", access=RO, read=_mis_read, write=_ro_write),
+        Reg(0x018, "SSPRIS", access=RO, reset=TX, read=_ris_read, write=ro_write),
+        Reg(0x01C, "SSPMIS", access=RO, read=_mis_read, write=ro_write),
         Reg(0x020, "SSPICR", access=WO, write=_icr_write,
             fields=[F("RORIC", 0, access=WO), F("RTIC", 1, access=WO)]),
         Reg(0x024, "SSPDMACR", access=RO, write=_dmacr_write, doc="DMA not modelled: reads 0"),
-        *(Reg(0xFE0 + 4 * i, n, reset=v, access=RO, write=_ro_write) for i, (n, v) in
+        *(Reg(0xFE0 + 4 * i, n, reset=v, access=RO, write=ro_write) for i, (n, v) in
           enumerate(zip(_ID_NAMES, _ID, strict=True))),
     )
 

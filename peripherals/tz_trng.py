@@ -39,7 +39,7 @@ from typing import Any
 from emulator.clock import Clock
 from emulator.device import Device
 from emulator.regs import RO, WO, F, Reg, RegMap
-from peripherals._common import ClockEvent
+from peripherals._common import ClockEvent, ro_write
 
 __all__ = ["TzTrng"]
 
@@ -95,9 +95,6 @@ def _sw_reset_write(dev: TzTrng, value: int) -> None:
         dev.reset()
 
 
-def _ro_write(dev: TzTrng, value: int) -> None:
-    dev.guest_error(f"write of 0x{value:X} to a read-only register ignored")
-
 
 class TzTrng(Device):
     """Arm TZ-TRNG (CryptoCell RNG block): seeded, deterministic entropy; IRQ on EHR valid."""
@@ -109,14 +106,14 @@ class TzTrng(Device):
         Reg(0x100, "RNG_IMR", reset=0xF, after_write=_after_imr,
             fields=[F("EHR_VALID_INT_MASK", 0, reset=1), F("AUTOCORR_ERR_INT_MASK", 1, reset=1),
                     F("CRNGT_ERR_INT_MASK", 2, reset=1), F("VN_ERR_INT_MASK", 3, reset=1)]),
-        Reg(0x104, "RNG_ISR", access=RO, read=_isr_read, write=_ro_write,
+        Reg(0x104, "RNG_ISR", access=RO, read=_isr_read, write=ro_write,
             fields=[F("EHR_VALID", 0, access=RO), F("AUTOCORR_ERR", 1, access=RO),
                     F("CRNGT_ERR", 2, access=RO), F("VN_ERR", 3, access=RO)]),
         Reg(0x108, "RNG_ICR", access=WO, write=_icr_write),
         Reg(0x10C, "TRNG_CONFIG", fields=[F("RND_SRC_SEL", 0, 2)]),
-        Reg(0x110, "TRNG_VALID", access=RO, read=_valid_read, write=_ro_write,
+        Reg(0x110, "TRNG_VALID", access=RO, read=_valid_read, write=ro_write,
             fields=[F("VALUE", 0, access=RO)]),
-        *(Reg(EHR0 + 4 * i, f"EHR_DATA_{i}", access=RO, read=_ehr_reader(i), write=_ro_write)
+        *(Reg(EHR0 + 4 * i, f"EHR_DATA_{i}", access=RO, read=_ehr_reader(i), write=ro_write)
           for i in range(EHR_WORDS)),
         Reg(0x12C, "RND_SOURCE_ENABLE", after_write=_source_written, fields=[F("VALUE", 0)]),
         Reg(0x130, "SAMPLE_CNT1", reset=0xFFFF),
@@ -124,9 +121,9 @@ class TzTrng(Device):
         Reg(0x138, "TRNG_DEBUG_CONTROL",
             fields=[F("VNC_BYPASS", 1), F("TRNG_CRNGT_BYPASS", 2), F("AUTO_CORRELATE_BYPASS", 3)]),
         Reg(0x140, "RNG_SW_RESET", access=WO, write=_sw_reset_write),
-        Reg(0x1B8, "RNG_BUSY", access=RO, read=_busy_read, write=_ro_write),
+        Reg(0x1B8, "RNG_BUSY", access=RO, read=_busy_read, write=ro_write),
         Reg(0x1BC, "RST_BITS_COUNTER", access=WO),
-        *(Reg(0x1E0 + 4 * i, f"RNG_BIST_CNTR_{i}", access=RO, write=_ro_write) for i in range(3)),
+        *(Reg(0x1E0 + 4 * i, f"RNG_BIST_CNTR_{i}", access=RO, write=ro_write) for i in range(3)),
     )
 
     def __init__(self, name: str, clock: Clock, *, seed: int = 0x5EED_7286, **settings: Any) -> None:
