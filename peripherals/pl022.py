@@ -90,7 +90,6 @@ def _dmacr_write(dev: Pl022, value: int) -> None:
         dev.unimplemented("DMA (SSPDMACR)")
 
 
-
 class Pl022(Device):
     """ARM PL022 SSP (DDI0194H) as QEMU models it: no slave attached, instant transfers."""
 

@@ -95,7 +95,6 @@ def _sw_reset_write(dev: TzTrng, value: int) -> None:
         dev.reset()
 
 
-
 class TzTrng(Device):
     """Arm TZ-TRNG (CryptoCell RNG block): seeded, deterministic entropy; IRQ on EHR valid."""
 
