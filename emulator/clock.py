@@ -110,6 +110,15 @@ class Clock:
             timer.callback()
         return fired
 
+    def run_for(self, cycles: int) -> None:
+        """Advance ``cycles``, firing each event at its own time (events may schedule more)."""
+        end = self.now + cycles
+        while (deadline := self.next_deadline()) is not None and deadline <= end:
+            self.advance(max(0, deadline - self.now))
+            self.fire_due()
+        self.advance(end - self.now)
+        self.fire_due()
+
     def pending(self) -> list[Timer]:
         return sorted(t for t in self._heap if not t.cancelled)
 

@@ -280,17 +280,6 @@ def test_fuzz_at_lines(capsys) -> None:  # noqa: ANN001
         st.binary(max_size=80))
     cases = 0
 
-    def advance(seconds: float) -> None:
-        end = clock.now + clock.cycles(seconds)
-        while True:
-            deadline = clock.next_deadline()
-            if deadline is None or deadline > end:
-                clock.advance(end - clock.now)
-                clock.fire_due()
-                return
-            clock.advance(deadline - clock.now)
-            clock.fire_due()
-
     @fuzz(800)
     @given(lines=st.lists(line, min_size=1, max_size=4))
     def one(lines: list[bytes]) -> None:
@@ -298,7 +287,7 @@ def test_fuzz_at_lines(capsys) -> None:  # noqa: ANN001
         for raw in lines:
             cases += 1
             dev.ports["serial"].deliver(raw + b"\r\n")
-            advance(0.01)
+            clock.run_for(clock.cycles(0.01))
         out.clear()
 
     one()

@@ -96,3 +96,19 @@ def test_clear_drops_every_event(clock):
 def test_frequency_must_be_positive():
     with pytest.raises(ValueError):
         Clock(0)
+
+
+def test_run_for_fires_each_event_at_its_own_time_and_those_it_schedules():
+    clock = Clock(1000)
+    seen: list[tuple[str, int]] = []
+
+    def first() -> None:
+        seen.append(("first", clock.now))
+        clock.call_after(5, lambda: seen.append(("second", clock.now)))
+
+    clock.call_at(10, first)
+    clock.call_at(30, lambda: seen.append(("late", clock.now)))
+    clock.run_for(20)
+    assert seen == [("first", 10), ("second", 15)] and clock.now == 20
+    clock.run_for(10)
+    assert seen[-1] == ("late", 30) and clock.now == 30

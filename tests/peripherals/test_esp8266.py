@@ -21,19 +21,6 @@ APS = [{"ssid": "vboard", "password": "password1", "rssi": -42, "channel": 6, "b
        {"ssid": "open-net", "password": "", "rssi": -70, "channel": 11, "bssid": "02:00:00:00:00:02"}]
 
 
-def advance(clock: Clock, cycles: int) -> None:
-    """Advance virtual time event by event (events may schedule further events)."""
-    end = clock.now + cycles
-    while True:
-        deadline = clock.next_deadline()
-        if deadline is None or deadline > end:
-            clock.advance(end - clock.now)
-            clock.fire_due()
-            return
-        clock.advance(deadline - clock.now)
-        clock.fire_due()
-
-
 class Host:
     """The MCU side of the serial line: writes commands, collects the module's bytes."""
 
@@ -52,7 +39,7 @@ class Host:
         return self.dev.provider
 
     def run(self, seconds: float) -> None:
-        advance(self.clock, self.clock.cycles(seconds))
+        self.clock.run_for(self.clock.cycles(seconds))
 
     def take(self) -> bytes:
         data = bytes(self.out)
@@ -105,9 +92,9 @@ def test_power_on_prints_ready_after_boot_time_and_drops_early_input() -> None:
     out = bytearray()
     dev.ports["serial"].connect(out.extend)
     dev.ports["serial"].deliver(b"AT\r\n")
-    advance(clock, clock.cycles(0.19))
+    clock.run_for(clock.cycles(0.19))
     assert out == b""
-    advance(clock, clock.cycles(0.02))
+    clock.run_for(clock.cycles(0.02))
     assert out == BOOT
 
 
@@ -124,16 +111,16 @@ def test_bytes_travel_at_the_baud_rate() -> None:
     h = Host()
     h.send(b"AT\r\n")  # 4 bytes in, echo "AT\r\r\n" + "\r\nOK\r\n" = 11 bytes out
     char = round(10 * HZ / 115200)
-    advance(h.clock, 15 * char - 1)
+    h.clock.run_for(15 * char - 1)
     assert not h.out.endswith(OK)
-    advance(h.clock, 1)
+    h.clock.run_for(1)
     assert h.take() == b"AT\r\r\n" + OK
 
 
 def test_faster_virtual_baud_setting() -> None:
     h = Host(baud=921600)
     h.send(b"AT\r\n")
-    advance(h.clock, 15 * round(10 * HZ / 921600))
+    h.clock.run_for(15 * round(10 * HZ / 921600))
     assert h.take() == b"AT\r\r\n" + OK
 
 
@@ -362,7 +349,7 @@ def test_snapshot_round_trip(online: Host) -> None:
     assert dev2.get_state() == state
     out2 = bytearray()
     dev2.ports["serial"].connect(out2.extend)
-    advance(clock2, clock2.cycles(0.6))
+    clock2.run_for(clock2.cycles(0.6))
     h.run(0.6)
     assert bytes(out2) == h.take()
     assert b"WIFI GOT IP" in out2
@@ -382,10 +369,10 @@ def test_platform_file_builds_the_module_next_to_uart1() -> None:
     m.port("uart1").connect(out.extend)  # what the board would read... and what it writes
     uart.write(0x008, 4, 0x3)  # TX_EN | RX_EN
     uart.write(0x010, 4, 217)  # BAUDDIV for 115200 at 25 MHz
-    advance(m.clock, m.clock.cycles(0.3))
+    m.clock.run_for(m.clock.cycles(0.3))
     received = bytearray()
     for _ in range(len(BOOT)):
-        advance(m.clock, m.clock.cycles(0.0001))
+        m.clock.run_for(m.clock.cycles(0.0001))
         if uart.read(0x004, 4) & 2:
             received.append(uart.read(0x000, 4))
     assert bytes(received) == BOOT[:len(received)] and len(received) > 20
