@@ -12,6 +12,7 @@
 #include <stdio.h>
 
 #include "bsp.h"
+#include "psp_threads.h"
 
 #define NTHREADS     3U
 #define STACK_WORDS  512U
@@ -23,16 +24,6 @@
 #define INNER_C      100U
 
 enum svc_num { SVC_START = 0, SVC_YIELD = 1, SVC_EXIT = 2 };
-enum svc_action { SVC_RETURN = 0, SVC_START_FIRST = 1, SVC_BACK_TO_MAIN = 2 };
-
-typedef struct {
-    uint32_t r0, r1, r2, r3, r12, lr, pc, xpsr;
-} hw_frame_t;
-
-typedef struct {
-    uint32_t r4_r11[8];
-    hw_frame_t hw;
-} initial_frame_t;
 
 typedef struct {
     uint32_t sp;
@@ -49,9 +40,6 @@ static volatile uint32_t started;
 static volatile uint32_t tick_switches;
 static volatile uint32_t shared_counter;
 static uint32_t results[NTHREADS];
-/* Read by the assembly parts of SVC and PendSV. */
-uint32_t sched_next_sp;
-uint32_t sched_next_control;
 
 static void thread_exit(void);
 
@@ -62,17 +50,8 @@ static void svc_yield(void)
 
 static void init_thread(unsigned i, void (*entry)(void), uint32_t control)
 {
-    uint32_t top = (uint32_t)(uintptr_t)&stacks[i][STACK_WORDS / 2U];
-    initial_frame_t *f = (initial_frame_t *)(top - sizeof(initial_frame_t));
-    for (unsigned r = 0; r < 8U; r++) {
-        f->r4_r11[r] = 0;
-    }
-    f->hw = (hw_frame_t){
-        .lr = (uint32_t)(uintptr_t)thread_exit,
-        .pc = (uint32_t)(uintptr_t)entry & ~1UL,
-        .xpsr = XPSR_T,
-    };
-    tcbs[i] = (tcb_t){.sp = (uint32_t)(uintptr_t)f, .control = control};
+    uint32_t sp = initial_psp((uint32_t)(uintptr_t)&stacks[i][STACK_WORDS / 2U], entry, thread_exit);
+    tcbs[i] = (tcb_t){.sp = sp, .control = control};
 }
 
 /* ------------------------------------------------------ scheduler (C) */
@@ -92,7 +71,6 @@ static void pick_next(void)
     sched_next_control = tcbs[current].control;
 }
 
-uint32_t svc_c(hw_frame_t *frame);
 uint32_t svc_c(hw_frame_t *frame)
 {
     uint8_t num = ((const uint8_t *)(uintptr_t)frame->pc)[-2]; /* SVC imm8 */
@@ -124,7 +102,6 @@ uint32_t svc_c(hw_frame_t *frame)
 }
 
 /* Called by PendSV with the outgoing PSP (R4-R11 already pushed). */
-void schedule(uint32_t psp);
 void schedule(uint32_t psp)
 {
     tcbs[current].sp = psp;
@@ -138,61 +115,6 @@ void SysTick_Handler(void)
         tick_switches++;
         SCB->ICSR = SCB_ICSR_PENDSVSET;
     }
-}
-
-__attribute__((naked)) void SVC_Handler(void)
-{
-    __asm volatile("tst lr, #4\n"
-                   "ite eq\n"
-                   "mrseq r0, msp\n"
-                   "mrsne r0, psp\n"
-                   "push {r4, lr}\n"
-                   "bl svc_c\n"
-                   "pop {r4, lr}\n"
-                   "cmp r0, #1\n"
-                   "beq 1f\n"
-                   "cmp r0, #2\n"
-                   "beq 2f\n"
-                   "bx lr\n"
-                   "1:\n" /* start the first thread: keep main's R4-R11 on MSP */
-                   "push {r4-r11}\n"
-                   "ldr r0, =sched_next_sp\n"
-                   "ldr r0, [r0]\n"
-                   "ldmia r0!, {r4-r11}\n"
-                   "msr psp, r0\n"
-                   "ldr r0, =sched_next_control\n"
-                   "ldr r0, [r0]\n"
-                   "msr control, r0\n"
-                   "isb\n"
-                   "ldr lr, =0xFFFFFFFD\n"
-                   "bx lr\n"
-                   "2:\n" /* all threads done: back to main on MSP, privileged */
-                   "pop {r4-r11}\n"
-                   "movs r0, #0\n"
-                   "msr control, r0\n"
-                   "isb\n"
-                   "ldr lr, =0xFFFFFFF9\n"
-                   "bx lr\n"
-                   ".ltorg\n");
-}
-
-__attribute__((naked)) void PendSV_Handler(void)
-{
-    __asm volatile("mrs r0, psp\n"
-                   "stmdb r0!, {r4-r11}\n"
-                   "push {r3, lr}\n"
-                   "bl schedule\n"
-                   "pop {r3, lr}\n"
-                   "ldr r0, =sched_next_control\n"
-                   "ldr r0, [r0]\n"
-                   "msr control, r0\n"
-                   "isb\n"
-                   "ldr r0, =sched_next_sp\n"
-                   "ldr r0, [r0]\n"
-                   "ldmia r0!, {r4-r11}\n"
-                   "msr psp, r0\n"
-                   "bx lr\n"
-                   ".ltorg\n");
 }
 
 /* ------------------------------------------------------------ threads */

@@ -12,23 +12,13 @@
 #include <stdio.h>
 
 #include "bsp.h"
+#include "psp_threads.h"
 
 #define STEPS        3
 #define STACK_WORDS  512U
-#define INITIAL_XPSR XPSR_T
 #define PRIO_LOWEST  0xE0U
 
 enum svc_num { SVC_START = 0, SVC_YIELD = 1, SVC_EXIT = 2, SVC_ALIGN_PROBE = 3 };
-enum svc_action { SVC_RETURN = 0, SVC_START_FIRST = 1, SVC_BACK_TO_MAIN = 2 };
-
-typedef struct {
-    uint32_t r0, r1, r2, r3, r12, lr, pc, xpsr;
-} hw_frame_t;
-
-typedef struct {
-    uint32_t r4_r11[8];
-    hw_frame_t hw;
-} initial_frame_t;
 
 typedef struct {
     const char *name;
@@ -41,9 +31,6 @@ static uint64_t stack_a[STACK_WORDS / 2U];
 static uint64_t stack_b[STACK_WORDS / 2U];
 static tcb_t tcbs[2];
 static uint32_t current;
-/* Read by the assembly parts of SVC and PendSV. */
-uint32_t sched_next_sp;
-uint32_t sched_next_control;
 
 static void thread_a(void);
 static void thread_b(void);
@@ -81,25 +68,13 @@ static uint32_t align_probe(uint32_t misalign)
 
 static void init_thread(tcb_t *t, const char *name, uint64_t *stack, void (*entry)(void), uint32_t control)
 {
-    uint32_t top = (uint32_t)(uintptr_t)&stack[STACK_WORDS / 2U];
-    initial_frame_t *f = (initial_frame_t *)(top - sizeof(initial_frame_t));
-    for (unsigned i = 0; i < 8U; i++) {
-        f->r4_r11[i] = 0;
-    }
-    f->hw = (hw_frame_t){
-        .r0 = 0,
-        .lr = (uint32_t)(uintptr_t)thread_exit,
-        .pc = (uint32_t)(uintptr_t)entry & ~1UL, /* stacked PC has bit 0 clear */
-        .xpsr = INITIAL_XPSR,
-    };
     t->name = name;
-    t->sp = (uint32_t)(uintptr_t)f;
+    t->sp = initial_psp((uint32_t)(uintptr_t)&stack[STACK_WORDS / 2U], entry, thread_exit);
     t->control = control;
     t->done = 0;
 }
 
 /* ------------------------------------------------------ scheduler (C) */
-uint32_t svc_c(hw_frame_t *frame);
 uint32_t svc_c(hw_frame_t *frame)
 {
     uint8_t num = ((const uint8_t *)(uintptr_t)frame->pc)[-2]; /* SVC imm8 */
@@ -128,7 +103,6 @@ uint32_t svc_c(hw_frame_t *frame)
 }
 
 /* Called by PendSV with the outgoing PSP (R4-R11 already pushed). */
-void schedule(uint32_t psp);
 void schedule(uint32_t psp)
 {
     tcbs[current].sp = psp;
@@ -139,63 +113,6 @@ void schedule(uint32_t psp)
     current = next;
     sched_next_sp = tcbs[current].sp;
     sched_next_control = tcbs[current].control;
-}
-
-__attribute__((naked)) void SVC_Handler(void)
-{
-    __asm volatile("tst lr, #4\n"
-                   "ite eq\n"
-                   "mrseq r0, msp\n"
-                   "mrsne r0, psp\n"
-                   "push {r4, lr}\n"
-                   "bl svc_c\n"
-                   "pop {r4, lr}\n"
-                   "cmp r0, #1\n"
-                   "beq 1f\n"
-                   "cmp r0, #2\n"
-                   "beq 2f\n"
-                   "bx lr\n"
-                   /* start the first thread: keep main's R4-R11 on MSP */
-                   "1:\n"
-                   "push {r4-r11}\n"
-                   "ldr r0, =sched_next_sp\n"
-                   "ldr r0, [r0]\n"
-                   "ldmia r0!, {r4-r11}\n"
-                   "msr psp, r0\n"
-                   "ldr r0, =sched_next_control\n"
-                   "ldr r0, [r0]\n"
-                   "msr control, r0\n" /* handler mode: only nPRIV is written */
-                   "isb\n"
-                   "ldr lr, =0xFFFFFFFD\n" /* thread mode, PSP */
-                   "bx lr\n"
-                   /* all threads done: back to main on MSP, privileged */
-                   "2:\n"
-                   "pop {r4-r11}\n"
-                   "movs r0, #0\n"
-                   "msr control, r0\n"
-                   "isb\n"
-                   "ldr lr, =0xFFFFFFF9\n" /* thread mode, MSP */
-                   "bx lr\n"
-                   ".ltorg\n");
-}
-
-__attribute__((naked)) void PendSV_Handler(void)
-{
-    __asm volatile("mrs r0, psp\n"
-                   "stmdb r0!, {r4-r11}\n"
-                   "push {r3, lr}\n"
-                   "bl schedule\n"
-                   "pop {r3, lr}\n"
-                   "ldr r0, =sched_next_control\n"
-                   "ldr r0, [r0]\n"
-                   "msr control, r0\n"
-                   "isb\n"
-                   "ldr r0, =sched_next_sp\n"
-                   "ldr r0, [r0]\n"
-                   "ldmia r0!, {r4-r11}\n"
-                   "msr psp, r0\n"
-                   "bx lr\n"
-                   ".ltorg\n");
 }
 
 /* ------------------------------------------------------------ threads */
