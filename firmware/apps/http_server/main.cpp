@@ -5,6 +5,8 @@
 
 #include "mbed.h"
 
+#include "../http_request.h"
+
 #ifndef HTTP_SERVER_LIMIT_MS
 #define HTTP_SERVER_LIMIT_MS 120000
 #endif
@@ -51,22 +53,9 @@ int main()
         }
         client.set_timeout(3000);
         char req[512];
-        int len = 0;
-        while (len < int(sizeof req) - 1) {
-            nsapi_size_or_error_t r = client.recv(req + len, sizeof req - 1 - len);
-            if (r <= 0) {
-                break;
-            }
-            len += r;
-            req[len] = '\0';
-            if (strstr(req, "\r\n\r\n")) {
-                break;
-            }
-        }
-        req[len] = '\0';
+        char path[REQUEST_PATH_SIZE];
+        recv_get_path(client, req, int(sizeof req), path);
         requests++;
-        char path[64] = "";
-        sscanf(req, "GET %63s", path);
         printf("http_server: %s GET %s\n", peer.get_ip_address(), path);
         if (strcmp(path, "/") == 0 || strcmp(path, "/index.html") == 0) {
             respond(&client, "200 OK", "text/html", page);

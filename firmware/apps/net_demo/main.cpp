@@ -11,6 +11,8 @@
 
 #include "mbed.h"
 
+#include "../http_request.h"
+
 extern "C" int32_t semihost_call(uint32_t op, const void *arg);
 
 #ifndef NET_DEMO_LIMIT_MS
@@ -143,21 +145,8 @@ static bool serve_one_page(NetworkInterface *net, const char *ip)
         }
         client.set_timeout(3000);
         char req[256];
-        int len = 0;
-        while (len < int(sizeof req) - 1) {
-            nsapi_size_or_error_t r = client.recv(req + len, sizeof req - 1 - len);
-            if (r <= 0) {
-                break;
-            }
-            len += r;
-            req[len] = '\0';
-            if (strstr(req, "\r\n\r\n")) {
-                break;
-            }
-        }
-        req[len] = '\0';
-        char path[64] = "";
-        sscanf(req, "GET %63s", path);
+        char path[REQUEST_PATH_SIZE];
+        recv_get_path(client, req, int(sizeof req), path);
         printf("net_demo: %s asked for %s\n", peer.get_ip_address(), path);
         if (strcmp(path, "/") != 0) {
             static const char nf[] = "HTTP/1.0 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
