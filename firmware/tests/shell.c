@@ -23,43 +23,14 @@
 #include <string.h>
 
 #include "bsp.h"
+#include "uart_rx_ring.h"
 
-#define RING_SIZE 64U /* power of two */
 #define LINE_MAX  80U
 #define TICK_HZ   1000U
-
-static volatile uint8_t ring[RING_SIZE];
-static volatile uint32_t ring_head, ring_tail;
 
 void SysTick_Handler(void)
 {
     systick_isr_tick();
-}
-
-void UART0RX_Handler(void)
-{
-    UART0->INTSTATUS = UART_INT_RX; /* INTCLEAR */
-    while (UART0->STATE & UART_STATE_RXFULL) {
-        uint8_t b = (uint8_t)UART0->DATA;
-        if (ring_head - ring_tail < RING_SIZE) {
-            ring[ring_head % RING_SIZE] = b;
-            ring_head++;
-        }
-    }
-}
-
-static int ring_get(void)
-{
-    __disable_irq();
-    while (ring_head == ring_tail) {
-        __WFI(); /* wakes on the pending IRQ even with PRIMASK set */
-        __enable_irq();
-        __disable_irq();
-    }
-    int c = ring[ring_tail % RING_SIZE];
-    ring_tail++;
-    __enable_irq();
-    return c;
 }
 
 static void out(const char *s)
@@ -145,10 +116,7 @@ int main(void)
     (void)systick_start(TICK_HZ, 1);
     out("shell: booting\r\n");
     out("shell: ready\r\n");
-    UART0->INTSTATUS = UART_INT_RX;
-    NVIC_ClearPendingIRQ(UART0RX_IRQn);
-    NVIC_EnableIRQ(UART0RX_IRQn);
-    UART0->CTRL |= UART_CTRL_RX_EN | UART_CTRL_RX_INTEN;
+    uart_rx_start();
     char line[LINE_MAX + 1];
     size_t len = 0;
     out("shell> ");
