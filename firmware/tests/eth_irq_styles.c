@@ -15,12 +15,6 @@
 #include "check.h"
 #include "lan9118/lan9118_regs.h"
 
-#ifdef MPS2_AN511
-#define ETH_HANDLER IRQ47_Handler
-#else
-#define ETH_HANDLER ETHERNET_Handler
-#endif
-
 #define ETH ((LAN9118_TypeDef *)MPS2_ETH_BASE)
 #define ETH_IRQ ((IRQn_Type)MPS2_ETH_IRQn)
 #define MAC_CR_IDX 1U
@@ -35,7 +29,7 @@ void SysTick_Handler(void)
     systick_isr_tick();
 }
 
-void ETH_HANDLER(void)
+void MPS2_ETH_HANDLER(void)
 {
     entries++;
     uint32_t sts = ETH->INT_STS & ETH->INT_EN;

@@ -13,18 +13,12 @@
 #include "check.h"
 #include "lan9118/lan9118_regs.h"
 
-#ifdef MPS2_AN511
-#define ETH_HANDLER IRQ47_Handler
-#else
-#define ETH_HANDLER ETHERNET_Handler
-#endif
-
 #define ETH ((LAN9118_TypeDef *)MPS2_ETH_BASE)
 #define ETH_IRQ ((IRQn_Type)MPS2_ETH_IRQn)
 
 static volatile uint32_t entries, ipsr_seen, sts_seen, active_seen;
 
-void ETH_HANDLER(void)
+void MPS2_ETH_HANDLER(void)
 {
     entries++;
     ipsr_seen = __get_IPSR();

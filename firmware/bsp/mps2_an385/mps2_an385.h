@@ -99,6 +99,7 @@ typedef enum {
 #define MPS2_NUM_IRQS 32
 #define MPS2_SCC_ID   0x41043850UL
 #define MPS2_ETH_IRQn ETHERNET_IRQn
+#define MPS2_ETH_HANDLER ETHERNET_Handler /* the vector of MPS2_ETH_IRQn */
 #define MPS2_GPIO0_PIN0_IRQn PORT0_0_IRQn /* pins 0-7 on 24-31 */
 #endif
 

@@ -30,6 +30,7 @@
 #define AN511_ETHERNET_IRQn  47
 #define AN511_UART4_IRQn     56
 #define MPS2_ETH_IRQn        AN511_ETHERNET_IRQn
+#define MPS2_ETH_HANDLER     IRQ47_Handler /* the vector of MPS2_ETH_IRQn */
 #define MPS2_GPIO0_PIN0_IRQn 16 /* GPIO0 pins 0-15 on IRQs 16-31 */
 
 #endif
