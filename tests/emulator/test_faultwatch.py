@@ -63,17 +63,22 @@ def test_strict_stops_at_the_first_access_before_the_handler_runs(board):
     assert b.m.exc.active == 0
 
 
-def test_a_fault_the_firmware_escalates_names_its_origin(board):
-    b = board("""
+# An undefined instruction (UsageFault, escalated to HardFault: not enabled); {handler} is HardFault's.
+UDF = """
 reset:
     movs r0, #0
 faulting:
     udf #0
     EXIT
 hardfault:
+{handler}
+"""
+
+
+def test_a_fault_the_firmware_escalates_names_its_origin(board):
+    b = board(UDF.format(handler="""
     SKIP_FAULTING_INSN
-    bx lr
-""", {"HardFault": "hardfault"})
+    bx lr"""), {"HardFault": "hardfault"})
     b.run()
     (line,) = lines(b)
     assert line.startswith("HardFault (escalated from UsageFault): undefined instruction")
@@ -81,15 +86,8 @@ hardfault:
 
 
 def test_a_handler_that_returns_to_the_faulting_instruction_is_a_storm(board):
-    b = board("""
-reset:
-    movs r0, #0
-faulting:
-    udf #0
-    EXIT
-hardfault:
-    bx lr
-""", {"HardFault": "hardfault"})
+    b = board(UDF.format(handler="""
+    bx lr"""), {"HardFault": "hardfault"})
     stop = b.run(100 * MS, expect="lockup")
     assert "fault storm" in stop.report.headline and "<faulting>" in stop.report.headline
     assert stop.report.registers["pc"] == b["faulting"]
@@ -103,18 +101,11 @@ hardfault:
 def test_hardfault_invpc_hardfault_storm_is_a_lockup(board):
     # The handler returns to thread mode with IPSR=3 left in the stacked xPSR: INVPC,
     # escalated to HardFault, whose handler does the same again.
-    b = board("""
-reset:
-    movs r0, #0
-faulting:
-    udf #0
-    EXIT
-hardfault:
+    b = board(UDF.format(handler="""
     ldr r0, [sp, #28]
     orr r0, r0, #3
     str r0, [sp, #28]
-    bx lr
-""", {"HardFault": "hardfault"})
+    bx lr"""), {"HardFault": "hardfault"})
     stop = b.run(2000 * MS, expect="lockup")
     assert "fault storm" in stop.report.headline and "INVPC" in stop.report.headline
     assert b.m.clock.now < 100 * MS
