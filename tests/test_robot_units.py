@@ -116,6 +116,20 @@ def test_monitor_lines_describe_one_board() -> None:
     assert m.execute("machine Reset").verb == "reset"  # type: ignore[union-attr]
 
 
+def test_advance_immediately_is_the_pace() -> None:
+    m = MonitorSetup()
+    m.execute("mach create")
+    m.execute("sysbus LoadELF @hello.elf")
+    assert m.load_args()["pace"] == ""  # Renode suites run fast unless they ask
+    m.loaded = True
+    m.execute("emulation SetGlobalAdvanceImmediately false")
+    assert m.load_args()["pace"] == "realtime" and not m.loaded
+    m.execute("emulation SetGlobalAdvanceImmediately true")
+    assert m.load_args()["pace"] == "fast"
+    with pytest.raises(MonitorError, match="not supported"):
+        m.execute("emulation SetGlobalAdvanceImmediately maybe")
+
+
 def test_monitor_lines_describe_a_simulation() -> None:
     m = MonitorSetup()
     m.execute('emulation CreateSwitch "sw"')

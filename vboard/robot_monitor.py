@@ -67,6 +67,7 @@ class MonitorSetup:
     current: str = ""
     seed: int = 0
     quantum_s: float = 0.0      # several boards: the lockstep quantum (0: the simulation default)
+    pace: str = ""              # "realtime" after SetGlobalAdvanceImmediately false ("": fast)
     variables: dict[str, str] = field(default_factory=dict)
     loaded: bool = False        # the library has loaded what this describes
     _files: list[str] = field(default_factory=list)
@@ -183,8 +184,15 @@ class MonitorSetup:
             return Action("run_for", seconds=parse_time(args[1], line))
         if args in (["StartAll"], ["PauseAll"]):
             return Action("start" if args[0] == "StartAll" else "pause")
-        if args[:1] == ["SetGlobalAdvanceImmediately"] or args[:1] == ["SetGlobalSerialExecution"]:
-            return None  # vboard runs as fast as it can, boards in lockstep, one after the other
+        if args[:1] == ["SetGlobalAdvanceImmediately"] and len(args) == 2 \
+                and args[1].lower() in ("true", "false"):
+            # Renode's idle time: skipped at once (true, vboard's fast pace) or waited out on the host
+            # clock (false: virtual time never runs ahead of the wall clock, vboard's realtime pace).
+            self.pace = "fast" if args[1].lower() == "true" else "realtime"
+            self.loaded = False
+            return None
+        if args[:1] == ["SetGlobalSerialExecution"]:
+            return None  # boards run in lockstep, one after the other
         if args[:1] == ["SetGlobalQuantum"] and len(args) == 2:
             self.quantum_s = parse_time(args[1], line)
             self.loaded = False
@@ -242,8 +250,9 @@ class MonitorSetup:
                 raise MonitorError(f"machine '{spec.name}' has no firmware (sysbus LoadELF @FILE)")
         if len(self.machines) == 1:
             spec = next(iter(self.machines.values()))
-            return {"firmware": spec.firmware, "platform": spec.platform, "base": spec.base}
-        return {"firmware": self._simulation_file()}
+            return {"firmware": spec.firmware, "platform": spec.platform, "base": spec.base,
+                    "pace": self.pace}
+        return {"firmware": self._simulation_file(), "pace": self.pace}
 
     def _simulation_file(self) -> str:
         import yaml
