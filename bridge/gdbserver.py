@@ -58,7 +58,7 @@ from typing import Any
 from unicorn import UcError
 from unicorn import arm_const as A
 
-from emulator.machine import DWT_BASE, SCS_BASE, Machine, StopReason
+from emulator.board.machine import DWT_BASE, SCS_BASE, Machine, StopReason
 
 log = logging.getLogger("vboard.gdb")
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bridge.net.dns import QCLASS_IN, QTYPE_A, build_answer, parse_query
-from emulator.sockets import TCP, UDP, Remote, SocketProvider, is_ipv4, lookup_records
+from emulator.net.sockets import TCP, UDP, Remote, SocketProvider, is_ipv4, lookup_records
 
 __all__ = ["HostSocketProvider"]
 

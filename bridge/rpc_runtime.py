@@ -9,7 +9,7 @@ The thread runs while the session is *started* (free running, until
 ``pause``) or while some request waits on it (``RunFor``: a virtual
 deadline; ``WaitFor`` on a UART: a line or a virtual timeout). When nothing
 wants it to run it is paused, and virtual time stands still. Boards of a
-simulation advance in lockstep quanta, as ``emulator.simulation`` does, a
+simulation advance in lockstep quanta, as ``emulator.board.simulation`` does, a
 single board in turns of ``CHUNK_NS``; a wait that is satisfied ends the run
 at the end of the turn it was satisfied in (so the firmware gets on past its
 prompt, e.g. enables its receiver, as it would while a person types), which
@@ -47,9 +47,9 @@ from typing import Any
 from bridge.net.packets import require_loopback
 from bridge.rpc_errors import RuntimeFailure, cut, invalid, not_found, precondition
 from bridge.rpc_observe import SessionObserver
-from emulator.machine import Machine, StopReason
-from emulator.network import Switch
-from emulator.platform import TRUSTED, LoadPolicy, OutsideRoot
+from emulator.board.machine import Machine, StopReason
+from emulator.board.platform import TRUSTED, LoadPolicy, OutsideRoot
+from emulator.net.network import Switch
 
 log = logging.getLogger("vboard.rpc")
 
@@ -436,8 +436,8 @@ class Runtime:
         """Build a session (emulation thread). ``cmdline``: the firmware's semihosting command line.
         ``trusted``: the server's own user names the files (no root folder, model files allowed)."""
         from bridge.net.attach import NetworkError
-        from emulator.loader import FirmwareError
-        from emulator.platform import PlatformError
+        from emulator.board.loader import FirmwareError
+        from emulator.board.platform import PlatformError
 
         if pace not in ("", "fast", "realtime"):
             raise invalid(f"pace '{cut(pace)}': expected fast or realtime")
@@ -499,7 +499,7 @@ class Runtime:
 
     def _load_simulation(self, path: Path, net: str, forwards: list[str] | None,
                          dns_records: list[str] | None, pace: str, policy: LoadPolicy) -> Session:
-        from emulator.simulation import load_simulation
+        from emulator.board.simulation import load_simulation
 
         if net not in ("", "none") or forwards:
             raise invalid("net/forwards are for one board; a simulation's boards share their own switch")
@@ -515,8 +515,8 @@ class Runtime:
                     dns_records: list[str], pace: str, cmdline: str | None, host_loopback: str,
                     policy: LoadPolicy) -> Session:
         """One board; its Ethernet attached per ``net``, its Wi-Fi module on host sockets with ``user``."""
-        from emulator.loader import load_image
-        from emulator.platform import load_platform
+        from emulator.board.loader import load_image
+        from emulator.board.platform import load_platform
 
         machine = Machine(load_platform(platform or "mps2-an385", policy), name="board")
         machine.load(load_image(path, base=base))
@@ -999,7 +999,7 @@ class Runtime:
         return path, w.frames
 
     def inject(self, name: str, frame: bytes) -> None:
-        from emulator.frames import ETH_HEADER, ETH_MAX_VLAN_FRAME
+        from emulator.net.frames import ETH_HEADER, ETH_MAX_VLAN_FRAME
 
         s = self.require()
         if not ETH_HEADER <= len(frame) <= ETH_MAX_VLAN_FRAME:

@@ -36,10 +36,10 @@ from typing import Any
 
 from unicorn import arm_const as A
 
+from emulator.board.machine import Machine
 from emulator.clock import Clock
-from emulator.cortexm import SystemRegisters
-from emulator.machine import Machine
-from emulator.network import Switch
+from emulator.cpu.cortexm import SystemRegisters
+from emulator.net.network import Switch
 
 FORMAT = "vboard-snapshot-1"
 _CORE = [getattr(A, f"UC_ARM_REG_R{i}") for i in range(13)] + [A.UC_ARM_REG_LR]
@@ -98,7 +98,7 @@ class _SnapshotUnpickler(pickle.Unpickler):
     crafted pickle would run) is refused."""
 
     ALLOWED = {("bridge.rpc_snapshot", "Snapshot"), ("bridge.rpc_snapshot", "BoardSnapshot"),
-               ("emulator.machine", "StopReason"), ("builtins", "set"), ("builtins", "frozenset"),
+               ("emulator.board.machine", "StopReason"), ("builtins", "set"), ("builtins", "frozenset"),
                ("builtins", "bytearray"), ("collections", "OrderedDict"), ("collections", "deque")}
 
     def find_class(self, module: str, name: str) -> Any:

@@ -39,12 +39,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from emulator.nvic import IRQ0, exception_name
+from emulator.cpu.nvic import IRQ0, exception_name
 
 if TYPE_CHECKING:  # the CLI imports TraceError before anything heavy
+    from emulator.board.machine import Machine, StopReason
     from emulator.boardlog import LogRecord
-    from emulator.machine import Machine, StopReason
-    from emulator.network import SwitchPort
+    from emulator.net.network import SwitchPort
 
 TID_EXCEPTIONS = 1
 TID_FAULTS = 2

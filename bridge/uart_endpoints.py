@@ -18,7 +18,7 @@ from collections.abc import Callable
 from typing import BinaryIO, Protocol
 
 from bridge.host_input import HostInput
-from emulator.device import BytePort
+from emulator.bus.device import BytePort
 
 
 class Poster(Protocol):

@@ -1,1 +1,1 @@
-"""The machine core: CPU, exceptions, clock, bus, loader, platforms. No host I/O."""
+"""The machine core, no host I/O, in floors: board, cpu, bus, net; clock and boardlog; native."""

@@ -23,9 +23,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from emulator.bus.device import Device
+from emulator.bus.regs import RO, Reg
 from emulator.clock import Clock, Timer
-from emulator.device import Device
-from emulator.regs import RO, Reg
 
 __all__ = ["ClockEvent", "DownCounter", "id_regs", "ro_write"]
 

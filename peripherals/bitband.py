@@ -21,8 +21,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from emulator.bus.device import Device
 from emulator.clock import Clock
-from emulator.device import Device
 
 __all__ = ["BitBand"]
 

@@ -40,9 +40,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from emulator.bus.device import Device
+from emulator.bus.regs import RO, WO, F, Reg, RegMap
 from emulator.clock import Clock, Timer
-from emulator.device import Device
-from emulator.regs import RO, WO, F, Reg, RegMap
 from peripherals._common import MASK32, DownCounter, id_regs
 
 __all__ = ["CmsdkApbDualTimer"]

@@ -51,9 +51,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from emulator.bus.device import Device
+from emulator.bus.regs import RO, Reg, RegMap
 from emulator.clock import Clock
-from emulator.device import Device
-from emulator.regs import RO, Reg, RegMap
 from peripherals._common import id_regs
 
 __all__ = ["CmsdkAhbGpio", "NUM_PINS"]

@@ -27,9 +27,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from emulator.bus.device import Device
+from emulator.bus.regs import W1C, F, Reg, RegMap
 from emulator.clock import Clock
-from emulator.device import Device
-from emulator.regs import W1C, F, Reg, RegMap
 from peripherals._common import MASK32, ClockEvent, DownCounter, id_regs
 
 __all__ = ["CmsdkApbTimer"]

@@ -53,9 +53,9 @@ from __future__ import annotations
 from collections import deque
 from typing import Any
 
+from emulator.bus.device import Device
+from emulator.bus.regs import RO, W1C, F, Reg, RegMap
 from emulator.clock import Clock, Timer
-from emulator.device import Device
-from emulator.regs import RO, W1C, F, Reg, RegMap
 from peripherals._common import id_regs
 
 __all__ = ["CmsdkApbUart"]

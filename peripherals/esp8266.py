@@ -75,10 +75,10 @@ from dataclasses import dataclass, field
 from itertools import count
 from typing import Any, ClassVar
 
+from emulator.bus.device import BytePort, Device
+from emulator.bus.regs import RegMap
 from emulator.clock import Clock, Timer
-from emulator.device import BytePort, Device
-from emulator.regs import RegMap
-from emulator.sockets import TCP, UDP, LoopbackProvider, Remote, SocketProvider, is_ipv4
+from emulator.net.sockets import TCP, UDP, LoopbackProvider, Remote, SocketProvider, is_ipv4
 
 __all__ = ["Esp8266", "connect_serial", "Ok", "Error", "Fail", "Raw", "Response", "AccessPoint",
            "TEST", "READ", "WRITE", "EXEC", "at"]

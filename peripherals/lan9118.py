@@ -137,10 +137,10 @@ import zlib
 from collections import deque
 from typing import Any
 
+from emulator.bus.device import Device
+from emulator.bus.regs import RO, SC, W1C, WO, F, Reg, RegMap
+from emulator.bus.wordfifo import WordFifoPort
 from emulator.clock import Clock, Timer
-from emulator.device import Device
-from emulator.regs import RO, SC, W1C, WO, F, Reg, RegMap
-from emulator.wordfifo import WordFifoPort
 
 __all__ = ["Lan9118"]
 

@@ -27,9 +27,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from emulator.bus.device import Device
+from emulator.bus.regs import RO, F, Reg, RegMap
 from emulator.clock import Clock
-from emulator.device import Device
-from emulator.regs import RO, F, Reg, RegMap
 
 __all__ = ["Mps2Fpgaio"]
 

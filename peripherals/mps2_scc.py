@@ -31,9 +31,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from emulator.bus.device import Device
+from emulator.bus.regs import RO, RSVD, SC, F, Reg, RegMap
 from emulator.clock import Clock
-from emulator.device import Device
-from emulator.regs import RO, RSVD, SC, F, Reg, RegMap
 
 __all__ = ["Mps2Scc"]
 

@@ -30,9 +30,9 @@ from __future__ import annotations
 from collections import deque
 from typing import Any
 
+from emulator.bus.device import Device
+from emulator.bus.regs import RO, WO, F, Reg, RegMap
 from emulator.clock import Clock
-from emulator.device import Device
-from emulator.regs import RO, WO, F, Reg, RegMap
 from peripherals._common import ro_write
 
 __all__ = ["Pl022"]

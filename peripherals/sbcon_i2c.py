@@ -21,9 +21,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from emulator.bus.device import Device
+from emulator.bus.regs import WO, F, Reg, RegMap
 from emulator.clock import Clock
-from emulator.device import Device
-from emulator.regs import WO, F, Reg, RegMap
 
 __all__ = ["SbconI2c"]
 

@@ -36,9 +36,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from emulator.bus.device import Device
+from emulator.bus.regs import RO, WO, F, Reg, RegMap
 from emulator.clock import Clock
-from emulator.device import Device
-from emulator.regs import RO, WO, F, Reg, RegMap
 from peripherals._common import ClockEvent, ro_write
 
 __all__ = ["TzTrng"]

@@ -27,9 +27,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from emulator.bus.device import Device
+from emulator.bus.regs import log_unimp
 from emulator.clock import Clock
-from emulator.device import Device
-from emulator.regs import log_unimp
 
 __all__ = ["UnimplementedDevice"]
 

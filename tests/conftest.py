@@ -69,9 +69,9 @@ def run_on_vboard(elf: Path, seconds: float = 10.0, uart_input: bytes = b"",
     ``uart_input`` is typed on UART0 once the transcript shows ``prompt``
     (the firmware has enabled its RX interrupt by then), as a user would.
     """
-    from emulator.loader import load_image
-    from emulator.machine import Machine
-    from emulator.platform import load_platform
+    from emulator.board.loader import load_image
+    from emulator.board.machine import Machine
+    from emulator.board.platform import load_platform
 
     m = Machine(load_platform(PLATFORM))
     out = bytearray()

@@ -23,9 +23,9 @@ from pathlib import Path
 import pytest
 
 from bridge.qemu_ref import run_on_qemu
-from emulator.loader import load_image
-from emulator.machine import Machine, StopReason
-from emulator.platform import load_platform
+from emulator.board.loader import load_image
+from emulator.board.machine import Machine, StopReason
+from emulator.board.platform import load_platform
 
 ROOT = Path(__file__).resolve().parents[1]
 GOLDEN = ROOT / "firmware" / "golden"

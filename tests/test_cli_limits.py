@@ -70,7 +70,7 @@ def test_a_slow_clock_is_refused_and_max_time_holds_at_the_slowest(tmp_path: Pat
 def test_rpc_capture_to_a_full_disk_is_an_error() -> None:
     from bridge.rpc_runtime import Runtime
     from bridge.rpc_server import RpcServer
-    from emulator.platform import LoadPolicy
+    from emulator.board.platform import LoadPolicy
     from vboard.client import Client, ClientError
 
     srv = RpcServer(Runtime(LoadPolicy(Path("/"), allow_model_files=False)), "127.0.0.1", 0,

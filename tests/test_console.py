@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from emulator.platform import PlatformError, load_platform
+from emulator.board.platform import PlatformError, load_platform
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -35,9 +35,9 @@ def test_ten_runs_are_identical(name, firmware, vboard):
 @pytest.mark.parametrize("chunk_ms", [0.01, 0.1, 1.0])
 @pytest.mark.parametrize("name", ["nested_irq", "sleeponexit"])
 def test_slicing_of_the_run_does_not_matter(firmware, vboard, name, chunk_ms):
-    from emulator.loader import load_image
-    from emulator.machine import Machine
-    from emulator.platform import load_platform
+    from emulator.board.loader import load_image
+    from emulator.board.machine import Machine
+    from emulator.board.platform import load_platform
 
     whole = fingerprint(vboard, firmware / f"{name}.elf")
     m = Machine(load_platform("mps2-an385"))

@@ -131,8 +131,8 @@ def test_the_peripheral_pages_model_runs_on_a_board(tmp_path, monkeypatch):
     """adding-a-peripheral.md: its model, its test, and its platform line on a copy of the AN385."""
     import yaml
 
-    from emulator.machine import Machine
-    from emulator.platform import load_platform
+    from emulator.board.machine import Machine
+    from emulator.board.platform import load_platform
 
     model, test = page_blocks("adding-a-peripheral.md", "python")
     (tmp_path / "heartbeat.py").write_text(model)
@@ -156,10 +156,10 @@ def test_the_peripheral_pages_model_runs_on_a_board(tmp_path, monkeypatch):
 
 
 def test_the_board_pages_platform_runs_hello_and_its_simulation_loads(firmware, tmp_path):
-    from emulator.loader import load_image
-    from emulator.machine import Machine
-    from emulator.platform import load_platform
-    from emulator.simulation import load_simulation
+    from emulator.board.loader import load_image
+    from emulator.board.machine import Machine
+    from emulator.board.platform import load_platform
+    from emulator.board.simulation import load_simulation
 
     board, sim = page_blocks("adding-a-board.md", "yaml")
     (tmp_path / "small.yaml").write_text(board)
@@ -181,7 +181,7 @@ def test_the_board_pages_platform_runs_hello_and_its_simulation_loads(firmware, 
 
 def test_the_guides_simulation_runs(firmware, tmp_path):
     """The user guide's lossy pair: it loads, and both boards finish within 5 s of virtual time."""
-    from emulator.simulation import load_simulation
+    from emulator.board.simulation import load_simulation
 
     (sim,) = guide_blocks("yaml")
     (tmp_path / "sims").mkdir()

@@ -23,12 +23,12 @@ from proc_helpers import need, vboard_run
 
 from bridge.net.packets import build_arp, checksum
 from bridge.net.qemu_socket import SocketBackend
+from emulator.board.loader import load_image
+from emulator.board.machine import Machine
+from emulator.board.platform import load_platform
 from emulator.clock import Clock
-from emulator.frames import FramePort
-from emulator.loader import load_image
-from emulator.machine import Machine
-from emulator.network import Switch
-from emulator.platform import load_platform
+from emulator.net.frames import FramePort
+from emulator.net.network import Switch
 
 BOARD_MAC = bytes.fromhex("525400123456")
 PROBE_MAC = bytes.fromhex("02aabbccdd01")

@@ -28,10 +28,10 @@ def test_program_passes_on_vboard(name, firmware, vboard):
 
 def test_tickless_idle_sleeps_through_ticks(firmware):
     """The sleeps are real: far fewer SysTick interrupts are taken than ticks are counted."""
-    from emulator.loader import load_image
-    from emulator.machine import Machine
-    from emulator.nvic import SYSTICK
-    from emulator.platform import load_platform
+    from emulator.board.loader import load_image
+    from emulator.board.machine import Machine
+    from emulator.board.platform import load_platform
+    from emulator.cpu.nvic import SYSTICK
 
     m = Machine(load_platform("mps2-an385"))
     taken = {"systick": 0}

@@ -25,8 +25,8 @@ from hypothesis import strategies as st
 from bridge.proto import vboard_pb2 as pb
 from bridge.rpc_runtime import Runtime
 from bridge.rpc_server import RpcServer
-from emulator.loader import FirmwareError
-from emulator.platform import LoadPolicy, PlatformError, load_platform
+from emulator.board.loader import FirmwareError
+from emulator.board.platform import LoadPolicy, PlatformError, load_platform
 
 ROOT = Path(__file__).resolve().parent.parent
 FW = ROOT / "firmware" / "build"
@@ -164,8 +164,8 @@ def _apply(base: object, edits: list) -> object:
 
 @pytest.mark.timeout(120)
 def test_fuzz_platform_and_simulation_yaml(capsys, tmp_path: Path) -> None:  # noqa: ANN001
-    from emulator.machine import Machine
-    from emulator.simulation import load_simulation
+    from emulator.board.machine import Machine
+    from emulator.board.simulation import load_simulation
 
     platform = yaml.safe_load(SHIPPED.read_text())
     simulation = yaml.safe_load(PAIR.read_text().replace("../../firmware/build/", f"{FW}/"))
@@ -297,8 +297,8 @@ def test_fuzz_at_lines(capsys) -> None:  # noqa: ANN001
 # ------------------------------------------------------------------ Ethernet frames
 @pytest.mark.timeout(60)
 def test_fuzz_frames_into_a_running_board(capsys) -> None:  # noqa: ANN001
-    from emulator.loader import load_image
-    from emulator.machine import Machine
+    from emulator.board.loader import load_image
+    from emulator.board.machine import Machine
 
     m = Machine(load_platform("mps2-an385"))
     m.load(load_image(FW / "rawframe.elf"))

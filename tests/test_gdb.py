@@ -18,9 +18,9 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bridge.gdbserver import GdbServer, checksum, frame  # noqa: E402
-from emulator.loader import load_image  # noqa: E402
-from emulator.machine import Machine, StopReason  # noqa: E402
-from emulator.platform import load_platform  # noqa: E402
+from emulator.board.loader import load_image  # noqa: E402
+from emulator.board.machine import Machine, StopReason  # noqa: E402
+from emulator.board.platform import load_platform  # noqa: E402
 
 FIRMWARE = ROOT / "firmware"
 BUILD = FIRMWARE / "build"

@@ -15,11 +15,11 @@ from __future__ import annotations
 import pytest
 from unicorn import arm_const as A
 
-from emulator import excpath
-from emulator.cortexm import CORE_REGS
-from emulator.loader import load_image
-from emulator.machine import Machine
-from emulator.platform import load_platform
+from emulator.board.loader import load_image
+from emulator.board.machine import Machine
+from emulator.board.platform import load_platform
+from emulator.cpu import excpath
+from emulator.cpu.cortexm import CORE_REGS
 
 PROGRAMS = {"preempt": 0.25, "threads": 0.2, "nested_irq": 0.5, "timers": 0.5, "mpu_regions": 0.2,
             "fault_unmapped": 0.2, "tickless": 1.0}

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import pytest
 
-from emulator.cortexm import CORE_REGS
-from emulator.loader import load_image
-from emulator.machine import Machine
-from emulator.platform import load_platform
+from emulator.board.loader import load_image
+from emulator.board.machine import Machine
+from emulator.board.platform import load_platform
+from emulator.cpu.cortexm import CORE_REGS
 
 PROGRAMS = {"microbench_tick": 0.2, "cpubench": 0.3, "threads": 1.0, "nested_irq": 1.0, "timers": 1.0,
             "tickless": 2.0, "hello": 0.5, "preempt": 0.25}

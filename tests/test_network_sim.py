@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from bridge.net.pcapng import PcapngWriter, read_pcapng_records
-from emulator.network import LinkModel
-from emulator.simulation import Simulation, load_simulation
+from emulator.board.simulation import Simulation, load_simulation
+from emulator.net.network import LinkModel
 
 ROOT = Path(__file__).resolve().parent.parent
 PAIR = ROOT / "platforms" / "simulations" / "rawping-pair.yaml"

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 
 import pytest
 
-from emulator.machine import Machine
-from emulator.platform import load_platform
+from emulator.board.machine import Machine
+from emulator.board.platform import load_platform
 
 PPB = 0xE000_0000
 PAGE = 0x1000

@@ -19,7 +19,7 @@ from bridge.proto import vboard_pb2 as pb
 from bridge.proto import vboard_pb2_grpc as rpc
 from bridge.rpc_runtime import Runtime
 from bridge.rpc_server import MAX_REQUEST, ConfigError, RpcServer
-from emulator.platform import LoadPolicy
+from emulator.board.platform import LoadPolicy
 
 ROOT = Path(__file__).resolve().parent.parent
 FW = ROOT / "firmware" / "build"

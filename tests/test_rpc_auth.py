@@ -27,7 +27,7 @@ from bridge.proto import vboard_pb2 as pb
 from bridge.proto import vboard_pb2_grpc as rpc
 from bridge.rpc_runtime import Runtime
 from bridge.rpc_server import RpcServer
-from emulator.platform import LoadPolicy
+from emulator.board.platform import LoadPolicy
 from vboard.client import Client, ClientError
 from vboard.portfile import read_port_file
 

@@ -35,7 +35,7 @@ from proc_helpers import child, vboard_run
 from user_net_board import UserNetBoard
 
 from bridge.net.packets import checksum
-from emulator.frames import FramePort
+from emulator.net.frames import FramePort
 from vboard.peers import (
     CheckFailed,
     DnsQuery,

@@ -213,7 +213,7 @@ def test_trace_png_draws_the_tracks(firmware, tmp_path):
 def test_link_changes_are_on_the_links_track(firmware, tmp_path):
     """In process: a simulation traced, the client's link taken down and up at known virtual times."""
     from bridge.trace import TraceWriter
-    from emulator.simulation import load_simulation
+    from emulator.board.simulation import load_simulation
 
     sim = load_simulation(ROOT / "platforms" / "simulations" / "rawping-pair.yaml")
     writer = TraceWriter(tmp_path / "links.json")

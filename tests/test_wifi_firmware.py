@@ -85,10 +85,10 @@ def test_wifi_tests_pass_on_vboard(firmware: Path) -> None:
 
 def test_ap_loss_gives_connection_lost_and_reconnect_works(firmware: Path) -> None:
     """In process: the module keeps its LoopbackProvider (echo on port 7 at any address)."""
-    from emulator.loader import load_image
-    from emulator.machine import Machine
-    from emulator.platform import load_platform
-    from emulator.sockets import LoopbackProvider
+    from emulator.board.loader import load_image
+    from emulator.board.machine import Machine
+    from emulator.board.platform import load_platform
+    from emulator.net.sockets import LoopbackProvider
 
     m = Machine(load_platform(PLATFORM))
     wifi = m.devices["wifi"]

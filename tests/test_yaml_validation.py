@@ -77,7 +77,7 @@ def test_platform_exec_no_and_a_raising_model_are_one_line(capsys, tmp_path: Pat
 def test_rpc_answers_invalid_argument_with_the_same_line(tmp_path: Path) -> None:
     from bridge.rpc_runtime import Runtime
     from bridge.rpc_server import RpcServer
-    from emulator.platform import LoadPolicy
+    from emulator.board.platform import LoadPolicy
     from vboard.client import Client, ClientError
 
     path = _sim(tmp_path, PAIR.replace("seed: 1", "seed: abc", 1))

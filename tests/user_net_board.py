@@ -10,9 +10,9 @@ from pathlib import Path
 from bridge.net.attach import attach_network
 from bridge.pacing import RealtimePacer
 from bridge.uart_endpoints import HostInput
-from emulator.loader import load_image
-from emulator.machine import Machine
-from emulator.platform import load_platform
+from emulator.board.loader import load_image
+from emulator.board.machine import Machine
+from emulator.board.platform import load_platform
 
 
 class UserNetBoard:

@@ -119,9 +119,9 @@ def _status(args: argparse.Namespace, message: str) -> None:
 def cmd_run(args: argparse.Namespace) -> int:
     from bridge.pacing import RealtimePacer
     from bridge.uart_endpoints import Endpoint, HostInput, PtyEndpoint, TcpEndpoint, open_endpoint
-    from emulator.loader import load_image
-    from emulator.machine import Machine
-    from emulator.platform import load_platform
+    from emulator.board.loader import load_image
+    from emulator.board.machine import Machine
+    from emulator.board.platform import load_platform
     from vboard.log_lines import log_floor, print_records
 
     max_time = parse_duration(args.max_time) if args.max_time else None
@@ -282,7 +282,7 @@ def _is_raw_binary(path: str) -> bool:
 
 def _print_report(report: object) -> None:
     """A stop's fault report; its headline already went to stderr as the board log's error line."""
-    from emulator.faultreport import FaultReport
+    from emulator.board.faultreport import FaultReport
 
     assert isinstance(report, FaultReport)
     if len(report.lines) > 1:
@@ -294,7 +294,7 @@ def _start_trace(args: argparse.Namespace, machine: object) -> Any:
     if not args.trace:
         return None
     from bridge.trace import TraceWriter
-    from emulator.machine import Machine
+    from emulator.board.machine import Machine
 
     assert isinstance(machine, Machine)
     writer = TraceWriter(args.trace)
@@ -305,7 +305,7 @@ def _start_trace(args: argparse.Namespace, machine: object) -> Any:
 def _set_cmdline(machine: object, cmdline: str) -> None:
     from bridge.rpc_errors import RuntimeFailure
     from bridge.rpc_runtime import check_cmdline
-    from emulator.machine import Machine
+    from emulator.board.machine import Machine
 
     assert isinstance(machine, Machine)
     try:
@@ -319,8 +319,8 @@ def _attach_host_sockets(machine: object, args: argparse.Namespace) -> list:
     """Modules with socket offload (the ESP8266) reach the host through real sockets."""
     from bridge.host_sockets import HostSocketProvider
     from bridge.net.dns import DnsRecords
-    from emulator.machine import Machine
-    from emulator.sockets import SocketProvider
+    from emulator.board.machine import Machine
+    from emulator.net.sockets import SocketProvider
 
     assert isinstance(machine, Machine)
     providers = []
@@ -338,7 +338,7 @@ def _attach_host_sockets(machine: object, args: argparse.Namespace) -> list:
 
 def _run_loop(args: argparse.Namespace, machine: object, max_time: float | None, flush: object,
               on_stop: Callable[[Any], None] | None = None) -> int:
-    from emulator.machine import Machine
+    from emulator.board.machine import Machine
 
     assert isinstance(machine, Machine)
     clock = machine.clock
@@ -386,8 +386,8 @@ def _main(argv: Sequence[str] | None) -> int:
     from bridge.net.dns import DnsConfigError
     from bridge.trace import TraceError
     from bridge.uart_endpoints import EndpointError
-    from emulator.loader import FirmwareError
-    from emulator.platform import PlatformError
+    from emulator.board.loader import FirmwareError
+    from emulator.board.platform import PlatformError
 
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["wifi-module"]:

@@ -13,8 +13,8 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from emulator.machine import StopReason
-from emulator.simulation import Simulation, load_simulation
+from emulator.board.machine import StopReason
+from emulator.board.simulation import Simulation, load_simulation
 from vboard import signals
 from vboard.log_lines import log_floor, print_records
 

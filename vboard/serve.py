@@ -71,7 +71,7 @@ def main_serve(argv: Sequence[str] | None = None) -> int:
     from bridge.rpc_errors import RuntimeFailure
     from bridge.rpc_runtime import Runtime
     from bridge.rpc_server import ConfigError, RpcServer
-    from emulator.platform import LoadPolicy
+    from emulator.board.platform import LoadPolicy
     from vboard.portfile import ServerInfo, default_port_file, remove_port_file, write_port_file
 
     if args.no_auth:

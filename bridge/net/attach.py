@@ -36,7 +36,7 @@ from bridge.net.pcapng import PcapngWriter
 from bridge.net.qemu_socket import SocketBackend, parse_socket_url
 from bridge.net.slirp import SlirpBackend
 from bridge.net.tap import TapBackend
-from emulator.network import Switch, SwitchPort
+from emulator.net.network import Switch, SwitchPort
 
 NET_USAGE = "expected user, user,restrict=on, passt, tap:NAME, tap:NAME,create, socket:URL or none"
 NAT_KINDS = ("user", "passt")  # the backends with forwards, 10.0.2.0/24 and their own ARP for DNS

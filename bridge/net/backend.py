@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from emulator.clock import Clock
-from emulator.network import LinkModel, Switch, SwitchPort
+from emulator.net.network import LinkModel, Switch, SwitchPort
 
 log = logging.getLogger("vboard.net")
 

@@ -41,7 +41,7 @@ from bridge.net.framing import read_stream_frame, stream_frame
 from bridge.net.guest_gate import GuestGate
 from bridge.net.packets import fill_zero_udp_checksum, strip_ethernet_padding
 from bridge.net.polled import PolledStreamBackend
-from emulator.network import LinkModel, Switch
+from emulator.net.network import LinkModel, Switch
 
 STARTUP_TIMEOUT_S = 5.0
 STOP_TIMEOUT_S = 2.0

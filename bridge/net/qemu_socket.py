@@ -44,7 +44,7 @@ from dataclasses import dataclass
 
 from bridge.net.backend import BackendError, HostBackend, HostInputLike, MachineLike
 from bridge.net.framing import read_stream_frame, stream_frame
-from emulator.network import LinkModel, Switch
+from emulator.net.network import LinkModel, Switch
 
 CONNECT_TIMEOUT_S = 5.0
 DGRAM_MAX = 65536

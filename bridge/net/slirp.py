@@ -38,7 +38,7 @@ from typing import Any
 from bridge.net import slirp_lib as sl
 from bridge.net.backend import BackendError, HostBackend, HostInputLike, MachineLike
 from bridge.net.forward import Forward, as_forward
-from emulator.network import LinkModel, Switch
+from emulator.net.network import LinkModel, Switch
 
 log = logging.getLogger("vboard.net")
 

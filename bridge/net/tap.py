@@ -20,7 +20,7 @@ import struct
 from collections.abc import Callable
 
 from bridge.net.backend import BackendError, HostBackend, HostInputLike, MachineLike
-from emulator.network import LinkModel, Switch
+from emulator.net.network import LinkModel, Switch
 
 TUN_PATH = "/dev/net/tun"
 TUNSETIFF = 0x400454CA

@@ -4,7 +4,7 @@
  * a transmit buffer, within a budget the device model grants. Every other
  * access goes to the model's own callbacks (Python trampolines).
  *
- * Built by emulator/native_lib.py; the struct layout is mirrored there.
+ * Built by emulator/native/native_lib.py; the struct layout is mirrored there.
  */
 #include <stddef.h>
 #include <stdint.h>

@@ -12,7 +12,7 @@ if str(ROOT) not in sys.path:
 import pytest
 from net_helpers import Board, FakeMachine
 
-from emulator.network import Switch
+from emulator.net.network import Switch
 
 
 @pytest.fixture

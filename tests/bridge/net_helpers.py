@@ -13,8 +13,8 @@ import pytest
 
 from bridge.net.packets import build_udp4, checksum, ip4, parse_udp4, udp_checksum_ok
 from emulator.clock import Clock
-from emulator.frames import DEFAULT_LINK_BPS, ETH_MAX_FRAME, FramePort, wire_ns
-from emulator.network import Switch, SwitchPort
+from emulator.net.frames import DEFAULT_LINK_BPS, ETH_MAX_FRAME, FramePort, wire_ns
+from emulator.net.network import Switch, SwitchPort
 
 ROOT = Path(__file__).resolve().parents[2]
 HZ = 25_000_000

@@ -27,9 +27,9 @@ from bridge.net.passt import Forward, PasstBackend
 from bridge.net.pcapng import DIR_INBOUND, DIR_OUTBOUND, read_pcapng_records
 from bridge.net.qemu_socket import SocketBackend
 from bridge.uart_endpoints import HostInput
-from emulator.frames import DEFAULT_LINK_BPS as BPS
-from emulator.frames import wire_ns
-from emulator.network import Switch
+from emulator.net.frames import DEFAULT_LINK_BPS as BPS
+from emulator.net.frames import wire_ns
+from emulator.net.network import Switch
 
 
 @pytest.mark.parametrize("spec, expected", [

@@ -11,7 +11,7 @@ from net_helpers import WIRE_CYCLES, Board, FakeMachine, wait_until
 from bridge.net import backend as backend_mod
 from bridge.net.backend import HostBackend
 from bridge.uart_endpoints import HostInput
-from emulator.network import Switch
+from emulator.net.network import Switch
 
 F1 = b"\xff" * 6 + b"\x02\0\0\0\0\x01" + b"\x88\xb5" + b"one" + b"\0" * 43
 F2 = b"\xff" * 6 + b"\x02\0\0\0\0\x01" + b"\x88\xb5" + b"two" + b"\0" * 43

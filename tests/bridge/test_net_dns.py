@@ -26,7 +26,7 @@ from bridge.net.dns import DNS_MAC, DnsConfigError, DnsRecords, DnsResponder, pa
 from bridge.net.framing import read_stream_frame
 from bridge.net.packets import build_arp, build_udp4, ip4, parse_arp
 from bridge.net.qemu_socket import SocketBackend
-from emulator.network import Switch
+from emulator.net.network import Switch
 
 
 @pytest.fixture

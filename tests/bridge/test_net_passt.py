@@ -14,7 +14,7 @@ from bridge.net.backend import BackendError
 from bridge.net.packets import udp_checksum_ok
 from bridge.net.passt import Forward, PasstBackend
 from bridge.uart_endpoints import HostInput
-from emulator.network import Switch
+from emulator.net.network import Switch
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from bridge.net.pcapng import (
     read_pcapng,
     read_pcapng_records,
 )
-from emulator.network import Switch
+from emulator.net.network import Switch
 
 A = bytes.fromhex("020000000001")
 B = bytes.fromhex("020000000002")
@@ -153,8 +153,8 @@ def test_tshark_reads_it(tmp_path: Path) -> None:
 def test_capture_timestamps_keep_nanoseconds_of_virtual_time(tmp_path):
     """A frame sent at a cycle that is no whole microsecond is stamped to the nanosecond (if_tsresol 9)."""
     from emulator.clock import Clock
-    from emulator.frames import FramePort
-    from emulator.network import Switch
+    from emulator.net.frames import FramePort
+    from emulator.net.network import Switch
 
     clock = Clock(25_000_000)  # 40 ns per cycle
     switch = Switch(seed=0)

@@ -29,8 +29,8 @@ from bridge.net.forward import Forward
 from bridge.net.packets import build_arp, ip4, parse_arp, udp_checksum_ok
 from bridge.net.slirp import SlirpBackend
 from bridge.uart_endpoints import HostInput
-from emulator.frames import FramePort
-from emulator.network import Switch
+from emulator.net.frames import FramePort
+from emulator.net.network import Switch
 
 BOARD_IP = ip4("10.0.2.15")
 HOST_IP = ip4("10.0.2.2")

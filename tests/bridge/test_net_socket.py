@@ -15,7 +15,7 @@ from bridge.net.backend import BackendError
 from bridge.net.framing import stream_frame
 from bridge.net.qemu_socket import SocketBackend, SocketUrl, parse_socket_url
 from bridge.uart_endpoints import HostInput
-from emulator.network import Switch
+from emulator.net.network import Switch
 
 MAC_A = bytes.fromhex("02000000000a")
 MAC_B = bytes.fromhex("02000000000b")

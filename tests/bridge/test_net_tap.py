@@ -14,7 +14,7 @@ from net_helpers import BOARD_MAC, ROOT, Board, FakeMachine, need, wait_until
 from bridge.net.backend import BackendError
 from bridge.net.packets import build_arp, checksum, ip4, parse_arp
 from bridge.net.tap import TapBackend
-from emulator.network import Switch
+from emulator.net.network import Switch
 
 BOARD_IP = ip4("10.9.0.2")
 HOST_IP = ip4("10.9.0.1")
@@ -121,7 +121,7 @@ def test_without_cap_net_admin_is_a_clear_error(user: list[str]) -> None:
     """Without CAP_NET_ADMIN, creating a TAP fails with a message saying what is needed."""
     setpriv = need("setpriv", "util-linux")
     code = ("from net_helpers import FakeMachine\n"
-            "from emulator.network import Switch\n"
+            "from emulator.net.network import Switch\n"
             "from bridge.net.tap import TapBackend\n"
             "from bridge.net.backend import BackendError\n"
             "m = FakeMachine()\n"

@@ -11,8 +11,8 @@ from bridge.net.attach import attach_network
 from bridge.net.framing import stream_frame
 from bridge.net.pcapng import DIR_INBOUND, read_pcapng_records
 from emulator.clock import Clock
-from emulator.frames import DEFAULT_LINK_BPS, FramePort, wire_ns
-from emulator.network import LinkModel, Switch
+from emulator.net.frames import DEFAULT_LINK_BPS, FramePort, wire_ns
+from emulator.net.network import LinkModel, Switch
 
 HOST_MAC = bytes.fromhex("02aabbccdd01")
 MAX_FRAME_NS = 1538 * 8 * 1_000_000_000 // DEFAULT_LINK_BPS   # 1514 + FCS + preamble + IFG at 100 Mbit/s

@@ -36,7 +36,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from emulator.loader import Image, Segment, Symbols
+from emulator.board.loader import Image, Segment, Symbols
 
 TOOLS = ("arm-none-eabi-as", "arm-none-eabi-ld", "arm-none-eabi-objcopy", "arm-none-eabi-nm")
 

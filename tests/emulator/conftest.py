@@ -13,8 +13,8 @@ if str(ROOT) not in sys.path:
 import pytest
 from asm import LOGBUF, LOGIDX, RES, Program, ToolMissing, check_tools, program
 
-from emulator.machine import Machine
-from emulator.platform import load_platform
+from emulator.board.machine import Machine
+from emulator.board.platform import load_platform
 
 
 @pytest.fixture(scope="session")

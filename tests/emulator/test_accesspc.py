@@ -1,13 +1,13 @@
-"""Finding the load or store a device access comes from (emulator/accesspc.py, Machine.where)."""
+"""Finding the load or store a device access comes from (emulator/cpu/accesspc.py, Machine.where)."""
 
 from __future__ import annotations
 
 import pytest
 from asm import ToolMissing, program
 
-from emulator.accesspc import accesses
-from emulator.machine import Machine
-from emulator.platform import load_platform
+from emulator.board.machine import Machine
+from emulator.board.platform import load_platform
+from emulator.cpu.accesspc import accesses
 
 R0, R2, SP = 0x40003000, 8, 0x20001000
 FORMS = [  # label, instruction, address, bytes

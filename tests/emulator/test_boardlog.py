@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from emulator.board.machine import Machine
+from emulator.board.platform import load_platform
 from emulator.boardlog import BoardLog, LogRecord
 from emulator.clock import Clock
-from emulator.machine import Machine
-from emulator.platform import load_platform
 
 
 def test_records_carry_virtual_time_level_source_message() -> None:

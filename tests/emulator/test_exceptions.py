@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from emulator.cortexm import CFSR, HFSR
+from emulator.cpu.cortexm import CFSR, HFSR
 
 STACK_TOP = 0x20010000
 EXC_RETURN_THREAD_MSP = 0xFFFFFFF9

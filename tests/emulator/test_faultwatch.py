@@ -1,4 +1,4 @@
-"""Faults a user sees (emulator/faultwatch.py): a line per fault taken, accesses nothing serves,
+"""Faults a user sees (emulator/board/faultwatch.py): a line per fault taken, accesses nothing serves,
 --strict, fault storms, handlers parked in a fault, reset vectors that point nowhere."""
 
 from __future__ import annotations
@@ -6,10 +6,10 @@ from __future__ import annotations
 import struct
 from pathlib import Path
 
-from emulator.faultwatch import REPEAT_LINES, STORM
-from emulator.loader import Image, Segment, Symbols
-from emulator.machine import Machine
-from emulator.platform import load_platform
+from emulator.board.faultwatch import REPEAT_LINES, STORM
+from emulator.board.loader import Image, Segment, Symbols
+from emulator.board.machine import Machine
+from emulator.board.platform import load_platform
 
 MS = 25_000  # cycles of the 25 MHz board
 
@@ -255,7 +255,7 @@ def test_a_busfault_handler_that_irqs_may_preempt_is_parked_only_when_it_stays_i
 
 
 def test_access_lines_stop_after_max_pages(board):
-    from emulator.faultwatch import MAX_PAGES
+    from emulator.board.faultwatch import MAX_PAGES
 
     b = board(PROBES.format(count=MAX_PAGES + 20, step="add r4, r4, #0x1000"), {"BusFault": "busfault"})
     b.run(2000 * MS, expect="exit")

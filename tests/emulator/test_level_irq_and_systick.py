@@ -17,7 +17,7 @@ import threading
 import pytest
 
 from emulator.clock import Clock
-from emulator.systick import CLKSOURCE, ENABLE, TICKINT, SysTick
+from emulator.cpu.systick import CLKSOURCE, ENABLE, TICKINT, SysTick
 
 
 def test_level_irq_re_pends_on_exception_return_until_cleared(board):

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from emulator.loader import FirmwareError, load_image
-from emulator.machine import Machine
-from emulator.platform import load_platform
+from emulator.board.loader import FirmwareError, load_image
+from emulator.board.machine import Machine
+from emulator.board.platform import load_platform
 
 ROOT = Path(__file__).resolve().parents[2]
 GOLDEN = ROOT / "firmware" / "golden"

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from emulator.mpu import ALL, Mpu, R, W, X, default_permissions
+from emulator.cpu.mpu import ALL, Mpu, R, W, X, default_permissions
 
 TYPE, CTRL, RNR, RBAR, RASR = 0xD90, 0xD94, 0xD98, 0xD9C, 0xDA0
 ALIASES = [(0xDA4, 0xDA8), (0xDAC, 0xDB0), (0xDB4, 0xDB8)]

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from emulator.machine import Machine
-from emulator.platform import PlatformError, load_platform
+from emulator.board.machine import Machine
+from emulator.board.platform import PlatformError, load_platform
 
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = ROOT / "platforms" / "mps2-an385.yaml"
@@ -160,8 +160,8 @@ def test_user_model_from_a_file(base, tmp_path):
     models = tmp_path / "models"
     models.mkdir()
     (models / "widget.py").write_text(
-        "from emulator.device import Device\n"
-        "from emulator.regs import RegMap, Reg, RW\n"
+        "from emulator.bus.device import Device\n"
+        "from emulator.bus.regs import RegMap, Reg, RW\n"
         "class Widget(Device):\n"
         "    REGS = RegMap(Reg(0x0, 'VALUE', access=RW, reset=0x1234))\n")
     data = mutate(base, lambda d: d["devices"].append(

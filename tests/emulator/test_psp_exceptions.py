@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import pytest
 
-from emulator.cortexm import CFSR
+from emulator.cpu.cortexm import CFSR
 
 PSP_TOP = 0x20008000
 MSP_TOP = 0x20010000

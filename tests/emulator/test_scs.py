@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from emulator.nvic import IRQ0, PENDSV, SYSTICK
+from emulator.cpu.nvic import IRQ0, PENDSV, SYSTICK
 
 SYST_CSR, SYST_RVR, SYST_CVR, SYST_CALIB = 0x010, 0x014, 0x018, 0x01C
 ISER, ICER, ISPR, ICPR, IABR, IPR = 0x100, 0x180, 0x200, 0x280, 0x300, 0x400
@@ -327,8 +327,8 @@ def test_dwt_cyccnt_counts_only_while_enabled(m):
 def _machine_with_irqs(num_irq):
     from dataclasses import replace
 
-    from emulator.machine import Machine
-    from emulator.platform import load_platform
+    from emulator.board.machine import Machine
+    from emulator.board.platform import load_platform
 
     return Machine(replace(load_platform("mps2-an385"), num_irq=num_irq))
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from emulator.bus.device import Device
 from emulator.clock import Clock
-from emulator.device import Device
 
 HZ = 25_000_000
 

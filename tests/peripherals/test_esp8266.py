@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from emulator.clock import Clock
-from emulator.sockets import LoopbackProvider
+from emulator.net.sockets import LoopbackProvider
 from peripherals.esp8266 import Error, Esp8266, Raw
 
 HZ = 25_000_000
@@ -357,8 +357,8 @@ def test_snapshot_round_trip(online: Host) -> None:
 
 # -------------------------------------------------------------------- board
 def test_platform_file_builds_the_module_next_to_uart1() -> None:
-    from emulator.machine import Machine
-    from emulator.platform import load_platform
+    from emulator.board.machine import Machine
+    from emulator.board.platform import load_platform
 
     plat = load_platform(str(Path(__file__).resolve().parents[2] / "platforms" / "mps2-an385-wifi.yaml"))
     m = Machine(plat)

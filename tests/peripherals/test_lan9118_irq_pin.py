@@ -13,8 +13,8 @@ import pytest
 from lan9118_drivers import FreeRtos, Mbed, Zephyr
 from test_lan9118 import INT_EN, INT_STS, IRQ_CFG, SW_INT, frame, line
 
+from emulator.board.platform import load_platform
 from emulator.clock import Clock
-from emulator.platform import load_platform
 from peripherals.lan9118 import Lan9118
 
 ISR_ENTRY_LIMIT = 50

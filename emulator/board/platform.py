@@ -1,7 +1,7 @@
 """Board descriptions (YAML): parsed and validated into a ``Platform``.
 
 One typed schema (pydantic, ``PlatformSpec``) checks the file, read by
-``emulator.yamlfile`` (duplicate keys, binary files and oversized files
+``emulator.board.yamlfile`` (duplicate keys, binary files and oversized files
 refused); then what one key cannot say: 4 KiB alignment, the 4 GiB space,
 overlaps between regions and with the CPU's own system region, IRQ numbers
 below ``cpu.num_irq``. Every error is one ``PlatformError`` line naming the
@@ -29,14 +29,14 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 
-from emulator.yamlfile import Key, M, YamlError, key_path, line_of, read_yaml, validate
+from emulator.board.yamlfile import Key, M, YamlError, key_path, line_of, read_yaml, validate
 
 # ``irqs: {line: nmi}`` wires a device output to the NMI input (CMSIS numbers it -14).
 NMI_IRQN = -14
 # Below 1 kHz a run makes no progress worth having (and a 10 ms slice is not one cycle at 50 Hz).
 MIN_CLOCK_HZ = 1_000
 MAX_CLOCK_HZ = 1_000_000_000
-PLATFORM_DIRS = [Path(__file__).resolve().parent.parent / "platforms"]
+PLATFORM_DIRS = [Path(__file__).resolve().parents[2] / "platforms"]
 
 
 class PlatformError(Exception):

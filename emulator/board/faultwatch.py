@@ -52,10 +52,10 @@ from typing import Any, Protocol
 
 from unicorn import UcError
 
+from emulator.board.faultreport import FaultedBoard, FaultReport, build_report, fault_line
 from emulator.boardlog import BoardLog
-from emulator.cortexm import FAULT_OF_CFSR_BIT, Fault
-from emulator.faultreport import FaultedBoard, FaultReport, build_report, fault_line
-from emulator.nvic import BUSFAULT, HARDFAULT, MEMMANAGE, NMI, USAGEFAULT, ExceptionState, exception_name
+from emulator.cpu.cortexm import FAULT_OF_CFSR_BIT, Fault
+from emulator.cpu.nvic import BUSFAULT, HARDFAULT, MEMMANAGE, NMI, USAGEFAULT, ExceptionState, exception_name
 
 FAULT_EXCEPTIONS = (HARDFAULT, MEMMANAGE, BUSFAULT, USAGEFAULT)
 FAULT_ACTIVE = sum(1 << n for n in FAULT_EXCEPTIONS)  # bits of ExceptionState.active

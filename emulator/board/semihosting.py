@@ -24,7 +24,7 @@ from unicorn import UcError
 from unicorn import arm_const as A
 
 if TYPE_CHECKING:
-    from emulator.cortexm import CortexM3
+    from emulator.cpu.cortexm import CortexM3
 
 SYS_OPEN, SYS_CLOSE, SYS_WRITEC, SYS_WRITE0, SYS_WRITE, SYS_READ, SYS_READC = 1, 2, 3, 4, 5, 6, 7
 SYS_ISERROR, SYS_ISTTY, SYS_SEEK, SYS_FLEN = 8, 9, 0xA, 0xC

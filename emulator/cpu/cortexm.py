@@ -23,7 +23,7 @@ Unicorn facts this relies on (2.1.4, checked by tests/emulator):
   and PC is only synchronised per block: so a slice is ended from an MMIO
   callback at the next block boundary instead (``request_stop``).
 
-The MPU is ``emulator.mpu`` (state, decision) and ``emulator.mputlb``
+The MPU is ``emulator.cpu.mpu`` (state, decision) and ``emulator.cpu.mputlb``
 (enforcement through Unicorn's virtual TLB while it is enabled); a denied
 access arrives here as an unmapped access to ``mputlb.TRAP`` and becomes a
 MemManage fault (IACCVIOL, or DACCVIOL with MMFAR).
@@ -65,12 +65,13 @@ from unicorn import (
 from unicorn import arm_const as A
 from unicorn.unicorn_py3.unicorn import uclib
 
-from emulator import excpath
-from emulator.blockclock import BlockClock
+from emulator.bus.wordfifo import WordFifoPort
 from emulator.clock import Clock
-from emulator.mpu import Mpu
-from emulator.mputlb import FETCH, MpuTlb
-from emulator.nvic import (
+from emulator.cpu import excpath
+from emulator.cpu.blockclock import BlockClock
+from emulator.cpu.mpu import Mpu
+from emulator.cpu.mputlb import FETCH, MpuTlb
+from emulator.cpu.nvic import (
     BUSFAULT,
     HARDFAULT,
     MEMMANAGE,
@@ -81,8 +82,7 @@ from emulator.nvic import (
     ExceptionState,
     exception_name,
 )
-from emulator.ucregs import RegisterFile, WordReader
-from emulator.wordfifo import WordFifoPort
+from emulator.cpu.ucregs import RegisterFile, WordReader
 
 log = logging.getLogger("vboard.cpu")
 
@@ -136,7 +136,7 @@ _INTR_HOOK = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_uint32, ctypes.c_v
 
 @dataclass
 class SystemRegisters:
-    """SCB state the core itself uses; ``emulator.scs`` is its register view."""
+    """SCB state the core itself uses; ``emulator.cpu.scs`` is its register view."""
 
     vtor: int = 0
     ccr: int = 0x200  # STKALIGN set at reset (Cortex-M3 r2p0 and later)
@@ -641,7 +641,7 @@ class CortexM3:
         """Does the MPU refuse the 8-word exception frame? Pushing: below the stack in use (R13),
         with the interrupted code's privilege; popping (``exc_return``, in handler mode): at the
         stack returned to, with the privilege of the mode returned to. HardFault or NMI active
-        count as negative priority (FAULTMASK is not looked at, as in ``emulator.mputlb``)."""
+        count as negative priority (FAULTMASK is not looked at, as in ``emulator.cpu.mputlb``)."""
         ipsr, control, sp, psp = self._regs.read_many(_MPU_FRAME_REGS)
         if push:
             thread = not ipsr & 0x1FF
@@ -889,7 +889,7 @@ class CortexM3:
         return self._bc.state.block_start
 
     def run(self, budget: int, ticks: tuple[int, int, int] | None = None) -> int:
-        """Run about ``budget`` cycles (see ``emulator.blockclock``); returns how many passed
+        """Run about ``budget`` cycles (see ``emulator.cpu.blockclock``); returns how many passed
         (instructions, plus ``slice_idle`` cycles asleep). ``ticks`` (first, period, vector):
         SysTick ticks the slice may take natively (``slice_ticks`` says how many it took)."""
         uc = self.uc

@@ -1,4 +1,4 @@
-"""The core's C helpers in ``native/``: built with the host C compiler by
+"""The core's C helpers (``emulator/native/*.c``): built with the host C compiler by
 ``scripts/setup``, or on first use, into ``native/_<name>.so``."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-NATIVE_DIR = Path(__file__).resolve().parent / "native"
+NATIVE_DIR = Path(__file__).resolve().parent
 SOURCES = ("blockclock", "wordfifo", "excpath")
 
 _loaded: dict[str, ctypes.CDLL] = {}

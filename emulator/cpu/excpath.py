@@ -14,7 +14,7 @@ import ctypes
 from unicorn import Uc
 from unicorn import arm_const as A
 
-from emulator import native_lib
+from emulator.native import native_lib
 
 MAX_RAM = 8
 STKERR, VECTTBL, UNSTKERR, INVPC, DECLINED = 1, 2, 4, 8, 16

@@ -3,8 +3,8 @@
 The ARMv7-M Architecture Reference Manual (DDI0403E) B1.5 defines it; this
 module is its bookkeeping only (no registers, no stacking): which exception
 the core takes next and at what priority it runs now. The registers that
-program it (NVIC, SCB) are in ``emulator.scs``; entry and return are in
-``emulator.cortexm``.
+program it (NVIC, SCB) are in ``emulator.cpu.scs``; entry and return are in
+``emulator.cpu.cortexm``.
 
 Sets of exceptions are Python ints used as bit masks, bit n = exception n,
 so "highest pending enabled" is a few integer operations.

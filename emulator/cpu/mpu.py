@@ -16,7 +16,7 @@ region smaller than 32 bytes or whose base is not aligned to its size
 matches nothing; an RBAR write with VALID and a region number >= 8 is
 ignored; RNR writes >= 8 are ignored; AP 0b100 gives no access.
 
-This module is the state and the decision only; ``emulator.mputlb``
+This module is the state and the decision only; ``emulator.cpu.mputlb``
 enforces it on the running core.
 """
 
@@ -172,7 +172,7 @@ class Mpu:
 
     def page_permissions(self, page: int, size: int, privileged: bool, negative_priority: bool) -> int:
         """The union of the permissions over ``[page, page + size)``: a page that a region
-        boundary splits gets what any part of it allows (see ``emulator.mputlb``)."""
+        boundary splits gets what any part of it allows (see ``emulator.cpu.mputlb``)."""
         perms = self.permissions(page, privileged, negative_priority)
         edges = self.edges
         i = bisect.bisect_right(edges, page)

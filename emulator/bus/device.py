@@ -3,7 +3,7 @@
 A model declares ``SIZE`` (its window), ``REGS`` (a ``RegMap``), the IRQ
 outputs it drives (``IRQS``, names only: the platform file wires them) and
 optionally byte ports (``BYTE_PORTS``, serial streams) and frame ports
-(``FRAME_PORTS``, Ethernet; see ``emulator.frames``). The machine gives it the clock and
+(``FRAME_PORTS``, Ethernet; see ``emulator.net.frames``). The machine gives it the clock and
 the wired IRQ lines; models never see NVIC numbers and do no host I/O.
 
 Register values live in ``self.r`` (a list indexed by the register's
@@ -27,9 +27,9 @@ from collections.abc import Callable
 from typing import Any, ClassVar
 
 from emulator.boardlog import BoardLog
+from emulator.bus.regs import RegMap, log_guest, log_trace, log_unimp
 from emulator.clock import Clock
-from emulator.frames import FramePort
-from emulator.regs import RegMap, log_guest, log_trace, log_unimp
+from emulator.net.frames import FramePort
 
 
 class IrqLine:

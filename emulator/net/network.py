@@ -27,7 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from emulator.clock import Clock
-from emulator.frames import DEFAULT_LINK_BPS, ETH_HEADER, ETH_MAX_VLAN_FRAME, FramePort, wire_ns
+from emulator.net.frames import DEFAULT_LINK_BPS, ETH_HEADER, ETH_MAX_VLAN_FRAME, FramePort, wire_ns
 
 BROADCAST = b"\xff" * 6
 CaptureTap = Callable[[int, bytes, str], None]

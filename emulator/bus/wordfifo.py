@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import ctypes
 
-from emulator import native_lib
+from emulator.native import native_lib
 
 
 class _Port(ctypes.Structure):

@@ -12,7 +12,7 @@ and ICTR.INTLINESNUM says how many banks are implemented.
 
 Not modelled: the debug registers beyond DEMCR, ACTLR effects, SCS
 CoreSight IDs, SLEEPDEEP. The MPU registers (0xD90..0xDBC) are served by
-``emulator.mpu`` (word accesses; reads of any size).
+``emulator.cpu.mpu`` (word accesses; reads of any size).
 Choices:
 VECTRESET and VECTCLRACTIVE (debug-only on v7-M) are logged and ignored;
 SYSRESETREQ resets the whole board (the machine decides, see
@@ -24,10 +24,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from emulator.device import Device
-from emulator.mpu import FIRST as MPU_FIRST
-from emulator.mpu import LAST as MPU_LAST
-from emulator.nvic import (
+from emulator.bus.device import Device
+from emulator.bus.regs import RO, RSVD, RW, W1C, Reg, RegMap
+from emulator.cpu.mpu import FIRST as MPU_FIRST
+from emulator.cpu.mpu import LAST as MPU_LAST
+from emulator.cpu.nvic import (
     BUSFAULT,
     DEBUGMON,
     IRQ0,
@@ -38,11 +39,10 @@ from emulator.nvic import (
     SYSTICK,
     USAGEFAULT,
 )
-from emulator.regs import RO, RSVD, RW, W1C, Reg, RegMap
-from emulator.systick import SysTick
+from emulator.cpu.systick import SysTick
 
 if TYPE_CHECKING:
-    from emulator.cortexm import CortexM3
+    from emulator.cpu.cortexm import CortexM3
 
 ID_REGISTERS = {  # Cortex-M3 feature registers (QEMU cortex_m3_initfn)
     0xD40: ("ID_PFR0", 0x00000030), 0xD44: ("ID_PFR1", 0x00000200),

@@ -24,7 +24,7 @@ import logging
 from unicorn import UC_HOOK_BLOCK, Uc
 from unicorn import arm_const as A
 
-from emulator import native_lib
+from emulator.native import native_lib
 
 log = logging.getLogger("vboard.cpu")
 

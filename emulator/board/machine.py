@@ -28,20 +28,20 @@ from typing import Any
 
 from unicorn import UC_PROT_ALL, UC_PROT_READ, UC_PROT_WRITE, UcError
 
-from emulator.accesspc import accesses
+from emulator.board.faultreport import FaultReport, build_report
+from emulator.board.faultwatch import FAULT_ACTIVE, FaultWatch, Stuck
+from emulator.board.loader import FirmwareError, Image, Symbols
+from emulator.board.platform import NMI_IRQN, Platform, PlatformError, resolve_model
+from emulator.board.semihosting import Semihosting
 from emulator.boardlog import BoardLog
+from emulator.bus.device import BytePort, Device, OrGate
 from emulator.clock import Clock
-from emulator.cortexm import CORE_REGS, CortexM3, Lockup
-from emulator.device import BytePort, Device, OrGate
-from emulator.faultreport import FaultReport, build_report
-from emulator.faultwatch import FAULT_ACTIVE, FaultWatch, Stuck
-from emulator.frames import FramePort
-from emulator.loader import FirmwareError, Image, Symbols
-from emulator.nvic import HARDFAULT, NMI, USAGEFAULT, ExceptionState
-from emulator.platform import NMI_IRQN, Platform, PlatformError, resolve_model
-from emulator.scs import Dwt, SystemControlSpace
-from emulator.semihosting import Semihosting
-from emulator.systick import TICKINT
+from emulator.cpu.accesspc import accesses
+from emulator.cpu.cortexm import CORE_REGS, CortexM3, Lockup
+from emulator.cpu.nvic import HARDFAULT, NMI, USAGEFAULT, ExceptionState
+from emulator.cpu.scs import Dwt, SystemControlSpace
+from emulator.cpu.systick import TICKINT
+from emulator.net.frames import FramePort
 
 log = logging.getLogger("vboard.machine")
 
@@ -160,7 +160,7 @@ class Machine:
                                     f"failed to build ({type(e).__name__}: {str(e)[:120]})") from None
             if not isinstance(dev, Device):
                 raise PlatformError(f"{self.platform.path}: device '{spec.name}': {spec.model} "
-                                    "is not an emulator.device.Device")
+                                    "is not an emulator.bus.device.Device")
             for line in spec.irqs:
                 if line not in dev.irq:
                     raise PlatformError(f"{self.platform.path}: device '{spec.name}': irqs.{line}: "
@@ -582,7 +582,7 @@ class Machine:
     def where(self, address: int | None = None) -> str:
         """The PC and its symbol. Inside a device's read or write Unicorn's PC is the start of
         the translation block; given the ``address`` accessed, the load or store making the access
-        is found in the block (``emulator.accesspc``)."""
+        is found in the block (``emulator.cpu.accesspc``)."""
         cpu = self.cpu
         pc = cpu.pc & ~1
         if cpu.running and address is not None:

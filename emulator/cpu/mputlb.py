@@ -1,4 +1,4 @@
-"""Enforce the MPU (``emulator.mpu``) on the Unicorn core through Unicorn's virtual TLB.
+"""Enforce the MPU (``emulator.cpu.mpu``) on the Unicorn core through Unicorn's virtual TLB.
 
 Why not Unicorn's own MPU: the QEMU inside Unicorn 2.1.4 has the PMSAv7
 lookup, but its MPU registers are written only by QEMU's NVIC device, which
@@ -64,8 +64,8 @@ from unicorn import (
 )
 from unicorn.arm_const import UC_ARM_REG_LR, UC_ARM_REG_PC, UC_ARM_REG_R0, UC_ARM_REG_R8, UC_ARM_REG_SP
 
-from emulator.accesspc import accesses
-from emulator.mpu import Mpu, R, W, X
+from emulator.cpu.accesspc import accesses
+from emulator.cpu.mpu import Mpu, R, W, X
 
 # A physical page no board maps (the top of the vendor-specific system space, below
 # the core's "until" address 0xFFFFFF00).

@@ -15,8 +15,8 @@ from typing import Protocol
 from unicorn import UcError
 
 from emulator.clock import Clock
-from emulator.cortexm import CFSR, FAULT_OF_CFSR_BIT, HFSR, CortexM3, Fault
-from emulator.nvic import HARDFAULT, IRQ0, exception_name
+from emulator.cpu.cortexm import CFSR, FAULT_OF_CFSR_BIT, HFSR, CortexM3, Fault
+from emulator.cpu.nvic import HARDFAULT, IRQ0, exception_name
 
 
 class FaultedBoard(Protocol):

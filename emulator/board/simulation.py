@@ -24,7 +24,7 @@ file order; a frame sent at virtual time t arrives at t + link delay, or
 Both are functions of the inputs only, so runs repeat exactly.
 
 The file is checked by one typed schema (``SimulationSpec``, pydantic, read
-by ``emulator.yamlfile``): booleans are booleans, numbers finite and in
+by ``emulator.board.yamlfile``): booleans are booleans, numbers finite and in
 range, keys given once; every MAC address on the switch belongs to one
 board. Errors are one line: ``FILE:LINE: key.path: what was expected``.
 """
@@ -37,10 +37,10 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 
-from emulator.loader import load_image
-from emulator.machine import Machine, StopReason
-from emulator.network import LinkModel, Switch
-from emulator.platform import TRUSTED, LoadPolicy, load_platform, read_spec
+from emulator.board.loader import load_image
+from emulator.board.machine import Machine, StopReason
+from emulator.board.platform import TRUSTED, LoadPolicy, load_platform, read_spec
+from emulator.net.network import LinkModel, Switch
 
 
 @dataclass

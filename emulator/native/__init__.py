@@ -1,0 +1,1 @@
+"""The core's C helpers (``*.c``) and ``native_lib``, which builds and loads them."""
