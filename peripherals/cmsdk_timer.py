@@ -87,7 +87,7 @@ class CmsdkApbTimer(Device):
 
     def reset(self) -> None:
         super().reset()
-        self._cancel()
+        self._event.cancel()
         self._counter = DownCounter()
         self._update_irq()
 
@@ -129,12 +129,9 @@ class CmsdkApbTimer(Device):
         self._arm(now + 1)
 
     # -- the one scheduled event ---------------------------------------------------
-    def _cancel(self) -> None:
-        self._event.cancel()
-
     def _arm(self, not_before: int) -> None:
         """Schedule the next expiry that can change INTSTATUS, if any."""
-        self._cancel()
+        self._event.cancel()
         ctrl = self.r[self._i_ctrl]
         if not (ctrl & EN and ctrl & IRQEN) or self.r[self._i_int] & INT_IRQ:
             return
@@ -143,7 +140,7 @@ class CmsdkApbTimer(Device):
             self._event.schedule(when)
 
     def _expire(self, when: int) -> None:
-        self._cancel()
+        self._event.cancel()
         if self.r[self._i_ctrl] & IRQEN:
             self.r[self._i_int] |= INT_IRQ
             self._update_irq()
@@ -162,7 +159,7 @@ class CmsdkApbTimer(Device):
 
     def set_state(self, state: dict[str, Any]) -> None:
         super().set_state(state)
-        self._cancel()
+        self._event.cancel()
         self._counter = DownCounter()
         self._counter.set_state(state["counter"])
         if state["deadline"] is not None:

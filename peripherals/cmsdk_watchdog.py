@@ -153,7 +153,7 @@ class CmsdkApbWatchdog(Device):
 
     def reset(self) -> None:
         super().reset()
-        self._cancel()
+        self._event.cancel()
         self._counter = DownCounter()
         self._counter.limit = MASK32
         self._counter.c0 = MASK32
@@ -208,11 +208,8 @@ class CmsdkApbWatchdog(Device):
         self._arm(self.clock.now + 1)
 
     # -- the one scheduled event ---------------------------------------------------------------
-    def _cancel(self) -> None:
-        self._event.cancel()
-
     def _arm(self, not_before: int) -> None:
-        self._cancel()
+        self._event.cancel()
         if self.res or not self._counter.running:
             return
         when = self._counter.next_expiry(not_before)
@@ -220,7 +217,7 @@ class CmsdkApbWatchdog(Device):
             self._event.schedule(when)
 
     def _timeout(self, when: int) -> None:
-        self._cancel()
+        self._event.cancel()
         c = self._counter
         if not self.ris:
             self.ris = 1  # the count holds 0 for a tick and reloads: the next timeout is LOAD + 1 later
@@ -245,7 +242,7 @@ class CmsdkApbWatchdog(Device):
 
     def set_state(self, state: dict[str, Any]) -> None:
         super().set_state(state)
-        self._cancel()
+        self._event.cancel()
         self._counter = DownCounter()
         self._counter.set_state(state["counter"])
         self.ris, self.res, self.locked = state["ris"], state["res"], state["locked"]
