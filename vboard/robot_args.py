@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
 
 _FALSE = ("", "false", "no", "0", "off", "none")
 _TRUE = ("true", "yes", "1", "on")
@@ -83,6 +84,18 @@ def optional_int(value: Any, name: str) -> int | None:
         return int(str(value).strip(), 0) if not isinstance(value, int) else value
     except ValueError:
         raise AssertionError(f"{name}: '{value}' is not a number") from None
+
+
+def pick_tester(testers: dict[int, T], tester_id: Any, kind: str, more_than_one: str) -> T:
+    """The tester ``tester_id`` names, or the only one when it names none."""
+    tid = optional_int(tester_id, "testerId")
+    if tid is None:
+        if len(testers) != 1:
+            raise AssertionError(f"There are no {kind} testers available." if not testers else more_than_one)
+        return next(iter(testers.values()))
+    if tid not in testers:
+        raise AssertionError(f"{kind[0].upper()}{kind[1:]} tester for given ID={tid} was not found.")
+    return testers[tid]
 
 
 def hex_bytes(text: str, name: str = "bytes") -> bytes:

@@ -18,7 +18,7 @@ from typing import Any
 
 from robot.api import logger
 
-from vboard.robot_args import keyword_args, optional_int, seconds_ns, to_bool
+from vboard.robot_args import keyword_args, pick_tester, seconds_ns, to_bool
 from vboard.robot_core import observe
 
 
@@ -41,15 +41,8 @@ class LedKeywords:
         self.led_testers = {}
 
     def _led(self, tester_id: Any) -> LedTester:
-        tid = optional_int(tester_id, "testerId")
-        if tid is None:
-            if len(self.led_testers) != 1:
-                raise AssertionError("There are no LED testers available." if not self.led_testers else
-                                     "There is more than one LED tester available - please specify testerId.")
-            return next(iter(self.led_testers.values()))
-        if tid not in self.led_testers:
-            raise AssertionError(f"LED tester for given ID={tid} was not found.")
-        return self.led_testers[tid]
+        return pick_tester(self.led_testers, tester_id, "LED",
+                           "There is more than one LED tester available - please specify testerId.")
 
     def _led_reply(self, t: LedTester, since: int = 0) -> Any:
         return observe(self._c(), "Leds", board=t.board, since=since)  # type: ignore[attr-defined]

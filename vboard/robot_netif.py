@@ -18,7 +18,7 @@ from typing import Any
 from robot.api import logger
 from robot.utils import DotDict
 
-from vboard.robot_args import keyword_args, optional_int, seconds_ns
+from vboard.robot_args import keyword_args, pick_tester, seconds_ns
 from vboard.robot_core import observe
 
 
@@ -54,16 +54,8 @@ class NetworkInterfaceKeywords:
         self.net_testers = {}
 
     def _net(self, tester_id: Any) -> NetTester:
-        tid = optional_int(tester_id, "testerId")
-        if tid is None:
-            if len(self.net_testers) != 1:
-                raise AssertionError("There are no network interface testers available."
-                                     if not self.net_testers else
-                                     "There is more than one network interface tester - specify testerId.")
-            return next(iter(self.net_testers.values()))
-        if tid not in self.net_testers:
-            raise AssertionError(f"Network interface tester for given ID={tid} was not found.")
-        return self.net_testers[tid]
+        return pick_tester(self.net_testers, tester_id, "network interface",
+                           "There is more than one network interface tester - specify testerId.")
 
     def _pull_frames(self, t: NetTester) -> None:
         reply = observe(self._c(), "Frames", since=t.since, port=t.port)  # type: ignore[attr-defined]
