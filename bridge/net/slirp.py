@@ -419,25 +419,7 @@ class SlirpBackend(HostBackend):
             self._lib.slirp_cleanup(slirp)  # closes its host sockets (and frees its timers)
         self._timers.clear()
 
-    def connection_info(self) -> str:
-        """slirp's own table of connections (``info usernet`` in QEMU)."""
-        with self._io:
-            if self._slirp is None or self._lib is None:
-                return ""
-            ptr = self._lib.slirp_connection_info(self._slirp)
-            text = ctypes.string_at(ptr).decode(errors="replace") if ptr else ""
-            if ptr:
-                _libc_free(ptr)
-            return text
-
     def stats(self) -> dict[str, Any]:
         return {**super().stats(), "slirp_polls": self.polls, "guest_errors": self.guest_errors,
                 "host_sockets": len(self._watched)}
-
-
-def _libc_free(ptr: int) -> None:
-    # slirp_connection_info's string comes from g_malloc, which is malloc in glib >= 2.46.
-    libc = ctypes.CDLL(None)
-    libc.free.argtypes = [ctypes.c_void_p]
-    libc.free(ptr)
 

@@ -150,7 +150,6 @@ def _declare(lib: ctypes.PyDLL) -> None:
         "slirp_handle_timer": (None, [vp, i, vp]),
         "slirp_add_hostxfwd": (i, [vp, ctypes.c_char_p, ctypes.c_uint32, ctypes.c_char_p,
                                    ctypes.c_uint32, i]),
-        "slirp_connection_info": (vp, [vp]),
         "slirp_version_string": (ctypes.c_char_p, []),
     }
     for fn_name, (restype, argtypes) in sigs.items():
