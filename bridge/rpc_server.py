@@ -464,10 +464,6 @@ class Services(ObserveServices, GpioServices):
 
 
 # ---------------------------------------------------------------- the server
-def _fail(ctx: Any, code: str, message: str) -> None:
-    ctx.abort(getattr(grpc.StatusCode, code, grpc.StatusCode.INTERNAL), message)
-
-
 def _parse(req_cls: Any, raw: bytes) -> tuple[Any, str]:
     req = req_cls()
     try:
@@ -493,7 +489,7 @@ def _wrap_unary(fn: Callable[[Any, Any], Any], req_cls: Any,
             ctx = _CallContext(grpc_ctx, handlers)
             req, error = _parse(req_cls, raw)
             if req is None:
-                _fail(ctx, "INVALID_ARGUMENT", error)
+                ctx.abort(grpc.StatusCode.INVALID_ARGUMENT, error)
             try:
                 return fn(req, ctx)
             except Exception as e:  # noqa: BLE001
