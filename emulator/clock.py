@@ -90,7 +90,16 @@ class Clock:
             heapq.heappop(heap)
         if besides is None:
             return heap[0].when if heap else None
-        return min((t.when for t in heap if t is not besides and not t.cancelled), default=None)
+        # Best first down the heap: the first live timer that is not ``besides``, without a full scan.
+        frontier = [(heap[0], 0)] if heap else []
+        while frontier:
+            timer, i = heapq.heappop(frontier)
+            if timer is not besides and not timer.cancelled:
+                return timer.when
+            for child in (2 * i + 1, 2 * i + 2):
+                if child < len(heap):
+                    heapq.heappush(frontier, (heap[child], child))
+        return None
 
     def advance(self, cycles: int) -> None:
         """Move time forward; the caller then fires what is due."""
