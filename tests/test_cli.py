@@ -226,3 +226,21 @@ def test_a_reader_that_goes_away_is_no_traceback():
         os.close(write_end)
     assert proc.returncode == 141, proc.stderr.decode()
     assert proc.stderr == b""
+
+
+# Modules a run without --net, --trace, --gdb or a socket-offload device has no use for: importing
+# them is start-up CPU time (scripts/bench cpu counts the whole process).
+NOT_IMPORTED_BY_A_PLAIN_RUN = ("bridge.net.attach", "bridge.net.slirp", "bridge.net.passt", "bridge.net.tap",
+                               "bridge.net.pcapng", "bridge.trace", "bridge.gdbserver", "bridge.host_sockets",
+                               "grpc", "bridge.rpc_runtime")
+
+
+def test_a_plain_run_imports_no_network_trace_or_rpc_module(firmware):
+    probe = ("import sys\nfrom vboard.cli import main\n"
+             f"code = main(['run', {str(firmware / 'hello.elf')!r}, '-q'])\n"
+             "sys.stdout.flush()\n"
+             f"print('imported:', [m for m in {NOT_IMPORTED_BY_A_PLAIN_RUN!r} if m in sys.modules], code)\n")
+    proc = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, env=ENV, capture_output=True, timeout=60,
+                          stdin=subprocess.DEVNULL, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines()[-1] == "imported: [] 0", proc.stdout + proc.stderr

@@ -317,8 +317,6 @@ def _set_cmdline(machine: object, cmdline: str) -> None:
 
 def _attach_host_sockets(machine: object, args: argparse.Namespace) -> list:
     """Modules with socket offload (the ESP8266) reach the host through real sockets."""
-    from bridge.host_sockets import HostSocketProvider
-    from bridge.net.dns import DnsRecords
     from emulator.board.machine import Machine
     from emulator.net.sockets import SocketProvider
 
@@ -326,6 +324,9 @@ def _attach_host_sockets(machine: object, args: argparse.Namespace) -> list:
     providers = []
     for dev in machine.devices.values():
         if isinstance(getattr(dev, "provider", None), SocketProvider):
+            from bridge.host_sockets import HostSocketProvider
+            from bridge.net.dns import DnsRecords
+
             records = DnsRecords.build(args.dns_record, [args.dns_file] if args.dns_file else [])
             provider = HostSocketProvider(machine.post, records)
             dev.provider = provider  # type: ignore[attr-defined]
@@ -381,14 +382,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_BROKEN_PIPE
 
 
-def _main(argv: Sequence[str] | None) -> int:
-    from bridge.net.attach import NetworkError
-    from bridge.net.dns import DnsConfigError
-    from bridge.trace import TraceError
-    from bridge.uart_endpoints import EndpointError
-    from emulator.board.loader import FirmwareError
-    from emulator.board.platform import PlatformError
+# The exceptions that mean bad input (exit 2, one line), by module and name: each module is imported
+# by the run only when it needs it, and an exception of a module never imported cannot be raised.
+BAD_INPUT_ERRORS = (("bridge.net.attach", "NetworkError"), ("bridge.net.dns", "DnsConfigError"),
+                    ("bridge.trace", "TraceError"), ("bridge.uart_endpoints", "EndpointError"),
+                    ("emulator.board.loader", "FirmwareError"), ("emulator.board.platform", "PlatformError"))
 
+
+def _bad_input_errors() -> tuple[type[BaseException], ...]:
+    """UsageError, OSError and each of ``BAD_INPUT_ERRORS`` whose module this process imported."""
+    loaded = [getattr(sys.modules[module], name) for module, name in BAD_INPUT_ERRORS
+              if module in sys.modules]
+    return (UsageError, OSError, *loaded)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["wifi-module"]:
         from bridge.wifi_module import main_wifi_module
@@ -418,8 +426,7 @@ def _main(argv: Sequence[str] | None) -> int:
                 code = cmd_run(args)
             return EXIT_LOST if getattr(args, "output_lost", False) and code in (0, EXIT_TIMEOUT, EXIT_IDLE) \
                 else code
-    except (UsageError, FirmwareError, PlatformError, EndpointError, NetworkError, DnsConfigError,
-            TraceError, OSError) as e:
+    except _bad_input_errors() as e:  # evaluated when an exception gets here
         print(f"vboard: error: {e}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt as e:
