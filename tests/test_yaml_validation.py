@@ -102,3 +102,33 @@ def test_binary_simulation_file_is_one_line(tmp_path: Path) -> None:
                        env=env, timeout=60)
     assert r.returncode == 2 and r.stderr == f"vboard: error: {path}: a binary file, not a simulation file " \
         "(YAML text)\n", r.stderr
+
+
+SHIPPED_YAML = sorted((ROOT / "platforms").rglob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", SHIPPED_YAML, ids=[p.name for p in SHIPPED_YAML])
+def test_libyaml_and_pyyaml_read_a_shipped_file_alike(path: Path) -> None:
+    """``read_yaml`` parses with libyaml when it can; the document and key lines are PyYAML's."""
+    from emulator.board import yamlfile
+
+    assert yamlfile._FastLoader is not None, "PyYAML without libyaml: reinstall pyyaml (scripts/setup)"
+    text = path.read_text()
+    fast = yamlfile._parse(yamlfile._FastLoader, text, path, "platform")
+    assert fast == yamlfile._parse(yamlfile._StrictLoader, text, path, "platform")
+    assert yamlfile.read_yaml(path, "platform") == fast
+
+
+@pytest.mark.parametrize("text", ["name: [a, b\ncpu: {}\n", "a: 1\n  b: 2\n", "a: '\x07'\n", "a: *x\n",
+                                  "a: 1\na: 2\n", "- a\nb: 1\n"])
+def test_a_broken_file_gets_pyyaml_s_message(tmp_path: Path, text: str) -> None:
+    """libyaml's messages differ from PyYAML's: a file libyaml refuses is read again by PyYAML."""
+    from emulator.board import yamlfile
+
+    path = tmp_path / "board.yaml"
+    path.write_text(text)
+    with pytest.raises(yamlfile.YamlError) as strict:
+        yamlfile._parse(yamlfile._StrictLoader, text, path, "platform")
+    with pytest.raises(yamlfile.YamlError) as read:
+        yamlfile.read_yaml(path, "platform")
+    assert str(read.value) == str(strict.value)

@@ -19,8 +19,6 @@ from __future__ import annotations
 
 import functools
 import importlib
-import importlib.metadata
-import importlib.util
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -81,7 +79,9 @@ TRUSTED = LoadPolicy()
 @functools.cache
 def _installed_top_level() -> frozenset[str]:
     """Top-level module names of the installed distributions (computed once: it reads every RECORD)."""
-    return frozenset(importlib.metadata.packages_distributions())
+    from importlib.metadata import packages_distributions
+
+    return frozenset(packages_distributions())
 
 
 @dataclass
@@ -254,13 +254,15 @@ def resolve_model(spec: DeviceSpec, platform_path: Path) -> type:
     module_name, _, cls_name = target.rpartition(":")
     try:
         if module_name.endswith(".py"):
+            from importlib.util import module_from_spec, spec_from_file_location
+
             file = (platform_path.parent / module_name).resolve()
             if not file.is_file():
                 raise PlatformError(f"{where}: no such file {file}")
             mod_id = f"vboard_user_model_{abs(hash(str(file)))}"
-            mod_spec = importlib.util.spec_from_file_location(mod_id, file)
+            mod_spec = spec_from_file_location(mod_id, file)
             assert mod_spec and mod_spec.loader
-            module = importlib.util.module_from_spec(mod_spec)
+            module = module_from_spec(mod_spec)
             sys.modules[mod_id] = module
             mod_spec.loader.exec_module(module)
         else:
