@@ -6,6 +6,7 @@ them FAIL with a message saying what to install; nothing is skipped.
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -41,6 +42,15 @@ def firmware() -> Path:
     if proc.returncode != 0:
         pytest.fail(f"make -C firmware failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}", pytrace=False)
     return BUILD
+
+
+@pytest.fixture(scope="session", autouse=True)
+def spec_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The session's ``vboard run`` processes keep validated platforms here (vboard/spec_cache.py),
+    not in the user's ~/.cache."""
+    folder = tmp_path_factory.mktemp("vboard-cache")
+    os.environ["VBOARD_CACHE_DIR"] = str(folder)
+    return folder
 
 
 @pytest.fixture(scope="session")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import select
@@ -229,18 +230,35 @@ def test_a_reader_that_goes_away_is_no_traceback():
 
 
 # Modules a run without --net, --trace, --gdb or a socket-offload device has no use for: importing
-# them is start-up CPU time (scripts/bench cpu counts the whole process).
+# them is start-up CPU time (scripts/bench cpu counts the whole process). YAML and pydantic are
+# not needed either once the platform file was validated (vboard/spec_cache.py).
 NOT_IMPORTED_BY_A_PLAIN_RUN = ("bridge.net.attach", "bridge.net.slirp", "bridge.net.passt", "bridge.net.tap",
                                "bridge.net.pcapng", "bridge.trace", "bridge.gdbserver", "bridge.host_sockets",
                                "grpc", "bridge.rpc_runtime")
+NOT_IMPORTED_ONCE_CACHED = ("yaml", "pydantic", "emulator.board.platform_schema", "emulator.board.yamlfile")
 
 
-def test_a_plain_run_imports_no_network_trace_or_rpc_module(firmware):
-    probe = ("import sys\nfrom vboard.cli import main\n"
+def imported_by_a_run(firmware: Path, cache: Path, names: tuple[str, ...]) -> list[str]:
+    """Which of ``names`` a ``vboard run`` of hello.elf imported (with ``cache`` as its platform cache)."""
+    probe = ("import json, sys\nfrom vboard.cli import main\n"
              f"code = main(['run', {str(firmware / 'hello.elf')!r}, '-q'])\n"
              "sys.stdout.flush()\n"
-             f"print('imported:', [m for m in {NOT_IMPORTED_BY_A_PLAIN_RUN!r} if m in sys.modules], code)\n")
-    proc = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, env=ENV, capture_output=True, timeout=60,
+             f"print(json.dumps([code, [m for m in {names!r} if m in sys.modules]]))\n")
+    env = {**ENV, "VBOARD_CACHE_DIR": str(cache)}
+    proc = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True, timeout=60,
                           stdin=subprocess.DEVNULL, text=True)
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.splitlines()[-1] == "imported: [] 0", proc.stdout + proc.stderr
+    code, imported = json.loads(proc.stdout.splitlines()[-1])
+    assert code == 0, proc.stdout + proc.stderr
+    return imported
+
+
+def test_a_plain_run_imports_no_network_trace_or_rpc_module(firmware, tmp_path):
+    assert imported_by_a_run(firmware, tmp_path, NOT_IMPORTED_BY_A_PLAIN_RUN) == []
+
+
+def test_a_run_with_a_cached_platform_imports_no_yaml_or_pydantic(firmware, tmp_path):
+    first = imported_by_a_run(firmware, tmp_path, NOT_IMPORTED_ONCE_CACHED)
+    assert first == list(NOT_IMPORTED_ONCE_CACHED), "the first run validates the platform file"
+    assert len(list(tmp_path.glob("platform-*.json"))) == 1
+    assert imported_by_a_run(firmware, tmp_path, NOT_IMPORTED_ONCE_CACHED) == []

@@ -123,6 +123,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from emulator.board.machine import Machine
     from emulator.board.platform import load_platform
     from vboard.log_lines import log_floor, print_records
+    from vboard.spec_cache import default_spec_cache
 
     max_time = parse_duration(args.max_time) if args.max_time else None
     args.pace_given = args.pace is not None
@@ -144,7 +145,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     except ValueError:
         raise UsageError(f"--base '{args.base[:80]}': expected an address such as 0x0") from None
     _check_base_and_gdb(args, base)
-    platform = load_platform(args.platform)
+    platform = load_platform(args.platform, cache=default_spec_cache())
     image = load_image(args.firmware, base=base)
     machine = Machine(platform, strict=args.strict)
     print_records(machine.board_log, log_floor(args))

@@ -1,6 +1,6 @@
 """Board descriptions (YAML): parsed and validated into a ``Platform``.
 
-One typed schema (pydantic, ``PlatformSpec``) checks the file, read by
+One typed schema (pydantic, ``PlatformSpec`` in ``platform_schema.py``) checks the file, read by
 ``emulator.board.yamlfile`` (duplicate keys, binary files and oversized files
 refused); then what one key cannot say: 4 KiB alignment, the 4 GiB space,
 overlaps between regions and with the CPU's own system region, IRQ numbers
@@ -13,27 +13,31 @@ devices[3].base: expected an integer, got 'oops'``. Device models are named by i
 A ``LoadPolicy`` bounds what a file may name when it comes from someone
 else (``vboard serve``'s clients): files only under a root folder, device
 models only from modules of installed distributions (no ``.py`` files).
+
+A ``SpecCache`` (``vboard run`` keeps one in files) holds validated
+platforms by a key of the file's bytes and the schema's source: a start that
+finds its platform there neither parses YAML nor imports pydantic (the
+schema is in ``platform_schema.py``, imported only to validate).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+import hashlib
 import importlib
+import json
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Any, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
-
-from emulator.board.yamlfile import Key, M, YamlError, key_path, line_of, read_yaml, validate
+if TYPE_CHECKING:
+    from emulator.board.yamlfile import Key, M
 
 # ``irqs: {line: nmi}`` wires a device output to the NMI input (CMSIS numbers it -14).
 NMI_IRQN = -14
-# Below 1 kHz a run makes no progress worth having (and a 10 ms slice is not one cycle at 50 Hz).
-MIN_CLOCK_HZ = 1_000
-MAX_CLOCK_HZ = 1_000_000_000
 PLATFORM_DIRS = [Path(__file__).resolve().parents[2] / "platforms"]
 
 
@@ -132,91 +136,10 @@ def find_platform(name_or_path: str, policy: LoadPolicy = TRUSTED) -> Path:
     raise PlatformError(f"unknown platform '{name_or_path}' (known: {', '.join(known)})")
 
 
-# ----------------------------------------------------------------- the schema
-Address = Annotated[StrictInt, Field(ge=0, le=0xFFFF_FFFF)]
-Name = Annotated[StrictStr, Field(min_length=1, max_length=64)]
-PAGE = 0x1000
-SPACE = 1 << 32
-# The CPU's own system region (PPB: SCS at 0xE000E000, DWT, ...; vendor space above): no memory here.
-CPU_REGION = (0xE000_0000, SPACE, "the CPU's system region (SCS, DWT) 0xE0000000-0xFFFFFFFF")
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
-
-
-class CpuSpec(_Strict):
-    model: Literal["cortex-m3"]
-    clock_hz: Annotated[StrictInt, Field(ge=MIN_CLOCK_HZ, le=MAX_CLOCK_HZ)]
-    num_irq: Annotated[StrictInt, Field(ge=1, le=496)] = 32  # 496: the ARMv7-M NVIC's limit
-    priority_bits: Annotated[StrictInt, Field(ge=2, le=8)] = 8
-
-
-class MemorySpec(_Strict):
-    name: Name
-    base: Address
-    size: Annotated[StrictInt, Field(ge=PAGE, le=SPACE)]
-    exec: StrictBool = True
-    aliases: list[Address] = []
-
-
-class DeviceEntry(_Strict):
-    name: Name
-    model: Annotated[StrictStr, Field(min_length=1, max_length=256)]
-    base: Address | None = None
-    irqs: dict[StrictStr, Annotated[StrictInt, Field(ge=0, le=495)] | Literal["nmi"]] = {}
-    settings: dict[StrictStr, Any] = {}
-
-
-class PlatformSpec(_Strict):
-    name: Name
-    description: Annotated[StrictStr, Field(max_length=4096)] = ""
-    cpu: CpuSpec
-    memory: Annotated[list[MemorySpec], Field(min_length=1, max_length=256)]
-    devices: Annotated[list[DeviceEntry], Field(max_length=1024)]
-    # The UARTs whose output `vboard run` sends to stdout by default (stdin goes to the first);
-    # omitted: uart0 when the board has one.
-    console: Annotated[list[Name], Field(max_length=8)] | None = None
-
-
-def _check(spec: PlatformSpec, fail: Callable[[Key, str], PlatformError], policy: LoadPolicy,
-           where: str) -> None:
-    """What one key's type cannot say: alignment, overlaps, the 4 GiB space, IRQ wiring, names."""
-    windows: list[tuple[int, int, Key]] = []
-    for i, m in enumerate(spec.memory):
-        for j, base in enumerate([m.base, *m.aliases]):
-            key: Key = ("memory", i, "base") if j == 0 else ("memory", i, "aliases", j - 1)
-            if base % PAGE or m.size % PAGE:
-                raise fail(key, f"expected 4 KiB-aligned address and size, got 0x{base:X} / 0x{m.size:X}")
-            if base + m.size > SPACE:
-                raise fail(key, f"0x{base:X} + size 0x{m.size:X} ends past the 4 GiB address space")
-            if base < CPU_REGION[1] and CPU_REGION[0] < base + m.size:
-                raise fail(key, f"0x{base:08X} (0x{m.size:X} bytes) overlaps {CPU_REGION[2]}")
-            windows.append((base, base + m.size, key))
-    windows.sort()
-    for (_b1, e1, k1), (b2, _e2, k2) in zip(windows, windows[1:], strict=False):
-        if b2 < e1:
-            raise fail(k2, f"overlaps {key_path(k1[:2])} at 0x{b2:08X}")
-    names: set[str] = set()
-    for i, d in enumerate(spec.devices):
-        if d.name in names:
-            raise fail(("devices", i, "name"), f"duplicate device name '{d.name}'")
-        names.add(d.name)
-        for line, irq in d.irqs.items():
-            if irq != "nmi" and irq >= spec.cpu.num_irq:
-                raise fail(("devices", i, "irqs", line), f"expected an IRQ number below "
-                           f"{spec.cpu.num_irq} (cpu.num_irq) or 'nmi', got {irq}")
-        try:
-            policy.check_model(d.model, f"{where}: devices[{i}].model")
-        except PlatformError as e:
-            raise fail(("devices", i, "model"), str(e).split(".model: ", 1)[-1]) from None
-    for i, uart in enumerate(spec.console or []):
-        if uart not in names:
-            raise fail(("console", i), f"expected the name of a device of this board, got '{uart}'")
-
-
 def read_spec(model: type[M], path: Path, what: str) -> tuple[M, Callable[[Key, str], PlatformError]]:
     """The ``what`` file ``path`` validated as ``model``, and a maker of PlatformErrors at its keys."""
+    from emulator.board.yamlfile import YamlError, key_path, line_of, read_yaml, validate
+
     try:
         data, lines = read_yaml(path, what)
         spec = validate(model, data, lines, path)
@@ -229,10 +152,82 @@ def read_spec(model: type[M], path: Path, what: str) -> tuple[M, Callable[[Key, 
     return spec, fail
 
 
-def load_platform(name_or_path: str | Path, policy: LoadPolicy = TRUSTED) -> Platform:
+class SpecCache(Protocol):
+    """Validated platforms kept between runs, as text by key; a miss or a failed put is no error."""
+
+    def get(self, key: str) -> str | None: ...
+
+    def put(self, key: str, text: str) -> None: ...
+
+
+# What decides whether a file is valid and what it becomes: part of every cache key.
+SCHEMA_SOURCES = ("platform.py", "platform_schema.py", "yamlfile.py")
+MAX_CACHED_FILE = 1024 * 1024
+
+
+def load_platform(name_or_path: str | Path, policy: LoadPolicy = TRUSTED,
+                  cache: SpecCache | None = None) -> Platform:
+    """The platform a board name or file names, validated; with a ``cache`` (and the trusting
+    policy: no root, model files allowed), from there when the same file was validated before."""
     path = find_platform(str(name_or_path), policy)
+    key = _cache_key(path) if cache is not None and policy == TRUSTED else None
+    if cache is None or key is None:
+        return _validated(path, policy)
+    cached = _platform_from_json(cache.get(key), path)
+    if cached is not None:
+        return cached
+    plat = _validated(path, policy)
+    text = _platform_to_json(plat)
+    if _platform_from_json(text, path) == plat:  # a setting JSON cannot hold (a date) is not cached
+        cache.put(key, text)
+    return plat
+
+
+def _cache_key(path: Path) -> str | None:
+    try:
+        with open(path, "rb") as f:
+            raw = f.read(MAX_CACHED_FILE + 1)
+        digest = hashlib.sha256()
+        for name in SCHEMA_SOURCES:
+            digest.update(Path(__file__).with_name(name).read_bytes())
+    except OSError:
+        return None  # validation says what is wrong
+    if len(raw) > MAX_CACHED_FILE:
+        return None
+    digest.update(raw)
+    return digest.hexdigest()
+
+
+def _platform_to_json(plat: Platform) -> str:
+    fields = dataclasses.asdict(plat)
+    del fields["path"]
+    return json.dumps(fields, sort_keys=True)
+
+
+def _platform_from_json(text: str | None, path: Path) -> Platform | None:
+    if text is None:
+        return None
+    try:
+        fields = json.loads(text)
+        memory = [MemoryRegion(**m) for m in fields.pop("memory")]
+        devices = [DeviceSpec(**d) for d in fields.pop("devices")]
+        return Platform(path=path, memory=memory, devices=devices, **fields)
+    except (ValueError, TypeError, KeyError, AttributeError):
+        return None  # not what _platform_to_json wrote: validate again
+
+
+def _validated(path: Path, policy: LoadPolicy) -> Platform:
+    from emulator.board.platform_schema import PlatformSpec, check_spec
+
     spec, fail = read_spec(PlatformSpec, path, "platform")
-    _check(spec, fail, policy, str(path))
+
+    def check_model(i: int, model: str) -> None:
+        try:
+            policy.check_model(model, f"{path}: devices[{i}].model")
+        except PlatformError as e:
+            raise fail(("devices", i, "model"), str(e).split(".model: ", 1)[-1]) from None
+
+    check_spec(spec, fail, check_model)
     cpu = spec.cpu
     plat = Platform(name=spec.name, path=path, description=spec.description, cpu_model=cpu.model,
                     clock_hz=cpu.clock_hz, num_irq=cpu.num_irq, priority_bits=cpu.priority_bits)

@@ -237,3 +237,51 @@ def test_long_values_are_cut_and_secrets_not_quoted(tmp_path):
     with pytest.raises(PlatformError) as e:
         load_platform(path)
     assert "s3cr3t" not in str(e.value), e.value
+
+
+class DictCache(dict):
+    """An in-memory ``SpecCache`` counting its puts."""
+
+    puts = 0
+
+    def put(self, key: str, text: str) -> None:
+        self.puts += 1
+        self[key] = text
+
+
+def test_a_cached_platform_equals_the_validated_one_and_an_edit_misses(tmp_path):
+    cache = DictCache()
+    board = tmp_path / "board.yaml"
+    board.write_text(SHIPPED.read_text())
+    first = load_platform(board, cache=cache)
+    assert first == load_platform(board) and cache.puts == 1
+    again = load_platform(board, cache=cache)
+    assert again == first and again is not first and cache.puts == 1, "a hit is not validated again"
+    board.write_text(SHIPPED.read_text().replace("clock_hz: 25000000", "clock_hz: 50000000"))
+    assert load_platform(board, cache=cache).clock_hz == 50_000_000 and cache.puts == 2
+    board.write_text(SHIPPED.read_text().replace("clock_hz: 25000000", "clock_hz: fast"))
+    with pytest.raises(PlatformError) as e:
+        load_platform(board, cache=cache)
+    assert str(e.value).endswith("cpu.clock_hz: expected an integer, got 'fast'") and cache.puts == 2
+
+
+def test_a_cached_platform_keeps_the_path_it_was_found_by(tmp_path):
+    cache = DictCache()
+    a, b = tmp_path / "a.yaml", tmp_path / "b.yaml"
+    a.write_text(SHIPPED.read_text())
+    b.write_text(SHIPPED.read_text())
+    assert load_platform(a, cache=cache).path == a
+    assert load_platform(b, cache=cache).path == b and cache.puts == 1  # same bytes, one entry
+
+
+def test_a_corrupt_entry_is_validated_again_and_a_policy_with_a_root_never_uses_the_cache(tmp_path):
+    from emulator.board.platform import LoadPolicy
+
+    cache = DictCache()
+    load_platform("mps2-an385", cache=cache)
+    (key,) = cache
+    cache[key] = '{"name": "forged"}'
+    assert load_platform("mps2-an385", cache=cache) == load_platform("mps2-an385")
+    confined = DictCache()
+    policy = LoadPolicy(root=SHIPPED.parent)
+    assert load_platform("mps2-an385.yaml", policy, cache=confined).name == "mps2-an385" and not confined
