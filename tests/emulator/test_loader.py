@@ -132,3 +132,25 @@ def test_elf_outside_memory(tmp_path, assembler):
     subprocess.run(["arm-none-eabi-ld", "-Ttext=0x60000000", "-e", "0x60000000", "-o", str(elf),
                     str(tmp_path / "far.o")], check=True)
     expect_error(elf, "outside the memory")
+
+
+@pytest.mark.parametrize("name", ["hello", "cpubench", "net_demo", "an511/hello"])
+def test_elf_segments_entry_and_symbols_agree_with_pyelftools(firmware, name):
+    from elftools.elf.elffile import ELFFile
+    from elftools.elf.sections import SymbolTableSection
+
+    path = firmware / f"{name}.elf"
+    image = load_image(path)
+    with path.open("rb") as f:
+        elf = ELFFile(f)
+        segments = [(s["p_paddr"], s.data(), bool(s["p_flags"] & 1)) for s in elf.iter_segments()
+                    if s["p_type"] == "PT_LOAD" and s["p_filesz"]]
+        kinds = {"STT_FUNC": ~1, "STT_OBJECT": ~0}  # function addresses without the Thumb bit
+        symbols = {(sym.name, sym["st_value"] & kinds[sym["st_info"]["type"]])
+                   for section in elf.iter_sections() if isinstance(section, SymbolTableSection)
+                   for sym in section.iter_symbols() if sym["st_info"]["type"] in kinds and sym.name}
+        entry = elf["e_entry"]
+    assert [(s.address, s.data, s.executable) for s in image.segments] == segments
+    assert image.entry == entry
+    assert set(zip(image.symbols.names, image.symbols.starts, strict=True)) == symbols
+    assert len(symbols) > 20
