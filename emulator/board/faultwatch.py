@@ -63,7 +63,7 @@ REPEAT_LINES = 3     # log lines for the same fault in a row before they are onl
 STORM = 1000         # the same fault in a row this often is a lockup
 PARK_S = 0.1         # board time a fault handler may spin in one function
 PAGE = 0x1000
-BRANCH_TO_SELF = b"\xfe\xe7"  # Thumb `b .`
+BRANCH_TO_SELF = 0xE7FE  # Thumb `b .`
 MAX_PAGES = 256      # pages with an access line; a firmware that probes more is told once
 
 
@@ -227,7 +227,7 @@ class FaultWatch:
         now = m.clock.now
         if pc != self.spin_pc:
             try:
-                self._spin_loop = bytes(m.cpu.uc.mem_read(pc, 2)) == BRANCH_TO_SELF
+                self._spin_loop = m.cpu.read_u16(pc) == BRANCH_TO_SELF
             except UcError:
                 self._spin_loop = False
             self.spin_pc, self._spin_since = pc, now

@@ -38,7 +38,7 @@ from emulator.bus.device import BytePort, Device, OrGate
 from emulator.clock import Clock
 from emulator.cpu.accesspc import accesses
 from emulator.cpu.cortexm import CORE_REGS, CortexM3, Lockup
-from emulator.cpu.nvic import HARDFAULT, NMI, USAGEFAULT, ExceptionState
+from emulator.cpu.nvic import HARDFAULT, NMI, SYSTICK, USAGEFAULT, ExceptionState
 from emulator.cpu.scs import Dwt, SystemControlSpace
 from emulator.cpu.systick import TICKINT
 from emulator.net.frames import FramePort
@@ -109,6 +109,9 @@ class Machine:
         self._stop: StopReason | None = None
         self._stepping = False
         self._dead_loop: dict[int, bool] = {}  # vector -> its handler is `b .` (code is not rewritten)
+        # The SysTick vector Python entered last (0: none yet): native ticks go there. Should the
+        # vector table change, the native side declines the tick and Python takes it as before.
+        self._systick_vector = 0
         self._ram: list[_Ram] = []
         self.on_reset: list[Callable[[str], None]] = []
         # Observers of exception entry and return: (kind "enter"|"return", exception number),
@@ -299,6 +302,7 @@ class Machine:
         self.image = image
         self.symbols = image.symbols
         self._dead_loop.clear()
+        self._systick_vector = 0
         self.cpu.code_ranges = image.code_ranges()
         self._write_segments()
         self.reset()
@@ -402,6 +406,8 @@ class Machine:
             report = build_report(self, n, dead_loop=True)
             self._stop = StopReason("fault", report=report, message=report.headline)
             self.cpu.request_stop()
+        elif n == SYSTICK:
+            self._systick_vector = vector
 
     def run(self, cycles: int | None = None, until: Callable[[], bool] | None = None) -> StopReason:
         """Run for ``cycles`` of virtual time (None: until something stops it).
@@ -420,16 +426,20 @@ class Machine:
             return self._locked
         faults = self.faults
         inbox = self.inbox
+        host_polls = self.host_polls
+        semihosting = self.semihosting
+        fire_due = clock.fire_due
+        next_deadline = clock.next_deadline
         try:
             while True:
                 if not inbox.empty():
                     self._apply_inbox()
-                for poll in self.host_polls:
+                for poll in host_polls:
                     poll()
-                clock.fire_due()
-                if self.semihosting.exit is not None:
-                    code = self.semihosting.exit.code
-                    self.semihosting.exit = None
+                fire_due()
+                if semihosting.exit is not None:
+                    code = semihosting.exit.code
+                    semihosting.exit = None
                     return StopReason("exit", exit_code=code)
                 if self._stop is not None:
                     return self._stop
@@ -446,10 +456,11 @@ class Machine:
                         return stop
                     cpu.take_fault()
                     continue
-                n = exc.deliverable() if exc.pending else 0
-                if n:
-                    cpu.take_exception(n)
-                    continue
+                if exc.pending:
+                    n = exc.deliverable()
+                    if n:
+                        cpu.take_exception(n)
+                        continue
                 if until is not None and until():
                     return StopReason("condition")
                 if exc.active & FAULT_ACTIVE:
@@ -465,7 +476,7 @@ class Machine:
                 now = clock.base  # between slices: no progress to add
                 if end is not None and now >= end:
                     return StopReason("time")
-                deadline = clock.next_deadline()
+                deadline = next_deadline()
                 if cpu.sleeping:
                     if self._wakeup():
                         cpu.sleeping = False
@@ -485,13 +496,13 @@ class Machine:
                     ticks = self._tick_plan(now, deadline, until)
                     if ticks is not None:  # the slice may run through SysTick ticks
                         deadline = ticks[3]
-                    if deadline is not None:
-                        budget = min(budget, deadline - now)
-                if end is not None:
-                    budget = min(budget, end - now)
-                self._slice(max(1, budget), ticks)
+                    if deadline is not None and deadline - now < budget:
+                        budget = deadline - now
+                if end is not None and end - now < budget:
+                    budget = end - now
+                self._slice(budget if budget > 1 else 1, ticks)
                 if self.pacer is not None:
-                    self.pacer(clock.now)
+                    self.pacer(clock.base)
         except Lockup as e:
             report = build_report(self, 3, lockup=str(e))
             return StopReason("lockup", report=report, message=report.headline)
@@ -524,22 +535,22 @@ class Machine:
                 or self.exception_observers or not systick.csr & TICKINT
                 or not systick.reload or not self.cpu.native_ticks_allowed()):
             return None
-        vector = self.cpu.systick_vector()
-        if not vector & 1 or self._dead_loop.get(vector) is not False:
+        vector = self._systick_vector
+        if not vector & 1:
             return None  # the first tick goes through Python, which checks the handler
         period = (systick.reload + 1) * systick.cycles_per_tick()
         return deadline - now, period, vector, self.clock.next_deadline(besides=timer)
 
     def _slice(self, budget: int, ticks: tuple[int, int, int, int | None] | None = None) -> None:
         clock = self.clock
-        start = clock.now
+        start = clock.base  # between slices: no progress to add
         clock.slice_end = start + budget
         cpu = self.cpu
         try:
             if self._stepping:
                 ran, idle = cpu.step(), 0
             else:
-                ran = cpu.run(budget, None if ticks is None else ticks[:3])
+                ran = cpu.run(budget, ticks)
                 idle = cpu.slice_idle
         finally:
             clock.slice_end = None

@@ -73,6 +73,7 @@ class _State(ctypes.Structure):
         ("reg_write", ctypes.c_void_p),
         ("emu_start", ctypes.c_void_p),
         ("py_intr", ctypes.c_void_p),
+        ("out", ctypes.c_int64 * 9),  # vb_report: see BlockClock.run
         ("cache", _CacheEntry * CACHE_SLOTS),
     ]
 
@@ -81,11 +82,9 @@ def _library() -> ctypes.CDLL:
     return native_lib.load("blockclock", (_State, "vb_sizeof"), {
         "vb_count_thumb": (ctypes.c_uint32, [ctypes.c_char_p, ctypes.c_uint32]),
         "vb_arm": (None, [ctypes.c_void_p, ctypes.c_int64]),
-        "vb_slice_end": (ctypes.c_int64, [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_uint64,
-                                          ctypes.c_void_p]),
-        "vb_tick_arm": (None, [ctypes.c_void_p, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint32,
-                               ctypes.c_uint32, ctypes.c_uint32]),
-        "vb_run": (ctypes.c_int, [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_uint64]),
+        "vb_slice": (ctypes.c_int, [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64, ctypes.c_int64,
+                                    ctypes.c_int32]),
+        "vb_report": (None, [ctypes.c_void_p, ctypes.c_void_p]),
     })
 
 
@@ -119,20 +118,26 @@ class BlockClock:
         self._addr = ctypes.addressof(self.state)
         self._uch = uc._uch
         self._arm = lib.vb_arm
-        self._slice_end = lib.vb_slice_end
-        self._tick_arm = lib.vb_tick_arm
-        self._run = lib.vb_run
+        self._slice = lib.vb_slice
+        self._report = lib.vb_report
         self._lib = lib
-        self._before = ctypes.c_uint32()
-        self._before_ref = ctypes.addressof(self._before)
+        self.out = self.state.out
 
     def arm(self, budget: int) -> None:
         self._arm(self._addr, budget)
 
-    def slice_end(self, pc: int) -> tuple[int, int]:
-        """(instructions the slice completed, the halfword below ``pc`` or 0): one native call."""
-        ran = self._slice_end(self._addr, self._uch, pc, self._before_ref)
-        return ran, self._before.value
+    def run(self, budget: int, tick_first: int = -1, watch: bool = False) -> int:
+        """A slice of ``budget`` from the current PC in one native call (Unicorn's error code).
+        ``watch``: watch the masks ``watch_masks`` put in the state; ``tick_first`` >= 0: take
+        SysTick ticks natively from that many cycles in (``set_ticks`` gave the rest). ``out``
+        then holds the slice's report: PC, PRIMASK, FAULTMASK, BASEPRI, instructions completed
+        (the last block up to PC), the halfword below PC (0 unless it belongs to the last block),
+        cycles slept in WFI, ticks taken natively, whether the budget ran out."""
+        return self._slice(self._addr, self._uch, budget, tick_first, watch)
+
+    def report(self) -> None:
+        """``out`` again, after the PC was moved."""
+        self._report(self._addr, self._uch)
 
     def attach_exceptions(self, path: int, enter: int, leave: int, python_intr: int) -> None:
         """Native SysTick ticks: excpath's state and functions (addresses), and the Python
@@ -149,18 +154,15 @@ class BlockClock:
         if status:
             raise RuntimeError(f"uc_hook_add failed ({status})")
 
-    def arm_ticks(self, first: int, period: int, vector: int, vtor: int, stkalign: bool) -> None:
-        """After ``arm``: take SysTick natively ``first`` cycles into the slice, then every
-        ``period`` (see ``native/blockclock.c``)."""
-        self._tick_arm(self._addr, first, period, vector, vtor, int(stkalign))
-
-    def run(self, pc: int) -> int:
-        """The slice from ``pc`` (Unicorn's error code)."""
-        return self._run(self._addr, self._uch, pc)
+    def set_ticks(self, period: int, vector: int, vtor: int, stkalign: bool) -> None:
+        """For a ``run`` with ticks: a tick every ``period`` cycles into SysTick's handler at
+        ``vector`` (see ``native/blockclock.c``)."""
+        s = self.state
+        s.tick_period, s.vector, s.vtor, s.stkalign = period, vector, vtor, stkalign
 
     def watch_masks(self, masks: tuple[int, int, int] | None) -> None:
         """End the slice at the first block where (PRIMASK, FAULTMASK, BASEPRI) differ
-        from ``masks``; None stops watching."""
+        from ``masks``; None stops watching. Before a ``run``: the masks it watches."""
         s = self.state
         if masks is None:
             s.watch = 0

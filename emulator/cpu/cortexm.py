@@ -129,7 +129,6 @@ _IPSR_CONTROL = (A.UC_ARM_REG_IPSR, A.UC_ARM_REG_CONTROL)
 _MPU_FRAME_REGS = (A.UC_ARM_REG_IPSR, A.UC_ARM_REG_CONTROL, A.UC_ARM_REG_SP, A.UC_ARM_REG_PSP)
 _NEGATIVE_PRIORITY = (1 << NMI) | (1 << HARDFAULT)
 _MASK_SET = frozenset(_MASK_REGS)
-_PC_MASKS = (A.UC_ARM_REG_PC, *_MASK_REGS)
 # void (*)(uc_engine*, uint32_t intno, void *user_data)
 _INTR_HOOK = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_uint32, ctypes.c_void_p)
 
@@ -221,6 +220,7 @@ class CortexM3:
         self._intr_hook = _INTR_HOOK(self._on_intr)
         self._bc.attach_exceptions(*self._excpath.native(),
                                    ctypes.cast(self._intr_hook, ctypes.c_void_p).value or 0)
+        self._progress = self.progress  # the clock's view into a running slice
         # After a slice: the cycles of it spent asleep in WFI and the SysTick ticks taken natively.
         self.slice_idle = 0
         self.slice_ticks = 0
@@ -284,6 +284,12 @@ class CortexM3:
     def read_u32(self, addr: int) -> int:
         try:
             return self._words.words(addr, 1)[0]
+        except ValueError:
+            raise UcError(UC_ERR_READ_UNMAPPED) from None
+
+    def read_u16(self, addr: int) -> int:
+        try:
+            return self._words.halfword(addr)
         except ValueError:
             raise UcError(UC_ERR_READ_UNMAPPED) from None
 
@@ -857,12 +863,6 @@ class CortexM3:
                 and not self.sys.sleeponexit and self.trace_exceptions is None
                 and self.on_exception_return is None and not self._div_hooks)
 
-    def systick_vector(self) -> int:
-        try:
-            return self.read_u32(self.sys.vtor + 4 * SYSTICK)
-        except UcError:
-            return 0
-
     def native_sync(self) -> None:
         """Python code is about to run inside a slice: a SysTick handler the native side
         entered becomes Python's (its NVIC state, its return), and no more ticks are taken
@@ -892,37 +892,40 @@ class CortexM3:
         """Run about ``budget`` cycles (see ``emulator.cpu.blockclock``); returns how many passed
         (instructions, plus ``slice_idle`` cycles asleep). ``ticks`` (first, period, vector):
         SysTick ticks the slice may take natively (``slice_ticks`` says how many it took)."""
-        uc = self.uc
         bc = self._bc
         self._stop_requested = False
-        self.clock.slice_progress = self.progress
-        err = UC_ERR_OK
-        if self.mputlb.flush_pending:
-            self.mputlb.flush()
-        bc.arm(budget)
+        clock = self.clock
+        clock.slice_progress = self._progress
+        mputlb = self.mputlb
+        if mputlb.flush_pending:
+            mputlb.flush()
+        watch = False
+        first = -1
         if self.exc.pending and self.masked_pending():
             bc.watch_masks(self.read_masks())
+            watch = True
         elif ticks is not None:
-            bc.arm_ticks(ticks[0], ticks[1], ticks[2], self.sys.vtor, self.sys.stkalign)
+            first = ticks[0]
+            bc.set_ticks(ticks[1], ticks[2], self.sys.vtor, self.sys.stkalign)
         self.running = True
+        uc = self.uc
         uc._hook_exception = None
         try:
-            err = bc.run(self.rr(A.UC_ARM_REG_PC))
-            self.native_sync()
+            err = bc.run(budget, first, watch)
+            if bc.state.tick_active:
+                self.native_sync()
         finally:
             self.running = False
-            self.clock.slice_progress = _zero
-        state = bc.state
-        self.slice_idle, self.slice_ticks = state.idle, state.ticks
+            clock.slice_progress = _zero
         if err == UC_ERR_OK and uc._hook_exception is not None:
+            self.slice_idle, self.slice_ticks = bc.state.idle, bc.state.ticks
             raise uc._hook_exception
-        if self.mputlb.resume_pc is not None:  # a denied access to a split page: resume at it
-            self.rw(A.UC_ARM_REG_PC, self.mputlb.resume_pc | 1)
-            self.mputlb.resume_pc = None
-        pc, primask, faultmask, basepri = self._regs.read_many(_PC_MASKS)
+        if mputlb.resume_pc is not None:  # a denied access to a split page: resume at it
+            self.rw(A.UC_ARM_REG_PC, mputlb.resume_pc | 1)
+            mputlb.resume_pc = None
+            bc.report()
+        pc, primask, faultmask, basepri, ran, before, self.slice_idle, self.slice_ticks, budget_spent = bc.out
         self._masks = (primask, faultmask, basepri)
-        budget_spent = bool(bc.state.stopped)
-        ran, before = bc.slice_end(pc)
         if err != UC_ERR_OK:
             if self.fault is None:
                 self.raise_fault(Fault("UNDEFINSTR" if err == 10 else "PRECISERR", pc,

@@ -64,21 +64,33 @@ class RegisterFile:
 
 
 class WordReader:
-    """Reads of a few 32-bit words with one reused buffer (no allocation per call)."""
+    """Reads of a few 32-bit words, or a halfword, with one reused buffer (no allocation per call)."""
 
-    __slots__ = ("_handle", "_buf", "_read")
+    __slots__ = ("_handle", "_buf", "_ptr", "_read")
 
     def __init__(self, uc: Uc, max_words: int = 8) -> None:
         from unicorn.unicorn_py3.unicorn import uclib
 
         self._handle = uc._uch
-        self._buf = (ctypes.c_uint32 * max_words)()
         self._read = uclib.uc_mem_read
+        self._grow(max_words)
+
+    def _grow(self, n: int) -> None:
+        self._buf = (ctypes.c_uint32 * n)()
+        self._ptr = ctypes.cast(self._buf, ctypes.POINTER(ctypes.c_char))
 
     def words(self, address: int, n: int) -> list[int]:
         """``n`` little-endian words at ``address``; raises ValueError if unmapped."""
         if n > len(self._buf):
-            self._buf = (ctypes.c_uint32 * n)()
-        if self._read(self._handle, address, ctypes.cast(self._buf, ctypes.POINTER(ctypes.c_char)), 4 * n):
+            self._grow(n)
+        if self._read(self._handle, address, self._ptr, 4 * n):
             raise ValueError(f"cannot read 0x{address:08X}")
         return self._buf[:n]
+
+    def halfword(self, address: int) -> int:
+        """The little-endian halfword at ``address``; raises ValueError if unmapped."""
+        buf = self._buf
+        buf[0] = 0
+        if self._read(self._handle, address, self._ptr, 2):
+            raise ValueError(f"cannot read 0x{address:08X}")
+        return buf[0]

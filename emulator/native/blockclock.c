@@ -35,6 +35,10 @@ typedef int (*ex_return_fn)(void *path, int to_thread, int stkalign);
 #define RET_THREAD_PSP_PLAIN 6 /* excpath.c: ex_return to thread mode on PSP, plain frames only */
 #define UNTIL 0xFFFFFF00u /* cortexm.UNTIL */
 
+/* out[]: the order blockclock.py unpacks them in */
+enum { OUT_PC, OUT_PRIMASK, OUT_FAULTMASK, OUT_BASEPRI, OUT_RAN, OUT_BEFORE, OUT_IDLE, OUT_TICKS, OUT_STOPPED,
+       OUT_N };
+
 struct block_clock {
     uc_emu_stop_fn emu_stop;
     uc_mem_read_fn mem_read;
@@ -52,7 +56,7 @@ struct block_clock {
     int32_t reg_ids[3];
     uint32_t masks[3];
     uint32_t pad;
-    /* Native SysTick (vb_tick_arm): while `tick_on`, a SysTick tick due at `tick_next`
+    /* Native SysTick (vb_slice's tick_first): while `tick_on`, a SysTick tick due at `tick_next`
      * is taken here (entry at a block boundary, or after a WFI by vb_run) and its
      * return handled by vb_intr_hook, as long as the core sits in thread mode (MSP, or
      * PSP with its frame in RAM) with no mask set; anything else ends the slice so that Python takes the tick.
@@ -79,6 +83,8 @@ struct block_clock {
     uc_reg_write_fn reg_write;
     uc_emu_start_fn emu_start;
     uc_intr_fn py_intr;    /* the Python interrupt hook: every interrupt not handled here */
+    /* What vb_slice (or vb_report) found when the slice ended, read by Python in one go. */
+    int64_t out[OUT_N];
     /* One 16-byte entry per slot: a hit touches a single cache line. */
     struct cache_entry {
         uint64_t addr;
@@ -250,7 +256,7 @@ void vb_arm(struct block_clock *bc, int64_t budget)
  * it completed (the blocks entered, the last one up to `pc`), and in *before
  * the halfword just below `pc` if it belongs to the last block entered (code
  * the core fetched: never a read of a device window), else 0; 0xBF30 is a WFI. */
-int64_t vb_slice_end(struct block_clock *bc, void *uc, uint64_t pc, uint32_t *before)
+static int64_t vb_slice_end(struct block_clock *bc, void *uc, uint64_t pc, uint32_t *before)
 {
     uint8_t hw[2];
     uint64_t at = pc & ~(uint64_t)1;
@@ -286,20 +292,6 @@ void vb_invalidate(struct block_clock *bc)
 uint64_t vb_sizeof(void)
 {
     return sizeof(struct block_clock);
-}
-
-/* After vb_arm: let this slice take SysTick ticks natively, the first `first` cycles
- * from its start, then every `period`. */
-void vb_tick_arm(struct block_clock *bc, int64_t first, int64_t period, uint32_t vector, uint32_t vtor,
-                 uint32_t stkalign)
-{
-    bc->tick_on = 1;
-    bc->tick_next = first;
-    bc->tick_period = period;
-    bc->vector = vector;
-    bc->vtor = vtor;
-    bc->stkalign = stkalign;
-    set_budget(bc);
 }
 
 /* UC_HOOK_INTR: the return from a natively taken SysTick handler to thread mode on the
@@ -343,7 +335,7 @@ static uint32_t before_pc(struct block_clock *bc, void *uc, uint64_t pc)
  * wake-up is the next tick (before the slice's end) sleeps here: the cycles to the tick
  * count as time (`idle`), the tick is taken and emulation goes on in its handler.
  * Returns Unicorn's error code. */
-int vb_run(struct block_clock *bc, void *uc, uint64_t pc)
+static int vb_run(struct block_clock *bc, void *uc, uint64_t pc)
 {
     for (;;) {
         int err = bc->emu_start(uc, pc | 1u, UNTIL, 0, 0);
@@ -371,4 +363,45 @@ int vb_run(struct block_clock *bc, void *uc, uint64_t pc)
             return 0;  /* a stacking error: Python records it before anything runs */
         }
     }
+}
+
+/* After a slice (and after Python moved the PC, if it did): the PC, PRIMASK, FAULTMASK and
+ * BASEPRI, the instructions the slice completed and the halfword below the PC (vb_slice_end),
+ * the cycles slept, the ticks taken, and whether the budget ran out, into out[]. */
+void vb_report(struct block_clock *bc, void *uc)
+{
+    uint32_t pc = 0, before = 0;
+    bc->reg_read(uc, bc->reg_pc, &pc);
+    for (int i = 0; i < 3; i++) {
+        uint32_t value = 0;
+        bc->reg_read(uc, bc->reg_ids[i], &value);
+        bc->out[OUT_PRIMASK + i] = value;
+    }
+    bc->out[OUT_PC] = pc;
+    bc->out[OUT_RAN] = vb_slice_end(bc, uc, pc, &before);
+    bc->out[OUT_BEFORE] = before;
+    bc->out[OUT_IDLE] = bc->idle;
+    bc->out[OUT_TICKS] = (int64_t)bc->ticks;
+    bc->out[OUT_STOPPED] = bc->stopped;
+}
+
+/* One slice from the current PC, in one call: vb_arm(budget); then, with `watch`, the mask
+ * watch (bc->masks set by the caller), or with `tick_first` >= 0 native SysTick ticks, the first
+ * `tick_first` cycles in and then every bc->tick_period (bc->vector, vtor and stkalign set by the
+ * caller); vb_run; vb_report. Returns Unicorn's error code. */
+int vb_slice(struct block_clock *bc, void *uc, int64_t budget, int64_t tick_first, int32_t watch)
+{
+    vb_arm(bc, budget);
+    if (watch) {
+        bc->watch = 1;
+    } else if (tick_first >= 0) {
+        bc->tick_on = 1;
+        bc->tick_next = tick_first;
+        set_budget(bc);
+    }
+    uint32_t pc = 0;
+    bc->reg_read(uc, bc->reg_pc, &pc);
+    int err = vb_run(bc, uc, pc);
+    vb_report(bc, uc);
+    return err;
 }
