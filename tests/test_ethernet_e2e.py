@@ -4,6 +4,8 @@
   checksum (passt's zero checksum filled in by the bridge);
 - ``--net tap``: ``ping`` from a network namespace this test creates reaches
   the board through a TAP device;
+- ``--net socket:stream-server``: the board, asleep between frames, echoes
+  to a peer, and to the next one after the first left;
 - QEMU's ``-netdev stream`` into our switch: the same ELF on QEMU answers a
   probe sequence with the same frames as on vboard.
 Network traffic stays on loopback and inside the test's own namespace.
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import os
 import queue
+import socket
 import struct
 import subprocess
 import time
@@ -21,6 +24,7 @@ from collections.abc import Callable
 import pytest
 from proc_helpers import need, vboard_run
 
+from bridge.net.framing import read_stream_frame, stream_frame
 from bridge.net.packets import build_arp, checksum
 from bridge.net.qemu_socket import SocketBackend
 from emulator.board.loader import load_image
@@ -72,6 +76,44 @@ def test_ping_from_a_namespace_through_tap(firmware):
     finally:
         subprocess.run([ip, "netns", "del", ns], capture_output=True)
         subprocess.run([ip, "link", "del", dev], capture_output=True)
+
+
+def echo_through(peer: socket.socket, tag: bytes, deadline: float) -> None:
+    """Send a test frame until the board echoes it (it serves once its DHCP wait is over)."""
+    probe = BOARD_MAC + PROBE_MAC + b"\x88\xb5" + tag + bytes(46)
+    while True:
+        assert time.monotonic() < deadline, f"no echo of {tag!r}"
+        peer.sendall(stream_frame(probe))
+        peer.settimeout(0.5)
+        try:
+            while True:
+                got = read_stream_frame(peer)
+                assert got is not None, "the board closed the connection"
+                if got[12:14] == b"\x88\xb5" and got[14:14 + len(tag)] == tag:
+                    assert got[0:6] == PROBE_MAC and got[6:12] == BOARD_MAC
+                    return
+        except TimeoutError:
+            continue
+
+
+def test_rawframe_behind_a_stream_server_echoes_to_each_peer(firmware, tmp_path):
+    path = tmp_path / "board.sock"
+    with vboard_run(str(firmware / "rawframe.elf"), "--net", f"socket:stream-server:unix:{path}",
+                    "--max-time", "60s") as out:
+        deadline = time.monotonic() + 30
+        while not path.exists():
+            assert time.monotonic() < deadline, "the board never listened"
+            assert out.proc.poll() is None, out.text
+            time.sleep(0.05)
+        for tag in (b"first peer", b"second peer"):
+            with socket.socket(socket.AF_UNIX) as peer:
+                peer.connect(str(path))
+                echo_through(peer, tag, deadline)
+                if tag == b"second peer":
+                    peer.sendall(stream_frame(BOARD_MAC + PROBE_MAC + b"\x88\xb5QUIT" + bytes(42)))
+        assert out.wait_exit(30) == 0, (out.text, out.err)
+    assert "rawframe: serving 10.0.2.15" in out.text  # no DHCP server: its fallback address
+    assert "rawframe: done" in out.text and "Traceback" not in out.err, out.err
 
 
 # ---------------------------------------------------------------- vboard vs QEMU

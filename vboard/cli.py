@@ -195,8 +195,9 @@ def cmd_run(args: argparse.Namespace) -> int:
                                  host_input=host_input, on_error=lambda m: _status(args, m))
         if network.status() is not None:
             _status(args, network.status())
-        # Host I/O threads hand frames over; a short GIL switch interval keeps
-        # their latency well below the default 5 ms.
+        # Threads that still hand host input over (UART endpoints, passt's guest
+        # gate): a short GIL switch interval keeps their latency well below the
+        # default 5 ms. The network backends are polled on this thread.
         sys.setswitchinterval(0.0002)
         if args.net != "none" and args.pace == "fast" and not args.pace_given:
             args.pace = "realtime"  # real hosts on the other side: never run ahead of them

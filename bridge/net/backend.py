@@ -2,11 +2,14 @@
 
 A backend owns one switch port. Frames the switch sends to that port arrive
 in ``deliver`` on the emulation thread; they go through the outbound hooks
-(the DNS responder answers some right there, in virtual time) and then onto
-a bounded queue that a writer thread drains to the host. A reader thread
-takes frames from the host and hands them to the machine with
-``machine.post`` (applied on the emulation thread at a slice boundary); it
-tells ``HostInput`` so an idle machine waits for them.
+(the DNS responder answers some right there, in virtual time) and then to
+``_to_host``. Here that is a bounded queue that a writer thread drains to
+the host, and a reader thread takes frames from the host and hands them to
+the machine with ``machine.post`` (applied on the emulation thread at a
+slice boundary); it tells ``HostInput`` so an idle machine waits for them.
+The backends ``vboard`` runs do their I/O on the emulation thread instead
+(``polled.PolledBackend``, libslirp): these threads are their fallback on a
+machine without ``host_polls``.
 
 When the host side dies (passt exits, the peer closes, the TAP goes away)
 the backend reports one line through ``on_error`` (default:

@@ -1,33 +1,297 @@
-"""A backend on a stream socket, read and written by the emulation thread itself.
+"""Backends whose host I/O runs on the emulation thread itself: no thread per frame.
 
 The threaded ``HostBackend`` hands every frame between threads: a reader
 posts it to the machine, a writer takes it from a queue. At thousands of
-frames a second those hand-offs (a futex wake-up and a GIL switch each) cost
-more than the frames. Here the socket is non-blocking: ``Machine.host_polls``
-reads every complete frame at each slice boundary and puts it on the switch
-at once; frames to the host are written straight away, and what the socket
-does not take yet waits in a bounded buffer for the next poll.
-``HostInput.watch`` lets a sleeping or paced machine wake when the socket
-becomes readable (or writable while output waits).
+frames a second those hand-offs (a futex wake-up and a GIL switch each, and
+every ctypes call of the run loop becoming a place to lose the GIL) cost
+more than the frames. Here the host descriptor is non-blocking:
+``Machine.host_polls`` calls ``poll`` at each slice boundary, which reads
+every complete frame waiting and puts them on the switch at once; frames to
+the host are written straight away, and what the host does not take yet
+waits in a bounded ``PendingOutput`` for the next poll. ``HostInput.watch``
+lets a sleeping or paced machine wake the moment the descriptor becomes
+readable (or writable while output waits).
 
-A machine without ``host_polls`` (a test's stand-in) gets the threads.
+``PolledBackend`` has both shapes of host I/O: a stream with QEMU's 4-byte
+length framing (``_use_stream``/``_read_stream``: passt, ``socket:stream``,
+a stream server's current peer), and one frame per read and per write
+(``_use_packets``/``_read_packets``: a TAP device, a UDP socket).
+``PolledStreamBackend`` is the stream case for a backend with one socket.
+
+A machine without ``host_polls`` (a test's stand-in) gets the threads of
+``HostBackend``.
 """
 
 from __future__ import annotations
 
+import contextlib
+import select
 import socket
+from collections import deque
+from collections.abc import Callable
 
-from bridge.net.backend import BackendError, HostBackend
+from bridge.net.backend import TX_QUEUE_FRAMES, BackendError, HostBackend
 from bridge.net.framing import take_stream_frames
 
 RECV_CHUNK = 256 * 1024
-MAX_RECV_PER_POLL = 8          # chunks read per poll; the rest waits for the next slice boundary
-MAX_PENDING_OUT = 4 * 1024 * 1024  # bytes waiting for the host; frames beyond are dropped ("queue full")
+MAX_RECV_PER_POLL = 8          # stream chunks read per poll; the rest waits for the next slice boundary
+MAX_PACKETS_PER_POLL = 256     # frames read per poll from a packet descriptor
+MAX_PENDING_OUT = 4 * 1024 * 1024  # bytes waiting for a stream host; frames beyond are dropped ("queue full")
 
 
-class PolledStreamBackend(HostBackend):
-    """Subclasses implement ``_stream()`` (the connected socket once ``_open`` ran) and
-    ``_encode(frame)`` (the frame as written to the stream); framing is QEMU's 4-byte length."""
+class PendingOutput:
+    """What the host has not taken yet, bounded by ``limit`` bytes and ``max_items`` writes.
+
+    ``write(data)`` is the non-blocking system call: it returns the bytes
+    taken (all of them for a packet) or raises ``BlockingIOError`` when the
+    host takes none now; any other ``OSError`` goes to the caller. A
+    stream's partial write leaves the rest at the head for the next flush.
+    """
+
+    __slots__ = ("write", "items", "size", "limit", "max_items")
+
+    def __init__(self, write: Callable[[bytes], int], limit: int, max_items: int) -> None:
+        self.write = write
+        self.items: deque[bytes] = deque()
+        self.size = 0
+        self.limit = limit
+        self.max_items = max_items
+
+    def __bool__(self) -> bool:
+        return bool(self.items)
+
+    def put(self, data: bytes) -> bool:
+        """Write ``data`` now, or keep it for ``flush``; False when it does not fit (not written)."""
+        if self.items:
+            if self.size + len(data) > self.limit or len(self.items) >= self.max_items:
+                return False
+            self.items.append(data)
+            self.size += len(data)
+            return True
+        try:
+            sent = self.write(data)
+        except BlockingIOError:
+            sent = 0
+        if sent < len(data):
+            rest = data[sent:]
+            self.items.append(rest)
+            self.size += len(rest)
+        return True
+
+    def flush(self) -> None:
+        """Write what waits, until the host takes no more."""
+        items = self.items
+        while items:
+            data = items[0]
+            try:
+                sent = self.write(data)
+            except BlockingIOError:
+                return
+            except OSError:
+                items.popleft()  # that write is lost; the caller decides whether to go on
+                self.size -= len(data)
+                raise
+            self.size -= sent
+            if sent < len(data):
+                items[0] = data[sent:]
+                return
+            items.popleft()
+
+    def clear(self) -> None:
+        self.items.clear()
+        self.size = 0
+
+
+class PolledBackend(HostBackend):
+    """A backend polled on the emulation thread when the machine has ``host_polls``.
+
+    Subclasses implement ``_poll_start()`` (make the host descriptor non-blocking with
+    ``_use_stream`` or ``_use_packets`` and return it; None: use the threads),
+    ``_poll_read()`` (take what the host sent: ``_read_stream``, ``_read_packets``)
+    and, for a stream, ``_encode(frame)`` (the bytes written for a frame), plus the
+    threaded methods of ``HostBackend``.
+    """
+
+    _polls: list[Callable[[], None]] | None = None
+    _fd = -1
+    _wants_write = False
+    _out: PendingOutput | None = None   # None: nowhere to write (a stream server without a peer)
+
+    def _start_io(self) -> None:
+        polls = getattr(self.machine, "host_polls", None)
+        fd = self._poll_start() if polls is not None else None
+        if polls is None or fd is None:
+            super()._start_io()
+            return
+        self._polls = polls
+        self._input_open = True
+        self._watch(fd)
+        polls.append(self.poll)
+
+    @property
+    def polled(self) -> bool:
+        return self._polls is not None
+
+    def _watch(self, fd: int) -> None:
+        """Read ``fd`` and let the idle wait end on it, instead of the descriptor so far (-1: none)."""
+        host_input = self.host_input
+        if host_input is not None:
+            if fd >= 0:
+                host_input.watch(fd)  # first: the sources count never drops to 0 in between
+            if self._fd >= 0:
+                host_input.unwatch(self._fd)
+        # Asking the kernel whether fd is readable costs a third of a read that finds nothing
+        # (no exception to raise): most slice boundaries find nothing.
+        poller = select.poll()
+        if fd >= 0:
+            poller.register(fd, select.POLLIN)
+        self._readable = poller.poll
+        self._fd = fd
+        self._wants_write = False
+
+    def _want_write(self, on: bool) -> None:
+        if on != self._wants_write:
+            self._wants_write = on
+            if self.host_input is not None and self._fd >= 0:
+                self.host_input.want_write(self._fd, on)
+
+    def _release_input(self) -> None:
+        polls = self._polls
+        if polls is None:
+            super()._release_input()
+            return
+        with contextlib.suppress(ValueError):
+            polls.remove(self.poll)
+        self._watch(-1)
+
+    # ------------------------------------------------------- emulation thread
+    def poll(self) -> None:
+        """Write what waits for the host, read what it sent (emulation thread, slice boundary)."""
+        if not self.alive:
+            return
+        out = self._out
+        if out is not None and out.items:
+            try:
+                out.flush()
+            except OSError as e:
+                if not self._write_error(e):
+                    return
+            self._want_write(bool(out.items))
+        if self._readable(0):
+            self._poll_read()
+
+    def _to_host(self, frame: bytes) -> None:
+        if self._polls is None:
+            super()._to_host(frame)
+            return
+        out = self._out
+        assert out is not None
+        try:
+            if not out.put(self._encode(frame)):
+                self.counters.drop("queue full")
+                return
+        except OSError as e:
+            self._write_error(e)
+            return
+        self.counters.to_host_frames += 1
+        self.counters.to_host_bytes += len(frame)
+        if out:
+            self._want_write(True)
+
+    def _write_error(self, e: OSError) -> bool:
+        """A write failed and its frame is lost. True: the drop is counted and the backend goes
+        on (a frame the host rejects); False: the host side is gone (reported)."""
+        if self._out is not None:
+            self._out.clear()
+        self.counters.drop("host down")
+        self.fail(self._death_reason(f"write failed: {e.strerror or e}"))
+        return False
+
+    def _take_frame(self, frame: bytes) -> None:
+        """A frame read from the host enters the switch now."""
+        if len(frame) > self.max_frame:
+            self.counters.drop("oversize from host")
+        else:
+            self._arrive(self._counted_inbound(frame))
+
+    # ------------------------------------------------- the two shapes of host I/O
+    _conn: socket.socket | None = None
+
+    def _use_stream(self, sock: socket.socket) -> None:
+        """Read and write the stream ``sock`` from now on (non-blocking), with empty buffers."""
+        sock.setblocking(False)
+        self._conn = sock
+        self._inbuf = bytearray()
+        self._out = PendingOutput(sock.send, MAX_PENDING_OUT, 1 << 30)
+
+    def _read_stream(self) -> None:
+        """Every complete frame waiting on the stream; a peer that closes or breaks the
+        framing ends in ``_stream_ended(reason)``."""
+        sock = self._conn
+        if sock is None:
+            return
+        buf = self._inbuf
+        recv = sock.recv
+        ended = ""
+        for _ in range(MAX_RECV_PER_POLL):
+            try:
+                chunk = recv(RECV_CHUNK)
+            except BlockingIOError:
+                break
+            except OSError as e:
+                ended = f"read failed: {e.strerror or e}"
+                break
+            if not chunk:
+                ended = "the host side closed the connection"
+                break
+            buf += chunk
+            if len(chunk) < RECV_CHUNK:
+                break
+        if len(buf) >= 4:
+            try:
+                frames = take_stream_frames(buf)
+            except BackendError as e:
+                frames, ended = [], str(e)
+            for frame in frames:  # what came before an end of stream still counts
+                self._take_frame(frame)
+        if ended:
+            self._stream_ended(ended)
+
+    def _stream_ended(self, reason: str) -> None:
+        self.fail(self._death_reason(reason))
+
+    def _use_packets(self, write: Callable[[bytes], int]) -> None:
+        """One frame per write (``write`` takes it whole or raises ``BlockingIOError``)."""
+        self._out = PendingOutput(write, TX_QUEUE_FRAMES * 65536, TX_QUEUE_FRAMES)
+
+    def _read_packets(self, read: Callable[[], bytes | None]) -> None:
+        """Every frame waiting, one per ``read()`` (None: no more now; raises ``OSError``)."""
+        for _ in range(MAX_PACKETS_PER_POLL):
+            try:
+                frame = read()
+            except OSError as e:
+                self.fail(self._death_reason(f"read failed: {e.strerror or e}"))
+                return
+            if frame is None:
+                return
+            if frame:
+                self._take_frame(frame)
+
+    # ------------------------------------------------------------- subclass
+    def _poll_start(self) -> int | None:
+        raise NotImplementedError
+
+    def _poll_read(self) -> None:
+        raise NotImplementedError
+
+    def _encode(self, frame: bytes) -> bytes:
+        """The bytes written to the host for ``frame`` (a packet: the frame itself)."""
+        return frame
+
+
+class PolledStreamBackend(PolledBackend):
+    """A stream socket with QEMU's 4-byte length framing. Subclasses implement ``_stream()``
+    (the connected socket once ``_open`` ran) and ``_encode(frame)``."""
 
     def _stream(self) -> socket.socket | None:
         raise NotImplementedError
@@ -35,97 +299,12 @@ class PolledStreamBackend(HostBackend):
     def _encode(self, frame: bytes) -> bytes:
         raise NotImplementedError
 
-    def _start_io(self) -> None:
+    def _poll_start(self) -> int | None:
         sock = self._stream()
-        polls = getattr(self.machine, "host_polls", None)
-        if sock is None or polls is None:
-            super()._start_io()
-            return
-        sock.setblocking(False)
-        self._sock = sock
-        self._fd = sock.fileno()
-        self._inbuf = bytearray()
-        self._outbuf = bytearray()
-        self._polls = polls
-        polls.append(self.poll)
-        if self.host_input is not None:
-            self.host_input.watch(self._fd)
-        self._input_open = True
+        if sock is None:
+            return None
+        self._use_stream(sock)
+        return sock.fileno()
 
-    @property
-    def polled(self) -> bool:
-        return getattr(self, "_polls", None) is not None
-
-    def _release_input(self) -> None:
-        if not self.polled:
-            super()._release_input()
-            return
-        try:
-            self._polls.remove(self.poll)
-        except ValueError:
-            pass
-        if self.host_input is not None:
-            self.host_input.unwatch(self._fd)
-
-    # ------------------------------------------------------- emulation thread
-    def poll(self) -> None:
-        """Read what the host sent, write what waits for it (emulation thread, slice boundary)."""
-        if not self.alive:
-            return
-        if self._outbuf:
-            self._flush()
-        self._read()
-
-    def _to_host(self, frame: bytes) -> None:
-        if not self.polled:
-            super()._to_host(frame)
-            return
-        data = self._encode(frame)
-        if len(self._outbuf) + len(data) > MAX_PENDING_OUT:
-            self.counters.drop("queue full")
-            return
-        self._outbuf += data
-        self.counters.to_host_frames += 1
-        self.counters.to_host_bytes += len(frame)
-        self._flush()
-
-    def _flush(self) -> None:
-        out = self._outbuf
-        try:
-            sent = self._sock.send(out)
-        except BlockingIOError:
-            sent = 0
-        except OSError as e:
-            self._outbuf.clear()
-            self.fail(self._death_reason(f"write failed: {e.strerror or e}"))
-            return
-        del out[:sent]
-        if self.host_input is not None:
-            self.host_input.want_write(self._fd, bool(out))
-
-    def _read(self) -> None:
-        buf = self._inbuf
-        for _ in range(MAX_RECV_PER_POLL):
-            try:
-                chunk = self._sock.recv(RECV_CHUNK)
-            except BlockingIOError:
-                break
-            except OSError as e:
-                self.fail(self._death_reason(f"read failed: {e.strerror or e}"))
-                return
-            if not chunk:
-                self.fail(self._death_reason("the host side closed the connection"))
-                return
-            buf += chunk
-            if len(chunk) < RECV_CHUNK:
-                break
-        try:
-            frames = take_stream_frames(buf)
-        except BackendError as e:
-            self.fail(self._death_reason(str(e)))
-            return
-        for frame in frames:
-            if len(frame) > self.max_frame:
-                self.counters.drop("oversize from host")
-            else:
-                self._arrive(self._counted_inbound(frame))
+    def _poll_read(self) -> None:
+        self._read_stream()

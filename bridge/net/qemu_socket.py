@@ -28,6 +28,12 @@ prints the QEMU option for the other end. A stream server takes one peer at a
 time and accepts the next one when it leaves (frames meanwhile are dropped,
 ``dropped["not connected"]``); a stream client whose peer closes reports it
 through ``on_error`` and the board runs on.
+
+On a machine with ``host_polls`` every mode runs on the emulation thread
+(``bridge/net/polled.py``): the socket is non-blocking, read at each slice
+boundary and written at once; a stream server's listening socket is watched
+while it has no peer and accepted from there. Without ``host_polls`` (a
+test's stand-in) a reader and a writer thread do the same.
 """
 
 from __future__ import annotations
@@ -42,8 +48,9 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from bridge.net.backend import BackendError, HostBackend, HostInputLike, MachineLike
+from bridge.net.backend import BackendError, HostInputLike, MachineLike
 from bridge.net.framing import read_stream_frame, stream_frame
+from bridge.net.polled import PolledBackend
 from emulator.net.network import LinkModel, Switch
 
 CONNECT_TIMEOUT_S = 5.0
@@ -187,7 +194,7 @@ def _resolve(host: str, port: int, socktype: int) -> tuple[int, tuple[object, ..
     return family, addr
 
 
-class SocketBackend(HostBackend):
+class SocketBackend(PolledBackend):
     """A switch port carried over QEMU's stream or dgram framing."""
 
     kind = "socket"
@@ -315,7 +322,98 @@ class SocketBackend(HostBackend):
         self.address = s.getsockname()
         return s
 
-    # ------------------------------------------------------------------- I/O
+    # ------------------------------------------------- polled (emulation thread)
+    def _poll_start(self) -> int | None:
+        mode = self.url.mode
+        if mode == "stream-server":
+            assert self._listener is not None
+            self._listener.setblocking(False)
+            return self._listener.fileno()
+        sock = self._sock
+        assert sock is not None
+        if mode == "stream":
+            self._use_stream(sock)
+        else:
+            sock.setblocking(False)
+            self._use_packets(self._send_datagram)
+        return sock.fileno()
+
+    def _encode(self, frame: bytes) -> bytes:
+        return frame if self.url.mode == "dgram" else stream_frame(frame)
+
+    def _to_host(self, frame: bytes) -> None:
+        if self.polled and self.url.mode == "stream-server" and self._conn is None:
+            self.counters.drop("not connected")
+            return
+        super()._to_host(frame)
+
+    def _poll_read(self) -> None:
+        mode = self.url.mode
+        if mode == "dgram":
+            self._read_packets(self._recv_datagram)
+            return
+        if mode == "stream-server" and self._conn is None and not self._accept():
+            return
+        self._read_stream()
+
+    def _accept(self) -> bool:
+        """Take the next peer waiting on the listening socket, if any (stream server)."""
+        assert self._listener is not None
+        try:
+            client, _ = self._listener.accept()
+        except OSError:  # none waiting (BlockingIOError), or it gave up before we took it
+            return False
+        if client.family in (socket.AF_INET, socket.AF_INET6):
+            client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self._client = client
+        self.peers += 1
+        self._use_stream(client)
+        self._watch(client.fileno())
+        return True
+
+    def _stream_ended(self, reason: str) -> None:
+        if self.url.mode == "stream-server":
+            self._peer_left()
+        else:
+            super()._stream_ended(reason)
+
+    def _peer_left(self) -> None:
+        """The stream server's peer closed or broke the framing: wait for the next one."""
+        client, self._client, self._conn, self._out = self._client, None, None, None
+        if self._listener is not None:
+            self._watch(self._listener.fileno())
+        if client is not None:
+            client.close()
+
+    def _write_error(self, e: OSError) -> bool:
+        mode = self.url.mode
+        if mode == "stream-server":
+            self.counters.drop("not connected")
+            self._peer_left()
+            return False
+        if mode == "dgram" and isinstance(e, ConnectionRefusedError):
+            self.counters.drop("peer unreachable")  # an ICMP error from an earlier datagram
+            return True
+        return super()._write_error(e)
+
+    def _send_datagram(self, frame: bytes) -> int:
+        assert self._sock is not None and self._remote is not None
+        return self._sock.sendto(frame, self._remote)
+
+    def _recv_datagram(self) -> bytes | None:
+        """The next datagram (empty when it came from elsewhere: dropped), None when none waits."""
+        assert self._sock is not None
+        try:
+            data, src = self._sock.recvfrom(DGRAM_MAX)
+        except (BlockingIOError, ConnectionRefusedError):
+            return None
+        if (str(src[0]), int(src[1])) not in self._remote_ok:
+            self.foreign_datagrams += 1
+            self.counters.drop("foreign sender")
+            return b""
+        return data
+
+    # --------------------------------------------------------- threaded I/O
     def _wait_readable(self, sock: socket.socket) -> bool:
         """Block until ``sock`` is readable (True) or the backend stops (False)."""
         while not self._stopping:

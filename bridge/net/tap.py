@@ -5,8 +5,10 @@ IFF_NO_PI``): frames are plain Ethernet both ways. By default the device
 must exist (``ip tuntap add dev NAME mode tap user $USER``, then ``ip link
 set NAME up``); ``create=True`` creates a non-persistent one (gone when the
 backend stops) and sets it up. The host side configures addresses and
-routes; the TAP is just a wire. Reads are non-blocking with ``select`` on
-the device and a stop pipe.
+routes; the TAP is just a wire. The device is non-blocking: on a machine
+with ``host_polls`` it is read (every frame waiting) at each slice boundary
+and written at once on the emulation thread (``bridge/net/polled.py``);
+without, a reader thread selects on it and a stop pipe.
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ import socket
 import struct
 from collections.abc import Callable
 
-from bridge.net.backend import BackendError, HostBackend, HostInputLike, MachineLike
+from bridge.net.backend import BackendError, HostInputLike, MachineLike
+from bridge.net.polled import PolledBackend
 from emulator.net.network import LinkModel, Switch
 
 TUN_PATH = "/dev/net/tun"
@@ -33,7 +36,7 @@ IFNAMSIZ = 16
 READ_SIZE = 65536
 
 
-class TapBackend(HostBackend):
+class TapBackend(PolledBackend):
     kind = "tap"
 
     def __init__(self, machine: MachineLike, switch: Switch, host_input: HostInputLike | None = None,
@@ -102,6 +105,37 @@ class TapBackend(HostBackend):
             except OSError:
                 pass  # not fatal: the user can `ip link set NAME up`
 
+    # ------------------------------------------------- polled (emulation thread)
+    def _poll_start(self) -> int | None:
+        assert self.fd is not None
+        self._use_packets(self._write_tap)
+        return self.fd
+
+    def _poll_read(self) -> None:
+        self._read_packets(self._read_tap)
+
+    def _read_tap(self) -> bytes | None:
+        assert self.fd is not None
+        try:
+            return os.read(self.fd, READ_SIZE)
+        except BlockingIOError:
+            return None
+        except OSError as e:
+            if e.errno == errno.EIO:  # link down on our side of the device: nothing to read
+                return None
+            raise
+
+    def _write_tap(self, frame: bytes) -> int:
+        assert self.fd is not None
+        return os.write(self.fd, frame)
+
+    def _write_error(self, e: OSError) -> bool:
+        if e.errno in (errno.EINVAL, errno.EIO):  # a frame the kernel rejects, or the device is down
+            self.counters.drop("rejected by host")
+            return True
+        return super()._write_error(e)
+
+    # --------------------------------------------------------- threaded I/O
     def _read_frame(self) -> bytes | None:
         fd, stop_r = self.fd, self._stop_r
         assert fd is not None and stop_r is not None

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import socket
 import subprocess
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from lan9118_sender import SMOKE_ETHERTYPE, SMOKE_PAYLOAD, SMOKE_SRC_MAC, build_sender
-from net_helpers import Board, FakeMachine, need, wait_until
+from net_helpers import WIRE_CYCLES, Board, FakeMachine, need, wait_until
 
 from bridge.net.backend import BackendError
-from bridge.net.framing import stream_frame
+from bridge.net.framing import read_stream_frame, stream_frame
 from bridge.net.qemu_socket import SocketBackend, SocketUrl, parse_socket_url
 from bridge.uart_endpoints import HostInput
 from emulator.net.network import Switch
@@ -88,8 +90,12 @@ def test_qemu_counterpart_options() -> None:
 
 # ---------------------------------------------------------- in-process pairs
 class Side:
-    def __init__(self, url: str, mac: bytes, name: str, on_error: list[str] | None = None) -> None:
-        self.machine = FakeMachine()
+    """One backend on its own switch with a test board; ``polled``: on a machine with
+    ``host_polls`` (the emulation thread does the I/O when the test pumps), else threads."""
+
+    def __init__(self, url: str, mac: bytes, name: str, on_error: list[str] | None = None,
+                 polled: bool = False) -> None:
+        self.machine = FakeMachine(polled=polled)
         self.switch = Switch(0)
         self.board = Board(self.machine, self.switch, name)
         self.errors: list[str] = [] if on_error is None else on_error
@@ -112,7 +118,8 @@ def exchange(a: Side, b: Side) -> None:
 
 @pytest.fixture
 def sides(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[tuple[Side, Side]]:
-    kind = request.param
+    kind, io = request.param.split("-")
+    polled = io == "polled"
     if kind == "unix":
         path = str(tmp_path / "link.sock")
         server, client = f"stream-server:unix:{path}", f"stream:unix:{path}"
@@ -122,9 +129,9 @@ def sides(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[tuple[Side
     else:
         pa, pb = free_udp_port(), free_udp_port()
         server, client = f"dgram:{pa}:127.0.0.1:{pb}", f"dgram:{pb}:127.0.0.1:{pa}"
-    a = Side(server, MAC_A, "ethA")
+    a = Side(server, MAC_A, "ethA", polled=polled)
     a.backend.start()
-    b = Side(client, MAC_B, "ethB")
+    b = Side(client, MAC_B, "ethB", polled=polled)
     try:
         b.backend.start()
         yield a, b
@@ -133,40 +140,44 @@ def sides(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[tuple[Side
         a.backend.stop()
 
 
-@pytest.mark.parametrize("sides", ["unix", "tcp", "dgram"], indirect=True)
+@pytest.mark.parametrize("sides", [f"{kind}-{io}" for kind in ("unix", "tcp", "dgram")
+                                   for io in ("threads", "polled")], indirect=True)
 def test_pair_exchanges_frames(sides: tuple[Side, Side]) -> None:
     a, b = sides
+    assert a.backend.polled == b.backend.polled == hasattr(a.machine, "host_polls")
     if a.backend.url.mode == "stream-server":
-        wait_until(lambda: a.backend.peers == 1, 5.0)
+        wait_until(lambda: a.backend.peers == 1, 5.0, pump=a.machine)
     exchange(a, b)
     assert a.errors == [] and b.errors == []
     assert a.backend.counters.to_host_frames == 3 and b.backend.counters.from_host_frames == 3
     assert a.host_input.sources == 1
 
 
-def test_server_takes_the_next_peer_and_client_reports_a_closed_peer(tmp_path: Path) -> None:
+@pytest.mark.parametrize("polled", [False, True], ids=["threads", "polled"])
+def test_server_takes_the_next_peer_and_client_reports_a_closed_peer(tmp_path: Path, polled: bool) -> None:
     path = str(tmp_path / "s.sock")
-    a = Side(f"stream-server:unix:{path}", MAC_A, "ethA")
+    a = Side(f"stream-server:unix:{path}", MAC_A, "ethA", polled=polled)
     a.backend.start()
     try:
-        b = Side(f"stream:unix:{path}", MAC_B, "ethB")
+        b = Side(f"stream:unix:{path}", MAC_B, "ethB", polled=polled)
         b.backend.start()
-        wait_until(lambda: a.backend.peers == 1, 5.0)
+        wait_until(lambda: a.backend.peers == 1, 5.0, pump=a.machine)
         exchange(a, b)
         b.backend.stop()
         assert b.errors == []  # a stop is no failure
         # Frames with no peer connected are dropped and counted.
-        wait_until(lambda: a.backend._client is None, 5.0)
+        wait_until(lambda: a.backend._client is None, 5.0, pump=a.machine)
+        assert a.host_input.sources == 1  # the server still waits for a peer
         a.board.send(frame(MAC_A, MAC_B, b"lost"))
         wait_until(lambda: a.backend.counters.dropped.get("not connected") == 1, 5.0)
-        c = Side(f"stream:unix:{path}", MAC_B, "ethC")
+        c = Side(f"stream:unix:{path}", MAC_B, "ethC", polled=polled)
         c.backend.start()
         try:
-            wait_until(lambda: a.backend.peers == 2, 5.0)
+            wait_until(lambda: a.backend.peers == 2, 5.0, pump=a.machine)
             exchange(a, c)
             # The server goes away: the client says so once and its board runs on.
             a.backend.stop()
-            wait_until(lambda: bool(c.errors), 5.0)
+            wait_until(lambda: bool(c.errors), 5.0, pump=c.machine)
             assert len(c.errors) == 1
             assert "socket stream:unix:" in c.errors[0] and "closed the connection" in c.errors[0]
             c.board.send(frame(MAC_B, MAC_A, b"after"))
@@ -179,16 +190,17 @@ def test_server_takes_the_next_peer_and_client_reports_a_closed_peer(tmp_path: P
     assert not Path(path).exists()  # the server removed its socket
 
 
-def test_raw_peer_sees_the_framing(tmp_path: Path) -> None:
+@pytest.mark.parametrize("polled", [False, True], ids=["threads", "polled"])
+def test_raw_peer_sees_the_framing(tmp_path: Path, polled: bool) -> None:
     """A plain socket peer sees the 4-byte big-endian length then the frame, and can send back."""
     path = str(tmp_path / "raw.sock")
-    a = Side(f"stream-server:unix:{path}", MAC_A, "ethA")
+    a = Side(f"stream-server:unix:{path}", MAC_A, "ethA", polled=polled)
     a.backend.start()
     try:
         with socket.socket(socket.AF_UNIX) as peer:
             peer.settimeout(5.0)
             peer.connect(path)
-            wait_until(lambda: a.backend.peers == 1, 5.0)
+            wait_until(lambda: a.backend.peers == 1, 5.0, pump=a.machine)
             f = frame(MAC_A, b"\xff" * 6, b"hello")
             a.board.send(f)
             assert peer.recv(4) == len(f).to_bytes(4, "big")
@@ -198,9 +210,146 @@ def test_raw_peer_sees_the_framing(tmp_path: Path) -> None:
             peer.sendall(stream_frame(back)[3:])
             assert a.board.wait_for(lambda x: x[14:18] == b"back") == back
             peer.sendall(b"\xff\xff\xff\xff")  # a length no QEMU sends: the peer is dropped
-            wait_until(lambda: a.backend._client is None, 5.0)
+            wait_until(lambda: a.backend._client is None, 5.0, pump=a.machine)
     finally:
         a.backend.stop()
+
+
+# ------------------------------------------------- polled on the emulation thread
+class RawPeer:
+    """The host end of one polled backend, driven by the test: ``send(frame)`` in the
+    backend's framing, ``recv()`` one frame."""
+
+    def __init__(self, tmp_path: Path, mode: str) -> None:
+        self.mode = mode
+        self.sock: socket.socket | None = None
+        self._listener: socket.socket | None = None
+        path = str(tmp_path / "peer.sock")
+        if mode == "stream":  # the backend connects to us
+            self._listener = socket.socket(socket.AF_UNIX)
+            self._listener.bind(path)
+            self._listener.listen(1)
+            url = f"stream:unix:{path}"
+        elif mode == "stream-server":  # we connect to the backend (connect())
+            self.path = path
+            url = f"stream-server:unix:{path}"
+        else:
+            self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            self.sock.bind(("127.0.0.1", 0))
+            mine = free_udp_port()
+            self.backend_addr = ("127.0.0.1", mine)
+            url = f"dgram:{mine}:127.0.0.1:{self.sock.getsockname()[1]}"
+        self.side = Side(url, MAC_A, "ethA", polled=True)
+        self.side.backend.start()
+        assert self.side.backend.polled
+        if self._listener is not None:
+            self.sock, _ = self._listener.accept()
+
+    def connect(self) -> None:
+        self.sock = socket.socket(socket.AF_UNIX)
+        self.sock.connect(self.path)
+
+    def send(self, frame: bytes) -> None:
+        assert self.sock is not None
+        if self.mode == "dgram":
+            self.sock.sendto(frame, self.backend_addr)
+        else:
+            self.sock.sendall(stream_frame(frame))
+
+    def recv(self) -> bytes | None:
+        assert self.sock is not None
+        self.sock.settimeout(5.0)
+        if self.mode == "dgram":
+            return self.sock.recv(65536)
+        return read_stream_frame(self.sock)
+
+    def close(self) -> None:
+        self.side.backend.stop()
+        for s in (self.sock, self._listener):
+            if s is not None:
+                s.close()
+
+
+@pytest.fixture
+def peer(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[RawPeer]:
+    p = RawPeer(tmp_path, request.param)
+    try:
+        yield p
+    finally:
+        p.close()
+
+
+def wait_woken(host_input: HostInput, what: object) -> float:
+    """Block in the idle wait a sleeping board does while ``what`` happens 0.1 s later on
+    another thread; the seconds it took. A wait that returned at once (a spin) finds
+    nothing to read after it; one that never wakes takes the full 10 s."""
+    timer = threading.Timer(0.1, what)  # type: ignore[arg-type]
+    timer.start()
+    t0 = time.monotonic()
+    try:
+        assert host_input.wait(10.0)
+        return time.monotonic() - t0
+    finally:
+        timer.join()
+
+
+@pytest.mark.parametrize("peer", ["stream", "stream-server", "dgram"], indirect=True)
+def test_a_sleeping_board_wakes_for_a_frame_and_answers(peer: RawPeer) -> None:
+    side = peer.side
+    if peer.mode == "stream-server":  # the listening socket wakes the wait for the peer
+        assert wait_woken(side.host_input, peer.connect) < 5.0
+        side.machine.pump()
+        assert side.backend.peers == 1
+    side.machine.pump()  # nothing from the host yet
+    assert side.board.received == []
+    hello = frame(MAC_B, MAC_A, b"wake up")
+    assert wait_woken(side.host_input, lambda: peer.send(hello)) < 5.0
+    side.machine.pump()  # the frame enters the switch at this slice boundary ...
+    side.machine.step(WIRE_CYCLES)  # ... and reaches the board after its wire time
+    assert side.board.received == [hello]
+    side.board.send(frame(MAC_A, MAC_B, b"answer"))  # written at once, no thread
+    got = peer.recv()
+    assert got is not None and got[14:20] == b"answer"
+    c = side.backend.counters
+    assert (c.from_host_frames, c.to_host_frames, c.dropped) == (1, 1, {})
+    assert side.host_input.sources == 1
+
+
+@pytest.mark.parametrize("peer", ["stream"], indirect=True)
+def test_output_the_host_does_not_take_waits_bounded(peer: RawPeer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A peer that does not read: frames wait in the backend (up to a bound, then "queue full"),
+    the idle wait also watches for the socket to take more, and they go out in order."""
+    side, backend = peer.side, peer.side.backend
+    assert peer.sock is not None
+    peer.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    out = backend._out
+    assert out is not None
+    monkeypatch.setattr(out, "limit", 64 * 1024)
+    big = [frame(MAC_A, MAC_B, b"%06d" % i + bytes(1400)) for i in range(400)]
+    for f in big:
+        backend.deliver(f)  # what the switch does for each frame towards the host
+    c = backend.counters
+    assert out and out.size <= 64 * 1024
+    assert c.dropped.get("queue full", 0) > 0 and c.to_host_frames + c.dropped["queue full"] == 400
+    assert backend._fd in side.host_input._write_fds
+    received: list[bytes] = []
+
+    def drain() -> None:
+        while len(received) < c.to_host_frames:
+            f = peer.recv()
+            assert f is not None
+            received.append(f)
+
+    reader = threading.Thread(target=drain)
+    reader.start()
+    deadline = time.monotonic() + 10
+    while out:
+        assert side.host_input.wait(1.0)
+        side.machine.pump()
+        assert time.monotonic() < deadline, "the pending frames never went out"
+    reader.join(10)
+    assert [f[14:20] for f in received] == [f[14:20] for f in big[:c.to_host_frames]]
+    assert backend._fd not in side.host_input._write_fds
 
 
 def read_stream_frame_exact(sock: socket.socket, n: int) -> bytes:

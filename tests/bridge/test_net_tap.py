@@ -14,6 +14,7 @@ from net_helpers import BOARD_MAC, ROOT, Board, FakeMachine, need, wait_until
 from bridge.net.backend import BackendError
 from bridge.net.packets import build_arp, checksum, ip4, parse_arp
 from bridge.net.tap import TapBackend
+from bridge.uart_endpoints import HostInput
 from emulator.net.network import Switch
 
 BOARD_IP = ip4("10.9.0.2")
@@ -48,10 +49,24 @@ def icmp_echo(seq: int, dst_mac: bytes) -> bytes:
     return dst_mac + BOARD_MAC + b"\x08\x00" + bytes(iph) + bytes(icmp)
 
 
-def test_arp_and_ping_through_a_tap_in_a_namespace(netns: str, machine: FakeMachine, switch: Switch,
-                                                   board: Board) -> None:
+@pytest.fixture(params=["threads", "polled"])
+def io_machine(request: pytest.FixtureRequest) -> FakeMachine:
+    """A machine without ``host_polls`` (the backend's threads) and one with (the test's pumps poll)."""
+    return FakeMachine(polled=request.param == "polled")
+
+
+@pytest.fixture
+def io_board(io_machine: FakeMachine, switch: Switch) -> Board:
+    return Board(io_machine, switch)
+
+
+def test_arp_and_ping_through_a_tap_in_a_namespace(netns: str, io_machine: FakeMachine, switch: Switch,
+                                                   io_board: Board) -> None:
+    board = io_board
     dev = f"vbtap{os.getpid() % 100000}"
-    backend = TapBackend(machine, switch, name=dev, create=True).start()
+    host_input = HostInput()
+    backend = TapBackend(io_machine, switch, host_input, name=dev, create=True).start()
+    assert backend.polled == hasattr(io_machine, "host_polls")
     try:
         ip("link", "set", dev, "netns", netns)
         ip("-n", netns, "addr", "add", "10.9.0.1/24", "dev", dev)
@@ -80,20 +95,22 @@ def test_arp_and_ping_through_a_tap_in_a_namespace(netns: str, machine: FakeMach
         assert echo[42:74] == b"vboard-tap-test!" * 2
         assert backend.counters.to_host_frames >= 2
         assert backend.counters.from_host_frames >= 2
+        assert host_input.sources == 1
     finally:
         backend.stop()
+    assert host_input.sources == 0
     # Created by the backend, so gone with it (it had moved into the namespace).
     wait_until(lambda: ip("-n", netns, "link", "show", dev, check=False).returncode != 0, 3.0)
 
 
-def test_device_deleted_under_the_backend_is_reported(netns: str, machine: FakeMachine,
+def test_device_deleted_under_the_backend_is_reported(netns: str, io_machine: FakeMachine,
                                                       switch: Switch) -> None:
     dev = f"vbtd{os.getpid() % 100000}"
     errors: list[str] = []
-    backend = TapBackend(machine, switch, name=dev, create=True, on_error=errors.append).start()
+    backend = TapBackend(io_machine, switch, name=dev, create=True, on_error=errors.append).start()
     try:
         ip("link", "del", dev)
-        wait_until(lambda: bool(errors), 5.0)
+        wait_until(lambda: bool(errors), 5.0, pump=io_machine)
         assert len(errors) == 1 and f"tap {dev}" in errors[0] and "keeps running" in errors[0]
     finally:
         backend.stop()
