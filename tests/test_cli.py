@@ -262,3 +262,24 @@ def test_a_run_with_a_cached_platform_imports_no_yaml_or_pydantic(firmware, tmp_
     assert first == list(NOT_IMPORTED_ONCE_CACHED), "the first run validates the platform file"
     assert len(list(tmp_path.glob("platform-*.json"))) == 1
     assert imported_by_a_run(firmware, tmp_path, NOT_IMPORTED_ONCE_CACHED) == []
+
+
+def test_the_collector_is_off_during_start_up_only_and_an_in_process_run_freezes_nothing(firmware):
+    import gc
+
+    from vboard import cli
+
+    with cli._start_up_without_collection() as run_begins:
+        assert not gc.isenabled()
+        run_begins()
+        assert gc.isenabled()
+    gc.disable()
+    try:
+        with cli._start_up_without_collection() as run_begins:
+            run_begins()
+            assert not gc.isenabled(), "a caller's disabled collector stays disabled"
+    finally:
+        gc.enable()
+    frozen = gc.get_freeze_count()
+    assert cli.main(["run", str(firmware / "hello.elf"), "--uart0", "none", "-q"]) == 0
+    assert gc.isenabled() and gc.get_freeze_count() == frozen
