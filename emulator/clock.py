@@ -88,10 +88,25 @@ class Clock:
         heap = self._heap
         while heap and heap[0].cancelled:
             heapq.heappop(heap)
-        if besides is None:
-            return heap[0].when if heap else None
+        if not heap:
+            return None
+        first = heap[0]
+        if first is not besides:
+            return first.when
+        # ``besides`` is on top: the next is its smaller child when both children are live.
+        n = len(heap)
+        if n < 2:
+            return None
+        left = heap[1]
+        if n == 2:
+            if not left.cancelled:
+                return left.when
+        else:
+            right = heap[2]
+            if not left.cancelled and not right.cancelled:
+                return left.when if left.when <= right.when else right.when
         # Best first down the heap: the first live timer that is not ``besides``, without a full scan.
-        frontier = [(heap[0], 0)] if heap else []
+        frontier = [(first, 0)]
         while frontier:
             timer, i = heapq.heappop(frontier)
             if timer is not besides and not timer.cancelled:

@@ -68,35 +68,37 @@ class Simulation:
     def run(self, duration_ns: int) -> dict[str, StopReason | None]:
         """Advance every running board by ``duration_ns``; returns each board's stop."""
         end = self.now_ns + duration_ns
-        while self.now_ns < end and any(b.stop is None for b in self.boards):
+        running = [b for b in self.boards if b.stop is None]
+        while self.now_ns < end and running:
             target = min(end, self.now_ns + self.quantum_ns)
-            horizon = self._idle_horizon_ns()
+            horizon = self._idle_horizon_ns(running)
             if horizon is not None and horizon > target:
                 target = min(end, horizon)
-            for b in self.boards:
-                if b.stop is not None:
-                    continue
-                clock = b.machine.clock
-                cycles = target * clock.hz // 1_000_000_000 - clock.now
+            for b in running:
+                machine = b.machine
+                clock = machine.clock
+                due = target * clock.hz // 1_000_000_000  # the board's cycle at ``target``
+                cycles = due - clock.now
                 if cycles <= 0:
                     continue
-                stop = b.machine.run(cycles)
-                if stop.kind not in ("time", "idle"):
-                    b.stop = stop
-                elif stop.kind == "idle":
-                    clock.advance(max(0, target * clock.hz // 1_000_000_000 - clock.now))
+                stop = machine.run(cycles)
+                kind = stop.kind
+                if kind == "idle":
+                    clock.advance(max(0, due - clock.now))
                     clock.fire_due()
+                elif kind != "time":
+                    b.stop = stop
             self.now_ns = target
+            if any(b.stop is not None for b in running):
+                running = [b for b in running if b.stop is None]
         return {b.name: b.stop for b in self.boards}
 
-    def _idle_horizon_ns(self) -> int | None:
+    def _idle_horizon_ns(self, running: list[Board]) -> int | None:
         """When every running board sleeps with nothing to wake it before its next timer, no
         board can act, and so send a frame, before the earliest of those timers: all may jump
         there at once instead of quantum by quantum. None while any board runs."""
         horizon: int | None = None
-        for b in self.boards:
-            if b.stop is not None:
-                continue
+        for b in running:
             wake = b.machine.next_wake_cycles()
             if wake is None:
                 return None

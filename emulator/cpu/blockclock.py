@@ -122,6 +122,7 @@ class BlockClock:
         self._report = lib.vb_report
         self._lib = lib
         self.out = self.state.out
+        self._tick_params: tuple[int, int, int, bool] | None = None
 
     def arm(self, budget: int) -> None:
         self._arm(self._addr, budget)
@@ -157,8 +158,11 @@ class BlockClock:
     def set_ticks(self, period: int, vector: int, vtor: int, stkalign: bool) -> None:
         """For a ``run`` with ticks: a tick every ``period`` cycles into SysTick's handler at
         ``vector`` (see ``native/blockclock.c``)."""
-        s = self.state
-        s.tick_period, s.vector, s.vtor, s.stkalign = period, vector, vtor, stkalign
+        params = (period, vector, vtor, stkalign)
+        if params != self._tick_params:  # the state keeps them from slice to slice
+            self._tick_params = params
+            s = self.state
+            s.tick_period, s.vector, s.vtor, s.stkalign = params
 
     def watch_masks(self, masks: tuple[int, int, int] | None) -> None:
         """End the slice at the first block where (PRIMASK, FAULTMASK, BASEPRI) differ

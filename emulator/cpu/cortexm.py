@@ -924,7 +924,8 @@ class CortexM3:
             self.rw(A.UC_ARM_REG_PC, mputlb.resume_pc | 1)
             mputlb.resume_pc = None
             bc.report()
-        pc, primask, faultmask, basepri, ran, before, self.slice_idle, self.slice_ticks, budget_spent = bc.out
+        pc, primask, faultmask, basepri, ran, before, idle, ticks_taken, budget_spent = bc.out[:]
+        self.slice_idle, self.slice_ticks = idle, ticks_taken
         self._masks = (primask, faultmask, basepri)
         if err != UC_ERR_OK:
             if self.fault is None:

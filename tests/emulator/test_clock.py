@@ -42,6 +42,23 @@ def test_cancelled_events_do_not_fire(clock):
     assert clock.next_deadline() is None
 
 
+def test_next_deadline_besides_one_timer_matches_a_scan(clock):
+    """``next_deadline(besides=t)``: the earliest live timer other than ``t``, whatever the heap's
+    shape and cancellations (compared with a scan of the pending timers)."""
+    import random
+
+    rng = random.Random(5)
+    for _round in range(300):
+        c = Clock(1000)
+        timers = [c.call_at(rng.randrange(50), lambda: None) for _ in range(rng.randrange(1, 12))]
+        for t in timers:
+            if rng.random() < 0.4:
+                t.cancel()
+        for besides in [None, *timers]:
+            live = [t.when for t in c.pending() if t is not besides]
+            assert c.next_deadline(besides=besides) == (min(live) if live else None)
+
+
 def test_an_event_fires_once(clock):
     fired = []
     t = clock.call_at(1, lambda: fired.append(1))
