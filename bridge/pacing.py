@@ -3,7 +3,13 @@
 ``fast`` never waits (closed simulations, CI). ``realtime`` keeps virtual
 time from running ahead of the wall clock: after each slice, and before a
 sleeping CPU skips to its next event, it waits until the wall clock has
-caught up (or host input arrives, which ends the wait early).
+caught up (or host input arrives, which ends the wait early). ``idle``
+waits only for the board's sleeps: a sleep lasts its length on the wall
+clock (or until host input), while the board's work runs as fast as the
+host can, so virtual time runs ahead of the wall clock by the work done
+faster than the board's clock would have. That is QEMU's timing without
+``-icount``: a firmware timeout still takes its time while the board waits
+for a real host, but a busy board is not held to 25 MHz.
 """
 
 from __future__ import annotations
@@ -11,6 +17,7 @@ from __future__ import annotations
 import time
 
 from bridge.uart_endpoints import HostInput
+from emulator.clock import Clock
 
 
 class RealtimePacer:
@@ -36,3 +43,25 @@ class RealtimePacer:
             time.sleep(delay)
         reached = self.start_cycles + int((time.monotonic() - self.start_wall) * self.hz)
         return min(target_cycles, reached)
+
+
+class IdlePacer(RealtimePacer):
+    """``--pace idle``: only the board's sleeps wait for the wall clock.
+
+    The run loop asks at the present (``clock.now``) after each slice: work done ahead of the
+    wall clock moves the anchor forward instead of waiting. It asks for a later cycle before a
+    sleeping CPU skips to its next event: that wait is realtime's, from the anchor. Work that
+    ran slower than the board's clock leaves the anchor where it is, so the next sleeps are cut
+    short until the wall clock is caught up with, as in realtime."""
+
+    def __init__(self, clock: Clock, host_input: HostInput | None = None) -> None:
+        super().__init__(clock.hz, host_input)
+        self.clock = clock
+
+    def __call__(self, target_cycles: int) -> int:
+        now = self.clock.now
+        if target_cycles > now:
+            return super().__call__(target_cycles)
+        if self.start_wall + (now - self.start_cycles) / self.hz > time.monotonic():
+            self.anchor(now)
+        return target_cycles

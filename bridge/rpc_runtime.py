@@ -439,8 +439,8 @@ class Runtime:
         from emulator.board.loader import FirmwareError
         from emulator.board.platform import PlatformError
 
-        if pace not in ("", "fast", "realtime"):
-            raise invalid(f"pace '{cut(pace)}': expected fast or realtime")
+        if pace not in ("", "fast", "idle", "realtime"):
+            raise invalid(f"pace '{cut(pace)}': expected fast, idle or realtime")
         if cmdline is not None:
             check_cmdline(cmdline)
         check_host_loopback(host_loopback)
@@ -503,7 +503,7 @@ class Runtime:
 
         if net not in ("", "none") or forwards:
             raise invalid("net/forwards are for one board; a simulation's boards share their own switch")
-        if pace == "realtime":
+        if pace in ("idle", "realtime"):
             raise invalid("a simulation runs in fast pace only")
         sim = load_simulation(path, policy)
         boards = [BoardRt(b.name, b.machine, str(b.firmware)) for b in sim.boards]
@@ -532,10 +532,11 @@ class Runtime:
         except BaseException:
             _close_host_side(session)
             raise
-        if session.pace == "realtime":
-            from bridge.pacing import RealtimePacer
+        if session.pace in ("idle", "realtime"):
+            from bridge.pacing import IdlePacer, RealtimePacer
 
-            session.pacer = RealtimePacer(machine.platform.clock_hz, session.host_input)
+            session.pacer = (IdlePacer(machine.clock, session.host_input) if session.pace == "idle"
+                             else RealtimePacer(machine.platform.clock_hz, session.host_input))
             machine.pacer = session.pacer
         return session
 

@@ -283,3 +283,24 @@ def test_the_collector_is_off_during_start_up_only_and_an_in_process_run_freezes
     frozen = gc.get_freeze_count()
     assert cli.main(["run", str(firmware / "hello.elf"), "--uart0", "none", "-q"]) == 0
     assert gc.isenabled() and gc.get_freeze_count() == frozen
+
+
+def _stats(stderr: bytes) -> dict[str, float]:
+    m = re.search(rb"virtual_s=([0-9.]+) wall_s=([0-9.]+)", stderr)
+    assert m, stderr
+    return {"virtual": float(m.group(1)), "wall": float(m.group(2))}
+
+
+@pytest.mark.parametrize("pace", ["", "realtime"])
+def test_a_busy_board_on_a_network_runs_ahead_of_the_wall_clock_by_default(firmware, pace):
+    """With --net the default pace is idle: cpubench never sleeps, so its 2 s of board time take
+    far less than 2 s; --pace realtime holds it to the wall clock."""
+    args = ["--pace", pace] if pace else []
+    proc = vboard(str(firmware / "cpubench.elf"), "--net", "user", "--max-time", "2s", "--stats", "-q", *args)
+    assert proc.returncode == 124, proc.stderr
+    s = _stats(proc.stderr)
+    assert s["virtual"] == 2.0
+    if pace == "realtime":
+        assert s["wall"] >= 1.95
+    else:
+        assert s["wall"] < 1.0

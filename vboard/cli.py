@@ -1,6 +1,6 @@
 """The ``vboard`` command line.
 
-``vboard run [--platform mps2-an385] FIRMWARE [--max-time 5s] [--pace fast|realtime]
+``vboard run [--platform mps2-an385] FIRMWARE [--max-time 5s] [--pace fast|idle|realtime]
 [--uart0 stdio|pty|tcp:PORT|file:PATH|none] [--uart1 ...] [--gdb PORT] [--trace-exceptions]``
 
 Exit status: the firmware's semihosting exit code; 2 for bad input (one
@@ -78,9 +78,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--platform", default="mps2-an385",
                      help="board name or platform YAML (default: %(default)s)")
     run.add_argument("--max-time", metavar="DURATION", help="stop after this much virtual time (e.g. 5s)")
-    run.add_argument("--pace", choices=("fast", "realtime"), default=None,
-                     help="fast: never wait for the wall clock; realtime: never run ahead of it "
-                     "(default: fast, realtime with --net)")
+    run.add_argument("--pace", choices=("fast", "idle", "realtime"), default=None,
+                     help="fast: never wait for the wall clock; idle: the board's sleeps take their time "
+                     "on the wall clock, its work runs as fast as the host can; realtime: never run ahead "
+                     "of the wall clock (default: fast, idle with --net or host sockets)")
     for i in range(5):
         run.add_argument(f"--uart{i}", metavar="ENDPOINT", default=None,
                          help="stdio, pty, tcp:PORT, file:PATH or none (default: stdio for the board's "
@@ -143,7 +144,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def _run_board(args: argparse.Namespace, run_begins: Callable[[], None]) -> int:
-    from bridge.pacing import RealtimePacer
+    from bridge.pacing import IdlePacer, RealtimePacer
     from bridge.uart_endpoints import Endpoint, HostInput, PtyEndpoint, TcpEndpoint, open_endpoint
     from emulator.board.loader import load_image
     from emulator.board.machine import Machine
@@ -227,13 +228,14 @@ def _run_board(args: argparse.Namespace, run_begins: Callable[[], None]) -> int:
         # default 5 ms. The network backends are polled on this thread.
         sys.setswitchinterval(0.0002)
         if args.net != "none" and args.pace == "fast" and not args.pace_given:
-            args.pace = "realtime"  # real hosts on the other side: never run ahead of them
+            args.pace = "idle"  # real hosts on the other side: the board's sleeps take their wall time
     if trace is not None and network is not None:
         for port in network.board_ports.values():
             trace.boards[0].add_switch_port(port)
     if args.pace == "realtime":
-        pacer = RealtimePacer(platform.clock_hz, host_input)
-        machine.pacer = pacer
+        machine.pacer = RealtimePacer(platform.clock_hz, host_input)
+    elif args.pace == "idle":
+        machine.pacer = IdlePacer(machine.clock, host_input)
     machine.idle_wait = host_input.wait  # False at once when no source is left (stdin at EOF)
 
     def flush() -> None:
@@ -363,7 +365,7 @@ def _attach_host_sockets(machine: object, args: argparse.Namespace) -> list:
             provider.attach(dev)
             providers.append(provider)
     if providers and not args.pace_given:
-        args.pace = "realtime"  # real hosts on the other side
+        args.pace = "idle"  # real hosts on the other side
     return providers
 
 

@@ -1,7 +1,7 @@
 """``vboard serve``: the emulation behind a gRPC API (``bridge/proto/vboard.proto``).
 
 ``vboard serve [--port N] [--bind ADDR] [--token T | --no-auth] [--port-file F] [--root DIR]
-[--allow-model-files] [--paused] [FIRMWARE|SIMULATION.yaml] [--platform P] [--pace fast|realtime]
+[--allow-model-files] [--paused] [FIRMWARE|SIMULATION.yaml] [--platform P] [--pace fast|idle|realtime]
 [--net BACKEND] [--forward SPEC] [--dns-record NAME=IP] [--pcap FILE] [--cmdline TEXT]
 [--host-loopback ADDR]``
 
@@ -53,8 +53,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--paused", action="store_true", help="load but do not start the emulation")
     p.add_argument("--platform", default="mps2-an385", help="board name or platform YAML")
     p.add_argument("--base", default="0", help="load address of a raw binary")
-    p.add_argument("--pace", choices=("fast", "realtime"), default=None,
-                   help="default: fast, realtime with --net other than none")
+    p.add_argument("--pace", choices=("fast", "idle", "realtime"), default=None,
+                   help="default: fast, idle with --net other than none (as vboard run)")
     p.add_argument("--net", default="none", help="user, tap:NAME, socket:URL or none")
     p.add_argument("--forward", action="append", default=[], metavar="PROTO:HOSTPORT:BOARDPORT")
     p.add_argument("--dns-record", action="append", default=[], metavar="NAME=IP")
@@ -103,7 +103,7 @@ def main_serve(argv: Sequence[str] | None = None) -> int:
         return EXIT_BAD_INPUT
     try:
         if args.firmware:
-            pace = args.pace or ("realtime" if args.net != "none" else "fast")
+            pace = args.pace or ("idle" if args.net != "none" else "fast")
             firmware = str(Path(args.firmware).resolve())
             runtime.call(lambda: runtime.load(firmware, args.platform, base, args.net, args.forward,
                                               args.dns_record, pace, args.cmdline, args.host_loopback,
