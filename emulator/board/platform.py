@@ -177,8 +177,11 @@ def load_platform(name_or_path: str | Path, policy: LoadPolicy = TRUSTED,
     if cached is not None:
         return cached
     plat = _validated(path, policy)
-    text = _platform_to_json(plat)
-    if _platform_from_json(text, path) == plat:  # a setting JSON cannot hold (a date) is not cached
+    try:
+        text = _platform_to_json(plat)
+    except (TypeError, ValueError):
+        return plat  # a setting JSON cannot hold (a date, bytes): not cached
+    if _platform_from_json(text, path) == plat:  # nor one it changes (an integer key, NaN)
         cache.put(key, text)
     return plat
 

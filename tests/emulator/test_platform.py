@@ -285,3 +285,17 @@ def test_a_corrupt_entry_is_validated_again_and_a_policy_with_a_root_never_uses_
     confined = DictCache()
     policy = LoadPolicy(root=SHIPPED.parent)
     assert load_platform("mps2-an385.yaml", policy, cache=confined).name == "mps2-an385" and not confined
+
+
+@pytest.mark.parametrize("setting, value", [("when", "2024-01-02"), ("blob", "!!binary aGk="),
+                                            ("table", "{1: one}"), ("level", ".nan")])
+def test_a_setting_json_cannot_hold_exactly_is_not_cached(tmp_path, setting, value):
+    cache = DictCache()
+    board = tmp_path / "board.yaml"
+    shipped = SHIPPED.read_text()
+    old = 'label: "i2s"}'
+    assert old in shipped
+    board.write_text(shipped.replace(old, f'label: "i2s", {setting}: {value}}}', 1))
+    plat = load_platform(board, cache=cache)
+    assert setting in next(d for d in plat.devices if d.settings.get("label") == "i2s").settings
+    assert not cache
