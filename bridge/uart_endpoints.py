@@ -10,7 +10,6 @@ wait for host bytes instead of ending the run.
 from __future__ import annotations
 
 import os
-import socket
 import sys
 import threading
 import tty
@@ -138,6 +137,8 @@ class TcpEndpoint(Endpoint):
 
     def __init__(self, port: BytePort, poster: Poster, host_input: HostInput, tcp_port: int,
                  host: str = "127.0.0.1") -> None:
+        import socket  # (only this endpoint needs it: a run without one starts faster)
+
         super().__init__(port, poster, host_input)
         try:
             self._server = socket.create_server((host, tcp_port))

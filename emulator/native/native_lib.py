@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import ctypes
 import os
-import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +20,9 @@ def build(name: str, force: bool = False) -> Path:
     library = NATIVE_DIR / f"_{name}.so"
     if library.exists() and not force and library.stat().st_mtime >= source.stat().st_mtime:
         return library
+    import shutil  # (only a build needs these: a start with the libraries built skips them)
+    import subprocess
+
     cc = shutil.which("cc") or shutil.which("gcc")
     if cc is None:
         raise RuntimeError(f"no C compiler to build {library} (run scripts/setup)")
