@@ -37,6 +37,10 @@ clears the STATE overrun bit (QEMU). Outputs: tx, rx, txovr, rxovr and
 combined (OR of INTSTATUS); the AN385 platform ORs txovr/rxovr of UART0-2
 into IRQ 12 and leaves combined unconnected.
 
+Fast reads: STATE is answered by native code from the stored value while no
+received byte is queued (``hold_fast_reads`` while ``_rxq`` is not empty: a
+STATE read may then land one); CTRL, BAUDDIV and the ID registers always.
+
 Choices where DDI0479 is silent or QEMU differs:
 * Reading DATA does not clear INTSTATUS.RX (only INTCLEAR does), as QEMU.
 * Setting TX_EN while a byte is held sends it (QEMU leaves it stuck).
@@ -120,9 +124,9 @@ class CmsdkApbUart(Device):
     REGS = RegMap(
         Reg(0x000, "DATA", sizes=(1, 4), read=_data_read, write=_data_write,
             fields=[F("DATA", 0, 8)], doc="write: TX byte; read: RX byte, clears RXFULL"),
-        Reg(0x004, "STATE", read=_state_read, fields=[F("TXFULL", 0, access=RO), F("RXFULL", 1, access=RO),
-                                    F("TXOVERRUN", 2, access=W1C), F("RXOVERRUN", 3, access=W1C)],
-            after_write=_state_written),
+        Reg(0x004, "STATE", read=_state_read, fast_read=True, after_write=_state_written,
+            fields=[F("TXFULL", 0, access=RO), F("RXFULL", 1, access=RO),
+                    F("TXOVERRUN", 2, access=W1C), F("RXOVERRUN", 3, access=W1C)]),
         Reg(0x008, "CTRL", fields=[F("TX_EN", 0), F("RX_EN", 1), F("TX_INTEN", 2), F("RX_INTEN", 3),
                                    F("TXO_INTEN", 4), F("RXO_INTEN", 5), F("HSTEST", 6)],
             after_write=_ctrl_written),
@@ -159,6 +163,7 @@ class CmsdkApbUart(Device):
         self._txbuf = 0
         self._rxbuf = 0
         self._rxq.clear()
+        self.hold_fast_reads(False)
         self._rx_next_at = 0
         self._rx_free_at = 0
         self._cancel_rx_timer()
@@ -236,6 +241,7 @@ class CmsdkApbUart(Device):
             # An idle wire: the first byte starts now, the rest follow back to back.
             self._rx_next_at = max(self._rx_next_at, self.clock.now)
         self._rxq.extend(data)
+        self.hold_fast_reads(bool(self._rxq))
         self._rx_kick()
 
     def _rx_pop(self) -> int:
@@ -300,6 +306,8 @@ class CmsdkApbUart(Device):
     def _rx_land(self, when: int) -> None:
         r = self.r
         byte = self._rxq.popleft()
+        if not self._rxq:
+            self.hold_fast_reads(False)
         self._rx_next_at = when + self.char_time()
         if not r[self._i_ctrl] & RX_EN:
             if self.trace:
@@ -338,6 +346,7 @@ class CmsdkApbUart(Device):
         self._txbuf = state["txbuf"]
         self._rxbuf = state["rxbuf"]
         self._rxq = deque(state["rxq"])
+        self.hold_fast_reads(bool(self._rxq))
         self._rx_next_at = state["rx_next_at"]
         self._rx_free_at = state["rx_free_at"]
         self._cancel_rx_timer()

@@ -126,6 +126,13 @@ INT_DEAS timing, WORD_SWAP (stored; only meaningful on a 16-bit bus), MAC_CR PAD
 stripping), RX length-error bit, collisions and half duplex, RDFL/TDFU, 16-bit bus mode,
 wire timing (TX and loopback are instant).
 
+Native reads (no Python call): the RX data port and RX_FIFO_INF (``fifo_port``), and from the
+stored values the plain registers (BYTE_TEST, INT_EN, FIFO_INT, RX_CFG, TX_CFG, HW_CFG,
+PMT_CTRL, GPIO_CFG, GPT_CFG, MAC_CSR_CMD/DATA, AFC_CFG, E2P_CMD/DATA, ...), ID_REV (its
+stored value is ``id_rev``) and INT_STS while no GPT wrap is scheduled (its read catches a
+due wrap up). IRQ_CFG (IRQ_INT is computed), TX_FIFO_INF, GPT_CNT, FREE_RUN and the status
+FIFOs are Python.
+
 Stats for tests and observability: ``tx_frames``, ``rx_frames``, ``tx_dropped`` and
 ``rx_dropped`` (dicts by reason); they survive resets and snapshots.
 """
@@ -427,6 +434,9 @@ class Lan9118(Device):
     IRQS = ("irq",)
     FRAME_PORTS = ("eth",)
     STATE_VERSION = 1
+    # read() below ends in Device.read for every declared register; what it does first
+    # (_tx_sync) changes no stored register value, so native code may answer stored values.
+    NATIVE_READS = True
     REGS = RegMap(
         Reg(0x00, "RX_DATA_FIFO", access=RO, read=_rx_data_read, write=_ro_write,
             doc="read pops one RX data DWORD; aliases 0x04-0x1C (fast path in read())"),
@@ -436,13 +446,13 @@ class Lan9118(Device):
         Reg(0x44, "RX_STATUS_FIFO_PEEK", access=RO, read=_rx_status_peek, write=_ro_write),
         Reg(0x48, "TX_STATUS_FIFO", access=RO, read=_tx_status_pop, write=_ro_write),
         Reg(0x4C, "TX_STATUS_FIFO_PEEK", access=RO, read=_tx_status_peek, write=_ro_write),
-        Reg(0x50, "ID_REV", reset=0x0118_0001, access=RO, read=_id_rev_read, write=_ro_write,
+        Reg(0x50, "ID_REV", reset=0x0118_0001, access=RO, read=_id_rev_read, fast_read=True, write=_ro_write,
             fields=[F("REV", 0, 16, RO), F("ID", 16, 16, RO)]),
         Reg(0x54, "IRQ_CFG", read=_irq_cfg_read, after_write=_irq_cfg_written,
             fields=[F("IRQ_TYPE", 0), F("IRQ_POL", 4), F("IRQ_EN", 8), F("IRQ_INT", 12, access=RO),
                     F("INT_DEAS_STS", 13, access=RO), F("INT_DEAS_CLR", 14, access=SC),
                     F("INT_DEAS", 24, 8)]),
-        Reg(0x58, "INT_STS", read=_int_sts_read, after_write=_int_sts_written,
+        Reg(0x58, "INT_STS", read=_int_sts_read, fast_read=True, after_write=_int_sts_written,
             fields=[F(n, b, access=RO if n == "PHY_INT" else W1C) for n, b in _INT_BITS]),
         Reg(0x5C, "INT_EN", write=_int_en_write, fields=[F(n + "_EN", b) for n, b in _INT_BITS]),
         Reg(0x64, "BYTE_TEST", reset=0x8765_4321, access=RO, write=_ro_write),
@@ -507,6 +517,7 @@ class Lan9118(Device):
         self.has_coe = (self.chip_id >> 8) == 0x92
         self.mac = parse_mac(mac)
         regs = self.REGS
+        self._i_id_rev = regs["ID_REV"].index
         self._i_cfg = regs["IRQ_CFG"].index
         self._i_sts = regs["INT_STS"].index
         self._i_en = regs["INT_EN"].index
@@ -581,6 +592,7 @@ class Lan9118(Device):
     def reset(self) -> None:
         """Power-on reset: table, then FIFOs/MAC/EEPROM/PHY/GPT, then the IRQ line."""
         super().reset()
+        self.r[self._i_id_rev] = self.id_rev
         self._init_state()
         self._free_run_base = self.clock.now
         self._phy_reset(update=False)
@@ -603,6 +615,7 @@ class Lan9118(Device):
         keep_cfg = self.r[self._i_cfg] & (IRQ_POL | IRQ_TYPE)
         keep_pmt = self.r[self._i_pmt] & PMT_NASR
         Device.reset(self)
+        self.r[self._i_id_rev] = self.id_rev
         self._init_state()
         self.r[self._i_cfg] = keep_cfg
         self.r[self._i_pmt] = keep_pmt | PMT_READY
@@ -1307,6 +1320,7 @@ class Lan9118(Device):
             self._gpt_timer.cancel()
         self._gpt_timer = None
         self._gpt_deadline = None
+        self.hold_fast_reads(False)
 
     def _gpt_arm(self, not_before: int) -> None:
         """Schedule the next 0 -> 0xFFFF wrap at or after ``not_before`` (while GPT_INT is clear)."""
@@ -1321,12 +1335,14 @@ class Lan9118(Device):
 
     def _gpt_schedule(self, when: int) -> None:
         self._gpt_deadline = when
+        self.hold_fast_reads(True)  # an INT_STS read may have to catch the wrap up
         self._gpt_timer = self.clock.call_at(when, self._gpt_fire, f"{self.name}.gpt")
 
     def _gpt_fire(self) -> None:
         when = self._gpt_deadline if self._gpt_deadline is not None else self.clock.now
         self._gpt_timer = None
         self._gpt_deadline = None
+        self.hold_fast_reads(False)
         self._gpt_expire(when)
 
     def _gpt_expire(self, when: int) -> None:
@@ -1365,6 +1381,7 @@ class Lan9118(Device):
 
     def set_state(self, state: dict[str, Any]) -> None:
         super().set_state(state)
+        self.r[self._i_id_rev] = self.id_rev  # a snapshot may predate ID_REV's stored value
         self._rxd.load(state["rxd"])
         self._rxs = deque(state["rxs"])
         self.fifo_port.set_level_count(len(self._rxs))

@@ -232,7 +232,8 @@ class Machine:
         size = (dev.SIZE + 0xFFF) & ~0xFFF
         self._check_free(base, size, f"device '{dev.name}'")
         self._device_windows.append((base, base + size, dev))
-        self.cpu.map_mmio(base, size, dev.read, write or dev.write, getattr(dev, "fifo_port", None))
+        self.cpu.map_mmio(base, size, dev.read, write or dev.write, getattr(dev, "fifo_port", None),
+                          dev.native_register_window())
         self.faults.add_window(base, size)
 
     def bus_read(self, address: int, size: int) -> int:

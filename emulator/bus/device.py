@@ -6,9 +6,15 @@ optionally byte ports (``BYTE_PORTS``, serial streams) and frame ports
 (``FRAME_PORTS``, Ethernet; see ``emulator.net.frames``). The machine gives it the clock and
 the wired IRQ lines; models never see NVIC numbers and do no host I/O.
 
-Register values live in ``self.r`` (a list indexed by the register's
-position in the table); ``self.get('NAME')``/``self.set('NAME', v)`` are the
+Register values live in ``self.r``, an ``array('I')`` indexed by the
+register's position in the table: 32-bit unsigned values, stored in place
+(``self.r[i] = v``, never a new ``self.r``), because native code answers
+reads of stored-value registers from that memory (``emulator/bus/regwin.py``,
+``register_window``). ``self.get('NAME')``/``self.set('NAME', v)`` are the
 readable forms for hooks. ``read``/``write`` are the MMIO entry points.
+A model whose ``read`` hook is declared ``fast_read`` calls
+``hold_fast_reads(True)`` while that hook would do more than return the
+stored value.
 
 The machine that maps a device gives it ``board_log`` (whose ``where()``
 names the instruction making the current access) and
@@ -23,11 +29,13 @@ after ``reset()`` when the board, not power, was reset.
 from __future__ import annotations
 
 import logging
+from array import array
 from collections.abc import Callable
 from typing import Any, ClassVar
 
 from emulator.boardlog import BoardLog
 from emulator.bus.regs import RegMap, log_guest, log_trace, log_unimp
+from emulator.bus.regwin import RegisterWindow, is_fast
 from emulator.clock import Clock
 from emulator.net.frames import FramePort
 
@@ -125,6 +133,11 @@ class Device:
     BYTE_PORTS: ClassVar[tuple[str, ...]] = ()
     FRAME_PORTS: ClassVar[tuple[str, ...]] = ()
     STATE_VERSION: ClassVar[int] = 1
+    # Whether native code may answer reads of stored-value registers (emulator/bus/regwin.py).
+    # None: when the class keeps Device.read. A class that overrides read() sets True only if
+    # its override ends in Device.read for every declared register and changes no stored value
+    # before it.
+    NATIVE_READS: ClassVar[bool | None] = None
 
     def __init__(self, name: str, clock: Clock, **settings: Any) -> None:
         self.name = name
@@ -132,7 +145,11 @@ class Device:
         self.irq: dict[str, IrqLine] = {n: IrqLine(f"{name}.{n}") for n in self.IRQS}
         self.ports: dict[str, BytePort] = {n: BytePort(f"{name}.{n}") for n in self.BYTE_PORTS}
         self.frame_ports: dict[str, FramePort] = {n: FramePort(f"{name}.{n}") for n in self.FRAME_PORTS}
-        self.r: list[int] = [0] * len(self.REGS.regs)
+        self.r = array("I", bytes(4 * len(self.REGS.regs)))
+        # Native reads of the stored-value registers (None: the class allows none, or has none).
+        self.register_window: RegisterWindow | None = None
+        if self._native_reads_allowed():
+            self.register_window = RegisterWindow(self.REGS, self.r)
         self.log = logging.getLogger(f"vboard.device.{name}")
         # The machine's board log (set when the device is placed on a board): guest errors and
         # unimplemented features go there instead of Python logging.
@@ -152,6 +169,24 @@ class Device:
             raise ValueError(f"{type(self).__name__} takes no setting(s) {unknown}")
 
     # -- register storage -------------------------------------------------
+    @classmethod
+    def _native_reads_allowed(cls) -> bool:
+        allowed = cls.read is Device.read if cls.NATIVE_READS is None else cls.NATIVE_READS
+        return allowed and any(is_fast(reg) for reg in cls.REGS.regs)
+
+    def hold_fast_reads(self, hold: bool) -> None:
+        """While held, reads of ``fast_read`` registers reach the model's read hooks."""
+        window = self.register_window
+        if window is not None:
+            window.port.hold = hold
+
+    def native_register_window(self) -> RegisterWindow | None:
+        """The window the CPU maps, tracing decided now (a traced device is all Python)."""
+        window = self.register_window
+        if window is not None:
+            window.off = self.trace
+        return window
+
     def get(self, name: str) -> int:
         return self.r[self.REGS.by_name[name].index]
 
@@ -245,13 +280,16 @@ class Device:
     # -- snapshots ---------------------------------------------------------------
     def get_state(self) -> dict[str, Any]:
         """Versioned device state; subclasses add their own keys."""
-        return {"version": self.STATE_VERSION, "regs": list(self.r)}
+        return {"version": self.STATE_VERSION, "regs": self.r.tolist()}
 
     def set_state(self, state: dict[str, Any]) -> None:
         if state.get("version") != self.STATE_VERSION:
             raise ValueError(f"{self.name}: snapshot state version {state.get('version')} "
                              f"does not match {self.STATE_VERSION}")
-        self.r = list(state["regs"])
+        regs = state["regs"]
+        if len(regs) != len(self.r):
+            raise ValueError(f"{self.name}: snapshot has {len(regs)} registers, the model {len(self.r)}")
+        self.r[:] = array("I", regs)  # in place: the register window holds this storage
 
     def describe(self) -> str:
         return f"{type(self).__name__} '{self.name}'\n{self.REGS.table()}"

@@ -20,6 +20,10 @@ Hooks (plain functions taking the device first, bound once per class):
 * ``read(dev) -> int``               replaces the stored value on read.
 * ``write(dev, value) -> None``      replaces the default store entirely.
 * ``after_write(dev, old, new)``     runs after the default store.
+
+Reads of a register without a ``read`` hook and without ``RC`` bits, and of one
+declared ``fast_read=True``, may be answered by native code from the stored
+value (``emulator/bus/regwin.py``).
 """
 
 from __future__ import annotations
@@ -87,6 +91,9 @@ class Reg:
     write: WriteHook | None = None
     after_write: AfterWriteHook | None = None
     doc: str = ""
+    # The ``read`` hook returns the stored value (readable bits) whenever the model does not
+    # hold its fast reads (``Device.hold_fast_reads``): native code may then answer the read.
+    fast_read: bool = False
     # Derived masks, filled by __post_init__.
     store_mask: int = 0
     w1c_mask: int = 0
@@ -132,6 +139,8 @@ class RegMap:
         self.regs: list[Reg] = list(regs)
         self.by_offset: dict[int, Reg] = {}
         self.by_name: dict[str, Reg] = {}
+        # The per-word table of native/regwin.c, built on first use by emulator.bus.regwin.
+        self.native_table: Any = None
         for i, reg in enumerate(self.regs):
             reg.index = i
             for k in range(reg.width):

@@ -65,6 +65,7 @@ from unicorn import (
 from unicorn import arm_const as A
 from unicorn.unicorn_py3.unicorn import uclib
 
+from emulator.bus.regwin import RegisterWindow
 from emulator.bus.wordfifo import WordFifoPort
 from emulator.clock import Clock
 from emulator.cpu import excpath
@@ -237,11 +238,14 @@ class CortexM3:
         self._excpath.set_ram(self.ram_ranges)
 
     def map_mmio(self, base: int, size: int, read: Callable[[int, int], int],
-                 write: Callable[[int, int, int], None], fifo_port: WordFifoPort | None = None) -> None:
+                 write: Callable[[int, int, int], None], fifo_port: WordFifoPort | None = None,
+                 reg_window: RegisterWindow | None = None) -> None:
         """Map a device window; ``read(offset, size)``/``write(offset, size, value)``.
 
         With a ``fifo_port``, its C callbacks serve the window and pass what they do not
-        take to ``read``/``write``."""
+        take to ``read``/``write``. With a ``reg_window``, its C read callback answers reads
+        of the device's stored-value registers and passes the others on; behind a
+        ``fifo_port``, it comes after the port's FIFO reads."""
 
         # Registered through Unicorn's C API with our own ctypes trampolines:
         # the Python binding's wrappers add two frames to every device access.
@@ -269,14 +273,19 @@ class CortexM3:
 
         read_fn = _MMIO_READ(on_read)
         write_fn = _MMIO_WRITE(on_write)
-        read_cb, write_cb = ctypes.cast(read_fn, ctypes.c_void_p), ctypes.cast(write_fn, ctypes.c_void_p)
-        user = None
-        if fifo_port is not None:
-            fifo_port.set_slow_path(read_cb.value or 0, write_cb.value or 0)
-            native_read, native_write, port = fifo_port.callbacks()
-            read_cb, write_cb = ctypes.c_void_p(native_read), ctypes.c_void_p(native_write)
-            user = ctypes.c_void_p(port)
-        status = uclib.uc_mmio_map(self.uc._uch, base, size, read_cb, user, write_cb, user)
+        read_cb = ctypes.cast(read_fn, ctypes.c_void_p).value or 0
+        write_cb = ctypes.cast(write_fn, ctypes.c_void_p).value or 0
+        read_user = write_user = 0
+        if reg_window is not None:  # reads: the window, then the trampoline
+            reg_window.set_slow_path(read_cb)
+            read_cb, read_user = reg_window.callbacks()
+        if fifo_port is not None:  # the FIFO port first, then the above
+            fifo_port.set_slow_path(read_cb, write_cb, read_user)
+            read_cb, write_cb, read_user = fifo_port.callbacks()
+            write_user = read_user
+        status = uclib.uc_mmio_map(self.uc._uch, base, size,
+                                   ctypes.c_void_p(read_cb), ctypes.c_void_p(read_user or None),
+                                   ctypes.c_void_p(write_cb), ctypes.c_void_p(write_user or None))
         if status:
             raise UcError(status)
         self._mmio_callbacks.append((read_fn, write_fn))

@@ -16,6 +16,7 @@ typedef void (*slow_write_t)(void *uc, uint64_t offset, unsigned size, uint64_t 
 typedef struct {
     slow_read_t slow_read;
     slow_write_t slow_write;
+    void *slow_read_user;    /* the slow read's user data (a register window, or none) */
     uint32_t rx_lo, rx_hi;   /* window offsets whose word reads pop rx */
     uint32_t tx_lo, tx_hi;   /* window offsets whose word writes append to tx */
     uint32_t *rx;            /* ring of rx_cap words */
@@ -49,7 +50,7 @@ uint64_t wf_read(void *uc, uint64_t offset, unsigned size, void *user)
         p->level_reads++;
         return (n << 16) | (bytes > 0xFFFFu ? 0xFFFFu : bytes);
     }
-    return p->slow_read(uc, offset, size, NULL);
+    return p->slow_read(uc, offset, size, p->slow_read_user);
 }
 
 void wf_write(void *uc, uint64_t offset, unsigned size, uint64_t value, void *user)
