@@ -82,8 +82,7 @@ def _table(regs: RegMap) -> ctypes.Array[_Entry] | None:
         regs.native_table = ()
         return None
     table = (_Entry * (max(reg.offset for reg in fast) // 4 + 1))()
-    for entry in table:
-        entry.index = -1
+    ctypes.memset(table, 0xFF, ctypes.sizeof(table))  # every index -1: no register
     for reg in fast:
         entry = table[reg.offset // 4]
         entry.index = reg.index
