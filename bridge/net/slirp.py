@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import ctypes
 import errno
+import functools
 import logging
 import select
 import socket
@@ -54,6 +55,20 @@ _POLL_TO_SELECT = ((sl.SLIRP_POLL_IN, select.POLLIN), (sl.SLIRP_POLL_OUT, select
 _SELECT_TO_POLL = ((select.POLLIN, sl.SLIRP_POLL_IN), (select.POLLOUT, sl.SLIRP_POLL_OUT),
                    (select.POLLPRI, sl.SLIRP_POLL_PRI), (select.POLLERR, sl.SLIRP_POLL_ERR),
                    (select.POLLHUP, sl.SLIRP_POLL_HUP), (select.POLLNVAL, sl.SLIRP_POLL_ERR))
+
+
+@functools.cache
+def _slirp_to_select(events: int) -> int:
+    return sum(sel for flag, sel in _POLL_TO_SELECT if events & flag)
+
+
+@functools.cache
+def _select_to_slirp(revents: int) -> int:
+    got = 0
+    for sel, flag in _SELECT_TO_POLL:
+        if revents & sel:
+            got |= flag
+    return got
 
 
 def _bind_problem(f: Forward) -> str:
@@ -94,6 +109,10 @@ class SlirpBackend(HostBackend):
         self._watched: set[int] = set()
         self._write_watched: set[int] = set()
         self._poller: Any = None            # select.poll of the last full round's descriptors
+        self._polled: list[tuple[int, int]] = []  # ... as slirp asked for them: (fd, slirp events)
+        self._where: dict[int, list[int]] = {}    # fd -> its indices in that list
+        self._timeout = ctypes.c_uint32(0)        # slirp_pollfds_fill's answer
+        self._timeout_ref = ctypes.byref(self._timeout)
         self._dirty = True                  # a full round is due at the next boundary
         self._serve_by = 0                  # ... and at the latest at this cycle
         self._next_check = 0                # the next look at the descriptors between rounds
@@ -262,38 +281,45 @@ class SlirpBackend(HostBackend):
             lib = self._lib
             assert lib is not None
             self.polls += 1
-            self._fds.clear()
-            timeout = ctypes.c_uint32(0xFFFFFFFF)
-            lib.slirp_pollfds_fill(slirp, ctypes.byref(timeout), self._add_poll, None)
-            fds = self._fds
+            fds = self._fds = []
+            timeout = self._timeout
+            timeout.value = 0xFFFFFFFF
+            lib.slirp_pollfds_fill(slirp, self._timeout_ref, self._add_poll, None)
             revents = self._revents = [0] * len(fds)
-            poller = None
-            if fds:
-                poller = select.poll()
-                index: dict[int, list[int]] = {}
-                for i, (fd, events) in enumerate(fds):
-                    index.setdefault(fd, []).append(i)
-                    mask = 0
-                    for flag, sel in _POLL_TO_SELECT:
-                        if events & flag:
-                            mask |= sel
-                    poller.register(fd, mask)
-                for fd, ev in poller.poll(0):
-                    got = 0
-                    for sel, flag in _SELECT_TO_POLL:
-                        if ev & sel:
-                            got |= flag
-                    for i in index.get(fd, ()):
+            if fds != self._polled:  # the set changed: the poller and HostInput follow
+                self._repoll(fds)
+            poller = self._poller
+            ready = poller.poll(0) if poller is not None else ()
+            if ready:
+                where = self._where
+                for fd, ev in ready:
+                    got = _select_to_slirp(ev)
+                    for i in where[fd]:
                         revents[i] = got
             lib.slirp_pollfds_poll(slirp, 0, self._get_revents, None)
             clock = self.machine.clock
-            self._poller = poller
-            self._dirty = any(revents)  # something moved: look again at the next boundary
+            self._dirty = bool(ready)  # something moved: look again at the next boundary
             self._serve_by = clock.now + SERVE_INTERVAL_MS * clock.hz // 1000
-            self._watch(fds)
             if timeout.value < NO_TIMER_MS:
                 self._poll_at(timeout.value)
             self._raise_kept()
+
+    def _repoll(self, fds: list[tuple[int, int]]) -> None:
+        """A poller for the descriptors slirp asked about (``(fd, slirp events)``), the index of
+        each descriptor's entries, and HostInput watching them."""
+        self._polled = fds
+        where: dict[int, list[int]] = {}
+        masks: dict[int, int] = {}
+        for i, (fd, events) in enumerate(fds):
+            where.setdefault(fd, []).append(i)
+            masks[fd] = masks.get(fd, 0) | _slirp_to_select(events)
+        poller = None
+        if masks:
+            poller = select.poll()
+            for fd, mask in masks.items():
+                poller.register(fd, mask)
+        self._poller, self._where = poller, where
+        self._watch(fds)
 
     def _watch(self, fds: list[tuple[int, int]]) -> None:
         hi = self.host_input
@@ -402,6 +428,7 @@ class SlirpBackend(HostBackend):
                 hi.want_write(fd, False)
             hi.closed()
         self._watched, self._write_watched = set(), set()
+        self._polled, self._poller = [], None
 
     def _close_io(self) -> None:
         on_reset = getattr(self.machine, "on_reset", None)
