@@ -272,3 +272,30 @@ def test_a_ctrl_c_during_a_callback_is_raised_after_slirp_returns(rig) -> None: 
         assert reply is not None and reply.op == 2 and reply.spa == HOST_IP and len(calls) == 2
     finally:
         backend.stop()
+
+
+def test_rounds_keep_their_poller_while_slirp_asks_for_the_same_descriptors(rig) -> None:  # noqa: ANN001
+    """A full round builds a new poller, and changes HostInput's watches, only when slirp's set of
+    descriptors changed: here when a forward's listener is added."""
+    machine, switch, _board, hi = rig
+    backend = SlirpBackend(machine, switch, hi, forwards=[Forward("tcp", _free_port(), 7)]).start()
+    watched: list[int] = []
+    hi_watch = hi.watch
+    hi.watch = lambda fd: (watched.append(fd), hi_watch(fd))[1]  # type: ignore[method-assign]
+    try:
+        backend._serve()
+        first = backend._poller
+        assert first is not None and len(backend._polled) == 1 and len(watched) == 1
+        watched.clear()
+        for _ in range(3):
+            backend._serve()
+        assert backend._poller is first and watched == []
+        port = _free_port()
+        backend.add_forward(Forward("tcp", port, 13))
+        backend._serve()
+        assert backend._poller is not first and len(backend._polled) == 2 and len(watched) == 1
+        second = backend._poller
+        backend._serve()
+        assert backend._poller is second and len(watched) == 1
+    finally:
+        backend.stop()
