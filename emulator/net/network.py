@@ -14,7 +14,10 @@ applies in both directions of a port's link; delay, rate, duplication and
 reordering on the way out to the port. Arrival is
 scheduled on the clock of the port's owner, so a frame between two boards
 arrives at the receiver's virtual time, and a run is reproducible from the
-seed and the inputs.
+seed and the inputs. A port with no wire of its own (a host backend's)
+takes a frame that has nothing on its way (no delay, no rate) at once, at
+the sender's time, without an event: a board's transmission then reaches
+the host without cutting the CPU's slice short.
 
 Frames are ``bytes`` without FCS. Each port counts frames and bytes in and
 out and drops by reason, and carries capture taps ``(t_ns, frame, dir)``.
@@ -85,6 +88,7 @@ class SwitchPort:
         self.busy_until_ns = 0
         self.wire_bps = wire_bps  # serialisation when the link model sets no rate (0: none)
         self.on_link_change: list[Callable[[bool], None]] = []
+        self.event_name = f"frame->{name}"
 
     def now_ns(self) -> int:
         return self.clock.now * 1_000_000_000 // self.clock.hz
@@ -193,7 +197,12 @@ class Switch:
     def _schedule(self, dst: SwitchPort, at_ns: int, frame: bytes) -> None:
         clock = dst.clock
         when = -(-at_ns * clock.hz // 1_000_000_000)  # ceil to the receiver's cycles
-        clock.call_at(max(when, clock.now), lambda: dst._arrive(frame), f"frame->{dst.name}")
+        now = clock.now
+        if when <= now and not dst.wire_bps:
+            dst._arrive(frame)
+            return
+        # A closure, not a partial: bridge/rpc_snapshot.py reads the port and frame from its cells.
+        clock.call_at(max(when, now), lambda: dst._arrive(frame), dst.event_name)
 
     def counters(self) -> dict[str, dict[str, object]]:
         return {p.name: p.counters.as_dict() for p in self.ports}

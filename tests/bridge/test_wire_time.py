@@ -63,11 +63,16 @@ def test_host_ports_have_no_wire_of_their_own() -> None:
     fp = FramePort("eth")
     sw.attach_device("board", clock, fp)
     seen: list[int] = []
-    sw.add_port("host", clock, lambda _f: seen.append(clock.now))
+    host = sw.add_port("host", clock, lambda _f: seen.append(clock.now))
     fp.send(_frame(0, 1514))
     fp.send(_frame(1, 1514))
-    clock.fire_due()
     assert seen == [0, 0]  # the host's side is not a modelled wire (its stack and NIC are real)
+    assert clock.pending() == []  # taken at once: no event, so no CPU slice is cut short for it
+    host.link.delay_ns = 1_000  # something on its way: an event at its time
+    fp.send(_frame(2, 1514))
+    assert seen == [0, 0] and [t.when for t in clock.pending()] == [1_000]
+    clock.run_for(1_000)
+    assert seen == [0, 0, 1_000]
 
 
 def test_back_to_back_frames_from_a_backend_in_the_pcap(tmp_path: Path) -> None:
