@@ -25,8 +25,9 @@ Chardev plumbing:
   A guest that never exits (for example a fault handler spinning on ``b .``)
   is killed after ``timeout`` wall-clock seconds and reported ``timed_out``.
 
-QEMU runs without ``-icount``: its timers follow the host clock, so only
-deterministic transcripts are comparable between runs and engines.
+QEMU runs without ``-icount`` unless asked (``icount=True``): its timers follow
+the host clock, so only deterministic transcripts are comparable between runs
+and engines.
 """
 
 from __future__ import annotations
@@ -63,8 +64,12 @@ class QemuResult:
     host_output: bytes = b""
 
 
-def qemu_command(elf: Path, uart0_socket: Path, machine: str = MACHINE) -> list[str]:
-    """Return the QEMU command line for ``elf`` with UART0 on ``uart0_socket``."""
+def qemu_command(elf: Path, uart0_socket: Path, machine: str = MACHINE, icount: bool = False) -> list[str]:
+    """Return the QEMU command line for ``elf`` with UART0 on ``uart0_socket``.
+
+    ``icount``: QEMU's virtual clock counts instructions (``-icount shift=5,sleep=off``, about
+    31 MHz) instead of following the host clock, so a program whose output depends on how many
+    ticks fall within its work prints the same on a loaded host."""
     qemu = shutil.which(QEMU_BINARY)
     if qemu is None:
         raise QemuNotFoundError(
@@ -84,6 +89,7 @@ def qemu_command(elf: Path, uart0_socket: Path, machine: str = MACHINE) -> list[
         f"socket,id=uart0,path={uart0_socket},server=on,wait=on",
         "-serial",
         "chardev:uart0",
+        *(["-icount", "shift=5,sleep=off"] if icount else []),
         "-kernel",
         str(elf),
     ]
@@ -127,7 +133,8 @@ def _send_all(sock: socket.socket, data: bytes) -> None:
 
 
 def run_on_qemu(
-    elf: Path, *, uart0_input: bytes = b"", timeout: float = 20.0, machine: str = MACHINE
+    elf: Path, *, uart0_input: bytes = b"", timeout: float = 20.0, machine: str = MACHINE,
+    icount: bool = False,
 ) -> QemuResult:
     """Run ``elf`` on QEMU ``machine`` (mps2-an385 unless told) and return its UART0
     transcript and exit code.
@@ -140,7 +147,7 @@ def run_on_qemu(
         raise FileNotFoundError(f"no such ELF: {elf}")
     with tempfile.TemporaryDirectory(prefix="vboard-qemu-") as tmp:
         sock_path = Path(tmp) / "uart0.sock"
-        cmd = qemu_command(elf.resolve(), sock_path, machine)
+        cmd = qemu_command(elf.resolve(), sock_path, machine, icount)
         start = time.monotonic()
         deadline = start + timeout
         proc = subprocess.Popen(
