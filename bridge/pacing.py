@@ -9,7 +9,9 @@ clock (or until host input), while the board's work runs as fast as the
 host can, so virtual time runs ahead of the wall clock by the work done
 faster than the board's clock would have. That is QEMU's timing without
 ``-icount``: a firmware timeout still takes its time while the board waits
-for a real host, but a busy board is not held to 25 MHz.
+for a real host, but a busy board is not held to 25 MHz. The price: a
+timeout the firmware busy-waits out (a polling loop, no WFI) passes faster
+than on the wall clock; such a firmware wants ``realtime``.
 """
 
 from __future__ import annotations
