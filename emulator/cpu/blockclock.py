@@ -11,7 +11,7 @@ a timer event can be taken up to one block (a handful of instructions)
 late; the instruction count itself is always exact (block counts plus the
 position of the final PC inside the last block).
 
-While the machine allows it (``arm_ticks``) the hook also takes SysTick ticks,
+While the machine allows it (``run`` with ``tick_first``) the hook also takes SysTick ticks,
 and ``run`` sleeps through WFIs to them, without leaving native code; see
 ``native/blockclock.c`` and the emulator README.
 """
