@@ -1,9 +1,12 @@
 """The Unicorn that runs the boards is the one scripts/build_unicorn made.
 
-Released Unicorn 2.1.4 sends every store to RAM through its slow path
-(``scripts/build_unicorn`` says why); the rebuilt library keeps the check
-only on pages mapped executable. These tests fail when setup fell back to
-the stock library, and check that code RAM still sees its own rewrites.
+Released Unicorn 2.1.4 sends every store to RAM through its slow path and
+calls a helper at the start of every block to ask whether to leave
+(``scripts/build_unicorn`` says why both cost); the rebuilt library keeps the
+store check only on pages mapped executable and checks for an exit inline.
+These tests fail when setup fell back to another library, and check that code
+RAM still sees its own rewrites and that a hook's stop still leaves before the
+block it was called for.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import json
 from pathlib import Path
 
 from asm import program
-from unicorn import UC_ARCH_ARM, UC_MODE_THUMB, UC_PROT_ALL, UC_PROT_READ, UC_PROT_WRITE, Uc
+from unicorn import UC_ARCH_ARM, UC_HOOK_BLOCK, UC_MODE_THUMB, UC_PROT_ALL, UC_PROT_READ, UC_PROT_WRITE, Uc
 from unicorn import arm_const as A
 from unicorn.unicorn_py3.unicorn import uclib
 
@@ -28,6 +31,8 @@ def test_loaded_library_is_the_rebuilt_one():
     digest = hashlib.sha256(loaded.read_bytes()).hexdigest()
     assert digest == marker["sha256"], f"{loaded} is not the library scripts/build_unicorn built"
     assert digest != marker["stock_sha256"]
+    assert marker.get("changes") == ["fast-ram-stores", "inline-exit-check"], \
+        f"{loaded} was built without every change of scripts/build_unicorn (run scripts/setup)"
 
 
 def _engine() -> Uc:
@@ -71,3 +76,29 @@ routine:
     assert uc.reg_read(A.UC_ARM_REG_R5) == 1
     assert uc.reg_read(A.UC_ARM_REG_R6) == 2, "a store into code RAM did not invalidate the old translation"
     assert uc.reg_read(A.UC_ARM_REG_R7) == 1
+
+
+def test_a_block_hook_s_stop_leaves_before_the_block_runs():
+    """blockclock's slices rely on it: the hook called for block N stops, block N does not run."""
+    image = program("""
+reset:
+    movs r0, #0
+loop:
+    adds r0, #1
+    b loop
+""", {}).image()
+    uc = _engine()
+    for seg in image.segments:
+        uc.mem_write(seg.address, seg.data)
+    calls = []
+
+    def on_block(engine: Uc, address: int, size: int, _data: object) -> None:
+        calls.append(address)
+        if len(calls) == 5:
+            engine.emu_stop()
+
+    uc.hook_add(UC_HOOK_BLOCK, on_block)
+    entry = int.from_bytes(bytes(uc.mem_read(4, 4)), "little")
+    uc.emu_start(entry | 1, 0xFFFFFF00, 0, 0)
+    assert len(calls) == 5 and uc.reg_read(A.UC_ARM_REG_R0) == 4, "four blocks ran, the fifth did not"
+    assert uc.reg_read(A.UC_ARM_REG_PC) == calls[-1]
