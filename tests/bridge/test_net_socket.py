@@ -315,6 +315,18 @@ def test_a_sleeping_board_wakes_for_a_frame_and_answers(peer: RawPeer) -> None:
     assert side.host_input.sources == 1
 
 
+@pytest.mark.parametrize("peer", ["dgram"], indirect=True)
+def test_datagrams_from_elsewhere_are_dropped(peer: RawPeer) -> None:
+    side = peer.side
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as stranger:
+        stranger.sendto(frame(MAC_B, MAC_A, b"not you"), peer.backend_addr)
+        wait_until(lambda: side.backend.foreign_datagrams == 1, 5.0, pump=side.machine)
+    peer.send(frame(MAC_B, MAC_A, b"from the peer"))
+    side.board.wait_for(lambda f: f[14:27] == b"from the peer")
+    assert [f[14:27] for f in side.board.received] == [b"from the peer"]
+    assert side.backend.counters.dropped == {"foreign sender": 1}
+
+
 @pytest.mark.parametrize("peer", ["stream"], indirect=True)
 def test_output_the_host_does_not_take_waits_bounded(peer: RawPeer, monkeypatch: pytest.MonkeyPatch) -> None:
     """A peer that does not read: frames wait in the backend (up to a bound, then "queue full"),

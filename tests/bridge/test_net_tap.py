@@ -116,6 +116,20 @@ def test_device_deleted_under_the_backend_is_reported(netns: str, io_machine: Fa
         backend.stop()
 
 
+def test_a_frame_the_kernel_rejects_is_dropped_and_counted(io_machine: FakeMachine, switch: Switch) -> None:
+    dev = f"vbrj{os.getpid() % 100000}"
+    errors: list[str] = []
+    backend = TapBackend(io_machine, switch, name=dev, create=True, on_error=errors.append).start()
+    try:
+        backend.deliver(b"short")  # shorter than an Ethernet header: EINVAL from the TAP
+        wait_until(lambda: backend.counters.dropped == {"rejected by host": 1}, 5.0, pump=io_machine)
+        backend.deliver(b"\xff" * 6 + BOARD_MAC + b"\x08\x06" + bytes(46))  # the next one goes out
+        wait_until(lambda: backend.counters.to_host_frames == 1, 5.0, pump=io_machine)
+        assert backend.alive and errors == []
+    finally:
+        backend.stop()
+
+
 def test_missing_device_is_a_clear_error(machine: FakeMachine, switch: Switch) -> None:
     with pytest.raises(BackendError, match=r"no network device 'vbnope0'.*ip tuntap add dev vbnope0"):
         TapBackend(machine, switch, name="vbnope0").start()
