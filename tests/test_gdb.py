@@ -224,7 +224,9 @@ def test_protocol_survives_garbage_and_bad_checksums(firmware: Path) -> None:
     assert bytes(s.uart) == (FIRMWARE / "golden" / "hello.txt").read_bytes()
 
 
-@pytest.mark.parametrize("program", ["cpubench", "uart_echo"])  # busy, and asleep waiting for input
+# Busy (cpubench_long: 1.78 G instructions, seconds of work however fast the run), and asleep
+# waiting for input.
+@pytest.mark.parametrize("program", ["cpubench_long", "uart_echo"])
 def test_ctrl_c_interrupts_a_running_target(firmware: Path, program: str) -> None:
     s = Session(firmware / f"{program}.elf")
     raw = Raw(s.server.port)
