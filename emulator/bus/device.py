@@ -35,7 +35,7 @@ from typing import Any, ClassVar
 
 from emulator.boardlog import BoardLog
 from emulator.bus.regs import RegMap, log_guest, log_trace, log_unimp
-from emulator.bus.regwin import RegisterWindow, is_fast
+from emulator.bus.regwin import NativeReads, RegisterWindow, is_fast
 from emulator.clock import Clock
 from emulator.net.frames import FramePort
 
@@ -180,7 +180,7 @@ class Device:
         if window is not None:
             window.port.hold = hold
 
-    def native_register_window(self) -> RegisterWindow | None:
+    def native_register_window(self) -> NativeReads | None:
         """The window the CPU maps, tracing decided now (a traced device is all Python)."""
         window = self.register_window
         if window is not None:

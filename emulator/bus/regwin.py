@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import ctypes
 from array import array
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from emulator.native import native_lib
 
@@ -52,6 +52,15 @@ class _Window(ctypes.Structure):
         ("pad", ctypes.c_uint32),
         ("fast_reads", ctypes.c_uint64),
     ]
+
+
+class NativeReads(Protocol):
+    """A window's native read callback as ``CortexM3.map_mmio`` takes it: a ``RegisterWindow``,
+    or a model's own (the SCS's, ``emulator.cpu.scsread``)."""
+
+    def callbacks(self) -> tuple[int, int]: ...
+
+    def set_slow_path(self, read: int, user: int = 0) -> None: ...
 
 
 def _library() -> ctypes.CDLL:

@@ -65,7 +65,7 @@ from unicorn import (
 from unicorn import arm_const as A
 from unicorn.unicorn_py3.unicorn import uclib
 
-from emulator.bus.regwin import RegisterWindow
+from emulator.bus.regwin import NativeReads
 from emulator.bus.wordfifo import WordFifoPort
 from emulator.clock import Clock
 from emulator.cpu import excpath
@@ -222,6 +222,9 @@ class CortexM3:
         self._bc.attach_exceptions(*self._excpath.native(),
                                    ctypes.cast(self._intr_hook, ctypes.c_void_p).value or 0)
         self._progress = self.progress  # the clock's view into a running slice
+        # The clock's cycle count when the running slice began, for native code that needs
+        # ``clock.now`` mid-slice (this plus the block clock's progress; see native_clock).
+        self.native_base = ctypes.c_int64(0)
         # After a slice: the cycles of it spent asleep in WFI and the SysTick ticks taken natively.
         self.slice_idle = 0
         self.slice_ticks = 0
@@ -239,7 +242,7 @@ class CortexM3:
 
     def map_mmio(self, base: int, size: int, read: Callable[[int, int], int],
                  write: Callable[[int, int, int], None], fifo_port: WordFifoPort | None = None,
-                 reg_window: RegisterWindow | None = None) -> None:
+                 reg_window: NativeReads | None = None) -> None:
         """Map a device window; ``read(offset, size)``/``write(offset, size, value)``.
 
         With a ``fifo_port``, its C callbacks serve the window and pass what they do not
@@ -897,6 +900,17 @@ class CortexM3:
         """Instructions completed before the current block of the running slice."""
         return self._bc.state.block_start
 
+    def native_clock(self) -> tuple[int, int, int, int, int, int]:
+        """For native MMIO read callbacks (``emulator.cpu.scsread``): the addresses of the slice's
+        starting cycle (``native_base``), of the block clock's progress into it, of its
+        ``tick_active`` and ``tick_flags``, then ``uc_reg_read`` and the IPSR's register id."""
+        s = self._bc.state
+        at = ctypes.addressof(s)
+        state = type(s)
+        return (ctypes.addressof(self.native_base), at + state.block_start.offset,
+                at + state.tick_active.offset, at + state.tick_flags.offset,
+                ctypes.cast(uclib.uc_reg_read, ctypes.c_void_p).value or 0, A.UC_ARM_REG_IPSR)
+
     def run(self, budget: int, ticks: tuple[int, int, int] | None = None) -> int:
         """Run about ``budget`` cycles (see ``emulator.cpu.blockclock``); returns how many passed
         (instructions, plus ``slice_idle`` cycles asleep). ``ticks`` (first, period, vector):
@@ -905,6 +919,7 @@ class CortexM3:
         self._stop_requested = False
         clock = self.clock
         clock.slice_progress = self._progress
+        self.native_base.value = clock.base
         mputlb = self.mputlb
         if mputlb.flush_pending:
             mputlb.flush()
@@ -960,6 +975,7 @@ class CortexM3:
         pc = self.rr(A.UC_ARM_REG_PC)
         self.running = True
         self._stop_requested = False
+        self.native_base.value = self.clock.base
         self._bc.arm(1 << 62)
         try:
             uc.emu_start(pc | 1, UNTIL, 0, 1)

@@ -31,10 +31,39 @@ def exception_name(n: int) -> str:
     return EXCEPTION_NAMES.get(n, f"IRQ{n - IRQ0}" if n >= IRQ0 else f"Reserved{n}")
 
 
+class _DropsIcsrImage:
+    """An attribute of ``ExceptionState`` whose assignment drops the stored ICSR image.
+
+    Only a setter: reads find the value in the instance's ``__dict__`` at a plain
+    attribute's cost."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __set__(self, exc: ExceptionState, value: object) -> None:
+        state = exc.__dict__
+        state[self.name] = value
+        if state.get("icsr_image"):
+            state["icsr_image"] = False
+            exc.drop_icsr_image()
+
+
 class ExceptionState:
-    """Priorities, enables, pending and active sets for 16 + ``num_irq`` exceptions."""
+    """Priorities, enables, pending and active sets for 16 + ``num_irq`` exceptions.
+
+    ICSR's pending fields are a function of ``pending``, ``enabled`` and ``priority``; a
+    copy stored in native memory (``emulator.cpu.scsread``) answers ICSR reads while
+    ``icsr_image`` is set. Any assignment to those sets or to ``active`` (and
+    ``set_priority``) clears it and calls ``drop_icsr_image``."""
+
+    pending = _DropsIcsrImage()
+    enabled = _DropsIcsrImage()
+    active = _DropsIcsrImage()
+    priority = _DropsIcsrImage()
 
     def __init__(self, num_irq: int = 32, priority_bits: int = 8) -> None:
+        self.icsr_image = False
+        self.drop_icsr_image: Callable[[], None] = lambda: None
         self.num_irq = num_irq
         self.count = IRQ0 + num_irq
         self.priority_mask = (0xFF << (8 - priority_bits)) & 0xFF
@@ -63,6 +92,9 @@ class ExceptionState:
     def set_priority(self, n: int, value: int) -> None:
         if n > HARDFAULT:
             self.priority[n] = value & self.priority_mask
+            if self.icsr_image:
+                self.icsr_image = False
+                self.drop_icsr_image()
 
     def execution_priority(self, active: int | None = None,
                            masks: tuple[int, int, int] | None = None) -> int:

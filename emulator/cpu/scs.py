@@ -39,6 +39,7 @@ from emulator.cpu.nvic import (
     SYSTICK,
     USAGEFAULT,
 )
+from emulator.cpu.scsread import ScsReadPort
 from emulator.cpu.systick import SysTick
 
 if TYPE_CHECKING:
@@ -141,6 +142,11 @@ class SystemControlSpace(Device):
         self.exc = cpu.exc
         self.request_reset = request_reset
         self.systick = SysTick(cpu.clock, lambda: self.exc.set_pending(SYSTICK))
+        # CVR and ICSR reads answered in C (emulator.cpu.scsread).
+        self.native_reads = ScsReadPort(cpu)
+        self.systick.native = self.native_reads.port
+        self.systick.reset()
+        self.exc.drop_icsr_image = self.native_reads.drop_icsr
         self.demcr = 0
         cpu.mpu.guest_error = self.guest_error
         # Per NVIC bank, the bits of the IRQs that exist (below num_irq).
@@ -182,20 +188,25 @@ class SystemControlSpace(Device):
     # -- SCB ------------------------------------------------------------------
     def _read_icsr(self) -> int:
         exc = self.exc
+        pending = exc.pending
+        value = 0
+        if pending:
+            if pending >> NMI & 1:
+                value |= 1 << 31
+            if pending >> PENDSV & 1:
+                value |= 1 << 28
+            if pending >> SYSTICK & 1:
+                value |= 1 << 26
+            if pending & exc.enabled & ~((1 << IRQ0) - 1):
+                value |= 1 << 22  # ISRPENDING: an external interrupt is pending
+            value |= (exc.highest_pending() & 0x1FF) << 12  # VECTPENDING
+        # The pending fields stay as they are until the NVIC's state changes: native reads
+        # answer with them (and the IPSR and active set of the moment) until then.
+        self.native_reads.store_icsr(value, exc.active)
+        exc.icsr_image = True
         ipsr = self.cpu.ipsr()
-        value = ipsr
-        if exc.pending >> NMI & 1:
-            value |= 1 << 31
-        if exc.pending >> PENDSV & 1:
-            value |= 1 << 28
-        if exc.pending >> SYSTICK & 1:
-            value |= 1 << 26
-        if exc.pending & exc.enabled & ~((1 << IRQ0) - 1):
-            value |= 1 << 22  # ISRPENDING: an external interrupt is pending
-        vectpending = exc.highest_pending()
-        value |= (vectpending & 0x1FF) << 12
-        others = exc.active & ~(1 << ipsr)
-        if ipsr and not others:
+        value |= ipsr
+        if ipsr and not exc.active & ~(1 << ipsr):
             value |= 1 << 11  # RETTOBASE
         return value
 
@@ -338,12 +349,30 @@ class SystemControlSpace(Device):
         Reg(0xF00, "STIR", write=_write_stir, read=lambda s: 0),
     )
 
+    def native_register_window(self) -> ScsReadPort:
+        """The CPU maps the SCS with C reads of CVR and ICSR (none while tracing)."""
+        self.native_reads.off = self.trace
+        return self.native_reads
+
     def read(self, offset: int, size: int) -> int:
+        if offset == 0x010 and size == 4 and not self.trace:  # SYST_CSR, the hot one C leaves
+            return self.systick.read_csr()
         if MPU_FIRST <= offset <= MPU_LAST:
             return (self.cpu.mpu.read(offset) >> (8 * (offset & 3))) & ((1 << (8 * size)) - 1)
         return super().read(offset, size)
 
     def write(self, offset: int, size: int, value: int) -> None:
+        if offset < 0x20 and size == 4 and not self.trace:  # SysTick's, as the table dispatches them
+            systick = self.systick
+            if offset == 0x010:
+                systick.write_csr(value)
+                return
+            if offset == 0x014:
+                systick.write_reload(value)
+                return
+            if offset == 0x018:
+                systick.write_current(value)
+                return
         if MPU_FIRST <= offset <= MPU_LAST:
             if size != 4:
                 self.guest_error(f"{size}-byte write to MPU register 0x{offset:03X} ignored")

@@ -11,11 +11,23 @@ clock QEMU's mps2 machines provide (25 core cycles per tick at 25 MHz).
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Protocol
 
 from emulator.clock import Clock, Timer
 
 ENABLE, TICKINT, CLKSOURCE, COUNTFLAG = 1 << 0, 1 << 1, 1 << 2, 1 << 16
 MAX = 0xFFFFFF
+
+
+class NativeCopy(Protocol):
+    """What native code needs to compute ``SysTick.value()`` (``emulator.cpu.scsread``)."""
+
+    st_enabled: int
+    st_cycles_per_tick: int
+    st_start: int
+    st_start_value: int
+    st_reload: int
+    st_stopped_value: int
 
 
 class SysTick:
@@ -24,6 +36,8 @@ class SysTick:
         self.pend = pend
         self.ref_hz = ref_hz
         self.timer: Timer | None = None
+        # A copy of the programming for native reads of CVR (emulator.cpu.scsread), if any.
+        self.native: NativeCopy | None = None
         self.reset()
 
     def reset(self) -> None:
@@ -36,6 +50,18 @@ class SysTick:
         self.start_value = 0    # counter value at ``start``
         self.flag_cleared_at = 0
         self.stopped_value = 0
+        self._publish()
+
+    def _publish(self) -> None:
+        """After any change of the programming: the native copy follows."""
+        native = self.native
+        if native is not None:
+            native.st_enabled = self.csr & ENABLE
+            native.st_cycles_per_tick = self.cycles_per_tick()
+            native.st_start = self.start
+            native.st_start_value = self.start_value
+            native.st_reload = self.reload
+            native.st_stopped_value = self.stopped_value
 
     # -- time arithmetic ----------------------------------------------------
     def cycles_per_tick(self) -> int:
@@ -95,22 +121,22 @@ class SysTick:
         return value
 
     def write_csr(self, value: int) -> None:
-        was_enabled = self.csr & ENABLE
+        was = self.csr
         current = self.value()
-        self.csr = (self.csr & COUNTFLAG) | (value & 0x7)
-        if self.csr & ENABLE and not was_enabled:
-            self._restart(current)
-        elif not self.csr & ENABLE and was_enabled:
+        csr = self.csr = (was & COUNTFLAG) | (value & 0x7)
+        if csr & ENABLE:
+            self._restart(current)  # started, or CLKSOURCE may have changed
+        elif was & ENABLE:
             self.stopped_value = current
             self._cancel()
-        elif self.csr & ENABLE:
-            self._restart(current)  # CLKSOURCE may have changed
+        self._publish()
 
     def write_reload(self, value: int) -> None:
         current = self.value()
         self.reload = value & MAX
         if self.csr & ENABLE:
             self._restart(current)
+        self._publish()
 
     def write_current(self, _value: int) -> None:
         # Any write clears the counter and COUNTFLAG; the next tick reloads.
@@ -119,6 +145,7 @@ class SysTick:
         self.stopped_value = 0
         if self.csr & ENABLE:
             self._restart(0)
+        self._publish()
 
     # -- scheduling ----------------------------------------------------------------
     def _cancel(self) -> None:
@@ -134,18 +161,26 @@ class SysTick:
         self._schedule_next()
 
     def _schedule_next(self) -> None:
-        self._cancel()
-        if not self.csr & ENABLE:
-            return
+        timer = self.timer
+        when = self._next_zero() if self.csr & ENABLE else None
+        if timer is not None:
+            if when == timer.when and not timer.cancelled:
+                return  # re-armed for the same cycle: the event stays as it is
+            timer.cancel()
+            self.timer = None
+        if when is not None:
+            self.timer = self.clock.call_at(when, self.expire, "systick")
+
+    def _next_zero(self) -> int | None:
+        """The cycle of the next 1->0 transition after now (None: never)."""
         cpt = self.cycles_per_tick()
         now_ticks = (self.clock.now - self.start) // cpt
         k = self._transitions_until(now_ticks)
         if not self.reload and k >= 1:
-            return
+            return None
         if not self._first_zero():
-            return
-        when = self.start + self._zero_tick(k) * cpt
-        self.timer = self.clock.call_at(when, self.expire, "systick")
+            return None
+        return self.start + self._zero_tick(k) * cpt
 
     def expire(self) -> None:
         """The 1->0 transition (a clock event)."""
@@ -165,3 +200,4 @@ class SysTick:
         for k, v in state.items():
             setattr(self, k, v)
         self._schedule_next()
+        self._publish()

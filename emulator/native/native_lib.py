@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 NATIVE_DIR = Path(__file__).resolve().parent
-SOURCES = ("blockclock", "wordfifo", "excpath", "regwin")
+SOURCES = ("blockclock", "wordfifo", "excpath", "regwin", "scsread")
 
 _loaded: dict[str, ctypes.CDLL] = {}
 

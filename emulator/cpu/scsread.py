@@ -1,0 +1,123 @@
+"""SysTick's CVR and the SCB's ICSR read without Python (``native/scsread.c``).
+
+The SCS window's read callback answers word reads of SYST_CVR and ICSR in C and passes
+every other read to the model's Python ``read``, as ``emulator.bus.regwin`` does for
+stored-value registers. The answers are the model's own:
+
+* CVR: ``SysTick.value()`` computed from the counter's programming, which ``SysTick``
+  copies here whenever it changes (``publish``), and the clock's cycle count mid-slice:
+  the count when the slice began (``CortexM3.native_base``) plus the block clock's
+  progress, which is what ``clock.now`` is inside a slice.
+* ICSR: the IPSR read from the core, the pending fields as the model last computed them
+  (valid until ``ExceptionState`` drops them on any change of its pending, enabled,
+  priority or active state), and RETTOBASE from the IPSR and the active set.
+
+A read here never calls the CPU's ``native_sync``: neither answer depends on whether a
+natively taken SysTick handler is Python's yet (C adds it to the active set itself).
+"""
+
+from __future__ import annotations
+
+import ctypes
+from typing import TYPE_CHECKING
+
+from emulator.native import native_lib
+
+if TYPE_CHECKING:
+    from emulator.cpu.cortexm import CortexM3
+
+ACTIVE_SEVERAL = -1
+
+
+class _Port(ctypes.Structure):
+    _fields_ = [
+        ("slow_read", ctypes.c_void_p),
+        ("slow_user", ctypes.c_void_p),
+        ("base", ctypes.c_void_p),
+        ("progress", ctypes.c_void_p),
+        ("tick_active", ctypes.c_void_p),
+        ("tick_flags", ctypes.c_void_p),
+        ("reg_read", ctypes.c_void_p),
+        ("reg_ipsr", ctypes.c_int32),
+        ("off", ctypes.c_uint32),
+        ("st_enabled", ctypes.c_int64),
+        ("st_cycles_per_tick", ctypes.c_int64),
+        ("st_start", ctypes.c_int64),
+        ("st_start_value", ctypes.c_int64),
+        ("st_reload", ctypes.c_int64),
+        ("st_stopped_value", ctypes.c_int64),
+        ("icsr_valid", ctypes.c_uint32),
+        ("icsr_bits", ctypes.c_uint32),
+        ("active", ctypes.c_int32),
+        ("pad", ctypes.c_uint32),
+        ("fast_reads", ctypes.c_uint64),
+    ]
+
+
+def _library() -> ctypes.CDLL:
+    return native_lib.load("scsread", (_Port, "sr_sizeof"), {
+        "sr_peek": (ctypes.c_int, [ctypes.POINTER(_Port), ctypes.c_void_p, ctypes.c_uint64, ctypes.c_uint,
+                                   ctypes.POINTER(ctypes.c_uint32)]),
+        "sr_read": (ctypes.c_uint64, [ctypes.c_void_p, ctypes.c_uint64, ctypes.c_uint, ctypes.c_void_p]),
+    })
+
+
+def active_summary(active: int) -> int:
+    """The active set as the C side keeps it: 0 none, n only exception n, or ACTIVE_SEVERAL."""
+    if not active:
+        return 0
+    if active & (active - 1):
+        return ACTIVE_SEVERAL
+    return active.bit_length() - 1
+
+
+class ScsReadPort:
+    """The native read side of the SCS window (the ``map_mmio`` interface of a RegisterWindow)."""
+
+    __slots__ = ("_lib", "port", "_ref", "_cpu")
+
+    def __init__(self, cpu: CortexM3) -> None:
+        self._lib = _library()
+        self._cpu = cpu
+        p = self.port = _Port()
+        p.base, p.progress, p.tick_active, p.tick_flags, p.reg_read, p.reg_ipsr = cpu.native_clock()
+        self._ref = ctypes.byref(p)
+
+    # -- the CPU's MMIO mapping ---------------------------------------------------------------------
+    def callbacks(self) -> tuple[int, int]:
+        return ctypes.cast(self._lib.sr_read, ctypes.c_void_p).value or 0, ctypes.addressof(self.port)
+
+    def set_slow_path(self, read: int, user: int = 0) -> None:
+        self.port.slow_read = read
+        self.port.slow_user = user
+
+    @property
+    def off(self) -> bool:
+        """Every read takes the slow path (the SCS traces its registers)."""
+        return bool(self.port.off)
+
+    @off.setter
+    def off(self, value: bool) -> None:
+        self.port.off = bool(value)
+
+    @property
+    def fast_reads(self) -> int:
+        return self.port.fast_reads
+
+    # -- the model's side ---------------------------------------------------------------------------
+    def store_icsr(self, bits: int, active: int) -> None:
+        """ICSR's fields besides VECTACTIVE and RETTOBASE, valid until the NVIC drops them."""
+        p = self.port
+        p.icsr_bits = bits
+        p.active = active_summary(active)
+        p.icsr_valid = 1
+
+    def drop_icsr(self) -> None:
+        self.port.icsr_valid = 0
+
+    def peek(self, offset: int, size: int) -> int | None:
+        """What a read would return without the model, or None when it would reach the model."""
+        out = ctypes.c_uint32()
+        if self._lib.sr_peek(self._ref, self._cpu.uc._uch, offset, size, ctypes.byref(out)):
+            return out.value
+        return None

@@ -1,0 +1,139 @@
+/*
+ * The System Control Space's hot reads served without Python: SysTick's
+ * current value (SYST_CVR, 0x018) and the SCB's ICSR (0xD04), word reads
+ * only. Every other read goes to the next callback (the SCS model's Python
+ * trampoline). Writes never come here.
+ *
+ * CVR is computed as emulator/cpu/systick.py's SysTick.value() computes it,
+ * from the counter's programming (which the model copies here whenever it
+ * changes) and the clock's cycle count: the clock's count when the slice
+ * began plus the block clock's progress into it (clock.now inside a slice).
+ *
+ * ICSR is the IPSR read from the core (VECTACTIVE) plus an image of the
+ * fields that depend on the NVIC's pending, enabled and priority state,
+ * which the model stores after computing ICSR in Python and which is valid
+ * until that state changes (emulator/cpu/nvic.py drops it). RETTOBASE is
+ * worked out here from the IPSR and the active set: the model's (stored as
+ * "none", "only n" or "several") plus SysTick while the block clock runs a
+ * natively taken tick handler Python does not know of yet.
+ *
+ * Built by emulator/native/native_lib.py; the layout is mirrored in
+ * emulator/cpu/scsread.py.
+ */
+#include <stdint.h>
+
+typedef uint64_t (*slow_read_t)(void *uc, uint64_t offset, unsigned size, void *user);
+typedef int (*uc_reg_read_fn)(void *uc, int regid, void *value);
+
+#define SYST_CVR 0x018u
+#define ICSR 0xD04u
+#define SYSTICK 15
+#define RETTOBASE (1u << 11)
+#define ACTIVE_SEVERAL (-1)
+
+typedef struct {
+    slow_read_t slow_read;
+    void *slow_user;
+    const int64_t *base;         /* the clock's cycle count when the running slice began */
+    const int64_t *progress;     /* the block clock's block_start: cycles into the slice */
+    const int32_t *tick_active;  /* the block clock's: a natively taken SysTick handler runs */
+    const int32_t *tick_flags;   /* the block clock's: that entry left work for Python */
+    uc_reg_read_fn reg_read;
+    int32_t reg_ipsr;
+    uint32_t off;                /* nonzero: every read takes the slow path (register tracing) */
+    /* SysTick's programming (systick.py) */
+    int64_t st_enabled;
+    int64_t st_cycles_per_tick;
+    int64_t st_start;
+    int64_t st_start_value;
+    int64_t st_reload;
+    int64_t st_stopped_value;
+    /* ICSR without VECTACTIVE and RETTOBASE, while icsr_valid */
+    uint32_t icsr_valid;
+    uint32_t icsr_bits;
+    int32_t active;              /* the model's active set: 0 none, n only n, ACTIVE_SEVERAL */
+    uint32_t pad;
+    uint64_t fast_reads;
+} scs_read_t;
+
+uint64_t sr_sizeof(void) { return sizeof(scs_read_t); }
+
+/* SysTick.value(): 1 and the value in *out, or 0 when Python must answer. */
+static int cvr(const scs_read_t *s, uint32_t *out)
+{
+    if (!s->st_enabled) {
+        *out = (uint32_t)s->st_stopped_value;
+        return 1;
+    }
+    int64_t elapsed = *s->base + *s->progress - s->st_start;
+    if (elapsed < 0 || s->st_cycles_per_tick <= 0) {
+        return 0;  /* never the case; Python's floor division decides it */
+    }
+    int64_t n = elapsed / s->st_cycles_per_tick;
+    int64_t reload = s->st_reload, start_value = s->st_start_value;
+    int64_t first = start_value ? start_value : (reload ? reload + 1 : 0);
+    int64_t v;
+    if (!first) {
+        v = 0;
+    } else if (n < first) {
+        v = start_value ? start_value - n : (n == 0 ? 0 : reload + 1 - n);
+    } else if (!reload) {
+        v = 0;
+    } else {
+        int64_t m = (n - first) % (reload + 1);
+        v = m == 0 ? 0 : reload + 1 - m;
+    }
+    *out = (uint32_t)v;
+    return 1;
+}
+
+static int icsr(const scs_read_t *s, void *uc, uint32_t *out)
+{
+    uint32_t ipsr = 0;
+    if (!s->icsr_valid || *s->tick_flags || s->reg_read(uc, s->reg_ipsr, &ipsr) != 0) {
+        return 0;
+    }
+    ipsr &= 0x1FFu;
+    int32_t active = s->active;
+    if (*s->tick_active && active != SYSTICK) {
+        active = active == 0 ? SYSTICK : ACTIVE_SEVERAL;
+    }
+    uint32_t v = ipsr | s->icsr_bits;
+    if (ipsr && (active == 0 || active == (int32_t)ipsr)) {
+        v |= RETTOBASE;
+    }
+    *out = v;
+    return 1;
+}
+
+/* 1 and the value in *out when this read is served here, else 0. */
+static int serve(const scs_read_t *s, void *uc, uint64_t offset, unsigned size, uint32_t *out)
+{
+    if (s->off || size != 4) {
+        return 0;
+    }
+    if (offset == SYST_CVR) {
+        return cvr(s, out);
+    }
+    if (offset == ICSR) {
+        return icsr(s, uc, out);
+    }
+    return 0;
+}
+
+uint64_t sr_read(void *uc, uint64_t offset, unsigned size, void *user)
+{
+    scs_read_t *s = user;
+    uint32_t v;
+    if (serve(s, uc, offset, size, &v)) {
+        s->fast_reads++;
+        return v;
+    }
+    return s->slow_read(uc, offset, size, s->slow_user);
+}
+
+/* What sr_read would answer without the slow path, counting nothing (tests). */
+int sr_peek(const scs_read_t *s, void *uc, uint64_t offset, unsigned size, uint32_t *out)
+{
+    return serve(s, uc, offset, size, out);
+}

@@ -1,0 +1,189 @@
+"""Native SysTick CVR and ICSR reads against the Python path, on random runs of the SCS.
+
+Two twin cores with their SCS see the same random sequence of SysTick writes
+(both clock sources, zero and non-zero reloads, enabling and stopping), NVIC
+changes (pending, enables, priorities, active exceptions and the IPSR that
+goes with them), clock advances with and without firing the due events,
+positions inside a running slice (the block clock's progress), natively taken
+SysTick handlers Python has not been told of, and reads. The first twin
+answers every CVR and ICSR read ``native/scsread.c`` serves from C
+(``ScsReadPort.peek``, what the CPU's mapping gives the firmware) and the rest
+through ``read``; the second answers everything through ``read``, syncing a
+native handler first as the CPU's trampoline does. The values read must be
+equal, and after each step the SysTick and NVIC state too.
+"""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+from unicorn import arm_const as A
+
+from emulator.clock import Clock
+from emulator.cpu.cortexm import CortexM3
+from emulator.cpu.nvic import IRQ0, NMI, PENDSV, SVCALL, SYSTICK, ExceptionState
+from emulator.cpu.scs import SystemControlSpace
+
+HZ = 25_000_000
+SYST_CSR, SYST_RVR, SYST_CVR, ICSR = 0x010, 0x014, 0x018, 0xD04
+NUM_IRQ = 8
+EXCEPTIONS = [NMI, SVCALL, PENDSV, SYSTICK, *range(IRQ0, IRQ0 + NUM_IRQ)]
+STEPS = 800
+
+
+class Core:
+    """A core, its NVIC and SCS, with no board around them."""
+
+    def __init__(self) -> None:
+        self.clock = Clock(HZ)
+        self.exc = ExceptionState(NUM_IRQ)
+        self.cpu = CortexM3(self.clock, self.exc)
+        self.scs = SystemControlSpace("scs", self.cpu, lambda _reason: None)
+        self.scs.reset()
+        self.clock.slice_progress = self.cpu.progress
+        self.bc = self.cpu._bc.state
+
+    def at(self, progress: int) -> None:
+        """The CPU ``progress`` cycles into a slice that began now."""
+        self.bc.block_start = progress
+
+    def end_slice(self) -> None:
+        self.cpu.native_sync()
+        self.clock.advance(self.bc.block_start)
+        self.bc.block_start = 0
+        self.cpu.native_base.value = self.clock.base
+
+    def state(self) -> tuple:
+        e = self.exc
+        return (self.scs.systick.get_state(), self.scs.systick.timer and self.scs.systick.timer.when,
+                e.pending, e.enabled, e.active, list(e.priority), self.cpu.ipsr(), self.clock.now)
+
+
+class Twins:
+    def __init__(self) -> None:
+        self.native, self.python = Core(), Core()
+        self.served = {SYST_CVR: 0, ICSR: 0}
+
+    def both(self, action) -> None:
+        a, b = action(self.native), action(self.python)
+        assert a == b
+
+    def read(self, offset: int) -> None:
+        port = self.native.scs.native_reads
+        fast = port.peek(offset, 4)
+        if fast is None:
+            self.native.cpu.native_sync()  # the trampoline's
+            a = self.native.scs.read(offset, 4)
+        else:
+            self.served[offset] += 1
+            a = fast
+        self.python.cpu.native_sync()
+        b = self.python.scs.read(offset, 4)
+        assert a == b, f"read of 0x{offset:03X}: native 0x{a:08X}, Python 0x{b:08X}"
+        # The native twin's handler becomes Python's later (the next Python call of the slice):
+        # now, for the states to compare equal.
+        self.native.cpu.native_sync()
+
+    def step(self, rng: random.Random) -> None:
+        kind = rng.random()
+        if kind < 0.25:
+            offset = rng.choice((SYST_CSR, SYST_RVR, SYST_CVR))
+            if offset == SYST_CSR:
+                value = rng.choice((0, 1, 3, 5, 7, 4, 0x10005))
+            elif offset == SYST_RVR:
+                value = rng.choice((0, 1, 2, 9, 100, 2499, 0xFFFFFF, rng.randrange(1 << 32)))
+            else:
+                value = rng.randrange(1 << 32)
+            self.both(lambda c: c.cpu.end_native_ticks() or c.scs.write(offset, 4, value))
+        elif kind < 0.45:
+            offset = rng.choice((SYST_CVR, ICSR, SYST_CVR, SYST_CSR))
+            for _ in range(rng.randrange(1, 4)):  # as polls and critical sections read
+                self.read(offset)
+        elif kind < 0.6:
+            cycles, fire = rng.choice((1, 3, 25, 99, 2500, 30_000)), rng.random() < 0.7
+            for c in (self.native, self.python):
+                c.end_slice()
+                c.clock.advance(cycles)
+                if fire:
+                    c.clock.fire_due()
+                c.cpu.native_base.value = c.clock.base
+        elif kind < 0.7:
+            p = self.native.bc.block_start + rng.choice((0, 1, 7, 24, 25, 26, 400))
+            self.both(lambda c: c.at(p))
+        elif kind < 0.9:
+            self.nvic(rng)
+        else:
+            self.native_tick(rng)
+
+    def nvic(self, rng: random.Random) -> None:
+        n = rng.choice(EXCEPTIONS)
+        what = rng.randrange(6)
+        on = rng.random() < 0.7
+        for c in (self.native, self.python):
+            c.cpu.native_sync()
+            e = c.exc
+            if what == 0:
+                e.set_pending(n)
+            elif what == 1:
+                e.clear_pending(n)
+            elif what == 2:
+                if n >= IRQ0:
+                    e.set_enabled(n, on)
+            elif what == 3:
+                e.set_priority(n, (n * 37) & 0xE0)
+            elif what == 4:  # entered: active, and the core in its handler
+                e.activate(n)
+                c.cpu.rw(A.UC_ARM_REG_IPSR, n)
+            else:  # returned to what was active before, or thread mode
+                e.deactivate(c.cpu.ipsr())
+                rest = e.active
+                c.cpu.rw(A.UC_ARM_REG_IPSR, rest.bit_length() - 1 if rest else 0)
+
+    def native_tick(self, rng: random.Random) -> None:
+        """A SysTick handler entered natively (Python's NVIC does not know of it yet), or
+        one returned from natively."""
+        if self.native.bc.tick_active and rng.random() < 0.5:
+            for c in (self.native, self.python):
+                c.bc.tick_active = 0
+                c.cpu.rw(A.UC_ARM_REG_IPSR, 0)
+            return
+        for c in (self.native, self.python):
+            if c.bc.tick_active or c.exc.active & ~(1 << SYSTICK) or c.cpu.ipsr():
+                return
+        for c in (self.native, self.python):
+            c.bc.tick_active = 1
+            c.cpu.rw(A.UC_ARM_REG_IPSR, SYSTICK)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_native_cvr_and_icsr_reads_match_python(seed):
+    rng = random.Random(seed)
+    twins = Twins()
+    for _ in range(STEPS):
+        twins.step(rng)
+        assert twins.native.state() == twins.python.state()
+    assert twins.served[SYST_CVR] > 50 and twins.served[ICSR] > 20, twins.served
+
+
+def test_icsr_image_dropped_by_every_nvic_change():
+    c = Core()
+    port = c.scs.native_reads
+    c.scs.read(ICSR, 4)
+    assert port.peek(ICSR, 4) == 0
+    c.exc.set_pending(PENDSV)
+    assert port.peek(ICSR, 4) is None  # PENDSVSET now: Python answers, then C again
+    assert c.scs.read(ICSR, 4) == port.peek(ICSR, 4) == (1 << 28) | (PENDSV << 12)
+    for change in (lambda e: e.set_priority(PENDSV, 0x40), lambda e: setattr(e, "pending", 0),
+                   lambda e: e.set_enabled(IRQ0, True), lambda e: e.activate(SVCALL)):
+        c.scs.read(ICSR, 4)
+        assert port.peek(ICSR, 4) is not None
+        change(c.exc)
+        assert port.peek(ICSR, 4) is None
+
+
+def test_traced_scs_reads_only_through_python():
+    c = Core()
+    c.scs.trace = True
+    assert c.scs.native_register_window() is c.scs.native_reads
+    assert c.scs.native_reads.peek(SYST_CVR, 4) is None
