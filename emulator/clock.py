@@ -42,13 +42,16 @@ class Timer:
         return f"Timer({self.name!r} at {self.when}{' cancelled' if self.cancelled else ''})"
 
 
+COMPACT_MIN = 64  # heap entries below which cancelled timers are left to pop off the top
+
+
 def _no_progress() -> int:
     return 0
 
 
 class Clock:
     __slots__ = ("hz", "base", "slice_progress", "_heap", "_seq", "slice_end",
-                 "on_earlier_deadline")
+                 "on_earlier_deadline", "_compact_at")
 
     def __init__(self, hz: int) -> None:
         if hz <= 0:
@@ -57,6 +60,10 @@ class Clock:
         self.base = 0
         self.slice_progress: Callable[[], int] = _no_progress
         self._heap: list[Timer] = []
+        # Cancelled timers stay in the heap until they reach its top; past this size the heap
+        # is rebuilt without them (a timer re-armed at every register write, as SysTick under a
+        # tickless idle, would otherwise leave thousands behind).
+        self._compact_at = COMPACT_MIN
         self._seq = count()
         # While the CPU runs a slice: where it ends, and how to end it sooner.
         self.slice_end: int | None = None
@@ -75,10 +82,20 @@ class Clock:
 
     def call_at(self, when: int, callback: Callable[[], None], name: str = "") -> Timer:
         timer = Timer(max(when, self.base), next(self._seq), callback, name)
-        heapq.heappush(self._heap, timer)
+        heap = self._heap
+        heapq.heappush(heap, timer)
+        if len(heap) > self._compact_at:
+            self._compact()
         if self.slice_end is not None and timer.when < self.slice_end and self.on_earlier_deadline:
             self.on_earlier_deadline()
         return timer
+
+    def _compact(self) -> None:
+        """Drop the cancelled timers (in place; the firing order is (when, seq) either way)."""
+        heap = self._heap
+        heap[:] = [t for t in heap if not t.cancelled]
+        heapq.heapify(heap)
+        self._compact_at = max(COMPACT_MIN, 2 * len(heap))
 
     def call_after(self, delay: int, callback: Callable[[], None], name: str = "") -> Timer:
         return self.call_at(self.now + max(0, delay), callback, name)
@@ -148,3 +165,4 @@ class Clock:
 
     def clear(self) -> None:
         self._heap.clear()
+        self._compact_at = COMPACT_MIN

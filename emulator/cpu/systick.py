@@ -88,9 +88,12 @@ class SysTick:
         return 1 + (ticks - first) // (self.reload + 1)
 
     def value(self) -> int:
+        return self._value_at(self.clock.now)
+
+    def _value_at(self, now: int) -> int:
         if not self.csr & ENABLE:
             return self.stopped_value
-        n = (self.clock.now - self.start) // self.cycles_per_tick()
+        n = (now - self.start) // self.cycles_per_tick()
         first = self._first_zero()
         if not first:
             return 0
@@ -122,30 +125,41 @@ class SysTick:
 
     def write_csr(self, value: int) -> None:
         was = self.csr
-        current = self.value()
+        now = self.clock.now
+        current = self._value_at(now)
         csr = self.csr = (was & COUNTFLAG) | (value & 0x7)
+        native = self.native
         if csr & ENABLE:
-            self._restart(current)  # started, or CLKSOURCE may have changed
+            self._restart(current, now)  # started, or CLKSOURCE may have changed
+            if native is not None:
+                native.st_enabled = 1
+                native.st_cycles_per_tick = self.cycles_per_tick()
         elif was & ENABLE:
             self.stopped_value = current
             self._cancel()
-        self._publish()
+            if native is not None:
+                native.st_enabled = 0
+                native.st_stopped_value = current
 
     def write_reload(self, value: int) -> None:
-        current = self.value()
+        now = self.clock.now
+        current = self._value_at(now)
         self.reload = value & MAX
+        if self.native is not None:
+            self.native.st_reload = self.reload
         if self.csr & ENABLE:
-            self._restart(current)
-        self._publish()
+            self._restart(current, now)
 
     def write_current(self, _value: int) -> None:
         # Any write clears the counter and COUNTFLAG; the next tick reloads.
+        now = self.clock.now
         self.csr &= ~COUNTFLAG
-        self.flag_cleared_at = self.clock.now
+        self.flag_cleared_at = now
         self.stopped_value = 0
+        if self.native is not None:
+            self.native.st_stopped_value = 0
         if self.csr & ENABLE:
-            self._restart(0)
-        self._publish()
+            self._restart(0, now)
 
     # -- scheduling ----------------------------------------------------------------
     def _cancel(self) -> None:
@@ -153,16 +167,26 @@ class SysTick:
             self.timer.cancel()
             self.timer = None
 
-    def _restart(self, value: int) -> None:
-        self.start = self.clock.now
+    def _restart(self, value: int, now: int) -> None:
+        """Count on from ``value`` at ``now`` (the native copy's start follows)."""
+        self.start = now
         self.start_value = value
-        if self.flag_cleared_at < self.start:
-            self.flag_cleared_at = self.start
-        self._schedule_next()
+        if self.flag_cleared_at < now:
+            self.flag_cleared_at = now
+        native = self.native
+        if native is not None:
+            native.st_start = now
+            native.st_start_value = value
+        # The first 1->0 transition: `value` ticks on, or a reload's worth from 0 (never with none).
+        first = value or (self.reload + 1 if self.reload else 0)
+        self._arm(now + first * self.cycles_per_tick() if first else None)
 
     def _schedule_next(self) -> None:
+        self._arm(self._next_zero() if self.csr & ENABLE else None)
+
+    def _arm(self, when: int | None) -> None:
+        """The clock event of the next 1->0 transition at ``when`` (None: none)."""
         timer = self.timer
-        when = self._next_zero() if self.csr & ENABLE else None
         if timer is not None:
             if when == timer.when and not timer.cancelled:
                 return  # re-armed for the same cycle: the event stays as it is

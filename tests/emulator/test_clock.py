@@ -42,6 +42,24 @@ def test_cancelled_events_do_not_fire(clock):
     assert clock.next_deadline() is None
 
 
+def test_cancelled_events_do_not_pile_up_and_order_is_kept(clock):
+    """A timer re-armed at every write (SysTick under a tickless idle) leaves its cancelled
+    predecessors behind; the heap is rebuilt without them, and what fires, and in which order
+    (time, then scheduling order), is what it would be without the rebuilds."""
+    fired = []
+    keep = [clock.call_at(1000 + 10 * (i % 7), lambda i=i: fired.append(i)) for i in range(40)]
+    rearmed = None
+    for i in range(10_000):
+        if rearmed is not None:
+            rearmed.cancel()
+        rearmed = clock.call_at(5000 + i, lambda: fired.append("last"))
+    assert len(clock._heap) <= 4 * len(keep) + 2
+    clock.advance(20_000)
+    clock.fire_due()
+    assert fired == sorted(range(40), key=lambda i: (i % 7, i)) + ["last"]
+    assert keep[0].cancelled  # fired timers are marked done
+
+
 def test_next_deadline_besides_one_timer_matches_a_scan(clock):
     """``next_deadline(besides=t)``: the earliest live timer other than ``t``, whatever the heap's
     shape and cancellations (compared with a scan of the pending timers)."""
