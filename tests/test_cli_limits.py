@@ -39,6 +39,10 @@ CASES = [
     (["run", str(FW / "hello.elf"), "--gdb", "99999"], 2, "--gdb 99999: expected a TCP port 1..65535"),
     (["run", str(FW / "hello.elf"), "--base", "0x1000"], 2, "--base is for a raw binary"),
     (["run", str(FW / "hello.elf"), "--forward", "tcp:8080:80"], 2, "--forward needs --net"),
+    (["run", str(FW / "hello.elf"), "--wire-rate", "nan"], 2,
+     "--wire-rate 'nan': expected Mbit/s from 0 (no wire time) to 100000"),
+    (["run", str(ROOT / "platforms/simulations/rawping-pair.yaml"), "--wire-rate", "10"], 2,
+     "--wire-rate is for one board"),
     (["wifi-module", "--serial", "socket://127.0.0.1:99999"], 2,
      "--serial 'socket://127.0.0.1:99999': expected socket://HOST:PORT with a port 1..65535"),
 ]

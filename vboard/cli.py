@@ -97,6 +97,10 @@ def build_parser() -> argparse.ArgumentParser:
     net.add_argument("--dns-record", action="append", default=[], metavar="NAME=IP",
                      help="answer DNS queries for NAME with IP (repeatable)")
     net.add_argument("--dns-file", metavar="FILE", help="hosts-style file of DNS records (IP NAME...)")
+    net.add_argument("--wire-rate", metavar="MBPS", default=None,
+                     help="the board's Ethernet wire in Mbit/s: a frame to the board takes its serialisation "
+                     "time on it (default: 100, the LAN9118's PHY; 0: none, a frame arrives the instant it "
+                     "is sent, as on QEMU)")
     run.add_argument("--gdb", metavar="PORT", type=int, help="wait for a GDB connection on 127.0.0.1:PORT")
     run.add_argument("--strict", action="store_true",
                      help="stop at the first access to an address no memory or device serves (a fault "
@@ -153,6 +157,7 @@ def _run_board(args: argparse.Namespace, run_begins: Callable[[], None]) -> int:
     from vboard.spec_cache import default_spec_cache
 
     max_time = parse_duration(args.max_time) if args.max_time else None
+    wire_bps = parse_wire_rate(args.wire_rate or "100")
     args.pace_given = args.pace is not None
     args.pace = args.pace or "fast"
     if args.firmware.endswith((".yaml", ".yml")):
@@ -162,6 +167,8 @@ def _run_board(args: argparse.Namespace, run_begins: Callable[[], None]) -> int:
             raise UsageError("--net is for one board; a simulation's boards share their own switch")
         if args.cmdline is not None:
             raise UsageError("--cmdline is for one board, not a simulation")
+        if args.wire_rate is not None:
+            raise UsageError("--wire-rate is for one board; a simulation file gives each port's rate_mbps")
         run_begins()
         return run_simulation(args, max_time, lambda m: _status(args, m))
     if args.dns_record or args.dns_file:
@@ -220,7 +227,8 @@ def _run_board(args: argparse.Namespace, run_begins: Callable[[], None]) -> int:
             raise UsageError(f"--net/--pcap: {platform.name} has no Ethernet device")
         network = attach_network(machine, args.net, forwards=args.forward, pcap=args.pcap,
                                  dns_records=args.dns_record, dns_file=args.dns_file,
-                                 host_input=host_input, on_error=lambda m: _status(args, m))
+                                 host_input=host_input, on_error=lambda m: _status(args, m),
+                                 wire_bps=wire_bps)
         if network.status() is not None:
             _status(args, network.status())
         # Threads that still hand host input over (UART endpoints, passt's guest
@@ -290,6 +298,17 @@ def _report_lost_output(args: argparse.Namespace, errors: list[tuple[str, str | 
         if error:
             print(f"vboard: error: {what}{error} (output after it is lost)", file=sys.stderr, flush=True)
             args.output_lost = True
+
+
+def parse_wire_rate(text: str) -> int:
+    """``--wire-rate MBPS`` in bits per second (0: no wire time)."""
+    try:
+        mbps = float(text)
+    except ValueError:
+        mbps = -1.0
+    if not 0.0 <= mbps <= 100_000.0:  # (NaN fails too)
+        raise UsageError(f"--wire-rate '{text[:80]}': expected Mbit/s from 0 (no wire time) to 100000")
+    return int(mbps * 1_000_000)
 
 
 def _check_base_and_gdb(args: argparse.Namespace, base: int) -> None:

@@ -36,6 +36,7 @@ from bridge.net.pcapng import PcapngWriter
 from bridge.net.qemu_socket import SocketBackend, parse_socket_url
 from bridge.net.slirp import SlirpBackend
 from bridge.net.tap import TapBackend
+from emulator.net.frames import DEFAULT_LINK_BPS
 from emulator.net.network import Switch, SwitchPort
 
 NET_USAGE = "expected user, user,restrict=on, passt, tap:NAME, tap:NAME,create, socket:URL or none"
@@ -133,14 +134,15 @@ class NetworkAttachment:
                 pass
 
 
-def _ports_to_capture(machine: Any, switch: Switch, devices: list[str]) -> dict[str, SwitchPort]:
+def _ports_to_capture(machine: Any, switch: Switch, devices: list[str],
+                      wire_bps: int) -> dict[str, SwitchPort]:
     ports: dict[str, SwitchPort] = {}
     for name in devices:
         existing = next((p for p in switch.ports if p.name == name), None)
         if existing is not None:
             ports[name] = existing  # attached already (e.g. a simulation's switch)
             continue
-        ports[name] = switch.attach_device(name, machine.clock, machine.frame_port(name))
+        ports[name] = switch.attach_device(name, machine.clock, machine.frame_port(name), wire_bps=wire_bps)
     return ports
 
 
@@ -148,8 +150,12 @@ def attach_network(machine: Any, spec: str, *, switch: Switch | None = None,
                    forwards: Iterable[str | Forward] = (), pcap: str | Path | BinaryIO | None = None,
                    dns_records: Iterable[str] = (), dns_file: str | Path | None = None,
                    host_input: HostInputLike | None = None,
-                   on_error: Callable[[str], None] = print) -> NetworkAttachment:
+                   on_error: Callable[[str], None] = print,
+                   wire_bps: int = DEFAULT_LINK_BPS) -> NetworkAttachment:
     """Attach ``machine``'s Ethernet devices to a switch and the switch to the host per ``spec``.
+
+    ``wire_bps``: the rate of each board port's wire (frames to the board take their
+    serialisation time on it); 0: no wire time (QEMU's behaviour).
 
     Raises ``NetworkError`` (bad settings, a backend that cannot start) with a
     message fit for the user; nothing is left running when it raises. Later
@@ -187,7 +193,7 @@ def attach_network(machine: Any, spec: str, *, switch: Switch | None = None,
     if not devices and kind != "none":
         raise NetworkError(f"--net {spec}: this board has no Ethernet device")
     sw = switch if switch is not None else Switch(seed=0)
-    board_ports = _ports_to_capture(machine, sw, devices)
+    board_ports = _ports_to_capture(machine, sw, devices, wire_bps)
 
     writer: PcapngWriter | None = None
     if pcap is not None:

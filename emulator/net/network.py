@@ -135,9 +135,10 @@ class Switch:
         return sp
 
     def attach_device(self, name: str, clock: Clock, fp: FramePort,
-                      link: LinkModel | None = None) -> SwitchPort:
-        """Plug a device's frame port in: its sends enter here, deliveries go to it (on its wire)."""
-        sp = self.add_port(name, clock, fp.deliver, link, DEFAULT_LINK_BPS)
+                      link: LinkModel | None = None, wire_bps: int = DEFAULT_LINK_BPS) -> SwitchPort:
+        """Plug a device's frame port in: its sends enter here, deliveries go to it on its wire of
+        ``wire_bps`` (0: no wire, a frame arrives at the instant it is sent)."""
+        sp = self.add_port(name, clock, fp.deliver, link, wire_bps)
         fp.connect(sp.receive)
         sp.on_link_change.append(fp.set_link)
         fp.set_link(sp.link.up)

@@ -29,13 +29,13 @@ def test_wire_time_figures() -> None:
     assert MIN_FRAME_NS == wire_ns(42, DEFAULT_LINK_BPS) == 6_720  # an ARP is padded to the minimum
 
 
-def _arrivals(link: LinkModel | None, frames: list[bytes]) -> list[int]:
+def _arrivals(link: LinkModel | None, frames: list[bytes], wire_bps: int = DEFAULT_LINK_BPS) -> list[int]:
     clock = Clock(1_000_000_000)  # 1 ns per cycle: arrival times exactly as scheduled
     sw = Switch()
     fp = FramePort("eth")
     got: list[int] = []
     fp.on_receive = lambda _f: got.append(clock.now)
-    sw.attach_device("board", clock, fp, link)
+    sw.attach_device("board", clock, fp, link, wire_bps)
     host = sw.add_port("host", clock, lambda _f: None)
     for f in frames:
         host.receive(f)   # all at t = 0, as a backend hands over what one poll read
@@ -101,3 +101,21 @@ def test_back_to_back_frames_from_a_backend_in_the_pcap(tmp_path: Path) -> None:
     gaps = [b - a for a, b in zip(t[2:], t[3:], strict=False)]
     assert len(gaps) == 99 and min(gaps) >= MIN_FRAME_NS
     assert t[2] - t[1] >= MIN_FRAME_NS
+
+
+def test_the_board_port_wire_rate_is_a_setting() -> None:
+    """``--wire-rate``: 1000 Mbit/s serialises ten times faster; 0 delivers at the instant sent."""
+    frames = [_frame(i, 1514) for i in range(3)]
+    gig = wire_ns(1514, 1_000_000_000)
+    assert gig == MAX_FRAME_NS // 10
+    assert _arrivals(None, frames, 1_000_000_000) == [gig, 2 * gig, 3 * gig]
+    assert _arrivals(None, frames, 0) == [0, 0, 0]
+
+
+def test_attach_network_sets_the_board_ports_wire() -> None:
+    for wire_bps in (0, 1_000_000_000, DEFAULT_LINK_BPS):
+        att = attach_network(EthMachine(), "none", wire_bps=wire_bps)
+        try:
+            assert [p.wire_bps for p in att.board_ports.values()] == [wire_bps]
+        finally:
+            att.close()
