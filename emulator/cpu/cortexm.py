@@ -93,6 +93,8 @@ _MMIO_READ = ctypes.CFUNCTYPE(ctypes.c_uint64, ctypes.c_void_p, ctypes.c_uint64,
 _MMIO_WRITE = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_uint64, ctypes.c_uint, ctypes.c_uint64,
                                ctypes.c_void_p)
 
+NO_SLICE = -1  # CortexM3.native_base while no slice runs
+
 # Unicorn's "until" address: never executed on any board we model (the
 # top of the vendor-specific system region).
 UNTIL = 0xFFFFFF00
@@ -223,8 +225,9 @@ class CortexM3:
                                    ctypes.cast(self._intr_hook, ctypes.c_void_p).value or 0)
         self._progress = self.progress  # the clock's view into a running slice
         # The clock's cycle count when the running slice began, for native code that needs
-        # ``clock.now`` mid-slice (this plus the block clock's progress; see native_clock).
-        self.native_base = ctypes.c_int64(0)
+        # ``clock.now`` mid-slice (this plus the block clock's progress; see native_clock);
+        # NO_SLICE between slices (a debugger's or RPC's memory read of a device window).
+        self.native_base = ctypes.c_int64(NO_SLICE)
         # After a slice: the cycles of it spent asleep in WFI and the SysTick ticks taken natively.
         self.slice_idle = 0
         self.slice_ticks = 0
@@ -902,7 +905,8 @@ class CortexM3:
 
     def native_clock(self) -> tuple[int, int, int, int, int, int]:
         """For native MMIO read callbacks (``emulator.cpu.scsread``): the addresses of the slice's
-        starting cycle (``native_base``), of the block clock's progress into it, of its
+        starting cycle (``native_base``, NO_SLICE between slices), of the block clock's progress
+        into it, of its
         ``tick_active`` and ``tick_flags``, then ``uc_reg_read`` and the IPSR's register id."""
         s = self._bc.state
         at = ctypes.addressof(s)
@@ -941,6 +945,7 @@ class CortexM3:
         finally:
             self.running = False
             clock.slice_progress = _zero
+            self.native_base.value = NO_SLICE
         if err == UC_ERR_OK and uc._hook_exception is not None:
             self.slice_idle, self.slice_ticks = bc.state.idle, bc.state.ticks
             raise uc._hook_exception
@@ -986,6 +991,7 @@ class CortexM3:
         finally:
             self.running = False
             self._masks = None
+            self.native_base.value = NO_SLICE
         if self.mputlb.resume_pc is not None:  # a denied access to a split page: step it again,
             self.rw(A.UC_ARM_REG_PC, self.mputlb.resume_pc | 1)  # now into the trap page
             self.mputlb.resume_pc = None

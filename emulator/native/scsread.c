@@ -30,11 +30,13 @@ typedef int (*uc_reg_read_fn)(void *uc, int regid, void *value);
 #define SYSTICK 15
 #define RETTOBASE (1u << 11)
 #define ACTIVE_SEVERAL (-1)
+#define NO_SLICE (-1) /* cortexm.NO_SLICE */
 
 typedef struct {
     slow_read_t slow_read;
     void *slow_user;
-    const int64_t *base;         /* the clock's cycle count when the running slice began */
+    const int64_t *base;         /* the clock's cycle count when the running slice began, or
+                                    NO_SLICE: a read between slices (a debugger's) is Python's */
     const int64_t *progress;     /* the block clock's block_start: cycles into the slice */
     const int32_t *tick_active;  /* the block clock's: a natively taken SysTick handler runs */
     const int32_t *tick_flags;   /* the block clock's: that entry left work for Python */
@@ -65,7 +67,11 @@ static int cvr(const scs_read_t *s, uint32_t *out)
         *out = (uint32_t)s->st_stopped_value;
         return 1;
     }
-    int64_t elapsed = *s->base + *s->progress - s->st_start;
+    int64_t base = *s->base;
+    if (base == NO_SLICE) {
+        return 0;
+    }
+    int64_t elapsed = base + *s->progress - s->st_start;
     if (elapsed < 0 || s->st_cycles_per_tick <= 0) {
         return 0;  /* never the case; Python's floor division decides it */
     }

@@ -43,6 +43,7 @@ class Core:
         self.scs.reset()
         self.clock.slice_progress = self.cpu.progress
         self.bc = self.cpu._bc.state
+        self.cpu.native_base.value = self.clock.base  # a slice runs: the C side may answer CVR
 
     def at(self, progress: int) -> None:
         """The CPU ``progress`` cycles into a slice that began now."""
@@ -187,3 +188,26 @@ def test_traced_scs_reads_only_through_python():
     c.scs.trace = True
     assert c.scs.native_register_window() is c.scs.native_reads
     assert c.scs.native_reads.peek(SYST_CVR, 4) is None
+
+
+def test_cvr_between_slices_is_the_models(board):
+    """Outside a slice (a debugger's or RPC's read of the SCS through the CPU's memory map)
+    CVR goes to the model, whose clock has no slice progress; inside, C answers."""
+    b = board("""
+reset:
+    ldr r0, =0xE000E010
+    ldr r1, =99999
+    str r1, [r0, #4]
+    movs r1, #5
+    str r1, [r0]
+spin:
+    ldr r2, [r0, #8]
+    b spin
+""")
+    b.run(12_345, expect="time")
+    m = b.m
+    port = m.scs.native_reads
+    assert port.peek(SYST_CVR, 4) is None
+    cvr = int.from_bytes(m.cpu.uc.mem_read(0xE000E000 + SYST_CVR, 4), "little")
+    assert cvr == m.scs.systick.value() == 99999 - (m.clock.now - m.scs.systick.start) + 1
+    assert port.fast_reads > 1000  # the loop's reads
