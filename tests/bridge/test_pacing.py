@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import ctypes
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-from bridge.pacing import IdlePacer, RealtimePacer
+from bridge.pacing import TIMER_SLACK_NS, IdlePacer, RealtimePacer
 from emulator.board.loader import load_image
 from emulator.board.machine import Machine
 from emulator.board.platform import load_platform
@@ -78,3 +80,22 @@ def test_a_sleeping_board_waits_for_the_wall_clock_with_idle_pacing(firmware: Pa
     m.pacer = IdlePacer(m.clock)
     m.pacer.anchor(0)
     assert _elapsed(lambda: m.run(m.clock.hz // 5)) >= 0.19
+
+
+def test_the_waiting_thread_gets_a_microsecond_of_timer_slack() -> None:
+    """The kernel's default slack (50 µs) would stretch a 6.7 µs wire-time sleep to ~57 µs."""
+    libc = ctypes.CDLL(None)
+    pr_set_timerslack, pr_get_timerslack, default_ns = 29, 30, 50_000
+    seen: list[int] = []
+
+    def waiter() -> None:
+        libc.prctl(pr_set_timerslack, default_ns, 0, 0, 0)  # (a thread inherits its creator's)
+        seen.append(libc.prctl(pr_get_timerslack, 0, 0, 0, 0))
+        pacer = RealtimePacer(1_000_000)
+        pacer(pacer.start_cycles)  # due at once: no wait, the slack is set all the same
+        seen.append(libc.prctl(pr_get_timerslack, 0, 0, 0, 0))
+
+    t = threading.Thread(target=waiter)
+    t.start()
+    t.join(10)
+    assert seen == [default_ns, TIMER_SLACK_NS]
