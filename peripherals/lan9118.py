@@ -126,12 +126,18 @@ INT_DEAS timing, WORD_SWAP (stored; only meaningful on a 16-bit bus), MAC_CR PAD
 stripping), RX length-error bit, collisions and half duplex, RDFL/TDFU, 16-bit bus mode,
 wire timing (TX and loopback are instant).
 
-Native reads (no Python call): the RX data port and RX_FIFO_INF (``fifo_port``), and from the
-stored values the plain registers (BYTE_TEST, INT_EN, FIFO_INT, RX_CFG, TX_CFG, HW_CFG,
-PMT_CTRL, GPIO_CFG, GPT_CFG, MAC_CSR_CMD/DATA, AFC_CFG, E2P_CMD/DATA, ...), ID_REV (its
-stored value is ``id_rev``) and INT_STS while no GPT wrap is scheduled (its read catches a
-due wrap up). IRQ_CFG (IRQ_INT is computed), TX_FIFO_INF, GPT_CNT, FREE_RUN and the status
-FIFOs are Python.
+Native accesses (no Python call), through ``fifo_port``: RX data port reads; TX data FIFO
+writes the model would only store (commands A and B that open or continue a packet without an
+error, data words but a buffer's last, while the FIFO has room; the port follows the
+assembler state ``_tx_grant`` hands over, and ``_tx_sync`` replays what it took through the
+same assembler before anything looks at the TX state); pops and peeks of the RX and TX status
+FIFOs while they hold a word (TX pops not while packets wait in ``_tx_held``: a pop restarts
+the transmitter); RX_FIFO_INF and TX_FIFO_INF. From the stored values (``register_window``):
+the plain registers (BYTE_TEST, INT_EN, FIFO_INT, RX_CFG, TX_CFG, HW_CFG, PMT_CTRL, GPIO_CFG,
+GPT_CFG, MAC_CSR_CMD/DATA, AFC_CFG, E2P_CMD/DATA, ...), ID_REV (its stored value is
+``id_rev``) and INT_STS while no GPT wrap is scheduled (its read catches a due wrap up).
+IRQ_CFG (IRQ_INT is computed), GPT_CNT, FREE_RUN, a buffer's last TX word (it sends the
+frame) and every other write are Python.
 
 Stats for tests and observability: ``tx_frames``, ``rx_frames``, ``tx_dropped`` and
 ``rx_dropped`` (dicts by reason); they survive resets and snapshots.
@@ -238,6 +244,7 @@ _TX_CMD_A, _TX_CMD_B, _TX_DATA = 0, 1, 2
 
 FIFO_TOTAL_WORDS = 16384 // 4  # the chip's FIFO RAM: no data FIFO is larger
 RX_FIFO_INF_OFFSET = 0x7C
+TX_FIFO_INF_OFFSET = 0x80
 
 
 def fifo_sizes(tx_fif_sz: int) -> tuple[int, int, int, int]:
@@ -506,6 +513,7 @@ class Lan9118(Device):
         if irq_wiring not in IRQ_WIRINGS:
             raise ValueError(f"irq_wiring must be one of {', '.join(IRQ_WIRINGS)}, got {irq_wiring!r}")
         self.irq_wiring = irq_wiring
+        self._active_level = irq_wiring == "active-level"
         chip_id = int(chip_id)
         if chip_id > 0xFFFF:
             self.id_rev = chip_id & MASK32
@@ -546,10 +554,14 @@ class Lan9118(Device):
         self._gpt_timer: Timer | None = None
         self._gpt_deadline: int | None = None
         # The RX data FIFO is the port's receive ring; its TX buffer feeds _tx_words.
+        # The status FIFOs are its rings, RX_FIFO_INF and TX_FIFO_INF its level registers.
         self.fifo_port = WordFifoPort(rx_window=(0x00, 0x20), tx_window=(0x20, 0x40),
                                       rx_words=FIFO_TOTAL_WORDS, tx_words=FIFO_TOTAL_WORDS,
-                                      level_offset=RX_FIFO_INF_OFFSET)
+                                      rx_status=(0x40, 0x44), tx_status=(0x48, 0x4C),
+                                      rx_level_offset=RX_FIFO_INF_OFFSET, tx_level_offset=TX_FIFO_INF_OFFSET)
         self._rxd = self.fifo_port
+        self._rxs = self.fifo_port.rx_status   # RX status FIFO
+        self._txs = self.fifo_port.tx_status   # TX status FIFO
         self._init_state()
         self._free_run_base = 0
         self.reset()
@@ -557,11 +569,10 @@ class Lan9118(Device):
     # -- state and reset --------------------------------------------------------------
     def _init_state(self) -> None:
         self._rxd.clear()                      # RX data FIFO, DWORDs of all queued packets
-        self._rxs: deque[int] = deque()        # RX status FIFO (its length mirrored in fifo_port)
-        self.fifo_port.set_level_count(0)
+        self._rxs.clear()
         self._rx_pushed = 0                    # DWORDs ever pushed into _rxd
         self._rx_ends: deque[int] = deque()    # _rx_pushed value at the end of each packet
-        self._txs: deque[int] = deque()        # TX status FIFO
+        self._txs.clear()
         # Finished packets not sent yet: frame, cmd B, IOC, FIFO DWORDs, discarded-with-error.
         self._tx_held: deque[tuple[bytes, int, int, int, bool]] = deque()
         self._tx_held_words = 0
@@ -578,8 +589,8 @@ class Lan9118(Device):
         self._gpt_cancel()
 
     def _tx_reset_assembler(self) -> None:
+        """(Callers hand the new state to the native port: ``_tx_grant``.)"""
         self.fifo_port.take()
-        self.fifo_port.grant(0)
         self._tx_state = _TX_CMD_A
         self._tx_words: list[int] = []
         self._tx_left = 0                      # data DWORDs still expected for this buffer
@@ -636,10 +647,17 @@ class Lan9118(Device):
         self._txs_cap = tx_status // 4
         self._rxd_cap = rx_data // 4
         self._rxs_cap = rx_status // 4
+        self._tx_grant()
 
     # -- interrupts ---------------------------------------------------------------------
     def _update_irq(self) -> None:
-        self._line.set(self.irq_function())
+        r = self.r
+        cfg = r[self._i_cfg]
+        asserted = bool(r[self._i_sts] & r[self._i_en]) and bool(cfg & IRQ_EN)
+        if self._active_level:  # irq_function() for the default wiring, in short
+            self._line.set(asserted)
+        else:
+            self._line.set(self.irq_function())
 
     def pin_level(self) -> bool:
         """The IRQ pin's electrical level (True = high) from INT_STS, INT_EN and IRQ_CFG."""
@@ -699,25 +717,41 @@ class Lan9118(Device):
         return Device.read(self, offset, size)
 
     def write(self, offset: int, size: int, value: int) -> None:
+        if 0x54 <= offset < 0x60:  # IRQ_CFG, INT_STS, INT_EN: the TX state plays no part
+            Device.write(self, offset, size, value)
+            return
         self._tx_sync()
         self._write(offset, size, value)
         self._tx_grant()
 
     def _tx_sync(self) -> None:
-        """Account for the TX data words the native fast path took since the last look."""
+        """Replay the TX words the native port took since the last look."""
         words = self.fifo_port.take()
         if words:
-            self._tx_words.extend(words)
-            self._tx_left -= len(words)
-            self._tx_used += len(words)
+            self._tx_replay(words)
+
+    def _tx_replay(self, words: list[int]) -> None:
+        """The port takes only words this model would just store (data words of a buffer but
+        its last, commands without an error): each goes through the same assembler here."""
+        i, n = 0, len(words)
+        while i < n:
+            if self._tx_state == _TX_DATA and self._tx_left > 1:
+                k = min(n - i, self._tx_left - 1)
+                self._tx_words.extend(words[i:i + k])
+                self._tx_left -= k
+                self._tx_used += k
+                i += k
+            else:
+                self._tx_push_slow(words[i])
+                i += 1
 
     def _tx_grant(self) -> None:
-        """Let the fast path take the data words of the open buffer but its last one (which
-        completes the buffer here), as far as the FIFO has room."""
-        if self._tx_state == _TX_DATA:
-            self.fifo_port.grant(min(self._tx_left - 1, self._tx_cap - self._tx_used - self._tx_held_words))
-        else:
-            self.fifo_port.grant(0)
+        """Hand the TX assembler's state to the native port (what it may take from here on,
+        TX_FIFO_INF's room), and hold its TX status pops while packets wait to be sent (a pop
+        may restart the transmitter)."""
+        self.fifo_port.tx_handover(True, self._tx_state, self._tx_left, self._tx_cmd_a, self._tx_cmd_b,
+                                   self._tx_cap - self._tx_used - self._tx_held_words)
+        self._txs.hold = bool(self._tx_held)
 
     def _write(self, offset: int, size: int, value: int) -> None:
         if offset < 0x40:
@@ -754,9 +788,7 @@ class Lan9118(Device):
         if not self._rxs:
             self.guest_error("read of the empty RX status FIFO")
             return 0
-        status = self._rxs.popleft()
-        self.fifo_port.set_level_count(len(self._rxs))
-        return status
+        return self._rxs.popleft()
 
     def _rx_prune_ends(self) -> int:
         """Forget packet ends already read past; returns the DWORDs ever popped."""
@@ -777,7 +809,6 @@ class Lan9118(Device):
     def _rx_dump(self) -> None:
         self._rxd.clear()
         self._rxs.clear()
-        self.fifo_port.set_level_count(0)
         self._rx_ends.clear()
         self._rx_pushed = 0
 
@@ -831,25 +862,24 @@ class Lan9118(Device):
         status = (n + 4) << 16
         if n + 4 < 64:
             status |= RXS_RUNT
-        if n + 4 > self._max_len(frame):
+        if n + 4 > 1518 and n + 4 > self._max_len(frame):
             status |= RXS_TOO_LONG
         if (frame[12] << 8 | frame[13]) > 1500:
             status |= RXS_FRAME_TYPE
-        if frame_fcs is None:
-            frame_fcs = fcs(frame)
-        elif frame_fcs != fcs(frame):
-            status |= RXS_CRC_ERR
-        dest = frame[:6]
-        if dest == BROADCAST:
-            status |= RXS_BCAST
-        elif dest[0] & 1:
-            status |= RXS_MCAST
+        crc = zlib.crc32(frame)
+        if frame_fcs is not None:
+            carried = int.from_bytes(frame_fcs, "little")
+            if carried != crc:
+                status |= RXS_CRC_ERR
+                crc = carried
+        if frame[0] & 1:
+            status |= RXS_BCAST if frame.startswith(BROADCAST) else RXS_MCAST
         if status & (RXS_RUNT | RXS_TOO_LONG | RXS_CRC_ERR):
             status |= RXS_ES
             if status & (RXS_RUNT | RXS_CRC_ERR) and not mac_cr & PASSBAD:
                 self._drop_rx("bad_frame")
                 return
-        if not self._filter(dest, mac_cr):
+        if not mac_cr & PRMS and not self._filter(frame[:6], mac_cr):
             if not mac_cr & RXALL:
                 self._drop_rx("filtered", counted=True)
                 return
@@ -857,20 +887,25 @@ class Lan9118(Device):
         rx_cfg = self.r[self._i_rx_cfg]
         offset = (rx_cfg >> 8) & 0x1F
         align = (4, 16, 32, 4)[rx_cfg >> 30]
-        total = offset + n + 4
-        padded = -(-total // align) * align
-        words = padded // 4
-        if len(self._rxs) >= self._rxs_cap or len(self._rxd) + words > self._rxd_cap:
+        words = -(-(offset + n + 4) // align) * align // 4
+        rxs = self._rxs
+        queued = len(rxs)
+        if queued >= self._rxs_cap or len(self._rxd) + words > self._rxd_cap:
             self._drop_rx("fifo_full", counted=True)
             return
-        self._rxd.push_bytes(bytes(offset) + frame + frame_fcs + bytes(padded - total))
-        self._rx_prune_ends()
+        self._rxd.push_frame(offset, frame, crc, words, status)  # data words and the status
+        if self._rx_ends:
+            self._rx_prune_ends()
         self._rx_pushed += words
         self._rx_ends.append(self._rx_pushed)
-        self._rxs.append(status)
-        self.fifo_port.set_level_count(len(self._rxs))
         self.rx_frames += 1
-        self._check_levels(rx=True)
+        queued += 1
+        r = self.r
+        bits = RSFL if queued > (r[self._i_fifo_int] & 0xFF) else 0
+        if queued >= self._rxs_cap:
+            bits |= RSFF
+        if bits:
+            r[self._i_sts] |= bits
         self._update_irq()
 
     def _max_len(self, frame: bytes) -> int:
@@ -1079,6 +1114,7 @@ class Lan9118(Device):
         value = self._txs.popleft()
         if self._tx_held:
             self._tx_kick()
+            self._tx_grant()
         return value
 
     def _tx_cfg_changed(self, old: int, value: int) -> None:
@@ -1383,11 +1419,10 @@ class Lan9118(Device):
         super().set_state(state)
         self.r[self._i_id_rev] = self.id_rev  # a snapshot may predate ID_REV's stored value
         self._rxd.load(state["rxd"])
-        self._rxs = deque(state["rxs"])
-        self.fifo_port.set_level_count(len(self._rxs))
+        self._rxs.load(state["rxs"])
         self._rx_pushed = state["rx_pushed"]
         self._rx_ends = deque(state["rx_ends"])
-        self._txs = deque(state["txs"])
+        self._txs.load(state["txs"])
         self._tx_held = deque((bytes.fromhex(p), b, i, u, e) for p, b, i, u, e in state["tx_held"])
         self._tx_held_words = sum(h[3] for h in self._tx_held)
         tx = state["tx"]
@@ -1416,9 +1451,8 @@ class Lan9118(Device):
         self.rx_frames = stats["rx_frames"]
         self.tx_dropped = dict(stats["tx_dropped"])
         self.rx_dropped = dict(stats["rx_dropped"])
-        self._set_fifo_sizes()
         self.fifo_port.take()  # words the fast path took before the restore belong to the old state
-        self._tx_grant()
+        self._set_fifo_sizes()
         self._gpt_cancel()
         if state["gpt_deadline"] is not None:
             self._gpt_schedule(state["gpt_deadline"])

@@ -2,18 +2,28 @@
 
 A device that moves frames through a 32-bit data port (the LAN9118's RX and
 TX data FIFOs) owns a ``WordFifoPort`` and exposes it as ``fifo_port``; the
-CPU then maps the device window with the C callbacks of ``native/wordfifo.c``.
-A word read inside the RX window pops the port's receive ring; a word write
-inside the TX window is appended to its transmit buffer while the model's
-``grant`` lasts. Everything else, and every access once the ring is empty or
-the grant is spent, reaches the model's ``read``/``write`` as before. A word
-read of ``level_offset`` is answered from the ring's fill and a count the
-model keeps current (``set_level_count``): the LAN9118's RX_FIFO_INF.
+CPU then maps the device window with the C callbacks of ``native/wordfifo.c``:
 
-The model keeps its own state exact by calling ``take`` (the words the fast
-path appended since the last call) before it looks at its TX state, and
-``grant`` after it changed it. Called from Python (unit tests), the ring
-behaves like a deque of words.
+* a word read inside the RX window pops the port's receive ring;
+* a word written inside the TX window is appended to its transmit buffer when
+  the model would only store it: the port follows the LAN9118's TX buffer
+  format (command A, command B, data words) from the assembler state the
+  model hands over (``tx_handover``), and takes a data word that is not its
+  buffer's last and a command that opens or continues a packet without an
+  error, while FIFO room lasts. Everything else goes to the model;
+* two status FIFOs (``rx_status``, ``tx_status``: ``StatusRing``) answer word
+  reads at their pop and peek offsets while they hold a word (TX pops while
+  the model does not ``hold`` them);
+* two level registers are answered from the rings: RX (RX statuses << 16 |
+  RX data bytes) and TX (TX statuses << 16 | 4 * FIFO room words): the
+  LAN9118's RX_FIFO_INF and TX_FIFO_INF.
+
+Everything else, and every access the port does not serve, reaches the
+model's ``read``/``write`` as before. The model keeps its own state exact by
+calling ``take`` (the words the port appended since the last call, which it
+replays through its own assembler) before it looks at its TX state, and
+``tx_handover`` after changing it. Called from Python (unit tests), the
+rings behave like deques of words.
 """
 
 from __future__ import annotations
@@ -21,6 +31,21 @@ from __future__ import annotations
 import ctypes
 
 from emulator.native import native_lib
+
+NONE = 0xFFFFFFFF
+STATUS_RING_WORDS = 256  # more than any LAN9118 status FIFO holds (224 RX / 128 TX words)
+
+
+class _Ring(ctypes.Structure):
+    _fields_ = [
+        ("buf", ctypes.POINTER(ctypes.c_uint32)),
+        ("cap", ctypes.c_uint32),
+        ("head", ctypes.c_uint32),
+        ("count", ctypes.c_uint32),
+        ("pop_off", ctypes.c_uint32),
+        ("peek_off", ctypes.c_uint32),
+        ("hold", ctypes.c_uint32),
+    ]
 
 
 class _Port(ctypes.Structure):
@@ -36,15 +61,24 @@ class _Port(ctypes.Structure):
         ("rx_cap", ctypes.c_uint32),
         ("rx_head", ctypes.c_uint32),
         ("rx_count", ctypes.c_uint32),
-        ("tx_credit", ctypes.c_uint32),
+        ("tx_on", ctypes.c_uint32),
         ("tx", ctypes.POINTER(ctypes.c_uint32)),
         ("tx_cap", ctypes.c_uint32),
         ("tx_count", ctypes.c_uint32),
+        ("tx_state", ctypes.c_uint32),
+        ("tx_left", ctypes.c_uint32),
+        ("tx_cmd_a", ctypes.c_uint32),
+        ("tx_cmd_b", ctypes.c_uint32),
+        ("tx_open", ctypes.c_uint32),
+        ("tx_room", ctypes.c_uint32),
         ("fast_reads", ctypes.c_uint64),
         ("fast_writes", ctypes.c_uint64),
-        ("level_off", ctypes.c_uint32),
-        ("level_count", ctypes.c_uint32),
+        ("rxs", _Ring),
+        ("txs", _Ring),
+        ("rx_level_off", ctypes.c_uint32),
+        ("tx_level_off", ctypes.c_uint32),
         ("level_reads", ctypes.c_uint64),
+        ("status_reads", ctypes.c_uint64),
     ]
 
 
@@ -52,17 +86,87 @@ def _library() -> ctypes.CDLL:
     port = ctypes.POINTER(_Port)
     return native_lib.load("wordfifo", (_Port, "wf_sizeof"), {
         "wf_rx_push_bytes": (ctypes.c_uint32, [port, ctypes.c_char_p, ctypes.c_uint32]),
+        "wf_rx_push_frame": (ctypes.c_uint32, [port, ctypes.c_uint32, ctypes.c_char_p, ctypes.c_uint32,
+                                               ctypes.c_uint32, ctypes.c_uint32, ctypes.c_uint32]),
         "wf_rx_push_word": (ctypes.c_int, [port, ctypes.c_uint32]),
         "wf_rx_skip": (ctypes.c_uint32, [port, ctypes.c_uint32]),
         "wf_rx_copy": (None, [port, ctypes.POINTER(ctypes.c_uint32)]),
     })
 
 
+class StatusRing:
+    """A status FIFO in native memory, used from Python like a deque of 32-bit words."""
+
+    __slots__ = ("_ring", "_buf")
+
+    def __init__(self, ring: _Ring, pop_offset: int | None, peek_offset: int | None) -> None:
+        self._buf = (ctypes.c_uint32 * STATUS_RING_WORDS)()
+        self._ring = ring
+        ring.buf = ctypes.cast(self._buf, ctypes.POINTER(ctypes.c_uint32))
+        ring.cap = STATUS_RING_WORDS
+        ring.pop_off = NONE if pop_offset is None else pop_offset
+        ring.peek_off = NONE if peek_offset is None else peek_offset
+
+    def __len__(self) -> int:
+        return self._ring.count
+
+    def __bool__(self) -> bool:
+        return self._ring.count != 0
+
+    def __getitem__(self, i: int) -> int:
+        r = self._ring
+        if not 0 <= i < r.count:
+            raise IndexError("status ring index out of range")
+        return self._buf[(r.head + i) % STATUS_RING_WORDS]
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        r = self._ring
+        buf = self._buf
+        return iter([buf[(r.head + i) % STATUS_RING_WORDS] for i in range(r.count)])
+
+    def append(self, word: int) -> None:
+        r = self._ring
+        if r.count == STATUS_RING_WORDS:
+            raise IndexError("status ring full")
+        self._buf[(r.head + r.count) % STATUS_RING_WORDS] = word & 0xFFFFFFFF
+        r.count += 1
+
+    def popleft(self) -> int:
+        r = self._ring
+        if not r.count:
+            raise IndexError("pop from an empty status ring")
+        word = self._buf[r.head]
+        r.head = (r.head + 1) % STATUS_RING_WORDS
+        r.count -= 1
+        return word
+
+    def clear(self) -> None:
+        self._ring.head = 0
+        self._ring.count = 0
+
+    def load(self, words: list[int]) -> None:
+        self.clear()
+        for w in words:
+            self.append(w)
+
+    @property
+    def hold(self) -> bool:
+        """While held, pops reach the model."""
+        return bool(self._ring.hold)
+
+    @hold.setter
+    def hold(self, value: bool) -> None:
+        self._ring.hold = bool(value)
+
+
 class WordFifoPort:
-    """A receive ring of ``rx_words`` and a transmit buffer of ``tx_words``."""
+    """A receive ring of ``rx_words``, a transmit buffer of ``tx_words`` and two status rings."""
 
     def __init__(self, rx_window: tuple[int, int], tx_window: tuple[int, int], rx_words: int,
-                 tx_words: int, level_offset: int | None = None) -> None:
+                 tx_words: int, *, rx_status: tuple[int, int] | None = None,
+                 tx_status: tuple[int, int] | None = None, rx_level_offset: int | None = None,
+                 tx_level_offset: int | None = None) -> None:
+        """``rx_status``/``tx_status``: the (pop, peek) offsets of the status FIFOs."""
         self._lib = _library()
         self._rx_buf = (ctypes.c_uint32 * rx_words)()
         self._tx_buf = (ctypes.c_uint32 * tx_words)()
@@ -73,7 +177,10 @@ class WordFifoPort:
         p.rx_cap = rx_words
         p.tx = ctypes.cast(self._tx_buf, ctypes.POINTER(ctypes.c_uint32))
         p.tx_cap = tx_words
-        p.level_off = 0xFFFFFFFF if level_offset is None else level_offset
+        p.rx_level_off = NONE if rx_level_offset is None else rx_level_offset
+        p.tx_level_off = NONE if tx_level_offset is None else tx_level_offset
+        self.rx_status = StatusRing(p.rxs, *(rx_status or (None, None)))
+        self.tx_status = StatusRing(p.txs, *(tx_status or (None, None)))
         self._ref = ctypes.byref(p)
 
     # -- the native side, for the CPU's MMIO mapping -------------------------------------------
@@ -92,13 +199,18 @@ class WordFifoPort:
 
     @property
     def fast_accesses(self) -> tuple[int, int]:
-        """(data reads, data writes) served without the model."""
+        """(data reads, TX words) served without the model."""
         return self.port.fast_reads, self.port.fast_writes
 
     @property
     def level_reads(self) -> int:
-        """Reads of the level register served without the model."""
+        """Reads of the level registers served without the model."""
         return self.port.level_reads
+
+    @property
+    def status_reads(self) -> int:
+        """Status FIFO pops and peeks served without the model."""
+        return self.port.status_reads
 
     # -- receive ring: a deque of words ----------------------------------------------------------
     def __len__(self) -> int:
@@ -120,6 +232,12 @@ class WordFifoPort:
         """Queue ``data`` as little-endian words (the last zero-padded); False if it does not fit."""
         return bool(self._lib.wf_rx_push_bytes(self._ref, data, len(data))) or not data
 
+    def push_frame(self, offset: int, frame: bytes, fcs: int, words: int, status: int) -> bool:
+        """Queue ``offset`` zero bytes, ``frame``, its FCS ``fcs`` (little-endian) and zeros up to
+        ``words`` words, and ``status`` on the RX status ring; False (nothing queued) when either
+        is full."""
+        return bool(self._lib.wf_rx_push_frame(self._ref, offset, frame, len(frame), fcs, words, status))
+
     def load(self, words: list[int]) -> None:
         """Replace the ring's contents (snapshots)."""
         self.clear()
@@ -139,14 +257,19 @@ class WordFifoPort:
         self._lib.wf_rx_copy(self._ref, out)
         return list(out[:self.port.rx_count])
 
-    def set_level_count(self, n: int) -> None:
-        """The upper field of the level register (``level_offset``): e.g. RX statuses queued."""
-        self.port.level_count = n
-
     # -- transmit buffer ---------------------------------------------------------------------------
-    def grant(self, words: int) -> None:
-        """Let the fast path append up to ``words`` more words (replaces the previous grant)."""
-        self.port.tx_credit = max(0, min(words, self.port.tx_cap))
+    def tx_handover(self, on: bool, state: int, left: int, cmd_a: int, cmd_b: int | None, room: int) -> None:
+        """The model's TX assembler as it stands: ``on`` (False: every TX word goes to the model),
+        its state (0 command A, 1 command B, 2 data), data words ``left`` in the buffer, the open
+        packet's commands (``cmd_b`` None: no packet open) and the FIFO's ``room`` in words."""
+        p = self.port
+        p.tx_on = on
+        p.tx_state = state
+        p.tx_left = max(0, left)
+        p.tx_cmd_a = cmd_a
+        p.tx_open = cmd_b is not None
+        p.tx_cmd_b = cmd_b or 0
+        p.tx_room = max(0, room)
 
     def take(self) -> list[int]:
         """The words appended since the last call, oldest first."""

@@ -1,10 +1,29 @@
 /*
  * Data FIFO ports served without Python: the MMIO callbacks of a device
  * window whose word reads pop a receive ring and whose word writes append to
- * a transmit buffer, within a budget the device model grants. Every other
- * access goes to the model's own callbacks (Python trampolines).
+ * a transmit buffer, as far as the device model allows. Every other access
+ * goes to the model's own callbacks (Python trampolines).
  *
- * Built by emulator/native/native_lib.py; the struct layout is mirrored there.
+ * Transmit: the words written to the TX window form buffers, each a command
+ * A (flags, data offset, size, end alignment), a command B (packet tag and
+ * length) and the buffer's data words (the LAN9118's TX format, datasheet
+ * 3.12). The model hands its assembler state over (tx_state, tx_left, the
+ * open packet's commands, tx_room words of FIFO room) and the port appends
+ * a word only when the model would just store it: a data word that is not
+ * its buffer's last, and a command that opens or continues a packet without
+ * an error. A buffer's last word, an erroneous command, a word with no room
+ * left and every word while tx_on is clear go to the model, which first
+ * takes (replays) what the port appended.
+ *
+ * Status FIFOs: two rings of 32-bit words (RX and TX status) whose word
+ * reads at pop/peek offsets are answered while they hold a word (the TX
+ * ring's pops only while the model does not hold them: a pop may restart
+ * its transmitter). Two level registers are answered from the rings and the
+ * fill: RX (status count << 16 | data bytes queued) and TX (status count <<
+ * 16 | 4 * FIFO room words), each field saturated at 0xFF / 0xFFFF.
+ *
+ * Built by emulator/native/native_lib.py; the struct layout is mirrored in
+ * emulator/bus/wordfifo.py.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -13,53 +32,136 @@
 typedef uint64_t (*slow_read_t)(void *uc, uint64_t offset, unsigned size, void *user);
 typedef void (*slow_write_t)(void *uc, uint64_t offset, unsigned size, uint64_t value, void *user);
 
+#define NONE 0xFFFFFFFFu
+
+/* TX assembler states (the model's numbering). */
+enum { TX_CMD_A = 0, TX_CMD_B = 1, TX_DATA = 2 };
+#define CMDA_FS (1u << 13)
+
+typedef struct {
+    uint32_t *buf;
+    uint32_t cap, head, count, pop_off, peek_off, hold;
+} wf_ring_t;
+
 typedef struct {
     slow_read_t slow_read;
     slow_write_t slow_write;
     void *slow_read_user;    /* the slow read's user data (a register window, or none) */
     uint32_t rx_lo, rx_hi;   /* window offsets whose word reads pop rx */
-    uint32_t tx_lo, tx_hi;   /* window offsets whose word writes append to tx */
+    uint32_t tx_lo, tx_hi;   /* window offsets whose word writes go to the TX assembler */
     uint32_t *rx;            /* ring of rx_cap words */
     uint32_t rx_cap, rx_head, rx_count;
-    uint32_t tx_credit;      /* words the fast path may still append */
+    uint32_t tx_on;          /* 0: every TX word goes to the model */
     uint32_t *tx;            /* tx_cap words, drained by the model */
     uint32_t tx_cap, tx_count;
+    /* The model's TX assembler, as of its last hand-over, advanced by every word taken. */
+    uint32_t tx_state, tx_left, tx_cmd_a, tx_cmd_b, tx_open, tx_room;
     uint64_t fast_reads, fast_writes;
-    /* A level register the model keeps current (e.g. the LAN9118's RX_FIFO_INF):
-     * a word read at level_off returns (level_count << 16) | (bytes queued in rx),
-     * each field saturated at 0xFF / 0xFFFF. level_off = 0xFFFFFFFF: none. */
-    uint32_t level_off, level_count;
-    uint64_t level_reads;
+    wf_ring_t rxs, txs;      /* RX and TX status FIFOs */
+    uint32_t rx_level_off, tx_level_off;   /* NONE: no such register */
+    uint64_t level_reads, status_reads;
 } wf_port_t;
 
 uint64_t wf_sizeof(void) { return sizeof(wf_port_t); }
 
+static inline uint32_t sat(uint32_t v, uint32_t max) { return v > max ? max : v; }
+
+/* 1 and the word in *out when a status ring answers a read at offset. */
+static inline int ring_read(wf_ring_t *r, uint64_t offset, uint32_t *out)
+{
+    if (r->count == 0) {
+        return 0;
+    }
+    if (offset == r->peek_off) {
+        *out = r->buf[r->head];
+        return 1;
+    }
+    if (offset == r->pop_off && !r->hold) {
+        *out = r->buf[r->head];
+        r->head = r->head + 1 == r->cap ? 0 : r->head + 1;
+        r->count--;
+        return 1;
+    }
+    return 0;
+}
+
 uint64_t wf_read(void *uc, uint64_t offset, unsigned size, void *user)
 {
     wf_port_t *p = user;
-    if (size == 4 && offset >= p->rx_lo && offset < p->rx_hi && p->rx_count != 0) {
-        uint32_t v = p->rx[p->rx_head];
-        p->rx_head = p->rx_head + 1 == p->rx_cap ? 0 : p->rx_head + 1;
-        p->rx_count--;
-        p->fast_reads++;
-        return v;
-    }
-    if (size == 4 && offset == p->level_off) {
-        uint32_t n = p->level_count > 0xFFu ? 0xFFu : p->level_count;
-        uint32_t bytes = 4u * p->rx_count;
-        p->level_reads++;
-        return (n << 16) | (bytes > 0xFFFFu ? 0xFFFFu : bytes);
+    if (size == 4) {
+        if (offset >= p->rx_lo && offset < p->rx_hi && p->rx_count != 0) {
+            uint32_t v = p->rx[p->rx_head];
+            p->rx_head = p->rx_head + 1 == p->rx_cap ? 0 : p->rx_head + 1;
+            p->rx_count--;
+            p->fast_reads++;
+            return v;
+        }
+        uint32_t v;
+        if (ring_read(&p->rxs, offset, &v) || ring_read(&p->txs, offset, &v)) {
+            p->status_reads++;
+            return v;
+        }
+        if (offset == p->rx_level_off) {
+            p->level_reads++;
+            return (sat(p->rxs.count, 0xFFu) << 16) | sat(4u * p->rx_count, 0xFFFFu);
+        }
+        if (offset == p->tx_level_off) {
+            p->level_reads++;
+            return (sat(p->txs.count, 0xFFu) << 16) | sat(4u * p->tx_room, 0xFFFFu);
+        }
     }
     return p->slow_read(uc, offset, size, p->slow_read_user);
+}
+
+/* 1 when the model would just store this TX word (and the assembler moved on). */
+static inline int tx_take(wf_port_t *p, uint32_t v)
+{
+    if (!p->tx_on || p->tx_room == 0 || p->tx_count == p->tx_cap) {
+        return 0;
+    }
+    switch (p->tx_state) {
+    case TX_DATA:
+        if (p->tx_left <= 1) {
+            return 0;  /* the buffer's last word: the model completes the buffer */
+        }
+        p->tx_left--;
+        break;
+    case TX_CMD_A: {
+        uint32_t size = v & 0x7FFu;
+        int first = (v & CMDA_FS) != 0;
+        if (size == 0 || ((v >> 24) & 3u) == 3u || first == (p->tx_open != 0)) {
+            return 0;  /* an error the model reports */
+        }
+        p->tx_cmd_a = v;
+        p->tx_state = TX_CMD_B;
+        break;
+    }
+    default: { /* TX_CMD_B */
+        uint32_t a = p->tx_cmd_a;
+        if (a & CMDA_FS) {
+            p->tx_cmd_b = v;
+            p->tx_open = 1;
+        } else if (v != p->tx_cmd_b) {
+            return 0;
+        }
+        static const uint32_t align_of[4] = {4, 16, 32, 4};
+        uint32_t align = align_of[(a >> 24) & 3u];
+        uint32_t bytes = ((a >> 16) & 0x1Fu) + (a & 0x7FFu);
+        p->tx_left = (bytes + align - 1) / align * align / 4;
+        p->tx_state = TX_DATA;
+        break;
+    }
+    }
+    p->tx[p->tx_count++] = v;
+    p->tx_room--;
+    p->fast_writes++;
+    return 1;
 }
 
 void wf_write(void *uc, uint64_t offset, unsigned size, uint64_t value, void *user)
 {
     wf_port_t *p = user;
-    if (size == 4 && offset >= p->tx_lo && offset < p->tx_hi && p->tx_credit != 0 && p->tx_count < p->tx_cap) {
-        p->tx[p->tx_count++] = (uint32_t)value;
-        p->tx_credit--;
-        p->fast_writes++;
+    if (size == 4 && offset >= p->tx_lo && offset < p->tx_hi && tx_take(p, (uint32_t)value)) {
         return;
     }
     p->slow_write(uc, offset, size, value, NULL);
@@ -82,6 +184,34 @@ uint32_t wf_rx_push_bytes(wf_port_t *p, const uint8_t *data, uint32_t n)
         tail = tail + 1 == p->rx_cap ? 0 : tail + 1;
     }
     p->rx_count += words;
+    return words;
+}
+
+/* Append a received frame in the RX data FIFO's layout: `offset` zero bytes,
+ * the frame, its FCS (little-endian), then zero bytes up to `words` words;
+ * and its status word to the RX status ring. 0 (nothing queued) when either
+ * is full or the layout is larger than any frame's. */
+#define RX_STAGE_BYTES 2304u   /* 31 offset + 2044 frame + 4 FCS + 31 alignment, rounded up */
+uint32_t wf_rx_push_frame(wf_port_t *p, uint32_t offset, const uint8_t *frame, uint32_t n,
+                          uint32_t fcs, uint32_t words, uint32_t status)
+{
+    uint8_t stage[RX_STAGE_BYTES];
+    if (words > p->rx_cap - p->rx_count || p->rxs.count == p->rxs.cap || 4u * words > RX_STAGE_BYTES
+        || offset + n + 4u > 4u * words) {
+        return 0;
+    }
+    memset(stage, 0, offset);
+    memcpy(stage + offset, frame, n);
+    memcpy(stage + offset + n, &fcs, 4);
+    memset(stage + offset + n + 4, 0, 4u * words - offset - n - 4);
+    uint32_t tail = (p->rx_head + p->rx_count) % p->rx_cap;
+    uint32_t first = p->rx_cap - tail < words ? p->rx_cap - tail : words;
+    memcpy(p->rx + tail, stage, 4u * first);
+    memcpy(p->rx, stage + 4u * first, 4u * (words - first));
+    p->rx_count += words;
+    wf_ring_t *r = &p->rxs;
+    r->buf[(r->head + r->count) % r->cap] = status;
+    r->count++;
     return words;
 }
 

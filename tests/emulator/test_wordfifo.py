@@ -64,7 +64,7 @@ tx_data:
 """
 
 
-def run(board, native: bool) -> tuple[list[bytes], int, int, bytes, tuple[int, int, int]]:
+def run(board, native: bool) -> tuple[list[bytes], int, int, bytes, tuple[int, int, int, int]]:
     b = board(PROGRAM)
     nic = b.m.device("eth0")
     if not native:  # the model's own callbacks for every access
@@ -83,23 +83,25 @@ def run(board, native: bool) -> tuple[list[bytes], int, int, bytes, tuple[int, i
     status, inf = b.result(0), b.result(1)
     words = (((status >> 16) & 0x3FFF) + 3) // 4
     data = b"".join(w.to_bytes(4, "little") for w in b.m.cpu.read_words(0x20000010, words))
-    return sent, status, inf, data, (*nic.fifo_port.fast_accesses, nic.fifo_port.level_reads)
+    port = nic.fifo_port
+    return sent, status, inf, data, (*port.fast_accesses, port.level_reads, port.status_reads)
 
 
 @pytest.mark.parametrize("native", [True, False])
 def test_a_frame_each_way_through_the_data_fifos(board, native):
-    sent, status, inf, data, (fast_reads, fast_writes, level_reads) = run(board, native)
+    sent, status, inf, data, (fast_reads, fast_writes, level_reads, status_reads) = run(board, native)
     assert sent == [FRAME]
     length = (status >> 16) & 0x3FFF
     assert length == len(FRAME) + 4                        # the FCS follows the frame
     assert data[:len(FRAME)] == FRAME[6:12] + FRAME[:6] + FRAME[12:]
     assert inf == 0                                         # both RX FIFOs drained
     if native:
-        assert fast_writes == (len(FRAME) + 3) // 4 - 1     # every data word but the last
+        assert fast_writes == 2 + (len(FRAME) + 3) // 4 - 1  # commands A and B, every data word but the last
         assert fast_reads == (length + 3) // 4
         assert level_reads >= 2                             # the wait loop and the final check
+        assert status_reads == 1                            # the RX status pop
     else:
-        assert (fast_reads, fast_writes, level_reads) == (0, 0, 0)
+        assert (fast_reads, fast_writes, level_reads, status_reads) == (0, 0, 0, 0)
 
 
 def test_native_and_python_paths_agree(board):

@@ -13,6 +13,7 @@ shows up here.
 
 from __future__ import annotations
 
+import ctypes
 import random
 from collections.abc import Callable
 
@@ -203,3 +204,149 @@ def test_a_restored_lan9118_serves_its_own_id_rev():
     state["regs"][eth.REGS["ID_REV"].index] = 0x0118_0001   # a snapshot from before it was stored
     eth.set_state(state)
     assert eth.register_window.peek(0x50, 4) == eth.read(0x50, 4) == 0x9220_0000
+
+
+# ------------------------------------------- LAN9118 through its whole native mapping
+_READ_CB = ctypes.CFUNCTYPE(ctypes.c_uint64, ctypes.c_void_p, ctypes.c_uint64, ctypes.c_uint, ctypes.c_void_p)
+_WRITE_CB = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_uint64, ctypes.c_uint, ctypes.c_uint64,
+                             ctypes.c_void_p)
+
+
+class NativeMapping:
+    """A device's window as the CPU maps it (``CortexM3.map_mmio``): its FIFO port's C
+    callbacks first, then its register window's, then the model's Python read/write.
+    Exceptions in the model are kept (a trampoline cannot raise through C) and re-raised."""
+
+    def __init__(self, dev: Lan9118) -> None:
+        self.errors: list[BaseException] = []
+
+        def slow_read(_uc: int, offset: int, size: int, _user: int) -> int:
+            try:
+                return dev.read(offset, size) & ((1 << (8 * size)) - 1)
+            except BaseException as e:  # noqa: BLE001 - kept and re-raised by the test
+                self.errors.append(e)
+                return 0
+
+        def slow_write(_uc: int, offset: int, size: int, value: int, _user: int) -> None:
+            try:
+                dev.write(offset, size, value)
+            except BaseException as e:  # noqa: BLE001
+                self.errors.append(e)
+
+        self._keep = (_READ_CB(slow_read), _WRITE_CB(slow_write))
+        read_cb, write_cb = (ctypes.cast(f, ctypes.c_void_p).value or 0 for f in self._keep)
+        window = dev.native_register_window()
+        assert window is not None
+        window.set_slow_path(read_cb)
+        rw_read, rw_user = window.callbacks()
+        port = dev.fifo_port
+        port.set_slow_path(rw_read, write_cb, rw_user)
+        wf_read, wf_write, self._user = port.callbacks()
+        self._read = _READ_CB(wf_read)
+        self._write = _WRITE_CB(wf_write)
+
+    def read(self, offset: int, size: int) -> int:
+        value = self._read(None, offset, size, self._user)
+        self._raise()
+        return value
+
+    def write(self, offset: int, size: int, value: int) -> None:
+        self._write(None, offset, size, value, self._user)
+        self._raise()
+
+    def _raise(self) -> None:
+        if self.errors:
+            raise self.errors.pop()
+
+
+CMD_FS, CMD_LS = 1 << 13, 1 << 12
+
+
+def tx_buffer_words(rng: random.Random, packet_len: int, first: bool, last: bool, size: int,
+                    tag: int) -> list[int]:
+    """Command A, command B and data words of one TX buffer (sometimes a wrong one)."""
+    offset = rng.choice((0, 0, 2, 4, 7))
+    align = rng.choice((0, 0, 1, 2))
+    cmd_a = (align << 24) | (offset << 16) | (CMD_FS if first else 0) | (CMD_LS if last else 0) | size
+    if rng.random() < 0.05:
+        cmd_a = rng.choice((cmd_a & ~0x7FF, cmd_a | (3 << 24), cmd_a ^ CMD_FS))   # size 0, align 3, FS wrong
+    cmd_b = (tag << 16) | packet_len
+    if rng.random() < 0.05:
+        cmd_b ^= rng.choice((1, 1 << 16))                                          # B differs / length wrong
+    unit = (4, 16, 32, 4)[align]
+    words = -(-(offset + size) // unit) * unit // 4
+    return [cmd_a, cmd_b] + [rng.getrandbits(32) for _ in range(words)]
+
+
+def lan_tx(t: Twins | MappedTwins, rng: random.Random) -> None:
+    """One packet of one to three buffers into the TX data FIFO (aliases 0x20-0x3C), at times cut
+    short or followed by stray words."""
+    length = rng.randrange(14, 400)
+    cuts = sorted(rng.sample(range(1, length), rng.choice((0, 0, 1, 2))))
+    sizes = [b - a for a, b in zip([0, *cuts], [*cuts, length], strict=True)]
+    words: list[int] = []
+    for i, size in enumerate(sizes):
+        words += tx_buffer_words(rng, length, i == 0, i == len(sizes) - 1, size, rng.randrange(1, 0x10000))
+    if rng.random() < 0.1:
+        words = words[:rng.randrange(len(words))]
+    if rng.random() < 0.05:
+        words.append(rng.getrandbits(32))
+    for w in words:
+        t.write(0x20 + 4 * rng.randrange(8), 4, w)
+
+
+class MappedTwins(Twins):
+    """Every access of the first model goes through its native mapping, of the second through
+    Python: the TX assembler, status FIFOs and level registers in C against the model."""
+
+    def __init__(self, make: Callable[[Clock], Device]) -> None:
+        super().__init__(make)
+        self.mapping = NativeMapping(self.native)
+
+    def write(self, offset: int, size: int, value: int) -> None:
+        self.mapping.write(offset, size, value)
+        self.python.write(offset, size, value)
+
+    def read(self, offset: int, size: int) -> None:
+        assert self.mapping.read(offset, size) == self.python.read(offset, size), hex(offset)
+
+
+def mapped_lan_step(t: MappedTwins, rng: random.Random) -> None:
+    op = rng.randrange(11)
+    if op < 3:
+        lan_tx(t, rng)
+    elif op == 3:
+        for _ in range(rng.randrange(1, 5)):
+            t.read(rng.choice((0x48, 0x48, 0x4C, 0x80)), 4)  # TX status pop/peek, TX_FIFO_INF
+    elif op == 7:
+        f = frame(rng)
+        t.both(lambda d: d.frame_ports["eth"].deliver(f))
+    elif op == 4:
+        for _ in range(rng.randrange(1, 4)):
+            t.read(rng.choice((0x40, 0x44, 0x7C)), 4)        # RX status pop/peek, RX_FIFO_INF
+        for _ in range(rng.randrange(0, 30)):
+            t.read(0x00, 4)                                                     # RX data
+    elif op == 5:
+        t.write(0x70, 4, rng.choice((TX_ON, TX_ON, 0, TX_ON | (1 << 2), TX_ON | (1 << 15), 1 << 14)))
+    elif op == 6:
+        mac_csr_write(t, MAC_CR, rng.choice((PRMS | RXEN | TXEN, RXEN | TXEN, RXEN, 0)))
+    else:
+        lan_step(t, rng)
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_lan9118_native_mapping_matches_the_python_path(seed):
+    rng = random.Random(seed)
+    t = MappedTwins(lambda clock: Lan9118("eth", clock, chip_id=(0x0118, 0x9220)[seed % 2]))
+    t.write(0x74, 4, rng.choice((2, 5, 9)) << 16)                               # HW_CFG: FIFO sizes
+    mac_csr_write(t, MAC_CR, RXEN | TXEN)
+    t.write(0x70, 4, TX_ON)
+    for _ in range(STEPS):
+        mapped_lan_step(t, rng)
+        t.check()
+    port = t.native.fifo_port
+    fast_reads, fast_writes = port.fast_accesses
+    assert fast_writes > 1000 and fast_reads > 20                              # C took the bulk
+    assert port.status_reads > 10 and port.level_reads > 10
+    assert t.native.tx_frames == t.python.tx_frames >= 5
+    assert sum(t.native.tx_dropped.values()) > 0                               # and errors went to Python

@@ -1146,12 +1146,12 @@ def test_restore_drops_what_the_native_port_took_and_grants_anew(eth: Lan9118) -
     eth.write(TX_DATA, 4, 64)
     state = eth.get_state()
     port = eth.fifo_port
-    assert port.port.tx_credit == 15     # all data words but the last may go through C
+    assert (port.port.tx_state, port.port.tx_left) == (2, 16)   # C knows: 16 data words to come
     wf_write = port._lib.wf_write
     wf_write.argtypes = [ctypes.c_void_p, ctypes.c_uint64, ctypes.c_uint, ctypes.c_uint64, ctypes.c_void_p]
     wf_write(None, TX_DATA, 4, 0xDEAD, ctypes.addressof(port.port))  # a word taken in C
-    assert port.port.tx_count == 1 and port.port.tx_credit == 14
+    assert port.port.tx_count == 1 and port.port.tx_left == 15
     eth.set_state(state)
     assert port.take() == []             # the word belonged to the state before the restore
-    assert port.port.tx_credit == 15
+    assert port.port.tx_left == 16
     assert eth.get_state() == state
