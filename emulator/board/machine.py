@@ -461,7 +461,11 @@ class Machine:
                     n = exc.deliverable()
                     if n:
                         cpu.take_exception(n)
-                        continue
+                        # No time passed: what was checked above stands, unless the entry stopped
+                        # the run, recorded a fault or left an exception (a stacking error's
+                        # BusFault) that preempts its handler.
+                        if self._stop is not None or cpu.fault is not None or exc.deliverable():
+                            continue
                 if until is not None and until():
                     return StopReason("condition")
                 if exc.active & FAULT_ACTIVE:
@@ -478,10 +482,9 @@ class Machine:
                 if end is not None and now >= end:
                     return StopReason("time")
                 deadline = next_deadline()
+                if cpu.sleeping and self._wakeup():
+                    cpu.sleeping = False  # and run now: nothing checked above has changed
                 if cpu.sleeping:
-                    if self._wakeup():
-                        cpu.sleeping = False
-                        continue
                     if deadline is None and self.idle_wait is not None and self.idle_wait(None):
                         continue  # host input arrived (or may still): virtual time stood still
                     target = deadline if end is None or (deadline is not None and deadline < end) else end
