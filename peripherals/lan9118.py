@@ -553,7 +553,7 @@ class Lan9118(Device):
         self.rx_dropped: dict[str, int] = {}
         self._gpt_timer: Timer | None = None
         self._gpt_deadline: int | None = None
-        # The RX data FIFO is the port's receive ring; its TX buffer feeds _tx_words.
+        # The RX data FIFO is the port's receive ring; its TX buffer feeds _tx_raw.
         # The status FIFOs are its rings, RX_FIFO_INF and TX_FIFO_INF its level registers.
         self.fifo_port = WordFifoPort(rx_window=(0x00, 0x20), tx_window=(0x20, 0x40),
                                       rx_words=FIFO_TOTAL_WORDS, tx_words=FIFO_TOTAL_WORDS,
@@ -592,7 +592,7 @@ class Lan9118(Device):
         """(Callers hand the new state to the native port: ``_tx_grant``.)"""
         self.fifo_port.take()
         self._tx_state = _TX_CMD_A
-        self._tx_words: list[int] = []
+        self._tx_raw = bytearray()             # the buffer's data words so far, as bytes
         self._tx_left = 0                      # data DWORDs still expected for this buffer
         self._tx_cmd_a = 0
         self._tx_cmd_b: int | None = None      # of the open packet (None: no packet open)
@@ -726,18 +726,18 @@ class Lan9118(Device):
 
     def _tx_sync(self) -> None:
         """Replay the TX words the native port took since the last look."""
-        words = self.fifo_port.take()
+        words = self.fifo_port.take_view()
         if words:
             self._tx_replay(words)
 
-    def _tx_replay(self, words: list[int]) -> None:
+    def _tx_replay(self, words: memoryview) -> None:
         """The port takes only words this model would just store (data words of a buffer but
         its last, commands without an error): each goes through the same assembler here."""
         i, n = 0, len(words)
         while i < n:
             if self._tx_state == _TX_DATA and self._tx_left > 1:
                 k = min(n - i, self._tx_left - 1)
-                self._tx_words.extend(words[i:i + k])
+                self._tx_raw += words[i:i + k]
                 self._tx_left -= k
                 self._tx_used += k
                 i += k
@@ -758,7 +758,7 @@ class Lan9118(Device):
             if offset >= 0x20 and size == 4:
                 if (self._tx_state == _TX_DATA and self._tx_left > 1
                         and self._tx_used + self._tx_held_words < self._tx_cap):
-                    self._tx_words.append(value)
+                    self._tx_raw += (value & MASK32).to_bytes(4, "little")
                     self._tx_left -= 1
                     self._tx_used += 1
                     return
@@ -961,7 +961,7 @@ class Lan9118(Device):
         if self._tx_used + self._tx_held_words >= self._tx_cap:
             self._tx_error("TX data FIFO overflow", overflow=True)
             if self._tx_state == _TX_DATA:
-                self._tx_words.append(0)
+                self._tx_raw += b"\0\0\0\0"
                 self._tx_left -= 1
                 if self._tx_left == 0:
                     self._tx_buffer_done()
@@ -969,7 +969,7 @@ class Lan9118(Device):
         self._tx_used += 1
         state = self._tx_state
         if state == _TX_DATA:
-            self._tx_words.append(value)
+            self._tx_raw += value.to_bytes(4, "little")
             self._tx_left -= 1
             if self._tx_left == 0:
                 self._tx_buffer_done()
@@ -1008,7 +1008,7 @@ class Lan9118(Device):
         size = a & 0x7FF
         align = (4, 16, 32, 4)[(a >> 24) & 3]
         self._tx_left = -(-(offset + size) // align) * align // 4
-        self._tx_words = []
+        self._tx_raw = bytearray()
         if self._tx_left == 0:
             self._tx_buffer_done()
         else:
@@ -1018,19 +1018,24 @@ class Lan9118(Device):
         a = self._tx_cmd_a
         offset = (a >> 16) & 0x1F
         size = a & 0x7FF
-        words = self._tx_words
-        raw = struct.pack(f"<{len(words)}I", *words)
-        self._tx_pkt += raw[offset:offset + size]
-        self._tx_words = []
+        data = memoryview(self._tx_raw)[offset:offset + size]
+        self._tx_raw = bytearray()
         self._tx_state = _TX_CMD_A
-        if a & CMDA_LS:
-            self._tx_finish_packet()
+        if not a & CMDA_LS:
+            self._tx_pkt += data
+        elif self._tx_pkt:
+            self._tx_pkt += data
+            self._tx_finish_packet(bytes(self._tx_pkt))
+        else:  # the packet is this buffer
+            self._tx_finish_packet(bytes(data))
 
-    def _tx_finish_packet(self) -> None:
-        """The open packet is complete (LS) or abandoned: queue it or its error status."""
+    def _tx_finish_packet(self, pkt: bytes | None = None) -> None:
+        """The open packet (``pkt``: its bytes, None: ``_tx_pkt``'s) is complete (LS) or
+        abandoned: send it, queue it or its error status."""
         cmd_b = self._tx_cmd_b if self._tx_cmd_b is not None else 0
         ioc = self._tx_cmd_a & CMDA_IOC
-        pkt = bytes(self._tx_pkt)
+        if pkt is None:
+            pkt = bytes(self._tx_pkt)
         used = self._tx_used
         err = self._tx_pkt_err or not self._tx_cmd_a & CMDA_LS
         self._tx_cmd_b = None
@@ -1045,6 +1050,22 @@ class Lan9118(Device):
             self._tx_held.append((b"", cmd_b, ioc, 0, True))
             self._tx_kick()
             self._check_levels(tx_data=True)
+            self._update_irq()
+            return
+        r = self.r
+        tx_cfg = r[self._i_tx_cfg]
+        txs = self._txs
+        if (not self._tx_held and tx_cfg & TX_ON and self.mac_csr[MAC_CR] & TXEN
+                and (len(txs) < self._txs_cap or tx_cfg & TXSAO)):
+            # Nothing waits and the transmitter may send: what _tx_kick does with this packet.
+            bits = self._transmit(pkt, cmd_b)
+            if len(txs) >= self._txs_cap:
+                r[self._i_sts] |= TXSO
+            else:
+                txs.append((cmd_b & 0xFFFF_0000) | bits)
+            if ioc:
+                r[self._i_sts] |= TX_IOC
+            self._check_levels(tx_status=True, tx_data=True)
             self._update_irq()
             return
         self._tx_held.append((pkt, cmd_b, ioc, used, False))
@@ -1403,9 +1424,9 @@ class Lan9118(Device):
             rxd=self._rxd.to_list(), rxs=list(self._rxs), rx_pushed=self._rx_pushed,
             rx_ends=list(self._rx_ends), txs=list(self._txs),
             tx_held=[(pkt.hex(), b, i, u, e) for pkt, b, i, u, e in self._tx_held],
-            tx=dict(state=self._tx_state, words=list(self._tx_words), left=self._tx_left,
-                    cmd_a=self._tx_cmd_a, cmd_b=self._tx_cmd_b, pkt=bytes(self._tx_pkt).hex(),
-                    err=self._tx_pkt_err, used=self._tx_used),
+            tx=dict(state=self._tx_state, words=memoryview(bytes(self._tx_raw)).cast("I").tolist(),
+                    left=self._tx_left, cmd_a=self._tx_cmd_a, cmd_b=self._tx_cmd_b,
+                    pkt=bytes(self._tx_pkt).hex(), err=self._tx_pkt_err, used=self._tx_used),
             rx_drop=self._rx_drop, mac_csr=list(self.mac_csr), wuff=list(self._wuff), wuff_w=self._wuff_w,
             eeprom=bytes(self.eeprom).hex(), e2p_we=self._e2p_write_enabled, phy=list(self._phy),
             bmsr_ll=self._bmsr_latched_low, link=self._link, gpt_c0=self._gpt_c0, gpt_t0=self._gpt_t0,
@@ -1427,7 +1448,7 @@ class Lan9118(Device):
         self._tx_held_words = sum(h[3] for h in self._tx_held)
         tx = state["tx"]
         self._tx_state = tx["state"]
-        self._tx_words = list(tx["words"])
+        self._tx_raw = bytearray(struct.pack(f"<{len(tx['words'])}I", *tx["words"]))
         self._tx_left = tx["left"]
         self._tx_cmd_a = tx["cmd_a"]
         self._tx_cmd_b = tx["cmd_b"]

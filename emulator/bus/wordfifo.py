@@ -169,7 +169,11 @@ class WordFifoPort:
         """``rx_status``/``tx_status``: the (pop, peek) offsets of the status FIFOs."""
         self._lib = _library()
         self._rx_buf = (ctypes.c_uint32 * rx_words)()
-        self._tx_buf = (ctypes.c_uint32 * tx_words)()
+        # The TX buffer's memory is a bytearray (pinned by the ctypes view) so that ``take_view``
+        # can hand its words out without a copy.
+        self._tx_bytes = bytearray(4 * tx_words)
+        self._tx_buf = (ctypes.c_uint32 * tx_words).from_buffer(self._tx_bytes)
+        self._tx_view = memoryview(self._tx_bytes).cast("I")
         p = self.port = _Port()
         p.rx_lo, p.rx_hi = rx_window
         p.tx_lo, p.tx_hi = tx_window
@@ -273,8 +277,12 @@ class WordFifoPort:
 
     def take(self) -> list[int]:
         """The words appended since the last call, oldest first."""
+        return self.take_view().tolist()
+
+    def take_view(self) -> memoryview:
+        """``take`` without a copy: a view of the words (format ``I``), valid until the port
+        appends again (the next guest access): use it at once."""
         n = self.port.tx_count
-        if not n:
-            return []
-        self.port.tx_count = 0
-        return self._tx_buf[:n]
+        if n:
+            self.port.tx_count = 0
+        return self._tx_view[:n]

@@ -104,11 +104,13 @@ class SwitchPort:
                 cb(up)
 
     def _arrive(self, frame: bytes) -> None:
-        t = self.now_ns()
-        self.counters.tx_frames += 1
-        self.counters.tx_bytes += len(frame)
-        for tap in self.taps:
-            tap(t, frame, "out")
+        c = self.counters
+        c.tx_frames += 1
+        c.tx_bytes += len(frame)
+        if self.taps:
+            t = self.now_ns()
+            for tap in self.taps:
+                tap(t, frame, "out")
         self._deliver(frame)
 
 
@@ -147,26 +149,28 @@ class Switch:
     # -- forwarding -------------------------------------------------------------
     def ingress(self, src: SwitchPort, frame: bytes, t_ns: int) -> None:
         c = src.counters
-        if not src.link.up:
+        link = src.link
+        if not link.up:
             c.drop("link down")
             return
-        if src.link.loss and self.rng.random() < src.link.loss:
+        if link.loss and self.rng.random() < link.loss:
             c.drop("loss")
             return
-        if len(frame) < ETH_HEADER:
+        n = len(frame)
+        if n < ETH_HEADER:
             c.drop("runt")
             return
-        if len(frame) > ETH_MAX_VLAN_FRAME:
+        if n > ETH_MAX_VLAN_FRAME:
             c.drop("oversize")
             return
         c.rx_frames += 1
-        c.rx_bytes += len(frame)
-        for tap in src.taps:
-            tap(t_ns, frame, "in")
-        dst_mac, src_mac = frame[0:6], frame[6:12]
-        if not src_mac[0] & 1:
-            self.fdb[src_mac] = src
-        target = None if dst_mac[0] & 1 else self.fdb.get(dst_mac)
+        c.rx_bytes += n
+        if src.taps:
+            for tap in src.taps:
+                tap(t_ns, frame, "in")
+        if not frame[6] & 1:
+            self.fdb[frame[6:12]] = src
+        target = None if frame[0] & 1 else self.fdb.get(frame[0:6])
         if target is not None:
             if target is not src:
                 self._egress(target, frame, t_ns)
@@ -184,15 +188,16 @@ class Switch:
         if link.loss and rng.random() < link.loss:
             dst.counters.drop("loss")
             return
-        copies = 2 if link.duplicate and rng.random() < link.duplicate else 1
-        start = max(t_ns, dst.busy_until_ns)
+        duplicate = bool(link.duplicate) and rng.random() < link.duplicate
+        start = t_ns if t_ns > dst.busy_until_ns else dst.busy_until_ns
         bps = link.rate_bps or dst.wire_bps
         on_wire = wire_ns(len(frame), bps) if bps else 0
         dst.busy_until_ns = start + on_wire
         at = start + on_wire + link.delay_ns
         if link.reorder and rng.random() < link.reorder:
             at += link.reorder_delay_ns
-        for _ in range(copies):
+        self._schedule(dst, at, frame)
+        if duplicate:
             self._schedule(dst, at, frame)
 
     def _schedule(self, dst: SwitchPort, at_ns: int, frame: bytes) -> None:
