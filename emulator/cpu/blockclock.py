@@ -1,10 +1,13 @@
 """Virtual time for the CPU: instructions counted per translated block.
 
-The native hook in ``native/blockclock.c`` is attached with Unicorn's C API
-as a ``UC_HOOK_BLOCK`` callback; Python never runs per block. It is built
-with the host C compiler by ``scripts/setup`` (or on first use, see
-``native_lib``). Unicorn's own ``count`` limit would give exact slices but
-instruments every instruction and halves the speed of translated code.
+vboard's Unicorn build (``scripts/build_unicorn``, change budget-in-blocks)
+keeps the count in the translated code: each block takes its instruction
+count off a budget as it is entered and calls the ``UC_HOOK_BLOCK`` callback
+of ``native/blockclock.c`` (attached with Unicorn's C API) only once the
+budget ran out; Python never runs per block. The C side is built with the
+host C compiler by ``scripts/setup`` (or on first use, see ``native_lib``).
+Unicorn's own ``count`` limit would give exact slices but instruments every
+instruction and halves the speed of translated code.
 
 Model: a slice ends at the first block boundary at or after its budget, so
 a timer event can be taken up to one block (a handful of instructions)
@@ -28,11 +31,10 @@ from emulator.native import native_lib
 
 log = logging.getLogger("vboard.cpu")
 
-CACHE_SLOTS = 65536
 
-
-class _CacheEntry(ctypes.Structure):
-    _fields_ = [("addr", ctypes.c_uint64), ("size", ctypes.c_uint32), ("count", ctypes.c_uint32)]
+class _Icount(ctypes.Structure):
+    """Unicorn's VbIcount (scripts/build_unicorn), written by the translated code."""
+    _fields_ = [("left", ctypes.c_int64), ("block_left", ctypes.c_int64), ("block", ctypes.c_uint64)]
 
 
 class _State(ctypes.Structure):
@@ -40,12 +42,10 @@ class _State(ctypes.Structure):
         ("emu_stop", ctypes.c_void_p),
         ("mem_read", ctypes.c_void_p),
         ("budget", ctypes.c_int64),
-        ("executed", ctypes.c_int64),
-        ("block_start", ctypes.c_int64),
-        ("block_addr", ctypes.c_uint64),
-        ("block_size", ctypes.c_uint32),
+        ("ic", ctypes.c_void_p),
+        ("mark", ctypes.c_int64),
         ("stopped", ctypes.c_int32),
-        ("blocks", ctypes.c_uint64),
+        ("pad0", ctypes.c_int32),
         ("reg_read", ctypes.c_void_p),
         ("watch", ctypes.c_int32),
         ("reg_ids", ctypes.c_int32 * 3),
@@ -74,14 +74,39 @@ class _State(ctypes.Structure):
         ("emu_start", ctypes.c_void_p),
         ("py_intr", ctypes.c_void_p),
         ("out", ctypes.c_int64 * 9),  # vb_report: see BlockClock.run
-        ("cache", _CacheEntry * CACHE_SLOTS),
+        ("own_ic", _Icount),
+        ("cache", ctypes.c_void_p),
     ]
+
+
+class _CacheEntry(ctypes.Structure):
+    _fields_ = [("addr", ctypes.c_uint64), ("size", ctypes.c_uint32), ("count", ctypes.c_uint32)]
+
+
+CACHE_SLOTS = 65536
+
+
+def engine_budget(uc: Uc) -> int | None:
+    """The address of the engine's VbIcount, or None when the Unicorn library is a stock one
+    (``scripts/build_unicorn`` did not run or failed): the block hook then runs at every block."""
+    from unicorn.unicorn_py3.unicorn import uclib
+
+    try:
+        icount = uclib.uc_vb_icount
+    except AttributeError:
+        return None
+    icount.restype, icount.argtypes = ctypes.c_void_p, [ctypes.c_void_p]
+    ic = icount(uc._uch)
+    if not ic:
+        raise RuntimeError("uc_vb_icount failed")
+    return ic
 
 
 def _library() -> ctypes.CDLL:
     return native_lib.load("blockclock", (_State, "vb_sizeof"), {
         "vb_count_thumb": (ctypes.c_uint32, [ctypes.c_char_p, ctypes.c_uint32]),
         "vb_arm": (None, [ctypes.c_void_p, ctypes.c_int64]),
+        "vb_retarget": (None, [ctypes.c_void_p]),
         "vb_slice": (ctypes.c_int, [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64, ctypes.c_int64,
                                     ctypes.c_int32]),
         "vb_report": (None, [ctypes.c_void_p, ctypes.c_void_p]),
@@ -106,10 +131,19 @@ class BlockClock:
         self.state.reg_sp, self.state.reg_control = A.UC_ARM_REG_SP, A.UC_ARM_REG_CONTROL
         for i, reg in enumerate((A.UC_ARM_REG_PRIMASK, A.UC_ARM_REG_FAULTMASK, A.UC_ARM_REG_BASEPRI)):
             self.state.reg_ids[i] = reg
-        lib.vb_invalidate(ctypes.byref(self.state))
-        self._count = lib.vb_count_thumb
+        ic = engine_budget(uc)
+        self.in_blocks = ic is not None  # the translated code keeps the budget
+        if ic is None:
+            log.debug("stock Unicorn: the block hook counts every block")
+            self._cache = (_CacheEntry * CACHE_SLOTS)()
+            ctypes.memset(self._cache, 0xFF, ctypes.sizeof(self._cache))
+            self.state.cache = ctypes.addressof(self._cache)
+            ic = ctypes.addressof(self.state) + _State.own_ic.offset
+        self.state.ic = ic
+        self.ic = _Icount.from_address(ic)
         hook = ctypes.c_size_t()
-        callback = ctypes.cast(lib.vb_block_hook, ctypes.c_void_p)
+        callback = ctypes.cast(lib.vb_block_hook if self.in_blocks else lib.vb_block_hook_stock,
+                               ctypes.c_void_p)
         status = uclib.uc_hook_add(uc._uch, ctypes.byref(hook), UC_HOOK_BLOCK, callback,
                                    ctypes.addressof(self.state), 1, 0)
         if status:
@@ -118,6 +152,7 @@ class BlockClock:
         self._addr = ctypes.addressof(self.state)
         self._uch = uc._uch
         self._arm = lib.vb_arm
+        self._retarget = lib.vb_retarget
         self._slice = lib.vb_slice
         self._report = lib.vb_report
         self._lib = lib
@@ -126,6 +161,22 @@ class BlockClock:
 
     def arm(self, budget: int) -> None:
         self._arm(self._addr, budget)
+
+    def progress(self) -> int:
+        """Instructions completed before the current block of the running slice."""
+        return self.state.mark - self.ic.block_left
+
+    def progress_addresses(self) -> tuple[int, int]:
+        """For native code: ``progress`` is the int64 at the first address less the one at the second."""
+        return (ctypes.addressof(self.state) + _State.mark.offset,
+                ctypes.addressof(self.ic) + _Icount.block_left.offset)
+
+    def stop_soon(self) -> None:
+        """End the running slice at the next block boundary, taking no more ticks natively."""
+        s = self.state
+        s.tick_on = 0
+        s.budget = 0
+        self._retarget(self._addr)
 
     def run(self, budget: int, tick_first: int = -1, watch: bool = False) -> int:
         """A slice of ``budget`` from the current PC in one native call (Unicorn's error code).
@@ -170,10 +221,7 @@ class BlockClock:
         s = self.state
         if masks is None:
             s.watch = 0
-            return
-        s.masks[0], s.masks[1], s.masks[2] = masks
-        s.watch = 1
-
-    def invalidate(self) -> None:
-        """Forget cached block counts (code was rewritten)."""
-        _library().vb_invalidate(ctypes.byref(self.state))
+        else:
+            s.masks[0], s.masks[1], s.masks[2] = masks
+            s.watch = 1
+        self._retarget(self._addr)

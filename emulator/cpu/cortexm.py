@@ -223,7 +223,7 @@ class CortexM3:
         self._intr_hook = _INTR_HOOK(self._on_intr)
         self._bc.attach_exceptions(*self._excpath.native(),
                                    ctypes.cast(self._intr_hook, ctypes.c_void_p).value or 0)
-        self._progress = self.progress  # the clock's view into a running slice
+        self._progress = self._bc.progress  # the clock's view into a running slice
         # The clock's cycle count when the running slice began, for native code that needs
         # ``clock.now`` mid-slice (this plus the block clock's progress; see native_clock);
         # NO_SLICE between slices (a debugger's or RPC's memory read of a device window).
@@ -862,8 +862,7 @@ class CortexM3:
         """
         if self.running and not self._stop_requested:
             self._stop_requested = True
-            self._bc.state.tick_on = 0
-            self._bc.state.budget = 0
+            self._bc.stop_soon()
 
     # ------------------------------------------------------- native SysTick ticks
     def native_ticks_allowed(self) -> bool:
@@ -901,17 +900,17 @@ class CortexM3:
 
     def progress(self) -> int:
         """Instructions completed before the current block of the running slice."""
-        return self._bc.state.block_start
+        return self._bc.progress()
 
-    def native_clock(self) -> tuple[int, int, int, int, int, int]:
+    def native_clock(self) -> tuple[int, int, int, int, int, int, int]:
         """For native MMIO read callbacks (``emulator.cpu.scsread``): the addresses of the slice's
-        starting cycle (``native_base``, NO_SLICE between slices), of the block clock's progress
-        into it, of its
+        starting cycle (``native_base``, NO_SLICE between slices), of the two values the block
+        clock's progress into it is the difference of (``BlockClock.progress_addresses``), of its
         ``tick_active`` and ``tick_flags``, then ``uc_reg_read`` and the IPSR's register id."""
         s = self._bc.state
         at = ctypes.addressof(s)
         state = type(s)
-        return (ctypes.addressof(self.native_base), at + state.block_start.offset,
+        return (ctypes.addressof(self.native_base), *self._bc.progress_addresses(),
                 at + state.tick_active.offset, at + state.tick_flags.offset,
                 ctypes.cast(uclib.uc_reg_read, ctypes.c_void_p).value or 0, A.UC_ARM_REG_IPSR)
 

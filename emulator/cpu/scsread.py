@@ -34,7 +34,8 @@ class _Port(ctypes.Structure):
         ("slow_read", ctypes.c_void_p),
         ("slow_user", ctypes.c_void_p),
         ("base", ctypes.c_void_p),
-        ("progress", ctypes.c_void_p),
+        ("mark", ctypes.c_void_p),
+        ("block_left", ctypes.c_void_p),
         ("tick_active", ctypes.c_void_p),
         ("tick_flags", ctypes.c_void_p),
         ("reg_read", ctypes.c_void_p),
@@ -80,7 +81,8 @@ class ScsReadPort:
         self._lib = _library()
         self._cpu = cpu
         p = self.port = _Port()
-        p.base, p.progress, p.tick_active, p.tick_flags, p.reg_read, p.reg_ipsr = cpu.native_clock()
+        (p.base, p.mark, p.block_left, p.tick_active, p.tick_flags, p.reg_read,
+         p.reg_ipsr) = cpu.native_clock()
         self._ref = ctypes.byref(p)
 
     # -- the CPU's MMIO mapping ---------------------------------------------------------------------

@@ -1,21 +1,30 @@
 /*
- * vboard block clock: a native UC_HOOK_BLOCK callback that keeps virtual
- * time for the Python core without a per-instruction hook.
+ * vboard block clock: virtual time for the Python core without a per-instruction
+ * hook, and without a call per block.
  *
  * Unicorn's `count` argument instruments every instruction (a helper call
- * each) and halves the speed of translated code. This hook runs once per
- * translated block instead: it adds the block's instruction count (decoded
- * once per block address and cached) and, once the slice's budget is used
- * up, asks Unicorn to stop before the next block runs. A slice may thus
- * overshoot its budget by at most one block; the exact number of
- * instructions run is known afterwards from the counts and the final PC.
+ * each) and halves the speed of translated code. vboard's Unicorn build
+ * (scripts/build_unicorn, "budget-in-blocks") keeps the count in the
+ * translated code instead: each block, as it is entered, notes itself and
+ * the budget left in a VbIcount (uc_vb_icount), calls the UC_HOOK_BLOCK
+ * callback below only when nothing is left, and subtracts its instruction
+ * count. `executed` (instructions in the blocks entered) is thus
+ * mark - left: the hook is called at the first block boundary at or after
+ * `mark`, which is the budget, or the next block while the masks are
+ * watched. Once the slice's budget is used up the hook asks Unicorn to stop
+ * before the block runs. A slice may thus overshoot its budget by at most
+ * one block; the exact number of instructions run is known afterwards from
+ * the counts and the final PC.
  *
- * No Unicorn headers are needed: the engine's uc_emu_stop and uc_mem_read
- * are passed in as function pointers by the Python side.
+ * With a stock Unicorn (no uc_vb_icount) the hook is called for every block:
+ * vb_block_hook_stock then does the translated code's part itself, the
+ * block's count decoded once per block address and cached.
+ *
+ * No Unicorn headers are needed: the engine's functions are passed in as
+ * function pointers by the Python side.
  */
 #include <stdint.h>
 #include <stddef.h>
-#include <string.h>
 
 typedef int (*uc_emu_stop_fn)(void *uc);
 typedef int (*uc_mem_read_fn)(void *uc, uint64_t address, void *bytes, uint64_t size);
@@ -27,7 +36,6 @@ typedef void (*uc_intr_fn)(void *uc, uint32_t intno, void *user_data);
 typedef int (*ex_enter_fn)(void *path, uint32_t n, uint32_t return_address, uint32_t vtor, int stkalign);
 typedef int (*ex_return_fn)(void *path, int to_thread, int stkalign);
 
-#define CACHE_SLOTS 65536u
 #define EXC_DECLINED 16   /* excpath.c: a case left to Python, nothing done */
 #define EXC_INVPC 8
 #define EXC_RETURN_THREAD_MSP 0xFFFFFFF9u
@@ -39,16 +47,21 @@ typedef int (*ex_return_fn)(void *path, int to_thread, int stkalign);
 enum { OUT_PC, OUT_PRIMASK, OUT_FAULTMASK, OUT_BASEPRI, OUT_RAN, OUT_BEFORE, OUT_IDLE, OUT_TICKS, OUT_STOPPED,
        OUT_N };
 
+/* Unicorn's (scripts/build_unicorn): written by the translated code as each block is entered. */
+struct vb_icount {
+    int64_t left;          /* mark - executed: the block's count comes off after the hook */
+    int64_t block_left;    /* `left` when the current block was entered */
+    uint64_t block;        /* the current block: address | size in bytes << 32; 0: none */
+};
+
 struct block_clock {
     uc_emu_stop_fn emu_stop;
     uc_mem_read_fn mem_read;
     int64_t budget;        /* instructions this slice may run */
-    int64_t executed;      /* instructions in the blocks entered, current block included */
-    int64_t block_start;   /* `executed` when the current block was entered */
-    uint64_t block_addr;   /* address of the current block */
-    uint32_t block_size;   /* bytes of the current block */
+    struct vb_icount *ic;  /* the engine's (uc_vb_icount) */
+    int64_t mark;          /* `executed` at which the translated code calls the hook */
     int32_t stopped;       /* 1 when this hook asked Unicorn to stop */
-    uint64_t blocks;       /* blocks entered, for statistics */
+    int32_t pad0;
     /* While an exception is pending but masked: stop at the first block whose
      * PRIMASK, FAULTMASK or BASEPRI differ from these (CPSIE/MSR end a block). */
     uc_reg_read_fn reg_read;
@@ -85,13 +98,16 @@ struct block_clock {
     uc_intr_fn py_intr;    /* the Python interrupt hook: every interrupt not handled here */
     /* What vb_slice (or vb_report) found when the slice ended, read by Python in one go. */
     int64_t out[OUT_N];
-    /* One 16-byte entry per slot: a hit touches a single cache line. */
+    /* Only with a stock Unicorn: `ic` points at own_ic, and the block counts are cached. */
+    struct vb_icount own_ic;
     struct cache_entry {
         uint64_t addr;
         uint32_t size;
         uint32_t count;
-    } cache[CACHE_SLOTS];
+    } *cache;  /* CACHE_SLOTS entries */
 };
+
+#define CACHE_SLOTS 65536u
 
 #define LIKELY(x) __builtin_expect(!!(x), 1)
 #define UNLIKELY(x) __builtin_expect(!!(x), 0)
@@ -111,19 +127,41 @@ uint32_t vb_count_thumb(const uint8_t *code, uint32_t size)
     return n;
 }
 
-static inline void enter_block(struct block_clock *bc, uint64_t address, uint32_t size,
-                               int64_t executed, uint32_t n)
+/* Instructions in the blocks entered, the current one included. */
+static inline int64_t executed_of(const struct block_clock *bc)
 {
-    bc->blocks++;
-    bc->block_start = executed;
-    bc->block_addr = address;
-    bc->block_size = size;
-    bc->executed = executed + n;
+    return bc->mark - bc->ic->left;
 }
 
-static inline struct cache_entry *slot_of(struct block_clock *bc, uint64_t address)
+/* `executed` when the current block was entered. */
+static inline int64_t block_start_of(const struct block_clock *bc)
 {
-    return &bc->cache[(uint32_t)((address >> 1) ^ (address >> 17)) & (CACHE_SLOTS - 1)];
+    return bc->mark - bc->ic->block_left;
+}
+
+static inline uint64_t block_addr_of(const struct block_clock *bc)
+{
+    return (uint32_t)bc->ic->block;
+}
+
+static inline uint32_t block_size_of(const struct block_clock *bc)
+{
+    return (uint32_t)(bc->ic->block >> 32);
+}
+
+/* Move `mark`, keeping `executed` and the current block's start. */
+static void rebase(struct block_clock *bc, int64_t mark)
+{
+    int64_t delta = mark - bc->mark;
+    bc->ic->left += delta;
+    bc->ic->block_left += delta;
+    bc->mark = mark;
+}
+
+/* The hook next at the budget, or at the next block while the masks are watched. */
+void vb_retarget(struct block_clock *bc)
+{
+    rebase(bc, bc->watch ? executed_of(bc) : bc->budget);
 }
 
 static int masks_clear(struct block_clock *bc, void *uc)
@@ -140,6 +178,7 @@ static int masks_clear(struct block_clock *bc, void *uc)
 static void set_budget(struct block_clock *bc)
 {
     bc->budget = bc->tick_on && bc->tick_next < bc->slice_budget ? bc->tick_next : bc->slice_budget;
+    vb_retarget(bc);
 }
 
 /* Take the due SysTick tick natively, returning to `at`: only from thread mode (on either
@@ -165,16 +204,20 @@ static int take_tick(struct block_clock *bc, void *uc, uint32_t at)
         bc->tick_flags = flags;
         bc->tick_on = 0;
         bc->budget = 0;
+        vb_retarget(bc);
         return 1;
     }
     set_budget(bc);
     return 1;
 }
 
-/* The rare cases: the budget is used up, the masks are watched, or the block was never
- * seen (decoded here, the only place a code buffer lives). */
-static COLD void block_hook_slow(void *uc, uint64_t address, uint32_t size, struct block_clock *bc)
+/* UC_HOOK_BLOCK, called by the translated code only at the first block boundary at or after
+ * `mark` (see the top): the budget is used up (or a tick is due), or the masks are watched. */
+void vb_block_hook(void *uc, uint64_t address, uint32_t size, void *user_data)
 {
+    struct block_clock *bc = (struct block_clock *)user_data;
+    int64_t executed = executed_of(bc);
+    (void)size;
     if (bc->watch) {
         for (int i = 0; i < 3; i++) {
             uint32_t value = 0;
@@ -187,7 +230,7 @@ static COLD void block_hook_slow(void *uc, uint64_t address, uint32_t size, stru
             }
         }
     }
-    if (bc->tick_on && bc->executed >= bc->tick_next && bc->executed < bc->slice_budget) {
+    if (bc->tick_on && executed >= bc->tick_next && executed < bc->slice_budget) {
         if (take_tick(bc, uc, (uint32_t)address)) {
             /* The PC moved to the handler: this block does not run (Unicorn leaves it at
              * its first instruction, the check that follows a block hook). */
@@ -197,40 +240,43 @@ static COLD void block_hook_slow(void *uc, uint64_t address, uint32_t size, stru
         }
         /* Python takes this tick: the slice ends here, where it would have without us. */
         bc->tick_on = 0;
-        bc->budget = bc->executed;
+        bc->budget = executed;
     }
-    if (bc->executed >= bc->budget) {
+    if (executed >= bc->budget) {
         if (!bc->stopped) {
             bc->stopped = 1;
             bc->emu_stop(uc);
         }
         return;
     }
-    struct cache_entry *e = slot_of(bc, address);
-    uint32_t n = e->count;
+    vb_retarget(bc);
+}
+
+/* UC_HOOK_BLOCK with a stock Unicorn, which calls it at every block: what vboard's Unicorn
+ * build does in the translated code (note the block, call vb_block_hook once nothing is left,
+ * take the block's count off) unless the hook keeps the block from running. */
+void vb_block_hook_stock(void *uc, uint64_t address, uint32_t size, void *user_data)
+{
+    struct block_clock *bc = (struct block_clock *)user_data;
+    struct vb_icount *ic = bc->ic;
+    ic->block_left = ic->left;
+    ic->block = (uint32_t)address | (uint64_t)size << 32;
+    if (ic->left <= 0) {
+        uint64_t ticks = bc->ticks;
+        vb_block_hook(uc, address, size, bc);
+        if (bc->stopped || bc->ticks != ticks) {
+            return;  /* stopped before it, or a tick taken in its place */
+        }
+    }
+    struct cache_entry *e = &bc->cache[(uint32_t)((address >> 1) ^ (address >> 17)) & (CACHE_SLOTS - 1)];
     if (e->addr != address || e->size != size) {
         uint8_t code[4096];
         uint32_t len = size < sizeof code ? size : (uint32_t)sizeof code;
-        n = bc->mem_read(uc, address, code, len) != 0 ? size / 2 : vb_count_thumb(code, len);
+        e->count = bc->mem_read(uc, address, code, len) != 0 ? size / 2 : vb_count_thumb(code, len);
         e->addr = address;
         e->size = size;
-        e->count = n;
     }
-    enter_block(bc, address, size, bc->executed, n);
-}
-
-/* The hit path (every block): a budget check and a cache lookup, no stack frame; anything
- * else is a tail call to the slow path. */
-void vb_block_hook(void *uc, uint64_t address, uint32_t size, void *user_data)
-{
-    struct block_clock *bc = (struct block_clock *)user_data;
-    int64_t executed = bc->executed;
-    struct cache_entry *e = slot_of(bc, address);
-    if (UNLIKELY((bc->watch | (executed >= bc->budget)) || e->addr != address || e->size != size)) {
-        block_hook_slow(uc, address, size, bc);
-        return;
-    }
-    enter_block(bc, address, size, executed, e->count);
+    ic->left -= e->count;
 }
 
 /* Start a slice of `budget` instructions. */
@@ -244,10 +290,10 @@ void vb_arm(struct block_clock *bc, int64_t budget)
     bc->idle = 0;
     bc->ticks = 0;
     bc->returns = 0;
-    bc->executed = 0;
-    bc->block_start = 0;
-    bc->block_addr = 0;
-    bc->block_size = 0;
+    bc->mark = budget;
+    bc->ic->left = budget;
+    bc->ic->block_left = budget;
+    bc->ic->block = 0;
     bc->stopped = 0;
     bc->watch = 0;
 }
@@ -260,33 +306,28 @@ static int64_t vb_slice_end(struct block_clock *bc, void *uc, uint64_t pc, uint3
 {
     uint8_t hw[2];
     uint64_t at = pc & ~(uint64_t)1;
-    uint64_t block = bc->block_addr;
+    uint64_t start = block_addr_of(bc);
+    uint32_t size = block_size_of(bc);
     *before = 0;
-    if (bc->block_size != 0 && at >= block + 2 && at <= block + bc->block_size &&
+    if (size != 0 && at >= start + 2 && at <= start + size &&
         bc->mem_read(uc, at - 2, hw, 2) == 0) {
         *before = (uint32_t)(hw[0] | (hw[1] << 8));
     }
     if (bc->stopped) {
-        return bc->executed;
+        return executed_of(bc);
     }
-    uint64_t start = bc->block_addr;
-    if (bc->block_size != 0 && start <= pc && pc < start + bc->block_size) {
+    if (size != 0 && start <= pc && pc < start + size) {
         if (pc == start) {
-            return bc->block_start;
+            return block_start_of(bc);
         }
         uint8_t code[4096];
         uint32_t len = (uint32_t)(pc - start);
         if (len > sizeof code || bc->mem_read(uc, start, code, len) != 0) {
-            return bc->block_start + len / 2;
+            return block_start_of(bc) + len / 2;
         }
-        return bc->block_start + vb_count_thumb(code, len);
+        return block_start_of(bc) + vb_count_thumb(code, len);
     }
-    return bc->executed;
-}
-
-void vb_invalidate(struct block_clock *bc)
-{
-    memset(bc->cache, 0xFF, sizeof bc->cache);
+    return executed_of(bc);
 }
 
 uint64_t vb_sizeof(void)
@@ -323,8 +364,9 @@ static uint32_t before_pc(struct block_clock *bc, void *uc, uint64_t pc)
 {
     uint8_t hw[2];
     uint64_t at = pc & ~(uint64_t)1;
-    uint64_t block = bc->block_addr;
-    if (bc->block_size != 0 && at >= block + 2 && at <= block + bc->block_size &&
+    uint64_t block = block_addr_of(bc);
+    uint32_t size = block_size_of(bc);
+    if (size != 0 && at >= block + 2 && at <= block + size &&
         bc->mem_read(uc, at - 2, hw, 2) == 0) {
         return (uint32_t)(hw[0] | (hw[1] << 8));
     }
@@ -345,21 +387,22 @@ static int vb_run(struct block_clock *bc, void *uc, uint64_t pc)
         uint32_t now_pc = 0;
         bc->reg_read(uc, bc->reg_pc, &now_pc);
         /* A WFI ends its block, so `executed` is exact here. */
-        if (bc->block_size == 0 || now_pc != bc->block_addr + bc->block_size ||
+        uint32_t size = block_size_of(bc);
+        if (size == 0 || now_pc != block_addr_of(bc) + size ||
             before_pc(bc, uc, now_pc) != 0xBF30u || bc->tick_next >= bc->slice_budget) {
             return 0;
         }
-        int64_t wake = bc->tick_next > bc->executed ? bc->tick_next : bc->executed;
+        int64_t executed = executed_of(bc);
+        int64_t wake = bc->tick_next > executed ? bc->tick_next : executed;
         if (!take_tick(bc, uc, now_pc)) {
             return 0;
         }
-        bc->idle += wake - bc->executed;
-        bc->executed = wake;
-        bc->block_start = wake;
-        bc->block_addr = 0;
-        bc->block_size = 0;
+        bc->idle += wake - executed;
+        bc->ic->left -= wake - executed;  /* `executed` becomes `wake`, no block entered */
+        bc->ic->block_left = bc->ic->left;
+        bc->ic->block = 0;
         pc = bc->vector;
-        if (bc->executed >= bc->budget && !bc->tick_on) {
+        if (wake >= bc->budget && !bc->tick_on) {
             return 0;  /* a stacking error: Python records it before anything runs */
         }
     }
@@ -394,6 +437,7 @@ int vb_slice(struct block_clock *bc, void *uc, int64_t budget, int64_t tick_firs
     vb_arm(bc, budget);
     if (watch) {
         bc->watch = 1;
+        vb_retarget(bc);
     } else if (tick_first >= 0) {
         bc->tick_on = 1;
         bc->tick_next = tick_first;

@@ -7,7 +7,8 @@
  * CVR is computed as emulator/cpu/systick.py's SysTick.value() computes it,
  * from the counter's programming (which the model copies here whenever it
  * changes) and the clock's cycle count: the clock's count when the slice
- * began plus the block clock's progress into it (clock.now inside a slice).
+ * began plus the block clock's progress into it (clock.now inside a slice):
+ * its mark less the budget left when the current block was entered.
  *
  * ICSR is the IPSR read from the core (VECTACTIVE) plus an image of the
  * fields that depend on the NVIC's pending, enabled and priority state,
@@ -37,7 +38,8 @@ typedef struct {
     void *slow_user;
     const int64_t *base;         /* the clock's cycle count when the running slice began, or
                                     NO_SLICE: a read between slices (a debugger's) is Python's */
-    const int64_t *progress;     /* the block clock's block_start: cycles into the slice */
+    const int64_t *mark;         /* the block clock's: *mark - *block_left is the cycles into */
+    const int64_t *block_left;   /* the slice (blockclock.c's block_start_of) */
     const int32_t *tick_active;  /* the block clock's: a natively taken SysTick handler runs */
     const int32_t *tick_flags;   /* the block clock's: that entry left work for Python */
     uc_reg_read_fn reg_read;
@@ -71,7 +73,7 @@ static int cvr(const scs_read_t *s, uint32_t *out)
     if (base == NO_SLICE) {
         return 0;
     }
-    int64_t elapsed = base + *s->progress - s->st_start;
+    int64_t elapsed = base + (*s->mark - *s->block_left) - s->st_start;
     if (elapsed < 0 || s->st_cycles_per_tick <= 0) {
         return 0;  /* never the case; Python's floor division decides it */
     }

@@ -43,16 +43,18 @@ class Core:
         self.scs.reset()
         self.clock.slice_progress = self.cpu.progress
         self.bc = self.cpu._bc.state
+        self.ic = self.cpu._bc.ic  # the budget the translated blocks keep
         self.cpu.native_base.value = self.clock.base  # a slice runs: the C side may answer CVR
 
     def at(self, progress: int) -> None:
-        """The CPU ``progress`` cycles into a slice that began now."""
-        self.bc.block_start = progress
+        """The CPU ``progress`` cycles into a slice that began now, inside a block of 3 instructions
+        (progress is mark - block_left; the block's count is off ``left`` already)."""
+        self.bc.mark, self.ic.block_left, self.ic.left = progress, 0, -3
 
     def end_slice(self) -> None:
         self.cpu.native_sync()
-        self.clock.advance(self.bc.block_start)
-        self.bc.block_start = 0
+        self.clock.advance(self.cpu.progress())
+        self.at(0)
         self.cpu.native_base.value = self.clock.base
 
     def state(self) -> tuple:
@@ -110,7 +112,7 @@ class Twins:
                     c.clock.fire_due()
                 c.cpu.native_base.value = c.clock.base
         elif kind < 0.7:
-            p = self.native.bc.block_start + rng.choice((0, 1, 7, 24, 25, 26, 400))
+            p = self.native.cpu.progress() + rng.choice((0, 1, 7, 24, 25, 26, 400))
             self.both(lambda c: c.at(p))
         elif kind < 0.9:
             self.nvic(rng)

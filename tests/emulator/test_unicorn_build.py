@@ -1,9 +1,11 @@
 """The Unicorn that runs the boards is the one scripts/build_unicorn made.
 
-Released Unicorn 2.1.4 sends every store to RAM through its slow path and
-calls a helper at the start of every block to ask whether to leave
-(``scripts/build_unicorn`` says why both cost); the rebuilt library keeps the
-store check only on pages mapped executable and checks for an exit inline.
+Released Unicorn 2.1.4 sends every store to RAM through its slow path, calls
+a helper at the start of every block to ask whether to leave and calls a block
+hook at every block (``scripts/build_unicorn`` says why they cost); the rebuilt
+library keeps the store check only on pages mapped executable, checks for an
+exit inline and keeps vboard's instruction budget in the translated blocks
+(``test_block_budget.py`` checks that it counts what a hook at every block did).
 These tests fail when setup fell back to another library, and check that code
 RAM still sees its own rewrites and that a hook's stop still leaves before the
 block it was called for.
@@ -31,7 +33,7 @@ def test_loaded_library_is_the_rebuilt_one():
     digest = hashlib.sha256(loaded.read_bytes()).hexdigest()
     assert digest == marker["sha256"], f"{loaded} is not the library scripts/build_unicorn built"
     assert digest != marker["stock_sha256"]
-    assert marker.get("changes") == ["fast-ram-stores", "inline-exit-check"], \
+    assert marker.get("changes") == ["fast-ram-stores", "inline-exit-check", "budget-in-blocks"], \
         f"{loaded} was built without every change of scripts/build_unicorn (run scripts/setup)"
 
 
