@@ -145,9 +145,15 @@ class ExceptionState:
         return 0
 
     # -- state changes --------------------------------------------------------
+    # The hot changes (set_pending, activate, deactivate) assign through __dict__, past
+    # _DropsIcsrImage, and drop the image themselves.
     def set_pending(self, n: int) -> None:
-        if not self.pending >> n & 1:
-            self.pending |= 1 << n
+        state = self.__dict__
+        if not state["pending"] >> n & 1:
+            state["pending"] |= 1 << n
+            if state["icsr_image"]:
+                state["icsr_image"] = False
+                self.drop_icsr_image()
             self.on_change()
 
     def clear_pending(self, n: int) -> None:
@@ -173,11 +179,19 @@ class ExceptionState:
             self.irq_level &= ~bit
 
     def activate(self, n: int) -> None:
-        self.pending &= ~(1 << n)
-        self.active |= 1 << n
+        state = self.__dict__
+        state["pending"] &= ~(1 << n)
+        state["active"] |= 1 << n
+        if state["icsr_image"]:
+            state["icsr_image"] = False
+            self.drop_icsr_image()
 
     def deactivate(self, n: int) -> None:
-        self.active &= ~(1 << n)
+        state = self.__dict__
+        state["active"] &= ~(1 << n)
         if n >= IRQ0 and self.irq_level >> (n - IRQ0) & 1:
             # The line is still asserted when the ISR returns: pend again.
-            self.pending |= 1 << n
+            state["pending"] |= 1 << n
+        if state["icsr_image"]:
+            state["icsr_image"] = False
+            self.drop_icsr_image()
