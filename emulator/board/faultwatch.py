@@ -220,6 +220,10 @@ class FaultWatch:
         return Stuck("fault", report)
 
     # --------------------------------------------------- a spin with PRIMASK set
+    def timing_masked_spin(self) -> bool:
+        """Is a branch to itself with PRIMASK set being timed (its boundaries count)?"""
+        return self.spin_pc >= 0 and self._spin_loop
+
     def check_masked_spin(self, symbol_of: Callable[[int], str | None]) -> Stuck | None:
         """At a slice boundary with PRIMASK set (no fault handler active): a dead spin?"""
         m = self.m

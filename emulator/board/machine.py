@@ -96,6 +96,8 @@ class Machine:
         self.cpu.semihosting = self.semihosting
         self.cpu.on_exception_entry = self._on_exception_entry
         self.cpu.on_fault = self.faults.on_fault
+        self.cpu.entry_allowed = self._native_entry_allowed
+        self._until: Callable[[], bool] | None = None  # the running _run's condition
         self.image: Image | None = None
         self.symbols = Symbols()
         self.inbox: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
@@ -225,6 +227,7 @@ class Machine:
     def _scs_write(self, offset: int, size: int, value: int) -> None:
         self.cpu.end_native_ticks()  # NVIC, SCB or SysTick may change: Python takes the next tick
         self.scs.write(offset, size, value)
+        self.exc.changed = True  # the SCB too (SCR, CCR, MPU): the CPU plans its returns again
 
     def _attach(self, base: int, dev: Device,
                 write: Callable[[int, int, int], None] | None = None) -> None:
@@ -410,6 +413,16 @@ class Machine:
         elif n == SYSTICK:
             self._systick_vector = vector
 
+    def _native_entry_allowed(self, n: int, vector: int) -> bool:
+        """May native code take exception ``n`` (vector ``vector``) where the watched masks change,
+        skipping the slice boundary this loop would take it at? Only when that boundary has
+        nothing to do but take it: nobody observes entries, the handler is known not to be a
+        dead loop, no condition is checked per boundary (stepping, ``until``), no fault handler
+        is parked and no masked spin is being timed."""
+        return (self._dead_loop.get(vector) is False and not self.exception_observers
+                and self._until is None and not self._stepping
+                and not self.exc.active & FAULT_ACTIVE and not self.faults.timing_masked_spin())
+
     def run(self, cycles: int | None = None, until: Callable[[], bool] | None = None) -> StopReason:
         """Run for ``cycles`` of virtual time (None: until something stops it).
 
@@ -423,6 +436,7 @@ class Machine:
         cpu, clock, exc = self.cpu, self.clock, self.exc
         end = None if cycles is None else clock.now + cycles
         self._stop = None
+        self._until = until
         if self._locked is not None:
             return self._locked
         faults = self.faults

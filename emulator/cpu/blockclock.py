@@ -73,6 +73,9 @@ class _State(ctypes.Structure):
         ("reg_write", ctypes.c_void_p),
         ("emu_start", ctypes.c_void_p),
         ("py_intr", ctypes.c_void_p),
+        ("ex_planned_return", ctypes.c_void_p),
+        ("ex_watched_entry", ctypes.c_void_p),
+        ("entries", ctypes.c_uint64),
         ("out", ctypes.c_int64 * 9),  # vb_report: see BlockClock.run
         ("own_ic", _Icount),
         ("cache", ctypes.c_void_p),
@@ -191,15 +194,17 @@ class BlockClock:
         """``out`` again, after the PC was moved."""
         self._report(self._addr, self._uch)
 
-    def attach_exceptions(self, path: int, enter: int, leave: int, python_intr: int) -> None:
-        """Native SysTick ticks: excpath's state and functions (addresses), and the Python
-        UC_HOOK_INTR callback every interrupt the native hook does not handle goes to.
-        Installs the native interrupt hook."""
+    def attach_exceptions(self, path: int, enter: int, leave: int, planned_return: int,
+                          watched_entry: int, python_intr: int) -> None:
+        """Native SysTick ticks, planned returns and entries when the watched masks change:
+        excpath's state and functions (addresses), and the Python UC_HOOK_INTR callback every
+        interrupt the native hook does not handle goes to. Installs the native interrupt hook."""
         from unicorn import UC_HOOK_INTR
         from unicorn.unicorn_py3.unicorn import uclib
 
         s = self.state
         s.exc_path, s.ex_enter, s.ex_return, s.py_intr = path, enter, leave, python_intr
+        s.ex_planned_return, s.ex_watched_entry = planned_return, watched_entry
         hook = ctypes.c_size_t()
         callback = ctypes.cast(self._lib.vb_intr_hook, ctypes.c_void_p)
         status = uclib.uc_hook_add(self._uch, ctypes.byref(hook), UC_HOOK_INTR, callback, self._addr, 1, 0)

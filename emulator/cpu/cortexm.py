@@ -65,7 +65,7 @@ from unicorn import (
 from unicorn import arm_const as A
 from unicorn.unicorn_py3.unicorn import uclib
 
-from emulator.bus.regwin import NativeReads, RegisterWindow
+from emulator.bus.regwin import NativeReads
 from emulator.bus.wordfifo import WordFifoPort
 from emulator.clock import Clock
 from emulator.cpu import excpath
@@ -75,6 +75,7 @@ from emulator.cpu.mputlb import FETCH, MpuTlb
 from emulator.cpu.nvic import (
     BUSFAULT,
     HARDFAULT,
+    IRQ0,
     MEMMANAGE,
     NMI,
     SVCALL,
@@ -131,6 +132,7 @@ _MASK_REGS = (A.UC_ARM_REG_PRIMASK, A.UC_ARM_REG_FAULTMASK, A.UC_ARM_REG_BASEPRI
 _IPSR_CONTROL = (A.UC_ARM_REG_IPSR, A.UC_ARM_REG_CONTROL)
 _MPU_FRAME_REGS = (A.UC_ARM_REG_IPSR, A.UC_ARM_REG_CONTROL, A.UC_ARM_REG_SP, A.UC_ARM_REG_PSP)
 _NEGATIVE_PRIORITY = (1 << NMI) | (1 << HARDFAULT)
+_PLANNABLE = -(1 << SVCALL)  # exceptions whose return native code may make: SVCall and up
 _MASK_SET = frozenset(_MASK_REGS)
 # void (*)(uc_engine*, uint32_t intno, void *user_data)
 _INTR_HOOK = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_uint32, ctypes.c_void_p)
@@ -187,6 +189,15 @@ class CortexM3:
         self._regs = RegisterFile(uc)
         self._words = WordReader(uc)
         self._excpath = excpath.ExcPath(uc)
+        self._returns = self._excpath  # the planned returns' side of it (see plan_native)
+        self._returns_state = self._excpath._p
+        self.planned_returns = 0  # returns native code made from handlers Python entered
+        self.watched_entries = 0  # exceptions native code entered when the watched masks changed
+        # May native code enter exception n at vector v when the watched masks change (the
+        # machine's say: nobody observes entries, the handler is known, nothing watches the
+        # slice boundary it skips)? None: never.
+        self.entry_allowed: Callable[[int, int], bool] | None = None
+        self._entry_armed = False
         # Exception entry, return and tail-chain through native/excpath.c where it handles the
         # case; False: always the Python path (the reference the native one is tested against).
         self.native_exceptions = True
@@ -198,6 +209,7 @@ class CortexM3:
         self._masks: tuple[int, int, int] | None = None
         exceptions.masks = self.read_masks
         exceptions.on_change = self._exceptions_changed
+        exceptions.drop_return_plan = self._returns.clear_return_plan
         # State of the current slice.
         self.running = False
         self._stop_requested = False
@@ -250,47 +262,51 @@ class CortexM3:
 
         With a ``fifo_port``, its C callbacks serve the window and pass what they do not
         take to ``read``/``write``. With a ``reg_window``, its C read callback answers reads
-        of the device's stored-value registers and passes the others on (a ``RegisterWindow``
-        with ``fast_write`` registers stores their writes likewise); behind a ``fifo_port``, it
-        comes after the port's FIFO accesses."""
+        of the device's stored-value registers and passes the others on; behind a
+        ``fifo_port``, it comes after the port's FIFO reads."""
 
         # Registered through Unicorn's C API with our own ctypes trampolines:
         # the Python binding's wrappers add two frames to every device access.
         # A model must not raise; if one does, the access reads 0 and the
         # error is logged rather than unwinding through C.
         bc = self._bc.state
+        returns = self._returns_state
+        exc = self.exc
         sync = self.native_sync
+        plan = self.plan_native
 
         def on_read(_uc: int, offset: int, sz: int, _ud: int) -> int:
-            if bc.tick_active:
+            if bc.tick_active or returns.ret_count:
                 sync()
             try:
-                return read(offset, sz) & ((1 << (8 * sz)) - 1)
+                value = read(offset, sz) & ((1 << (8 * sz)) - 1)
             except Exception:
                 log.exception("device read at 0x%08X failed", base + offset)
-                return 0
+                value = 0
+            if exc.changed:
+                plan()
+            return value
 
         def on_write(_uc: int, offset: int, sz: int, value: int, _ud: int) -> None:
-            if bc.tick_active:
+            if bc.tick_active or returns.ret_count:
                 sync()
             try:
                 write(offset, sz, value)
             except Exception:
                 log.exception("device write at 0x%08X failed", base + offset)
+            if exc.changed:
+                plan()
 
         read_fn = _MMIO_READ(on_read)
         write_fn = _MMIO_WRITE(on_write)
         read_cb = ctypes.cast(read_fn, ctypes.c_void_p).value or 0
         write_cb = ctypes.cast(write_fn, ctypes.c_void_p).value or 0
         read_user = write_user = 0
-        if reg_window is not None:  # the window, then the trampolines
+        if reg_window is not None:  # reads: the window, then the trampoline
             reg_window.set_slow_path(read_cb)
             read_cb, read_user = reg_window.callbacks()
-            if isinstance(reg_window, RegisterWindow) and reg_window.serves_writes:
-                reg_window.set_slow_write(write_cb)
-                write_cb, write_user = reg_window.write_callbacks()
         if fifo_port is not None:  # the FIFO port first, then the above
-            fifo_port.set_slow_path(read_cb, write_cb, read_user, write_user)
+            fifo_port.set_slow_path(read_cb, write_cb, read_user)
             read_cb, write_cb, read_user = fifo_port.callbacks()
             write_user = read_user
         status = uclib.uc_mmio_map(self.uc._uch, base, size,
@@ -700,6 +716,8 @@ class CortexM3:
             if self.uc._hook_exception is None:
                 self.uc._hook_exception = e
             self.uc.emu_stop()
+            return
+        self.plan_native()
 
     def _hook_intr(self, uc: Uc, intno: int, _ud: object) -> None:
         try:
@@ -881,10 +899,94 @@ class CortexM3:
                 and not self.sys.sleeponexit and self.trace_exceptions is None
                 and self.on_exception_return is None and not self._div_hooks)
 
+    def plan_native(self) -> None:
+        """What native code may do in the running slice without Python, made from Python's NVIC
+        state before each slice and again after any Python code in it that changed that state
+        (``exc.changed``, an SCS write): each such change or ``native_sync`` makes the plan anew.
+
+        Returns (``native/excpath.c`` ex_planned_return) from the handlers Python entered whose
+        return has nothing for Python to do: the exception is not a fault (SVCall and up),
+        nothing pending and enabled could follow it (nor its own input line, still high, pend it
+        again), nobody observes or traces exceptions, no MPU checks frames, SLEEPONEXIT is clear.
+
+        An entry (ex_watched_entry) of the exception pending and held back by the masks only,
+        when the watched masks change so that it preempts: what the slice boundary the change
+        makes would do, taken at that block (``_plan_entry``).
+
+        Both are logged and applied to the NVIC at the next ``native_sync``, before any Python
+        code looks at it."""
+        exc = self.exc
+        exc.changed = False
+        if exc.return_plan:
+            exc.return_plan = False
+            self._returns.clear_return_plan()
+        if exc.pending & exc.enabled:
+            self._plan_entry()
+            return
+        if self._entry_armed:
+            self._entry_armed = False
+            self._returns.clear_entry()
+        plan = exc.active & _PLANNABLE
+        if (not plan or not self.running or not self.native_exceptions
+                or self.trace_exceptions is not None or self.on_exception_return is not None
+                or self.mputlb.check_frames or self.sys.sleeponexit):
+            return
+        plan &= ~((exc.irq_level << IRQ0) & exc.enabled)
+        if plan:
+            self._returns.set_return_plan(plan, self.sys.stkalign)
+            exc.return_plan = True
+
+    def _plan_entry(self) -> None:
+        exc = self.exc
+        n = exc.highest_pending()
+        allowed = self.entry_allowed
+        if (n >= SVCALL and allowed is not None and self.running and self.native_exceptions
+                and self.trace_exceptions is None and not self.mputlb.check_frames):
+            vtor = self.sys.vtor
+            try:
+                vector = self.read_u32(vtor + 4 * n)
+            except UcError:
+                vector = 0
+            prio = exc.group_priority(exc.priority[n])
+            running = exc.execution_priority(masks=(0, 0, 0))
+            if vector & 1 and prio < running and allowed(n, vector):
+                group_mask = ~((2 << exc.prigroup) - 1) & 0xFF
+                self._returns.set_entry(n, vector, vtor, self.sys.stkalign, prio, running,
+                                        exc.priority_mask, group_mask)
+                self._entry_armed = True
+                return
+        if self._entry_armed:
+            self._entry_armed = False
+            self._returns.clear_entry()
+
+    def _entered_natively(self, n: int) -> None:
+        """An entry ex_watched_entry made: what ``_take_exception_native`` does after its call."""
+        p = self._returns_state
+        self._entry_armed = False
+        self.watched_entries += 1
+        if p.entry_flags & excpath.STKERR:
+            self.sys.cfsr |= CFSR["STKERR"]
+            self.exc.set_pending(BUSFAULT)
+        self._entered(n, p.cand_vector)
+
+    def native_drops_icsr(self, address: int) -> None:
+        """A planned native return clears the 32-bit flag at ``address`` (``emulator.cpu.scsread``'s
+        ICSR image is valid while it is set)."""
+        self._returns.drop_icsr_at(address)
+
     def native_sync(self) -> None:
-        """Python code is about to run inside a slice: a SysTick handler the native side
+        """Python code is about to run inside a slice: the returns native code made from
+        handlers Python entered are applied to the NVIC, a SysTick handler the native side
         entered becomes Python's (its NVIC state, its return), and no more ticks are taken
         natively in this slice."""
+        if self._returns_state.ret_count:
+            deactivate = self.exc.deactivate
+            for n in self._returns.take_returns():
+                if n & excpath.LOG_ENTRY:
+                    self._entered_natively(n & 0xFFFF)
+                else:
+                    self.planned_returns += 1
+                    deactivate(n)
         s = self._bc.state
         if s.tick_active:
             s.tick_active = 0
@@ -939,15 +1041,19 @@ class CortexM3:
             first = ticks[0]
             bc.set_ticks(ticks[1], ticks[2], self.sys.vtor, self.sys.stkalign)
         self.running = True
+        self.plan_native()
         uc = self.uc
         uc._hook_exception = None
         try:
             err = bc.run(budget, first, watch)
-            if bc.state.tick_active:
+            if bc.state.tick_active or self._returns_state.ret_count:
                 self.native_sync()
         finally:
             self.running = False
             clock.slice_progress = _zero
+            if self.exc.return_plan:
+                self.exc.return_plan = False
+                self._returns.clear_return_plan()
             self.native_base.value = NO_SLICE
         if err == UC_ERR_OK and uc._hook_exception is not None:
             self.slice_idle, self.slice_ticks = bc.state.idle, bc.state.ticks

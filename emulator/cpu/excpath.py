@@ -17,12 +17,17 @@ from unicorn import arm_const as A
 from emulator.native import native_lib
 
 MAX_RAM = 8
+RET_PLAN_WORDS, RET_LOG = 16, 32
+LOG_ENTRY = 0x10000  # a ret_log item that is an entry (ex_watched_entry), not a return
 STKERR, VECTTBL, UNSTKERR, INVPC, DECLINED = 1, 2, 4, 8, 16
 TO_HANDLER, TO_THREAD_MSP, TO_THREAD_PSP = 0, 1, 2  # leave(): the mode and stack returned to
 AT_PC = 0xFFFFFFFF  # enter(): return to the current PC
 _REGS = (A.UC_ARM_REG_R0, A.UC_ARM_REG_R1, A.UC_ARM_REG_R2, A.UC_ARM_REG_R3, A.UC_ARM_REG_R12,
          A.UC_ARM_REG_LR, A.UC_ARM_REG_SP, A.UC_ARM_REG_XPSR, A.UC_ARM_REG_PC, A.UC_ARM_REG_CPSR,
          A.UC_ARM_REG_CONTROL, A.UC_ARM_REG_PSP)
+
+
+_PLAN_BYTES = 4 * RET_PLAN_WORDS
 
 
 class _Path(ctypes.Structure):
@@ -37,6 +42,20 @@ class _Path(ctypes.Structure):
         ("ram_begin", ctypes.c_uint32 * MAX_RAM),
         ("ram_end", ctypes.c_uint32 * MAX_RAM),
         ("out", ctypes.c_uint32 * 4),
+        ("ret_plan", ctypes.c_uint32 * RET_PLAN_WORDS),
+        ("ret_stkalign", ctypes.c_uint32),
+        ("ret_count", ctypes.c_int32),
+        ("ret_log", ctypes.c_uint32 * RET_LOG),
+        ("icsr_valid", ctypes.c_void_p),
+        ("cand_n", ctypes.c_uint32),
+        ("cand_vector", ctypes.c_uint32),
+        ("cand_vtor", ctypes.c_uint32),
+        ("cand_stkalign", ctypes.c_uint32),
+        ("cand_prio", ctypes.c_int32),
+        ("cand_running", ctypes.c_int32),
+        ("prio_mask", ctypes.c_uint32),
+        ("group_mask", ctypes.c_uint32),
+        ("entry_flags", ctypes.c_int32),
     ]
 
 
@@ -46,6 +65,8 @@ def _library() -> ctypes.CDLL:
         "ex_enter": (ctypes.c_int, [path, ctypes.c_uint32, ctypes.c_uint32, ctypes.c_uint32, ctypes.c_int]),
         "ex_return": (ctypes.c_int, [path, ctypes.c_int, ctypes.c_int]),
         "ex_tail_chain": (ctypes.c_int, [path, ctypes.c_uint32, ctypes.c_uint32, ctypes.c_uint32]),
+        "ex_planned_return": (ctypes.c_int, [path, ctypes.c_uint32]),
+        "ex_watched_entry": (ctypes.c_int, [path, ctypes.c_uint32, ctypes.POINTER(ctypes.c_uint32)]),
     })
 
 
@@ -63,15 +84,51 @@ class ExcPath:
         for i, reg in enumerate(_REGS):
             p.regs[i] = reg
         self._ref = ctypes.byref(p)
+        self._plan_at = ctypes.addressof(p) + _Path.ret_plan.offset
         self._enter = lib.ex_enter
         self._return = lib.ex_return
         self._tail_chain = lib.ex_tail_chain
 
-    def native(self) -> tuple[int, int, int]:
-        """(state, ex_enter, ex_return) addresses, for other native code."""
+    def native(self) -> tuple[int, int, int, int, int]:
+        """(state, ex_enter, ex_return, ex_planned_return, ex_watched_entry) addresses, for other
+        native code."""
         lib = _library()
-        return (ctypes.addressof(self._p), ctypes.cast(lib.ex_enter, ctypes.c_void_p).value or 0,
-                ctypes.cast(lib.ex_return, ctypes.c_void_p).value or 0)
+        return (ctypes.addressof(self._p), *(ctypes.cast(f, ctypes.c_void_p).value or 0 for f in (
+            lib.ex_enter, lib.ex_return, lib.ex_planned_return, lib.ex_watched_entry)))
+
+    # -- returns from handlers Python entered, done natively (native/excpath.c ex_planned_return)
+    def set_return_plan(self, plan: int, stkalign: bool) -> None:
+        """Allow the native return from each exception whose bit is set in ``plan``."""
+        p = self._p
+        p.ret_stkalign = int(stkalign)
+        ctypes.memmove(self._plan_at, plan.to_bytes(_PLAN_BYTES, "little"), _PLAN_BYTES)
+
+    def clear_return_plan(self) -> None:
+        ctypes.memset(self._plan_at, 0, _PLAN_BYTES)
+
+    def set_entry(self, n: int, vector: int, vtor: int, stkalign: bool, prio: int, running: int,
+                  prio_mask: int, group_mask: int) -> None:
+        """Let native code enter ``n`` (at ``vector``, group priority ``prio``) when the watched
+        masks change so that it preempts the execution priority ``running`` of the active set."""
+        p = self._p
+        p.cand_vector, p.cand_vtor, p.cand_stkalign = vector, vtor, int(stkalign)
+        p.cand_prio, p.cand_running, p.prio_mask, p.group_mask = prio, running, prio_mask, group_mask
+        p.cand_n = n
+
+    def clear_entry(self) -> None:
+        self._p.cand_n = 0
+
+    def take_returns(self) -> list[int]:
+        """The exceptions returned from (n) and entered (n | LOG_ENTRY) natively since the last
+        call, in order."""
+        p = self._p
+        n = p.ret_count
+        p.ret_count = 0
+        return p.ret_log[:n]
+
+    def drop_icsr_at(self, address: int) -> None:
+        """A native return clears the 32-bit flag at ``address`` (the SCS's ICSR image)."""
+        self._p.icsr_valid = address or None
 
     def set_ram(self, ranges: list[tuple[int, int]]) -> None:
         """Where a frame may be stacked: [begin, end) ranges of RAM (at most 8 are used)."""

@@ -32,10 +32,14 @@ def exception_name(n: int) -> str:
 
 
 class _DropsIcsrImage:
-    """An attribute of ``ExceptionState`` whose assignment drops the stored ICSR image.
+    """An attribute of ``ExceptionState`` whose assignment drops the stored ICSR image (unless
+    ``icsr`` is False) and the native return plan.
 
     Only a setter: reads find the value in the instance's ``__dict__`` at a plain
     attribute's cost."""
+
+    def __init__(self, icsr: bool = True) -> None:
+        self.icsr = icsr
 
     def __set_name__(self, owner: type, name: str) -> None:
         self.name = name
@@ -43,9 +47,13 @@ class _DropsIcsrImage:
     def __set__(self, exc: ExceptionState, value: object) -> None:
         state = exc.__dict__
         state[self.name] = value
-        if state.get("icsr_image"):
+        state["changed"] = True
+        if self.icsr and state.get("icsr_image"):
             state["icsr_image"] = False
             exc.drop_icsr_image()
+        if state.get("return_plan"):
+            state["return_plan"] = False
+            exc.drop_return_plan()
 
 
 class ExceptionState:
@@ -54,16 +62,23 @@ class ExceptionState:
     ICSR's pending fields are a function of ``pending``, ``enabled`` and ``priority``; a
     copy stored in native memory (``emulator.cpu.scsread``) answers ICSR reads while
     ``icsr_image`` is set. Any assignment to those sets or to ``active`` (and
-    ``set_priority``) clears it and calls ``drop_icsr_image``."""
+    ``set_priority``) clears it and calls ``drop_icsr_image``; the same assignments and those
+    to ``irq_level`` clear ``return_plan``."""
 
     pending = _DropsIcsrImage()
     enabled = _DropsIcsrImage()
     active = _DropsIcsrImage()
     priority = _DropsIcsrImage()
+    irq_level = _DropsIcsrImage(icsr=False)
 
     def __init__(self, num_irq: int = 32, priority_bits: int = 8) -> None:
         self.icsr_image = False
         self.drop_icsr_image: Callable[[], None] = lambda: None
+        # Set while native code may return from handlers Python entered (``CortexM3``'s plan, made
+        # from these sets); any assignment to them clears it and calls ``drop_return_plan``.
+        self.return_plan = False
+        self.drop_return_plan: Callable[[], None] = lambda: None
+        self.changed = False  # set by every assignment to the sets above (``CortexM3`` clears it)
         self.num_irq = num_irq
         self.count = IRQ0 + num_irq
         self.priority_mask = (0xFF << (8 - priority_bits)) & 0xFF
@@ -146,14 +161,18 @@ class ExceptionState:
 
     # -- state changes --------------------------------------------------------
     # The hot changes (set_pending, activate, deactivate) assign through __dict__, past
-    # _DropsIcsrImage, and drop the image themselves.
+    # _DropsIcsrImage, and drop the image and the return plan themselves.
     def set_pending(self, n: int) -> None:
         state = self.__dict__
         if not state["pending"] >> n & 1:
             state["pending"] |= 1 << n
+            state["changed"] = True
             if state["icsr_image"]:
                 state["icsr_image"] = False
                 self.drop_icsr_image()
+            if state["return_plan"]:
+                state["return_plan"] = False
+                self.drop_return_plan()
             self.on_change()
 
     def clear_pending(self, n: int) -> None:
@@ -182,9 +201,13 @@ class ExceptionState:
         state = self.__dict__
         state["pending"] &= ~(1 << n)
         state["active"] |= 1 << n
+        state["changed"] = True
         if state["icsr_image"]:
             state["icsr_image"] = False
             self.drop_icsr_image()
+        if state["return_plan"]:
+            state["return_plan"] = False
+            self.drop_return_plan()
 
     def deactivate(self, n: int) -> None:
         state = self.__dict__
@@ -192,6 +215,10 @@ class ExceptionState:
         if n >= IRQ0 and self.irq_level >> (n - IRQ0) & 1:
             # The line is still asserted when the ISR returns: pend again.
             state["pending"] |= 1 << n
+        state["changed"] = True
         if state["icsr_image"]:
             state["icsr_image"] = False
             self.drop_icsr_image()
+        if state["return_plan"]:
+            state["return_plan"] = False
+            self.drop_return_plan()

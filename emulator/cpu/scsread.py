@@ -84,6 +84,9 @@ class ScsReadPort:
         (p.base, p.mark, p.block_left, p.tick_active, p.tick_flags, p.reg_read,
          p.reg_ipsr) = cpu.native_clock()
         self._ref = ctypes.byref(p)
+        # A return native code makes from a handler Python entered changes the active set: the
+        # image is dropped there and then (the next read takes the slow path).
+        cpu.native_drops_icsr(ctypes.addressof(p) + _Port.icsr_valid.offset)
 
     # -- the CPU's MMIO mapping ---------------------------------------------------------------------
     def callbacks(self) -> tuple[int, int]:

@@ -35,6 +35,8 @@ typedef void (*uc_intr_fn)(void *uc, uint32_t intno, void *user_data);
 /* emulator/native/excpath.c, passed in by address */
 typedef int (*ex_enter_fn)(void *path, uint32_t n, uint32_t return_address, uint32_t vtor, int stkalign);
 typedef int (*ex_return_fn)(void *path, int to_thread, int stkalign);
+typedef int (*ex_planned_return_fn)(void *path, uint32_t exc_return);
+typedef int (*ex_watched_entry_fn)(void *path, uint32_t at, const uint32_t *masks);
 
 #define EXC_DECLINED 16   /* excpath.c: a case left to Python, nothing done */
 #define EXC_INVPC 8
@@ -96,6 +98,9 @@ struct block_clock {
     uc_reg_write_fn reg_write;
     uc_emu_start_fn emu_start;
     uc_intr_fn py_intr;    /* the Python interrupt hook: every interrupt not handled here */
+    ex_planned_return_fn ex_planned_return; /* returns from handlers Python entered (excpath.c) */
+    ex_watched_entry_fn ex_watched_entry;   /* an entry when the watched masks change (excpath.c) */
+    uint64_t entries;      /* entries made by ex_watched_entry in this slice */
     /* What vb_slice (or vb_report) found when the slice ended, read by Python in one go. */
     int64_t out[OUT_N];
     /* Only with a stock Unicorn: `ic` points at own_ic, and the block counts are cached. */
@@ -219,15 +224,29 @@ void vb_block_hook(void *uc, uint64_t address, uint32_t size, void *user_data)
     int64_t executed = executed_of(bc);
     (void)size;
     if (bc->watch) {
+        uint32_t masks[3] = {0, 0, 0};
+        int changed = 0;
         for (int i = 0; i < 3; i++) {
-            uint32_t value = 0;
-            bc->reg_read(uc, bc->reg_ids[i], &value);
-            if (value != bc->masks[i]) {
-                bc->watch = 0;
-                bc->budget = 0;
-                bc->tick_on = 0;
-                break;
+            bc->reg_read(uc, bc->reg_ids[i], &masks[i]);
+            changed |= masks[i] != bc->masks[i];
+        }
+        if (changed) {
+            bc->watch = 0;
+            /* Python would take the exception the change lets in at this boundary, unless the
+             * slice ends here anyway (its budget, an event due, a stop asked for). */
+            int entered = executed < bc->budget
+                              ? bc->ex_watched_entry(bc->exc_path, (uint32_t)address, masks) : 0;
+            if (entered) {
+                /* The PC moved to the handler: this block does not run (as for a tick). */
+                bc->entries++;
+                if (entered == 2) {
+                    bc->budget = 0;  /* a stacking error: Python takes the BusFault first */
+                }
+                vb_retarget(bc);
+                return;
             }
+            bc->budget = 0;
+            bc->tick_on = 0;
         }
     }
     if (bc->tick_on && executed >= bc->tick_next && executed < bc->slice_budget) {
@@ -262,10 +281,10 @@ void vb_block_hook_stock(void *uc, uint64_t address, uint32_t size, void *user_d
     ic->block_left = ic->left;
     ic->block = (uint32_t)address | (uint64_t)size << 32;
     if (ic->left <= 0) {
-        uint64_t ticks = bc->ticks;
+        uint64_t ticks = bc->ticks, entries = bc->entries;
         vb_block_hook(uc, address, size, bc);
-        if (bc->stopped || bc->ticks != ticks) {
-            return;  /* stopped before it, or a tick taken in its place */
+        if (bc->stopped || bc->ticks != ticks || bc->entries != entries) {
+            return;  /* stopped before it, or a tick or an exception taken in its place */
         }
     }
     struct cache_entry *e = &bc->cache[(uint32_t)((address >> 1) ^ (address >> 17)) & (CACHE_SLOTS - 1)];
@@ -290,6 +309,7 @@ void vb_arm(struct block_clock *bc, int64_t budget)
     bc->idle = 0;
     bc->ticks = 0;
     bc->returns = 0;
+    bc->entries = 0;
     bc->mark = budget;
     bc->ic->left = budget;
     bc->ic->block_left = budget;
@@ -336,8 +356,9 @@ uint64_t vb_sizeof(void)
 }
 
 /* UC_HOOK_INTR: the return from a natively taken SysTick handler to thread mode on the
- * main or the process stack, when the stacked frame is a plain one; every other interrupt (and that
- * one otherwise) goes to the Python hook. */
+ * main or the process stack, when the stacked frame is a plain one, and the returns Python's
+ * plan allows from handlers it entered (excpath.c's ex_planned_return); every other interrupt
+ * (and those otherwise) goes to the Python hook. */
 void vb_intr_hook(void *uc, uint32_t intno, void *user_data)
 {
     struct block_clock *bc = (struct block_clock *)user_data;
@@ -353,6 +374,12 @@ void vb_intr_hook(void *uc, uint32_t intno, void *user_data)
             bc->ex_return(bc->exc_path, to_msp ? 1 : RET_THREAD_PSP_PLAIN, (int)bc->stkalign) == 0) {
             bc->tick_active = 0;
             bc->returns++;
+            return;
+        }
+    } else if (intno == 8) {
+        uint32_t pc = 0;
+        bc->reg_read(uc, bc->reg_pc, &pc);
+        if (bc->ex_planned_return(bc->exc_path, pc | 1u)) {
             return;
         }
     }

@@ -26,6 +26,9 @@ enum { R0, R1, R2, R3, R12, LR, SP, XPSR, PC, CPSR, CONTROL, PSP, NREGS };
 #define CONTROL_NPRIV 1u
 #define CONTROL_SPSEL 2u
 #define MAX_RAM 8
+#define RET_PLAN_WORDS 16 /* 512 exceptions */
+#define RET_LOG 32
+#define LOG_ENTRY 0x10000u /* ret_log: an entry (ex_watched_entry), not a return */
 
 /* Results: a bit set per thing the Python side must still act on. */
 #define EXC_STKERR 1u    /* the frame could not be stacked (not RAM) */
@@ -43,6 +46,27 @@ typedef struct {
     uint32_t ram_count;
     uint32_t ram_begin[MAX_RAM], ram_end[MAX_RAM];
     uint32_t out[4];        /* entry: vector, xpsr before; return: pc, stacked xpsr */
+    /* Returns from handlers Python entered, done here (ex_planned_return) while Python's NVIC
+     * state says nothing would follow them: bit n of ret_plan allows the return from exception
+     * n. Each one done is logged for Python to apply (deactivate) at its next look. */
+    uint32_t ret_plan[RET_PLAN_WORDS];
+    uint32_t ret_stkalign;
+    int32_t ret_count;                /* logged returns Python has not applied yet */
+    uint32_t ret_log[RET_LOG];        /* their exception numbers, in order */
+    uint32_t *icsr_valid;             /* scsread's ICSR image: dropped at each (NULL: none) */
+    /* The entry ex_watched_entry may make when the watched masks change: exception cand_n
+     * (0: none), pending and enabled in Python's NVIC and held back only by the masks, with
+     * its group priority, the execution priority of the active set alone, and its vector as
+     * Python checked it. An entry is logged (ret_log, LOG_ENTRY) with its EXC_* bits here. */
+    uint32_t cand_n;
+    uint32_t cand_vector;
+    uint32_t cand_vtor;
+    uint32_t cand_stkalign;
+    int32_t cand_prio;
+    int32_t cand_running;
+    uint32_t prio_mask;                /* implemented priority bits */
+    uint32_t group_mask;               /* the group priority's bits (PRIGROUP) */
+    int32_t entry_flags;
 } exc_path_t;
 
 uint64_t ex_sizeof(void) { return sizeof(exc_path_t); }
@@ -239,4 +263,77 @@ int ex_return(exc_path_t *p, int mode_bits, int stkalign)
     uint32_t w[8] = {f[0], f[1], f[2], f[3], f[4], f[5], new_sp, new_xpsr};
     write_regs(p, out, w, 8);
     return resume_at(p, pc, xpsr, result);
+}
+
+/* A return from handler mode (EXC_RETURN `exc_return` branched to) that Python's plan allows:
+ * the handler's exception is in ret_plan, EXC_RETURN is a valid one, SPSEL is clear and the
+ * frame is a plain one (no fault to report). Done the way exception_return's native path does
+ * it, and logged; 1: done, 0: nothing done (Python's path takes it). */
+int ex_planned_return(exc_path_t *p, uint32_t exc_return)
+{
+    static const int in[] = {XPSR, CONTROL};
+    uint32_t r[2];
+    if (p->ret_count >= RET_LOG || read_regs(p, in, r, 2)) {
+        return 0;
+    }
+    uint32_t n = r[0] & 0x1FFu;
+    if (!n || !(p->ret_plan[n >> 5] >> (n & 31u) & 1u) || (r[1] & CONTROL_SPSEL)) {
+        return 0;
+    }
+    int mode;
+    switch (exc_return) {
+    case EXC_RETURN_HANDLER: mode = RET_HANDLER; break;
+    case EXC_RETURN_THREAD_MSP: mode = RET_THREAD_MSP; break;
+    case EXC_RETURN_THREAD_PSP: mode = RET_THREAD_PSP; break;
+    default: return 0;
+    }
+    if (ex_return(p, mode | RET_PLAIN, (int)p->ret_stkalign) != 0) {
+        return 0;
+    }
+    p->ret_plan[n >> 5] &= ~(1u << (n & 31u));
+    p->ret_log[p->ret_count++] = n;
+    if (p->icsr_valid) {
+        *p->icsr_valid = 0;
+    }
+    return 1;
+}
+
+/* The watched masks changed to masks[] (PRIMASK, FAULTMASK, BASEPRI) at the start of a block at
+ * `at`: when they let the candidate preempt, enter it here, as Python would at the slice
+ * boundary the change would make (B1.5.4's execution priority, as ExceptionState computes it).
+ * 1: entered, 2: entered with a stacking error (Python must take the BusFault before the
+ * handler runs), 0: nothing done. */
+int ex_watched_entry(exc_path_t *p, uint32_t at, const uint32_t *masks)
+{
+    uint32_t n = p->cand_n;
+    if (!n || p->ret_count >= RET_LOG) {
+        return 0;
+    }
+    int32_t running = p->cand_running;
+    uint32_t basepri = masks[2] & p->prio_mask;
+    if (basepri && (int32_t)(basepri & p->group_mask) < running) {
+        running = (int32_t)(basepri & p->group_mask);
+    }
+    if ((masks[0] & 1u) && running > 0) {
+        running = 0;
+    }
+    if ((masks[1] & 1u) && running > -1) {
+        running = -1;
+    }
+    uint32_t vector = 0;
+    if (p->cand_prio >= running || p->mem_read(p->uc, (uint64_t)p->cand_vtor + 4u * n, &vector, 4) ||
+        vector != p->cand_vector) {
+        return 0;
+    }
+    int flags = ex_enter(p, n, at, p->cand_vtor, (int)p->cand_stkalign);
+    if (flags < 0 || (flags & EXC_DECLINED)) {
+        return 0;
+    }
+    p->cand_n = 0;
+    p->entry_flags = flags;
+    p->ret_log[p->ret_count++] = n | LOG_ENTRY;
+    if (p->icsr_valid) {
+        *p->icsr_valid = 0;
+    }
+    return flags ? 2 : 1;
 }
