@@ -135,9 +135,11 @@ FIFOs while they hold a word (TX pops not while packets wait in ``_tx_held``: a 
 the transmitter); RX_FIFO_INF and TX_FIFO_INF. From the stored values (``register_window``):
 the plain registers (BYTE_TEST, INT_EN, FIFO_INT, RX_CFG, TX_CFG, HW_CFG, PMT_CTRL, GPIO_CFG,
 GPT_CFG, MAC_CSR_CMD/DATA, AFC_CFG, E2P_CMD/DATA, ...), ID_REV (its stored value is
-``id_rev``) and INT_STS while no GPT wrap is scheduled (its read catches a due wrap up).
-IRQ_CFG (IRQ_INT is computed), GPT_CNT, FREE_RUN, a buffer's last TX word (it sends the
-frame) and every other write are Python.
+``id_rev``), IRQ_CFG (``_update_irq`` keeps IRQ_INT in its stored value) and INT_STS while no
+GPT wrap is scheduled (its read catches a due wrap up); and full-word writes of INT_STS (an
+acknowledge), INT_EN and IRQ_CFG that leave INT_STS & INT_EN as zero or non-zero as it was
+(``IRQ_GUARDS``) and change neither GPT_INT, INT_EN.SW_INT_EN nor IRQ_CFG's pin bits. GPT_CNT,
+FREE_RUN, a buffer's last TX word (it sends the frame) and every other write are Python.
 
 Stats for tests and observability: ``tx_frames``, ``rx_frames``, ``tx_dropped`` and
 ``rx_dropped`` (dicts by reason); they survive resets and snapshots.
@@ -151,7 +153,7 @@ from collections import deque
 from typing import Any
 
 from emulator.bus.device import Device
-from emulator.bus.regs import RO, SC, W1C, WO, F, Reg, RegMap
+from emulator.bus.regs import RO, SC, W1C, WO, F, FastWrite, Reg, RegMap
 from emulator.bus.wordfifo import WordFifoPort
 from emulator.clock import Clock, Timer
 
@@ -318,7 +320,7 @@ def _irq_cfg_read(dev: Lan9118) -> int:
     value = r[dev._i_cfg] & ~(IRQ_INT | (1 << 13) | (1 << 14))
     if r[dev._i_sts] & r[dev._i_en]:
         value |= IRQ_INT
-    return value
+    return value  # the stored value: _update_irq keeps IRQ_INT there (a fast read)
 
 
 def _irq_cfg_written(dev: Lan9118, old: int, value: int) -> None:
@@ -444,6 +446,9 @@ class Lan9118(Device):
     # read() below ends in Device.read for every declared register; what it does first
     # (_tx_sync) changes no stored register value, so native code may answer stored values.
     NATIVE_READS = True
+    # The IRQ pin is asserted while INT_STS & INT_EN != 0 (and IRQ_CFG says how): INT_STS
+    # acknowledges and INT_EN writes that leave that as it is are stored natively.
+    IRQ_GUARDS = (("INT_STS", "INT_EN"),)
     REGS = RegMap(
         Reg(0x00, "RX_DATA_FIFO", access=RO, read=_rx_data_read, write=_ro_write,
             doc="read pops one RX data DWORD; aliases 0x04-0x1C (fast path in read())"),
@@ -455,13 +460,16 @@ class Lan9118(Device):
         Reg(0x4C, "TX_STATUS_FIFO_PEEK", access=RO, read=_tx_status_peek, write=_ro_write),
         Reg(0x50, "ID_REV", reset=0x0118_0001, access=RO, read=_id_rev_read, fast_read=True, write=_ro_write,
             fields=[F("REV", 0, 16, RO), F("ID", 16, 16, RO)]),
-        Reg(0x54, "IRQ_CFG", read=_irq_cfg_read, after_write=_irq_cfg_written,
+        Reg(0x54, "IRQ_CFG", read=_irq_cfg_read, fast_read=True, after_write=_irq_cfg_written,
+            fast_write=FastWrite(slow=IRQ_TYPE | IRQ_POL | IRQ_EN),
             fields=[F("IRQ_TYPE", 0), F("IRQ_POL", 4), F("IRQ_EN", 8), F("IRQ_INT", 12, access=RO),
                     F("INT_DEAS_STS", 13, access=RO), F("INT_DEAS_CLR", 14, access=SC),
                     F("INT_DEAS", 24, 8)]),
         Reg(0x58, "INT_STS", read=_int_sts_read, fast_read=True, after_write=_int_sts_written,
+            fast_write=FastWrite(slow=GPT_INT),
             fields=[F(n, b, access=RO if n == "PHY_INT" else W1C) for n, b in _INT_BITS]),
-        Reg(0x5C, "INT_EN", write=_int_en_write, fields=[F(n + "_EN", b) for n, b in _INT_BITS]),
+        Reg(0x5C, "INT_EN", write=_int_en_write, fast_write=FastWrite(replace=INT_VALID, slow=SW_INT),
+            fields=[F(n + "_EN", b) for n, b in _INT_BITS]),
         Reg(0x64, "BYTE_TEST", reset=0x8765_4321, access=RO, write=_ro_write),
         Reg(0x68, "FIFO_INT", after_write=_fifo_int_written,
             fields=[F("RX_STS_LEVEL", 0, 8), F("RX_DATA_LEVEL", 8, 8), F("TX_STS_LEVEL", 16, 8),
@@ -653,7 +661,11 @@ class Lan9118(Device):
     def _update_irq(self) -> None:
         r = self.r
         cfg = r[self._i_cfg]
-        asserted = bool(r[self._i_sts] & r[self._i_en]) and bool(cfg & IRQ_EN)
+        pending = bool(r[self._i_sts] & r[self._i_en])
+        if pending != bool(cfg & IRQ_INT):  # IRQ_CFG.IRQ_INT is stored: its reads are native
+            cfg ^= IRQ_INT
+            r[self._i_cfg] = cfg
+        asserted = pending and bool(cfg & IRQ_EN)
         if self._active_level:  # irq_function() for the default wiring, in short
             self._line.set(asserted)
         else:

@@ -14,7 +14,9 @@ reads of stored-value registers from that memory (``emulator/bus/regwin.py``,
 readable forms for hooks. ``read``/``write`` are the MMIO entry points.
 A model whose ``read`` hook is declared ``fast_read`` calls
 ``hold_fast_reads(True)`` while that hook would do more than return the
-stored value.
+stored value; full-word writes of a register declared ``fast_write`` may be
+stored natively too, as long as they leave the ``IRQ_GUARDS`` pairs' line
+where it is.
 
 The machine that maps a device gives it ``board_log`` (whose ``where()``
 names the instruction making the current access) and
@@ -138,6 +140,10 @@ class Device:
     # its override ends in Device.read for every declared register and changes no stored value
     # before it.
     NATIVE_READS: ClassVar[bool | None] = None
+    # Pairs of register names whose having a bit in common decides an IRQ line (e.g. a status
+    # and its enable mask): a native write of a ``fast_write`` register that would change one
+    # goes to the model (emulator/bus/regwin.py).
+    IRQ_GUARDS: ClassVar[tuple[tuple[str, str], ...]] = ()
 
     def __init__(self, name: str, clock: Clock, **settings: Any) -> None:
         self.name = name
@@ -149,7 +155,8 @@ class Device:
         # Native reads of the stored-value registers (None: the class allows none, or has none).
         self.register_window: RegisterWindow | None = None
         if self._native_reads_allowed():
-            self.register_window = RegisterWindow(self.REGS, self.r)
+            guards = tuple((self.REGS[a].index, self.REGS[b].index) for a, b in self.IRQ_GUARDS)
+            self.register_window = RegisterWindow(self.REGS, self.r, guards)
         self.log = logging.getLogger(f"vboard.device.{name}")
         # The machine's board log (set when the device is placed on a board): guest errors and
         # unimplemented features go there instead of Python logging.

@@ -23,7 +23,9 @@ Hooks (plain functions taking the device first, bound once per class):
 
 Reads of a register without a ``read`` hook and without ``RC`` bits, and of one
 declared ``fast_read=True``, may be answered by native code from the stored
-value (``emulator/bus/regwin.py``).
+value (``emulator/bus/regwin.py``). Full-word writes of a register declared
+``fast_write=FastWrite(...)`` may be stored by native code too, when they need
+no hook (see ``FastWrite``).
 """
 
 from __future__ import annotations
@@ -70,6 +72,19 @@ class F:
         return ((1 << self.width) - 1) << self.lsb
 
 
+@dataclass(frozen=True)
+class FastWrite:
+    """A register whose full-word writes native code may store (``emulator/bus/regwin.py``):
+    by the table's access kinds, or with ``replace`` (for a ``write`` hook that stores
+    ``value & replace`` and nothing else) as that. A write that would change a bit of
+    ``slow``, or whether a pair of the device's ``IRQ_GUARDS`` registers has a bit in common,
+    reaches the model: otherwise its hooks must do nothing but the store and an IRQ update
+    that those pairs decide."""
+
+    replace: int | None = None
+    slow: int = 0
+
+
 # Hooks take the device first: a model's own class (a ``Device`` subclass), hence ``Any``.
 ReadHook = Callable[[Any], int]
 WriteHook = Callable[[Any, int], None]
@@ -94,6 +109,8 @@ class Reg:
     # The ``read`` hook returns the stored value (readable bits) whenever the model does not
     # hold its fast reads (``Device.hold_fast_reads``): native code may then answer the read.
     fast_read: bool = False
+    # Full-word writes native code may store (see FastWrite); None: every write is Python's.
+    fast_write: FastWrite | None = None
     # Derived masks, filled by __post_init__.
     store_mask: int = 0
     w1c_mask: int = 0

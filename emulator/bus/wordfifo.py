@@ -53,6 +53,7 @@ class _Port(ctypes.Structure):
         ("slow_read", ctypes.c_void_p),
         ("slow_write", ctypes.c_void_p),
         ("slow_read_user", ctypes.c_void_p),
+        ("slow_write_user", ctypes.c_void_p),
         ("rx_lo", ctypes.c_uint32),
         ("rx_hi", ctypes.c_uint32),
         ("tx_lo", ctypes.c_uint32),
@@ -194,12 +195,13 @@ class WordFifoPort:
         return (ctypes.cast(lib.wf_read, ctypes.c_void_p).value or 0,
                 ctypes.cast(lib.wf_write, ctypes.c_void_p).value or 0, ctypes.addressof(self.port))
 
-    def set_slow_path(self, read: int, write: int, read_user: int = 0) -> None:
-        """The callbacks (C function pointers) for every other access: the model's own, or for
-        reads a register window (``read_user``: its user data) in front of it."""
+    def set_slow_path(self, read: int, write: int, read_user: int = 0, write_user: int = 0) -> None:
+        """The callbacks (C function pointers) for every other access: the model's own, or a
+        register window's (``read_user``/``write_user``: its user data) in front of them."""
         self.port.slow_read = read
         self.port.slow_write = write
         self.port.slow_read_user = read_user or None
+        self.port.slow_write_user = write_user or None
 
     @property
     def fast_accesses(self) -> tuple[int, int]:

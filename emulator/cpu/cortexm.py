@@ -65,7 +65,7 @@ from unicorn import (
 from unicorn import arm_const as A
 from unicorn.unicorn_py3.unicorn import uclib
 
-from emulator.bus.regwin import NativeReads
+from emulator.bus.regwin import NativeReads, RegisterWindow
 from emulator.bus.wordfifo import WordFifoPort
 from emulator.clock import Clock
 from emulator.cpu import excpath
@@ -262,8 +262,9 @@ class CortexM3:
 
         With a ``fifo_port``, its C callbacks serve the window and pass what they do not
         take to ``read``/``write``. With a ``reg_window``, its C read callback answers reads
-        of the device's stored-value registers and passes the others on; behind a
-        ``fifo_port``, it comes after the port's FIFO reads."""
+        of the device's stored-value registers and passes the others on (a ``RegisterWindow``
+        with ``fast_write`` registers stores their writes likewise); behind a ``fifo_port``, it
+        comes after the port's FIFO accesses."""
 
         # Registered through Unicorn's C API with our own ctypes trampolines:
         # the Python binding's wrappers add two frames to every device access.
@@ -302,11 +303,14 @@ class CortexM3:
         read_cb = ctypes.cast(read_fn, ctypes.c_void_p).value or 0
         write_cb = ctypes.cast(write_fn, ctypes.c_void_p).value or 0
         read_user = write_user = 0
-        if reg_window is not None:  # reads: the window, then the trampoline
+        if reg_window is not None:  # the window, then the trampolines
             reg_window.set_slow_path(read_cb)
             read_cb, read_user = reg_window.callbacks()
+            if isinstance(reg_window, RegisterWindow) and reg_window.serves_writes:
+                reg_window.set_slow_write(write_cb)
+                write_cb, write_user = reg_window.write_callbacks()
         if fifo_port is not None:  # the FIFO port first, then the above
-            fifo_port.set_slow_path(read_cb, write_cb, read_user)
+            fifo_port.set_slow_path(read_cb, write_cb, read_user, write_user)
             read_cb, write_cb, read_user = fifo_port.callbacks()
             write_user = read_user
         status = uclib.uc_mmio_map(self.uc._uch, base, size,

@@ -47,6 +47,7 @@ typedef struct {
     slow_read_t slow_read;
     slow_write_t slow_write;
     void *slow_read_user;    /* the slow read's user data (a register window, or none) */
+    void *slow_write_user;   /* the slow write's (a register window, or none) */
     uint32_t rx_lo, rx_hi;   /* window offsets whose word reads pop rx */
     uint32_t tx_lo, tx_hi;   /* window offsets whose word writes go to the TX assembler */
     uint32_t *rx;            /* ring of rx_cap words */
@@ -164,7 +165,7 @@ void wf_write(void *uc, uint64_t offset, unsigned size, uint64_t value, void *us
     if (size == 4 && offset >= p->tx_lo && offset < p->tx_hi && tx_take(p, (uint32_t)value)) {
         return;
     }
-    p->slow_write(uc, offset, size, value, NULL);
+    p->slow_write(uc, offset, size, value, p->slow_write_user);
 }
 
 /* Append n bytes as little-endian words (the last one zero-padded); returns

@@ -17,7 +17,7 @@ import random
 import pytest
 
 from emulator.bus.device import Device
-from emulator.bus.regs import RC, RO, RSVD, WO, F, Reg, RegMap
+from emulator.bus.regs import RC, RO, RSVD, W1C, WO, F, FastWrite, Reg, RegMap
 from emulator.bus.regwin import RegisterWindow, _library
 from emulator.clock import Clock
 
@@ -246,3 +246,106 @@ def test_queued_receive_bytes_send_state_reads_to_the_model(board):
     assert (results, errors) == run_board(board, native=False, queued=b"xyz")[:2]
     assert results[0] == READS * (1 + 2 + 2)         # TXFULL | RXFULL, CTRL
     assert uart_fast == READS + 1                    # CTRL and PID0 only
+
+
+# ------------------------------------------------------------------------ native writes
+def _update(dev: WriteProbe, old: int = 0, value: int = 0) -> None:
+    r = dev.r
+    dev.irq["irq"].set(bool(r[dev.REGS["STATUS"].index] & r[dev.REGS["ENABLE"].index]))
+
+
+def _enable_write(dev: WriteProbe, value: int) -> None:
+    """Stores value & 0xFF; enabling bit 7 from 0 also records an event (a side effect)."""
+    i = dev.REGS["ENABLE"].index
+    if value & 0x80 and not dev.r[i] & 0x80:
+        dev.events.append(("soft", value))
+    dev.r[i] = value & 0xFF
+    _update(dev)
+
+
+def _ctrl_written(dev: WriteProbe, old: int, value: int) -> None:
+    if (old ^ dev.r[dev.REGS["CTRL"].index]) & 1:
+        dev.events.append(("go", dev.r[dev.REGS["CTRL"].index] & 1))
+
+
+class WriteProbe(Device):
+    """STATUS (W1C bits 0-7, RO 8-15, RW 16-31), ENABLE (a write hook that only stores, but for
+    bit 7), CTRL (RW; bit 0 has a side effect), PLAIN_NOT_FAST: the window stores STATUS,
+    ENABLE and CTRL writes while STATUS & ENABLE stays zero or non-zero."""
+
+    SIZE = 0x100
+    IRQS = ("irq",)
+    IRQ_GUARDS = (("STATUS", "ENABLE"),)
+    REGS = RegMap(
+        Reg(0x00, "STATUS", after_write=_update, fast_write=FastWrite(),
+            fields=[F("EV", 0, 8, W1C), F("LEVEL", 8, 8, RO), F("DATA", 16, 16)]),
+        Reg(0x04, "ENABLE", write=_enable_write, fast_write=FastWrite(replace=0xFF, slow=0x80)),
+        Reg(0x08, "CTRL", after_write=_ctrl_written, fast_write=FastWrite(slow=1)),
+        Reg(0x0C, "PLAIN_NOT_FAST", sizes=(1, 2, 4)),
+    )
+
+    def __init__(self, name: str, clock: Clock) -> None:
+        super().__init__(name, clock)
+        self.events: list[tuple[str, int]] = []
+        self.reset()
+
+
+_WRITE_CB = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_uint64, ctypes.c_uint, ctypes.c_uint64,
+                             ctypes.c_void_p)
+
+
+def test_native_writes_store_what_the_model_would_and_leave_it_the_rest():
+    native, python = WriteProbe("a", Clock(25_000_000)), WriteProbe("b", Clock(25_000_000))
+    edges: tuple[list[bool], list[bool]] = ([], [])
+    native.irq["irq"].connect(edges[0].append)
+    python.irq["irq"].connect(edges[1].append)
+    window = native.register_window
+    assert window is not None and window.serves_writes
+    slow: list[tuple[int, int, int]] = []
+
+    def to_model(_uc: int, offset: int, size: int, value: int, _user: int) -> None:
+        slow.append((offset, size, value))
+        native.write(offset, size, value)
+
+    keep = _WRITE_CB(to_model)
+    window.set_slow_write(ctypes.cast(keep, ctypes.c_void_p).value or 0)
+    rw_write, user = window.write_callbacks()
+    write = _WRITE_CB(rw_write)
+    rng = random.Random(3)
+    for i in range(len(native.r)):  # the same random start on both
+        native.r[i] = python.r[i] = rng.getrandbits(32) & (0xFF if i == 1 else 0xFFFF_FFFF)
+    sub_word = 0
+    for _ in range(3000):
+        offset = rng.choice((0x00, 0x04, 0x08, 0x0C, 0x01, 0x02))
+        size = rng.choice((4, 4, 4, 2, 1)) if offset % 4 == 0 else 1
+        value = rng.choice((rng.getrandbits(32), rng.getrandbits(8), 0, 1 << rng.randrange(32)))
+        if rng.random() < 0.3:  # events latch: a STATUS bit rises, as the model's own code sets them
+            bit = 1 << rng.randrange(8)
+            native.r[0] |= bit
+            python.r[0] |= bit
+            _update(native)
+            _update(python)
+        sub_word += size < 4
+        before = len(slow)
+        expected = window.peek_write(offset, size, value)
+        write(None, offset, size, value, user)
+        python.write(offset, size, value)
+        assert list(native.r) == list(python.r)
+        assert native.events == python.events and edges[0] == edges[1]
+        assert (expected is None) == (len(slow) > before)
+        if expected is not None:
+            assert expected == python.r[offset // 4]
+    served = window.fast_writes
+    assert served > 500 and len(slow) > 500                   # both paths ran
+    assert any(o == 0x0C for o, _s, _v in slow)                # an undeclared register: Python
+    assert sum(s < 4 for _o, s, _v in slow) == sub_word > 100  # every sub-word write: Python
+    assert len(edges[1]) > 100 and len(native.events) > 20     # lines moved, side effects ran
+
+
+def test_tracing_sends_every_write_to_the_model():
+    dev = WriteProbe("a", Clock(25_000_000))
+    window = dev.register_window
+    assert window.peek_write(0x08, 4, 0x10) == 0x10            # CTRL, bit 0 unchanged: stored natively
+    dev.trace = True
+    dev.native_register_window()
+    assert window.peek_write(0x08, 4, 0x10) is None

@@ -185,8 +185,8 @@ def test_lan9118_fast_reads_match_the_python_path(seed):
     rng = random.Random(seed)
     chip_id = (0x0118, 0x9220)[seed % 2]
     t = Twins(lambda clock: Lan9118("eth", clock, chip_id=chip_id))
-    for offset in (0x50, 0x58, 0x5C, 0x64, 0x74, 0x84):                       # ID_REV, INT_STS, INT_EN,
-        assert (offset, 4) in t.fast                                            # BYTE_TEST, HW_CFG, PMT_CTRL
+    for offset in (0x50, 0x54, 0x58, 0x5C, 0x64, 0x74, 0x84):  # ID_REV, IRQ_CFG, INT_STS, INT_EN,
+        assert (offset, 4) in t.fast                             # BYTE_TEST, HW_CFG, PMT_CTRL
     held_steps = 0
     for _ in range(STEPS):
         lan_step(t, rng)
@@ -214,7 +214,8 @@ _WRITE_CB = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_uint64, ctypes.c_ui
 
 class NativeMapping:
     """A device's window as the CPU maps it (``CortexM3.map_mmio``): its FIFO port's C
-    callbacks first, then its register window's, then the model's Python read/write.
+    callbacks first, then its register window's (reads and writes), then the model's Python
+    read/write.
     Exceptions in the model are kept (a trampoline cannot raise through C) and re-raised."""
 
     def __init__(self, dev: Lan9118) -> None:
@@ -238,9 +239,11 @@ class NativeMapping:
         window = dev.native_register_window()
         assert window is not None
         window.set_slow_path(read_cb)
+        window.set_slow_write(write_cb)
         rw_read, rw_user = window.callbacks()
+        rw_write, _ = window.write_callbacks()
         port = dev.fifo_port
-        port.set_slow_path(rw_read, write_cb, rw_user)
+        port.set_slow_path(rw_read, rw_write, rw_user, rw_user)
         wf_read, wf_write, self._user = port.callbacks()
         self._read = _READ_CB(wf_read)
         self._write = _WRITE_CB(wf_write)
@@ -348,5 +351,6 @@ def test_lan9118_native_mapping_matches_the_python_path(seed):
     fast_reads, fast_writes = port.fast_accesses
     assert fast_writes > 1000 and fast_reads > 20                              # C took the bulk
     assert port.status_reads > 10 and port.level_reads > 10
+    assert t.native.register_window.fast_writes >= 5                            # INT_STS/INT_EN/IRQ_CFG
     assert t.native.tx_frames == t.python.tx_frames >= 5
     assert sum(t.native.tx_dropped.values()) > 0                               # and errors went to Python
