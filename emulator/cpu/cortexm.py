@@ -954,10 +954,17 @@ class CortexM3:
             prio = exc.group_priority(exc.priority[n])
             running = exc.execution_priority(masks=(0, 0, 0))
             if vector & 1 and prio < running and allowed(n, vector):
+                # Its return needs no Python either when nothing else is pending and enabled and
+                # its line is low (then only Python code in the handler can change that, and
+                # any that does makes the plan anew).
+                then_return = (not exc.pending & exc.enabled & ~(1 << n)
+                               and not (n >= IRQ0 and exc.irq_level >> (n - IRQ0) & 1)
+                               and self.on_exception_return is None and not self.sys.sleeponexit)
                 group_mask = ~((2 << exc.prigroup) - 1) & 0xFF
                 self._returns.set_entry(n, vector, vtor, self.sys.stkalign, prio, running,
-                                        exc.priority_mask, group_mask)
+                                        exc.priority_mask, group_mask, then_return)
                 self._entry_armed = True
+                exc.return_plan = then_return  # a change of the NVIC clears what C adds
                 return
         if self._entry_armed:
             self._entry_armed = False

@@ -56,6 +56,7 @@ class _Path(ctypes.Structure):
         ("prio_mask", ctypes.c_uint32),
         ("group_mask", ctypes.c_uint32),
         ("entry_flags", ctypes.c_int32),
+        ("cand_return", ctypes.c_uint32),
     ]
 
 
@@ -107,10 +108,12 @@ class ExcPath:
         ctypes.memset(self._plan_at, 0, _PLAN_BYTES)
 
     def set_entry(self, n: int, vector: int, vtor: int, stkalign: bool, prio: int, running: int,
-                  prio_mask: int, group_mask: int) -> None:
+                  prio_mask: int, group_mask: int, then_return: bool) -> None:
         """Let native code enter ``n`` (at ``vector``, group priority ``prio``) when the watched
-        masks change so that it preempts the execution priority ``running`` of the active set."""
+        masks change so that it preempts the execution priority ``running`` of the active set;
+        ``then_return``: and return from it (its bit in the return plan)."""
         p = self._p
+        p.cand_return, p.ret_stkalign = int(then_return), int(stkalign)
         p.cand_vector, p.cand_vtor, p.cand_stkalign = vector, vtor, int(stkalign)
         p.cand_prio, p.cand_running, p.prio_mask, p.group_mask = prio, running, prio_mask, group_mask
         p.cand_n = n

@@ -67,6 +67,7 @@ typedef struct {
     uint32_t prio_mask;                /* implemented priority bits */
     uint32_t group_mask;               /* the group priority's bits (PRIGROUP) */
     int32_t entry_flags;
+    uint32_t cand_return;              /* 1: its return may then be made here too (ret_plan) */
 } exc_path_t;
 
 uint64_t ex_sizeof(void) { return sizeof(exc_path_t); }
@@ -332,6 +333,9 @@ int ex_watched_entry(exc_path_t *p, uint32_t at, const uint32_t *masks)
     p->cand_n = 0;
     p->entry_flags = flags;
     p->ret_log[p->ret_count++] = n | LOG_ENTRY;
+    if (p->cand_return && !flags) {
+        p->ret_plan[n >> 5] |= 1u << (n & 31u);
+    }
     if (p->icsr_valid) {
         *p->icsr_valid = 0;
     }
