@@ -198,6 +198,7 @@ class CortexM3:
         # slice boundary it skips)? None: never.
         self.entry_allowed: Callable[[int, int], bool] | None = None
         self._entry_armed = False
+        self._vectors: dict[tuple[int, int], int] = {}  # (VTOR, n) -> vector, as last read or entered
         # Exception entry, return and tail-chain through native/excpath.c where it handles the
         # case; False: always the Python path (the reference the native one is tested against).
         self.native_exceptions = True
@@ -498,6 +499,7 @@ class CortexM3:
 
     def _entered(self, n: int, vector: int) -> None:
         self.exc.activate(n)
+        self._vectors[(self.sys.vtor, n)] = vector
         if self.mputlb.active and n <= HARDFAULT:
             self.mputlb.on_negative_priority()
         self.sleeping = False
@@ -947,10 +949,13 @@ class CortexM3:
         if (n >= SVCALL and allowed is not None and self.running and self.native_exceptions
                 and self.trace_exceptions is None and not self.mputlb.check_frames):
             vtor = self.sys.vtor
-            try:
-                vector = self.read_u32(vtor + 4 * n)
-            except UcError:
-                vector = 0
+            # The vector as Python last saw it (ex_watched_entry declines if the table changed).
+            vector = self._vectors.get((vtor, n))
+            if vector is None:
+                try:
+                    vector = self._vectors[(vtor, n)] = self.read_u32(vtor + 4 * n)
+                except UcError:
+                    vector = 0
             prio = exc.group_priority(exc.priority[n])
             running = exc.execution_priority(masks=(0, 0, 0))
             if vector & 1 and prio < running and allowed(n, vector):

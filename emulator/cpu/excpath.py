@@ -86,6 +86,7 @@ class ExcPath:
             p.regs[i] = reg
         self._ref = ctypes.byref(p)
         self._plan_at = ctypes.addressof(p) + _Path.ret_plan.offset
+        self._entry_params: tuple[int | bool, ...] = ()
         self._enter = lib.ex_enter
         self._return = lib.ex_return
         self._tail_chain = lib.ex_tail_chain
@@ -113,9 +114,14 @@ class ExcPath:
         masks change so that it preempts the execution priority ``running`` of the active set;
         ``then_return``: and return from it (its bit in the return plan)."""
         p = self._p
-        p.cand_return, p.ret_stkalign = int(then_return), int(stkalign)
-        p.cand_vector, p.cand_vtor, p.cand_stkalign = vector, vtor, int(stkalign)
-        p.cand_prio, p.cand_running, p.prio_mask, p.group_mask = prio, running, prio_mask, group_mask
+        params = (n, vector, vtor, stkalign, prio, running, prio_mask, group_mask, then_return)
+        if params != self._entry_params:  # mostly the same from slice to slice
+            self._entry_params = params
+            p.cand_return, p.ret_stkalign = int(then_return), int(stkalign)
+            p.cand_vector, p.cand_vtor, p.cand_stkalign = vector, vtor, int(stkalign)
+            p.cand_prio, p.cand_running, p.prio_mask, p.group_mask = prio, running, prio_mask, group_mask
+        elif then_return:
+            p.ret_stkalign = int(stkalign)  # a return plan set since may have changed it
         p.cand_n = n
 
     def clear_entry(self) -> None:
