@@ -133,6 +133,7 @@ _IPSR_CONTROL = (A.UC_ARM_REG_IPSR, A.UC_ARM_REG_CONTROL)
 _MPU_FRAME_REGS = (A.UC_ARM_REG_IPSR, A.UC_ARM_REG_CONTROL, A.UC_ARM_REG_SP, A.UC_ARM_REG_PSP)
 _NEGATIVE_PRIORITY = (1 << NMI) | (1 << HARDFAULT)
 _PLANNABLE = -(1 << SVCALL)  # exceptions whose return native code may make: SVCall and up
+_NO_MASKS_MATCH = (0xFFFFFFFF, 0xFFFFFFFF, 0xFFFFFFFF)  # a mask watch that fires at the next block
 _MASK_SET = frozenset(_MASK_REGS)
 # void (*)(uc_engine*, uint32_t intno, void *user_data)
 _INTR_HOOK = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_uint32, ctypes.c_void_p)
@@ -861,7 +862,13 @@ class CortexM3:
             return
         self.end_native_ticks()
         if self.exc.deliverable():
-            self.request_stop()
+            if self.entry_allowed is not None and self.native_exceptions:
+                # The next block boundary, where the Python path would take it: a watch that
+                # fires there, so that ex_watched_entry takes it when plan_native allows it (or
+                # ends the slice there, as request_stop would).
+                self._bc.watch_masks(_NO_MASKS_MATCH)
+            else:
+                self.request_stop()
         elif self.masked_pending():
             # Pending but masked: end the slice as soon as a mask register changes.
             self._bc.watch_masks(self.read_masks())
