@@ -29,6 +29,7 @@ rings behave like deques of words.
 from __future__ import annotations
 
 import ctypes
+from collections.abc import Iterator
 
 from emulator.native import native_lib
 
@@ -120,7 +121,7 @@ class StatusRing:
             raise IndexError("status ring index out of range")
         return self._buf[(r.head + i) % STATUS_RING_WORDS]
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self) -> Iterator[int]:
         r = self._ring
         buf = self._buf
         return iter([buf[(r.head + i) % STATUS_RING_WORDS] for i in range(r.count)])
