@@ -1077,6 +1077,9 @@ class CortexM3:
             if self.exc.return_plan:
                 self.exc.return_plan = False
                 self._returns.clear_return_plan()
+            if self._entry_armed:  # nothing planned outlives its slice (a step has none)
+                self._entry_armed = False
+                self._returns.clear_entry()
             self.native_base.value = NO_SLICE
         if err == UC_ERR_OK and uc._hook_exception is not None:
             self.slice_idle, self.slice_ticks = bc.state.idle, bc.state.ticks
