@@ -667,7 +667,8 @@ class Lan9118(Device):
             r[self._i_cfg] = cfg
         asserted = pending and bool(cfg & IRQ_EN)
         if self._active_level:  # irq_function() for the default wiring, in short
-            self._line.set(asserted)
+            if asserted != self._line.level:
+                self._line.set(asserted)
         else:
             self._line.set(self.irq_function())
 
@@ -730,11 +731,25 @@ class Lan9118(Device):
 
     def write(self, offset: int, size: int, value: int) -> None:
         if 0x54 <= offset < 0x60:  # IRQ_CFG, INT_STS, INT_EN: the TX state plays no part
-            Device.write(self, offset, size, value)
+            if offset == 0x58 and size == 4 and not self.trace:
+                self._int_sts_ack(value)
+            else:
+                Device.write(self, offset, size, value)
             return
         self._tx_sync()
         self._write(offset, size, value)
         self._tx_grant()
+
+    def _int_sts_ack(self, value: int) -> None:
+        """A full-word INT_STS write (an ISR's acknowledge): what Device.write does with it
+        (its bits are W1C or RO) and then _int_sts_written."""
+        r = self.r
+        i = self._i_sts
+        old = r[i]
+        r[i] = new = old & ~(value & _INT_STS_W1C)
+        if old & GPT_INT and not new & GPT_INT:
+            self._gpt_arm(self.clock.now + 1)
+        self._update_irq()
 
     def _tx_sync(self) -> None:
         """Replay the TX words the native port took since the last look."""
@@ -839,14 +854,16 @@ class Lan9118(Device):
 
     def _wire_receive(self, frame: bytes) -> None:
         """A frame from the wire (no FCS)."""
-        if not isinstance(frame, bytes | bytearray | memoryview):
-            self._drop_rx("garbage")
-            return
-        frame = bytes(frame)
-        if not self._port.link_up or self._phy[0] & BMCR_PDOWN:
+        if type(frame) is not bytes:
+            if not isinstance(frame, bytearray | memoryview):
+                self._drop_rx("garbage")
+                return
+            frame = bytes(frame)
+        bmcr = self._phy[0]
+        if not self._port.link_up or bmcr & BMCR_PDOWN:
             self._drop_rx("link_down")
             return
-        if self._phy[0] & BMCR_LOOPBACK or self.mac_csr[MAC_CR] & LOOPBK:
+        if bmcr & BMCR_LOOPBACK or self.mac_csr[MAC_CR] & LOOPBK:
             self._drop_rx("loopback")
             return
         n = len(frame)
@@ -1490,3 +1507,7 @@ class Lan9118(Device):
         if state["gpt_deadline"] is not None:
             self._gpt_schedule(state["gpt_deadline"])
         self._update_irq()
+
+
+# INT_STS's bits are W1C or RO, none stored or W1S: what Lan9118._int_sts_ack relies on.
+_INT_STS_W1C = Lan9118.REGS["INT_STS"].w1c_mask

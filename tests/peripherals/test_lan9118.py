@@ -4,6 +4,7 @@ wirings: test_lan9118_irq_pin.py), FIFOs, filtering, PHY, GPT, snapshots, driver
 from __future__ import annotations
 
 import ctypes
+import random
 import struct
 import zlib
 
@@ -58,6 +59,7 @@ from lan9118_drivers import (
 )
 from periph_helpers import HZ, run, run_until
 
+from emulator.bus.device import Device
 from emulator.clock import Clock
 from peripherals.lan9118 import Lan9118, fifo_sizes, hash_index
 
@@ -1155,3 +1157,34 @@ def test_restore_drops_what_the_native_port_took_and_grants_anew(eth: Lan9118) -
     assert port.take() == []             # the word belonged to the state before the restore
     assert port.port.tx_left == 16
     assert eth.get_state() == state
+
+
+def test_the_int_sts_acknowledge_shortcut_is_device_write(clock: Clock) -> None:
+    """A full-word INT_STS write takes Lan9118._int_sts_ack, not the table's Device.write: same
+    stored values, IRQ line and GPT re-arm, on random states and values."""
+    reg = Lan9118.REGS["INT_STS"]
+    assert reg.store_mask == 0 and reg.w1s_mask == 0 and reg.after_write is not None
+    rng = random.Random(5)
+    short, table = Lan9118("a", clock), Lan9118("b", Clock(clock.hz))
+    lines: tuple[list[bool], list[bool]] = ([], [])
+    short.irq["irq"].connect(lines[0].append)
+    table.irq["irq"].connect(lines[1].append)
+    for dev in (short, table):
+        dev.write(INT_EN, 4, 0xFFFF_FFFF)
+        dev.write(IRQ_CFG, 4, 0x111)
+        dev.write(0x8C, 4, (1 << 29) | 5)   # GPT running: GPT_INT re-arms when acknowledged
+    rearmed = 0
+    for _ in range(500):
+        bits = rng.getrandbits(32)
+        value = rng.choice((rng.getrandbits(32), 1 << 19, 0xFFFF_FFFF, 8))
+        cycles = rng.randrange(0, 20_000)
+        for dev in (short, table):
+            run(dev.clock, cycles)          # GPT wraps fire and set GPT_INT
+            dev.r[dev.REGS["INT_STS"].index] |= bits & 0x83B7_EFFF
+            dev._update_irq()
+        short.write(INT_STS, 4, value)
+        Device.write(table, INT_STS, 4, value)
+        assert list(short.r) == list(table.r) and short.gpt_deadline == table.gpt_deadline
+        assert lines[0] == lines[1]
+        rearmed += short.gpt_deadline is not None and value & (1 << 19) != 0
+    assert rearmed > 20
