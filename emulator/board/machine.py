@@ -48,6 +48,7 @@ log = logging.getLogger("vboard.machine")
 SCS_BASE = 0xE000E000
 DWT_BASE = 0xE0001000
 MAX_SLICE = 250_000
+SYSTICK_REGS, SYSTICK_REGS_END = 0x010, 0x020  # SCS offsets of SYST_CSR..SYST_CALIB
 
 
 @dataclass
@@ -227,7 +228,8 @@ class Machine:
     def _scs_write(self, offset: int, size: int, value: int) -> None:
         self.cpu.end_native_ticks()  # NVIC, SCB or SysTick may change: Python takes the next tick
         self.scs.write(offset, size, value)
-        self.exc.changed = True  # the SCB too (SCR, CCR, MPU): the CPU plans its returns again
+        if not SYSTICK_REGS <= offset < SYSTICK_REGS_END:
+            self.exc.changed = True  # the SCB too (SCR, CCR, VTOR, MPU): the CPU plans anew
 
     def _attach(self, base: int, dev: Device,
                 write: Callable[[int, int, int], None] | None = None) -> None:
