@@ -915,7 +915,8 @@ class CortexM3:
     def plan_native(self) -> None:
         """What native code may do in the running slice without Python, made from Python's NVIC
         state before each slice and again after any Python code in it that changed that state
-        (``exc.changed``, an SCS write outside SysTick): each such change or ``native_sync`` makes the plan anew.
+        (``exc.changed``, an SCS write outside SysTick): each such change or ``native_sync``
+        makes the plan anew.
 
         Returns (``native/excpath.c`` ex_planned_return) from the handlers Python entered whose
         return has nothing for Python to do: the exception is not a fault (SVCall and up),
