@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import ctypes
 from array import array
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from emulator.native import native_lib
 
@@ -82,13 +82,40 @@ class _Window(ctypes.Structure):
     ]
 
 
-class NativeReads(Protocol):
+class NativeReads:
     """A window's native read callback as ``CortexM3.map_mmio`` takes it: a ``RegisterWindow``,
-    or a model's own (the SCS's, ``emulator.cpu.scsread``)."""
+    or a model's own (the SCS's, ``emulator.cpu.scsread``). A subclass has ``_lib`` (its C
+    library), ``port`` (its C structure, with ``slow_read``, ``slow_user``, ``off`` and
+    ``fast_reads``) and names its C read function in ``READ_CALLBACK``."""
 
-    def callbacks(self) -> tuple[int, int]: ...
+    __slots__ = ()
+    READ_CALLBACK: ClassVar[str]
+    _lib: ctypes.CDLL
+    port: Any
 
-    def set_slow_path(self, read: int, user: int = 0) -> None: ...
+    def callbacks(self) -> tuple[int, int]:
+        """(read callback, user data) for ``uc_mmio_map`` or a ``WordFifoPort``'s slow path."""
+        read = getattr(self._lib, self.READ_CALLBACK)
+        return ctypes.cast(read, ctypes.c_void_p).value or 0, ctypes.addressof(self.port)
+
+    def set_slow_path(self, read: int, user: int = 0) -> None:
+        """The read callback (C function pointer, its user data) for every read not served here."""
+        self.port.slow_read = read
+        self.port.slow_user = user
+
+    @property
+    def off(self) -> bool:
+        """Every read takes the slow path (the device traces its registers)."""
+        return bool(self.port.off)
+
+    @off.setter
+    def off(self, value: bool) -> None:
+        self.port.off = bool(value)
+
+    @property
+    def fast_reads(self) -> int:
+        """Reads answered by native code so far."""
+        return self.port.fast_reads
 
 
 def _library() -> ctypes.CDLL:
@@ -152,11 +179,12 @@ def _table(regs: RegMap) -> ctypes.Array[_Entry] | None:
     return table
 
 
-class RegisterWindow:
+class RegisterWindow(NativeReads):
     """The native side of one device's register window, over its storage ``r``. ``guards``:
     pairs of register indexes whose having a bit in common decides an IRQ line."""
 
     __slots__ = ("_lib", "_table", "_storage", "port", "_ref", "serves_writes")
+    READ_CALLBACK = "rw_read"
 
     def __init__(self, regs: RegMap, storage: array, guards: tuple[tuple[int, int], ...] = ()) -> None:
         table = _table(regs)
@@ -182,18 +210,9 @@ class RegisterWindow:
         self._ref = ctypes.byref(p)
 
     # -- the CPU's MMIO mapping ---------------------------------------------------------------------
-    def callbacks(self) -> tuple[int, int]:
-        """(read callback, user data) for ``uc_mmio_map`` or a ``WordFifoPort``'s slow path."""
-        return ctypes.cast(self._lib.rw_read, ctypes.c_void_p).value or 0, ctypes.addressof(self.port)
-
     def write_callbacks(self) -> tuple[int, int]:
         """(write callback, user data): for ``uc_mmio_map`` or a ``WordFifoPort``'s slow path."""
         return ctypes.cast(self._lib.rw_write, ctypes.c_void_p).value or 0, ctypes.addressof(self.port)
-
-    def set_slow_path(self, read: int, user: int = 0) -> None:
-        """The read callback (C function pointer, its user data) for every read not served here."""
-        self.port.slow_read = read
-        self.port.slow_user = user
 
     def set_slow_write(self, write: int, user: int = 0) -> None:
         """The write callback (C function pointer, its user data) for every write not stored here."""
@@ -208,20 +227,6 @@ class RegisterWindow:
     @hold.setter
     def hold(self, value: bool) -> None:
         self.port.hold = bool(value)
-
-    @property
-    def off(self) -> bool:
-        """Every read takes the slow path (the device traces its registers)."""
-        return bool(self.port.off)
-
-    @off.setter
-    def off(self, value: bool) -> None:
-        self.port.off = bool(value)
-
-    @property
-    def fast_reads(self) -> int:
-        """Reads answered by native code so far."""
-        return self.port.fast_reads
 
     @property
     def fast_writes(self) -> int:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import ctypes
 from typing import TYPE_CHECKING
 
+from emulator.bus.regwin import NativeReads
 from emulator.native import native_lib
 
 if TYPE_CHECKING:
@@ -72,10 +73,11 @@ def active_summary(active: int) -> int:
     return active.bit_length() - 1
 
 
-class ScsReadPort:
+class ScsReadPort(NativeReads):
     """The native read side of the SCS window (the ``map_mmio`` interface of a RegisterWindow)."""
 
     __slots__ = ("_lib", "port", "_ref", "_cpu")
+    READ_CALLBACK = "sr_read"
 
     def __init__(self, cpu: CortexM3) -> None:
         self._lib = _library()
@@ -87,27 +89,6 @@ class ScsReadPort:
         # A return native code makes from a handler Python entered changes the active set: the
         # image is dropped there and then (the next read takes the slow path).
         cpu.native_drops_icsr(ctypes.addressof(p) + _Port.icsr_valid.offset)
-
-    # -- the CPU's MMIO mapping ---------------------------------------------------------------------
-    def callbacks(self) -> tuple[int, int]:
-        return ctypes.cast(self._lib.sr_read, ctypes.c_void_p).value or 0, ctypes.addressof(self.port)
-
-    def set_slow_path(self, read: int, user: int = 0) -> None:
-        self.port.slow_read = read
-        self.port.slow_user = user
-
-    @property
-    def off(self) -> bool:
-        """Every read takes the slow path (the SCS traces its registers)."""
-        return bool(self.port.off)
-
-    @off.setter
-    def off(self, value: bool) -> None:
-        self.port.off = bool(value)
-
-    @property
-    def fast_reads(self) -> int:
-        return self.port.fast_reads
 
     # -- the model's side ---------------------------------------------------------------------------
     def store_icsr(self, bits: int, active: int) -> None:
