@@ -7,11 +7,11 @@ Where QEMU and the ARMv7-M manual differ the programs keep UART0 identical
 (firmware/README.md): QEMU lacks SCR.SLEEPONEXIT, so ``sleeponexit`` loops on
 WFI and prints the architecture-dependent tick only on the semihosting
 console, which is not compared. QEMU's timers follow the host clock (no
--icount): a loaded host can make a timing check in ``timers`` fail on QEMU,
-so a QEMU run that disagrees is repeated (at most 3 runs); vboard runs once.
-``preempt`` checks that each thread was preempted more than once, which on a
-loaded host QEMU's host-timed SysTick may not do (1 run in 4 here): QEMU runs
-it with ``-icount`` (``ICOUNT``), its clock counting instructions.
+-icount), so a QEMU run that disagrees is repeated (at most 3 runs); vboard
+runs once. ``timers`` and ``preempt`` check timing that a loaded host upsets on
+QEMU (a timer check, a thread preempted more than once: each failed there
+under load even with 3 runs), so QEMU runs them with ``-icount`` (``ICOUNT``),
+its clock counting instructions.
 ``uart_echo`` gets its input once it printed its prompt, on both machines
 (see ``run_on_qemu_after_prompt`` in tests/conftest.py for the race this avoids).
 """
@@ -33,10 +33,10 @@ PROGRAMS = ["hello", "nested_irq", "threads", "timers", "uart_echo", "fault_unde
 PROGRAMS += ["watchdog", "boardinit", "irq47", "bitband"]  # board init, watchdog reset, ETH IRQ, bit-band
 NOTES = {
     "sleeponexit": "QEMU lacks SLEEPONEXIT; the program's WFI loop keeps UART0 equal",
-    "timers": "QEMU timers follow the host clock; only event counts are printed",
+    "timers": "only event counts are printed",
 }
 QEMU_ATTEMPTS = 3
-ICOUNT = {"preempt"}
+ICOUNT = {"preempt", "timers"}
 
 
 @pytest.mark.parametrize("name", PROGRAMS)
