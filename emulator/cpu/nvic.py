@@ -13,6 +13,7 @@ so "highest pending enabled" is a few integer operations.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 RESET, NMI, HARDFAULT, MEMMANAGE, BUSFAULT, USAGEFAULT = 1, 2, 3, 4, 5, 6
 SVCALL, DEBUGMON, PENDSV, SYSTICK = 11, 12, 14, 15
@@ -47,13 +48,19 @@ class _DropsIcsrImage:
     def __set__(self, exc: ExceptionState, value: object) -> None:
         state = exc.__dict__
         state[self.name] = value
-        state["changed"] = True
-        if self.icsr and state.get("icsr_image"):
-            state["icsr_image"] = False
-            exc.drop_icsr_image()
-        if state.get("return_plan"):
-            state["return_plan"] = False
-            exc.drop_return_plan()
+        _changed(exc, state, self.icsr)
+
+
+def _changed(exc: ExceptionState, state: dict[str, Any], icsr: bool = True) -> None:
+    """``exc``'s state (its ``__dict__``) changed: the CPU plans anew, the ICSR image (if
+    ``icsr``) and the native return plan are dropped."""
+    state["changed"] = True
+    if icsr and state.get("icsr_image"):
+        state["icsr_image"] = False
+        exc.drop_icsr_image()
+    if state.get("return_plan"):
+        state["return_plan"] = False
+        exc.drop_return_plan()
 
 
 class ExceptionState:
@@ -161,18 +168,12 @@ class ExceptionState:
 
     # -- state changes --------------------------------------------------------
     # The hot changes (set_pending, activate, deactivate) assign through __dict__, past
-    # _DropsIcsrImage, and drop the image and the return plan themselves.
+    # _DropsIcsrImage, and call _changed once for all their assignments.
     def set_pending(self, n: int) -> None:
         state = self.__dict__
         if not state["pending"] >> n & 1:
             state["pending"] |= 1 << n
-            state["changed"] = True
-            if state["icsr_image"]:
-                state["icsr_image"] = False
-                self.drop_icsr_image()
-            if state["return_plan"]:
-                state["return_plan"] = False
-                self.drop_return_plan()
+            _changed(self, state)
             self.on_change()
 
     def clear_pending(self, n: int) -> None:
@@ -201,13 +202,7 @@ class ExceptionState:
         state = self.__dict__
         state["pending"] &= ~(1 << n)
         state["active"] |= 1 << n
-        state["changed"] = True
-        if state["icsr_image"]:
-            state["icsr_image"] = False
-            self.drop_icsr_image()
-        if state["return_plan"]:
-            state["return_plan"] = False
-            self.drop_return_plan()
+        _changed(self, state)
 
     def deactivate(self, n: int) -> None:
         state = self.__dict__
@@ -215,10 +210,4 @@ class ExceptionState:
         if n >= IRQ0 and self.irq_level >> (n - IRQ0) & 1:
             # The line is still asserted when the ISR returns: pend again.
             state["pending"] |= 1 << n
-        state["changed"] = True
-        if state["icsr_image"]:
-            state["icsr_image"] = False
-            self.drop_icsr_image()
-        if state["return_plan"]:
-            state["return_plan"] = False
-            self.drop_return_plan()
+        _changed(self, state)
