@@ -3,6 +3,11 @@
 Ten runs of programs that mix interrupts, SysTick and device timers give
 byte-identical transcripts, the same final virtual time and the same
 instruction count; so does slicing the same run differently (as the CLI does).
+The programs cover the native paths: SysTick ticks taken in C (``timers``,
+``tickless``), PendSV and SVC returns planned in C with threads on the PSP
+(``preempt``), SysTick's CVR and ICSR read in C and its registers rewritten
+at every idle (``tickless``), the instruction budget kept in the translated
+blocks (all).
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ def fingerprint(vboard, elf, seconds=10.0):
     return r.transcript, r.machine.clock.now, r.machine.instructions
 
 
-@pytest.mark.parametrize("name", ["nested_irq", "timers"])
+@pytest.mark.parametrize("name", ["nested_irq", "timers", "preempt", "tickless"])
 def test_ten_runs_are_identical(name, firmware, vboard):
     runs = [fingerprint(vboard, firmware / f"{name}.elf") for _ in range(RUNS)]
     first = runs[0]
@@ -30,10 +35,8 @@ def test_ten_runs_are_identical(name, firmware, vboard):
         assert run[2] == first[2], f"run {i}: instruction count {run[2]} != {first[2]}"
 
 
-
-
 @pytest.mark.parametrize("chunk_ms", [0.01, 0.1, 1.0])
-@pytest.mark.parametrize("name", ["nested_irq", "sleeponexit"])
+@pytest.mark.parametrize("name", ["nested_irq", "sleeponexit", "preempt", "tickless"])
 def test_slicing_of_the_run_does_not_matter(firmware, vboard, name, chunk_ms):
     from emulator.board.loader import load_image
     from emulator.board.machine import Machine
