@@ -118,19 +118,25 @@ def uart_step(t: Twins, rng: random.Random) -> None:
         t.read(0x004, 4)                                                        # STATE via Python
 
 
+def random_walk(t: Twins, step: Callable[[Twins, random.Random], None], rng: random.Random) -> None:
+    """STEPS random steps; after each, every fast register read both ways and the twins compared.
+    Both branches must have run: reads served natively, and steps with the window held."""
+    held_steps = 0
+    for _ in range(STEPS):
+        step(t, rng)
+        held_steps += t.window.hold
+        t.read_fast_registers(rng)
+        t.check()
+    assert t.served > STEPS
+    assert 0 < held_steps < STEPS
+
+
 @pytest.mark.parametrize("seed", range(6))
 def test_uart_fast_reads_match_the_python_path(seed):
     rng = random.Random(seed)
     t = Twins(lambda clock: CmsdkApbUart("uart", clock, rx_overrun=seed % 3 == 2))
     assert (0x004, 4) in t.fast                                                 # STATE is declared fast
-    held_steps = 0
-    for _ in range(STEPS):
-        uart_step(t, rng)
-        held_steps += t.window.hold
-        t.read_fast_registers(rng)
-        t.check()
-    assert t.served > STEPS
-    assert 0 < held_steps < STEPS                                               # both branches ran
+    random_walk(t, uart_step, rng)
 
 
 # -------------------------------------------------------------------------------- LAN9118
@@ -187,14 +193,7 @@ def test_lan9118_fast_reads_match_the_python_path(seed):
     t = Twins(lambda clock: Lan9118("eth", clock, chip_id=chip_id))
     for offset in (0x50, 0x54, 0x58, 0x5C, 0x64, 0x74, 0x84):  # ID_REV, IRQ_CFG, INT_STS, INT_EN,
         assert (offset, 4) in t.fast                             # BYTE_TEST, HW_CFG, PMT_CTRL
-    held_steps = 0
-    for _ in range(STEPS):
-        lan_step(t, rng)
-        held_steps += t.window.hold
-        t.read_fast_registers(rng)
-        t.check()
-    assert t.served > STEPS
-    assert 0 < held_steps < STEPS
+    random_walk(t, lan_step, rng)
 
 
 def test_a_restored_lan9118_serves_its_own_id_rev():
