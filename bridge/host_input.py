@@ -8,8 +8,17 @@ Two kinds of sources feed a board from the host:
   thread itself, at slice boundaries: ``Machine.host_polls`` calls them, and
   ``wait`` watches their descriptors. No thread hand-off per frame.
 
-``wait`` blocks in one ``select`` on a wake-up pipe (written by
-``arrived()``) and on every polled descriptor, so either kind ends it.
+``wait`` blocks in one ``select`` (µs timeouts, where ``poll`` rounds up to
+ms) on a wake-up pipe (written by ``arrived()``) and on every polled
+descriptor, so either kind ends it.
+
+Blocking costs more than the wait's length when input comes back quickly (a
+peer answering a frame within tens of µs): the thread is descheduled and
+woken again, and its caches and the host CPU go cold in between. So, while
+recent waits were ended by input within ``SPIN_SECONDS``, ``wait`` first
+polls without blocking for up to that long (QEMU's adaptive polling, in
+small); a wait that runs out its time stops that until input is quick again,
+so an idle board (waits that time out) never spins.
 """
 
 from __future__ import annotations
@@ -17,7 +26,10 @@ from __future__ import annotations
 import os
 import select
 import threading
+import time
 import weakref
+
+SPIN_SECONDS = 100e-6  # about what blocking and waking again costs
 
 
 class HostInput:
@@ -31,6 +43,9 @@ class HostInput:
         self._read_fds: dict[int, int] = {}   # descriptor -> how many watch it
         self._write_fds: set[int] = set()
         self.sources = 0
+        self._reads: list[int] = [self._wake_r]   # what wait selects on, rebuilt on a change
+        self._writes: list[int] = []
+        self._spin = False     # recent waits ended by input within SPIN_SECONDS
         weakref.finalize(self, _close_fds, self._wake_r, self._wake_w)
 
     def opened(self) -> None:
@@ -57,6 +72,7 @@ class HostInput:
         with self._lock:
             self._read_fds[fd] = self._read_fds.get(fd, 0) + 1
             self.sources += 1
+            self._register(fd)
         self._poke()
 
     def unwatch(self, fd: int) -> None:
@@ -70,6 +86,7 @@ class HostInput:
                 self._read_fds[fd] = n - 1
             self._write_fds.discard(fd)
             self.sources -= 1
+            self._register(fd)
         self._poke()
 
     def want_write(self, fd: int, on: bool) -> None:
@@ -79,18 +96,33 @@ class HostInput:
                 self._write_fds.add(fd)
             else:
                 self._write_fds.discard(fd)
+            self._register(fd)
+
+    def _register(self, fd: int) -> None:
+        """Rebuild the lists ``wait`` selects on after ``fd`` changed (under the lock)."""
+        self._reads = [self._wake_r, *self._read_fds]
+        self._writes = list(self._write_fds)
 
     def wait(self, timeout: float | None) -> bool:
         """Block until input arrives or ``timeout`` passes; False when no source can deliver any more."""
-        with self._lock:
-            if self.sources <= 0:
-                return False
-            reads = [self._wake_r, *self._read_fds]
-            writes = list(self._write_fds)
+        if self.sources <= 0:
+            return False
+        reads, writes = self._reads, self._writes
+        start = time.monotonic()
         try:
-            readable, _, _ = select.select(reads, writes, [], timeout)
+            if self._spin and timeout is not None:
+                end = start + min(timeout, SPIN_SECONDS)
+                while not (ready := select.select(reads, writes, [], 0))[0] and not ready[1]:
+                    if time.monotonic() >= end:
+                        if timeout > SPIN_SECONDS:
+                            ready = select.select(reads, writes, [], timeout - SPIN_SECONDS)
+                        break
+            else:
+                ready = select.select(reads, writes, [], timeout)
         except (OSError, ValueError):
             return True  # a descriptor closed under us: its owner reports that
+        readable = ready[0]
+        self._spin = bool(readable or ready[1]) and time.monotonic() - start < SPIN_SECONDS
         if self._wake_r in readable:
             try:
                 while os.read(self._wake_r, 4096):
@@ -98,7 +130,6 @@ class HostInput:
             except (BlockingIOError, OSError):
                 pass
         return True
-
 
 
 def _close_fds(*fds: int) -> None:
