@@ -87,7 +87,6 @@ class _Port(ctypes.Structure):
 def _library() -> ctypes.CDLL:
     port = ctypes.POINTER(_Port)
     return native_lib.load("wordfifo", (_Port, "wf_sizeof"), {
-        "wf_rx_push_bytes": (ctypes.c_uint32, [port, ctypes.c_char_p, ctypes.c_uint32]),
         "wf_rx_push_frame": (ctypes.c_uint32, [port, ctypes.c_uint32, ctypes.c_char_p, ctypes.c_uint32,
                                                ctypes.c_uint32, ctypes.c_uint32, ctypes.c_uint32]),
         "wf_rx_push_word": (ctypes.c_int, [port, ctypes.c_uint32]),
@@ -234,10 +233,6 @@ class WordFifoPort:
         p.rx_head = (p.rx_head + 1) % p.rx_cap
         p.rx_count -= 1
         return value
-
-    def push_bytes(self, data: bytes) -> bool:
-        """Queue ``data`` as little-endian words (the last zero-padded); False if it does not fit."""
-        return bool(self._lib.wf_rx_push_bytes(self._ref, data, len(data))) or not data
 
     def push_frame(self, offset: int, frame: bytes, fcs: int, words: int, status: int) -> bool:
         """Queue ``offset`` zero bytes, ``frame``, its FCS ``fcs`` (little-endian) and zeros up to

@@ -352,9 +352,6 @@ class CortexM3:
     def reg(self, name: str) -> int:
         return self.rr(getattr(A, f"UC_ARM_REG_{name.upper()}"))
 
-    def set_reg(self, name: str, value: int) -> None:
-        self.rw(getattr(A, f"UC_ARM_REG_{name.upper()}"), value & 0xFFFFFFFF)
-
     def rw(self, reg: int, value: int) -> None:
         if reg in _MASK_SET:
             self._masks = None

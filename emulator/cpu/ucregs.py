@@ -15,7 +15,7 @@ class RegisterFile:
     core calls ``uc_reg_read``/``uc_reg_write`` directly.
     """
 
-    __slots__ = ("_handle", "_buf", "_addr", "_read", "_write", "_read_batch", "_write_batch", "_batches")
+    __slots__ = ("_handle", "_buf", "_addr", "_read", "_write", "_read_batch", "_batches")
 
     def __init__(self, uc: Uc) -> None:
         from unicorn.unicorn_py3.unicorn import uclib
@@ -26,7 +26,6 @@ class RegisterFile:
         self._read = uclib.uc_reg_read
         self._write = uclib.uc_reg_write
         self._read_batch = uclib.uc_reg_read_batch
-        self._write_batch = uclib.uc_reg_write_batch
         self._batches: dict[tuple[int, ...], tuple[ctypes.Array, ctypes.Array, ctypes.Array]] = {}
 
     def _batch(self, regs: tuple[int, ...]) -> tuple[ctypes.Array, ctypes.Array, ctypes.Array]:
@@ -44,13 +43,6 @@ class RegisterFile:
         if self._read_batch(self._handle, ids, ptrs, len(regs)):
             raise ValueError(f"cannot read registers {regs}")
         return values[:]
-
-    def write_many(self, regs: tuple[int, ...], data: tuple[int, ...] | list[int]) -> None:
-        ids, values, ptrs = self._batch(regs)
-        for i, v in enumerate(data):
-            values[i] = v & 0xFFFFFFFF
-        if self._write_batch(self._handle, ids, ptrs, len(regs)):
-            raise ValueError(f"cannot write registers {regs}")
 
     def read(self, reg: int) -> int:
         if self._read(self._handle, reg, self._addr):

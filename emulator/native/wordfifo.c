@@ -168,26 +168,6 @@ void wf_write(void *uc, uint64_t offset, unsigned size, uint64_t value, void *us
     p->slow_write(uc, offset, size, value, p->slow_write_user);
 }
 
-/* Append n bytes as little-endian words (the last one zero-padded); returns
- * the words pushed, 0 when they do not fit. */
-uint32_t wf_rx_push_bytes(wf_port_t *p, const uint8_t *data, uint32_t n)
-{
-    uint32_t words = (n + 3) / 4;
-    if (words > p->rx_cap - p->rx_count) {
-        return 0;
-    }
-    uint32_t tail = (p->rx_head + p->rx_count) % p->rx_cap;
-    for (uint32_t i = 0; i < words; i++) {
-        uint32_t w = 0;
-        uint32_t left = n - 4 * i;
-        memcpy(&w, data + 4 * i, left < 4 ? left : 4);
-        p->rx[tail] = w;
-        tail = tail + 1 == p->rx_cap ? 0 : tail + 1;
-    }
-    p->rx_count += words;
-    return words;
-}
-
 /* Append a received frame in the RX data FIFO's layout: `offset` zero bytes,
  * the frame, its FCS (little-endian), then zero bytes up to `words` words;
  * and its status word to the RX status ring. 0 (nothing queued) when either

@@ -194,10 +194,6 @@ class LoopbackProvider(SocketProvider):
         if self.links.pop(handle, None) is not None:
             self._report("socket_closed", handle)
 
-    def handle_for(self, remote: Remote) -> int:
-        """The newest open handle to ``remote`` (tests)."""
-        return max(h for h, link in self.links.items() if link.remote == remote)
-
     # -- internals ---------------------------------------------------------------
     def _later(self, action: Callable[[], None]) -> None:
         self.clock.call_after(self.latency, action, "loopback-sockets")
