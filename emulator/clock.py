@@ -100,6 +100,12 @@ class Clock:
     def call_after(self, delay: int, callback: Callable[[], None], name: str = "") -> Timer:
         return self.call_at(self.now + max(0, delay), callback, name)
 
+    def timer_heap(self) -> list[Timer]:
+        """The scheduled timers themselves, a heap on (when, seq) whose top may be cancelled: for a
+        loop that looks at the top inline between calls (``heap[0].when``). Read it, never change it;
+        it stays the same list for the clock's life."""
+        return self._heap
+
     def next_deadline(self, besides: Timer | None = None) -> int | None:
         """The earliest event's time (None: nothing scheduled); ``besides``: leaving that one out."""
         heap = self._heap

@@ -92,7 +92,9 @@ class FaultWatch:
         self.nmi_sources: list[Any] = []  # devices wired to the NMI input (the machine sets them)
         self.spin_pc = -1                 # the PC seen with PRIMASK set at the last boundary (-1: none)
         self._spin_since = 0
-        self._spin_loop = False           # ... and whether it is a branch to itself
+        # ... and whether it is a branch to itself. While it is not, a check at the same PC has
+        # nothing to do: the run loop skips it (reading only the PC).
+        self.spin_loop = False
         self._executable: list[tuple[int, int]] = []
         self.reset()
 
@@ -222,21 +224,24 @@ class FaultWatch:
     # --------------------------------------------------- a spin with PRIMASK set
     def timing_masked_spin(self) -> bool:
         """Is a branch to itself with PRIMASK set being timed (its boundaries count)?"""
-        return self.spin_pc >= 0 and self._spin_loop
+        return self.spin_pc >= 0 and self.spin_loop
 
-    def check_masked_spin(self, symbol_of: Callable[[int], str | None]) -> Stuck | None:
-        """At a slice boundary with PRIMASK set (no fault handler active): a dead spin?"""
+    def check_masked_spin(self, symbol_of: Callable[[int], str | None],
+                          pc: int | None = None) -> Stuck | None:
+        """At a slice boundary with PRIMASK set (no fault handler active): a dead spin?
+        ``pc``: the core's PC (bit 0 clear) if the caller has read it."""
         m = self.m
-        pc = m.cpu.pc & ~1
+        if pc is None:
+            pc = m.cpu.pc & ~1
         now = m.clock.now
         if pc != self.spin_pc:
             try:
-                self._spin_loop = m.cpu.read_u16(pc) == BRANCH_TO_SELF
+                self.spin_loop = m.cpu.read_u16(pc) == BRANCH_TO_SELF
             except UcError:
-                self._spin_loop = False
+                self.spin_loop = False
             self.spin_pc, self._spin_since = pc, now
             return None
-        if not self._spin_loop or now - self._spin_since <= self.park_cycles or m.exc.pending >> NMI & 1:
+        if not self.spin_loop or now - self._spin_since <= self.park_cycles or m.exc.pending >> NMI & 1:
             return None
         if any(getattr(dev, "deadline", None) is not None for dev in self.nmi_sources):
             return None  # a running watchdog: its NMI or reset ends the spin

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from unicorn import UC_PROT_ALL, UC_PROT_READ, UC_PROT_WRITE, UcError
+from unicorn.arm_const import UC_ARM_REG_PC
 
 from emulator.board.faultreport import FaultReport, build_report
 from emulator.board.faultwatch import FAULT_ACTIVE, FaultWatch, Stuck
@@ -389,8 +390,10 @@ class Machine:
             observer("return", n)
 
     def _stopped_by(self, stuck: Stuck | None) -> StopReason | None:
-        if stuck is None:
-            return None
+        return None if stuck is None else self._stop_reason(stuck)
+
+    @staticmethod
+    def _stop_reason(stuck: Stuck) -> StopReason:
         return StopReason(stuck.kind, report=stuck.report, message=stuck.report.headline)
 
     def _on_exception_entry(self, n: int, vector: int) -> None:
@@ -423,7 +426,8 @@ class Machine:
         is parked and no masked spin is being timed."""
         return (self._dead_loop.get(vector) is False and not self.exception_observers
                 and self._until is None and not self._stepping
-                and not self.exc.active & FAULT_ACTIVE and not self.faults.timing_masked_spin())
+                and not self.exc.active & FAULT_ACTIVE
+                and not (self.faults.spin_pc >= 0 and self.faults.spin_loop))  # timing_masked_spin()
 
     def run(self, cycles: int | None = None, until: Callable[[], bool] | None = None) -> StopReason:
         """Run for ``cycles`` of virtual time (None: until something stops it).
@@ -447,13 +451,19 @@ class Machine:
         semihosting = self.semihosting
         fire_due = clock.fire_due
         next_deadline = clock.next_deadline
+        # Looked at inline: a call is made only when it has something to do (an event due, a
+        # cancelled timer on top, a PC the masked-spin check has not seen, an enabled pending
+        # exception for a sleeping CPU, a SysTick plan that can apply, a pacer).
+        heap = clock.timer_heap()
+        read_pc = cpu.rr
         try:
             while True:
                 if not inbox.empty():
                     self._apply_inbox()
                 for poll in host_polls:
                     poll()
-                fire_due()
+                if heap and heap[0].when <= clock.base:
+                    fire_due()
                 if semihosting.exit is not None:
                     code = semihosting.exit.code
                     semihosting.exit = None
@@ -489,16 +499,23 @@ class Machine:
                     if stop is not None:
                         return stop
                 elif cpu.read_masks()[0] & 1:  # PRIMASK: is it a dead spin?
-                    stop = self._stopped_by(faults.check_masked_spin(self.symbols.lookup))
-                    if stop is not None:
-                        return stop
+                    pc = read_pc(UC_ARM_REG_PC) & ~1
+                    if pc != faults.spin_pc or faults.spin_loop:  # else the check has nothing to do
+                        stuck = faults.check_masked_spin(self.symbols.lookup, pc)
+                        if stuck is not None:
+                            return self._stop_reason(stuck)
                 elif faults.spin_pc >= 0:
                     faults.spin_pc = -1
                 now = clock.base  # between slices: no progress to add
                 if end is not None and now >= end:
                     return StopReason("time")
-                deadline = next_deadline()
-                if cpu.sleeping and self._wakeup():
+                if not heap:
+                    deadline = None
+                elif heap[0].cancelled:
+                    deadline = next_deadline()
+                else:
+                    deadline = heap[0].when
+                if cpu.sleeping and exc.pending & exc.enabled and self._wakeup():
                     cpu.sleeping = False  # and run now: nothing checked above has changed
                 if cpu.sleeping:
                     if deadline is None and self.idle_wait is not None and self.idle_wait(None):
@@ -507,13 +524,15 @@ class Machine:
                     if target is None:
                         return StopReason("idle", message="the CPU sleeps and nothing is left to wake it")
                     if self.pacer is not None:
-                        target = max(now, self.pacer(target))
-                    clock.advance(target - now)
+                        reached = self.pacer(target)
+                        target = reached if reached > now else now
+                    clock.base += target - now  # clock.advance(target - now), without the call
                     continue
                 budget = MAX_SLICE
                 ticks = None
                 if deadline is not None:
-                    ticks = self._tick_plan(now, deadline, until)
+                    if self.pacer is None and not host_polls:  # else _tick_plan plans nothing
+                        ticks = self._tick_plan(now, deadline, until)
                     if ticks is not None:  # the slice may run through SysTick ticks
                         deadline = ticks[3]
                     if deadline is not None and deadline - now < budget:
@@ -574,7 +593,7 @@ class Machine:
                 idle = cpu.slice_idle
         finally:
             clock.slice_end = None
-        clock.advance(ran)
+        clock.base += ran  # clock.advance(ran), without the call
         self.instructions += ran - idle
         if ticks is not None and cpu.slice_ticks:
             # The ticks taken natively: SysTick's next event follows the last of them.
