@@ -36,6 +36,7 @@ the debug halting state beyond what the GDB server needs.
 from __future__ import annotations
 
 import ctypes
+import functools
 import logging
 import struct
 from collections.abc import Callable
@@ -106,6 +107,8 @@ EXC_RETURN_THREAD_PSP = 0xFFFFFFFD
 
 XPSR_T = 1 << 24
 XPSR_ALIGN = 1 << 9
+CCR_STKALIGN_BIT = 9
+SCR_SLEEPONEXIT = 1 << 1
 
 # CFSR bits (B3.2.15)
 CFSR = {
@@ -153,11 +156,11 @@ class SystemRegisters:
 
     @property
     def stkalign(self) -> bool:
-        return bool(self.ccr & 0x200)
+        return bool(self.ccr >> CCR_STKALIGN_BIT & 1)
 
     @property
     def sleeponexit(self) -> bool:
-        return bool(self.scr & 0x2)
+        return bool(self.scr & SCR_SLEEPONEXIT)
 
 
 @dataclass
@@ -207,11 +210,13 @@ class CortexM3:
         self.mputlb = MpuTlb(uc, self.mpu, self._mpu_state, lambda: self.ram_ranges)
         self.rr = self._regs.read
         self._reg_write = self._regs.write
-        # PRIMASK/FAULTMASK/BASEPRI as last read between slices (None: read them again).
-        self._masks: tuple[int, int, int] | None = None
-        exceptions.masks = self.read_masks
-        exceptions.on_change = self._exceptions_changed
-        exceptions.drop_return_plan = self._returns.clear_return_plan
+        self._pc_buf = ctypes.c_uint32()
+        self._read_pc = functools.partial(uclib.uc_reg_read, uc._uch, A.UC_ARM_REG_PC,
+                                          ctypes.addressof(self._pc_buf))
+        # PRIMASK/FAULTMASK/BASEPRI as last read between slices: exceptions.known_masks (None:
+        # read them again).
+        exceptions.masks = self.read_masks  # exceptions.on_change: _exceptions_changed while running
+        exceptions.drop_return_plan = self._returns.return_plan_clearer()
         # State of the current slice.
         self.running = False
         self._stop_requested = False
@@ -343,7 +348,9 @@ class CortexM3:
     # --------------------------------------------------------------- registers
     @property
     def pc(self) -> int:
-        return self.rr(A.UC_ARM_REG_PC)
+        if self._read_pc():  # uc_reg_read of the PC into _pc_buf
+            raise ValueError("cannot read the PC")
+        return self._pc_buf.value
 
     @pc.setter
     def pc(self, value: int) -> None:
@@ -354,18 +361,18 @@ class CortexM3:
 
     def rw(self, reg: int, value: int) -> None:
         if reg in _MASK_SET:
-            self._masks = None
+            self.exc.known_masks = None
         self._reg_write(reg, value)
 
     def read_masks(self) -> tuple[int, int, int]:
         """(PRIMASK, FAULTMASK, BASEPRI). Between slices only the core's own writes change them,
         so they are read once per slice; inside one (from a hook) always afresh."""
-        masks = self._masks
+        masks = self.exc.known_masks
         if masks is None or self.running:
             primask, faultmask, basepri = self._regs.read_many(_MASK_REGS)
             masks = (primask, faultmask, basepri)
             if not self.running:
-                self._masks = masks
+                self.exc.known_masks = masks
         return masks
 
     def ipsr(self) -> int:
@@ -872,16 +879,8 @@ class CortexM3:
 
     def masked_pending(self) -> bool:
         """Is an exception pending that only PRIMASK/FAULTMASK/BASEPRI hold back?"""
-        exc = self.exc
-        n = exc.highest_pending()
-        if not n:
-            return False
-        saved = exc.masks
-        exc.masks = _no_masks
-        try:
-            return exc.group_priority(exc.priority[n]) < exc.execution_priority()
-        finally:
-            exc.masks = saved
+        n, prio, running = self.exc.preemption()
+        return n != 0 and prio < running
 
     def request_stop(self) -> None:
         """End the current slice at the end of the current translation block.
@@ -940,20 +939,21 @@ class CortexM3:
         plan = exc.active & _PLANNABLE
         if (not plan or not self.running or not self.native_exceptions
                 or self.trace_exceptions is not None or self.on_exception_return is not None
-                or self.mputlb.check_frames or self.sys.sleeponexit):
+                or self.mputlb.check_frames or self.sys.scr & SCR_SLEEPONEXIT):
             return
         plan &= ~((exc.irq_level << IRQ0) & exc.enabled)
         if plan:
-            self._returns.set_return_plan(plan, self.sys.stkalign)
+            self._returns.set_return_plan(plan, self.sys.ccr >> CCR_STKALIGN_BIT & 1)
             exc.return_plan = True
 
     def _plan_entry(self) -> None:
         exc = self.exc
-        n = exc.highest_pending()
+        n, prio, running = exc.preemption()
         allowed = self.entry_allowed
         if (n >= SVCALL and allowed is not None and self.running and self.native_exceptions
                 and self.trace_exceptions is None and not self.mputlb.check_frames):
-            vtor = self.sys.vtor
+            sysr = self.sys
+            vtor = sysr.vtor
             # The vector as Python last saw it (ex_watched_entry declines if the table changed).
             vector = self._vectors.get((vtor, n))
             if vector is None:
@@ -961,17 +961,15 @@ class CortexM3:
                     vector = self._vectors[(vtor, n)] = self.read_u32(vtor + 4 * n)
                 except UcError:
                     vector = 0
-            prio = exc.group_priority(exc.priority[n])
-            running = exc.execution_priority(masks=(0, 0, 0))
             if vector & 1 and prio < running and allowed(n, vector):
                 # Its return needs no Python either when nothing else is pending and enabled and
                 # its line is low (then only Python code in the handler can change that, and
                 # any that does makes the plan anew).
                 then_return = (not exc.pending & exc.enabled & ~(1 << n)
                                and not (n >= IRQ0 and exc.irq_level >> (n - IRQ0) & 1)
-                               and self.on_exception_return is None and not self.sys.sleeponexit)
+                               and self.on_exception_return is None and not sysr.scr & SCR_SLEEPONEXIT)
                 group_mask = ~((2 << exc.prigroup) - 1) & 0xFF
-                self._returns.set_entry(n, vector, vtor, self.sys.stkalign, prio, running,
+                self._returns.set_entry(n, vector, vtor, sysr.ccr >> CCR_STKALIGN_BIT & 1, prio, running,
                                         exc.priority_mask, group_mask, then_return)
                 self._entry_armed = True
                 exc.return_plan = then_return  # a change of the NVIC clears what C adds
@@ -979,16 +977,6 @@ class CortexM3:
         if self._entry_armed:
             self._entry_armed = False
             self._returns.clear_entry()
-
-    def _entered_natively(self, n: int) -> None:
-        """An entry ex_watched_entry made: what ``_take_exception_native`` does after its call."""
-        p = self._returns_state
-        self._entry_armed = False
-        self.watched_entries += 1
-        if p.entry_flags & excpath.STKERR:
-            self.sys.cfsr |= CFSR["STKERR"]
-            self.exc.set_pending(BUSFAULT)
-        self._entered(n, p.cand_vector)
 
     def native_drops_icsr(self, address: int) -> None:
         """A planned native return clears the 32-bit flag at ``address`` (``emulator.cpu.scsread``'s
@@ -1000,11 +988,20 @@ class CortexM3:
         handlers Python entered are applied to the NVIC, a SysTick handler the native side
         entered becomes Python's (its NVIC state, its return), and no more ticks are taken
         natively in this slice."""
-        if self._returns_state.ret_count:
+        p = self._returns_state
+        if p.ret_count:
             deactivate = self.exc.deactivate
-            for n in self._returns.take_returns():
+            # The exceptions returned from (n) and entered (n | LOG_ENTRY) natively, in order.
+            count, p.ret_count = p.ret_count, 0
+            for n in p.ret_log[:count]:
                 if n & excpath.LOG_ENTRY:
-                    self._entered_natively(n & 0xFFFF)
+                    # An entry ex_watched_entry made: what _take_exception_native does after its call.
+                    self._entry_armed = False
+                    self.watched_entries += 1
+                    if p.entry_flags & excpath.STKERR:
+                        self.sys.cfsr |= CFSR["STKERR"]
+                        self.exc.set_pending(BUSFAULT)
+                    self._entered(n & 0xFFFF, p.cand_vector)
                 else:
                     self.planned_returns += 1
                     deactivate(n)
@@ -1055,13 +1052,18 @@ class CortexM3:
             mputlb.flush()
         watch = False
         first = -1
-        if self.exc.pending and self.masked_pending():
-            bc.watch_masks(self.read_masks())
-            watch = True
+        exc = self.exc
+        if exc.pending:
+            n, prio, running = exc.preemption()
+            watch = n != 0 and prio < running  # pending, held back by the masks (or due)
+        if watch:
+            bc.watch_masks(exc.known_masks or self.read_masks())
         elif ticks is not None:
             first = ticks[0]
             bc.set_ticks(ticks[1], ticks[2], self.sys.vtor, self.sys.stkalign)
+        exc.known_masks = None  # the slice may change them (its end reports them)
         self.running = True
+        exc.on_change = self._exceptions_changed
         self.plan_native()
         uc = self.uc
         uc._hook_exception = None
@@ -1071,6 +1073,7 @@ class CortexM3:
                 self.native_sync()
         finally:
             self.running = False
+            exc.on_change = None
             clock.slice_progress = _zero
             if self.exc.return_plan:
                 self.exc.return_plan = False
@@ -1088,7 +1091,7 @@ class CortexM3:
             bc.report()
         pc, primask, faultmask, basepri, ran, before, idle, ticks_taken, budget_spent = bc.out[:]
         self.slice_idle, self.slice_ticks = idle, ticks_taken
-        self._masks = (primask, faultmask, basepri)
+        exc.known_masks = (primask, faultmask, basepri)
         if err != UC_ERR_OK:
             if self.fault is None:
                 self.raise_fault(Fault("UNDEFINSTR" if err == 10 else "PRECISERR", pc,
@@ -1112,6 +1115,8 @@ class CortexM3:
             self.mputlb.flush()
         pc = self.rr(A.UC_ARM_REG_PC)
         self.running = True
+        self.exc.on_change = self._exceptions_changed
+        self.exc.known_masks = None
         self._stop_requested = False
         self.native_base.value = self.clock.base
         self._bc.arm(1 << 62)
@@ -1123,7 +1128,8 @@ class CortexM3:
                                        detail=f"Unicorn error {e.errno} at 0x{pc:08X}"))
         finally:
             self.running = False
-            self._masks = None
+            self.exc.on_change = None
+            self.exc.known_masks = None
             self.native_base.value = NO_SLICE
         if self.mputlb.resume_pc is not None:  # a denied access to a split page: step it again,
             self.rw(A.UC_ARM_REG_PC, self.mputlb.resume_pc | 1)  # now into the trap page
@@ -1132,9 +1138,6 @@ class CortexM3:
         return 0 if self.fault is not None else 1
 
 
-def _zero() -> int:
-    return 0
-
-
-def _no_masks() -> tuple[int, int, int]:
-    return 0, 0, 0
+# Clock.slice_progress between slices, asked at every Clock.now: a builtin returning 0 (int()),
+# which costs no Python frame.
+_zero: Callable[[], int] = int

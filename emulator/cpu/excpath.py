@@ -10,6 +10,8 @@ calls made from C rather than from Python.
 from __future__ import annotations
 
 import ctypes
+import functools
+from collections.abc import Callable
 
 from unicorn import Uc
 from unicorn import arm_const as A
@@ -108,6 +110,11 @@ class ExcPath:
     def clear_return_plan(self) -> None:
         ctypes.memset(self._plan_at, 0, _PLAN_BYTES)
 
+    def return_plan_clearer(self) -> Callable[[], object]:
+        """``clear_return_plan`` as a callable without a Python frame (the NVIC calls it at
+        every change while a plan is set)."""
+        return functools.partial(ctypes.memset, self._plan_at, 0, _PLAN_BYTES)
+
     def set_entry(self, n: int, vector: int, vtor: int, stkalign: bool, prio: int, running: int,
                   prio_mask: int, group_mask: int, then_return: bool) -> None:
         """Let native code enter ``n`` (at ``vector``, group priority ``prio``) when the watched
@@ -126,14 +133,6 @@ class ExcPath:
 
     def clear_entry(self) -> None:
         self._p.cand_n = 0
-
-    def take_returns(self) -> list[int]:
-        """The exceptions returned from (n) and entered (n | LOG_ENTRY) natively since the last
-        call, in order."""
-        p = self._p
-        n = p.ret_count
-        p.ret_count = 0
-        return p.ret_log[:n]
 
     def drop_icsr_at(self, address: int) -> None:
         """A native return clears the 32-bit flag at ``address`` (the SCS's ICSR image)."""

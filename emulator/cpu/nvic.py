@@ -7,7 +7,9 @@ program it (NVIC, SCB) are in ``emulator.cpu.scs``; entry and return are in
 ``emulator.cpu.cortexm``.
 
 Sets of exceptions are Python ints used as bit masks, bit n = exception n,
-so "highest pending enabled" is a few integer operations.
+so "highest pending enabled" is a few integer operations. Their results (the
+highest pending enabled exception, its group priority, the group priority of
+the active set) are kept until the state they come from changes.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ def exception_name(n: int) -> str:
 
 class _DropsIcsrImage:
     """An attribute of ``ExceptionState`` whose assignment drops the stored ICSR image (unless
-    ``icsr`` is False) and the native return plan.
+    ``icsr`` is False), the native return plan and the derived values (``_changed``).
 
     Only a setter: reads find the value in the instance's ``__dict__`` at a plain
     attribute's cost."""
@@ -51,10 +53,25 @@ class _DropsIcsrImage:
         _changed(exc, state, self.icsr)
 
 
+class _DropsDerived:
+    """An attribute of ``ExceptionState`` whose assignment drops the derived values only
+    (PRIGROUP: group priorities)."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __set__(self, exc: ExceptionState, value: object) -> None:
+        state = exc.__dict__
+        state[self.name] = value
+        state["derived"] = False
+
+
 def _changed(exc: ExceptionState, state: dict[str, Any], icsr: bool = True) -> None:
-    """``exc``'s state (its ``__dict__``) changed: the CPU plans anew, the ICSR image (if
-    ``icsr``) and the native return plan are dropped."""
+    """``exc``'s state (its ``__dict__``) changed: the CPU plans anew, the derived values, the
+    ICSR image (if ``icsr``) and the native return plan are dropped. The hot changes below
+    (``set_pending``, ``activate``, ``deactivate``, ``irq_input``) do the same inline."""
     state["changed"] = True
+    state["derived"] = False
     if icsr and state.get("icsr_image"):
         state["icsr_image"] = False
         exc.drop_icsr_image()
@@ -70,13 +87,20 @@ class ExceptionState:
     copy stored in native memory (``emulator.cpu.scsread``) answers ICSR reads while
     ``icsr_image`` is set. Any assignment to those sets or to ``active`` (and
     ``set_priority``) clears it and calls ``drop_icsr_image``; the same assignments and those
-    to ``irq_level`` clear ``return_plan``."""
+    to ``irq_level`` clear ``return_plan``.
+
+    ``derived`` is set while ``highest_pending`` and the group priorities of it and of the active
+    set (``preemption``) are stored in ``hp``, ``hp_group`` and ``active_group``: any change of
+    the sets, of a priority or of ``prigroup`` clears it, the next question computes them
+    again. ``priority`` is changed through ``set_priority`` or by assigning a new list, never
+    in place."""
 
     pending = _DropsIcsrImage()
     enabled = _DropsIcsrImage()
     active = _DropsIcsrImage()
     priority = _DropsIcsrImage()
     irq_level = _DropsIcsrImage(icsr=False)
+    prigroup = _DropsDerived()
 
     def __init__(self, num_irq: int = 32, priority_bits: int = 8) -> None:
         self.icsr_image = False
@@ -90,7 +114,16 @@ class ExceptionState:
         self.count = IRQ0 + num_irq
         self.priority_mask = (0xFF << (8 - priority_bits)) & 0xFF
         self.masks: Callable[[], tuple[int, int, int]] = lambda: (0, 0, 0)
-        self.on_change: Callable[[], None] = lambda: None
+        # What ``masks()`` would answer, while that is known without asking (the core keeps it
+        # between slices); None: ask.
+        self.known_masks: tuple[int, int, int] | None = None
+        # Told of a newly pended exception (``set_pending``, ``irq_input``) or, by the SCS, of a
+        # change of enables or priorities; None while nobody listens (the CPU runs no slice).
+        self.on_change: Callable[[], None] | None = None
+        self.derived = False
+        self.hp = 0
+        self.hp_group = THREAD_PRIORITY
+        self.active_group = THREAD_PRIORITY
         self.reset()
 
     def reset(self) -> None:
@@ -104,6 +137,7 @@ class ExceptionState:
         self.prigroup = 0
         # Level of each device IRQ input: a high level re-pends after the ISR clears.
         self.irq_level = 0
+        self.derived = False  # the priorities above were written in place
 
     # -- priorities ---------------------------------------------------------
     def group_priority(self, prio: int) -> int:
@@ -114,23 +148,72 @@ class ExceptionState:
     def set_priority(self, n: int, value: int) -> None:
         if n > HARDFAULT:
             self.priority[n] = value & self.priority_mask
+            self.derived = False
             if self.icsr_image:
                 self.icsr_image = False
                 self.drop_icsr_image()
+
+    def _derive(self) -> None:
+        """Compute ``hp``, ``hp_group`` and ``active_group`` from the sets and priorities."""
+        state = self.__dict__
+        priority = self.priority
+        group_mask = ~((2 << state["prigroup"]) - 1) & 0xFF  # group_priority, inline
+        act = state["active"]
+        best = THREAD_PRIORITY
+        while act:
+            low = act & -act
+            p = priority[low.bit_length() - 1]
+            if p >= 0:
+                p &= group_mask
+            if p < best:
+                best = p
+            act ^= low
+        cand = state["pending"] & state["enabled"]
+        best_n, best_p = 0, 1 << 30
+        while cand:
+            low = cand & -cand
+            n = low.bit_length() - 1
+            p = priority[n]
+            if p < best_p:  # ties: the lower exception number wins (scan is ascending)
+                best_n, best_p = n, p
+            cand ^= low
+        state["hp"] = best_n
+        if not best_n:
+            best_p = THREAD_PRIORITY
+        elif best_p >= 0:
+            best_p &= group_mask
+        state["hp_group"] = best_p
+        state["active_group"] = best
+        state["derived"] = True
+
+    def preemption(self) -> tuple[int, int, int]:
+        """(the pending, enabled exception with the highest priority (0 if none), its group
+        priority (``THREAD_PRIORITY`` if none), the execution priority of the active set without
+        the masks)."""
+        state = self.__dict__
+        if not state["derived"]:
+            self._derive()
+        return state["hp"], state["hp_group"], state["active_group"]
 
     def execution_priority(self, active: int | None = None,
                            masks: tuple[int, int, int] | None = None) -> int:
         """B1.5.4: the running priority from active exceptions and the mask registers
         (``masks``: (PRIMASK, FAULTMASK, BASEPRI) to use instead of the core's)."""
-        act = self.active if active is None else active
-        best = THREAD_PRIORITY
-        while act:
-            low = act & -act
-            n = low.bit_length() - 1
-            p = self.group_priority(self.priority[n])
-            if p < best:
-                best = p
-            act ^= low
+        if active is None:
+            state = self.__dict__
+            if not state["derived"]:
+                self._derive()
+            best = state["active_group"]
+        else:
+            best = THREAD_PRIORITY
+            act = active
+            while act:
+                low = act & -act
+                n = low.bit_length() - 1
+                p = self.group_priority(self.priority[n])
+                if p < best:
+                    best = p
+                act ^= low
         primask, faultmask, basepri = self.masks() if masks is None else masks
         if basepri & self.priority_mask:
             b = self.group_priority(basepri & self.priority_mask)
@@ -144,27 +227,36 @@ class ExceptionState:
 
     def highest_pending(self) -> int:
         """The pending, enabled exception with the highest priority (0 if none)."""
-        cand = self.pending & self.enabled
-        if not cand:
-            return 0
-        best_n, best_p = 0, 1 << 30
-        while cand:
-            low = cand & -cand
-            n = low.bit_length() - 1
-            p = self.priority[n]
-            if p < best_p:  # ties: the lower exception number wins (scan is ascending)
-                best_n, best_p = n, p
-            cand ^= low
-        return best_n
+        state = self.__dict__
+        if not state["derived"]:
+            self._derive()
+        return state["hp"]
 
     def deliverable(self, active: int | None = None) -> int:
         """The exception that would preempt now, or 0."""
-        if not self.pending & self.enabled:
+        state = self.__dict__
+        if not state["pending"] & state["enabled"]:
             return 0
-        n = self.highest_pending()
-        if n and self.group_priority(self.priority[n]) < self.execution_priority(active):
-            return n
-        return 0
+        if active is not None:
+            n = self.highest_pending()
+            if self.group_priority(self.priority[n]) < self.execution_priority(active):
+                return n
+            return 0
+        if not state["derived"]:
+            self._derive()
+        n, prio, best = state["hp"], state["hp_group"], state["active_group"]
+        if prio >= best:
+            return 0
+        # The masks can only lower the execution priority below the active set's.
+        primask, faultmask, basepri = state["known_masks"] or self.masks()
+        if faultmask & 1:
+            return n if prio < -1 else 0
+        if primask & 1:
+            return n if prio < 0 else 0
+        basepri &= self.priority_mask
+        if basepri and prio >= self.group_priority(basepri):
+            return 0
+        return n
 
     # -- state changes --------------------------------------------------------
     # The hot changes (set_pending, activate, deactivate) assign through __dict__, past
@@ -173,8 +265,16 @@ class ExceptionState:
         state = self.__dict__
         if not state["pending"] >> n & 1:
             state["pending"] |= 1 << n
-            _changed(self, state)
-            self.on_change()
+            state["changed"] = True
+            state["derived"] = False
+            if state["icsr_image"]:
+                state["icsr_image"] = False
+                self.drop_icsr_image()
+            if state["return_plan"]:
+                state["return_plan"] = False
+                self.drop_return_plan()
+            if state["on_change"] is not None:
+                state["on_change"]()
 
     def clear_pending(self, n: int) -> None:
         self.pending &= ~(1 << n)
@@ -186,28 +286,61 @@ class ExceptionState:
         before = self.enabled
         self.enabled = self.enabled | (1 << n) if on else self.enabled & ~(1 << n)
         if self.enabled != before and on and self.pending >> n & 1:
+            self.notify()
+
+    def notify(self) -> None:
+        """Enables or priorities changed: tell ``on_change`` (if anyone listens)."""
+        if self.on_change is not None:
             self.on_change()
 
     def irq_input(self, irq: int, level: bool) -> None:
-        """A device line into the NVIC: a rising level pends the IRQ (B3.4.1)."""
-        bit = 1 << irq
+        """A device line into the NVIC: a rising level pends the IRQ (B3.4.1).
+
+        What assigning ``irq_level`` and then ``set_pending`` do, in one call (the path of every
+        device interrupt)."""
+        state = self.__dict__
         if level:
-            self.irq_level |= bit
-            if not self.active >> (IRQ0 + irq) & 1:
-                self.set_pending(IRQ0 + irq)
+            state["irq_level"] |= 1 << irq
         else:
-            self.irq_level &= ~bit
+            state["irq_level"] &= ~(1 << irq)
+        state["changed"] = True
+        if state["return_plan"]:
+            state["return_plan"] = False
+            self.drop_return_plan()
+        n = IRQ0 + irq
+        if level and not (state["active"] | state["pending"]) >> n & 1:
+            state["pending"] |= 1 << n
+            state["derived"] = False
+            if state["icsr_image"]:
+                state["icsr_image"] = False
+                self.drop_icsr_image()
+            if state["on_change"] is not None:
+                state["on_change"]()
 
     def activate(self, n: int) -> None:
         state = self.__dict__
         state["pending"] &= ~(1 << n)
         state["active"] |= 1 << n
-        _changed(self, state)
+        state["changed"] = True
+        state["derived"] = False
+        if state["icsr_image"]:
+            state["icsr_image"] = False
+            self.drop_icsr_image()
+        if state["return_plan"]:
+            state["return_plan"] = False
+            self.drop_return_plan()
 
     def deactivate(self, n: int) -> None:
         state = self.__dict__
         state["active"] &= ~(1 << n)
-        if n >= IRQ0 and self.irq_level >> (n - IRQ0) & 1:
+        if n >= IRQ0 and state["irq_level"] >> (n - IRQ0) & 1:
             # The line is still asserted when the ISR returns: pend again.
             state["pending"] |= 1 << n
-        _changed(self, state)
+        state["changed"] = True
+        state["derived"] = False
+        if state["icsr_image"]:
+            state["icsr_image"] = False
+            self.drop_icsr_image()
+        if state["return_plan"]:
+            state["return_plan"] = False
+            self.drop_return_plan()

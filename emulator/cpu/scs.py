@@ -94,7 +94,7 @@ def _ipr_write(base_irq: int) -> Callable:
         for i in range(4):
             if base_irq + i < exc.num_irq:
                 exc.set_priority(IRQ0 + base_irq + i, (value >> (8 * i)) & 0xFF)
-        exc.on_change()
+        exc.notify()
     return write
 
 
@@ -237,7 +237,7 @@ class SystemControlSpace(Device):
             self.guest_error(f"AIRCR write 0x{value:08X} without VECTKEY 0x05FA ignored")
             return
         self.exc.prigroup = (value >> 8) & 7
-        self.exc.on_change()
+        self.exc.notify()
         if value & 0x3:
             self.unimplemented("AIRCR.VECTRESET/VECTCLRACTIVE (debug only)")
         if value & 0x4:
@@ -276,7 +276,7 @@ class SystemControlSpace(Device):
             n = first + i
             if n in (MEMMANAGE, BUSFAULT, USAGEFAULT, SVCALL, DEBUGMON, PENDSV, SYSTICK):
                 self.exc.set_priority(n, (value >> (8 * i)) & 0xFF)
-        self.exc.on_change()
+        self.exc.notify()
 
     def _read_shcsr(self) -> int:
         exc = self.exc
@@ -300,7 +300,7 @@ class SystemControlSpace(Device):
             exc.active = exc.active | (1 << n) if value >> bit & 1 else exc.active & ~(1 << n)
         for n, bit in SHCSR_PENDED.items():
             exc.pending = exc.pending | (1 << n) if value >> bit & 1 else exc.pending & ~(1 << n)
-        exc.on_change()
+        exc.notify()
 
     _cfsr = _fault_reg("cfsr")
     _hfsr = _fault_reg("hfsr")
