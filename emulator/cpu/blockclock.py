@@ -181,14 +181,19 @@ class BlockClock:
         s.budget = 0
         self._retarget(self._addr)
 
-    def run(self, budget: int, tick_first: int = -1, watch: bool = False) -> int:
+    def run(self, budget: int, tick_first: int = -1, watch: tuple[int, int, int] | None = None) -> int:
         """A slice of ``budget`` from the current PC in one native call (Unicorn's error code).
-        ``watch``: watch the masks ``watch_masks`` put in the state; ``tick_first`` >= 0: take
-        SysTick ticks natively from that many cycles in (``set_ticks`` gave the rest). ``out``
+        ``watch``: end it at the first block where (PRIMASK, FAULTMASK, BASEPRI) differ from
+        these; else ``tick_first`` >= 0: take SysTick ticks natively from that many cycles in
+        (``set_ticks`` gave the rest). ``out``
         then holds the slice's report: PC, PRIMASK, FAULTMASK, BASEPRI, instructions completed
         (the last block up to PC), the halfword below PC (0 unless it belongs to the last block),
         cycles slept in WFI, ticks taken natively, whether the budget ran out."""
-        return self._slice(self._addr, self._uch, budget, tick_first, watch)
+        if watch is None:
+            return self._slice(self._addr, self._uch, budget, tick_first, 0)
+        masks = self.state.masks
+        masks[0], masks[1], masks[2] = watch
+        return self._slice(self._addr, self._uch, budget, -1, 1)
 
     def report(self) -> None:
         """``out`` again, after the PC was moved."""
@@ -221,8 +226,8 @@ class BlockClock:
             s.tick_period, s.vector, s.vtor, s.stkalign = params
 
     def watch_masks(self, masks: tuple[int, int, int] | None) -> None:
-        """End the slice at the first block where (PRIMASK, FAULTMASK, BASEPRI) differ
-        from ``masks``; None stops watching. Before a ``run``: the masks it watches."""
+        """End the running slice at the first block where (PRIMASK, FAULTMASK, BASEPRI)
+        differ from ``masks``; None stops watching."""
         s = self.state
         if masks is None:
             s.watch = 0

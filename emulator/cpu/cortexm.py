@@ -879,7 +879,8 @@ class CortexM3:
 
     def masked_pending(self) -> bool:
         """Is an exception pending that only PRIMASK/FAULTMASK/BASEPRI hold back?"""
-        n, prio, running = self.exc.preemption()
+        exc = self.exc
+        n, prio, running = exc.preempt or exc.preemption()
         return n != 0 and prio < running
 
     def request_stop(self) -> None:
@@ -948,7 +949,7 @@ class CortexM3:
 
     def _plan_entry(self) -> None:
         exc = self.exc
-        n, prio, running = exc.preemption()
+        n, prio, running = exc.preempt or exc.preemption()
         allowed = self.entry_allowed
         if (n >= SVCALL and allowed is not None and self.running and self.native_exceptions
                 and self.trace_exceptions is None and not self.mputlb.check_frames):
@@ -1050,17 +1051,16 @@ class CortexM3:
         mputlb = self.mputlb
         if mputlb.flush_pending:
             mputlb.flush()
-        watch = False
+        watch = None
         first = -1
         exc = self.exc
         if exc.pending:
-            n, prio, running = exc.preemption()
-            watch = n != 0 and prio < running  # pending, held back by the masks (or due)
-        if watch:
-            bc.watch_masks(exc.known_masks or self.read_masks())
-        elif ticks is not None:
+            n, prio, running = exc.preempt or exc.preemption()
+            if n and prio < running:  # pending, held back by the masks (or due): watch them
+                watch = exc.known_masks or self.read_masks()
+        if watch is None and ticks is not None:
             first = ticks[0]
-            bc.set_ticks(ticks[1], ticks[2], self.sys.vtor, self.sys.stkalign)
+            bc.set_ticks(ticks[1], ticks[2], self.sys.vtor, self.sys.ccr >> CCR_STKALIGN_BIT & 1)
         exc.known_masks = None  # the slice may change them (its end reports them)
         self.running = True
         exc.on_change = self._exceptions_changed

@@ -63,7 +63,7 @@ class _DropsDerived:
     def __set__(self, exc: ExceptionState, value: object) -> None:
         state = exc.__dict__
         state[self.name] = value
-        state["derived"] = False
+        state["preempt"] = None
 
 
 def _changed(exc: ExceptionState, state: dict[str, Any], icsr: bool = True) -> None:
@@ -71,7 +71,7 @@ def _changed(exc: ExceptionState, state: dict[str, Any], icsr: bool = True) -> N
     ICSR image (if ``icsr``) and the native return plan are dropped. The hot changes below
     (``set_pending``, ``activate``, ``deactivate``, ``irq_input``) do the same inline."""
     state["changed"] = True
-    state["derived"] = False
+    state["preempt"] = None
     if icsr and state.get("icsr_image"):
         state["icsr_image"] = False
         exc.drop_icsr_image()
@@ -89,11 +89,11 @@ class ExceptionState:
     ``set_priority``) clears it and calls ``drop_icsr_image``; the same assignments and those
     to ``irq_level`` clear ``return_plan``.
 
-    ``derived`` is set while ``highest_pending`` and the group priorities of it and of the active
-    set (``preemption``) are stored in ``hp``, ``hp_group`` and ``active_group``: any change of
-    the sets, of a priority or of ``prigroup`` clears it, the next question computes them
-    again. ``priority`` is changed through ``set_priority`` or by assigning a new list, never
-    in place."""
+    ``preempt`` holds what ``preemption`` answers (the highest pending exception, the group
+    priorities of it and of the active set) until a change of the sets, of a priority or of
+    ``prigroup`` clears it (None); the next question computes it again. Hot callers read it
+    first: ``exc.preempt or exc.preemption()``. ``priority`` is changed through ``set_priority``
+    or by assigning a new list, never in place."""
 
     pending = _DropsIcsrImage()
     enabled = _DropsIcsrImage()
@@ -120,10 +120,7 @@ class ExceptionState:
         # Told of a newly pended exception (``set_pending``, ``irq_input``) or, by the SCS, of a
         # change of enables or priorities; None while nobody listens (the CPU runs no slice).
         self.on_change: Callable[[], None] | None = None
-        self.derived = False
-        self.hp = 0
-        self.hp_group = THREAD_PRIORITY
-        self.active_group = THREAD_PRIORITY
+        self.preempt: tuple[int, int, int] | None = None
         self.reset()
 
     def reset(self) -> None:
@@ -137,7 +134,7 @@ class ExceptionState:
         self.prigroup = 0
         # Level of each device IRQ input: a high level re-pends after the ISR clears.
         self.irq_level = 0
-        self.derived = False  # the priorities above were written in place
+        self.preempt = None  # the priorities above were written in place
 
     # -- priorities ---------------------------------------------------------
     def group_priority(self, prio: int) -> int:
@@ -148,13 +145,15 @@ class ExceptionState:
     def set_priority(self, n: int, value: int) -> None:
         if n > HARDFAULT:
             self.priority[n] = value & self.priority_mask
-            self.derived = False
+            self.preempt = None
             if self.icsr_image:
                 self.icsr_image = False
                 self.drop_icsr_image()
 
-    def _derive(self) -> None:
-        """Compute ``hp``, ``hp_group`` and ``active_group`` from the sets and priorities."""
+    def preemption(self) -> tuple[int, int, int]:
+        """(the pending, enabled exception with the highest priority (0 if none), its group
+        priority (``THREAD_PRIORITY`` if none), the execution priority of the active set without
+        the masks), from the sets and priorities; kept in ``preempt``."""
         state = self.__dict__
         priority = self.priority
         group_mask = ~((2 << state["prigroup"]) - 1) & 0xFF  # group_priority, inline
@@ -177,33 +176,19 @@ class ExceptionState:
             if p < best_p:  # ties: the lower exception number wins (scan is ascending)
                 best_n, best_p = n, p
             cand ^= low
-        state["hp"] = best_n
         if not best_n:
             best_p = THREAD_PRIORITY
         elif best_p >= 0:
             best_p &= group_mask
-        state["hp_group"] = best_p
-        state["active_group"] = best
-        state["derived"] = True
-
-    def preemption(self) -> tuple[int, int, int]:
-        """(the pending, enabled exception with the highest priority (0 if none), its group
-        priority (``THREAD_PRIORITY`` if none), the execution priority of the active set without
-        the masks)."""
-        state = self.__dict__
-        if not state["derived"]:
-            self._derive()
-        return state["hp"], state["hp_group"], state["active_group"]
+        preempt = state["preempt"] = (best_n, best_p, best)
+        return preempt
 
     def execution_priority(self, active: int | None = None,
                            masks: tuple[int, int, int] | None = None) -> int:
         """B1.5.4: the running priority from active exceptions and the mask registers
         (``masks``: (PRIMASK, FAULTMASK, BASEPRI) to use instead of the core's)."""
         if active is None:
-            state = self.__dict__
-            if not state["derived"]:
-                self._derive()
-            best = state["active_group"]
+            best = (self.preempt or self.preemption())[2]
         else:
             best = THREAD_PRIORITY
             act = active
@@ -227,10 +212,7 @@ class ExceptionState:
 
     def highest_pending(self) -> int:
         """The pending, enabled exception with the highest priority (0 if none)."""
-        state = self.__dict__
-        if not state["derived"]:
-            self._derive()
-        return state["hp"]
+        return (self.preempt or self.preemption())[0]
 
     def deliverable(self, active: int | None = None) -> int:
         """The exception that would preempt now, or 0."""
@@ -242,9 +224,7 @@ class ExceptionState:
             if self.group_priority(self.priority[n]) < self.execution_priority(active):
                 return n
             return 0
-        if not state["derived"]:
-            self._derive()
-        n, prio, best = state["hp"], state["hp_group"], state["active_group"]
+        n, prio, best = state["preempt"] or self.preemption()
         if prio >= best:
             return 0
         # The masks can only lower the execution priority below the active set's.
@@ -266,7 +246,7 @@ class ExceptionState:
         if not state["pending"] >> n & 1:
             state["pending"] |= 1 << n
             state["changed"] = True
-            state["derived"] = False
+            state["preempt"] = None
             if state["icsr_image"]:
                 state["icsr_image"] = False
                 self.drop_icsr_image()
@@ -310,7 +290,7 @@ class ExceptionState:
         n = IRQ0 + irq
         if level and not (state["active"] | state["pending"]) >> n & 1:
             state["pending"] |= 1 << n
-            state["derived"] = False
+            state["preempt"] = None
             if state["icsr_image"]:
                 state["icsr_image"] = False
                 self.drop_icsr_image()
@@ -322,7 +302,7 @@ class ExceptionState:
         state["pending"] &= ~(1 << n)
         state["active"] |= 1 << n
         state["changed"] = True
-        state["derived"] = False
+        state["preempt"] = None
         if state["icsr_image"]:
             state["icsr_image"] = False
             self.drop_icsr_image()
@@ -337,7 +317,7 @@ class ExceptionState:
             # The line is still asserted when the ISR returns: pend again.
             state["pending"] |= 1 << n
         state["changed"] = True
-        state["derived"] = False
+        state["preempt"] = None
         if state["icsr_image"]:
             state["icsr_image"] = False
             self.drop_icsr_image()

@@ -101,9 +101,11 @@ def test_derived_values_follow_every_change(seed: int, priority_bits: int) -> No
         # The core's cached copy, when it has one, is what masks() answers.
         exc.known_masks = masks if rng.random() < 0.5 else None
         hp, running, best, deliverable = reference(exc, masks)
+        expected = (hp, group_of(exc, exc.priority[hp]) if hp else THREAD_PRIORITY, running)
+        assert exc.preempt in (None, expected)  # kept only while it holds
         assert exc.highest_pending() == hp
-        assert exc.preemption() == (hp, group_of(exc, exc.priority[hp]) if hp else THREAD_PRIORITY,
-                                    running)
+        assert exc.preempt == expected
+        assert exc.preemption() == expected
         assert exc.execution_priority() == best
         assert exc.execution_priority(masks=(0, 0, 0)) == running
         assert exc.deliverable() == deliverable
