@@ -128,9 +128,15 @@ wire timing (TX and loopback are instant).
 
 Native accesses (no Python call), through ``fifo_port``: RX data port reads; TX data FIFO
 writes the model would only store (commands A and B that open or continue a packet without an
-error, data words but a buffer's last, while the FIFO has room; the port follows the
+error, data words but a packet's last, while the FIFO has room; the port follows the
 assembler state ``_tx_grant`` hands over, and ``_tx_sync`` replays what it took through the
-same assembler before anything looks at the TX state); pops and peeks of the RX and TX status
+same assembler before anything looks at the TX state). A packet's last word is one Python
+call: when the whole packet went through the port and ``_tx_grant`` allowed it (nothing
+held, TX_ON, TXEN, no loopback, link up, no trace) the port checks the length, pads and
+assembles the frame, and ``write`` only sends it and raises the bits the port's
+``tx_finish`` returns with the status it pushed; any other packet (an error, a host FCS, a
+runt, a full TX status FIFO, one the model replayed in part) is replayed and completed by the
+model as before. Pops and peeks of the RX and TX status
 FIFOs while they hold a word (TX pops not while packets wait in ``_tx_held``: a pop restarts
 the transmitter); RX_FIFO_INF and TX_FIFO_INF. From the stored values (``register_window``):
 the plain registers (BYTE_TEST, INT_EN, FIFO_INT, RX_CFG, TX_CFG, HW_CFG, PMT_CTRL, GPIO_CFG,
@@ -139,7 +145,7 @@ GPT_CFG, MAC_CSR_CMD/DATA, AFC_CFG, E2P_CMD/DATA, ...), ID_REV (its stored value
 GPT wrap is scheduled (its read catches a due wrap up); and full-word writes of INT_STS (an
 acknowledge), INT_EN and IRQ_CFG that leave INT_STS & INT_EN as zero or non-zero as it was
 (``IRQ_GUARDS``) and change neither GPT_INT, INT_EN.SW_INT_EN nor IRQ_CFG's pin bits. GPT_CNT,
-FREE_RUN, a buffer's last TX word (it sends the frame) and every other write are Python.
+FREE_RUN, a packet's last TX word (it sends the frame) and every other write are Python.
 
 Stats for tests and observability: ``tx_frames``, ``rx_frames``, ``tx_dropped`` and
 ``rx_dropped`` (dicts by reason); they survive resets and snapshots.
@@ -150,6 +156,7 @@ from __future__ import annotations
 import struct
 import zlib
 from collections import deque
+from ctypes import string_at
 from typing import Any
 
 from emulator.bus.device import Device
@@ -570,6 +577,9 @@ class Lan9118(Device):
         self._rxd = self.fifo_port
         self._rxs = self.fifo_port.rx_status   # RX status FIFO
         self._txs = self.fifo_port.tx_status   # TX status FIFO
+        self._txn = self.fifo_port.port        # its packets completed in C (``write``)
+        self._tx_frame_at = self.fifo_port.tx_frame_address
+        self._tx_finish = self.fifo_port.tx_finish
         self._init_state()
         self._free_run_base = 0
         self.reset()
@@ -736,6 +746,24 @@ class Lan9118(Device):
             else:
                 Device.write(self, offset, size, value)
             return
+        txn = self._txn
+        if txn.tx_done and 0x20 <= offset < 0x40:
+            # The port completed the packet this last word ends (``_tx_grant`` allowed it): what
+            # _tx_finish_packet does with a packet nothing waits before, in one call.
+            n = txn.tx_done
+            txn.tx_done = 0
+            self._tx_cmd_a = txn.tx_cmd_a
+            self.tx_frames += 1
+            self._port.send(string_at(self._tx_frame_at, n))
+            r = self.r
+            bits = self._tx_finish(r[self._i_fifo_int])  # the TX status, TX_IOC and the levels
+            if bits:
+                sts = r[self._i_sts] | bits
+                r[self._i_sts] = sts
+                # IRQ_CFG.IRQ_INT holds the last _update_irq's pending: the pin moves only if it did.
+                if bool(sts & r[self._i_en]) != bool(r[self._i_cfg] & IRQ_INT):
+                    self._update_irq()
+            return
         self._tx_sync()
         self._write(offset, size, value)
         self._tx_grant()
@@ -774,10 +802,16 @@ class Lan9118(Device):
 
     def _tx_grant(self) -> None:
         """Hand the TX assembler's state to the native port (what it may take from here on,
-        TX_FIFO_INF's room), and hold its TX status pops while packets wait to be sent (a pop
-        may restart the transmitter)."""
+        TX_FIFO_INF's room, and whether it may complete a packet: when _tx_finish_packet would
+        send it at once and _transmit check nothing but its length), and hold its TX status pops
+        while packets wait to be sent (a pop may restart the transmitter). Called after every
+        change to what ``send`` reads."""
+        mac_cr = self.mac_csr[MAC_CR]
+        send = (not self._tx_held and not self.trace and bool(self.r[self._i_tx_cfg] & TX_ON)
+                and bool(mac_cr & TXEN) and not mac_cr & LOOPBK and not self._phy[0] & BMCR_LOOPBACK
+                and self._link)
         self.fifo_port.tx_handover(True, self._tx_state, self._tx_left, self._tx_cmd_a, self._tx_cmd_b,
-                                   self._tx_cap - self._tx_used - self._tx_held_words)
+                                   self._tx_cap - self._tx_used - self._tx_held_words, send, self._txs_cap)
         self._txs.hold = bool(self._tx_held)
 
     def _write(self, offset: int, size: int, value: int) -> None:
@@ -1250,7 +1284,9 @@ class Lan9118(Device):
             self._phy_update()
 
     def _wire_link(self, up: bool) -> None:
+        self._tx_sync()
         self._phy_link_check()
+        self._tx_grant()  # the port completes packets only while the link is up
         self._phy_update()
 
     def _phy_link_check(self) -> None:

@@ -9,8 +9,11 @@ CPU then maps the device window with the C callbacks of ``native/wordfifo.c``:
   the model would only store it: the port follows the LAN9118's TX buffer
   format (command A, command B, data words) from the assembler state the
   model hands over (``tx_handover``), and takes a data word that is not its
-  buffer's last and a command that opens or continues a packet without an
-  error, while FIFO room lasts. Everything else goes to the model;
+  packet's last and a command that opens or continues a packet without an
+  error, while FIFO room lasts. A packet that went through the port whole
+  it completes when the model allows it (no error, nothing unusual): the
+  model gets its last word with the frame assembled (``tx_done``) and sends
+  it with one Python call. Everything else goes to the model;
 * two status FIFOs (``rx_status``, ``tx_status``: ``StatusRing``) answer word
   reads at their pop and peek offsets while they hold a word (TX pops while
   the model does not ``hold`` them);
@@ -29,12 +32,14 @@ rings behave like deques of words.
 from __future__ import annotations
 
 import ctypes
+import functools
 from collections.abc import Iterator
 
 from emulator.native import native_lib
 
 NONE = 0xFFFFFFFF
 STATUS_RING_WORDS = 256  # more than any LAN9118 status FIFO holds (224 RX / 128 TX words)
+TX_FRAME_BYTES = 2048    # native/wordfifo.c: a packet completed in C
 
 
 class _Ring(ctypes.Structure):
@@ -81,6 +86,14 @@ class _Port(ctypes.Structure):
         ("tx_level_off", ctypes.c_uint32),
         ("level_reads", ctypes.c_uint64),
         ("status_reads", ctypes.c_uint64),
+        ("tx_send", ctypes.c_uint32),
+        ("txs_cap", ctypes.c_uint32),
+        ("tx_native", ctypes.c_uint32),
+        ("tx_done", ctypes.c_uint32),
+        ("tx_done_status", ctypes.c_uint32),
+        ("tx_done_ioc", ctypes.c_uint32),
+        ("tx_frame", ctypes.POINTER(ctypes.c_uint8)),
+        ("native_packets", ctypes.c_uint64),
     ]
 
 
@@ -92,6 +105,7 @@ def _library() -> ctypes.CDLL:
         "wf_rx_push_word": (ctypes.c_int, [port, ctypes.c_uint32]),
         "wf_rx_skip": (ctypes.c_uint32, [port, ctypes.c_uint32]),
         "wf_rx_copy": (None, [port, ctypes.POINTER(ctypes.c_uint32)]),
+        "wf_tx_finish": (ctypes.c_uint32, [port, ctypes.c_uint32]),
     })
 
 
@@ -186,7 +200,13 @@ class WordFifoPort:
         p.tx_level_off = NONE if tx_level_offset is None else tx_level_offset
         self.rx_status = StatusRing(p.rxs, *(rx_status or (None, None)))
         self.tx_status = StatusRing(p.txs, *(tx_status or (None, None)))
+        self._tx_frame = (ctypes.c_uint8 * TX_FRAME_BYTES)()
+        p.tx_frame = ctypes.cast(self._tx_frame, ctypes.POINTER(ctypes.c_uint8))
         self._ref = ctypes.byref(p)
+        #: Where a packet completed in C waits (``tx_done`` bytes), for ``ctypes.string_at``.
+        self.tx_frame_address = ctypes.addressof(self._tx_frame)
+        #: ``tx_finish(fifo_int)``: a C call, no Python frame (see ``tx_handover``).
+        self.tx_finish = functools.partial(self._lib.wf_tx_finish, self._ref)
 
     # -- the native side, for the CPU's MMIO mapping -------------------------------------------
     def callbacks(self) -> tuple[int, int, int]:
@@ -260,10 +280,18 @@ class WordFifoPort:
         return list(out[:self.port.rx_count])
 
     # -- transmit buffer ---------------------------------------------------------------------------
-    def tx_handover(self, on: bool, state: int, left: int, cmd_a: int, cmd_b: int | None, room: int) -> None:
+    def tx_handover(self, on: bool, state: int, left: int, cmd_a: int, cmd_b: int | None, room: int,
+                    send: bool = False, status_cap: int = 0) -> None:
         """The model's TX assembler as it stands: ``on`` (False: every TX word goes to the model),
         its state (0 command A, 1 command B, 2 data), data words ``left`` in the buffer, the open
-        packet's commands (``cmd_b`` None: no packet open) and the FIFO's ``room`` in words."""
+        packet's commands (``cmd_b`` None: no packet open) and the FIFO's ``room`` in words.
+
+        ``send``: a packet whose every word the port took since the model last took them may be
+        completed in C while the TX status FIFO holds fewer than ``status_cap`` words. Its last
+        word then reaches the model with ``port.tx_done`` set (the frame's length, padded): the
+        model sends ``tx_done`` bytes at ``tx_frame_address``, clears ``tx_done``, sets its last
+        command A from ``port.tx_cmd_a`` and calls ``tx_finish(FIFO_INT)``, which pushes the TX
+        status and returns the INT_STS bits to raise (TX_IOC, TXSO, TSFL, TSFF, TDFA)."""
         p = self.port
         p.tx_on = on
         p.tx_state = state
@@ -272,6 +300,14 @@ class WordFifoPort:
         p.tx_open = cmd_b is not None
         p.tx_cmd_b = cmd_b or 0
         p.tx_room = max(0, room)
+        p.tx_send = send
+        p.txs_cap = status_cap
+        p.tx_native = 0
+
+    @property
+    def native_packets(self) -> int:
+        """Packets completed in C."""
+        return self.port.native_packets
 
     def take(self) -> list[int]:
         """The words appended since the last call, oldest first."""
@@ -279,8 +315,11 @@ class WordFifoPort:
 
     def take_view(self) -> memoryview:
         """``take`` without a copy: a view of the words (format ``I``), valid until the port
-        appends again (the next guest access): use it at once."""
-        n = self.port.tx_count
+        appends again (the next guest access): use it at once. The open packet is the model's
+        from here on: the port no longer completes it."""
+        p = self.port
+        n = p.tx_count
         if n:
-            self.port.tx_count = 0
+            p.tx_count = 0
+            p.tx_native = 0
         return self._tx_view[:n]

@@ -10,10 +10,21 @@
  * 3.12). The model hands its assembler state over (tx_state, tx_left, the
  * open packet's commands, tx_room words of FIFO room) and the port appends
  * a word only when the model would just store it: a data word that is not
- * its buffer's last, and a command that opens or continues a packet without
- * an error. A buffer's last word, an erroneous command, a word with no room
- * left and every word while tx_on is clear go to the model, which first
- * takes (replays) what the port appended.
+ * its buffer's last, the last word of a buffer that does not end its packet,
+ * and a command that opens or continues a packet without an error. An
+ * erroneous command, a word with no room left and every word while tx_on is
+ * clear go to the model, which first takes (replays) what the port appended.
+ *
+ * A packet's last word (the last of its LS buffer) completes it here when
+ * the whole packet went through the port since the model last took its words
+ * (tx_native), the model allows it (tx_send: nothing held, transmitter on,
+ * no loopback, link up), its length matches command B, it needs no
+ * host-FCS check, is no runt and the TX status FIFO has room: the port
+ * assembles the frame (padded to 60 bytes unless DISABLE_PADDING) into
+ * tx_frame, drops the packet's words, frees their room and passes the word
+ * to the model with tx_done set, which sends the frame and calls
+ * wf_tx_finish for the status and the INT_STS bits. Any other last word goes
+ * to the model as a plain word, which replays the packet and completes it.
  *
  * Status FIFOs: two rings of 32-bit words (RX and TX status) whose word
  * reads at pop/peek offsets are answered while they hold a word (the TX
@@ -36,7 +47,20 @@ typedef void (*slow_write_t)(void *uc, uint64_t offset, unsigned size, uint64_t 
 
 /* TX assembler states (the model's numbering). */
 enum { TX_CMD_A = 0, TX_CMD_B = 1, TX_DATA = 2 };
+#define CMDA_IOC (1u << 31)
 #define CMDA_FS (1u << 13)
+#define CMDA_LS (1u << 12)
+#define CMDB_CRC_DISABLE (1u << 13)
+#define CMDB_PAD_DISABLE (1u << 12)
+#define ETH_MIN 60u
+#define ETH_HEADER 14u
+#define TX_FRAME_BYTES 2048u   /* longer than command B's 11-bit packet length */
+/* The LAN9118's INT_STS bits a sent packet raises (datasheet 5.3.3). */
+#define INT_TX_IOC (1u << 21)
+#define INT_TXSO (1u << 16)
+#define INT_TDFA (1u << 9)
+#define INT_TSFF (1u << 8)
+#define INT_TSFL (1u << 7)
 
 typedef struct {
     uint32_t *buf;
@@ -61,6 +85,13 @@ typedef struct {
     wf_ring_t rxs, txs;      /* RX and TX status FIFOs */
     uint32_t rx_level_off, tx_level_off;   /* NONE: no such register */
     uint64_t level_reads, status_reads;
+    /* Packets completed here: the model's leave (tx_send, txs_cap), the open packet's words
+     * all in tx[0..tx_count) (tx_native), and the completed frame for the model. */
+    uint32_t tx_send, txs_cap, tx_native;
+    uint32_t tx_done;        /* bytes of the frame in tx_frame the model has to send (0: none) */
+    uint32_t tx_done_status, tx_done_ioc;
+    uint8_t *tx_frame;       /* TX_FRAME_BYTES */
+    uint64_t native_packets;
 } wf_port_t;
 
 uint64_t wf_sizeof(void) { return sizeof(wf_port_t); }
@@ -114,7 +145,54 @@ uint64_t wf_read(void *uc, uint64_t offset, unsigned size, void *user)
     return p->slow_read(uc, offset, size, p->slow_read_user);
 }
 
-/* 1 when the model would just store this TX word (and the assembler moved on). */
+/* The packet's last word v completes it: 1 (frame in tx_frame, words gone) or 0 (the model's). */
+static int tx_complete(wf_port_t *p, uint32_t v)
+{
+    if (!p->tx_native || !p->tx_send || p->txs.count >= p->txs_cap) {
+        return 0;
+    }
+    static const uint32_t align_of[4] = {4, 16, 32, 4};
+    uint32_t *w = p->tx;
+    uint32_t n = p->tx_count + 1, i = 0, len = 0;
+    w[p->tx_count] = v;  /* in place (tx_take leaves a free word); dropped below or overwritten */
+    while (i < n) {      /* command A, command B, data words: each buffer as the port took it */
+        uint32_t a = w[i];
+        uint32_t offset = (a >> 16) & 0x1Fu, size = a & 0x7FFu, align = align_of[(a >> 24) & 3u];
+        if (len + size >= TX_FRAME_BYTES) {
+            return 0;
+        }
+        memcpy(p->tx_frame + len, (const uint8_t *)(w + i + 2) + offset, size);
+        len += size;
+        i += 2 + (offset + size + align - 1) / align * align / 4;
+    }
+    uint32_t b = p->tx_cmd_b;
+    if (len != (b & 0x7FFu)) {
+        return 0;  /* a length error the model reports */
+    }
+    if (!(b & CMDB_PAD_DISABLE) && len < ETH_MIN) {
+        memset(p->tx_frame + len, 0, ETH_MIN - len);
+        len = ETH_MIN;
+    } else if (b & CMDB_CRC_DISABLE) {
+        return 0;  /* the host's FCS: the model checks it */
+    }
+    if (len < ETH_HEADER) {
+        return 0;  /* a runt the model counts */
+    }
+    p->tx_room += p->tx_count;  /* the packet leaves the FIFO (its last word took no room) */
+    p->tx_count = 0;
+    p->tx_state = TX_CMD_A;
+    p->tx_left = 0;
+    p->tx_open = 0;
+    p->tx_native = 0;
+    p->tx_done = len;
+    p->tx_done_status = b & 0xFFFF0000u;
+    p->tx_done_ioc = (p->tx_cmd_a & CMDA_IOC) != 0;
+    p->native_packets++;
+    return 1;
+}
+
+/* 1 when the model would just store this TX word (and the assembler moved on), 2 when it
+ * completed a packet here (tx_done), 0 when the model takes it. */
 static inline int tx_take(wf_port_t *p, uint32_t v)
 {
     if (!p->tx_on || p->tx_room == 0 || p->tx_count == p->tx_cap) {
@@ -122,16 +200,23 @@ static inline int tx_take(wf_port_t *p, uint32_t v)
     }
     switch (p->tx_state) {
     case TX_DATA:
-        if (p->tx_left <= 1) {
-            return 0;  /* the buffer's last word: the model completes the buffer */
+        if (p->tx_left > 1) {
+            p->tx_left--;
+        } else if (p->tx_cmd_a & CMDA_LS) {
+            return tx_complete(p, v) ? 2 : 0;
+        } else {  /* a buffer's last word, the packet goes on: the model's replay adds the data */
+            p->tx_left = 0;
+            p->tx_state = TX_CMD_A;
         }
-        p->tx_left--;
         break;
     case TX_CMD_A: {
         uint32_t size = v & 0x7FFu;
         int first = (v & CMDA_FS) != 0;
         if (size == 0 || ((v >> 24) & 3u) == 3u || first == (p->tx_open != 0)) {
             return 0;  /* an error the model reports */
+        }
+        if (first) {
+            p->tx_native = p->tx_count == 0;
         }
         p->tx_cmd_a = v;
         p->tx_state = TX_CMD_B;
@@ -162,10 +247,34 @@ static inline int tx_take(wf_port_t *p, uint32_t v)
 void wf_write(void *uc, uint64_t offset, unsigned size, uint64_t value, void *user)
 {
     wf_port_t *p = user;
-    if (size == 4 && offset >= p->tx_lo && offset < p->tx_hi && tx_take(p, (uint32_t)value)) {
+    if (size == 4 && offset >= p->tx_lo && offset < p->tx_hi && tx_take(p, (uint32_t)value) == 1) {
         return;
     }
     p->slow_write(uc, offset, size, value, p->slow_write_user);
+}
+
+/* After the model sent the frame of tx_done: its TX status into the TX status ring and the
+ * INT_STS bits to raise (fifo_int: FIFO_INT's value), as the model's own completion does. */
+uint32_t wf_tx_finish(wf_port_t *p, uint32_t fifo_int)
+{
+    uint32_t bits = p->tx_done_ioc ? INT_TX_IOC : 0;
+    wf_ring_t *r = &p->txs;
+    if (r->count >= p->txs_cap) {
+        bits |= INT_TXSO;
+    } else {
+        r->buf[(r->head + r->count) % r->cap] = p->tx_done_status;
+        r->count++;
+    }
+    if (r->count > ((fifo_int >> 16) & 0xFFu)) {
+        bits |= INT_TSFL;
+    }
+    if (r->count >= p->txs_cap) {
+        bits |= INT_TSFF;
+    }
+    if (4u * p->tx_room > ((fifo_int >> 24) & 0xFFu) * 64u) {
+        bits |= INT_TDFA;
+    }
+    return bits;
 }
 
 /* Append a received frame in the RX data FIFO's layout: `offset` zero bytes,
