@@ -119,6 +119,9 @@ class HostBackend:
         self._input_open = False
         self._inflight = 0
         self.port: SwitchPort = switch.add_port(port_name, machine.clock, self.deliver, link)
+        # A frame from the host enters the switch (emulation thread) here; a subclass that puts
+        # something in between (passt's guest gate) sets its own.
+        self._arrive: Callable[[bytes], None] = self.port.receive
 
     # ------------------------------------------------------------- describing
     def describe(self) -> str:
@@ -242,14 +245,16 @@ class HostBackend:
         self.port.receive(frame)
 
     # ---------------------------------------------------------- host threads
-    def transform_inbound(self, frame: bytes) -> bytes:
-        """Hook for subclasses: rewrite a frame from the host (reader thread)."""
-        return frame
+    # Hook for subclasses: a method rewriting each frame from the host (None: taken as it is).
+    transform_inbound: Callable[[bytes], bytes] | None = None
 
     def _counted_inbound(self, frame: bytes) -> bytes:
-        frame = self.transform_inbound(frame)
-        self.counters.from_host_frames += 1
-        self.counters.from_host_bytes += len(frame)
+        transform = self.transform_inbound
+        if transform is not None:
+            frame = transform(frame)
+        counters = self.counters
+        counters.from_host_frames += 1
+        counters.from_host_bytes += len(frame)
         return frame
 
     def _from_host(self, frame: bytes) -> None:
@@ -271,10 +276,6 @@ class HostBackend:
         self.machine.post(arrive)
         if self.host_input is not None:
             self.host_input.arrived()
-
-    def _arrive(self, frame: bytes) -> None:
-        """A frame from the host enters the switch (emulation thread)."""
-        self.port.receive(frame)
 
     def _reader_loop(self) -> None:
         reason = "the host side closed the connection"

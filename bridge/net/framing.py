@@ -8,6 +8,7 @@ import struct
 from bridge.net.backend import BackendError
 
 MAX_STREAM_FRAME = 256 * 1024
+STREAM_LENGTH = struct.Struct("!I")  # the length before each frame
 
 
 def recv_exact(sock: socket.socket, n: int) -> bytes | None:
@@ -46,10 +47,12 @@ def take_stream_frames(buf: bytearray) -> list[bytes]:
     """The complete frames at the start of ``buf``, removed from it (empty ones dropped);
     a partial frame stays. Raises ``BackendError`` on a broken length."""
     frames: list[bytes] = []
+    unpack_from = STREAM_LENGTH.unpack_from
     off, end = 0, len(buf)
     while end - off >= 4:
-        (length,) = struct.unpack_from("!I", buf, off)
-        _check_length(length)
+        (length,) = unpack_from(buf, off)
+        if length > MAX_STREAM_FRAME:
+            _check_length(length)  # raises
         if end - off - 4 < length:
             break
         if length:
@@ -61,4 +64,4 @@ def take_stream_frames(buf: bytearray) -> list[bytes]:
 
 
 def stream_frame(frame: bytes) -> bytes:
-    return struct.pack("!I", len(frame)) + frame
+    return STREAM_LENGTH.pack(len(frame)) + frame

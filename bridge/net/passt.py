@@ -80,6 +80,7 @@ class PasstBackend(PolledStreamBackend):
         self._log_path: str | None = None
         super().__init__(machine, switch, host_input, port_name=port_name, on_error=on_error, link=link)
         self.gate = GuestGate(self._after)
+        self._arrive = self._through_gate
         self.outbound_hooks.append(lambda frame: self.gate.outbound(frame, self._post_to_switch))
 
     def describe(self) -> str:
@@ -89,7 +90,8 @@ class PasstBackend(PolledStreamBackend):
         """``board 10.0.2.15, forward 127.0.0.1:15013 -> :13`` (the status line of ``vboard run``)."""
         return ", ".join([f"board {self.address}"] + [f"forward {f.status()}" for f in self.forwards])
 
-    def _arrive(self, frame: bytes) -> None:
+    def _through_gate(self, frame: bytes) -> None:
+        """A frame from passt enters the switch once the guest gate lets it."""
         self.gate.inbound(frame, self.port.receive)
 
     def _after(self, seconds: float, fn: Callable[[], None]) -> None:
@@ -186,8 +188,7 @@ class PasstBackend(PolledStreamBackend):
     def _stream(self) -> socket.socket | None:
         return self.sock
 
-    def _encode(self, frame: bytes) -> bytes:
-        return stream_frame(strip_ethernet_padding(frame))
+    transform_outbound = staticmethod(strip_ethernet_padding)
 
     def _read_frame(self) -> bytes | None:
         assert self.sock is not None
@@ -195,7 +196,7 @@ class PasstBackend(PolledStreamBackend):
 
     def _write_frame(self, frame: bytes) -> None:
         assert self.sock is not None
-        self.sock.sendall(self._encode(frame))
+        self.sock.sendall(stream_frame(strip_ethernet_padding(frame)))
 
     def transform_inbound(self, frame: bytes) -> bytes:
         fixed = fill_zero_udp_checksum(frame)

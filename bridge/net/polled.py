@@ -31,7 +31,7 @@ from collections import deque
 from collections.abc import Callable
 
 from bridge.net.backend import TX_QUEUE_FRAMES, BackendError, HostBackend
-from bridge.net.framing import take_stream_frames
+from bridge.net.framing import STREAM_LENGTH, take_stream_frames
 
 RECV_CHUNK = 256 * 1024
 MAX_RECV_PER_POLL = 8          # stream chunks read per poll; the rest waits for the next slice boundary
@@ -106,16 +106,19 @@ class PolledBackend(HostBackend):
     """A backend polled on the emulation thread when the machine has ``host_polls``.
 
     Subclasses implement ``_poll_start()`` (make the host descriptor non-blocking with
-    ``_use_stream`` or ``_use_packets`` and return it; None: use the threads),
-    ``_poll_read()`` (take what the host sent: ``_read_stream``, ``_read_packets``)
-    and, for a stream, ``_encode(frame)`` (the bytes written for a frame), plus the
-    threaded methods of ``HostBackend``.
+    ``_use_stream`` or ``_use_packets`` and return it; None: use the threads) and
+    ``_poll_read()`` (take what the host sent: ``_read_stream``, ``_read_packets``), plus
+    the threaded methods of ``HostBackend``; ``transform_outbound`` may rewrite each frame
+    before it is written (and, on a stream, length-prefixed).
     """
 
     _polls: list[Callable[[], None]] | None = None
     _fd = -1
     _wants_write = False
     _out: PendingOutput | None = None   # None: nowhere to write (a stream server without a peer)
+    _length_prefixed = False            # a stream: each frame written after its 4-byte length
+    # Hook for subclasses: a function rewriting each frame to the host (None: written as it is).
+    transform_outbound: Callable[[bytes], bytes] | None = None
 
     def _start_io(self) -> None:
         polls = getattr(self.machine, "host_polls", None)
@@ -181,21 +184,28 @@ class PolledBackend(HostBackend):
             self._poll_read()
 
     def _to_host(self, frame: bytes) -> None:
-        if self._polls is None:
-            super()._to_host(frame)
-            return
         out = self._out
-        assert out is not None
+        if out is None:
+            if self._polls is None:
+                super()._to_host(frame)
+            else:
+                self.counters.drop("not connected")
+            return
+        transform = self.transform_outbound
+        data = frame if transform is None else transform(frame)
+        if self._length_prefixed:
+            data = STREAM_LENGTH.pack(len(data)) + data
         try:
-            if not out.put(self._encode(frame)):
+            if not out.put(data):
                 self.counters.drop("queue full")
                 return
         except OSError as e:
             self._write_error(e)
             return
-        self.counters.to_host_frames += 1
-        self.counters.to_host_bytes += len(frame)
-        if out:
+        counters = self.counters
+        counters.to_host_frames += 1
+        counters.to_host_bytes += len(frame)
+        if out.items:
             self._want_write(True)
 
     def _write_error(self, e: OSError) -> bool:
@@ -208,11 +218,17 @@ class PolledBackend(HostBackend):
         return False
 
     def _take_frame(self, frame: bytes) -> None:
-        """A frame read from the host enters the switch now."""
+        """A frame read from the host enters the switch now (``_counted_inbound``, written out)."""
+        counters = self.counters
         if len(frame) > self.max_frame:
-            self.counters.drop("oversize from host")
-        else:
-            self._arrive(self._counted_inbound(frame))
+            counters.drop("oversize from host")
+            return
+        transform = self.transform_inbound
+        if transform is not None:
+            frame = transform(frame)
+        counters.from_host_frames += 1
+        counters.from_host_bytes += len(frame)
+        self._arrive(frame)
 
     # ------------------------------------------------- the two shapes of host I/O
     _conn: socket.socket | None = None
@@ -226,6 +242,7 @@ class PolledBackend(HostBackend):
         # allocation (an mmap) costs more than the frame.
         self._chunk = memoryview(bytearray(RECV_CHUNK))
         self._out = PendingOutput(sock.send, MAX_PENDING_OUT, 1 << 30)
+        self._length_prefixed = True
 
     def _read_stream(self) -> None:
         """Every complete frame waiting on the stream; a peer that closes or breaks the
@@ -256,8 +273,9 @@ class PolledBackend(HostBackend):
                 frames = take_stream_frames(buf)
             except BackendError as e:
                 frames, ended = [], str(e)
+            take = self._take_frame
             for frame in frames:  # what came before an end of stream still counts
-                self._take_frame(frame)
+                take(frame)
         if ended:
             self._stream_ended(ended)
 
@@ -267,6 +285,7 @@ class PolledBackend(HostBackend):
     def _use_packets(self, write: Callable[[bytes], int]) -> None:
         """One frame per write (``write`` takes it whole or raises ``BlockingIOError``)."""
         self._out = PendingOutput(write, TX_QUEUE_FRAMES * 65536, TX_QUEUE_FRAMES)
+        self._length_prefixed = False
 
     def _read_packets(self, read: Callable[[], bytes | None]) -> None:
         """Every frame waiting, one per ``read()`` (None: no more now; raises ``OSError``)."""
@@ -288,19 +307,12 @@ class PolledBackend(HostBackend):
     def _poll_read(self) -> None:
         raise NotImplementedError
 
-    def _encode(self, frame: bytes) -> bytes:
-        """The bytes written to the host for ``frame`` (a packet: the frame itself)."""
-        return frame
-
 
 class PolledStreamBackend(PolledBackend):
     """A stream socket with QEMU's 4-byte length framing. Subclasses implement ``_stream()``
-    (the connected socket once ``_open`` ran) and ``_encode(frame)``."""
+    (the connected socket once ``_open`` ran)."""
 
     def _stream(self) -> socket.socket | None:
-        raise NotImplementedError
-
-    def _encode(self, frame: bytes) -> bytes:
         raise NotImplementedError
 
     def _poll_start(self) -> int | None:
@@ -310,5 +322,4 @@ class PolledStreamBackend(PolledBackend):
         self._use_stream(sock)
         return sock.fileno()
 
-    def _poll_read(self) -> None:
-        self._read_stream()
+    _poll_read = PolledBackend._read_stream

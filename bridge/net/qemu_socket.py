@@ -333,19 +333,11 @@ class SocketBackend(PolledBackend):
         assert sock is not None
         if mode == "stream":
             self._use_stream(sock)
+            self._poll_read = self._read_stream  # type: ignore[method-assign]  # one stream for good
         else:
             sock.setblocking(False)
             self._use_packets(self._send_datagram)
         return sock.fileno()
-
-    def _encode(self, frame: bytes) -> bytes:
-        return frame if self.url.mode == "dgram" else stream_frame(frame)
-
-    def _to_host(self, frame: bytes) -> None:
-        if self.polled and self.url.mode == "stream-server" and self._conn is None:
-            self.counters.drop("not connected")
-            return
-        super()._to_host(frame)
 
     def _poll_read(self) -> None:
         mode = self.url.mode

@@ -30,7 +30,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from emulator.clock import Clock
-from emulator.net.frames import DEFAULT_LINK_BPS, ETH_HEADER, ETH_MAX_VLAN_FRAME, FramePort, wire_ns
+from emulator.net.frames import (
+    DEFAULT_LINK_BPS,
+    ETH_HEADER,
+    ETH_MAX_VLAN_FRAME,
+    ETH_MIN_FRAME,
+    ETH_WIRE_OVERHEAD,
+    FramePort,
+)
 
 BROADCAST = b"\xff" * 6
 CaptureTap = Callable[[int, bytes, str], None]
@@ -77,11 +84,12 @@ class SwitchPort:
     """One port of the switch, plugged into a device FramePort or a host backend."""
 
     def __init__(self, switch: Switch, name: str, clock: Clock, deliver: Callable[[bytes], None],
-                 link: LinkModel, wire_bps: int = 0) -> None:
+                 link: LinkModel, wire_bps: int = 0, device: FramePort | None = None) -> None:
         self.switch = switch
         self.name = name
         self.clock = clock
         self._deliver = deliver
+        self._device = device  # deliveries go to this device's port (its FramePort.deliver written out)
         self.link = link
         self.counters = PortCounters()
         self.taps: list[CaptureTap] = []
@@ -93,15 +101,53 @@ class SwitchPort:
     def now_ns(self) -> int:
         return self.clock.now * 1_000_000_000 // self.clock.hz
 
-    def receive(self, frame: bytes) -> None:
-        """A frame from the attached device or backend enters the switch now."""
-        self.switch.ingress(self, frame, self.now_ns())
-
     def set_link(self, up: bool) -> None:
         if self.link.up != up:
             self.link.up = up
             for cb in self.on_link_change:
                 cb(up)
+
+    # The path of every frame: ``receive`` (the switch's ingress) and one ``Switch._egress`` per
+    # port it leaves by, then ``_arrive`` now or in an event at its time. Nothing else is called
+    # on the way: the wire time, the scheduling and an arrival at once are written out in place.
+    def receive(self, frame: bytes) -> None:
+        """A frame from the attached device or backend enters the switch now: counted, tapped,
+        learned and forwarded."""
+        c = self.counters
+        link = self.link
+        switch = self.switch
+        if not link.up:
+            c.drop("link down")
+            return
+        if link.loss and switch.rng.random() < link.loss:
+            c.drop("loss")
+            return
+        n = len(frame)
+        if n < ETH_HEADER:
+            c.drop("runt")
+            return
+        if n > ETH_MAX_VLAN_FRAME:
+            c.drop("oversize")
+            return
+        c.rx_frames += 1
+        c.rx_bytes += n
+        clock = self.clock
+        now = clock.now  # constant while the frame is handed on: nothing here moves the clock
+        t_ns = now * 1_000_000_000 // clock.hz
+        if self.taps:
+            for tap in self.taps:
+                tap(t_ns, frame, "in")
+        fdb = switch.fdb
+        if not frame[6] & 1:
+            fdb[frame[6:12]] = self
+        target = None if frame[0] & 1 else fdb.get(frame[0:6])
+        if target is not None:
+            if target is not self:
+                switch._egress(target, frame, t_ns, clock, now)
+            return
+        for p in switch.ports:
+            if p is not self:
+                switch._egress(p, frame, t_ns, clock, now)
 
     def _arrive(self, frame: bytes) -> None:
         c = self.counters
@@ -111,7 +157,13 @@ class SwitchPort:
             t = self.now_ns()
             for tap in self.taps:
                 tap(t, frame, "out")
-        self._deliver(frame)
+        fp = self._device
+        if fp is None:
+            self._deliver(frame)
+            return
+        fp.rx_frames += 1
+        if fp.on_receive is not None:
+            fp.on_receive(frame)
 
 
 class Switch:
@@ -129,10 +181,11 @@ class Switch:
         raise KeyError(f"no switch port '{name}' (ports: {', '.join(p.name for p in self.ports)})")
 
     def add_port(self, name: str, clock: Clock, deliver: Callable[[bytes], None],
-                 link: LinkModel | None = None, wire_bps: int = 0) -> SwitchPort:
+                 link: LinkModel | None = None, wire_bps: int = 0,
+                 device: FramePort | None = None) -> SwitchPort:
         if any(p.name == name for p in self.ports):
             raise ValueError(f"switch port '{name}' exists already")
-        sp = SwitchPort(self, name, clock, deliver, link or LinkModel(), wire_bps)
+        sp = SwitchPort(self, name, clock, deliver, link or LinkModel(), wire_bps, device)
         self.ports.append(sp)
         return sp
 
@@ -140,46 +193,14 @@ class Switch:
                       link: LinkModel | None = None, wire_bps: int = DEFAULT_LINK_BPS) -> SwitchPort:
         """Plug a device's frame port in: its sends enter here, deliveries go to it on its wire of
         ``wire_bps`` (0: no wire, a frame arrives at the instant it is sent)."""
-        sp = self.add_port(name, clock, fp.deliver, link, wire_bps)
+        sp = self.add_port(name, clock, fp.deliver, link, wire_bps, fp)
         fp.connect(sp.receive)
         sp.on_link_change.append(fp.set_link)
         fp.set_link(sp.link.up)
         return sp
 
-    # -- forwarding -------------------------------------------------------------
-    def ingress(self, src: SwitchPort, frame: bytes, t_ns: int) -> None:
-        c = src.counters
-        link = src.link
-        if not link.up:
-            c.drop("link down")
-            return
-        if link.loss and self.rng.random() < link.loss:
-            c.drop("loss")
-            return
-        n = len(frame)
-        if n < ETH_HEADER:
-            c.drop("runt")
-            return
-        if n > ETH_MAX_VLAN_FRAME:
-            c.drop("oversize")
-            return
-        c.rx_frames += 1
-        c.rx_bytes += n
-        if src.taps:
-            for tap in src.taps:
-                tap(t_ns, frame, "in")
-        if not frame[6] & 1:
-            self.fdb[frame[6:12]] = src
-        target = None if frame[0] & 1 else self.fdb.get(frame[0:6])
-        if target is not None:
-            if target is not src:
-                self._egress(target, frame, t_ns)
-            return
-        for p in self.ports:
-            if p is not src:
-                self._egress(p, frame, t_ns)
-
-    def _egress(self, dst: SwitchPort, frame: bytes, t_ns: int) -> None:
+    def _egress(self, dst: SwitchPort, frame: bytes, t_ns: int, clock: Clock, now: int) -> None:
+        """``frame``, entered at ``t_ns`` (cycle ``now`` of ``clock``), leaves by ``dst``."""
         link = dst.link
         rng = self.rng
         if not link.up:
@@ -188,27 +209,35 @@ class Switch:
         if link.loss and rng.random() < link.loss:
             dst.counters.drop("loss")
             return
-        duplicate = bool(link.duplicate) and rng.random() < link.duplicate
-        start = t_ns if t_ns > dst.busy_until_ns else dst.busy_until_ns
+        copies = 2 if link.duplicate and rng.random() < link.duplicate else 1
+        busy = dst.busy_until_ns
+        at = t_ns if t_ns > busy else busy
         bps = link.rate_bps or dst.wire_bps
-        on_wire = wire_ns(len(frame), bps) if bps else 0
-        dst.busy_until_ns = start + on_wire
-        at = start + on_wire + link.delay_ns
+        if bps:  # serialisation: frames.wire_ns, written out
+            n = len(frame)
+            at += ((n if n > ETH_MIN_FRAME else ETH_MIN_FRAME) + ETH_WIRE_OVERHEAD) * 8_000_000_000 // bps
+        dst.busy_until_ns = at
+        at += link.delay_ns
         if link.reorder and rng.random() < link.reorder:
             at += link.reorder_delay_ns
-        self._schedule(dst, at, frame)
-        if duplicate:
-            self._schedule(dst, at, frame)
-
-    def _schedule(self, dst: SwitchPort, at_ns: int, frame: bytes) -> None:
-        clock = dst.clock
-        when = -(-at_ns * clock.hz // 1_000_000_000)  # ceil to the receiver's cycles
-        now = clock.now
-        if when <= now and not dst.wire_bps:
-            dst._arrive(frame)
-            return
-        # A closure, not a partial: bridge/rpc_snapshot.py reads the port and frame from its cells.
-        clock.call_at(max(when, now), lambda: dst._arrive(frame), dst.event_name)
+        dclock = dst.clock
+        if dclock is not clock:
+            now = dclock.now
+        when = -(-at * dclock.hz // 1_000_000_000)  # ceil to the receiver's cycles
+        while copies:
+            copies -= 1
+            if when <= now and not dst.wire_bps:  # nothing on its way and no wire: _arrive, now
+                c = dst.counters
+                c.tx_frames += 1
+                c.tx_bytes += len(frame)
+                if dst.taps:
+                    t = now * 1_000_000_000 // dclock.hz
+                    for tap in dst.taps:
+                        tap(t, frame, "out")
+                dst._deliver(frame)
+            else:
+                # A closure, not a partial: bridge/rpc_snapshot.py reads the port and frame from its cells.
+                dclock.call_at(when if when > now else now, lambda: dst._arrive(frame), dst.event_name)
 
     def counters(self) -> dict[str, dict[str, object]]:
         return {p.name: p.counters.as_dict() for p in self.ports}
