@@ -494,11 +494,12 @@ class Machine:
                             continue
                 if until is not None and until():
                     return StopReason("condition")
+                masks = None  # (PRIMASK, FAULTMASK, BASEPRI) when read for this turn
                 if exc.active & FAULT_ACTIVE:
                     stop = self._stopped_by(faults.check_parked(self.symbols.lookup))
                     if stop is not None:
                         return stop
-                elif cpu.read_masks()[0] & 1:  # PRIMASK: is it a dead spin?
+                elif (masks := cpu.read_masks())[0] & 1:  # PRIMASK: is it a dead spin?
                     pc = read_pc(UC_ARM_REG_PC) & ~1
                     if pc != faults.spin_pc or faults.spin_loop:  # else the check has nothing to do
                         stuck = faults.check_masked_spin(self.symbols.lookup, pc)
@@ -515,7 +516,7 @@ class Machine:
                     deadline = next_deadline()
                 else:
                     deadline = heap[0].when
-                if cpu.sleeping and exc.pending & exc.enabled and self._wakeup():
+                if cpu.sleeping and exc.pending & exc.enabled and self._wakeup(masks):
                     cpu.sleeping = False  # and run now: nothing checked above has changed
                 if cpu.sleeping:
                     if deadline is None and self.idle_wait is not None and self.idle_wait(None):
@@ -619,13 +620,14 @@ class Machine:
             return None
         return -1 if deadline is None else deadline
 
-    def _wakeup(self) -> bool:
-        """WFI wakes on an exception that would preempt if PRIMASK were clear."""
+    def _wakeup(self, masks: tuple[int, int, int] | None = None) -> bool:
+        """WFI wakes on an exception that would preempt if PRIMASK were clear. ``masks``: the
+        core's (PRIMASK, FAULTMASK, BASEPRI) if the caller has them."""
         exc = self.exc
         if not exc.pending & exc.enabled:
             return False
         n = exc.highest_pending()
-        _primask, faultmask, basepri = self.cpu.read_masks()
+        _primask, faultmask, basepri = self.cpu.read_masks() if masks is None else masks
         return exc.group_priority(exc.priority[n]) < exc.execution_priority(masks=(0, faultmask, basepri))
 
     # ------------------------------------------------------------- inspection
