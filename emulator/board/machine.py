@@ -499,7 +499,7 @@ class Machine:
                     stop = self._stopped_by(faults.check_parked(self.symbols.lookup))
                     if stop is not None:
                         return stop
-                elif (masks := cpu.read_masks())[0] & 1:  # PRIMASK: is it a dead spin?
+                elif (masks := exc.known_masks or cpu.read_masks())[0] & 1:  # PRIMASK: a dead spin?
                     pc = read_pc(UC_ARM_REG_PC) & ~1
                     if pc != faults.spin_pc or faults.spin_loop:  # else the check has nothing to do
                         stuck = faults.check_masked_spin(self.symbols.lookup, pc)
@@ -626,9 +626,9 @@ class Machine:
         exc = self.exc
         if not exc.pending & exc.enabled:
             return False
-        n = exc.highest_pending()
+        _n, prio, _active = exc.preemption()  # prio: the highest pending one's group priority
         _primask, faultmask, basepri = self.cpu.read_masks() if masks is None else masks
-        return exc.group_priority(exc.priority[n]) < exc.execution_priority(masks=(0, faultmask, basepri))
+        return prio < exc.execution_priority(masks=(0, faultmask, basepri))
 
     # ------------------------------------------------------------- inspection
     def where(self, address: int | None = None) -> str:
