@@ -626,7 +626,7 @@ class Machine:
         exc = self.exc
         if not exc.pending & exc.enabled:
             return False
-        _n, prio, _active = exc.preemption()  # prio: the highest pending one's group priority
+        _n, prio, _active = exc.preempt or exc.preemption()  # prio: the highest pending one's group priority
         _primask, faultmask, basepri = self.cpu.read_masks() if masks is None else masks
         return prio < exc.execution_priority(masks=(0, faultmask, basepri))
 
