@@ -577,7 +577,8 @@ class Lan9118(Device):
         self._rxd = self.fifo_port
         self._rxs = self.fifo_port.rx_status   # RX status FIFO
         self._txs = self.fifo_port.tx_status   # TX status FIFO
-        self._txn = self.fifo_port.port        # its packets completed in C (``write``)
+        self._fifo = self.fifo_port.port        # its C state: fill levels, packets completed in C
+        self._rx_push_frame = self.fifo_port.push_frame_call
         self._tx_frame_at = self.fifo_port.tx_frame_address
         self._tx_finish = self.fifo_port.tx_finish
         self._init_state()
@@ -746,13 +747,13 @@ class Lan9118(Device):
             else:
                 Device.write(self, offset, size, value)
             return
-        txn = self._txn
-        if txn.tx_done and 0x20 <= offset < 0x40:
+        fifo = self._fifo
+        if fifo.tx_done and 0x20 <= offset < 0x40:
             # The port completed the packet this last word ends (``_tx_grant`` allowed it): what
             # _tx_finish_packet does with a packet nothing waits before, in one call.
-            n = txn.tx_done
-            txn.tx_done = 0
-            self._tx_cmd_a = txn.tx_cmd_a
+            n = fifo.tx_done
+            fifo.tx_done = 0
+            self._tx_cmd_a = fifo.tx_cmd_a
             self.tx_frames += 1
             self._port.send(string_at(self._tx_frame_at, n))
             r = self.r
@@ -853,7 +854,7 @@ class Lan9118(Device):
 
     def _rx_prune_ends(self) -> int:
         """Forget packet ends already read past; returns the DWORDs ever popped."""
-        popped = self._rx_pushed - len(self._rxd)
+        popped = self._rx_pushed - self._fifo.rx_count
         ends = self._rx_ends
         while ends and ends[0] <= popped:
             ends.popleft()
@@ -942,7 +943,14 @@ class Lan9118(Device):
             if status & (RXS_RUNT | RXS_CRC_ERR) and not mac_cr & PASSBAD:
                 self._drop_rx("bad_frame")
                 return
-        if not mac_cr & PRMS and not self._filter(frame[:6], mac_cr):
+        if mac_cr & PRMS:
+            passed = True
+        elif frame[0] & 1 or mac_cr & (HO | INVFILT):
+            passed = self._filter(frame[:6], mac_cr)
+        else:  # _filter's perfect match of a unicast destination, without its calls
+            mac = self.mac_csr
+            passed = frame[:6] == struct.pack("<IH", mac[ADDRL], mac[ADDRH] & 0xFFFF)
+        if not passed:
             if not mac_cr & RXALL:
                 self._drop_rx("filtered", counted=True)
                 return
@@ -951,16 +959,19 @@ class Lan9118(Device):
         offset = (rx_cfg >> 8) & 0x1F
         align = (4, 16, 32, 4)[rx_cfg >> 30]
         words = -(-(offset + n + 4) // align) * align // 4
-        rxs = self._rxs
-        queued = len(rxs)
-        if queued >= self._rxs_cap or len(self._rxd) + words > self._rxd_cap:
+        fifo = self._fifo
+        queued = fifo.rxs.count
+        if queued >= self._rxs_cap or fifo.rx_count + words > self._rxd_cap:
             self._drop_rx("fifo_full", counted=True)
             return
-        self._rxd.push_frame(offset, frame, crc, words, status)  # data words and the status
-        if self._rx_ends:
-            self._rx_prune_ends()
+        self._rx_push_frame(offset, frame, n, crc, words, status)  # data words and the status
+        ends = self._rx_ends
+        if ends:  # _rx_prune_ends, inline
+            popped = self._rx_pushed - fifo.rx_count
+            while ends and ends[0] <= popped:
+                ends.popleft()
         self._rx_pushed += words
-        self._rx_ends.append(self._rx_pushed)
+        ends.append(self._rx_pushed)
         self.rx_frames += 1
         queued += 1
         r = self.r

@@ -205,6 +205,9 @@ class WordFifoPort:
         self._ref = ctypes.byref(p)
         #: Where a packet completed in C waits (``tx_done`` bytes), for ``ctypes.string_at``.
         self.tx_frame_address = ctypes.addressof(self._tx_frame)
+        #: ``push_frame`` as a bare C call, no Python frame: ``(offset, frame, len(frame), fcs,
+        #: words, status)`` -> words queued (0: nothing, either ring is full).
+        self.push_frame_call = functools.partial(self._lib.wf_rx_push_frame, self._ref)
         #: ``tx_finish(fifo_int)``: a C call, no Python frame (see ``tx_handover``).
         self.tx_finish = functools.partial(self._lib.wf_tx_finish, self._ref)
 
