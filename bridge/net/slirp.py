@@ -140,9 +140,10 @@ class SlirpBackend(HostBackend):
     def _make_callbacks(self) -> sl.SlirpCb:
         g = self._guarded
         cb = sl.SlirpCb()
-        cb.send_packet = sl.SendPacketCb(g(self._cb_send_packet, lambda _b, n, _o: n))
+        # The callbacks of every frame and every round guard themselves (no wrapper call).
+        cb.send_packet = sl.SendPacketCb(self._cb_send_packet)
         cb.guest_error = sl.GuestErrorCb(g(self._cb_guest_error, lambda *_: None))
-        cb.clock_get_ns = sl.ClockGetNsCb(g(self._cb_clock_get_ns, lambda _o: self._last_ns))
+        cb.clock_get_ns = sl.ClockGetNsCb(self._cb_clock_get_ns)
         cb.timer_new = sl.TimerNewCb(lambda _cb, _cb_opaque, _opaque: None)  # 4.x uses timer_new_opaque
         cb.timer_free = sl.TimerFreeCb(g(self._cb_timer_free, lambda *_: None))
         cb.timer_mod = sl.TimerModCb(g(self._cb_timer_mod, lambda *_: None))
@@ -151,8 +152,8 @@ class SlirpBackend(HostBackend):
         cb.notify = sl.NotifyCb(lambda _opaque: None)
         cb.init_completed = sl.InitCompletedCb(lambda _slirp, _opaque: None)
         cb.timer_new_opaque = sl.TimerNewOpaqueCb(g(self._cb_timer_new_opaque, self._cb_timer_new_opaque))
-        self._add_poll = sl.AddPollCb(g(self._cb_add_poll, lambda *_: -1))
-        self._get_revents = sl.GetREventsCb(g(self._cb_get_revents, lambda *_: 0))
+        self._add_poll = sl.AddPollCb(self._cb_add_poll)
+        self._get_revents = sl.GetREventsCb(self._cb_get_revents)
         return cb
 
     def _guarded(self, fn: Callable[..., Any], fallback: Callable[..., Any]) -> Callable[..., Any]:
@@ -163,14 +164,18 @@ class SlirpBackend(HostBackend):
         def callback(*args: Any) -> Any:
             try:
                 return fn(*args)
-            except Exception:  # noqa: BLE001 - never into C
-                log.debug("slirp callback %s", getattr(fn, "__name__", fn), exc_info=True)
-            except BaseException as e:  # noqa: BLE001 - re-raised after the C call
-                if self._kept is None:
-                    self._kept = e
+            except BaseException as e:  # noqa: BLE001 - never into C
+                self._callback_failed(e, fn)
             return fallback(*args)
 
         return callback
+
+    def _callback_failed(self, e: BaseException, fn: Callable[..., Any]) -> None:
+        """In a callback's ``except``: an error is logged, a KeyboardInterrupt or SystemExit kept."""
+        if isinstance(e, Exception):
+            log.debug("slirp callback %s", getattr(fn, "__name__", fn), exc_info=True)
+        elif self._kept is None:
+            self._kept = e
 
     def _raise_kept(self) -> None:
         kept, self._kept = self._kept, None
@@ -247,7 +252,8 @@ class SlirpBackend(HostBackend):
             self.counters.to_host_bytes += len(frame)
             self._lib.slirp_input(self._slirp, frame, len(frame))  # type: ignore[union-attr]
             self._dirty = True
-            self._raise_kept()
+            if self._kept is not None:
+                self._raise_kept()
 
     def poll(self) -> None:
         """At a slice boundary: let slirp serve its host sockets when something may have happened.
@@ -299,10 +305,22 @@ class SlirpBackend(HostBackend):
             lib.slirp_pollfds_poll(slirp, 0, self._get_revents, None)
             clock = self.machine.clock
             self._dirty = bool(ready)  # something moved: look again at the next boundary
-            self._serve_by = clock.now + SERVE_INTERVAL_MS * clock.hz // 1000
-            if timeout.value < NO_TIMER_MS:
-                self._poll_at(timeout.value)
-            self._raise_kept()
+            now = clock.now
+            self._serve_by = now + SERVE_INTERVAL_MS * clock.hz // 1000
+            ms = timeout.value
+            if ms < NO_TIMER_MS:
+                # A full round ms of board time from now, so slirp's timers run while the board
+                # sleeps. No timer of our own is remembered: the clock's next deadline says whether
+                # the run loop wakes by then anyway (a reset or a snapshot load may have emptied the
+                # queue since).
+                when = now + max(1, ms * clock.hz // 1000)
+                if when < self._serve_by:
+                    self._serve_by = when
+                deadline = clock.next_deadline()
+                if deadline is None or deadline > when:
+                    clock.call_at(when, self.poll, "slirp")
+            if self._kept is not None:
+                self._raise_kept()
 
     def _repoll(self, fds: list[tuple[int, int]]) -> None:
         """A poller for the descriptors slirp asked about (``(fd, slirp events)``), the index of
@@ -337,18 +355,6 @@ class SlirpBackend(HostBackend):
             hi.want_write(fd, True)
         self._watched, self._write_watched = reads, writes
 
-    def _poll_at(self, ms: int) -> None:
-        """A full round ``ms`` of board time from now, so slirp's timers run while the board sleeps.
-
-        No timer of our own is remembered: the clock's next deadline says whether the run loop wakes
-        by then anyway (a reset or a snapshot load may have emptied the queue since)."""
-        clock = self.machine.clock
-        when = clock.now + max(1, ms * clock.hz // 1000)
-        self._serve_by = min(self._serve_by, when)
-        deadline = clock.next_deadline()
-        if deadline is None or deadline > when:
-            clock.call_at(when, self.poll, "slirp")
-
     def _after_reset(self, _reason: str) -> None:
         """A system reset emptied the clock's queue: put slirp's own timers back."""
         self._dirty = True
@@ -357,13 +363,24 @@ class SlirpBackend(HostBackend):
                 self._cb_timer_mod(handle, entry[3], None)
 
     # ------------------------------------------------------------- callbacks
-    def _cb_send_packet(self, buf: int, length: int, _opaque: int) -> int:
+    # The callbacks below run for every frame or every round: they guard themselves as
+    # ``_guarded`` would (nothing raises into C; a Ctrl-C is kept for after slirp returns).
+    def _cb_send_packet(self, buf: Any, length: int, _opaque: int) -> int:
+        """slirp sends a frame: it enters the switch now (``_counted_inbound``, written out)."""
+        counters = self.counters
         try:
-            frame = ctypes.string_at(buf, length)
-            self._arrive(self._counted_inbound(frame))
+            frame = buf[:length]
+            transform = self.transform_inbound
+            if transform is not None:
+                frame = transform(frame)
+            counters.from_host_frames += 1
+            counters.from_host_bytes += len(frame)
+            self._arrive(frame)
         except Exception:  # noqa: BLE001 - never raise into C
             log.debug("slirp send_packet", exc_info=True)
-            self.counters.drop("error")
+            counters.drop("error")
+        except BaseException as e:  # noqa: BLE001 - re-raised after slirp returns
+            self._callback_failed(e, self._cb_send_packet)
         return length
 
     def _cb_guest_error(self, msg: bytes, _opaque: int) -> None:
@@ -371,17 +388,29 @@ class SlirpBackend(HostBackend):
         log.info("slirp: the board sent something wrong: %s", msg.decode(errors="replace"))
 
     def _cb_clock_get_ns(self, _opaque: int) -> int:
-        clock = self.machine.clock
-        self._last_ns = clock.now * 1_000_000_000 // clock.hz
+        try:
+            clock = self.machine.clock
+            self._last_ns = clock.now * 1_000_000_000 // clock.hz
+        except BaseException as e:  # noqa: BLE001 - never into C
+            self._callback_failed(e, self._cb_clock_get_ns)
         return self._last_ns
 
     def _cb_add_poll(self, fd: int, events: int, _opaque: int) -> int:
-        self._fds.append((fd, events))
-        return len(self._fds) - 1
+        try:
+            fds = self._fds
+            fds.append((fd, events))
+            return len(fds) - 1
+        except BaseException as e:  # noqa: BLE001 - never into C
+            self._callback_failed(e, self._cb_add_poll)
+            return -1
 
     def _cb_get_revents(self, idx: int, _opaque: int) -> int:
-        revents = self._revents
-        return revents[idx] if 0 <= idx < len(revents) else 0
+        try:
+            revents = self._revents
+            return revents[idx] if 0 <= idx < len(revents) else 0
+        except BaseException as e:  # noqa: BLE001 - never into C
+            self._callback_failed(e, self._cb_get_revents)
+            return 0
 
     def _cb_timer_new_opaque(self, timer_id: int, cb_opaque: int, _opaque: int) -> int:
         handle = self._next_timer
@@ -413,7 +442,8 @@ class SlirpBackend(HostBackend):
             entry[2] = None
             self._lib.slirp_handle_timer(self._slirp, entry[0], entry[1])  # type: ignore[union-attr]
             self._dirty = True
-            self._raise_kept()
+            if self._kept is not None:
+                self._raise_kept()
 
     # ------------------------------------------------------------------ stop
     def _release_input(self) -> None:

@@ -80,7 +80,9 @@ class SlirpConfig(ctypes.Structure):
     ]
 
 
-SendPacketCb = ctypes.CFUNCTYPE(ctypes.c_ssize_t, ctypes.c_void_p, ctypes.c_size_t, ctypes.c_void_p)
+# The frame as a char pointer: slicing it gives the bytes without a Python call (ctypes.string_at is one).
+SendPacketCb = ctypes.CFUNCTYPE(ctypes.c_ssize_t, ctypes.POINTER(ctypes.c_char), ctypes.c_size_t,
+                                ctypes.c_void_p)
 GuestErrorCb = ctypes.CFUNCTYPE(None, ctypes.c_char_p, ctypes.c_void_p)
 ClockGetNsCb = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_void_p)
 TimerNewCb = ctypes.CFUNCTYPE(ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p)
