@@ -43,7 +43,7 @@ BROADCAST = b"\xff" * 6
 CaptureTap = Callable[[int, bytes, str], None]
 
 
-@dataclass
+@dataclass(slots=True)
 class LinkModel:
     """What a link does to the frames leaving the switch through it."""
 
@@ -64,7 +64,7 @@ class LinkModel:
             raise ValueError("delay and rate must not be negative")
 
 
-@dataclass
+@dataclass(slots=True)
 class PortCounters:
     rx_frames: int = 0   # into the switch from this port
     rx_bytes: int = 0
