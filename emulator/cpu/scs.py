@@ -21,6 +21,7 @@ SYSRESETREQ resets the whole board (the machine decides, see
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -141,7 +142,7 @@ class SystemControlSpace(Device):
         self.cpu = cpu
         self.exc = cpu.exc
         self.request_reset = request_reset
-        self.systick = SysTick(cpu.clock, lambda: self.exc.set_pending(SYSTICK))
+        self.systick = SysTick(cpu.clock, functools.partial(self.exc.set_pending, SYSTICK))
         # CVR and ICSR reads answered in C (emulator.cpu.scsread).
         self.native_reads = ScsReadPort(cpu)
         self.systick.native = self.native_reads.port

@@ -196,22 +196,30 @@ class SysTick:
             self.timer = self.clock.call_at(when, self.expire, "systick")
 
     def _next_zero(self) -> int | None:
-        """The cycle of the next 1->0 transition after now (None: never)."""
+        """The cycle of the next 1->0 transition after now (None: never): the
+        ``_transitions_until(now)``-th ``_zero_tick``, with their arithmetic inline (every tick
+        asks it)."""
         cpt = self.cycles_per_tick()
         now_ticks = (self.clock.now - self.start) // cpt
-        k = self._transitions_until(now_ticks)
-        if not self.reload and k >= 1:
+        reload = self.reload
+        first = self.start_value or (reload + 1 if reload else 0)  # _first_zero()
+        if not first:
             return None
-        if not self._first_zero():
-            return None
-        return self.start + self._zero_tick(k) * cpt
+        if now_ticks < first:
+            k = 0
+        elif not reload:
+            return None  # the one transition is past
+        else:
+            k = 1 + (now_ticks - first) // (reload + 1)
+        return self.start + (first + k * (reload + 1)) * cpt
 
     def expire(self) -> None:
         """The 1->0 transition (a clock event)."""
         self.timer = None
-        if self.csr & TICKINT:
+        csr = self.csr
+        if csr & TICKINT:
             self.pend()
-        self._schedule_next()
+        self._arm(self._next_zero() if csr & ENABLE else None)  # _schedule_next()
 
     # -- snapshots --------------------------------------------------------------------
     def get_state(self) -> dict[str, int]:

@@ -5,7 +5,8 @@
 - SysTick with RVR=N pends every N+1 cycles of its clock (the counter counts
   N..0, B3.3.1), the first one N+1 cycles after CVR is cleared.
 
-And a run ended by a signal that lands inside an MMIO callback.
+And a run ended by a signal that lands inside an MMIO callback, and SysTick's next event where
+its counter arithmetic puts the next 1->0 transition.
 """
 
 from __future__ import annotations
@@ -107,3 +108,43 @@ loop:
     assert ei.value.exit_code == 128 + sig
     err = capfd.readouterr().err
     assert "ctypes" not in err and "Exception ignored" not in err and "Traceback" not in err, err
+
+
+def next_zero_reference(st: SysTick) -> int | None:
+    """The next 1->0 transition after now from the counter's own helpers (what ``_next_zero``
+    computes inline)."""
+    cpt = st.cycles_per_tick()
+    k = st._transitions_until((st.clock.now - st.start) // cpt)
+    if (not st.reload and k >= 1) or not st._first_zero():
+        return None
+    return st.start + st._zero_tick(k) * cpt
+
+
+@pytest.mark.timeout(60)  # a transition scheduled at or before now fires forever
+@pytest.mark.parametrize("seed", range(4))
+def test_next_transition_matches_the_counter_arithmetic(seed: int) -> None:
+    """Random programming (RVR 0 and 1 too, a stopped counter, either clock source) and random
+    times: the scheduled SysTick event is at the next 1->0 transition the counter's value
+    arithmetic gives."""
+    import random
+
+    rng = random.Random(seed)
+    clock = Clock(25_000_000)
+    st = SysTick(clock, lambda: None)
+    for _ in range(3000):
+        op = rng.randrange(5)
+        if op == 0:
+            st.write_reload(rng.choice([0, 1, 2, rng.randrange(1, 300), 0xFFFFFF]))
+        elif op == 1:
+            st.write_current(rng.randrange(1 << 24))
+        elif op == 2:
+            st.write_csr(rng.choice([0, ENABLE, ENABLE | TICKINT, ENABLE | CLKSOURCE,
+                                     ENABLE | TICKINT | CLKSOURCE]))
+        else:
+            clock.advance(rng.choice([1, 2, rng.randrange(1, 50_000)]))
+            if st.csr & ENABLE:  # the transition after a time it may be due at
+                assert st._next_zero() == next_zero_reference(st)
+            clock.fire_due()
+        expected = next_zero_reference(st) if st.csr & ENABLE else None
+        timer = st.timer
+        assert (timer.when if timer is not None and not timer.cancelled else None) == expected
