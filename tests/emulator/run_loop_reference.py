@@ -1,0 +1,144 @@
+"""``Machine``'s run loop as it was before each step's call was made only when the step has work
+(every turn: ``fire_due``, ``next_deadline``, the masked-spin check with its PC and time read, the
+wake-up question for a sleeping CPU, ``_tick_plan``, the pacer through ``clock.now``).
+``tests/emulator/test_run_loop_twin.py`` runs the same programs through it and through
+``Machine._run`` and compares everything observable."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from emulator.board.faultreport import build_report
+from emulator.board.faultwatch import FAULT_ACTIVE
+from emulator.board.machine import MAX_SLICE, Machine, StopReason
+from emulator.cpu.cortexm import Lockup
+
+
+def reference_run(self: Machine, cycles: int | None, until: Callable[[], bool] | None) -> StopReason:
+    cpu, clock, exc = self.cpu, self.clock, self.exc
+    end = None if cycles is None else clock.now + cycles
+    self._stop = None
+    self._until = until
+    if self._locked is not None:
+        return self._locked
+    faults = self.faults
+    inbox = self.inbox
+    host_polls = self.host_polls
+    semihosting = self.semihosting
+    fire_due = clock.fire_due
+    next_deadline = clock.next_deadline
+    try:
+        while True:
+            if not inbox.empty():
+                self._apply_inbox()
+            for poll in host_polls:
+                poll()
+            fire_due()
+            if semihosting.exit is not None:
+                code = semihosting.exit.code
+                semihosting.exit = None
+                return StopReason("exit", exit_code=code)
+            if self._stop is not None:
+                return self._stop
+            if self._reset_reason is not None:
+                reason, self._reset_reason = self._reset_reason, None
+                self._system_reset(reason)
+                continue
+            if cpu.halt_reason is not None:
+                reason, cpu.halt_reason = cpu.halt_reason, None
+                return StopReason(reason)
+            if cpu.fault is not None:
+                stop = self._stopped_by(faults.before_fault(cpu.fault))
+                if stop is not None:
+                    return stop
+                cpu.take_fault()
+                continue
+            if exc.pending:
+                n = exc.deliverable()
+                if n:
+                    cpu.take_exception(n)
+                    # No time passed: what was checked above stands, unless the entry stopped
+                    # the run, recorded a fault or left an exception (a stacking error's
+                    # BusFault) that preempts its handler.
+                    if self._stop is not None or cpu.fault is not None or exc.deliverable():
+                        continue
+            if until is not None and until():
+                return StopReason("condition")
+            if exc.active & FAULT_ACTIVE:
+                stop = self._stopped_by(faults.check_parked(self.symbols.lookup))
+                if stop is not None:
+                    return stop
+            elif cpu.read_masks()[0] & 1:  # PRIMASK: is it a dead spin?
+                stop = self._stopped_by(faults.check_masked_spin(self.symbols.lookup))
+                if stop is not None:
+                    return stop
+            elif faults.spin_pc >= 0:
+                faults.spin_pc = -1
+            now = clock.base  # between slices: no progress to add
+            if end is not None and now >= end:
+                return StopReason("time")
+            deadline = next_deadline()
+            if cpu.sleeping and reference_wakeup(self):
+                cpu.sleeping = False  # and run now: nothing checked above has changed
+            if cpu.sleeping:
+                if deadline is None and self.idle_wait is not None and self.idle_wait(None):
+                    continue  # host input arrived (or may still): virtual time stood still
+                target = deadline if end is None or (deadline is not None and deadline < end) else end
+                if target is None:
+                    return StopReason("idle", message="the CPU sleeps and nothing is left to wake it")
+                if self.pacer is not None:
+                    target = max(now, self.pacer(target))
+                clock.advance(target - now)
+                continue
+            budget = MAX_SLICE
+            ticks = None
+            if deadline is not None:
+                ticks = self._tick_plan(now, deadline, until)
+                if ticks is not None:  # the slice may run through SysTick ticks
+                    deadline = ticks[3]
+                if deadline is not None and deadline - now < budget:
+                    budget = deadline - now
+            if end is not None and end - now < budget:
+                budget = end - now
+            reference_slice(self, budget if budget > 1 else 1, ticks)
+            if self.pacer is not None:
+                self.pacer(clock.base)
+    except Lockup as e:
+        report = build_report(self, 3, lockup=str(e))
+        return StopReason("lockup", report=report, message=report.headline)
+
+
+def reference_slice(self: Machine, budget: int,
+                    ticks: tuple[int, int, int, int | None] | None = None) -> None:
+    clock = self.clock
+    start = clock.base  # between slices: no progress to add
+    clock.slice_end = start + budget
+    cpu = self.cpu
+    try:
+        if self._stepping:
+            ran, idle = cpu.step(), 0
+        else:
+            ran = cpu.run(budget, ticks)
+            idle = cpu.slice_idle
+    finally:
+        clock.slice_end = None
+    clock.advance(ran)
+    self.instructions += ran - idle
+    if ticks is not None and cpu.slice_ticks:
+        # The ticks taken natively: SysTick's next event follows the last of them.
+        systick = self.scs.systick
+        timer = systick.timer
+        if timer is not None and not timer.cancelled and timer.when == start + ticks[0]:
+            timer.cancel()
+            systick.timer = clock.call_at(start + ticks[0] + cpu.slice_ticks * ticks[1],
+                                          systick.expire, "systick")
+
+
+def reference_wakeup(self: Machine) -> bool:
+    """WFI wakes on an exception that would preempt if PRIMASK were clear."""
+    exc = self.exc
+    if not exc.pending & exc.enabled:
+        return False
+    n = exc.highest_pending()
+    _primask, faultmask, basepri = self.cpu.read_masks()
+    return exc.group_priority(exc.priority[n]) < exc.execution_priority(masks=(0, faultmask, basepri))
