@@ -913,7 +913,7 @@ class CortexM3:
         """What native code may do in the running slice without Python, made from Python's NVIC
         state before each slice and again after any Python code in it that changed that state
         (``exc.changed``, an SCS write outside SysTick): each such change or ``native_sync``
-        makes the plan anew.
+        makes the plan anew (a ``native_sync`` that leaves nothing active or pending needs none).
 
         Returns (``native/excpath.c`` ex_planned_return) from the handlers Python entered whose
         return has nothing for Python to do: the exception is not a fault (SVCall and up),
@@ -1006,6 +1006,12 @@ class CortexM3:
                 else:
                     self.planned_returns += 1
                     deactivate(n)
+            exc = self.exc
+            if (not exc.active and not exc.pending & exc.enabled and not exc.return_plan
+                    and not self._entry_armed):
+                # Back in thread mode with nothing pending: plan_native would only find this
+                # change's plan empty, so the change asks for none.
+                exc.changed = False
         s = self._bc.state
         if s.tick_active:
             s.tick_active = 0
