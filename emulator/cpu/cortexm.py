@@ -211,6 +211,9 @@ class CortexM3:
         self.rr = self._regs.read
         self._reg_write = self._regs.write
         self._pc_buf = ctypes.c_uint32()
+        # The PC as the last slice reported it, until anything may move it (a register write, an
+        # exception entry or return, a step or the next slice): ``pc`` answers from it then.
+        self.slice_pc: int | None = None
         self._read_pc = functools.partial(uclib.uc_reg_read, uc._uch, A.UC_ARM_REG_PC,
                                           ctypes.addressof(self._pc_buf))
         # PRIMASK/FAULTMASK/BASEPRI as last read between slices: exceptions.known_masks (None:
@@ -348,6 +351,9 @@ class CortexM3:
     # --------------------------------------------------------------- registers
     @property
     def pc(self) -> int:
+        pc = self.slice_pc
+        if pc is not None:
+            return pc
         if self._read_pc():  # uc_reg_read of the PC into _pc_buf
             raise ValueError("cannot read the PC")
         return self._pc_buf.value
@@ -360,6 +366,7 @@ class CortexM3:
         return self.rr(getattr(A, f"UC_ARM_REG_{name.upper()}"))
 
     def rw(self, reg: int, value: int) -> None:
+        self.slice_pc = None
         if reg in _MASK_SET:
             self.exc.known_masks = None
         self._reg_write(reg, value)
@@ -483,6 +490,7 @@ class CortexM3:
         """Entry from MSP, or from thread mode on PSP: stacking and registers in one native
         call. False (nothing done) when it declined (a PSP frame outside RAM)."""
         at = excpath.AT_PC if return_address is None else return_address & ~1
+        self.slice_pc = None
         flags, vector, _xpsr = self._excpath.enter(n, at, self.sys.vtor, self.sys.stkalign)
         if flags & excpath.DECLINED:
             return False
@@ -589,6 +597,7 @@ class CortexM3:
 
     def _tail_chain(self, n: int, exc_return: int) -> None:
         """From the returning handler straight into ``n`` (handler mode, MSP, the frame kept)."""
+        self.slice_pc = None
         flags, vector = self._excpath.tail_chain(n, exc_return, self.sys.vtor)
         if flags & excpath.VECTTBL:
             self.sys.hfsr |= HFSR["VECTTBL"]
@@ -599,6 +608,7 @@ class CortexM3:
         registers in one native call. False (nothing done) when it declined (PSP unreadable)."""
         to_thread = kind != 0x1
         mode = excpath.TO_THREAD_PSP if kind == 0xD else int(to_thread)
+        self.slice_pc = None
         flags, pc, xpsr = self._excpath.leave(mode, self.sys.stkalign)
         if flags & excpath.DECLINED:
             return False
@@ -1067,7 +1077,8 @@ class CortexM3:
         if watch is None and ticks is not None:
             first = ticks[0]
             bc.set_ticks(ticks[1], ticks[2], self.sys.vtor, self.sys.ccr >> CCR_STKALIGN_BIT & 1)
-        exc.known_masks = None  # the slice may change them (its end reports them)
+        exc.known_masks = None  # the slice may change them (its end reports them), and the PC
+        self.slice_pc = None
         self.running = True
         exc.on_change = self._exceptions_changed
         self.plan_native()
@@ -1098,6 +1109,7 @@ class CortexM3:
         pc, primask, faultmask, basepri, ran, before, idle, ticks_taken, budget_spent = bc.out[:]
         self.slice_idle, self.slice_ticks = idle, ticks_taken
         exc.known_masks = (primask, faultmask, basepri)
+        self.slice_pc = pc
         if err != UC_ERR_OK:
             if self.fault is None:
                 self.raise_fault(Fault("UNDEFINSTR" if err == 10 else "PRECISERR", pc,
@@ -1123,6 +1135,7 @@ class CortexM3:
         self.running = True
         self.exc.on_change = self._exceptions_changed
         self.exc.known_masks = None
+        self.slice_pc = None
         self._stop_requested = False
         self.native_base.value = self.clock.base
         self._bc.arm(1 << 62)
