@@ -108,7 +108,7 @@ class _BoardTrace:
         self.lines_high: dict[int, float] = {}  # exception number of a line held high -> since
         self.line_tracks: set[int] = set()
         machine.observe_exceptions(self._exception)
-        machine.irq_observers.append(self._irq_line)
+        machine.observe_irqs(self._irq_line)
         machine.on_reset.append(self._reset)
         for i in range(5):
             dev = machine.devices.get(f"uart{i}")

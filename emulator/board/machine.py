@@ -24,6 +24,7 @@ import mmap
 import queue
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from unicorn import UC_PROT_ALL, UC_PROT_READ, UC_PROT_WRITE, UcError
@@ -35,7 +36,7 @@ from emulator.board.loader import FirmwareError, Image, Symbols
 from emulator.board.platform import NMI_IRQN, Platform, PlatformError, resolve_model
 from emulator.board.semihosting import Semihosting
 from emulator.boardlog import BoardLog
-from emulator.bus.device import BytePort, Device, OrGate
+from emulator.bus.device import BytePort, Device, IrqLine, OrGate
 from emulator.clock import Clock
 from emulator.cpu.accesspc import accesses
 from emulator.cpu.cortexm import CORE_REGS, CortexM3, Lockup
@@ -183,15 +184,18 @@ class Machine:
         self._attach_serial_peers()
         self.faults.nmi_sources = [dev for dev, _line in gates.get(NMI_IRQN, [])]
         self._irq_sources = gates
+        self._irq_inputs: list[tuple[int, IrqLine | OrGate]] = []  # what drives each NVIC input
         for irq, sources in gates.items():
             sink = self._irq_sink(irq)
             if len(sources) == 1:
                 dev, line = sources[0]
                 dev.irq[line].connect(sink)
+                self._irq_inputs.append((irq, dev.irq[line]))
             else:
                 gate = OrGate(sink)
                 for dev, line in sources:
                     dev.irq[line].connect(gate.input())
+                self._irq_inputs.append((irq, gate))
 
     def _attach_serial_peers(self) -> None:
         """Devices with an ``attach: <uart>`` setting (e.g. a Wi-Fi module) talk over that UART."""
@@ -219,12 +223,21 @@ class Machine:
 
             return nmi
 
+        if not observers:  # straight to the NVIC: one call per edge (observe_irqs rewires)
+            return partial(exc.irq_input, irq)
+
         def sink(level: bool) -> None:
             exc.irq_input(irq, level)
             for observer in observers:
                 observer(irq, level)
 
         return sink
+
+    def observe_irqs(self, observer: Callable[[int, bool], None]) -> None:
+        """Call ``observer(irq, level)`` at every change of an NVIC input line the devices drive."""
+        self.irq_observers.append(observer)
+        for irq, driver in self._irq_inputs:
+            driver.rewire(self._irq_sink(irq))  # the level stays: nothing is replayed
 
     def _scs_write(self, offset: int, size: int, value: int) -> None:
         self.cpu.end_native_ticks()  # NVIC, SCB or SysTick may change: Python takes the next tick
@@ -500,7 +513,10 @@ class Machine:
                     if stop is not None:
                         return stop
                 elif (masks := exc.known_masks or cpu.read_masks())[0] & 1:  # PRIMASK: a dead spin?
-                    pc = read_pc(UC_ARM_REG_PC) & ~1
+                    pc = cpu.slice_pc  # the PC the last slice reported, while no write changed it
+                    if pc is None:
+                        pc = read_pc(UC_ARM_REG_PC)
+                    pc &= ~1
                     if pc != faults.spin_pc or faults.spin_loop:  # else the check has nothing to do
                         stuck = faults.check_masked_spin(self.symbols.lookup, pc)
                         if stuck is not None:

@@ -58,6 +58,10 @@ class IrqLine:
         if self.level:
             sink(True)
 
+    def rewire(self, sink: Callable[[bool], None]) -> None:
+        """Send later changes to ``sink`` instead; the present level is not replayed."""
+        self._sink = sink
+
     def set(self, level: bool) -> None:
         level = bool(level)
         if level != self.level:
@@ -79,6 +83,10 @@ class OrGate:
         self._levels: set[int] = set()
         self._sink = sink
         self._inputs = 0
+
+    def rewire(self, sink: Callable[[bool], None]) -> None:
+        """Send later changes of the gate's output to ``sink``; the present level is not replayed."""
+        self._sink = sink
 
     def input(self) -> Callable[[bool], None]:
         key = self._inputs
