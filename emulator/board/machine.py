@@ -51,6 +51,7 @@ SCS_BASE = 0xE000E000
 DWT_BASE = 0xE0001000
 MAX_SLICE = 250_000
 SYSTICK_REGS, SYSTICK_REGS_END = 0x010, 0x020  # SCS offsets of SYST_CSR..SYST_CALIB
+SYST_CSR, SYST_RVR, SYST_CVR = 0x010, 0x014, 0x018
 
 
 @dataclass
@@ -241,9 +242,22 @@ class Machine:
 
     def _scs_write(self, offset: int, size: int, value: int) -> None:
         self.cpu.end_native_ticks()  # NVIC, SCB or SysTick may change: Python takes the next tick
-        self.scs.write(offset, size, value)
-        if not SYSTICK_REGS <= offset < SYSTICK_REGS_END:
-            self.exc.changed = True  # the SCB too (SCR, CCR, VTOR, MPU): the CPU plans anew
+        scs = self.scs
+        if SYSTICK_REGS <= offset < SYSTICK_REGS_END:
+            if size == 4 and not scs.trace:  # straight to the counter (as scs.write dispatches it)
+                if offset == SYST_CSR:
+                    scs.systick.write_csr(value)
+                    return
+                if offset == SYST_RVR:
+                    scs.systick.write_reload(value)
+                    return
+                if offset == SYST_CVR:
+                    scs.systick.write_current(value)
+                    return
+            scs.write(offset, size, value)
+            return
+        scs.write(offset, size, value)
+        self.exc.changed = True  # the SCB too (SCR, CCR, VTOR, MPU): the CPU plans anew
 
     def _attach(self, base: int, dev: Device,
                 write: Callable[[int, int, int], None] | None = None) -> None:

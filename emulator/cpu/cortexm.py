@@ -1036,8 +1036,10 @@ class CortexM3:
     def end_native_ticks(self) -> None:
         """No more native ticks in this slice (the NVIC, SysTick or SCB changed): the slice
         still ends at the next tick, which Python takes."""
-        self.native_sync()
-        self._bc.state.tick_on = 0
+        s = self._bc.state
+        if s.tick_active or self._returns_state.ret_count:  # else native_sync has nothing to do
+            self.native_sync()
+        s.tick_on = 0
 
     def progress(self) -> int:
         """Instructions completed before the current block of the running slice."""

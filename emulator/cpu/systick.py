@@ -45,6 +45,7 @@ class SysTick:
             self.timer.cancel()
         self.timer = None
         self.csr = 0
+        self._cpt = self.cycles_per_tick()
         self.reload = 0
         self.start = 0          # cycle at which counting (re)started
         self.start_value = 0    # counter value at ``start``
@@ -88,71 +89,97 @@ class SysTick:
         return 1 + (ticks - first) // (self.reload + 1)
 
     def value(self) -> int:
-        return self._value_at(self.clock.now)
+        clock = self.clock
+        return self._value_at(clock.base + clock.slice_progress())  # clock.now
 
     def _value_at(self, now: int) -> int:
         if not self.csr & ENABLE:
             return self.stopped_value
-        n = (now - self.start) // self.cycles_per_tick()
-        first = self._first_zero()
+        return self._count(now)
+
+    def _count(self, now: int) -> int:
+        """The running counter's value at ``now`` (``_cpt``: the cycles per tick while it runs)."""
+        n = (now - self.start) // self._cpt
+        start_value, reload = self.start_value, self.reload
+        first = start_value or (reload + 1 if reload else 0)  # _first_zero()
         if not first:
             return 0
         if n < first:
-            if self.start_value:
-                return self.start_value - n
-            return 0 if n == 0 else self.reload + 1 - n
-        if not self.reload:
+            if start_value:
+                return start_value - n
+            return 0 if n == 0 else reload + 1 - n
+        if not reload:
             return 0
-        m = (n - first) % (self.reload + 1)
-        return 0 if m == 0 else self.reload + 1 - m
+        m = (n - first) % (reload + 1)
+        return 0 if m == 0 else reload + 1 - m
 
     def countflag(self) -> bool:
+        clock = self.clock
+        return self._countflag_at(clock.base + clock.slice_progress())
+
+    def _countflag_at(self, now: int) -> bool:
         if not self.csr & ENABLE:
             return bool(self.csr & COUNTFLAG)
-        cpt = self.cycles_per_tick()
-        now_ticks = (self.clock.now - self.start) // cpt
+        cpt = self._cpt
+        start = self.start
         cleared = self.flag_cleared_at
-        cleared_ticks = (cleared - self.start) // cpt if cleared > self.start else -1
-        return self._transitions_until(now_ticks) > max(0, self._transitions_until(cleared_ticks)) \
-            or bool(self.csr & COUNTFLAG)
+        cleared_ticks = (cleared - start) // cpt if cleared > start else -1
+        since = max(0, self._transitions_until(cleared_ticks))
+        return self._transitions_until((now - start) // cpt) > since or bool(self.csr & COUNTFLAG)
 
     # -- register access ---------------------------------------------------------
+    # Each access reads the clock once (``clock.now`` inline) and calls no helper on the
+    # tickless idle's path (stop, RVR, CVR, start): firmware reprograms SysTick at every sleep.
     def read_csr(self) -> int:
-        value = (self.csr & 0x7) | (COUNTFLAG if self.countflag() else 0)
+        clock = self.clock
+        now = clock.base + clock.slice_progress()
+        value = (self.csr & 0x7) | (COUNTFLAG if self._countflag_at(now) else 0)
         self.csr &= ~COUNTFLAG
-        self.flag_cleared_at = self.clock.now
+        self.flag_cleared_at = now
         return value
 
     def write_csr(self, value: int) -> None:
         was = self.csr
-        now = self.clock.now
-        current = self._value_at(now)
+        clock = self.clock
+        now = clock.base + clock.slice_progress()
+        current = self._count(now) if was & ENABLE else self.stopped_value  # _value_at(now)
         csr = self.csr = (was & COUNTFLAG) | (value & 0x7)
+        cpt = self._cpt = 1 if csr & CLKSOURCE else max(1, clock.hz // self.ref_hz)  # cycles_per_tick()
         native = self.native
         if csr & ENABLE:
             self._restart(current, now)  # started, or CLKSOURCE may have changed
             if native is not None:
                 native.st_enabled = 1
-                native.st_cycles_per_tick = self.cycles_per_tick()
+                native.st_cycles_per_tick = cpt
         elif was & ENABLE:
             self.stopped_value = current
-            self._cancel()
+            timer = self.timer  # _cancel()
+            if timer is not None:
+                timer.cancelled = True  # timer.cancel()
+                self.timer = None
             if native is not None:
                 native.st_enabled = 0
                 native.st_stopped_value = current
 
     def write_reload(self, value: int) -> None:
-        now = self.clock.now
-        current = self._value_at(now)
-        self.reload = value & MAX
-        if self.native is not None:
-            self.native.st_reload = self.reload
+        reload = value & MAX
         if self.csr & ENABLE:
+            clock = self.clock
+            now = clock.base + clock.slice_progress()
+            current = self._count(now)
+            self.reload = reload
+            if self.native is not None:
+                self.native.st_reload = reload
             self._restart(current, now)
+        else:
+            self.reload = reload
+            if self.native is not None:
+                self.native.st_reload = reload
 
     def write_current(self, _value: int) -> None:
         # Any write clears the counter and COUNTFLAG; the next tick reloads.
-        now = self.clock.now
+        clock = self.clock
+        now = clock.base + clock.slice_progress()
         self.csr &= ~COUNTFLAG
         self.flag_cleared_at = now
         self.stopped_value = 0
@@ -168,7 +195,8 @@ class SysTick:
             self.timer = None
 
     def _restart(self, value: int, now: int) -> None:
-        """Count on from ``value`` at ``now`` (the native copy's start follows)."""
+        """Count on from ``value`` at ``now`` (the native copy's start follows); the clock event
+        of the first 1->0 transition follows (``_arm``, inline)."""
         self.start = now
         self.start_value = value
         if self.flag_cleared_at < now:
@@ -179,7 +207,15 @@ class SysTick:
             native.st_start_value = value
         # The first 1->0 transition: `value` ticks on, or a reload's worth from 0 (never with none).
         first = value or (self.reload + 1 if self.reload else 0)
-        self._arm(now + first * self.cycles_per_tick() if first else None)
+        when = now + first * self._cpt if first else None
+        timer = self.timer
+        if timer is not None:
+            if when == timer.when and not timer.cancelled:
+                return  # re-armed for the same cycle: the event stays as it is
+            timer.cancelled = True  # timer.cancel()
+            self.timer = None
+        if when is not None:
+            self.timer = self.clock.call_at(when, self.expire, "systick")
 
     def _schedule_next(self) -> None:
         self._arm(self._next_zero() if self.csr & ENABLE else None)
@@ -199,8 +235,9 @@ class SysTick:
         """The cycle of the next 1->0 transition after now (None: never): the
         ``_transitions_until(now)``-th ``_zero_tick``, with their arithmetic inline (every tick
         asks it)."""
-        cpt = self.cycles_per_tick()
-        now_ticks = (self.clock.now - self.start) // cpt
+        cpt = self._cpt
+        clock = self.clock
+        now_ticks = (clock.base + clock.slice_progress() - self.start) // cpt
         reload = self.reload
         first = self.start_value or (reload + 1 if reload else 0)  # _first_zero()
         if not first:
@@ -231,5 +268,6 @@ class SysTick:
         self._cancel()
         for k, v in state.items():
             setattr(self, k, v)
+        self._cpt = self.cycles_per_tick()
         self._schedule_next()
         self._publish()
