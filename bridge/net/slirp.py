@@ -17,6 +17,10 @@ delayed ACK and retransmissions, socket expiry, IPv6 router
 advertisements) an event on that clock runs ``poll`` then: its
 retransmissions toward the board happen in board time.
 
+A round's bookkeeping callbacks (``add_poll``, ``get_revents``, ``clock_get_ns``) are
+C (``slirppoll.c``): a round is one ctypes call, and slirp calls Python only to send
+a frame, for its timers and for a guest error.
+
 Frames from the board go into ``slirp_input`` as they leave the switch;
 frames slirp sends enter the switch at once (the board's port adds wire
 time). slirp ARPs for a board it has not heard from before sending to it,
@@ -52,23 +56,11 @@ CHECK_INTERVAL_US = 50  # between rounds, the descriptors are looked at no more 
 
 _POLL_TO_SELECT = ((sl.SLIRP_POLL_IN, select.POLLIN), (sl.SLIRP_POLL_OUT, select.POLLOUT),
                    (sl.SLIRP_POLL_PRI, select.POLLPRI))
-_SELECT_TO_POLL = ((select.POLLIN, sl.SLIRP_POLL_IN), (select.POLLOUT, sl.SLIRP_POLL_OUT),
-                   (select.POLLPRI, sl.SLIRP_POLL_PRI), (select.POLLERR, sl.SLIRP_POLL_ERR),
-                   (select.POLLHUP, sl.SLIRP_POLL_HUP), (select.POLLNVAL, sl.SLIRP_POLL_ERR))
 
 
 @functools.cache
 def _slirp_to_select(events: int) -> int:
     return sum(sel for flag, sel in _POLL_TO_SELECT if events & flag)
-
-
-@functools.cache
-def _select_to_slirp(revents: int) -> int:
-    got = 0
-    for sel, flag in _SELECT_TO_POLL:
-        if revents & sel:
-            got |= flag
-    return got
 
 
 def _bind_problem(f: Forward) -> str:
@@ -104,15 +96,16 @@ class SlirpBackend(HostBackend):
         self._lib: ctypes.PyDLL | None = None
         self._slirp: int | None = None
         self._io = threading.Lock()        # slirp is called under it; stop() frees it under it
-        self._fds: list[tuple[int, int]] = []
-        self._revents: list[int] = []
+        # slirp's clock and its poll round's bookkeeping, in C (slirppoll.c); its address is
+        # slirp's opaque. now_ns is set to the board's time before every call into slirp.
+        self._shim = sl.PollShim()
+        self._shim_ref = ctypes.byref(self._shim)
+        self._serve_round: Any = None       # slirppoll.c's sp_serve_round (set by _open)
+        self._free_shim: Any = None         # ... and sp_free
         self._watched: set[int] = set()
         self._write_watched: set[int] = set()
         self._poller: Any = None            # select.poll of the last full round's descriptors
         self._polled: list[tuple[int, int]] = []  # ... as slirp asked for them: (fd, slirp events)
-        self._where: dict[int, list[int]] = {}    # fd -> its indices in that list
-        self._timeout = ctypes.c_uint32(0)        # slirp_pollfds_fill's answer
-        self._timeout_ref = ctypes.byref(self._timeout)
         self._dirty = True                  # a full round is due at the next boundary
         self._serve_by = 0                  # ... and at the latest at this cycle
         self._next_check = 0                # the next look at the descriptors between rounds
@@ -120,7 +113,6 @@ class SlirpBackend(HostBackend):
         self._timers: dict[int, list[Any]] = {}  # handle -> [timer id, cb_opaque, Timer | None, expire ms]
         self._next_timer = 1
         self._kept: BaseException | None = None  # a Ctrl-C that came during a callback
-        self._last_ns = 0
         self.polls = 0
         self.guest_errors = 0
         super().__init__(machine, switch, host_input, port_name=port_name, on_error=on_error, link=link)
@@ -143,7 +135,7 @@ class SlirpBackend(HostBackend):
         # The callbacks of every frame and every round guard themselves (no wrapper call).
         cb.send_packet = sl.SendPacketCb(self._cb_send_packet)
         cb.guest_error = sl.GuestErrorCb(g(self._cb_guest_error, lambda *_: None))
-        cb.clock_get_ns = sl.ClockGetNsCb(self._cb_clock_get_ns)
+        # clock_get_ns: slirppoll.c's sp_clock_get_ns, set by _open.
         cb.timer_new = sl.TimerNewCb(lambda _cb, _cb_opaque, _opaque: None)  # 4.x uses timer_new_opaque
         cb.timer_free = sl.TimerFreeCb(g(self._cb_timer_free, lambda *_: None))
         cb.timer_mod = sl.TimerModCb(g(self._cb_timer_mod, lambda *_: None))
@@ -152,8 +144,6 @@ class SlirpBackend(HostBackend):
         cb.notify = sl.NotifyCb(lambda _opaque: None)
         cb.init_completed = sl.InitCompletedCb(lambda _slirp, _opaque: None)
         cb.timer_new_opaque = sl.TimerNewOpaqueCb(g(self._cb_timer_new_opaque, self._cb_timer_new_opaque))
-        self._add_poll = sl.AddPollCb(self._cb_add_poll)
-        self._get_revents = sl.GetREventsCb(self._cb_get_revents)
         return cb
 
     def _guarded(self, fn: Callable[..., Any], fallback: Callable[..., Any]) -> Callable[..., Any]:
@@ -200,10 +190,18 @@ class SlirpBackend(HostBackend):
             raise BackendError("user network: this machine has no host_polls to run libslirp on")
         try:
             lib = sl.load()
-        except sl.SlirpLoadError as e:
+            shim_lib = sl.load_poll_shim()
+        except (sl.SlirpLoadError, RuntimeError) as e:
             raise BackendError(f"user network: {e}") from None
+        shim = self._shim
+        shim.fill = ctypes.cast(lib.slirp_pollfds_fill, ctypes.c_void_p).value
+        shim.pollfds_poll = ctypes.cast(lib.slirp_pollfds_poll, ctypes.c_void_p).value
+        self._serve_round, self._free_shim = shim_lib.sp_serve_round, shim_lib.sp_free
+        self._callbacks.clock_get_ns = sl.ClockGetNsCb(
+            ctypes.cast(shim_lib.sp_clock_get_ns, ctypes.c_void_p).value)
         self._cfg = self._config()
-        slirp = lib.slirp_new(ctypes.byref(self._cfg), ctypes.byref(self._callbacks), None)
+        self._set_clock()
+        slirp = lib.slirp_new(ctypes.byref(self._cfg), ctypes.byref(self._callbacks), self._shim_ref)
         if not slirp:
             raise BackendError("user network: slirp_new failed")
         self._lib, self._slirp = lib, slirp
@@ -219,6 +217,7 @@ class SlirpBackend(HostBackend):
         host = sl.sockaddr(f.host_addr, f.host_port)
         board = sl.sockaddr(BOARD, f.board_port)
         flags = sl.SLIRP_HOSTFWD_UDP if f.proto == "udp" else 0
+        self._set_clock()
         if self._lib.slirp_add_hostxfwd(self._slirp, host, len(host), board, len(board), flags) < 0:
             raise BackendError(f"--forward {f.proto}:{f.host_addr}:{f.host_port}:{f.board_port}: "
                                f"cannot listen on {f.proto} {f.host_addr}:{f.host_port}: {_bind_problem(f)}")
@@ -243,6 +242,11 @@ class SlirpBackend(HostBackend):
         self._input_open = True
 
     # ------------------------------------------------------- emulation thread
+    def _set_clock(self) -> None:
+        """slirp's clock (``sp_clock_get_ns``) to the board's virtual time, before a call into slirp."""
+        clock = self.machine.clock
+        self._shim.now_ns = clock.now * 1_000_000_000 // clock.hz
+
     def _to_host(self, frame: bytes) -> None:
         with self._io:
             if self._slirp is None:
@@ -250,6 +254,7 @@ class SlirpBackend(HostBackend):
                 return
             self.counters.to_host_frames += 1
             self.counters.to_host_bytes += len(frame)
+            self._set_clock()
             self._lib.slirp_input(self._slirp, frame, len(frame))  # type: ignore[union-attr]
             self._dirty = True
             if self._kept is not None:
@@ -284,30 +289,19 @@ class SlirpBackend(HostBackend):
             slirp = self._slirp
             if slirp is None:
                 return
-            lib = self._lib
-            assert lib is not None
             self.polls += 1
-            fds = self._fds = []
-            timeout = self._timeout
-            timeout.value = 0xFFFFFFFF
-            lib.slirp_pollfds_fill(slirp, self._timeout_ref, self._add_poll, None)
-            revents = self._revents = [0] * len(fds)
-            if fds != self._polled:  # the set changed: the poller and HostInput follow
-                self._repoll(fds)
-            poller = self._poller
-            ready = poller.poll(0) if poller is not None else ()
-            if ready:
-                where = self._where
-                for fd, ev in ready:
-                    got = _select_to_slirp(ev)
-                    for i in where[fd]:
-                        revents[i] = got
-            lib.slirp_pollfds_poll(slirp, 0, self._get_revents, None)
             clock = self.machine.clock
-            self._dirty = bool(ready)  # something moved: look again at the next boundary
             now = clock.now
+            shim = self._shim
+            shim.now_ns = now * 1_000_000_000 // clock.hz
+            # slirp_pollfds_fill, a zero-timeout poll of what it asked for, slirp_pollfds_poll.
+            if self._serve_round(self._shim_ref, slirp) < 0:
+                log.debug("slirp poll round: out of memory for its descriptors")
+            if shim.changed:  # the set changed: the poller and HostInput follow
+                self._repoll()
+            self._dirty = shim.ready > 0  # something moved: look again at the next boundary
             self._serve_by = now + SERVE_INTERVAL_MS * clock.hz // 1000
-            ms = timeout.value
+            ms = shim.timeout
             if ms < NO_TIMER_MS:
                 # A full round ms of board time from now, so slirp's timers run while the board
                 # sleeps. No timer of our own is remembered: the clock's next deadline says whether
@@ -322,21 +316,20 @@ class SlirpBackend(HostBackend):
             if self._kept is not None:
                 self._raise_kept()
 
-    def _repoll(self, fds: list[tuple[int, int]]) -> None:
-        """A poller for the descriptors slirp asked about (``(fd, slirp events)``), the index of
-        each descriptor's entries, and HostInput watching them."""
-        self._polled = fds
-        where: dict[int, list[int]] = {}
+    def _repoll(self) -> None:
+        """A poller for the descriptors slirp asked about in the last round (the checks between
+        rounds), and HostInput watching them."""
+        shim = self._shim
+        fds = self._polled = [(shim.cur[i].fd, shim.cur[i].events) for i in range(shim.n)]
         masks: dict[int, int] = {}
-        for i, (fd, events) in enumerate(fds):
-            where.setdefault(fd, []).append(i)
+        for fd, events in fds:
             masks[fd] = masks.get(fd, 0) | _slirp_to_select(events)
         poller = None
         if masks:
             poller = select.poll()
             for fd, mask in masks.items():
                 poller.register(fd, mask)
-        self._poller, self._where = poller, where
+        self._poller = poller
         self._watch(fds)
 
     def _watch(self, fds: list[tuple[int, int]]) -> None:
@@ -387,31 +380,6 @@ class SlirpBackend(HostBackend):
         self.guest_errors += 1
         log.info("slirp: the board sent something wrong: %s", msg.decode(errors="replace"))
 
-    def _cb_clock_get_ns(self, _opaque: int) -> int:
-        try:
-            clock = self.machine.clock
-            self._last_ns = clock.now * 1_000_000_000 // clock.hz
-        except BaseException as e:  # noqa: BLE001 - never into C
-            self._callback_failed(e, self._cb_clock_get_ns)
-        return self._last_ns
-
-    def _cb_add_poll(self, fd: int, events: int, _opaque: int) -> int:
-        try:
-            fds = self._fds
-            fds.append((fd, events))
-            return len(fds) - 1
-        except BaseException as e:  # noqa: BLE001 - never into C
-            self._callback_failed(e, self._cb_add_poll)
-            return -1
-
-    def _cb_get_revents(self, idx: int, _opaque: int) -> int:
-        try:
-            revents = self._revents
-            return revents[idx] if 0 <= idx < len(revents) else 0
-        except BaseException as e:  # noqa: BLE001 - never into C
-            self._callback_failed(e, self._cb_get_revents)
-            return 0
-
     def _cb_timer_new_opaque(self, timer_id: int, cb_opaque: int, _opaque: int) -> int:
         handle = self._next_timer
         self._next_timer += 1
@@ -440,6 +408,7 @@ class SlirpBackend(HostBackend):
             if entry is None or self._slirp is None:
                 return
             entry[2] = None
+            self._set_clock()
             self._lib.slirp_handle_timer(self._slirp, entry[0], entry[1])  # type: ignore[union-attr]
             self._dirty = True
             if self._kept is not None:
@@ -473,8 +442,11 @@ class SlirpBackend(HostBackend):
             if entry[2] is not None:
                 entry[2].cancel()
         if slirp is not None and self._lib is not None:
+            self._set_clock()
             self._lib.slirp_cleanup(slirp)  # closes its host sockets (and frees its timers)
         self._timers.clear()
+        if self._serve_round is not None:
+            self._free_shim(self._shim_ref)
 
     def stats(self) -> dict[str, Any]:
         return {**super().stats(), "slirp_polls": self.polls, "guest_errors": self.guest_errors,

@@ -10,11 +10,15 @@ layouts follow ``slirp/libslirp.h`` of 4.7 (x86-64 and other LP64 ABIs);
 from __future__ import annotations
 
 import ctypes
+import functools
 import ipaddress
 import os
 import socket
 import struct
+from pathlib import Path
 from typing import Any
+
+from emulator.native import native_lib
 
 LIBRARY = "libslirp.so.0"
 LIBRARY_ENV = "VBOARD_LIBSLIRP"  # another file to load instead (a build of one's own, or a test's)
@@ -110,6 +114,46 @@ class SlirpCb(ctypes.Structure):
         ("init_completed", InitCompletedCb),
         ("timer_new_opaque", TimerNewOpaqueCb),
     ]
+
+
+class PollEntry(ctypes.Structure):
+    _fields_ = [("fd", ctypes.c_int32), ("events", ctypes.c_int32)]  # events: SLIRP_POLL_*
+
+
+class PollShim(ctypes.Structure):
+    """``slirppoll.c``'s ``SpShim``: slirp's clock and the descriptors of the last poll round."""
+
+    _fields_ = [
+        ("now_ns", ctypes.c_int64),             # slirp's clock: kept the board's time by Python
+        ("fill", ctypes.c_void_p),              # slirp_pollfds_fill
+        ("pollfds_poll", ctypes.c_void_p),      # slirp_pollfds_poll
+        ("timeout", ctypes.c_uint32),           # slirp_pollfds_fill's answer (ms)
+        ("n", ctypes.c_int32),                  # descriptors of the last round
+        ("changed", ctypes.c_int32),            # ... differ from the round before's
+        ("ready", ctypes.c_int32),              # > 0: one of them was ready
+        ("cap", ctypes.c_int32),
+        ("failed", ctypes.c_int32),
+        ("cur", ctypes.POINTER(PollEntry)),     # the last round's (fd, events), n of them
+        ("prev", ctypes.POINTER(PollEntry)),
+        ("prev_n", ctypes.c_int32),
+        ("pad", ctypes.c_int32),
+        ("pfd", ctypes.c_void_p),
+    ]
+
+
+@functools.cache
+def load_poll_shim() -> ctypes.PyDLL:
+    """``slirppoll.c`` (built next to it on first use), its functions typed, its layout checked.
+    A PyDLL for the reason ``load`` gives: a round calls back into Python for the frames."""
+    lib = ctypes.PyDLL(str(native_lib.build("slirppoll", directory=Path(__file__).resolve().parent)))
+    lib.sp_sizeof.restype = ctypes.c_uint64
+    if lib.sp_sizeof() != ctypes.sizeof(PollShim):
+        raise RuntimeError("slirppoll.c and slirp_lib.PollShim disagree on the layout")
+    shim_p = ctypes.POINTER(PollShim)
+    lib.sp_serve_round.restype, lib.sp_serve_round.argtypes = ctypes.c_int, [shim_p, ctypes.c_void_p]
+    lib.sp_free.restype, lib.sp_free.argtypes = None, [shim_p]
+    lib.sp_clock_get_ns.restype, lib.sp_clock_get_ns.argtypes = ctypes.c_int64, [ctypes.c_void_p]
+    return lib
 
 
 _lib: ctypes.PyDLL | None = None

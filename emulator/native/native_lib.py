@@ -14,10 +14,11 @@ SOURCES = ("blockclock", "wordfifo", "excpath", "regwin", "scsread")
 _loaded: dict[str, ctypes.CDLL] = {}
 
 
-def build(name: str, force: bool = False) -> Path:
-    """Compile ``native/<name>.c`` if its library is missing or older than it."""
-    source = NATIVE_DIR / f"{name}.c"
-    library = NATIVE_DIR / f"_{name}.so"
+def build(name: str, force: bool = False, directory: Path = NATIVE_DIR) -> Path:
+    """Compile ``<directory>/<name>.c`` (``native/`` unless told) into ``_<name>.so`` next to it
+    if that library is missing or older than it."""
+    source = directory / f"{name}.c"
+    library = directory / f"_{name}.so"
     if library.exists() and not force and library.stat().st_mtime >= source.stat().st_mtime:
         return library
     import shutil  # (only a build needs these: a start with the libraries built skips them)
