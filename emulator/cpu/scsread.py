@@ -1,6 +1,6 @@
-"""SysTick's CVR and the SCB's ICSR read without Python (``native/scsread.c``).
+"""SysTick's CVR and CSR and the SCB's ICSR read without Python (``native/scsread.c``).
 
-The SCS window's read callback answers word reads of SYST_CVR and ICSR in C and passes
+The SCS window's read callback answers word reads of SYST_CVR, SYST_CSR and ICSR in C and passes
 every other read to the model's Python ``read``, as ``emulator.bus.regwin`` does for
 stored-value registers. The answers are the model's own:
 
@@ -8,11 +8,15 @@ stored-value registers. The answers are the model's own:
   copies here whenever it changes (``publish``), and the clock's cycle count mid-slice:
   the count when the slice began (``CortexM3.native_base``) plus the block clock's
   progress, which is what ``clock.now`` is inside a slice.
+* CSR: ``SysTick.read_csr()`` likewise, from the CSR and the cycle COUNTFLAG was last
+  cleared at, both copied here; the read clears COUNTFLAG by storing its own cycle there,
+  which is where the model reads that cycle from. A COUNTFLAG bit kept in the CSR (from a
+  snapshot) sends the read to Python.
 * ICSR: the IPSR read from the core, the pending fields as the model last computed them
   (valid until ``ExceptionState`` drops them on any change of its pending, enabled,
   priority or active state), and RETTOBASE from the IPSR and the active set.
 
-A read here never calls the CPU's ``native_sync``: neither answer depends on whether a
+A read here never calls the CPU's ``native_sync``: no answer depends on whether a
 natively taken SysTick handler is Python's yet (C adds it to the active set itself).
 """
 
@@ -53,6 +57,8 @@ class _Port(ctypes.Structure):
         ("active", ctypes.c_int32),
         ("pad", ctypes.c_uint32),
         ("fast_reads", ctypes.c_uint64),
+        ("st_csr", ctypes.c_int64),
+        ("st_flag_cleared_at", ctypes.c_int64),
     ]
 
 
@@ -102,7 +108,8 @@ class ScsReadPort(NativeReads):
         self.port.icsr_valid = 0
 
     def peek(self, offset: int, size: int) -> int | None:
-        """What a read would return without the model, or None when it would reach the model."""
+        """What a read would return without the model, or None when it would reach the model
+        (a CSR read answered clears COUNTFLAG, as the firmware's)."""
         out = ctypes.c_uint32()
         if self._lib.sr_peek(self._ref, self._cpu.uc._uch, offset, size, ctypes.byref(out)):
             return out.value

@@ -20,7 +20,9 @@ MAX = 0xFFFFFF
 
 
 class NativeCopy(Protocol):
-    """What native code needs to compute ``SysTick.value()`` (``emulator.cpu.scsread``)."""
+    """What native code needs to compute ``SysTick.value()`` and answer ``read_csr()``
+    (``emulator.cpu.scsread``). Its reads of CSR clear COUNTFLAG by storing their cycle in
+    ``st_flag_cleared_at``: with a native copy, that is where the model reads the cycle."""
 
     st_enabled: int
     st_cycles_per_tick: int
@@ -28,6 +30,8 @@ class NativeCopy(Protocol):
     st_start_value: int
     st_reload: int
     st_stopped_value: int
+    st_csr: int
+    st_flag_cleared_at: int
 
 
 class SysTick:
@@ -63,6 +67,13 @@ class SysTick:
             native.st_start_value = self.start_value
             native.st_reload = self.reload
             native.st_stopped_value = self.stopped_value
+            native.st_csr = self.csr
+            native.st_flag_cleared_at = self.flag_cleared_at
+
+    def _flag_cleared_at(self) -> int:
+        """The cycle COUNTFLAG was last cleared at (by a native read of CSR, perhaps)."""
+        native = self.native
+        return self.flag_cleared_at if native is None else native.st_flag_cleared_at
 
     # -- time arithmetic ----------------------------------------------------
     def cycles_per_tick(self) -> int:
@@ -122,7 +133,8 @@ class SysTick:
             return bool(self.csr & COUNTFLAG)
         cpt = self._cpt
         start = self.start
-        cleared = self.flag_cleared_at
+        native = self.native
+        cleared = self.flag_cleared_at if native is None else native.st_flag_cleared_at
         cleared_ticks = (cleared - start) // cpt if cleared > start else -1
         since = max(0, self._transitions_until(cleared_ticks))
         return self._transitions_until((now - start) // cpt) > since or bool(self.csr & COUNTFLAG)
@@ -136,6 +148,10 @@ class SysTick:
         value = (self.csr & 0x7) | (COUNTFLAG if self._countflag_at(now) else 0)
         self.csr &= ~COUNTFLAG
         self.flag_cleared_at = now
+        native = self.native
+        if native is not None:
+            native.st_csr = self.csr
+            native.st_flag_cleared_at = now
         return value
 
     def write_csr(self, value: int) -> None:
@@ -146,6 +162,8 @@ class SysTick:
         csr = self.csr = (was & COUNTFLAG) | (value & 0x7)
         cpt = self._cpt = 1 if csr & CLKSOURCE else max(1, clock.hz // self.ref_hz)  # cycles_per_tick()
         native = self.native
+        if native is not None:
+            native.st_csr = csr
         if csr & ENABLE:
             self._restart(current, now)  # started, or CLKSOURCE may have changed
             if native is not None:
@@ -183,8 +201,11 @@ class SysTick:
         self.csr &= ~COUNTFLAG
         self.flag_cleared_at = now
         self.stopped_value = 0
-        if self.native is not None:
-            self.native.st_stopped_value = 0
+        native = self.native
+        if native is not None:
+            native.st_csr = self.csr
+            native.st_flag_cleared_at = now
+            native.st_stopped_value = 0
         if self.csr & ENABLE:
             self._restart(0, now)
 
@@ -199,9 +220,12 @@ class SysTick:
         of the first 1->0 transition follows (``_arm``, inline)."""
         self.start = now
         self.start_value = value
+        native = self.native
+        # A native read's clearing is at or before now: whichever cleared last, it is now.
         if self.flag_cleared_at < now:
             self.flag_cleared_at = now
-        native = self.native
+            if native is not None:
+                native.st_flag_cleared_at = now
         if native is not None:
             native.st_start = now
             native.st_start_value = value
@@ -261,7 +285,7 @@ class SysTick:
     # -- snapshots --------------------------------------------------------------------
     def get_state(self) -> dict[str, int]:
         return {"csr": self.csr, "reload": self.reload, "start": self.start,
-                "start_value": self.start_value, "flag_cleared_at": self.flag_cleared_at,
+                "start_value": self.start_value, "flag_cleared_at": self._flag_cleared_at(),
                 "stopped_value": self.stopped_value}
 
     def set_state(self, state: dict[str, int]) -> None:

@@ -1,14 +1,21 @@
 /*
  * The System Control Space's hot reads served without Python: SysTick's
- * current value (SYST_CVR, 0x018) and the SCB's ICSR (0xD04), word reads
- * only. Every other read goes to the next callback (the SCS model's Python
- * trampoline). Writes never come here.
+ * current value (SYST_CVR, 0x018) and control and status (SYST_CSR, 0x010),
+ * and the SCB's ICSR (0xD04), word reads only. Every other read goes to the
+ * next callback (the SCS model's Python trampoline). Writes never come here.
  *
  * CVR is computed as emulator/cpu/systick.py's SysTick.value() computes it,
  * from the counter's programming (which the model copies here whenever it
  * changes) and the clock's cycle count: the clock's count when the slice
  * began plus the block clock's progress into it (clock.now inside a slice):
  * its mark less the budget left when the current block was entered.
+ *
+ * CSR is the model's CSR (copied here) with COUNTFLAG worked out as
+ * SysTick.countflag() does, from the programming and the cycle the flag was
+ * last cleared at; the read clears it as Python's does, by storing the cycle
+ * of the read as that cycle, which the model takes from here. A COUNTFLAG
+ * the model keeps in CSR itself (restored from a snapshot) is Python's to
+ * clear.
  *
  * ICSR is the IPSR read from the core (VECTACTIVE) plus an image of the
  * fields that depend on the NVIC's pending, enabled and priority state,
@@ -26,7 +33,10 @@
 typedef uint64_t (*slow_read_t)(void *uc, uint64_t offset, unsigned size, void *user);
 typedef int (*uc_reg_read_fn)(void *uc, int regid, void *value);
 
+#define SYST_CSR 0x010u
 #define SYST_CVR 0x018u
+#define ST_ENABLE 1u
+#define ST_COUNTFLAG (1u << 16)
 #define ICSR 0xD04u
 #define SYSTICK 15
 #define RETTOBASE (1u << 11)
@@ -58,9 +68,61 @@ typedef struct {
     int32_t active;              /* the model's active set: 0 none, n only n, ACTIVE_SEVERAL */
     uint32_t pad;
     uint64_t fast_reads;
+    /* SysTick's CSR (systick.py), and the cycle COUNTFLAG was last cleared at, which the
+       model reads from here */
+    int64_t st_csr;
+    int64_t st_flag_cleared_at;
 } scs_read_t;
 
 uint64_t sr_sizeof(void) { return sizeof(scs_read_t); }
+
+/* The 1->0 transitions in the first `ticks` ticks (SysTick._transitions_until). */
+static int64_t transitions_until(const scs_read_t *s, int64_t ticks)
+{
+    int64_t reload = s->st_reload, start_value = s->st_start_value;
+    int64_t first = start_value ? start_value : (reload ? reload + 1 : 0);
+    if (!first || ticks < first) {
+        return 0;
+    }
+    if (!reload) {
+        return 1;
+    }
+    return 1 + (ticks - first) / (reload + 1);
+}
+
+/* clock.now inside the running slice: 1 and the cycle in *now, or 0 between slices. */
+static int now_of(const scs_read_t *s, int64_t *now)
+{
+    int64_t base = *s->base;
+    if (base == NO_SLICE) {
+        return 0;
+    }
+    *now = base + (*s->mark - *s->block_left);
+    return 1;
+}
+
+/* SysTick.read_csr(): 1 and the value in *out (COUNTFLAG cleared), or 0 when Python must answer. */
+static int csr(scs_read_t *s, uint32_t *out)
+{
+    int64_t now;
+    if ((s->st_csr & ST_COUNTFLAG) || !now_of(s, &now)) {
+        return 0;
+    }
+    uint32_t v = (uint32_t)s->st_csr & 0x7u;
+    if (v & ST_ENABLE) {
+        int64_t cpt = s->st_cycles_per_tick, start = s->st_start, cleared = s->st_flag_cleared_at;
+        if (now < start || cpt <= 0) {
+            return 0;  /* never the case; Python's floor division decides it */
+        }
+        int64_t since = cleared > start ? transitions_until(s, (cleared - start) / cpt) : 0;
+        if (transitions_until(s, (now - start) / cpt) > since) {
+            v |= ST_COUNTFLAG;
+        }
+    }
+    s->st_flag_cleared_at = now;
+    *out = v;
+    return 1;
+}
 
 /* SysTick.value(): 1 and the value in *out, or 0 when Python must answer. */
 static int cvr(const scs_read_t *s, uint32_t *out)
@@ -69,11 +131,11 @@ static int cvr(const scs_read_t *s, uint32_t *out)
         *out = (uint32_t)s->st_stopped_value;
         return 1;
     }
-    int64_t base = *s->base;
-    if (base == NO_SLICE) {
+    int64_t now;
+    if (!now_of(s, &now)) {
         return 0;
     }
-    int64_t elapsed = base + (*s->mark - *s->block_left) - s->st_start;
+    int64_t elapsed = now - s->st_start;
     if (elapsed < 0 || s->st_cycles_per_tick <= 0) {
         return 0;  /* never the case; Python's floor division decides it */
     }
@@ -114,14 +176,17 @@ static int icsr(const scs_read_t *s, void *uc, uint32_t *out)
     return 1;
 }
 
-/* 1 and the value in *out when this read is served here, else 0. */
-static int serve(const scs_read_t *s, void *uc, uint64_t offset, unsigned size, uint32_t *out)
+/* 1 and the value in *out when this read is served here (a CSR read clears COUNTFLAG), else 0. */
+static int serve(scs_read_t *s, void *uc, uint64_t offset, unsigned size, uint32_t *out)
 {
     if (s->off || size != 4) {
         return 0;
     }
     if (offset == SYST_CVR) {
         return cvr(s, out);
+    }
+    if (offset == SYST_CSR) {
+        return csr(s, out);
     }
     if (offset == ICSR) {
         return icsr(s, uc, out);
@@ -140,8 +205,9 @@ uint64_t sr_read(void *uc, uint64_t offset, unsigned size, void *user)
     return s->slow_read(uc, offset, size, s->slow_user);
 }
 
-/* What sr_read would answer without the slow path, counting nothing (tests). */
-int sr_peek(const scs_read_t *s, void *uc, uint64_t offset, unsigned size, uint32_t *out)
+/* What sr_read would answer without the slow path, counting nothing (tests); a CSR read
+   served clears COUNTFLAG as the firmware's does. */
+int sr_peek(scs_read_t *s, void *uc, uint64_t offset, unsigned size, uint32_t *out)
 {
     return serve(s, uc, offset, size, out);
 }

@@ -56,8 +56,9 @@ class Side:
 
 def native_copy_agrees(st: SysTick) -> None:
     n = st.native
-    assert (n.st_enabled, n.st_start, n.st_start_value, n.st_reload, n.st_stopped_value) == (
-        st.csr & ENABLE, st.start, st.start_value, st.reload, st.stopped_value)
+    assert (n.st_enabled, n.st_start, n.st_start_value, n.st_reload, n.st_stopped_value, n.st_csr,
+            n.st_flag_cleared_at) == (st.csr & ENABLE, st.start, st.start_value, st.reload,
+                                      st.stopped_value, st.csr, st.flag_cleared_at)
     if st.csr & ENABLE:
         assert n.st_cycles_per_tick == st.cycles_per_tick()
 
