@@ -18,25 +18,28 @@ from __future__ import annotations
 import heapq
 from collections.abc import Callable
 from itertools import count
+from operator import itemgetter
 
 
-class Timer:
-    """A scheduled event; ``cancel()`` it or let it fire once."""
+class Timer(list):
+    """A scheduled event; ``cancel()`` it or let it fire once.
 
-    __slots__ = ("when", "seq", "callback", "cancelled", "name")
+    The list ``[when, seq]``: the clock's heap orders timers by (when, seq) with the list's
+    own comparison, in C (``seq`` is unique, so two timers never reach a further element).
+    Equality and hashing are an object's, as for any event. Made by ``Clock.call_at``."""
 
-    def __init__(self, when: int, seq: int, callback: Callable[[], None], name: str) -> None:
-        self.when = when
-        self.seq = seq
-        self.callback = callback
-        self.cancelled = False
-        self.name = name
+    __slots__ = ("callback", "cancelled", "name")
+    when = property(itemgetter(0))
+    seq = property(itemgetter(1))
+    __eq__ = object.__eq__
+    __ne__ = object.__ne__
+    __hash__ = object.__hash__  # type: ignore[assignment]
+    callback: Callable[[], None]
+    cancelled: bool
+    name: str
 
     def cancel(self) -> None:
         self.cancelled = True
-
-    def __lt__(self, other: Timer) -> bool:
-        return (self.when, self.seq) < (other.when, other.seq)
 
     def __repr__(self) -> str:
         return f"Timer({self.name!r} at {self.when}{' cancelled' if self.cancelled else ''})"
@@ -81,7 +84,10 @@ class Clock:
         return round(seconds * self.hz)
 
     def call_at(self, when: int, callback: Callable[[], None], name: str = "") -> Timer:
-        timer = Timer(max(when, self.base), next(self._seq), callback, name)
+        timer = Timer((when if when > self.base else self.base, next(self._seq)))
+        timer.callback = callback
+        timer.cancelled = False
+        timer.name = name
         heap = self._heap
         heapq.heappush(heap, timer)
         if len(heap) > self._compact_at:

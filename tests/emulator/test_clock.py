@@ -29,6 +29,18 @@ def test_events_fire_in_time_order_then_scheduling_order(clock):
     assert fired == ["a1", "a2", "a3", "b", "c"]
 
 
+def test_timers_are_events_not_values(clock):
+    """Timers order by (when, seq) (the heap's comparison) but are equal only to themselves."""
+    a, b = clock.call_at(10, lambda: None, "a"), clock.call_at(10, lambda: None, "b")
+    c = clock.call_at(5, lambda: None, "c")
+    assert (a.when, a.seq, a.name, a.cancelled) == (10, 0, "a", False)
+    assert c < a < b and not b < a and sorted([b, a, c]) == [c, a, b]
+    assert a != b and a == a and len({a, b, c}) == 3
+    assert repr(a) == "Timer('a' at 10)"
+    a.cancel()
+    assert repr(a) == "Timer('a' at 10 cancelled)" and clock.pending() == [c, b]
+
+
 def test_cancelled_events_do_not_fire(clock):
     fired = []
     t1 = clock.call_at(5, lambda: fired.append(1))
