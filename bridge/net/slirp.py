@@ -110,6 +110,7 @@ class SlirpBackend(HostBackend):
         self._serve_by = 0                  # ... and at the latest at this cycle
         self._next_check = 0                # the next look at the descriptors between rounds
         self._check_cycles = machine.clock.hz * CHECK_INTERVAL_US // 1_000_000
+        self._timer_heap = machine.clock.timer_heap()  # its top, when live, is the next deadline
         self._timers: dict[int, list[Any]] = {}  # handle -> [timer id, cb_opaque, Timer | None, expire ms]
         self._next_timer = 1
         self._kept: BaseException | None = None  # a Ctrl-C that came during a callback
@@ -245,7 +246,7 @@ class SlirpBackend(HostBackend):
     def _set_clock(self) -> None:
         """slirp's clock (``sp_clock_get_ns``) to the board's virtual time, before a call into slirp."""
         clock = self.machine.clock
-        self._shim.now_ns = clock.now * 1_000_000_000 // clock.hz
+        self._shim.now_ns = (clock.base + clock.slice_progress()) * 1_000_000_000 // clock.hz
 
     def _to_host(self, frame: bytes) -> None:
         with self._io:
@@ -254,7 +255,8 @@ class SlirpBackend(HostBackend):
                 return
             self.counters.to_host_frames += 1
             self.counters.to_host_bytes += len(frame)
-            self._set_clock()
+            clock = self.machine.clock
+            self._shim.now_ns = (clock.base + clock.slice_progress()) * 1_000_000_000 // clock.hz
             self._lib.slirp_input(self._slirp, frame, len(frame))  # type: ignore[union-attr]
             self._dirty = True
             if self._kept is not None:
@@ -274,7 +276,8 @@ class SlirpBackend(HostBackend):
         if self._slirp is None:
             return
         if not self._dirty:
-            now = self.machine.clock.now
+            clock = self.machine.clock
+            now = clock.base + clock.slice_progress()  # clock.now without its property call
             if now < self._serve_by:
                 if now < self._next_check:
                     return
@@ -291,7 +294,7 @@ class SlirpBackend(HostBackend):
                 return
             self.polls += 1
             clock = self.machine.clock
-            now = clock.now
+            now = clock.base + clock.slice_progress()
             shim = self._shim
             shim.now_ns = now * 1_000_000_000 // clock.hz
             # slirp_pollfds_fill, a zero-timeout poll of what it asked for, slirp_pollfds_poll.
@@ -310,9 +313,14 @@ class SlirpBackend(HostBackend):
                 when = now + max(1, ms * clock.hz // 1000)
                 if when < self._serve_by:
                     self._serve_by = when
-                deadline = clock.next_deadline()
-                if deadline is None or deadline > when:
-                    clock.call_at(when, self.poll, "slirp")
+                heap = self._timer_heap
+                if heap and not heap[0].cancelled:
+                    if heap[0].when > when:
+                        clock.call_at(when, self.poll, "slirp")
+                else:
+                    deadline = clock.next_deadline()
+                    if deadline is None or deadline > when:
+                        clock.call_at(when, self.poll, "slirp")
             if self._kept is not None:
                 self._raise_kept()
 
