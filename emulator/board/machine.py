@@ -91,6 +91,7 @@ class Machine:
         self.exc = ExceptionState(plat.num_irq, plat.priority_bits)
         self.cpu = CortexM3(self.clock, self.exc)
         self.clock.on_earlier_deadline = self.cpu.request_stop
+        self._native_ticks = self.cpu.native_ticks_state
         self.scs = SystemControlSpace("scs", self.cpu, self.request_reset)
         self.dwt = Dwt("dwt", self.clock)
         self.semihost_out = BytePort("semihosting")
@@ -241,7 +242,10 @@ class Machine:
             driver.rewire(self._irq_sink(irq))  # the level stays: nothing is replayed
 
     def _scs_write(self, offset: int, size: int, value: int) -> None:
-        self.cpu.end_native_ticks()  # NVIC, SCB or SysTick may change: Python takes the next tick
+        """The SCS window's writes, from the CPU's write trampoline (``map_mmio``), which has
+        synced the native side (``native_sync``) before calling."""
+        # NVIC, SCB or SysTick may change: Python takes the next tick (cpu.end_native_ticks()).
+        self._native_ticks.tick_on = 0
         scs = self.scs
         if SYSTICK_REGS <= offset < SYSTICK_REGS_END:
             if size == 4 and not scs.trace:  # straight to the counter (as scs.write dispatches it)

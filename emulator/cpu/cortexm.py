@@ -246,6 +246,9 @@ class CortexM3:
         self._bc.attach_exceptions(*self._excpath.native(),
                                    ctypes.cast(self._intr_hook, ctypes.c_void_p).value or 0)
         self._progress = self._bc.progress  # the clock's view into a running slice
+        # The block clock's shared state: a device write trampoline, which has run native_sync,
+        # ends native ticks with ``tick_on = 0`` (what end_native_ticks does then) without a call.
+        self.native_ticks_state = self._bc.state
         # The clock's cycle count when the running slice began, for native code that needs
         # ``clock.now`` mid-slice (this plus the block clock's progress; see native_clock);
         # NO_SLICE between slices (a debugger's or RPC's memory read of a device window).
