@@ -356,8 +356,11 @@ class SystemControlSpace(Device):
         return self.native_reads
 
     def read(self, offset: int, size: int) -> int:
-        if offset == 0x010 and size == 4 and not self.trace:  # SYST_CSR, the hot one C leaves
-            return self.systick.read_csr()
+        if size == 4 and not self.trace:  # the hot ones, when C leaves them (as the table dispatches them)
+            if offset == 0x010:  # SYST_CSR: between slices, or a COUNTFLAG kept in CSR
+                return self.systick.read_csr()
+            if offset == 0xD04:  # ICSR: its image dropped
+                return self._read_icsr()
         if MPU_FIRST <= offset <= MPU_LAST:
             return (self.cpu.mpu.read(offset) >> (8 * (offset & 3))) & ((1 << (8 * size)) - 1)
         return super().read(offset, size)

@@ -70,15 +70,6 @@ def _library() -> ctypes.CDLL:
     })
 
 
-def active_summary(active: int) -> int:
-    """The active set as the C side keeps it: 0 none, n only exception n, or ACTIVE_SEVERAL."""
-    if not active:
-        return 0
-    if active & (active - 1):
-        return ACTIVE_SEVERAL
-    return active.bit_length() - 1
-
-
 class ScsReadPort(NativeReads):
     """The native read side of the SCS window (the ``map_mmio`` interface of a RegisterWindow)."""
 
@@ -101,7 +92,8 @@ class ScsReadPort(NativeReads):
         """ICSR's fields besides VECTACTIVE and RETTOBASE, valid until the NVIC drops them."""
         p = self.port
         p.icsr_bits = bits
-        p.active = active_summary(active)
+        # The active set as the C side keeps it: 0 none, n only exception n, or ACTIVE_SEVERAL.
+        p.active = 0 if not active else ACTIVE_SEVERAL if active & (active - 1) else active.bit_length() - 1
         p.icsr_valid = 1
 
     def drop_icsr(self) -> None:
