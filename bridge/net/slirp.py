@@ -285,9 +285,7 @@ class SlirpBackend(HostBackend):
                 poller = self._poller
                 if poller is None or not poller.poll(0):
                     return
-        self._serve()
-
-    def _serve(self) -> None:
+        # The full round (here rather than in a method of its own: one Python call per round fewer).
         with self._io:
             slirp = self._slirp
             if slirp is None:
@@ -323,6 +321,11 @@ class SlirpBackend(HostBackend):
                         clock.call_at(when, self.poll, "slirp")
             if self._kept is not None:
                 self._raise_kept()
+
+    def _serve(self) -> None:
+        """A full round now."""
+        self._dirty = True
+        self.poll()
 
     def _repoll(self) -> None:
         """A poller for the descriptors slirp asked about in the last round (the checks between
