@@ -574,7 +574,23 @@ class Machine:
                         budget = deadline - now
                 if end is not None and end - now < budget:
                     budget = end - now
-                self._slice(budget if budget > 1 else 1, ticks)
+                # One CPU slice of budget cycles.
+                if budget < 1:
+                    budget = 1
+                start = clock.base  # between slices: no progress to add
+                clock.slice_end = start + budget
+                try:
+                    if self._stepping:
+                        ran, idle = cpu.step(), 0
+                    else:
+                        ran = cpu.run(budget, ticks)
+                        idle = cpu.slice_idle
+                finally:
+                    clock.slice_end = None
+                clock.base += ran  # clock.advance(ran), without the call
+                self.instructions += ran - idle
+                if ticks is not None and cpu.slice_ticks:
+                    self._native_ticks_taken(start, ticks)
                 if self.pacer is not None:
                     self.pacer(clock.base)
         except Lockup as e:
@@ -615,29 +631,15 @@ class Machine:
         period = (systick.reload + 1) * systick.cycles_per_tick()
         return deadline - now, period, vector, self.clock.next_deadline(besides=timer)
 
-    def _slice(self, budget: int, ticks: tuple[int, int, int, int | None] | None = None) -> None:
+    def _native_ticks_taken(self, start: int, ticks: tuple[int, int, int, int | None]) -> None:
+        """The slice from ``start`` took ticks natively: SysTick's next event follows the last of them."""
         clock = self.clock
-        start = clock.base  # between slices: no progress to add
-        clock.slice_end = start + budget
-        cpu = self.cpu
-        try:
-            if self._stepping:
-                ran, idle = cpu.step(), 0
-            else:
-                ran = cpu.run(budget, ticks)
-                idle = cpu.slice_idle
-        finally:
-            clock.slice_end = None
-        clock.base += ran  # clock.advance(ran), without the call
-        self.instructions += ran - idle
-        if ticks is not None and cpu.slice_ticks:
-            # The ticks taken natively: SysTick's next event follows the last of them.
-            systick = self.scs.systick
-            timer = systick.timer
-            if timer is not None and not timer.cancelled and timer.when == start + ticks[0]:
-                timer.cancel()
-                systick.timer = clock.call_at(start + ticks[0] + cpu.slice_ticks * ticks[1],
-                                              systick.expire, "systick")
+        systick = self.scs.systick
+        timer = systick.timer
+        if timer is not None and not timer.cancelled and timer.when == start + ticks[0]:
+            timer.cancel()
+            systick.timer = clock.call_at(start + ticks[0] + self.cpu.slice_ticks * ticks[1],
+                                          systick.expire, "systick")
 
     def next_wake_cycles(self) -> int | None:
         """While the CPU sleeps and nothing is due: the cycle of its next timer event (-1: none).

@@ -246,6 +246,8 @@ class CortexM3:
         self._bc.attach_exceptions(*self._excpath.native(),
                                    ctypes.cast(self._intr_hook, ctypes.c_void_p).value or 0)
         self._progress = self._bc.progress  # the clock's view into a running slice
+        # BlockClock.run's native call, made by run itself.
+        self._vb_slice, self._bc_addr, self._uch = self._bc._slice, self._bc._addr, uc._uch
         # The block clock's shared state: a device write trampoline, which has run native_sync,
         # ends native ticks with ``tick_on = 0`` (what end_native_ticks does then) without a call.
         self.native_ticks_state = self._bc.state
@@ -514,7 +516,18 @@ class CortexM3:
         self._entered(n, vector)
 
     def _entered(self, n: int, vector: int) -> None:
-        self.exc.activate(n)
+        exc = self.exc
+        state = exc.__dict__  # exc.activate(n), inline (one frame fewer per entry)
+        state["pending"] &= ~(1 << n)
+        state["active"] |= 1 << n
+        state["changed"] = True
+        state["preempt"] = None
+        if state["icsr_image"]:
+            state["icsr_image"] = False
+            exc.drop_icsr_image()
+        if state["return_plan"]:
+            state["return_plan"] = False
+            exc.drop_return_plan()
         self._vectors[(self.sys.vtor, n)] = vector
         if self.mputlb.active and n <= HARDFAULT:
             self.mputlb.on_negative_priority()
@@ -1090,7 +1103,12 @@ class CortexM3:
         uc = self.uc
         uc._hook_exception = None
         try:
-            err = bc.run(budget, first, watch)
+            if watch is None:  # bc.run(budget, first, watch), without its frame
+                err = self._vb_slice(self._bc_addr, self._uch, budget, first, 0)
+            else:
+                masks = bc.state.masks
+                masks[0], masks[1], masks[2] = watch
+                err = self._vb_slice(self._bc_addr, self._uch, budget, -1, 1)
             if bc.state.tick_active or self._returns_state.ret_count:
                 self.native_sync()
         finally:

@@ -298,6 +298,7 @@ class ExceptionState:
                 state["on_change"]()
 
     def activate(self, n: int) -> None:
+        # CortexM3._entered makes the same changes inline (keep the two alike).
         state = self.__dict__
         state["pending"] &= ~(1 << n)
         state["active"] |= 1 << n

@@ -44,14 +44,15 @@ def _run(board, native: bool):
     if not native:
         m._tick_plan = lambda *_args: None
     taken = 0
-    slice_ = m._slice
+    run = m.cpu.run  # the run loop's slices
 
     def counting(budget, ticks=None):
         nonlocal taken
-        slice_(budget, ticks)
+        ran = run(budget, ticks)
         taken += m.cpu.slice_ticks if ticks is not None else 0
+        return ran
 
-    m._slice = counting
+    m.cpu.run = counting
     b.run()
     return b, taken
 
