@@ -91,7 +91,6 @@ class Machine:
         self.exc = ExceptionState(plat.num_irq, plat.priority_bits)
         self.cpu = CortexM3(self.clock, self.exc)
         self.clock.on_earlier_deadline = self.cpu.request_stop
-        self._native_ticks = self.cpu.native_ticks_state
         self.scs = SystemControlSpace("scs", self.cpu, self.request_reset)
         self.dwt = Dwt("dwt", self.clock)
         self.semihost_out = BytePort("semihosting")
@@ -151,7 +150,7 @@ class Machine:
             self._ram.append(_Ram(region, buf, addr))
 
     def _map_devices(self) -> None:
-        self._attach(SCS_BASE, self.scs, self._scs_write)
+        self._attach(SCS_BASE, self.scs, self._scs_write, self._scs_word_writes())
         self._attach(DWT_BASE, self.dwt)
         gates: dict[int, list[tuple[Device, str]]] = {}
         unknown = set(self.overrides) - {spec.name for spec in self.platform.devices}
@@ -242,35 +241,29 @@ class Machine:
             driver.rewire(self._irq_sink(irq))  # the level stays: nothing is replayed
 
     def _scs_write(self, offset: int, size: int, value: int) -> None:
-        """The SCS window's writes, from the CPU's write trampoline (``map_mmio``), which has
-        synced the native side (``native_sync``) before calling."""
-        # NVIC, SCB or SysTick may change: Python takes the next tick (cpu.end_native_ticks()).
-        self._native_ticks.tick_on = 0
-        scs = self.scs
-        if SYSTICK_REGS <= offset < SYSTICK_REGS_END:
-            if size == 4 and not scs.trace:  # straight to the counter (as scs.write dispatches it)
-                if offset == SYST_CSR:
-                    scs.systick.write_csr(value)
-                    return
-                if offset == SYST_RVR:
-                    scs.systick.write_reload(value)
-                    return
-                if offset == SYST_CVR:
-                    scs.systick.write_current(value)
-                    return
-            scs.write(offset, size, value)
-            return
-        scs.write(offset, size, value)
-        self.exc.changed = True  # the SCB too (SCR, CCR, VTOR, MPU): the CPU plans anew
+        """The SCS window's writes the CPU's write trampoline (``map_mmio``) does not send straight
+        to SysTick (``_scs_word_writes``); it has synced the native side (``native_sync``) and
+        ended native ticks (NVIC, SCB or SysTick may change: Python takes the next tick) before."""
+        self.scs.write(offset, size, value)
+        if not SYSTICK_REGS <= offset < SYSTICK_REGS_END:
+            self.exc.changed = True  # the SCB too (SCR, CCR, VTOR, MPU): the CPU plans anew
 
-    def _attach(self, base: int, dev: Device,
-                write: Callable[[int, int, int], None] | None = None) -> None:
+    def _scs_word_writes(self) -> dict[int, Callable[[int], None]]:
+        """The SCS's 4-byte writes the trampoline makes straight to SysTick (as ``scs.write``
+        dispatches them; none while the SCS traces, tracing decided when it is mapped)."""
+        if self.scs.trace:
+            return {}
+        systick = self.scs.systick
+        return {SYST_CSR: systick.write_csr, SYST_RVR: systick.write_reload, SYST_CVR: systick.write_current}
+
+    def _attach(self, base: int, dev: Device, write: Callable[[int, int, int], None] | None = None,
+                word_writes: dict[int, Callable[[int], None]] | None = None) -> None:
         dev.mmio_base = base
         size = (dev.SIZE + 0xFFF) & ~0xFFF
         self._check_free(base, size, f"device '{dev.name}'")
         self._device_windows.append((base, base + size, dev))
         self.cpu.map_mmio(base, size, dev.read, write or dev.write, getattr(dev, "fifo_port", None),
-                          dev.native_register_window())
+                          dev.native_register_window(), word_writes)
         self.faults.add_window(base, size)
 
     def bus_read(self, address: int, size: int) -> int:

@@ -39,7 +39,7 @@ import ctypes
 import functools
 import logging
 import struct
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from unicorn import (
@@ -248,9 +248,6 @@ class CortexM3:
         self._progress = self._bc.progress  # the clock's view into a running slice
         # BlockClock.run's native call, made by run itself.
         self._vb_slice, self._bc_addr, self._uch = self._bc._slice, self._bc._addr, uc._uch
-        # The block clock's shared state: a device write trampoline, which has run native_sync,
-        # ends native ticks with ``tick_on = 0`` (what end_native_ticks does then) without a call.
-        self.native_ticks_state = self._bc.state
         # The clock's cycle count when the running slice began, for native code that needs
         # ``clock.now`` mid-slice (this plus the block clock's progress; see native_clock);
         # NO_SLICE between slices (a debugger's or RPC's memory read of a device window).
@@ -272,8 +269,13 @@ class CortexM3:
 
     def map_mmio(self, base: int, size: int, read: Callable[[int, int], int],
                  write: Callable[[int, int, int], None], fifo_port: WordFifoPort | None = None,
-                 reg_window: NativeReads | None = None) -> None:
+                 reg_window: NativeReads | None = None,
+                 word_writes: Mapping[int, Callable[[int], None]] | None = None) -> None:
         """Map a device window; ``read(offset, size)``/``write(offset, size, value)``.
+
+        With ``word_writes`` (the SCS's), every write to the window ends native ticks (what
+        ``end_native_ticks`` does) and a 4-byte write to one of its offsets goes straight to
+        ``word_writes[offset](value)`` rather than to ``write``.
 
         With a ``fifo_port``, its C callbacks serve the window and pass what they do not
         take to ``read``/``write``. With a ``reg_window``, its C read callback answers reads
@@ -312,6 +314,24 @@ class CortexM3:
                 log.exception("device write at 0x%08X failed", base + offset)
             if exc.changed:
                 plan()
+
+        if word_writes is not None:
+            words = word_writes
+
+            def on_write(_uc: int, offset: int, sz: int, value: int, _ud: int) -> None:
+                if bc.tick_active or returns.ret_count:
+                    sync()
+                bc.tick_on = 0  # end_native_ticks() after the sync, without the call
+                direct = words.get(offset) if sz == 4 else None
+                try:
+                    if direct is None:
+                        write(offset, sz, value)
+                    else:
+                        direct(value)
+                except Exception:
+                    log.exception("device write at 0x%08X failed", base + offset)
+                if exc.changed:
+                    plan()
 
         read_fn = _MMIO_READ(on_read)
         write_fn = _MMIO_WRITE(on_write)
