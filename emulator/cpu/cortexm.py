@@ -219,7 +219,11 @@ class CortexM3:
         # PRIMASK/FAULTMASK/BASEPRI as last read between slices: exceptions.known_masks (None:
         # read them again).
         exceptions.masks = self.read_masks  # exceptions.on_change: _exceptions_changed while running
-        exceptions.drop_return_plan = self._returns.return_plan_clearer()
+        # plan_native sets the return and entry plans on excpath's state itself (see ExcPath); the
+        # NVIC clears the return plan at every change while one is set.
+        self._drop_return_plan = exceptions.drop_return_plan = self._returns.return_plan_clearer()
+        self._plan_at = self._excpath.plan_address
+        self._entry_params: tuple[int | bool, ...] = ()  # what the entry plan was last set to
         # State of the current slice.
         self.running = False
         self._stop_requested = False
@@ -976,21 +980,22 @@ class CortexM3:
         exc.changed = False
         if exc.return_plan:
             exc.return_plan = False
-            self._returns.clear_return_plan()
+            self._drop_return_plan()
         if exc.pending & exc.enabled:
             self._plan_entry()
             return
         if self._entry_armed:
             self._entry_armed = False
-            self._returns.clear_entry()
+            self._returns_state.cand_n = 0  # no entry planned
         plan = exc.active & _PLANNABLE
         if (not plan or not self.running or not self.native_exceptions
                 or self.trace_exceptions is not None or self.on_exception_return is not None
                 or self.mputlb.check_frames or self.sys.scr & SCR_SLEEPONEXIT):
             return
         plan &= ~((exc.irq_level << IRQ0) & exc.enabled)
-        if plan:
-            self._returns.set_return_plan(plan, self.sys.ccr >> CCR_STKALIGN_BIT & 1)
+        if plan:  # the return plan, on excpath's state
+            self._returns_state.ret_stkalign = self.sys.ccr >> CCR_STKALIGN_BIT & 1
+            ctypes.memmove(self._plan_at, plan.to_bytes(excpath.PLAN_BYTES, "little"), excpath.PLAN_BYTES)
             exc.return_plan = True
 
     def _plan_entry(self) -> None:
@@ -1015,15 +1020,24 @@ class CortexM3:
                 then_return = (not exc.pending & exc.enabled & ~(1 << n)
                                and not (n >= IRQ0 and exc.irq_level >> (n - IRQ0) & 1)
                                and self.on_exception_return is None and not sysr.scr & SCR_SLEEPONEXIT)
-                group_mask = ~((2 << exc.prigroup) - 1) & 0xFF
-                self._returns.set_entry(n, vector, vtor, sysr.ccr >> CCR_STKALIGN_BIT & 1, prio, running,
-                                        exc.priority_mask, group_mask, then_return)
+                stkalign = sysr.ccr >> CCR_STKALIGN_BIT & 1
+                params = (n, vector, vtor, stkalign, prio, running, exc.priority_mask,
+                          ~((2 << exc.prigroup) - 1) & 0xFF, then_return)
+                p = self._returns_state  # the entry plan, on excpath's state
+                if params != self._entry_params:  # mostly the same from slice to slice
+                    self._entry_params = params
+                    p.cand_return, p.ret_stkalign = then_return, stkalign
+                    p.cand_vector, p.cand_vtor, p.cand_stkalign = vector, vtor, stkalign
+                    p.cand_prio, p.cand_running, p.prio_mask, p.group_mask = params[4:8]
+                elif then_return:
+                    p.ret_stkalign = stkalign  # a return plan set since may have changed it
+                p.cand_n = n
                 self._entry_armed = True
                 exc.return_plan = then_return  # a change of the NVIC clears what C adds
                 return
         if self._entry_armed:
             self._entry_armed = False
-            self._returns.clear_entry()
+            self._returns_state.cand_n = 0  # no entry planned
 
     def native_drops_icsr(self, address: int) -> None:
         """A planned native return clears the 32-bit flag at ``address`` (``emulator.cpu.scsread``'s
@@ -1037,7 +1051,8 @@ class CortexM3:
         natively in this slice."""
         p = self._returns_state
         if p.ret_count:
-            deactivate = self.exc.deactivate
+            exc = self.exc
+            state = exc.__dict__
             # The exceptions returned from (n) and entered (n | LOG_ENTRY) natively, in order.
             count, p.ret_count = p.ret_count, 0
             for n in p.ret_log[:count]:
@@ -1051,8 +1066,18 @@ class CortexM3:
                     self._entered(n & 0xFFFF, p.cand_vector)
                 else:
                     self.planned_returns += 1
-                    deactivate(n)
-            exc = self.exc
+                    # exc.deactivate(n), inline (one frame fewer per planned return)
+                    state["active"] &= ~(1 << n)
+                    if n >= IRQ0 and state["irq_level"] >> (n - IRQ0) & 1:
+                        state["pending"] |= 1 << n  # the line is still asserted: pend again
+                    state["changed"] = True
+                    state["preempt"] = None
+                    if state["icsr_image"]:
+                        state["icsr_image"] = False
+                        exc.drop_icsr_image()
+                    if state["return_plan"]:
+                        state["return_plan"] = False
+                        exc.drop_return_plan()
             if (not exc.active and not exc.pending & exc.enabled and not exc.return_plan
                     and not self._entry_armed):
                 # Back in thread mode with nothing pending: plan_native would only find this
@@ -1137,10 +1162,10 @@ class CortexM3:
             clock.slice_progress = _zero
             if self.exc.return_plan:
                 self.exc.return_plan = False
-                self._returns.clear_return_plan()
+                self._drop_return_plan()
             if self._entry_armed:  # nothing planned outlives its slice (a step has none)
                 self._entry_armed = False
-                self._returns.clear_entry()
+                self._returns_state.cand_n = 0  # no entry planned
             self.native_base.value = NO_SLICE
         if err == UC_ERR_OK and uc._hook_exception is not None:
             self.slice_idle, self.slice_ticks = bc.state.idle, bc.state.ticks

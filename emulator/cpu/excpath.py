@@ -29,7 +29,7 @@ _REGS = (A.UC_ARM_REG_R0, A.UC_ARM_REG_R1, A.UC_ARM_REG_R2, A.UC_ARM_REG_R3, A.U
          A.UC_ARM_REG_CONTROL, A.UC_ARM_REG_PSP)
 
 
-_PLAN_BYTES = 4 * RET_PLAN_WORDS
+PLAN_BYTES = 4 * RET_PLAN_WORDS
 
 
 class _Path(ctypes.Structure):
@@ -87,8 +87,7 @@ class ExcPath:
         for i, reg in enumerate(_REGS):
             p.regs[i] = reg
         self._ref = ctypes.byref(p)
-        self._plan_at = ctypes.addressof(p) + _Path.ret_plan.offset
-        self._entry_params: tuple[int | bool, ...] = ()
+        self.plan_address = ctypes.addressof(p) + _Path.ret_plan.offset
         self._enter = lib.ex_enter
         self._return = lib.ex_return
         self._tail_chain = lib.ex_tail_chain
@@ -100,39 +99,20 @@ class ExcPath:
         return (ctypes.addressof(self._p), *(ctypes.cast(f, ctypes.c_void_p).value or 0 for f in (
             lib.ex_enter, lib.ex_return, lib.ex_planned_return, lib.ex_watched_entry)))
 
-    # -- returns from handlers Python entered, done natively (native/excpath.c ex_planned_return)
-    def set_return_plan(self, plan: int, stkalign: bool) -> None:
-        """Allow the native return from each exception whose bit is set in ``plan``."""
-        p = self._p
-        p.ret_stkalign = int(stkalign)
-        ctypes.memmove(self._plan_at, plan.to_bytes(_PLAN_BYTES, "little"), _PLAN_BYTES)
-
-    def clear_return_plan(self) -> None:
-        ctypes.memset(self._plan_at, 0, _PLAN_BYTES)
-
+    # -- returns from handlers Python entered, done natively (native/excpath.c ex_planned_return),
+    # and entries when the watched masks change (ex_watched_entry). ``CortexM3.plan_native`` sets
+    # both on the state (one call fewer each, at every slice):
+    #   return plan: ``ret_stkalign`` and the PLAN_BYTES at ``plan_address``, bit n allowing the
+    #     native return from exception n (``return_plan_clearer`` zeroes them);
+    #   entry: ``cand_n`` (0: none) entered at ``cand_vector`` (VTOR ``cand_vtor``, group priority
+    #     ``cand_prio``) when the watched masks change so that it preempts the execution priority
+    #     ``cand_running`` of the active set (``prio_mask``, ``group_mask``: the NVIC's priority
+    #     bits and PRIGROUP's group mask); ``cand_return``: and return from it (its bit in the return
+    #     plan, with ``ret_stkalign``).
     def return_plan_clearer(self) -> Callable[[], object]:
-        """``clear_return_plan`` as a callable without a Python frame (the NVIC calls it at
+        """Clearing the return plan as a callable without a Python frame (the NVIC calls it at
         every change while a plan is set)."""
-        return functools.partial(ctypes.memset, self._plan_at, 0, _PLAN_BYTES)
-
-    def set_entry(self, n: int, vector: int, vtor: int, stkalign: bool, prio: int, running: int,
-                  prio_mask: int, group_mask: int, then_return: bool) -> None:
-        """Let native code enter ``n`` (at ``vector``, group priority ``prio``) when the watched
-        masks change so that it preempts the execution priority ``running`` of the active set;
-        ``then_return``: and return from it (its bit in the return plan)."""
-        p = self._p
-        params = (n, vector, vtor, stkalign, prio, running, prio_mask, group_mask, then_return)
-        if params != self._entry_params:  # mostly the same from slice to slice
-            self._entry_params = params
-            p.cand_return, p.ret_stkalign = int(then_return), int(stkalign)
-            p.cand_vector, p.cand_vtor, p.cand_stkalign = vector, vtor, int(stkalign)
-            p.cand_prio, p.cand_running, p.prio_mask, p.group_mask = prio, running, prio_mask, group_mask
-        elif then_return:
-            p.ret_stkalign = int(stkalign)  # a return plan set since may have changed it
-        p.cand_n = n
-
-    def clear_entry(self) -> None:
-        self._p.cand_n = 0
+        return functools.partial(ctypes.memset, self.plan_address, 0, PLAN_BYTES)
 
     def drop_icsr_at(self, address: int) -> None:
         """A native return clears the 32-bit flag at ``address`` (the SCS's ICSR image)."""

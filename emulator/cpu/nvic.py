@@ -312,6 +312,7 @@ class ExceptionState:
             self.drop_return_plan()
 
     def deactivate(self, n: int) -> None:
+        # CortexM3.native_sync makes the same changes inline (keep the two alike).
         state = self.__dict__
         state["active"] &= ~(1 << n)
         if n >= IRQ0 and state["irq_level"] >> (n - IRQ0) & 1:
