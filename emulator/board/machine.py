@@ -333,6 +333,7 @@ class Machine:
         self.image = image
         self.symbols = image.symbols
         self._dead_loop.clear()
+        self.cpu.quiet_entries.clear()  # they rest on _dead_loop
         self._systick_vector = 0
         self.cpu.code_ranges = image.code_ranges()
         self._write_segments()
@@ -408,6 +409,7 @@ class Machine:
         """Call ``observer("enter"|"return", n)`` at every exception entry and return."""
         self.exception_observers.append(observer)
         self.cpu.on_exception_return = self._on_exception_return
+        self.cpu.quiet_entries.clear()  # every entry goes to _on_exception_entry again
 
     def _on_exception_return(self, n: int) -> None:
         for observer in self.exception_observers:
@@ -441,6 +443,10 @@ class Machine:
             self.cpu.request_stop()
         elif n == SYSTICK:
             self._systick_vector = vector
+        elif not self.exception_observers and not HARDFAULT <= n <= USAGEFAULT:
+            # Nothing to do at its next entries at this vector: the CPU need not call (until
+            # load or observe_exceptions clears this).
+            self.cpu.quiet_entries[n] = vector
 
     def _native_entry_allowed(self, n: int, vector: int) -> bool:
         """May native code take exception ``n`` (vector ``vector``) where the watched masks change,

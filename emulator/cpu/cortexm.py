@@ -236,6 +236,9 @@ class CortexM3:
         self.semihosting: Callable[[CortexM3], bool] | None = None
         self.on_bkpt: Callable[[CortexM3, int], bool] | None = None
         self.on_exception_entry: Callable[[int, int], None] | None = None
+        # Exception n -> a vector whose entries on_exception_entry need not hear of (its owner's
+        # say; the owner clears it when that changes).
+        self.quiet_entries: dict[int, int] = {}
         self.on_exception_return: Callable[[int], None] | None = None
         # Every synchronous fault about to be taken, with the exception it is taken as.
         self.on_fault: Callable[[Fault, int], None] | None = None
@@ -558,7 +561,7 @@ class CortexM3:
         self.sleeping = False
         if self.trace_exceptions:
             self.trace_exceptions(f"enter {exception_name(n)} -> 0x{vector & ~1:08X}")
-        if self.on_exception_entry:
+        if self.on_exception_entry and self.quiet_entries.get(n) != vector:
             self.on_exception_entry(n, vector)
         if not vector & 1:
             self.raise_fault(Fault("INVSTATE", vector & ~1, detail=f"vector of {exception_name(n)} "
