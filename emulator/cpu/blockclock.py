@@ -175,14 +175,16 @@ class BlockClock:
                 ctypes.addressof(self.ic) + _Icount.block_left.offset)
 
     def stop_soon(self) -> None:
-        """End the running slice at the next block boundary, taking no more ticks natively."""
+        """End the running slice at the next block boundary, taking no more ticks natively
+        (``CortexM3.request_stop`` does the same inline)."""
         s = self.state
         s.tick_on = 0
         s.budget = 0
         self._retarget(self._addr)
 
     def run(self, budget: int, tick_first: int = -1, watch: tuple[int, int, int] | None = None) -> int:
-        """A slice of ``budget`` from the current PC in one native call (Unicorn's error code).
+        """A slice of ``budget`` from the current PC in one native call (Unicorn's error code;
+        ``CortexM3.run`` makes the same call itself).
         ``watch``: end it at the first block where (PRIMASK, FAULTMASK, BASEPRI) differ from
         these; else ``tick_first`` >= 0: take SysTick ticks natively from that many cycles in
         (``set_ticks`` gave the rest). ``out``

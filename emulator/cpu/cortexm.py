@@ -216,6 +216,9 @@ class CortexM3:
         self.slice_pc: int | None = None
         self._read_pc = functools.partial(uclib.uc_reg_read, uc._uch, A.UC_ARM_REG_PC,
                                           ctypes.addressof(self._pc_buf))
+        self._ipsr_buf = ctypes.c_uint32()
+        self._read_ipsr = functools.partial(uclib.uc_reg_read, uc._uch, A.UC_ARM_REG_IPSR,
+                                            ctypes.addressof(self._ipsr_buf))
         # PRIMASK/FAULTMASK/BASEPRI as last read between slices: exceptions.known_masks (None:
         # read them again).
         exceptions.masks = self.read_masks  # exceptions.on_change: _exceptions_changed while running
@@ -415,7 +418,9 @@ class CortexM3:
         return masks
 
     def ipsr(self) -> int:
-        return self.rr(A.UC_ARM_REG_IPSR) & 0x1FF
+        if self._read_ipsr():  # uc_reg_read of the IPSR into _ipsr_buf (rr without its frame)
+            raise ValueError("cannot read the IPSR")
+        return self._ipsr_buf.value & 0x1FF
 
     def control(self) -> int:
         return self.rr(A.UC_ARM_REG_CONTROL)
@@ -523,7 +528,8 @@ class CortexM3:
         call. False (nothing done) when it declined (a PSP frame outside RAM)."""
         at = excpath.AT_PC if return_address is None else return_address & ~1
         self.slice_pc = None
-        flags, vector, _xpsr = self._excpath.enter(n, at, self.sys.vtor, self.sys.stkalign)
+        sysr = self.sys
+        flags, vector, _xpsr = self._excpath.enter(n, at, sysr.vtor, sysr.ccr >> CCR_STKALIGN_BIT & 1)
         if flags & excpath.DECLINED:
             return False
         if flags & excpath.STKERR:
@@ -652,7 +658,7 @@ class CortexM3:
         to_thread = kind != 0x1
         mode = excpath.TO_THREAD_PSP if kind == 0xD else int(to_thread)
         self.slice_pc = None
-        flags, pc, xpsr = self._excpath.leave(mode, self.sys.stkalign)
+        flags, pc, xpsr = self._excpath.leave(mode, self.sys.ccr >> CCR_STKALIGN_BIT & 1)
         if flags & excpath.DECLINED:
             return False
         if flags & excpath.UNSTKERR:
@@ -947,7 +953,11 @@ class CortexM3:
         """
         if self.running and not self._stop_requested:
             self._stop_requested = True
-            self._bc.stop_soon()
+            bc = self._bc  # bc.stop_soon(), inline
+            s = bc.state
+            s.tick_on = 0
+            s.budget = 0
+            bc._retarget(self._bc_addr)
 
     # ------------------------------------------------------- native SysTick ticks
     def native_ticks_allowed(self) -> bool:
