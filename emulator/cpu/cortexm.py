@@ -484,8 +484,22 @@ class CortexM3:
     def take_exception(self, n: int, return_address: int | None = None) -> None:
         """PushStack + ExceptionTaken (B1.5.6, B1.5.7); ``return_address`` None: the current PC."""
         push_denied = self.mputlb.check_frames and self._mpu_denies_frame(push=True)
-        if not push_denied and self.native_exceptions and self._take_exception_native(n, return_address):
-            return
+        if not push_denied and self.native_exceptions:
+            # Entry from MSP, or from thread mode on PSP: stacking and registers in one native
+            # call, unless it declined (nothing done: a PSP frame outside RAM, for the path below).
+            at = excpath.AT_PC if return_address is None else return_address & ~1
+            self.slice_pc = None
+            sysr = self.sys
+            flags, vector, _xpsr = self._excpath.enter(n, at, sysr.vtor, sysr.ccr >> CCR_STKALIGN_BIT & 1)
+            if not flags & excpath.DECLINED:
+                if flags & excpath.STKERR:
+                    # A stacking error: the handler still runs (B1.5.6), with BusFault pending.
+                    sysr.cfsr |= CFSR["STKERR"]
+                    self.exc.set_pending(BUSFAULT)
+                if flags & excpath.VECTTBL:
+                    sysr.hfsr |= HFSR["VECTTBL"]
+                self._entered(n, vector)
+                return
         if return_address is None:
             return_address = self.pc
         uc = self.uc
@@ -522,24 +536,6 @@ class CortexM3:
         else:
             exc_return = EXC_RETURN_THREAD_PSP if using_psp else EXC_RETURN_THREAD_MSP
         self._enter(n, exc_return, control & ~2, msp, psp)
-
-    def _take_exception_native(self, n: int, return_address: int | None) -> bool:
-        """Entry from MSP, or from thread mode on PSP: stacking and registers in one native
-        call. False (nothing done) when it declined (a PSP frame outside RAM)."""
-        at = excpath.AT_PC if return_address is None else return_address & ~1
-        self.slice_pc = None
-        sysr = self.sys
-        flags, vector, _xpsr = self._excpath.enter(n, at, sysr.vtor, sysr.ccr >> CCR_STKALIGN_BIT & 1)
-        if flags & excpath.DECLINED:
-            return False
-        if flags & excpath.STKERR:
-            # A stacking error: the handler still runs (B1.5.6), with BusFault pending.
-            self.sys.cfsr |= CFSR["STKERR"]
-            self.exc.set_pending(BUSFAULT)
-        if flags & excpath.VECTTBL:
-            self.sys.hfsr |= HFSR["VECTTBL"]
-        self._entered(n, vector)
-        return True
 
     def _finish_entry(self, n: int, vector: int, xpsr: int) -> None:
         # IPSR = n (Unicorn keeps SP banking consistent), IT/ICI cleared, T from the vector.
@@ -985,7 +981,7 @@ class CortexM3:
 
         An entry (ex_watched_entry) of the exception pending and held back by the masks only,
         when the watched masks change so that it preempts: what the slice boundary the change
-        makes would do, taken at that block (``_plan_entry``).
+        makes would do, taken at that block.
 
         Both are logged and applied to the NVIC at the next ``native_sync``, before any Python
         code looks at it."""
@@ -994,13 +990,49 @@ class CortexM3:
         if exc.return_plan:
             exc.return_plan = False
             self._drop_return_plan()
-        if exc.pending & exc.enabled:
-            self._plan_entry()
-            return
+        if exc.pending & exc.enabled:  # the entry plan (no return plan then)
+            n, prio, running = exc.preempt or exc.preemption()
+            allowed = self.entry_allowed
+            if (n >= SVCALL and allowed is not None and self.running and self.native_exceptions
+                    and self.trace_exceptions is None and not self.mputlb.check_frames):
+                sysr = self.sys
+                vtor = sysr.vtor
+                # The vector as Python last saw it (ex_watched_entry declines if the table changed).
+                vector = self._vectors.get((vtor, n))
+                if vector is None:
+                    try:
+                        vector = self._vectors[(vtor, n)] = self.read_u32(vtor + 4 * n)
+                    except UcError:
+                        vector = 0
+                if vector & 1 and prio < running and allowed(n, vector):
+                    # Its return needs no Python either when nothing else is pending and enabled
+                    # and its line is low (then only Python code in the handler can change that,
+                    # and any that does makes the plan anew).
+                    then_return = (not exc.pending & exc.enabled & ~(1 << n)
+                                   and not (n >= IRQ0 and exc.irq_level >> (n - IRQ0) & 1)
+                                   and self.on_exception_return is None
+                                   and not sysr.scr & SCR_SLEEPONEXIT)
+                    stkalign = sysr.ccr >> CCR_STKALIGN_BIT & 1
+                    params = (n, vector, vtor, stkalign, prio, running, exc.priority_mask,
+                              ~((2 << exc.prigroup) - 1) & 0xFF, then_return)
+                    p = self._returns_state  # the entry plan, on excpath's state
+                    if params != self._entry_params:  # mostly the same from slice to slice
+                        self._entry_params = params
+                        p.cand_return, p.ret_stkalign = then_return, stkalign
+                        p.cand_vector, p.cand_vtor, p.cand_stkalign = vector, vtor, stkalign
+                        p.cand_prio, p.cand_running, p.prio_mask, p.group_mask = params[4:8]
+                    elif then_return:
+                        p.ret_stkalign = stkalign  # a return plan set since may have changed it
+                    p.cand_n = n
+                    self._entry_armed = True
+                    exc.return_plan = then_return  # a change of the NVIC clears what C adds
+                    return
+            plan = 0
+        else:
+            plan = exc.active & _PLANNABLE
         if self._entry_armed:
             self._entry_armed = False
             self._returns_state.cand_n = 0  # no entry planned
-        plan = exc.active & _PLANNABLE
         if (not plan or not self.running or not self.native_exceptions
                 or self.trace_exceptions is not None or self.on_exception_return is not None
                 or self.mputlb.check_frames or self.sys.scr & SCR_SLEEPONEXIT):
@@ -1010,47 +1042,6 @@ class CortexM3:
             self._returns_state.ret_stkalign = self.sys.ccr >> CCR_STKALIGN_BIT & 1
             ctypes.memmove(self._plan_at, plan.to_bytes(excpath.PLAN_BYTES, "little"), excpath.PLAN_BYTES)
             exc.return_plan = True
-
-    def _plan_entry(self) -> None:
-        exc = self.exc
-        n, prio, running = exc.preempt or exc.preemption()
-        allowed = self.entry_allowed
-        if (n >= SVCALL and allowed is not None and self.running and self.native_exceptions
-                and self.trace_exceptions is None and not self.mputlb.check_frames):
-            sysr = self.sys
-            vtor = sysr.vtor
-            # The vector as Python last saw it (ex_watched_entry declines if the table changed).
-            vector = self._vectors.get((vtor, n))
-            if vector is None:
-                try:
-                    vector = self._vectors[(vtor, n)] = self.read_u32(vtor + 4 * n)
-                except UcError:
-                    vector = 0
-            if vector & 1 and prio < running and allowed(n, vector):
-                # Its return needs no Python either when nothing else is pending and enabled and
-                # its line is low (then only Python code in the handler can change that, and
-                # any that does makes the plan anew).
-                then_return = (not exc.pending & exc.enabled & ~(1 << n)
-                               and not (n >= IRQ0 and exc.irq_level >> (n - IRQ0) & 1)
-                               and self.on_exception_return is None and not sysr.scr & SCR_SLEEPONEXIT)
-                stkalign = sysr.ccr >> CCR_STKALIGN_BIT & 1
-                params = (n, vector, vtor, stkalign, prio, running, exc.priority_mask,
-                          ~((2 << exc.prigroup) - 1) & 0xFF, then_return)
-                p = self._returns_state  # the entry plan, on excpath's state
-                if params != self._entry_params:  # mostly the same from slice to slice
-                    self._entry_params = params
-                    p.cand_return, p.ret_stkalign = then_return, stkalign
-                    p.cand_vector, p.cand_vtor, p.cand_stkalign = vector, vtor, stkalign
-                    p.cand_prio, p.cand_running, p.prio_mask, p.group_mask = params[4:8]
-                elif then_return:
-                    p.ret_stkalign = stkalign  # a return plan set since may have changed it
-                p.cand_n = n
-                self._entry_armed = True
-                exc.return_plan = then_return  # a change of the NVIC clears what C adds
-                return
-        if self._entry_armed:
-            self._entry_armed = False
-            self._returns_state.cand_n = 0  # no entry planned
 
     def native_drops_icsr(self, address: int) -> None:
         """A planned native return clears the 32-bit flag at ``address`` (``emulator.cpu.scsread``'s
@@ -1070,7 +1061,7 @@ class CortexM3:
             count, p.ret_count = p.ret_count, 0
             for n in p.ret_log[:count]:
                 if n & excpath.LOG_ENTRY:
-                    # An entry ex_watched_entry made: what _take_exception_native does after its call.
+                    # An entry ex_watched_entry made: what take_exception does after a native entry.
                     self._entry_armed = False
                     self.watched_entries += 1
                     if p.entry_flags & excpath.STKERR:
