@@ -52,6 +52,7 @@ DWT_BASE = 0xE0001000
 MAX_SLICE = 250_000
 SYSTICK_REGS, SYSTICK_REGS_END = 0x010, 0x020  # SCS offsets of SYST_CSR..SYST_CALIB
 SYST_CSR, SYST_RVR, SYST_CVR = 0x010, 0x014, 0x018
+ICSR_OFFSET = 0xD04  # SCS offset of the SCB's ICSR
 
 
 @dataclass
@@ -150,7 +151,7 @@ class Machine:
             self._ram.append(_Ram(region, buf, addr))
 
     def _map_devices(self) -> None:
-        self._attach(SCS_BASE, self.scs, self._scs_write, self._scs_word_writes())
+        self._attach(SCS_BASE, self.scs, self._scs_write, self._scs_word_writes(), self._scs_word_reads())
         self._attach(DWT_BASE, self.dwt)
         gates: dict[int, list[tuple[Device, str]]] = {}
         unknown = set(self.overrides) - {spec.name for spec in self.platform.devices}
@@ -248,6 +249,13 @@ class Machine:
         if not SYSTICK_REGS <= offset < SYSTICK_REGS_END:
             self.exc.changed = True  # the SCB too (SCR, CCR, VTOR, MPU): the CPU plans anew
 
+    def _scs_word_reads(self) -> dict[int, Callable[[], int]]:
+        """The SCS's 4-byte reads C leaves to Python that the trampoline makes straight to their
+        register (as ``scs.read`` dispatches them; none while the SCS traces)."""
+        if self.scs.trace:
+            return {}
+        return {SYST_CSR: self.scs.systick.read_csr, ICSR_OFFSET: self.scs._read_icsr}
+
     def _scs_word_writes(self) -> dict[int, Callable[[int], None]]:
         """The SCS's 4-byte writes the trampoline makes straight to SysTick (as ``scs.write``
         dispatches them; none while the SCS traces, tracing decided when it is mapped)."""
@@ -257,13 +265,14 @@ class Machine:
         return {SYST_CSR: systick.write_csr, SYST_RVR: systick.write_reload, SYST_CVR: systick.write_current}
 
     def _attach(self, base: int, dev: Device, write: Callable[[int, int, int], None] | None = None,
-                word_writes: dict[int, Callable[[int], None]] | None = None) -> None:
+                word_writes: dict[int, Callable[[int], None]] | None = None,
+                word_reads: dict[int, Callable[[], int]] | None = None) -> None:
         dev.mmio_base = base
         size = (dev.SIZE + 0xFFF) & ~0xFFF
         self._check_free(base, size, f"device '{dev.name}'")
         self._device_windows.append((base, base + size, dev))
         self.cpu.map_mmio(base, size, dev.read, write or dev.write, getattr(dev, "fifo_port", None),
-                          dev.native_register_window(), word_writes)
+                          dev.native_register_window(), word_writes, word_reads)
         self.faults.add_window(base, size)
 
     def bus_read(self, address: int, size: int) -> int:

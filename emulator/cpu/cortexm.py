@@ -217,6 +217,9 @@ class CortexM3:
         self._read_pc = functools.partial(uclib.uc_reg_read, uc._uch, A.UC_ARM_REG_PC,
                                           ctypes.addressof(self._pc_buf))
         self._ipsr_buf = ctypes.c_uint32()
+        self._u16 = ctypes.c_uint16()  # read_u16's
+        self._u16_ptr = ctypes.cast(ctypes.pointer(self._u16), ctypes.POINTER(ctypes.c_char))
+        self._mem_read = uclib.uc_mem_read
         self._read_ipsr = functools.partial(uclib.uc_reg_read, uc._uch, A.UC_ARM_REG_IPSR,
                                             ctypes.addressof(self._ipsr_buf))
         # PRIMASK/FAULTMASK/BASEPRI as last read between slices: exceptions.known_masks (None:
@@ -280,12 +283,14 @@ class CortexM3:
     def map_mmio(self, base: int, size: int, read: Callable[[int, int], int],
                  write: Callable[[int, int, int], None], fifo_port: WordFifoPort | None = None,
                  reg_window: NativeReads | None = None,
-                 word_writes: Mapping[int, Callable[[int], None]] | None = None) -> None:
+                 word_writes: Mapping[int, Callable[[int], None]] | None = None,
+                 word_reads: Mapping[int, Callable[[], int]] | None = None) -> None:
         """Map a device window; ``read(offset, size)``/``write(offset, size, value)``.
 
         With ``word_writes`` (the SCS's), every write to the window ends native ticks (what
         ``end_native_ticks`` does) and a 4-byte write to one of its offsets goes straight to
-        ``word_writes[offset](value)`` rather than to ``write``.
+        ``word_writes[offset](value)`` rather than to ``write``; a 4-byte read of one of the
+        offsets of ``word_reads`` likewise to ``word_reads[offset]()`` rather than to ``read``.
 
         With a ``fifo_port``, its C callbacks serve the window and pass what they do not
         take to ``read``/``write``. With a ``reg_window``, its C read callback answers reads
@@ -314,6 +319,22 @@ class CortexM3:
             if exc.changed:
                 plan()
             return value
+
+        if word_reads:
+            read_words = word_reads
+
+            def on_read(_uc: int, offset: int, sz: int, _ud: int) -> int:
+                if bc.tick_active or returns.ret_count:
+                    sync()
+                direct = read_words.get(offset) if sz == 4 else None
+                try:
+                    value = (read(offset, sz) if direct is None else direct()) & ((1 << (8 * sz)) - 1)
+                except Exception:
+                    log.exception("device read at 0x%08X failed", base + offset)
+                    value = 0
+                if exc.changed:
+                    plan()
+                return value
 
         def on_write(_uc: int, offset: int, sz: int, value: int, _ud: int) -> None:
             if bc.tick_active or returns.ret_count:
@@ -372,10 +393,10 @@ class CortexM3:
             raise UcError(UC_ERR_READ_UNMAPPED) from None
 
     def read_u16(self, addr: int) -> int:
-        try:
-            return self._words.halfword(addr)
-        except ValueError:
-            raise UcError(UC_ERR_READ_UNMAPPED) from None
+        # self._words.halfword(addr), without its frame (the run loop's masked-spin check)
+        if self._mem_read(self._uch, addr, self._u16_ptr, 2):
+            raise UcError(UC_ERR_READ_UNMAPPED)
+        return self._u16.value
 
     def read_words(self, addr: int, n: int) -> list[int]:
         try:
