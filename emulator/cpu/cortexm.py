@@ -1169,7 +1169,10 @@ class CortexM3:
         self.slice_pc = None
         self.running = True
         exc.on_change = self._exceptions_changed
-        self.plan_native()
+        if exc.pending & exc.enabled or exc.active & _PLANNABLE or exc.return_plan or self._entry_armed:
+            self.plan_native()
+        else:  # what plan_native would do: nothing to plan, nothing planned to clear
+            exc.changed = False
         uc = self.uc
         uc._hook_exception = None
         try:
