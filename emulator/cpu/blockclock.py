@@ -14,14 +14,15 @@ a timer event can be taken up to one block (a handful of instructions)
 late; the instruction count itself is always exact (block counts plus the
 position of the final PC inside the last block).
 
-While the machine allows it (``run`` with ``tick_first``) the hook also takes SysTick ticks,
-and ``run`` sleeps through WFIs to them, without leaving native code; see
+While the machine allows it (``run_slice`` with ``tick_first``) the hook also takes SysTick ticks,
+and ``run_slice`` sleeps through WFIs to them, without leaving native code; see
 ``native/blockclock.c`` and the emulator README.
 """
 
 from __future__ import annotations
 
 import ctypes
+import functools
 import logging
 
 from unicorn import UC_HOOK_BLOCK, Uc
@@ -76,7 +77,7 @@ class _State(ctypes.Structure):
         ("ex_planned_return", ctypes.c_void_p),
         ("ex_watched_entry", ctypes.c_void_p),
         ("entries", ctypes.c_uint64),
-        ("out", ctypes.c_int64 * 9),  # vb_report: see BlockClock.run
+        ("out", ctypes.c_int64 * 9),  # vb_report: see BlockClock.run_slice
         ("own_ic", _Icount),
         ("cache", ctypes.c_void_p),
     ]
@@ -155,8 +156,17 @@ class BlockClock:
         self._addr = ctypes.addressof(self.state)
         self._uch = uc._uch
         self._arm = lib.vb_arm
-        self._retarget = lib.vb_retarget
-        self._slice = lib.vb_slice
+        # A slice of ``budget`` from the current PC in one native call, without a Python frame:
+        # ``run_slice(budget, tick_first, watch)``, Unicorn's error code. ``watch`` 1: end it at
+        # the first block where (PRIMASK, FAULTMASK, BASEPRI) differ from ``state.masks``
+        # (``tick_first`` -1); else ``tick_first`` >= 0: take SysTick ticks natively from that
+        # many cycles in (``set_ticks`` gave the rest). ``out`` then holds the slice's report: PC,
+        # PRIMASK, FAULTMASK, BASEPRI, instructions completed (the last block up to PC), the
+        # halfword below PC (0 unless it belongs to the last block), cycles slept in WFI, ticks
+        # taken natively, whether the budget ran out. (To end it early: ``tick_on`` and
+        # ``budget`` 0, then ``retarget``; ``watch_masks``.)
+        self.run_slice = functools.partial(lib.vb_slice, self._addr, self._uch)
+        self.retarget = functools.partial(lib.vb_retarget, self._addr)
         self._report = lib.vb_report
         self._lib = lib
         self.out = self.state.out
@@ -173,29 +183,6 @@ class BlockClock:
         """For native code: ``progress`` is the int64 at the first address less the one at the second."""
         return (ctypes.addressof(self.state) + _State.mark.offset,
                 ctypes.addressof(self.ic) + _Icount.block_left.offset)
-
-    def stop_soon(self) -> None:
-        """End the running slice at the next block boundary, taking no more ticks natively
-        (``CortexM3.request_stop`` does the same inline)."""
-        s = self.state
-        s.tick_on = 0
-        s.budget = 0
-        self._retarget(self._addr)
-
-    def run(self, budget: int, tick_first: int = -1, watch: tuple[int, int, int] | None = None) -> int:
-        """A slice of ``budget`` from the current PC in one native call (Unicorn's error code;
-        ``CortexM3.run`` makes the same call itself).
-        ``watch``: end it at the first block where (PRIMASK, FAULTMASK, BASEPRI) differ from
-        these; else ``tick_first`` >= 0: take SysTick ticks natively from that many cycles in
-        (``set_ticks`` gave the rest). ``out``
-        then holds the slice's report: PC, PRIMASK, FAULTMASK, BASEPRI, instructions completed
-        (the last block up to PC), the halfword below PC (0 unless it belongs to the last block),
-        cycles slept in WFI, ticks taken natively, whether the budget ran out."""
-        if watch is None:
-            return self._slice(self._addr, self._uch, budget, tick_first, 0)
-        masks = self.state.masks
-        masks[0], masks[1], masks[2] = watch
-        return self._slice(self._addr, self._uch, budget, -1, 1)
 
     def report(self) -> None:
         """``out`` again, after the PC was moved."""
@@ -219,7 +206,7 @@ class BlockClock:
             raise RuntimeError(f"uc_hook_add failed ({status})")
 
     def set_ticks(self, period: int, vector: int, vtor: int, stkalign: bool) -> None:
-        """For a ``run`` with ticks: a tick every ``period`` cycles into SysTick's handler at
+        """For a ``run_slice`` with ticks: a tick every ``period`` cycles into SysTick's handler at
         ``vector`` (see ``native/blockclock.c``)."""
         params = (period, vector, vtor, stkalign)
         if params != self._tick_params:  # the state keeps them from slice to slice
@@ -236,4 +223,4 @@ class BlockClock:
         else:
             s.masks[0], s.masks[1], s.masks[2] = masks
             s.watch = 1
-        self._retarget(self._addr)
+        self.retarget()

@@ -259,8 +259,7 @@ class CortexM3:
         self._bc.attach_exceptions(*self._excpath.native(),
                                    ctypes.cast(self._intr_hook, ctypes.c_void_p).value or 0)
         self._progress = self._bc.progress  # the clock's view into a running slice
-        # BlockClock.run's native call, made by run itself.
-        self._vb_slice, self._bc_addr, self._uch = self._bc._slice, self._bc._addr, uc._uch
+        self._uch = uc._uch
         # The clock's cycle count when the running slice began, for native code that needs
         # ``clock.now`` mid-slice (this plus the block clock's progress; see native_clock);
         # NO_SLICE between slices (a debugger's or RPC's memory read of a device window).
@@ -970,11 +969,11 @@ class CortexM3:
         """
         if self.running and not self._stop_requested:
             self._stop_requested = True
-            bc = self._bc  # bc.stop_soon(), inline
+            bc = self._bc  # the next block boundary, taking no more ticks natively
             s = bc.state
             s.tick_on = 0
             s.budget = 0
-            bc._retarget(self._bc_addr)
+            bc.retarget()
 
     # ------------------------------------------------------- native SysTick ticks
     def native_ticks_allowed(self) -> bool:
@@ -1176,12 +1175,12 @@ class CortexM3:
         uc = self.uc
         uc._hook_exception = None
         try:
-            if watch is None:  # bc.run(budget, first, watch), without its frame
-                err = self._vb_slice(self._bc_addr, self._uch, budget, first, 0)
+            if watch is None:
+                err = bc.run_slice(budget, first, 0)
             else:
                 masks = bc.state.masks
                 masks[0], masks[1], masks[2] = watch
-                err = self._vb_slice(self._bc_addr, self._uch, budget, -1, 1)
+                err = bc.run_slice(budget, -1, 1)
             if bc.state.tick_active or self._returns_state.ret_count:
                 self.native_sync()
         finally:
