@@ -30,7 +30,7 @@ class Timer(list):
 
     __slots__ = ("callback", "cancelled", "name")
     when = property(itemgetter(0))
-    seq = property(itemgetter(1))
+    seq = property(itemgetter(1), lambda self, value: self.__setitem__(1, value))  # set: snapshot loads
     __eq__ = object.__eq__
     __ne__ = object.__ne__
     __hash__ = object.__hash__  # type: ignore[assignment]
