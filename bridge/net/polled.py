@@ -218,17 +218,11 @@ class PolledBackend(HostBackend):
         return False
 
     def _take_frame(self, frame: bytes) -> None:
-        """A frame read from the host enters the switch now (``_counted_inbound``, written out)."""
-        counters = self.counters
+        """A frame read from the host enters the switch now."""
         if len(frame) > self.max_frame:
-            counters.drop("oversize from host")
+            self.counters.drop("oversize from host")
             return
-        transform = self.transform_inbound
-        if transform is not None:
-            frame = transform(frame)
-        counters.from_host_frames += 1
-        counters.from_host_bytes += len(frame)
-        self._arrive(frame)
+        self._arrive(self._counted_inbound(frame))
 
     # ------------------------------------------------- the two shapes of host I/O
     _conn: socket.socket | None = None

@@ -370,19 +370,12 @@ class SlirpBackend(HostBackend):
     # The callbacks below run for every frame or every round: they guard themselves as
     # ``_guarded`` would (nothing raises into C; a Ctrl-C is kept for after slirp returns).
     def _cb_send_packet(self, buf: Any, length: int, _opaque: int) -> int:
-        """slirp sends a frame: it enters the switch now (``_counted_inbound``, written out)."""
-        counters = self.counters
+        """slirp sends a frame: it enters the switch now."""
         try:
-            frame = buf[:length]
-            transform = self.transform_inbound
-            if transform is not None:
-                frame = transform(frame)
-            counters.from_host_frames += 1
-            counters.from_host_bytes += len(frame)
-            self._arrive(frame)
+            self._arrive(self._counted_inbound(buf[:length]))
         except Exception:  # noqa: BLE001 - never raise into C
             log.debug("slirp send_packet", exc_info=True)
-            counters.drop("error")
+            self.counters.drop("error")
         except BaseException as e:  # noqa: BLE001 - re-raised after slirp returns
             self._callback_failed(e, self._cb_send_packet)
         return length

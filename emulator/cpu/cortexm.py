@@ -565,18 +565,7 @@ class CortexM3:
         self._entered(n, vector)
 
     def _entered(self, n: int, vector: int) -> None:
-        exc = self.exc
-        state = exc.__dict__  # exc.activate(n), inline (one frame fewer per entry)
-        state["pending"] &= ~(1 << n)
-        state["active"] |= 1 << n
-        state["changed"] = True
-        state["preempt"] = None
-        if state["icsr_image"]:
-            state["icsr_image"] = False
-            exc.drop_icsr_image()
-        if state["return_plan"]:
-            state["return_plan"] = False
-            exc.drop_return_plan()
+        self.exc.activate(n)
         self._vectors[(self.sys.vtor, n)] = vector
         if self.mputlb.active and n <= HARDFAULT:
             self.mputlb.on_negative_priority()
@@ -1076,7 +1065,6 @@ class CortexM3:
         p = self._returns_state
         if p.ret_count:
             exc = self.exc
-            state = exc.__dict__
             # The exceptions returned from (n) and entered (n | LOG_ENTRY) natively, in order.
             count, p.ret_count = p.ret_count, 0
             for n in p.ret_log[:count]:
@@ -1090,18 +1078,7 @@ class CortexM3:
                     self._entered(n & 0xFFFF, p.cand_vector)
                 else:
                     self.planned_returns += 1
-                    # exc.deactivate(n), inline (one frame fewer per planned return)
-                    state["active"] &= ~(1 << n)
-                    if n >= IRQ0 and state["irq_level"] >> (n - IRQ0) & 1:
-                        state["pending"] |= 1 << n  # the line is still asserted: pend again
-                    state["changed"] = True
-                    state["preempt"] = None
-                    if state["icsr_image"]:
-                        state["icsr_image"] = False
-                        exc.drop_icsr_image()
-                    if state["return_plan"]:
-                        state["return_plan"] = False
-                        exc.drop_return_plan()
+                    exc.deactivate(n)
             if (not exc.active and not exc.pending & exc.enabled and not exc.return_plan
                     and not self._entry_armed):
                 # Back in thread mode with nothing pending: plan_native would only find this

@@ -298,7 +298,6 @@ class ExceptionState:
                 state["on_change"]()
 
     def activate(self, n: int) -> None:
-        # CortexM3._entered makes the same changes inline (keep the two alike).
         state = self.__dict__
         state["pending"] &= ~(1 << n)
         state["active"] |= 1 << n
@@ -312,7 +311,6 @@ class ExceptionState:
             self.drop_return_plan()
 
     def deactivate(self, n: int) -> None:
-        # CortexM3.native_sync makes the same changes inline (keep the two alike).
         state = self.__dict__
         state["active"] &= ~(1 << n)
         if n >= IRQ0 and state["irq_level"] >> (n - IRQ0) & 1:
