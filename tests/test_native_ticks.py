@@ -29,18 +29,8 @@ def _run(elf, seconds: float, native: bool, polls: int = 0) -> tuple[Machine, by
     m.load(load_image(elf))
     if not native:
         m._tick_plan = lambda *_args: None
-    taken = 0
-    run = m.cpu.run  # the run loop's slices
-
-    def counting(budget, ticks=None):
-        nonlocal taken
-        ran = run(budget, ticks)
-        taken += m.cpu.slice_ticks if ticks is not None else 0
-        return ran
-
-    m.cpu.run = counting
     m.run(m.clock.cycles(seconds))
-    return m, bytes(out), taken
+    return m, bytes(out), m.cpu.native_ticks
 
 
 def _state(m: Machine) -> tuple:

@@ -197,6 +197,7 @@ class CortexM3:
         self._returns_state = self._excpath._p
         self.planned_returns = 0  # returns native code made from handlers Python entered
         self.watched_entries = 0  # exceptions native code entered when the watched masks changed
+        self.native_ticks = 0  # SysTick ticks slices took natively
         # May native code enter exception n at vector v when the watched masks change (the
         # machine's say: nobody observes entries, the handler is known, nothing watches the
         # slice boundary it skips)? None: never.
@@ -1173,6 +1174,7 @@ class CortexM3:
             self.native_base.value = NO_SLICE
         if err == UC_ERR_OK and uc._hook_exception is not None:
             self.slice_idle, self.slice_ticks = bc.state.idle, bc.state.ticks
+            self.native_ticks += bc.state.ticks
             raise uc._hook_exception
         if mputlb.resume_pc is not None:  # a denied access to a split page: resume at it
             self.rw(A.UC_ARM_REG_PC, mputlb.resume_pc | 1)
@@ -1180,6 +1182,7 @@ class CortexM3:
             bc.report()
         pc, primask, faultmask, basepri, ran, before, idle, ticks_taken, budget_spent = bc.out[:]
         self.slice_idle, self.slice_ticks = idle, ticks_taken
+        self.native_ticks += ticks_taken
         exc.known_masks = (primask, faultmask, basepri)
         self.slice_pc = pc
         if err != UC_ERR_OK:
