@@ -51,8 +51,6 @@ SCS_BASE = 0xE000E000
 DWT_BASE = 0xE0001000
 MAX_SLICE = 250_000
 SYSTICK_REGS, SYSTICK_REGS_END = 0x010, 0x020  # SCS offsets of SYST_CSR..SYST_CALIB
-SYST_CSR, SYST_RVR, SYST_CVR = 0x010, 0x014, 0x018
-ICSR_OFFSET = 0xD04  # SCS offset of the SCB's ICSR
 
 
 @dataclass
@@ -151,7 +149,7 @@ class Machine:
             self._ram.append(_Ram(region, buf, addr))
 
     def _map_devices(self) -> None:
-        self._attach(SCS_BASE, self.scs, self._scs_write, self._scs_word_writes(), self._scs_word_reads())
+        self._attach(SCS_BASE, self.scs, self._scs_write, self.scs.word_writes(), self.scs.word_reads())
         self._attach(DWT_BASE, self.dwt)
         gates: dict[int, list[tuple[Device, str]]] = {}
         unknown = set(self.overrides) - {spec.name for spec in self.platform.devices}
@@ -243,26 +241,11 @@ class Machine:
 
     def _scs_write(self, offset: int, size: int, value: int) -> None:
         """The SCS window's writes the CPU's write trampoline (``map_mmio``) does not send straight
-        to SysTick (``_scs_word_writes``); it has synced the native side (``native_sync``) and
+        to SysTick (``SystemControlSpace.word_writes``); it has synced the native side (``native_sync``) and
         ended native ticks (NVIC, SCB or SysTick may change: Python takes the next tick) before."""
         self.scs.write(offset, size, value)
         if not SYSTICK_REGS <= offset < SYSTICK_REGS_END:
             self.exc.changed = True  # the SCB too (SCR, CCR, VTOR, MPU): the CPU plans anew
-
-    def _scs_word_reads(self) -> dict[int, Callable[[], int]]:
-        """The SCS's 4-byte reads C leaves to Python that the trampoline makes straight to their
-        register (as ``scs.read`` dispatches them; none while the SCS traces)."""
-        if self.scs.trace:
-            return {}
-        return {SYST_CSR: self.scs.systick.read_csr, ICSR_OFFSET: self.scs._read_icsr}
-
-    def _scs_word_writes(self) -> dict[int, Callable[[int], None]]:
-        """The SCS's 4-byte writes the trampoline makes straight to SysTick (as ``scs.write``
-        dispatches them; none while the SCS traces, tracing decided when it is mapped)."""
-        if self.scs.trace:
-            return {}
-        systick = self.scs.systick
-        return {SYST_CSR: systick.write_csr, SYST_RVR: systick.write_reload, SYST_CVR: systick.write_current}
 
     def _attach(self, base: int, dev: Device, write: Callable[[int, int, int], None] | None = None,
                 word_writes: dict[int, Callable[[int], None]] | None = None,

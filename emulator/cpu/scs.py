@@ -153,6 +153,13 @@ class SystemControlSpace(Device):
         # Per NVIC bank, the bits of the IRQs that exist (below num_irq).
         n = self.exc.num_irq
         self.bank_mask = [((1 << max(0, min(32, n - 32 * b))) - 1) for b in range(NVIC_BANKS)]
+        # The hot 4-byte accesses C leaves to Python, straight to their register (as the table
+        # dispatches them): SYST_CSR (between slices, or a COUNTFLAG kept in CSR), ICSR (its image
+        # dropped); SysTick's writes.
+        systick = self.systick
+        self._word_reads: dict[int, Callable[[], int]] = {0x010: systick.read_csr, 0xD04: self._read_icsr}
+        self._word_writes: dict[int, Callable[[int], None]] = {
+            0x010: systick.write_csr, 0x014: systick.write_reload, 0x018: systick.write_current}
 
     def reset(self) -> None:
         super().reset()
@@ -355,28 +362,26 @@ class SystemControlSpace(Device):
         self.native_reads.off = self.trace
         return self.native_reads
 
+    def word_reads(self) -> dict[int, Callable[[], int]]:
+        """4-byte reads the CPU's read trampoline may make straight to their register, past
+        ``read`` (none while tracing; decided when the SCS is mapped)."""
+        return {} if self.trace else self._word_reads
+
+    def word_writes(self) -> dict[int, Callable[[int], None]]:
+        """4-byte writes the CPU's write trampoline may make straight to SysTick, past ``write``."""
+        return {} if self.trace else self._word_writes
+
     def read(self, offset: int, size: int) -> int:
-        if size == 4 and not self.trace:  # the hot ones, when C leaves them (as the table dispatches them)
-            if offset == 0x010:  # SYST_CSR: between slices, or a COUNTFLAG kept in CSR
-                return self.systick.read_csr()
-            if offset == 0xD04:  # ICSR: its image dropped
-                return self._read_icsr()
+        if size == 4 and not self.trace and (direct := self._word_reads.get(offset)) is not None:
+            return direct()
         if MPU_FIRST <= offset <= MPU_LAST:
             return (self.cpu.mpu.read(offset) >> (8 * (offset & 3))) & ((1 << (8 * size)) - 1)
         return super().read(offset, size)
 
     def write(self, offset: int, size: int, value: int) -> None:
-        if offset < 0x20 and size == 4 and not self.trace:  # SysTick's, as the table dispatches them
-            systick = self.systick
-            if offset == 0x010:
-                systick.write_csr(value)
-                return
-            if offset == 0x014:
-                systick.write_reload(value)
-                return
-            if offset == 0x018:
-                systick.write_current(value)
-                return
+        if size == 4 and not self.trace and (direct := self._word_writes.get(offset)) is not None:
+            direct(value)
+            return
         if MPU_FIRST <= offset <= MPU_LAST:
             if size != 4:
                 self.guest_error(f"{size}-byte write to MPU register 0x{offset:03X} ignored")
