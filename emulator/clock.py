@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Callable
+from heapq import heappop, heappush
 from itertools import count
 from operator import itemgetter
 
@@ -116,34 +117,20 @@ class Clock:
         """The earliest event's time (None: nothing scheduled); ``besides``: leaving that one out."""
         heap = self._heap
         while heap and heap[0].cancelled:
-            heapq.heappop(heap)
+            heappop(heap)
         if not heap:
             return None
         first = heap[0]
         if first is not besides:
             return first.when
-        # ``besides`` is on top: the next is its smaller child when both children are live.
-        n = len(heap)
-        if n < 2:
-            return None
-        left = heap[1]
-        if n == 2:
-            if not left.cancelled:
-                return left.when
-        else:
-            right = heap[2]
-            if not left.cancelled and not right.cancelled:
-                return left.when if left.when <= right.when else right.when
-        # Best first down the heap: the first live timer that is not ``besides``, without a full scan.
-        frontier = [(first, 0)]
-        while frontier:
-            timer, i = heapq.heappop(frontier)
-            if timer is not besides and not timer.cancelled:
-                return timer.when
-            for child in (2 * i + 1, 2 * i + 2):
-                if child < len(heap):
-                    heapq.heappush(frontier, (heap[child], child))
-        return None
+        # ``besides`` is on top: off the heap while the cancelled timers that surface are dropped
+        # and the next one is read, then back (the firing order is (when, seq) either way).
+        heappop(heap)
+        while heap and heap[0].cancelled:
+            heappop(heap)
+        when = heap[0].when if heap else None
+        heappush(heap, first)
+        return when
 
     def advance(self, cycles: int) -> None:
         """Move time forward; the caller then fires what is due."""

@@ -53,14 +53,17 @@ MAX_SLICE = 250_000
 SYSTICK_REGS, SYSTICK_REGS_END = 0x010, 0x020  # SCS offsets of SYST_CSR..SYST_CALIB
 
 
-@dataclass
+@dataclass(frozen=True)
 class StopReason:
-    """Why ``Machine.run`` returned."""
+    """Why ``Machine.run`` returned (immutable: the common ones are shared, as ``TIME_UP``)."""
 
     kind: str  # "time", "exit", "fault", "lockup", "idle", "halt", "breakpoint", "condition"
     exit_code: int | None = None
     report: FaultReport | None = None
     message: str = ""
+
+
+TIME_UP = StopReason("time")  # the requested time ran out: every run that ends so returns it
 
 
 @dataclass
@@ -534,7 +537,7 @@ class Machine:
                     faults.spin_pc = -1
                 now = clock.base  # between slices: no progress to add
                 if end is not None and now >= end:
-                    return StopReason("time")
+                    return TIME_UP
                 if not heap:
                     deadline = None
                 elif heap[0].cancelled:

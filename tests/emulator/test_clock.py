@@ -84,9 +84,17 @@ def test_next_deadline_besides_one_timer_matches_a_scan(clock):
         for t in timers:
             if rng.random() < 0.4:
                 t.cancel()
+        pending = c.pending()
         for besides in [None, *timers]:
-            live = [t.when for t in c.pending() if t is not besides]
+            live = [t.when for t in pending if t is not besides]
             assert c.next_deadline(besides=besides) == (min(live) if live else None)
+            assert c.pending() == pending  # asking leaves every live timer scheduled
+        fired = []
+        for t in pending:
+            t.callback = lambda t=t, fired=fired: fired.append(t)
+        c.advance(50)
+        c.fire_due()
+        assert fired == pending  # in (when, seq) order, as scheduled
 
 
 def test_an_event_fires_once(clock):
