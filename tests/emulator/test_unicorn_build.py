@@ -4,11 +4,12 @@ Released Unicorn 2.1.4 sends every store to RAM through its slow path, calls
 a helper at the start of every block to ask whether to leave and calls a block
 hook at every block (``scripts/build_unicorn`` says why they cost); the rebuilt
 library keeps the store check only on pages mapped executable, checks for an
-exit inline and keeps vboard's instruction budget in the translated blocks
-(``test_block_budget.py`` checks that it counts what a hook at every block did).
+exit inline, keeps vboard's instruction budget in the translated blocks
+(``test_block_budget.py`` checks that it counts what a hook at every block did)
+and checks for an exit after a guest load or store only on the slow path.
 These tests fail when setup fell back to another library, and check that code
-RAM still sees its own rewrites and that a hook's stop still leaves before the
-block it was called for.
+RAM still sees its own rewrites, that a hook's stop still leaves before the
+block it was called for, and that a device's stop still leaves at its access.
 """
 
 from __future__ import annotations
@@ -33,7 +34,8 @@ def test_loaded_library_is_the_rebuilt_one():
     digest = hashlib.sha256(loaded.read_bytes()).hexdigest()
     assert digest == marker["sha256"], f"{loaded} is not the library scripts/build_unicorn built"
     assert digest != marker["stock_sha256"]
-    assert marker.get("changes") == ["fast-ram-stores", "inline-exit-check", "budget-in-blocks"], \
+    assert marker.get("changes") == ["fast-ram-stores", "inline-exit-check", "budget-in-blocks",
+                                     "exit-check-on-slow-path"], \
         f"{loaded} was built without every change of scripts/build_unicorn (run scripts/setup)"
 
 
@@ -104,3 +106,50 @@ loop:
     uc.emu_start(entry | 1, 0xFFFFFF00, 0, 0)
     assert len(calls) == 5 and uc.reg_read(A.UC_ARM_REG_R0) == 4, "four blocks ran, the fifth did not"
     assert uc.reg_read(A.UC_ARM_REG_PC) == calls[-1]
+
+
+def test_a_device_s_stop_leaves_at_its_access():
+    """An MMIO callback that stops ends the run at the access: the loading or storing instruction
+    is abandoned (it runs again at the next start) and nothing after it in the block runs."""
+    code = program("""
+reset:
+    movs r0, #0
+    ldr r1, =0x40000000
+    movs r2, #7
+access_load:
+    ldr r3, [r1]
+    adds r0, #1
+access_store:
+    str r2, [r1, #4]
+    adds r0, #1
+    adds r0, #1
+    wfi
+    .ltorg
+""", {})
+    uc = _engine()
+    for seg in code.image().segments:
+        uc.mem_write(seg.address, seg.data)
+    accesses = []
+
+    def read(engine: Uc, offset: int, _size: int, _data: object) -> int:
+        accesses.append(("read", offset))
+        if len(accesses) == 1:
+            engine.emu_stop()
+        return 0x55
+
+    def write(engine: Uc, offset: int, _size: int, value: int, _data: object) -> None:
+        accesses.append(("write", offset, value))
+        if len(accesses) == 3:
+            engine.emu_stop()
+
+    uc.mmio_map(0x40000000, 0x1000, read, None, write, None)
+    entry = int.from_bytes(bytes(uc.mem_read(4, 4)), "little")
+    uc.emu_start(entry | 1, 0xFFFFFF00, 0, 0)
+    assert uc.reg_read(A.UC_ARM_REG_PC) == code["access_load"]
+    assert accesses == [("read", 0)] and uc.reg_read(A.UC_ARM_REG_R0) == 0, "ran past the stopping load"
+    assert uc.reg_read(A.UC_ARM_REG_R3) != 0x55
+    uc.emu_start(code["access_load"] | 1, 0xFFFFFF00, 0, 0)   # the load again, on to the store: stops
+    assert accesses == [("read", 0), ("read", 0), ("write", 4, 7)]
+    assert uc.reg_read(A.UC_ARM_REG_R3) == 0x55 and uc.reg_read(A.UC_ARM_REG_R0) == 1, \
+        "ran past the stopping store"
+    assert uc.reg_read(A.UC_ARM_REG_PC) == code["access_store"]
