@@ -614,14 +614,12 @@ class Machine:
         the slice's end, at most ``MAX_SLICE`` cycles."""
         systick = self.scs.systick
         timer = systick.timer
-        if (timer is None or timer.when != deadline or until is not None or self._stepping
-                or self.pacer is not None or self.host_polls
-                or self.exception_observers or not systick.csr & TICKINT
-                or not systick.reload or not self.cpu.native_ticks_allowed()):
+        if timer is None or timer.when != deadline or not systick.csr & TICKINT or not systick.reload:
             return None
-        vector = self._systick_vector
-        if not vector & 1:
-            return None  # the first tick goes through Python, which checks the handler
+        vector = self._systick_vector  # odd once Python took the first tick and checked the handler
+        if (not vector & 1 or until is not None or self._stepping or self.pacer is not None or self.host_polls
+                or self.exception_observers or not self.cpu.native_ticks_allowed()):
+            return None
         period = (systick.reload + 1) * systick.cycles_per_tick()
         return deadline - now, period, vector, self.clock.next_deadline(besides=timer)
 

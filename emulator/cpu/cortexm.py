@@ -135,6 +135,7 @@ _MASK_REGS = (A.UC_ARM_REG_PRIMASK, A.UC_ARM_REG_FAULTMASK, A.UC_ARM_REG_BASEPRI
 _IPSR_CONTROL = (A.UC_ARM_REG_IPSR, A.UC_ARM_REG_CONTROL)
 _MPU_FRAME_REGS = (A.UC_ARM_REG_IPSR, A.UC_ARM_REG_CONTROL, A.UC_ARM_REG_SP, A.UC_ARM_REG_PSP)
 _NEGATIVE_PRIORITY = (1 << NMI) | (1 << HARDFAULT)
+_SYSTICK_BIT = 1 << SYSTICK
 _PLANNABLE = -(1 << SVCALL)  # exceptions whose return native code may make: SVCall and up
 _NO_MASKS_MATCH = (0xFFFFFFFF, 0xFFFFFFFF, 0xFFFFFFFF)  # a mask watch that fires at the next block
 _MASK_SET = frozenset(_MASK_REGS)
@@ -230,6 +231,7 @@ class CortexM3:
         # NVIC clears the return plan at every change while one is set.
         self._drop_return_plan = exceptions.drop_return_plan = self._returns.return_plan_clearer()
         self._plan_at = self._excpath.plan_address
+        self._plan_words = (ctypes.c_uint32 * excpath.RET_PLAN_WORDS).from_address(self._plan_at)
         self._entry_params: tuple[int | bool, ...] = ()  # what the entry plan was last set to
         # State of the current slice.
         self.running = False
@@ -950,9 +952,9 @@ class CortexM3:
         native side checks the mode, stack and masks at each tick and leaves the tick to
         Python otherwise."""
         exc = self.exc
-        return (exc.active in (0, 1 << SYSTICK) and not exc.pending & exc.enabled
-                and not self.mputlb.active
-                and not self.sys.sleeponexit and self.trace_exceptions is None
+        if exc.pending & exc.enabled or exc.active & ~_SYSTICK_BIT or self.mputlb.active:
+            return False
+        return (not self.sys.scr & SCR_SLEEPONEXIT and self.trace_exceptions is None
                 and self.on_exception_return is None and not self._div_hooks)
 
     def plan_native(self) -> None:
@@ -1025,9 +1027,12 @@ class CortexM3:
                 or self.mputlb.check_frames or self.sys.scr & SCR_SLEEPONEXIT):
             return
         plan &= ~((exc.irq_level << IRQ0) & exc.enabled)
-        if plan:  # the return plan, on excpath's state
+        if plan:  # the return plan, on excpath's state, where it is all 0 (return_plan was clear)
             self._returns_state.ret_stkalign = self.sys.ccr >> CCR_STKALIGN_BIT & 1
-            ctypes.memmove(self._plan_at, plan.to_bytes(excpath.PLAN_BYTES, "little"), excpath.PLAN_BYTES)
+            if plan <= 0xFFFFFFFF:  # exceptions below 32: its first word only
+                self._plan_words[0] = plan
+            else:
+                ctypes.memmove(self._plan_at, plan.to_bytes(excpath.PLAN_BYTES, "little"), excpath.PLAN_BYTES)
             exc.return_plan = True
 
     def native_drops_icsr(self, address: int) -> None:

@@ -1,6 +1,7 @@
 """``Machine``'s run loop as it was before each step's call was made only when the step has work
 (every turn: ``fire_due``, ``next_deadline``, the masked-spin check with its PC and time read, the
-wake-up question for a sleeping CPU, ``_tick_plan``, the pacer through ``clock.now``).
+wake-up question for a sleeping CPU, ``_tick_plan`` with each of its conditions in turn, the pacer
+through ``clock.now``).
 ``tests/emulator/test_run_loop_twin.py`` runs the same programs through it and through
 ``Machine._run`` and compares everything observable."""
 
@@ -11,7 +12,9 @@ from collections.abc import Callable
 from emulator.board.faultreport import build_report
 from emulator.board.faultwatch import FAULT_ACTIVE
 from emulator.board.machine import MAX_SLICE, Machine, StopReason
-from emulator.cpu.cortexm import Lockup
+from emulator.cpu.cortexm import CortexM3, Lockup
+from emulator.cpu.nvic import SYSTICK
+from emulator.cpu.systick import TICKINT
 
 
 def reference_run(self: Machine, cycles: int | None, until: Callable[[], bool] | None) -> StopReason:
@@ -93,7 +96,7 @@ def reference_run(self: Machine, cycles: int | None, until: Callable[[], bool] |
             budget = MAX_SLICE
             ticks = None
             if deadline is not None:
-                ticks = self._tick_plan(now, deadline, until)
+                ticks = reference_tick_plan(self, now, deadline, until)
                 if ticks is not None:  # the slice may run through SysTick ticks
                     deadline = ticks[3]
                 if deadline is not None and deadline - now < budget:
@@ -132,6 +135,31 @@ def reference_slice(self: Machine, budget: int,
             timer.cancel()
             systick.timer = clock.call_at(start + ticks[0] + cpu.slice_ticks * ticks[1],
                                           systick.expire, "systick")
+
+
+def reference_tick_plan(self: Machine, now: int, deadline: int, until: Callable[[], bool] | None
+                        ) -> tuple[int, int, int, int | None] | None:
+    """``Machine._tick_plan`` as it was: one condition after the other, ``native_ticks_allowed`` as it was."""
+    systick = self.scs.systick
+    timer = systick.timer
+    if (timer is None or timer.when != deadline or until is not None or self._stepping
+            or self.pacer is not None or self.host_polls
+            or self.exception_observers or not systick.csr & TICKINT
+            or not systick.reload or not reference_native_ticks_allowed(self.cpu)):
+        return None
+    vector = self._systick_vector
+    if not vector & 1:
+        return None  # the first tick goes through Python, which checks the handler
+    period = (systick.reload + 1) * systick.cycles_per_tick()
+    return deadline - now, period, vector, self.clock.next_deadline(besides=timer)
+
+
+def reference_native_ticks_allowed(cpu: CortexM3) -> bool:
+    exc = cpu.exc
+    return (exc.active in (0, 1 << SYSTICK) and not exc.pending & exc.enabled
+            and not cpu.mputlb.active
+            and not cpu.sys.sleeponexit and cpu.trace_exceptions is None
+            and cpu.on_exception_return is None and not cpu._div_hooks)
 
 
 def reference_wakeup(self: Machine) -> bool:

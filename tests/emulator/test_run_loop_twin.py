@@ -2,7 +2,8 @@
 on top of the heap, a PC the masked-spin check has not seen, an enabled pending exception for a
 sleeping CPU, a SysTick plan that can apply). The same programs through it and through the loop as
 it was before (``run_loop_reference``, every call every turn) give the same transcripts, frames
-sent and their times, final virtual time, instruction count, stop reason and masked-spin state."""
+sent and their times, final virtual time, instruction count, stop reason and masked-spin state, and
+the SysTick ticks, returns and entries native code took."""
 
 from __future__ import annotations
 
@@ -20,9 +21,11 @@ MS = 25_000  # cycles of the 25 MHz board
 
 
 def _observed(m: Machine, stop, out: bytearray, sent: list) -> tuple:
-    f = m.faults
+    f, cpu = m.faults, m.cpu
     return (stop.kind, stop.exit_code, stop.message, bytes(out), list(sent), m.clock.now, m.instructions,
-            f.spin_pc, f.spin_loop, m.cpu.sleeping)
+            f.spin_pc, f.spin_loop, cpu.sleeping,
+            # what native code did (a plan taken or declined differently shows here first)
+            cpu.native_ticks, cpu.planned_returns, cpu.watched_entries)
 
 
 def _firmware_run(elf: Path, reference: bool, host_poll: bool, chunk_ms: float | None,
