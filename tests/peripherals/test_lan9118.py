@@ -1160,7 +1160,7 @@ def test_restore_drops_what_the_native_port_took_and_grants_anew(eth: Lan9118) -
 
 
 def test_the_int_sts_acknowledge_shortcut_is_device_write(clock: Clock) -> None:
-    """A full-word INT_STS write takes Lan9118._int_sts_ack, not the table's Device.write: same
+    """A full-word INT_STS write takes Lan9118.write's shortcut, not the table's Device.write: same
     stored values, IRQ line and GPT re-arm, on random states and values."""
     reg = Lan9118.REGS["INT_STS"]
     assert reg.store_mask == 0 and reg.w1s_mask == 0 and reg.after_write is not None
