@@ -1,6 +1,7 @@
 """The switch's flattened forwarding path against the step-by-step reference it replaced
-(``switch_reference.py``): the same random traffic, with every link model, taps, board and host
-ports on one clock or on clocks of their own, gives the same deliveries at the same cycles, the same
+(``switch_reference.py``): the same random traffic, with every link model (and links that do
+nothing to a frame, ``Switch._egress``'s own path), taps, board and host ports on one clock or on
+clocks of their own (in step or one ahead), gives the same deliveries at the same cycles, the same
 captures, counters, drops, FDB, random state and pending events."""
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ MACS = [bytes([2, 0, 0, 0, 0, i]) for i in range(6)] + [b"\xff" * 6, bytes([1, 0
 
 
 def _link(r: random.Random) -> LinkModel:
+    if r.random() < 0.4:  # a link that does nothing to a frame (Switch._egress's own path)
+        return LinkModel(rate_bps=r.choice([0, 0, 10_000_000]))
     return LinkModel(loss=r.choice([0, 0, 0.2]), delay_ns=r.choice([0, 0, 3000]),
                      rate_bps=r.choice([0, 0, 10_000_000]), duplicate=r.choice([0, 0, 0.3]),
                      reorder=r.choice([0, 0, 0.3]), reorder_delay_ns=r.choice([1000, 50_000]))
@@ -62,6 +65,10 @@ def _traffic(switch: Any, seed: int) -> tuple[Any, ...]:
         elif a < 0.63:
             p = r.choice(switch.ports)
             p.set_link(not p.link.up)
+        elif a < 0.68:  # one clock runs ahead of the others (boards in quanta of their own)
+            ck = r.choice(distinct)
+            ck.advance(r.choice([1, 100, 10_000]) * (40 if ck.hz == 1_000_000_000 else 1))
+            ck.fire_due()
         else:
             dt = r.choice([1, 10, 100, 1000, 10_000])
             for ck in distinct:
