@@ -158,24 +158,33 @@ class ExceptionState:
         priority = self.priority
         group_mask = ~((2 << state["prigroup"]) - 1) & 0xFF  # group_priority, inline
         act = state["active"]
-        best = THREAD_PRIORITY
-        while act:
-            low = act & -act
-            p = priority[low.bit_length() - 1]
-            if p >= 0:
-                p &= group_mask
-            if p < best:
-                best = p
-            act ^= low
+        if not act & (act - 1):  # none or one active (the common cases: no loop)
+            best = priority[act.bit_length() - 1] if act else THREAD_PRIORITY
+            if act and best >= 0:
+                best &= group_mask
+        else:
+            best = THREAD_PRIORITY
+            while act:
+                low = act & -act
+                p = priority[low.bit_length() - 1]
+                if p >= 0:
+                    p &= group_mask
+                if p < best:
+                    best = p
+                act ^= low
         cand = state["pending"] & state["enabled"]
-        best_n, best_p = 0, 1 << 30
-        while cand:
-            low = cand & -cand
-            n = low.bit_length() - 1
-            p = priority[n]
-            if p < best_p:  # ties: the lower exception number wins (scan is ascending)
-                best_n, best_p = n, p
-            cand ^= low
+        if not cand & (cand - 1):  # none or one candidate
+            best_n = cand.bit_length() - 1 if cand else 0
+            best_p = priority[best_n]
+        else:
+            best_n, best_p = 0, 1 << 30
+            while cand:
+                low = cand & -cand
+                n = low.bit_length() - 1
+                p = priority[n]
+                if p < best_p:  # ties: the lower exception number wins (scan is ascending)
+                    best_n, best_p = n, p
+                cand ^= low
         if not best_n:
             best_p = THREAD_PRIORITY
         elif best_p >= 0:
