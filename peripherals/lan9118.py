@@ -678,12 +678,11 @@ class Lan9118(Device):
         cfg = r[self._i_cfg]
         pending = bool(r[self._i_sts] & r[self._i_en])
         if pending != bool(cfg & IRQ_INT):  # IRQ_CFG.IRQ_INT is stored: its reads are native
-            cfg ^= IRQ_INT
-            r[self._i_cfg] = cfg
-        asserted = pending and bool(cfg & IRQ_EN)
+            r[self._i_cfg] = cfg = cfg ^ IRQ_INT
         if self._active_level:  # irq_function() for the default wiring, in short
-            if asserted != self._line.level:
-                self._line.set(asserted)
+            line = self._line
+            if (pending and bool(cfg & IRQ_EN)) != line.level:
+                line.set(not line.level)
         else:
             self._line.set(self.irq_function())
 
