@@ -6,10 +6,12 @@ hook at every block (``scripts/build_unicorn`` says why they cost); the rebuilt
 library keeps the store check only on pages mapped executable, checks for an
 exit inline, keeps vboard's instruction budget in the translated blocks
 (``test_block_budget.py`` checks that it counts what a hook at every block did)
-and checks for an exit after a guest load or store only on the slow path.
-These tests fail when setup fell back to another library, and check that code
-RAM still sees its own rewrites, that a hook's stop still leaves before the
-block it was called for, and that a device's stop still leaves at its access.
+checks for an exit after a guest load or store only on the slow path, and
+takes a device page's mapping from its TLB entry. These tests fail when setup
+fell back to another library, and check that code RAM still sees its own
+rewrites, that a hook's stop still leaves before the block it was called for,
+that a device's stop still leaves at its access, and that a device page
+unmapped or mapped again after its first access is seen as it now is.
 """
 
 from __future__ import annotations
@@ -18,8 +20,20 @@ import hashlib
 import json
 from pathlib import Path
 
+import pytest
 from asm import program
-from unicorn import UC_ARCH_ARM, UC_HOOK_BLOCK, UC_MODE_THUMB, UC_PROT_ALL, UC_PROT_READ, UC_PROT_WRITE, Uc
+from unicorn import (
+    UC_ARCH_ARM,
+    UC_ERR_READ_UNMAPPED,
+    UC_HOOK_BLOCK,
+    UC_HOOK_MEM_READ_UNMAPPED,
+    UC_MODE_THUMB,
+    UC_PROT_ALL,
+    UC_PROT_READ,
+    UC_PROT_WRITE,
+    Uc,
+    UcError,
+)
 from unicorn import arm_const as A
 from unicorn.unicorn_py3.unicorn import uclib
 
@@ -35,7 +49,7 @@ def test_loaded_library_is_the_rebuilt_one():
     assert digest == marker["sha256"], f"{loaded} is not the library scripts/build_unicorn built"
     assert digest != marker["stock_sha256"]
     assert marker.get("changes") == ["fast-ram-stores", "inline-exit-check", "budget-in-blocks",
-                                     "exit-check-on-slow-path"], \
+                                     "exit-check-on-slow-path", "mmio-mapping-from-tlb"], \
         f"{loaded} was built without every change of scripts/build_unicorn (run scripts/setup)"
 
 
@@ -153,3 +167,36 @@ access_store:
     assert uc.reg_read(A.UC_ARM_REG_R3) == 0x55 and uc.reg_read(A.UC_ARM_REG_R0) == 1, \
         "ran past the stopping store"
     assert uc.reg_read(A.UC_ARM_REG_PC) == code["access_store"]
+
+
+def test_a_device_page_is_seen_as_it_is_now_mapped():
+    """The same load, run three times: from a device, after the device is unmapped (an unmapped
+    read, however warm the TLB was), and from a second device mapped at the same address."""
+    code = program("""
+reset:
+    ldr r1, =0x40000000
+    ldr r0, [r1, #8]
+    wfi
+    .ltorg
+""", {})
+    uc = _engine()
+    for seg in code.image().segments:
+        uc.mem_write(seg.address, seg.data)
+    entry = int.from_bytes(bytes(uc.mem_read(4, 4)), "little")
+    unmapped = []
+    uc.hook_add(UC_HOOK_MEM_READ_UNMAPPED, lambda *args: unmapped.append(args[2]) and False)
+
+    def device(value: int):
+        return lambda _uc, offset, _size, _data: value + offset
+
+    uc.mmio_map(0x40000000, 0x1000, device(0x100), None, lambda *_: None, None)
+    uc.emu_start(entry | 1, 0xFFFFFF00, 0, 3)
+    assert uc.reg_read(A.UC_ARM_REG_R0) == 0x108 and not unmapped
+    uc.mem_unmap(0x40000000, 0x1000)
+    uc.reg_write(A.UC_ARM_REG_R0, 0)
+    with pytest.raises(UcError) as error:
+        uc.emu_start(entry | 1, 0xFFFFFF00, 0, 3)
+    assert error.value.errno == UC_ERR_READ_UNMAPPED and unmapped == [0x40000008]
+    uc.mmio_map(0x40000000, 0x1000, device(0x200), None, lambda *_: None, None)
+    uc.emu_start(entry | 1, 0xFFFFFF00, 0, 3)
+    assert uc.reg_read(A.UC_ARM_REG_R0) == 0x208
