@@ -299,3 +299,46 @@ def test_rounds_keep_their_poller_while_slirp_asks_for_the_same_descriptors(rig)
         assert backend._poller is second and len(watched) == 1
     finally:
         backend.stop()
+
+
+def _exchange(server: socket.socket, through_hook: bool) -> tuple[list[tuple[int, bytes]], dict, int]:  # type: ignore[type-arg]
+    """An ARP, a UDP datagram ``server`` echoes and a DHCP discover from the board, on a fresh rig:
+    what the board got (with times), the counters and the poll rounds. ``through_hook``: an outbound
+    hook that passes every frame on, so each takes ``HostBackend.deliver``'s own path."""
+    from bridge.net.packets import build_udp4
+
+    machine = FakeMachine(polled=True)
+    switch = Switch(seed=0)
+    board = RawBoard(machine, switch)
+    backend = SlirpBackend(machine, switch, HostInput())
+    if through_hook:
+        backend.outbound_hooks.append(lambda _frame: False)
+    backend.start()
+    slirp_mac = bytes.fromhex("525400123502")
+    try:
+        board.send(build_arp(1, BOARD_MAC, BOARD_IP, b"\0" * 6, HOST_IP))
+        board.send(build_udp4(slirp_mac, BOARD_MAC, BOARD_IP, HOST_IP, 40000, server.getsockname()[1],
+                              b"ping" * 100))
+        data, peer = server.recvfrom(2048)
+        server.sendto(data[::-1], peer)
+        board.run_until(lambda f: f[12:14] == b"\x08\x00" and f[23] == 17 and b"gnip" in f)
+        machine.step(2500)
+        board.send(dhcp_discover())
+        board.run_until(lambda f: parse_dhcp(f) is not None)
+        for _ in range(4):
+            machine.step(2500)
+    finally:
+        backend.stop()
+    return board.got, backend.counters.as_dict(), backend.polls
+
+
+def test_a_frame_to_slirp_does_the_same_on_delivers_short_path_as_through_a_hook() -> None:
+    """Twin: ``SlirpBackend.deliver`` hands a frame to slirp itself when no outbound hook is set;
+    through a hook that passes it on, ``HostBackend.deliver`` and ``_to_host`` do. Same frames back
+    at the same virtual times, same counters, same poll rounds."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as server:
+        server.bind(("127.0.0.1", 0))
+        server.settimeout(5)
+        short, slow = _exchange(server, through_hook=False), _exchange(server, through_hook=True)
+    assert len(short[0]) >= 3 and short[1]["to_host_frames"] == 3
+    assert short == slow
