@@ -107,6 +107,7 @@ class Machine:
         self.image: Image | None = None
         self.symbols = Symbols()
         self.inbox: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
+        self._timer_heap = self.clock.timer_heap()  # the same list for the clock's life
         # Realtime pacing: wait until a cycle count is due; returns the count reached.
         self.pacer: Callable[[int], int] | None = None
         self.idle_wait: Callable[[float | None], bool] | None = None
@@ -464,23 +465,17 @@ class Machine:
         return stop
 
     def _run(self, cycles: int | None, until: Callable[[], bool] | None) -> StopReason:
-        cpu, clock, exc = self.cpu, self.clock, self.exc
-        end = None if cycles is None else clock.now + cycles
+        cpu, clock, exc, faults = self.cpu, self.clock, self.exc, self.faults
+        end = None if cycles is None else clock.base + clock.slice_progress() + cycles  # clock.now + cycles
         self._stop = None
         self._until = until
         if self._locked is not None:
             return self._locked
-        faults = self.faults
-        inbox = self.inbox
-        host_polls = self.host_polls
-        semihosting = self.semihosting
-        fire_due = clock.fire_due
-        next_deadline = clock.next_deadline
+        inbox, host_polls, semihosting, heap = self.inbox, self.host_polls, self.semihosting, self._timer_heap
         # Looked at inline: a call is made only when it has something to do (an event due, a
         # cancelled timer on top, a PC the masked-spin check has not seen, an enabled pending
-        # exception for a sleeping CPU, a SysTick plan that can apply, a pacer).
-        heap = clock.timer_heap()
-        read_pc = cpu.rr
+        # exception for a sleeping CPU, a SysTick plan that can apply, a pacer). ``heap``: the
+        # clock's timers (``Clock.timer_heap``).
         try:
             while True:
                 if not inbox.empty():
@@ -488,21 +483,23 @@ class Machine:
                 for poll in host_polls:
                     poll()
                 if heap and heap[0].when <= clock.base:
-                    fire_due()
-                if semihosting.exit is not None:
-                    code = semihosting.exit.code
-                    semihosting.exit = None
-                    return StopReason("exit", exit_code=code)
-                if self._stop is not None:
-                    return self._stop
-                if self._reset_reason is not None:
-                    reason, self._reset_reason = self._reset_reason, None
-                    self._system_reset(reason)
-                    continue
-                if cpu.halt_reason is not None:
-                    reason, cpu.halt_reason = cpu.halt_reason, None
-                    return StopReason(reason)
-                if cpu.fault is not None:
+                    clock.fire_due()
+                # One look for the rare stops and the fault, then each in its order.
+                if (semihosting.exit is not None or self._stop is not None or self._reset_reason is not None
+                        or cpu.halt_reason is not None or cpu.fault is not None):
+                    if semihosting.exit is not None:
+                        code = semihosting.exit.code
+                        semihosting.exit = None
+                        return StopReason("exit", exit_code=code)
+                    if self._stop is not None:
+                        return self._stop
+                    if self._reset_reason is not None:
+                        reason, self._reset_reason = self._reset_reason, None
+                        self._system_reset(reason)
+                        continue
+                    if cpu.halt_reason is not None:
+                        reason, cpu.halt_reason = cpu.halt_reason, None
+                        return StopReason(reason)
                     stop = self._stopped_by(faults.before_fault(cpu.fault))
                     if stop is not None:
                         return stop
@@ -527,7 +524,7 @@ class Machine:
                 elif (masks := exc.known_masks or cpu.read_masks())[0] & 1:  # PRIMASK: a dead spin?
                     pc = cpu.slice_pc  # the PC the last slice reported, while no write changed it
                     if pc is None:
-                        pc = read_pc(UC_ARM_REG_PC)
+                        pc = cpu.rr(UC_ARM_REG_PC)
                     pc &= ~1
                     if pc != faults.spin_pc or faults.spin_loop:  # else the check has nothing to do
                         stuck = faults.check_masked_spin(self.symbols.lookup, pc)
@@ -538,12 +535,7 @@ class Machine:
                 now = clock.base  # between slices: no progress to add
                 if end is not None and now >= end:
                     return TIME_UP
-                if not heap:
-                    deadline = None
-                elif heap[0].cancelled:
-                    deadline = next_deadline()
-                else:
-                    deadline = heap[0].when
+                deadline = heap[0].when if heap and not heap[0].cancelled else clock.next_deadline()
                 if cpu.sleeping and exc.pending & exc.enabled and self._wakeup(masks):
                     cpu.sleeping = False  # and run now: nothing checked above has changed
                 if cpu.sleeping:
@@ -557,22 +549,19 @@ class Machine:
                         target = reached if reached > now else now
                     clock.base += target - now  # clock.advance(target - now), without the call
                     continue
-                budget = MAX_SLICE
+                # One CPU slice of budget cycles (at least 1): to the deadline (with a SysTick plan,
+                # the next other one), the end, MAX_SLICE, whichever comes first.
                 ticks = None
-                if deadline is not None:
-                    if self.pacer is None and not host_polls:  # else _tick_plan plans nothing
-                        ticks = self._tick_plan(now, deadline, until)
+                if deadline is not None and self.pacer is None and not host_polls:  # else no plan
+                    ticks = self._tick_plan(now, deadline, until)
                     if ticks is not None:  # the slice may run through SysTick ticks
                         deadline = ticks[3]
-                    if deadline is not None and deadline - now < budget:
-                        budget = deadline - now
+                budget = MAX_SLICE if deadline is None or deadline - now >= MAX_SLICE else deadline - now
                 if end is not None and end - now < budget:
                     budget = end - now
-                # One CPU slice of budget cycles.
                 if budget < 1:
                     budget = 1
-                start = clock.base  # between slices: no progress to add
-                clock.slice_end = start + budget
+                clock.slice_end = now + budget
                 try:
                     if self._stepping:
                         ran, idle = cpu.step(), 0
@@ -584,7 +573,7 @@ class Machine:
                 clock.base += ran  # clock.advance(ran), without the call
                 self.instructions += ran - idle
                 if ticks is not None and cpu.slice_ticks:
-                    self._native_ticks_taken(start, ticks)
+                    self._native_ticks_taken(now, ticks)
                 if self.pacer is not None:
                     self.pacer(clock.base)
         except Lockup as e:

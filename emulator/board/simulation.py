@@ -38,7 +38,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 
 from emulator.board.loader import load_image
-from emulator.board.machine import Machine, StopReason
+from emulator.board.machine import TIME_UP, Machine, StopReason
 from emulator.board.platform import TRUSTED, LoadPolicy, load_platform, read_spec
 from emulator.net.network import LinkModel, Switch
 
@@ -74,22 +74,25 @@ class Simulation:
             horizon = self._idle_horizon_ns(running)
             if horizon is not None and horizon > target:
                 target = min(end, horizon)
+            stopped = False
             for b in running:
                 machine = b.machine
                 clock = machine.clock
                 due = target * clock.hz // 1_000_000_000  # the board's cycle at ``target``
-                cycles = due - clock.now
+                cycles = due - clock.base  # between runs: clock.now is its base
                 if cycles <= 0:
                     continue
                 stop = machine.run(cycles)
-                kind = stop.kind
-                if kind == "idle":
+                if stop is TIME_UP:  # the common stop, shared
+                    continue
+                if stop.kind == "idle":
                     clock.advance(max(0, due - clock.now))
                     clock.fire_due()
-                elif kind != "time":
+                elif stop.kind != "time":
                     b.stop = stop
+                    stopped = True
             self.now_ns = target
-            if any(b.stop is not None for b in running):
+            if stopped:
                 running = [b for b in running if b.stop is None]
         return {b.name: b.stop for b in self.boards}
 

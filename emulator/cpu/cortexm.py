@@ -270,6 +270,8 @@ class CortexM3:
         # After a slice: the cycles of it spent asleep in WFI and the SysTick ticks taken natively.
         self.slice_idle = 0
         self.slice_ticks = 0
+        self._bc_state = self._bc.state
+        self._on_exceptions_change = self._exceptions_changed  # exc.on_change while a slice runs
         uc.hook_add(UC_HOOK_INSN_INVALID, self._hook_invalid)
         uc.hook_add(UC_HOOK_MEM_READ_UNMAPPED | UC_HOOK_MEM_WRITE_UNMAPPED | UC_HOOK_MEM_FETCH_UNMAPPED
                     | UC_HOOK_MEM_READ_PROT | UC_HOOK_MEM_WRITE_PROT | UC_HOOK_MEM_FETCH_PROT,
@@ -1106,17 +1108,13 @@ class CortexM3:
         """Run about ``budget`` cycles (see ``emulator.cpu.blockclock``); returns how many passed
         (instructions, plus ``slice_idle`` cycles asleep). ``ticks`` (first, period, vector):
         SysTick ticks the slice may take natively (``slice_ticks`` says how many it took)."""
-        bc = self._bc
+        bc, state, exc, clock, mputlb = self._bc, self._bc_state, self.exc, self.clock, self.mputlb
         self._stop_requested = False
-        clock = self.clock
         clock.slice_progress = self._progress
         self.native_base.value = clock.base
-        mputlb = self.mputlb
         if mputlb.flush_pending:
             mputlb.flush()
         watch = None
-        first = -1
-        exc = self.exc
         if exc.pending:
             n, prio, running = exc.preempt or exc.preemption()
             if n and prio < running:  # pending, held back by the masks (or due): watch them
@@ -1124,10 +1122,11 @@ class CortexM3:
         if watch is None and ticks is not None:
             first = ticks[0]
             bc.set_ticks(ticks[1], ticks[2], self.sys.vtor, self.sys.ccr >> CCR_STKALIGN_BIT & 1)
-        exc.known_masks = None  # the slice may change them (its end reports them), and the PC
-        self.slice_pc = None
+        else:
+            first = -1
+        exc.known_masks = self.slice_pc = None  # the slice may change both (its end reports them)
         self.running = True
-        exc.on_change = self._exceptions_changed
+        exc.on_change = self._on_exceptions_change
         if exc.pending & exc.enabled or exc.active & _PLANNABLE or exc.return_plan or self._entry_armed:
             self.plan_native()
         else:  # what plan_native would do: nothing to plan, nothing planned to clear
@@ -1138,25 +1137,21 @@ class CortexM3:
             if watch is None:
                 err = bc.run_slice(budget, first, 0)
             else:
-                masks = bc.state.masks
+                masks = state.masks
                 masks[0], masks[1], masks[2] = watch
                 err = bc.run_slice(budget, -1, 1)
-            if bc.state.tick_active or self._returns_state.ret_count:
+            if state.tick_active or self._returns_state.ret_count:
                 self.native_sync()
         finally:
             self.running = False
             exc.on_change = None
             clock.slice_progress = _zero
-            if self.exc.return_plan:
-                self.exc.return_plan = False
-                self._drop_return_plan()
-            if self._entry_armed:  # nothing planned outlives its slice (a step has none)
-                self._entry_armed = False
-                self._returns_state.cand_n = 0  # no entry planned
+            if exc.return_plan or self._entry_armed:  # nothing planned outlives its slice (a step has none)
+                self._drop_plans()
             self.native_base.value = NO_SLICE
-        if err == UC_ERR_OK and uc._hook_exception is not None:
-            self.slice_idle, self.slice_ticks = bc.state.idle, bc.state.ticks
-            self.native_ticks += bc.state.ticks
+        if uc._hook_exception is not None and err == UC_ERR_OK:
+            self.slice_idle, self.slice_ticks = state.idle, state.ticks
+            self.native_ticks += state.ticks
             raise uc._hook_exception
         if mputlb.resume_pc is not None:  # a denied access to a split page: resume at it
             self.rw(A.UC_ARM_REG_PC, mputlb.resume_pc | 1)
@@ -1167,16 +1162,27 @@ class CortexM3:
         self.native_ticks += ticks_taken
         exc.known_masks = (primask, faultmask, basepri)
         self.slice_pc = pc
-        if err != UC_ERR_OK:
-            if self.fault is None:
-                self.raise_fault(Fault("UNDEFINSTR" if err == 10 else "PRECISERR", pc,
-                                       detail=f"Unicorn error {err} at 0x{pc:08X}"))
-        elif pc == UNTIL:
-            self.raise_fault(Fault("IBUSERR", UNTIL, UNTIL, "execution reached 0xFFFFFF00"))
-        elif not budget_spent and self.fault is None and before == 0xBF30:
-            # emu_start returned after a WFI (0xBF30) before the budget ran out.
-            self.sleeping = True
-        return max(0, ran)
+        if err != UC_ERR_OK or pc == UNTIL or not budget_spent:  # else the slice simply ran out
+            if err != UC_ERR_OK:
+                if self.fault is None:
+                    self.raise_fault(Fault("UNDEFINSTR" if err == 10 else "PRECISERR", pc,
+                                           detail=f"Unicorn error {err} at 0x{pc:08X}"))
+            elif pc == UNTIL:
+                self.raise_fault(Fault("IBUSERR", UNTIL, UNTIL, "execution reached 0xFFFFFF00"))
+            elif self.fault is None and before == 0xBF30:
+                # emu_start returned after a WFI (0xBF30) before the budget ran out.
+                self.sleeping = True
+        return ran if ran > 0 else 0
+
+    def _drop_plans(self) -> None:
+        """The slice is over: its return plan and entry plan, if any, go."""
+        exc = self.exc
+        if exc.return_plan:
+            exc.return_plan = False
+            self._drop_return_plan()
+        if self._entry_armed:
+            self._entry_armed = False
+            self._returns_state.cand_n = 0  # no entry planned
 
     def step(self) -> int:
         """Exactly one instruction (for debuggers) with Unicorn's count limit.
