@@ -36,9 +36,6 @@ def set_timer_slack(ns: int) -> bool:
 
 
 class RealtimePacer:
-    # Set by ``IdlePacer``: a target at or before this clock's present waits for nothing.
-    _idle_clock: Clock | None = None
-
     def __init__(self, hz: int, host_input: HostInput | None = None) -> None:
         self.hz = hz
         self.host_input = host_input
@@ -54,14 +51,6 @@ class RealtimePacer:
         """Wait until ``target_cycles`` is due; returns the cycle count reached.
 
         One call, no helpers: the run loop makes it after every slice and before every sleep."""
-        clock = self._idle_clock
-        if clock is not None:
-            # The run loop calls between slices, where the present is ``base`` (no slice progress).
-            now = clock.base if clock.slice_end is None else clock.now
-            if target_cycles <= now:
-                if self.start_wall + (now - self.start_cycles) / self.hz > time.monotonic():
-                    self.anchor(now)
-                return target_cycles
         if not self._precise:
             self._precise = set_timer_slack(TIMER_SLACK_NS)  # per thread: the one that waits
         due = self.start_wall + (target_cycles - self.start_cycles) / self.hz
@@ -87,4 +76,16 @@ class IdlePacer(RealtimePacer):
 
     def __init__(self, clock: Clock, host_input: HostInput | None = None) -> None:
         super().__init__(clock.hz, host_input)
-        self.clock = self._idle_clock = clock
+        self.clock = clock
+
+    def __call__(self, target_cycles: int) -> int:
+        """A target at or before the present waits for nothing (the run loop's call after every
+        slice: one call, no helpers); a later one waits as in realtime."""
+        clock = self.clock
+        # The run loop calls between slices, where the present is ``base`` (no slice progress).
+        now = clock.base if clock.slice_end is None else clock.now
+        if target_cycles <= now:
+            if self.start_wall + (now - self.start_cycles) / self.hz > time.monotonic():
+                self.anchor(now)
+            return target_cycles
+        return RealtimePacer.__call__(self, target_cycles)

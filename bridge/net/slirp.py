@@ -337,11 +337,8 @@ class SlirpBackend(HostBackend):
                 if when < self._serve_by:
                     self._serve_by = when
                 heap = self._timer_heap
-                if heap and not heap[0].cancelled:
-                    if heap[0].when > when:
-                        clock.call_at(when, self.poll, "slirp")
-                else:
-                    deadline = clock.next_deadline()
+                if not heap or heap[0].cancelled or heap[0].when > when:  # else the live top wakes it
+                    deadline = clock.next_deadline()  # (the top when live, past the cancelled ones else)
                     if deadline is None or deadline > when:
                         clock.call_at(when, self.poll, "slirp")
             if self._kept is not None:

@@ -493,6 +493,9 @@ class CortexM3:
             self.slice_pc = None
             sysr = self.sys
             flags, vector, _xpsr = self._excpath.enter(n, at, sysr.vtor, sysr.ccr >> CCR_STKALIGN_BIT & 1)
+            if not flags:  # stacked, the vector read: the common case, without the checks below
+                self._entered(n, vector)
+                return
             if not flags & excpath.DECLINED:
                 if flags & excpath.STKERR:
                     # A stacking error: the handler still runs (B1.5.6), with BusFault pending.

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import pytest
 
+from emulator.cpu import excpath
 from emulator.cpu.cortexm import CFSR
 
 PSP_TOP = 0x20008000
@@ -158,3 +159,47 @@ busfault:
     assert b.result(9) == 0
     # The handler still runs (B1.5.6); BusFault, at the same priority, follows it by tail-chain.
     assert b.trace[:2] == [f"enter IRQ0 -> 0x{b['irq0']:08X}", "tail-chain IRQ0 -> BusFault"], b.trace
+
+
+def test_an_msp_frame_outside_ram_is_the_same_stacking_busfault_on_both_paths(board):
+    """Twin: an interrupt taken on an MSP outside RAM. The native entry stacks nothing and reports
+    STKERR (``take_exception``'s path for non-zero flags); the Python path is the reference: same
+    CFSR, stack pointer, EXC_RETURN, IPSR and trace."""
+    seen = []
+    for native in (True, False):
+        b = _board(board, native, """
+reset:
+    ldr r0, =0xE000ED24            @ SHCSR: BusFault enabled
+    ldr r1, =0x20000
+    str r1, [r0]
+    IRQ_ENABLE 0
+    ldr r0, =0x60000100            @ MSP in unmapped space
+    mov sp, r0
+    IRQ_PEND 0
+    isb
+    RESULT 9, r0                   @ not reached
+    EXIT
+irq0:
+    mov r4, lr
+    RESULT 0, r4
+    mov r4, sp
+    RESULT 1, r4
+    bx lr
+busfault:
+    ldr r0, =CFSR
+    ldr r0, [r0]
+    RESULT 2, r0
+    mrs r4, ipsr
+    RESULT 3, r4
+    EXIT
+""", {"IRQ0": "irq0", "BusFault": "busfault"})
+        flags = []
+        if native:
+            enter = b.m.cpu._excpath.enter
+            b.m.cpu._excpath.enter = lambda *a, enter=enter, log=flags: (r := enter(*a), log.append(r[0]))[0]
+        b.run()
+        assert b.result(2) & STKERR, hex(b.result(2))
+        seen.append(([b.result(i) for i in (0, 1, 2, 3, 9)], b.trace[:2]))
+        if native:
+            assert flags and flags[0] == excpath.STKERR, flags  # the native entry made it
+    assert seen[0] == seen[1]
