@@ -85,15 +85,16 @@ class Clock:
         return round(seconds * self.hz)
 
     def call_at(self, when: int, callback: Callable[[], None], name: str = "") -> Timer:
-        timer = Timer((when if when > self.base else self.base, next(self._seq)))
-        timer.callback = callback
-        timer.cancelled = False
-        timer.name = name
+        if when < self.base:
+            when = self.base
+        timer = Timer((when, next(self._seq)))
+        timer.callback, timer.cancelled, timer.name = callback, False, name
         heap = self._heap
-        heapq.heappush(heap, timer)
+        heappush(heap, timer)
         if len(heap) > self._compact_at:
             self._compact()
-        if self.slice_end is not None and timer.when < self.slice_end and self.on_earlier_deadline:
+        slice_end = self.slice_end
+        if slice_end is not None and when < slice_end and self.on_earlier_deadline:
             self.on_earlier_deadline()
         return timer
 

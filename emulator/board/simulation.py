@@ -69,15 +69,14 @@ class Simulation:
         """Advance every running board by ``duration_ns``; returns each board's stop."""
         end = self.now_ns + duration_ns
         running = [b for b in self.boards if b.stop is None]
+        lanes = [(b, b.machine, b.machine.clock) for b in running]
         while self.now_ns < end and running:
             target = min(end, self.now_ns + self.quantum_ns)
             horizon = self._idle_horizon_ns(running)
             if horizon is not None and horizon > target:
                 target = min(end, horizon)
             stopped = False
-            for b in running:
-                machine = b.machine
-                clock = machine.clock
+            for b, machine, clock in lanes:
                 due = target * clock.hz // 1_000_000_000  # the board's cycle at ``target``
                 cycles = due - clock.base  # between runs: clock.now is its base
                 if cycles <= 0:
@@ -94,6 +93,7 @@ class Simulation:
             self.now_ns = target
             if stopped:
                 running = [b for b in running if b.stop is None]
+                lanes = [lane for lane in lanes if lane[0].stop is None]
         return {b.name: b.stop for b in self.boards}
 
     def _idle_horizon_ns(self, running: list[Board]) -> int | None:
