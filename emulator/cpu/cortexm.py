@@ -1051,10 +1051,11 @@ class CortexM3:
         entered becomes Python's (its NVIC state, its return), and no more ticks are taken
         natively in this slice."""
         p = self._returns_state
-        if p.ret_count:
+        count = p.ret_count
+        if count:
             exc = self.exc
             # The exceptions returned from (n) and entered (n | LOG_ENTRY) natively, in order.
-            count, p.ret_count = p.ret_count, 0
+            p.ret_count = 0
             for n in p.ret_log[:count]:
                 if n & excpath.LOG_ENTRY:
                     # An entry ex_watched_entry made: what take_exception does after a native entry.
@@ -1072,7 +1073,7 @@ class CortexM3:
                 # Back in thread mode with nothing pending: plan_native would only find this
                 # change's plan empty, so the change asks for none.
                 exc.changed = False
-        s = self._bc.state
+        s = self._bc_state
         if s.tick_active:
             s.tick_active = 0
             s.tick_on = 0
