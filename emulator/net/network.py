@@ -202,32 +202,8 @@ class Switch:
         link = dst.link
         if link.loss or link.duplicate or link.reorder or link.delay_ns or not link.up:
             self._egress_modelled(dst, frame, t_ns, clock, now)
-            return
-        # A link that is up and does nothing to the frame: _egress_modelled with one copy, no
-        # random draws and no delay.
-        busy = dst.busy_until_ns
-        at = t_ns if t_ns > busy else busy
-        bps = link.rate_bps or dst.wire_bps
-        if bps:  # serialisation: frames.wire_ns, written out
-            n = len(frame)
-            at += ((n if n > ETH_MIN_FRAME else ETH_MIN_FRAME) + ETH_WIRE_OVERHEAD) * 8_000_000_000 // bps
-        dst.busy_until_ns = at
-        dclock = dst.clock
-        if dclock is not clock:
-            now = dclock.now
-        when = -(-at * dclock.hz // 1_000_000_000)  # ceil to the receiver's cycles
-        if when <= now and not dst.wire_bps:  # nothing on its way and no wire: _arrive, now
-            c = dst.counters
-            c.tx_frames += 1
-            c.tx_bytes += len(frame)
-            if dst.taps:
-                t = now * 1_000_000_000 // dclock.hz
-                for tap in dst.taps:
-                    tap(t, frame, "out")
-            dst._deliver(frame)
-        else:
-            # A closure, not a partial: bridge/rpc_snapshot.py reads the port and frame from its cells.
-            dclock.call_at(when if when > now else now, lambda: dst._arrive(frame), dst.event_name)
+        else:  # a link that is up and does nothing to the frame: one copy, no draws, no delay
+            self._launch(dst, frame, self._serialised(dst, frame, t_ns), clock, now)
 
     def _egress_modelled(self, dst: SwitchPort, frame: bytes, t_ns: int, clock: Clock, now: int) -> None:
         """``_egress`` through a link that may drop, duplicate, delay or reorder the frame."""
@@ -240,34 +216,46 @@ class Switch:
             dst.counters.drop("loss")
             return
         copies = 2 if link.duplicate and rng.random() < link.duplicate else 1
+        at = self._serialised(dst, frame, t_ns) + link.delay_ns
+        if link.reorder and rng.random() < link.reorder:
+            at += link.reorder_delay_ns
+        for _ in range(copies):
+            self._launch(dst, frame, at, clock, now)
+
+    @staticmethod
+    def _serialised(dst: SwitchPort, frame: bytes, t_ns: int) -> int:
+        """When ``frame``, ready at ``t_ns``, has left by ``dst``: after the frames before it, and
+        its serialisation at the link's rate (frames.wire_ns, written out); the port is busy
+        until then."""
         busy = dst.busy_until_ns
         at = t_ns if t_ns > busy else busy
-        bps = link.rate_bps or dst.wire_bps
-        if bps:  # serialisation: frames.wire_ns, written out
+        bps = dst.link.rate_bps or dst.wire_bps
+        if bps:
             n = len(frame)
             at += ((n if n > ETH_MIN_FRAME else ETH_MIN_FRAME) + ETH_WIRE_OVERHEAD) * 8_000_000_000 // bps
         dst.busy_until_ns = at
-        at += link.delay_ns
-        if link.reorder and rng.random() < link.reorder:
-            at += link.reorder_delay_ns
+        return at
+
+    @staticmethod
+    def _launch(dst: SwitchPort, frame: bytes, at: int, clock: Clock, now: int) -> None:
+        """``frame`` arrives at ``dst``'s end at ``at`` ns: now, in place, when that has passed and
+        no wire is modelled (what _arrive does), else as an event of the receiver's clock."""
         dclock = dst.clock
         if dclock is not clock:
             now = dclock.now
         when = -(-at * dclock.hz // 1_000_000_000)  # ceil to the receiver's cycles
-        while copies:
-            copies -= 1
-            if when <= now and not dst.wire_bps:  # nothing on its way and no wire: _arrive, now
-                c = dst.counters
-                c.tx_frames += 1
-                c.tx_bytes += len(frame)
-                if dst.taps:
-                    t = now * 1_000_000_000 // dclock.hz
-                    for tap in dst.taps:
-                        tap(t, frame, "out")
-                dst._deliver(frame)
-            else:
-                # A closure, not a partial: bridge/rpc_snapshot.py reads the port and frame from its cells.
-                dclock.call_at(when if when > now else now, lambda: dst._arrive(frame), dst.event_name)
+        if when <= now and not dst.wire_bps:
+            c = dst.counters
+            c.tx_frames += 1
+            c.tx_bytes += len(frame)
+            if dst.taps:
+                t = now * 1_000_000_000 // dclock.hz
+                for tap in dst.taps:
+                    tap(t, frame, "out")
+            dst._deliver(frame)
+        else:
+            # A closure, not a partial: bridge/rpc_snapshot.py reads the port and frame from its cells.
+            dclock.call_at(when if when > now else now, lambda: dst._arrive(frame), dst.event_name)
 
     def counters(self) -> dict[str, dict[str, object]]:
         return {p.name: p.counters.as_dict() for p in self.ports}
