@@ -66,6 +66,23 @@ class _DropsDerived:
         state["preempt"] = None
 
 
+class _Published(_DropsIcsrImage):
+    """A ``_DropsIcsrImage`` attribute some registers show as a plain value (priorities, enables):
+    its assignment also calls ``publish`` with its name."""
+
+    def __set__(self, exc: ExceptionState, value: object) -> None:
+        super().__set__(exc, value)
+        exc.publish(self.name, None)
+
+
+class _PublishedDerived(_DropsDerived):
+    """PRIGROUP: a ``_DropsDerived`` attribute whose assignment also calls ``publish``."""
+
+    def __set__(self, exc: ExceptionState, value: object) -> None:
+        super().__set__(exc, value)
+        exc.publish(self.name, None)
+
+
 def _changed(exc: ExceptionState, state: dict[str, Any], icsr: bool = True) -> None:
     """``exc``'s state (its ``__dict__``) changed: the CPU plans anew, the derived values, the
     ICSR image (if ``icsr``) and the native return plan are dropped. The hot changes below
@@ -89,6 +106,10 @@ class ExceptionState:
     ``set_priority``) clears it and calls ``drop_icsr_image``; the same assignments and those
     to ``irq_level`` clear ``return_plan``.
 
+    ``publish(name, n)`` is called after every change of ``priority``, ``enabled`` or
+    ``prigroup`` (n: the one exception whose priority ``set_priority`` changed, else None): the
+    SCS copies the registers that show them to native reads.
+
     ``preempt`` holds what ``preemption`` answers (the highest pending exception, the group
     priorities of it and of the active set) until a change of the sets, of a priority or of
     ``prigroup`` clears it (None); the next question computes it again. Hot callers read it
@@ -96,15 +117,16 @@ class ExceptionState:
     or by assigning a new list, never in place."""
 
     pending = _DropsIcsrImage()
-    enabled = _DropsIcsrImage()
+    enabled = _Published()
     active = _DropsIcsrImage()
-    priority = _DropsIcsrImage()
+    priority = _Published()
     irq_level = _DropsIcsrImage(icsr=False)
-    prigroup = _DropsDerived()
+    prigroup = _PublishedDerived()
 
     def __init__(self, num_irq: int = 32, priority_bits: int = 8) -> None:
         self.icsr_image = False
         self.drop_icsr_image: Callable[[], None] = lambda: None
+        self.publish: Callable[[str, int | None], None] = lambda _name, _n: None
         # Set while native code may return from handlers Python entered (``CortexM3``'s plan, made
         # from these sets); any assignment to them clears it and calls ``drop_return_plan``.
         self.return_plan = False
@@ -149,6 +171,7 @@ class ExceptionState:
             if self.icsr_image:
                 self.icsr_image = False
                 self.drop_icsr_image()
+            self.publish("priority", n)
 
     def preemption(self) -> tuple[int, int, int]:
         """(the pending, enabled exception with the highest priority (0 if none), its group

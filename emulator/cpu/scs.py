@@ -153,6 +153,20 @@ class SystemControlSpace(Device):
         # Per NVIC bank, the bits of the IRQs that exist (below num_irq).
         n = self.exc.num_irq
         self.bank_mask = [((1 << max(0, min(32, n - 32 * b))) - 1) for b in range(NVIC_BANKS)]
+        # The plain registers, read in C from the values published here whenever the state they
+        # show changes (``exc.publish``): per state, the registers whose value can change with it
+        # (IPRs and banks past num_irq read zero for good).
+        regs = self.REGS.by_offset
+        self._plain: dict[str, list[Reg]] = {
+            "priority": [regs[0x400 + i] for i in range(0, n, 4)] + [regs[o] for o in (0xD18, 0xD1C, 0xD20)],
+            "enabled": [regs[o + 4 * b] for o in (0x100, 0x180) for b in range(NVIC_BANKS)
+                        if self.bank_mask[b]],
+            "prigroup": [regs[0xD0C]],
+        }
+        for reg in PLAIN_REGS:
+            self.native_reads.serve_plain(reg.offset, reg.sizes)
+            self.native_reads.publish(reg.offset, reg.read(self))
+        self.exc.publish = self._publish
         # The hot 4-byte accesses C leaves to Python, straight to their register (as the table
         # dispatches them): SYST_CSR (between slices, or a COUNTFLAG kept in CSR), ICSR (its image
         # dropped); SysTick's writes.
@@ -167,6 +181,17 @@ class SystemControlSpace(Device):
         self.demcr = 0
 
     # -- NVIC -----------------------------------------------------------------
+    def _publish(self, state: str, n: int | None) -> None:
+        """``exc``'s ``state`` changed (only the priority of exception ``n`` when given): copy the
+        registers that show it to the native reads."""
+        port = self.native_reads
+        if n is not None:
+            reg = self.REGS.by_offset[0x400 + ((n - IRQ0) & ~3) if n >= IRQ0 else 0xD14 + (n & ~3)]
+            port.publish(reg.offset, reg.read(self))
+            return
+        for reg in self._plain[state]:
+            port.publish(reg.offset, reg.read(self))
+
     def _set_enable(self, first: int, bits: int) -> None:
         for i in _bits(bits):
             self.exc.set_enabled(IRQ0 + first + i, True)
@@ -403,6 +428,12 @@ class SystemControlSpace(Device):
         self.demcr = state["demcr"]
         if "mpu" in state:
             self.cpu.mpu.set_state(state["mpu"])
+
+
+# The registers whose reads native code answers from values the model publishes (plain copies of
+# the exception state): AIRCR, the priority bytes, the enabled set.
+PLAIN_REGS = [reg for reg in SystemControlSpace.REGS
+              if reg.name == "AIRCR" or reg.name.startswith(("NVIC_IPR", "SHPR", "NVIC_ISER", "NVIC_ICER"))]
 
 
 def _bits(value: int) -> list[int]:

@@ -1,4 +1,4 @@
-"""SysTick's CVR and CSR and the SCB's ICSR read without Python (``native/scsread.c``).
+"""SysTick's CVR and CSR, the SCB's ICSR and the plain registers read without Python (``native/scsread.c``).
 
 The SCS window's read callback answers word reads of SYST_CVR, SYST_CSR and ICSR in C and passes
 every other read to the model's Python ``read``, as ``emulator.bus.regwin`` does for
@@ -16,6 +16,10 @@ stored-value registers. The answers are the model's own:
   (valid until ``ExceptionState`` drops them on any change of its pending, enabled,
   priority or active state), and RETTOBASE from the IPSR and the active set.
 
+* The plain registers (AIRCR, IPR, SHPR1-3, ISER/ICER): aligned reads of the sizes the
+  register table allows, from a copy of each word's value the SCS model stores here
+  (``publish``) whenever the state it shows changes.
+
 A read here never calls the CPU's ``native_sync``: no answer depends on whether a
 natively taken SysTick handler is Python's yet (C adds it to the active set itself).
 """
@@ -32,6 +36,7 @@ if TYPE_CHECKING:
     from emulator.cpu.cortexm import CortexM3
 
 ACTIVE_SEVERAL = -1
+SCS_WORDS = 0x400
 
 
 class _Port(ctypes.Structure):
@@ -59,6 +64,8 @@ class _Port(ctypes.Structure):
         ("fast_reads", ctypes.c_uint64),
         ("st_csr", ctypes.c_int64),
         ("st_flag_cleared_at", ctypes.c_int64),
+        ("plain", ctypes.c_uint32 * SCS_WORDS),
+        ("plain_sizes", ctypes.c_uint8 * SCS_WORDS),
     ]
 
 
@@ -95,6 +102,14 @@ class ScsReadPort(NativeReads):
         # The active set as the C side keeps it: 0 none, n only exception n, or ACTIVE_SEVERAL.
         p.active = 0 if not active else ACTIVE_SEVERAL if active & (active - 1) else active.bit_length() - 1
         p.icsr_valid = 1
+
+    def serve_plain(self, offset: int, sizes: tuple[int, ...]) -> None:
+        """Answer aligned reads of ``sizes`` within the word at ``offset`` from its published value."""
+        self.port.plain_sizes[offset >> 2] = sum(sizes)
+
+    def publish(self, offset: int, value: int) -> None:
+        """The value a read of the plain register at ``offset`` returns from now on."""
+        self.port.plain[offset >> 2] = value
 
     def drop_icsr(self) -> None:
         self.port.icsr_valid = 0

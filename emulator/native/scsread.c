@@ -25,6 +25,14 @@
  * "none", "only n" or "several") plus SysTick while the block clock runs a
  * natively taken tick handler Python does not know of yet.
  *
+ * Plain registers: the words whose value is a plain copy of the model's
+ * state (AIRCR, the NVIC's priority bytes IPR and SHPR1-3, the enabled set
+ * ISER/ICER), which the model copies into `plain` whenever that state
+ * changes (emulator/cpu/scs.py, publish_plain). `plain_sizes` holds, per
+ * word, the access sizes the register table allows (bit 1, 2, 4; 0: not
+ * served here); an aligned read of an allowed size is answered from the
+ * copy, any other goes to Python as before.
+ *
  * Built by emulator/native/native_lib.py; the layout is mirrored in
  * emulator/cpu/scsread.py.
  */
@@ -42,6 +50,7 @@ typedef int (*uc_reg_read_fn)(void *uc, int regid, void *value);
 #define RETTOBASE (1u << 11)
 #define ACTIVE_SEVERAL (-1)
 #define NO_SLICE (-1) /* cortexm.NO_SLICE */
+#define SCS_WORDS 0x400u
 
 typedef struct {
     slow_read_t slow_read;
@@ -72,6 +81,9 @@ typedef struct {
        model reads from here */
     int64_t st_csr;
     int64_t st_flag_cleared_at;
+    /* the plain registers' values and allowed sizes, per word */
+    uint32_t plain[SCS_WORDS];
+    uint8_t plain_sizes[SCS_WORDS];
 } scs_read_t;
 
 uint64_t sr_sizeof(void) { return sizeof(scs_read_t); }
@@ -179,7 +191,16 @@ static int icsr(const scs_read_t *s, void *uc, uint32_t *out)
 /* 1 and the value in *out when this read is served here (a CSR read clears COUNTFLAG), else 0. */
 static int serve(scs_read_t *s, void *uc, uint64_t offset, unsigned size, uint32_t *out)
 {
-    if (s->off || size != 4) {
+    if (s->off || offset >= 4u * SCS_WORDS || (size != 1 && size != 2 && size != 4)
+            || (offset & (size - 1))) {
+        return 0;
+    }
+    if (s->plain_sizes[offset >> 2] & size) {
+        uint32_t word = s->plain[offset >> 2] >> (8u * (offset & 3u));
+        *out = size == 4 ? word : word & ((1u << (8u * size)) - 1u);
+        return 1;
+    }
+    if (size != 4) {
         return 0;
     }
     if (offset == SYST_CVR) {
