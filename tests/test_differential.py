@@ -29,7 +29,8 @@ GOLDEN = ROOT / "firmware" / "golden"
 
 PROGRAMS = ["hello", "nested_irq", "threads", "timers", "uart_echo", "fault_undef", "fault_unmapped",
             "fault_div0", "fault_unserved", "sleeponexit", "sysresetreq", "cpubench", "demo", "vnet_checksum",
-            "nvic_irqs", "mpu_regions", "mpu_mbed", "mpu_small_regions", "preempt"]
+            "nvic_irqs", "mpu_regions", "mpu_mbed", "mpu_small_regions", "preempt",
+            "yield_switch"]
 PROGRAMS += ["watchdog", "boardinit", "irq47", "bitband"]  # board init, watchdog reset, ETH IRQ, bit-band
 NOTES = {
     "sleeponexit": "QEMU lacks SLEEPONEXIT; the program's WFI loop keeps UART0 equal",

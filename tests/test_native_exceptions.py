@@ -24,7 +24,7 @@ from emulator.cpu.cortexm import CORE_REGS
 
 PROGRAMS = {"preempt": 0.25, "threads": 0.2, "nested_irq": 0.5, "timers": 0.5, "mpu_regions": 0.2,
             "fault_unmapped": 0.2, "tickless": 1.0, "nvic_irqs": 0.2, "sleeponexit": 0.2,
-            "microbench_tick": 0.1}
+            "microbench_tick": 0.1, "yield_switch": 0.12}
 POINTS = 10
 BOARD_MAC, PEER_MAC = bytes.fromhex("525400123456"), bytes.fromhex("02be0c000001")
 
@@ -135,6 +135,38 @@ def test_native_exception_paths_match_the_python_path_with_input(firmware, name)
     assert counting.cpu.planned_returns > 0
     if name != "eth_irq_styles":  # these two sleep with PRIMASK set: the unmask takes the IRQ natively
         assert counting.cpu.watched_entries > 0
+
+
+def _without_icsr_route(m: Machine) -> None:
+    """ICSR writes through the SCS's register table and the board's SCS write (the path before
+    ``SystemControlSpace._write_icsr_word``): the trampoline and ``scs.write`` share the map."""
+    del m.scs._word_writes[0xD04]
+
+
+def test_yields_match_the_python_path(firmware):
+    """yield_switch's 40 000 yields (ICSR.PENDSVSET from thread mode, PendSV entered at the
+    next block natively, its return planned) and SysTick's tail-chained switches: the same
+    instruction counts, virtual times, registers, NVIC state and transcript as with every
+    exception through the Python path and ICSR writes through the register table; and, natively,
+    the same exception work (entries, planned returns, tail-chains, ticks) with and without the
+    ICSR route."""
+    elf, seconds = firmware / "yield_switch.elf", PROGRAMS["yield_switch"]
+    fast, fast_out, counting = _trajectory(elf, seconds, native=True)
+    table, table_out, table_counting = _trajectory(elf, seconds, native=True, feed=_once(_without_icsr_route))
+    ref, ref_out, _ = _trajectory(elf, seconds, native=False, feed=_once(_without_icsr_route))
+    assert b"yield_switch: done" in fast_out
+    assert fast_out == table_out == ref_out
+    for i, (a, b, c) in enumerate(zip(fast, table, ref, strict=True)):
+        assert a == b == c, f"yield_switch: state differs at point {i + 1}/{POINTS}"
+    work = [(c.cpu.watched_entries, c.cpu.planned_returns, c.tail_chains, c.psp_entries, c.cpu.native_ticks)
+            for c in (counting, table_counting)]
+    assert work[0] == work[1]
+    assert counting.cpu.watched_entries >= 39_900 and counting.cpu.planned_returns >= 39_900
+
+
+def _once(change):
+    """A ``feed`` that makes ``change`` to the machine before the first point only."""
+    return lambda m, i: change(m) if i == 0 else None
 
 
 def test_rtos_switches_stay_native(firmware):

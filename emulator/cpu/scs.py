@@ -169,11 +169,12 @@ class SystemControlSpace(Device):
         self.exc.publish = self._publish
         # The hot 4-byte accesses C leaves to Python, straight to their register (as the table
         # dispatches them): SYST_CSR (between slices, or a COUNTFLAG kept in CSR), ICSR (its image
-        # dropped); SysTick's writes.
+        # dropped); SysTick's writes, and ICSR's (an RTOS's yield: PENDSVSET).
         systick = self.systick
         self._word_reads: dict[int, Callable[[], int]] = {0x010: systick.read_csr, 0xD04: self._read_icsr}
         self._word_writes: dict[int, Callable[[int], None]] = {
-            0x010: systick.write_csr, 0x014: systick.write_reload, 0x018: systick.write_current}
+            0x010: systick.write_csr, 0x014: systick.write_reload, 0x018: systick.write_current,
+            0xD04: self._write_icsr_word}
 
     def reset(self) -> None:
         super().reset()
@@ -255,6 +256,12 @@ class SystemControlSpace(Device):
             exc.pending &= ~(1 << SYSTICK)
         elif value & 1 << 26:
             exc.set_pending(SYSTICK)
+
+    def _write_icsr_word(self, value: int) -> None:
+        """A 4-byte ICSR write past ``write``: what the board's SCS write route does with it (the
+        NVIC changed, so the CPU plans its native exception work anew)."""
+        self._write_icsr(value)
+        self.exc.changed = True
 
     def _read_vtor(self) -> int:
         return self.cpu.sys.vtor
@@ -393,7 +400,7 @@ class SystemControlSpace(Device):
         return {} if self.trace else self._word_reads
 
     def word_writes(self) -> dict[int, Callable[[int], None]]:
-        """4-byte writes the CPU's write trampoline may make straight to SysTick, past ``write``."""
+        """4-byte writes the CPU's write trampoline may make straight to SysTick and ICSR, past ``write``."""
         return {} if self.trace else self._word_writes
 
     def read(self, offset: int, size: int) -> int:
