@@ -224,6 +224,9 @@ class CortexM3:
         self._mem_read = uclib.uc_mem_read
         self._read_ipsr = functools.partial(uclib.uc_reg_read, uc._uch, A.UC_ARM_REG_IPSR,
                                             ctypes.addressof(self._ipsr_buf))
+        # uc_reg_read_batch of PRIMASK, FAULTMASK and BASEPRI into _mask_values (read_many without frames).
+        mask_ids, self._mask_values, mask_ptrs = self._regs._batch(_MASK_REGS)
+        self._read_mask_regs = functools.partial(uclib.uc_reg_read_batch, uc._uch, mask_ids, mask_ptrs, 3)
         # PRIMASK/FAULTMASK/BASEPRI as last read between slices: exceptions.known_masks (None:
         # read them again).
         exceptions.masks = self.read_masks  # exceptions.on_change: _exceptions_changed while running
@@ -413,8 +416,9 @@ class CortexM3:
         so they are read once per slice; inside one (from a hook) always afresh."""
         masks = self.exc.known_masks
         if masks is None or self.running:
-            primask, faultmask, basepri = self._regs.read_many(_MASK_REGS)
-            masks = (primask, faultmask, basepri)
+            if self._read_mask_regs():
+                raise ValueError("cannot read PRIMASK, FAULTMASK and BASEPRI")
+            masks = tuple(self._mask_values)
             if not self.running:
                 self.exc.known_masks = masks
         return masks
@@ -913,7 +917,10 @@ class CortexM3:
     def _exceptions_changed(self) -> None:
         if not self.running:
             return
-        self.end_native_ticks()
+        s = self._bc_state  # end_native_ticks(), without the call
+        if s.tick_active or self._returns_state.ret_count:
+            self.native_sync()
+        s.tick_on = 0
         if self.exc.deliverable():
             if self.entry_allowed is not None and self.native_exceptions:
                 # The next block boundary, where the Python path would take it: a watch that
