@@ -25,19 +25,9 @@
 
 enum svc_num { SVC_START = 0, SVC_YIELD = 1, SVC_EXIT = 2 };
 
-typedef struct {
-    uint32_t sp;
-    uint32_t control;
-    volatile int done;
-    uint32_t runs; /* times the scheduler picked it */
-} tcb_t;
+#include "psp_round_robin.h"
 
 static uint64_t stacks[NTHREADS][STACK_WORDS / 2U];
-static tcb_t tcbs[NTHREADS];
-static uint32_t current;
-static volatile uint32_t ticks;
-static volatile uint32_t started;
-static volatile uint32_t tick_switches;
 static volatile uint32_t shared_counter;
 static uint32_t results[NTHREADS];
 
@@ -55,65 +45,19 @@ static void init_thread(unsigned i, void (*entry)(void), uint32_t control)
 }
 
 /* ------------------------------------------------------ scheduler (C) */
-static void pick_next(void)
-{
-    uint32_t next = current;
-    for (unsigned k = 1; k <= NTHREADS; k++) {
-        uint32_t c = (current + k) % NTHREADS;
-        if (!tcbs[c].done) {
-            next = c;
-            break;
-        }
-    }
-    current = next;
-    tcbs[current].runs++;
-    sched_next_sp = tcbs[current].sp;
-    sched_next_control = tcbs[current].control;
-}
-
 uint32_t svc_c(hw_frame_t *frame)
 {
     uint8_t num = ((const uint8_t *)(uintptr_t)frame->pc)[-2]; /* SVC imm8 */
     switch (num) {
     case SVC_START:
-        current = NTHREADS - 1U;
-        pick_next();
-        started = 1;
-        return SVC_START_FIRST;
+        return svc_start();
     case SVC_YIELD:
         SCB->ICSR = SCB_ICSR_PENDSVSET;
         return SVC_RETURN;
-    case SVC_EXIT: {
-        tcbs[current].done = 1;
-        int all = 1;
-        for (unsigned i = 0; i < NTHREADS; i++) {
-            all &= tcbs[i].done;
-        }
-        if (all) {
-            started = 0;
-            return SVC_BACK_TO_MAIN;
-        }
-        SCB->ICSR = SCB_ICSR_PENDSVSET;
-        return SVC_RETURN;
-    }
+    case SVC_EXIT:
+        return svc_thread_done();
     default:
         return SVC_RETURN;
-    }
-}
-
-/* Called by PendSV with the outgoing PSP (R4-R11 already pushed). */
-void schedule(uint32_t psp)
-{
-    tcbs[current].sp = psp;
-    pick_next();
-}
-
-void SysTick_Handler(void)
-{
-    ticks++;
-    if (started) {
-        tick_switches++;
-        SCB->ICSR = SCB_ICSR_PENDSVSET;
     }
 }
 

@@ -22,18 +22,9 @@
 
 enum svc_num { SVC_START = 0, SVC_EXIT = 2 };
 
-typedef struct {
-    uint32_t sp;
-    volatile int done;
-    uint32_t runs; /* times the scheduler picked it */
-} tcb_t;
+#include "psp_round_robin.h"
 
 static uint64_t stacks[NTHREADS][STACK_WORDS / 2U];
-static tcb_t tcbs[NTHREADS];
-static uint32_t current;
-static volatile uint32_t started;
-static volatile uint32_t ticks;
-static volatile uint32_t tick_switches;
 static uint32_t sums[NTHREADS];
 
 static void thread_exit(void);
@@ -46,59 +37,16 @@ __attribute__((noinline)) void task_yield(void)
     __ISB();
 }
 
-static void pick_next(void)
-{
-    uint32_t next = current;
-    for (unsigned k = 1; k <= NTHREADS; k++) {
-        uint32_t c = (current + k) % NTHREADS;
-        if (!tcbs[c].done) {
-            next = c;
-            break;
-        }
-    }
-    current = next;
-    tcbs[current].runs++;
-    sched_next_sp = tcbs[current].sp;
-    sched_next_control = 0U;
-}
-
 uint32_t svc_c(hw_frame_t *frame)
 {
     uint8_t num = ((const uint8_t *)(uintptr_t)frame->pc)[-2]; /* SVC imm8 */
     if (num == SVC_START) {
-        current = NTHREADS - 1U;
-        pick_next();
-        started = 1;
-        return SVC_START_FIRST;
+        return svc_start();
     }
     if (num == SVC_EXIT) {
-        tcbs[current].done = 1;
-        for (unsigned i = 0; i < NTHREADS; i++) {
-            if (!tcbs[i].done) {
-                SCB->ICSR = SCB_ICSR_PENDSVSET;
-                return SVC_RETURN;
-            }
-        }
-        started = 0;
-        return SVC_BACK_TO_MAIN;
+        return svc_thread_done();
     }
     return SVC_RETURN;
-}
-
-/* Called by PendSV with the outgoing PSP (R4-R11 already pushed). */
-void schedule(uint32_t psp)
-{
-    tcbs[current].sp = psp;
-    pick_next();
-}
-
-void SysTick_Handler(void)
-{
-    ticks++;
-    if (started) {
-        tick_switches++;
-        SCB->ICSR = SCB_ICSR_PENDSVSET;
-    }
 }
 
 /* SWITCHES rounds of a little work and a yield; R4-R7 live across each yield. */
