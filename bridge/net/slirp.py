@@ -252,42 +252,16 @@ class SlirpBackend(HostBackend):
         clock = self.machine.clock
         self._shim.now_ns = (clock.base + clock.slice_progress()) * 1_000_000_000 // clock.hz
 
-    def deliver(self, frame: bytes) -> None:
-        """``HostBackend.deliver`` with ``_to_host`` inline while no outbound hook wants a look and
-        the backend is up (every frame of a run without ``--dns`` records): one call fewer."""
-        if self.outbound_hooks or not self.alive:
-            HostBackend.deliver(self, frame)
-            return
-        try:
-            with self._io:
-                if self._slirp is None:
-                    self.counters.drop("stopped")
-                    return
-                counters = self.counters
-                counters.to_host_frames += 1
-                counters.to_host_bytes += len(frame)
-                clock = self._clock
-                self._shim.now_ns = (clock.base + clock.slice_progress()) * 1_000_000_000 // clock.hz
-                self._input(self._slirp, frame, len(frame))
-                self._dirty = True
-                if self._kept is not None:
-                    self._raise_kept()
-        except Exception:  # noqa: BLE001 - as HostBackend.deliver: never raises
-            log.debug("deliver on %s", self.describe(), exc_info=True)
-            self.counters.drop("error")
-
     def _to_host(self, frame: bytes) -> None:
-        """``HostBackend.deliver``'s step for a frame no outbound hook took (``deliver`` above
-        does the same inline when there are no hooks)."""
+        """``HostBackend.deliver``'s step for a frame no outbound hook took."""
         with self._io:
             if self._slirp is None:
                 self.counters.drop("stopped")
                 return
             self.counters.to_host_frames += 1
             self.counters.to_host_bytes += len(frame)
-            clock = self.machine.clock
-            self._shim.now_ns = (clock.base + clock.slice_progress()) * 1_000_000_000 // clock.hz
-            self._lib.slirp_input(self._slirp, frame, len(frame))  # type: ignore[union-attr]
+            self._set_clock()
+            self._input(self._slirp, frame, len(frame))
             self._dirty = True
             if self._kept is not None:
                 self._raise_kept()

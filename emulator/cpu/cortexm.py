@@ -917,10 +917,7 @@ class CortexM3:
     def _exceptions_changed(self) -> None:
         if not self.running:
             return
-        s = self._bc_state  # end_native_ticks(), without the call
-        if s.tick_active or self._returns_state.ret_count:
-            self.native_sync()
-        s.tick_on = 0
+        self.end_native_ticks()
         if self.exc.deliverable():
             if self.entry_allowed is not None and self.native_exceptions:
                 # The next block boundary, where the Python path would take it: a watch that

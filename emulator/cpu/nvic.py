@@ -66,21 +66,23 @@ class _DropsDerived:
         state["preempt"] = None
 
 
-class _Published(_DropsIcsrImage):
-    """A ``_DropsIcsrImage`` attribute some registers show as a plain value (priorities, enables):
-    its assignment also calls ``publish`` with its name."""
+class _Publishes:
+    """Mixed into an attribute some registers show as a plain value (priorities, enables,
+    PRIGROUP): its assignment also calls ``publish`` with its name."""
+
+    name: str
 
     def __set__(self, exc: ExceptionState, value: object) -> None:
-        super().__set__(exc, value)
+        super().__set__(exc, value)  # type: ignore[misc]
         exc.publish(self.name, None)
 
 
-class _PublishedDerived(_DropsDerived):
-    """PRIGROUP: a ``_DropsDerived`` attribute whose assignment also calls ``publish``."""
+class _Published(_Publishes, _DropsIcsrImage):
+    pass
 
-    def __set__(self, exc: ExceptionState, value: object) -> None:
-        super().__set__(exc, value)
-        exc.publish(self.name, None)
+
+class _PublishedDerived(_Publishes, _DropsDerived):
+    pass
 
 
 def _changed(exc: ExceptionState, state: dict[str, Any], icsr: bool = True) -> None:
