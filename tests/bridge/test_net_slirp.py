@@ -332,10 +332,9 @@ def _exchange(server: socket.socket, through_hook: bool) -> tuple[list[tuple[int
     return board.got, backend.counters.as_dict(), backend.polls
 
 
-def test_a_frame_to_slirp_does_the_same_on_delivers_short_path_as_through_a_hook() -> None:
-    """Twin: ``SlirpBackend.deliver`` hands a frame to slirp itself when no outbound hook is set;
-    through a hook that passes it on, ``HostBackend.deliver`` and ``_to_host`` do. Same frames back
-    at the same virtual times, same counters, same poll rounds."""
+def test_a_frame_to_slirp_does_the_same_with_and_without_a_hook_that_passes_it_on() -> None:
+    """A frame to slirp with no outbound hook set, and through a hook that passes it on: same
+    frames back at the same virtual times, same counters, same poll rounds."""
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as server:
         server.bind(("127.0.0.1", 0))
         server.settimeout(5)
