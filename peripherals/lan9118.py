@@ -682,7 +682,9 @@ class Lan9118(Device):
         if self._active_level:  # irq_function() for the default wiring, in short
             line = self._line
             if (pending and bool(cfg & IRQ_EN)) != line.level:
-                line.set(not line.level)
+                level = line.level = not line.level  # line.set(level), inline
+                if line.sink is not None:
+                    line.sink(level)
         else:
             self._line.set(self.irq_function())
 

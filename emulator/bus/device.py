@@ -43,31 +43,34 @@ from emulator.net.frames import FramePort
 
 
 class IrqLine:
-    """One interrupt output of a device, wired by the platform to a sink."""
+    """One interrupt output of a device, wired by the platform to a sink.
 
-    __slots__ = ("name", "level", "_sink")
+    ``level`` and ``sink`` are read by a device's hot path that does what ``set`` does inline
+    (``Lan9118._update_irq``)."""
+
+    __slots__ = ("name", "level", "sink")
 
     def __init__(self, name: str, sink: Callable[[bool], None] | None = None) -> None:
         self.name = name
         self.level = False
-        self._sink = sink
+        self.sink = sink
 
     def connect(self, sink: Callable[[bool], None]) -> None:
         """Wire the line; a sink connected while the line is high sees it high at once."""
-        self._sink = sink
+        self.sink = sink
         if self.level:
             sink(True)
 
     def rewire(self, sink: Callable[[bool], None]) -> None:
         """Send later changes to ``sink`` instead; the present level is not replayed."""
-        self._sink = sink
+        self.sink = sink
 
     def set(self, level: bool) -> None:
         level = bool(level)
         if level != self.level:
             self.level = level
-            if self._sink is not None:
-                self._sink(level)
+            if self.sink is not None:
+                self.sink(level)
 
     def pulse(self) -> None:
         self.set(True)
