@@ -359,12 +359,11 @@ class CortexM3:
             if bc.tick_active or returns.ret_count:
                 sync()
             bc.tick_on = 0  # end_native_ticks() after the sync, without the call
-            direct = write_words.get(offset) if sz == 4 else None
             try:
-                if direct is None:
-                    write(offset, sz, value)
-                else:
+                if sz == 4 and (direct := write_words.get(offset)) is not None:
                     direct(value)
+                else:
+                    write(offset, sz, value)
             except Exception:
                 log.exception("device write at 0x%08X failed", base + offset)
             if exc.changed:

@@ -156,28 +156,31 @@ class SysTick:
 
     def write_csr(self, value: int) -> None:
         was = self.csr
-        clock = self.clock
-        now = clock.base + clock.slice_progress()
-        current = self._count(now) if was & ENABLE else self.stopped_value  # _value_at(now)
         csr = self.csr = (was & COUNTFLAG) | (value & 0x7)
-        cpt = self._cpt = 1 if csr & CLKSOURCE else max(1, clock.hz // self.ref_hz)  # cycles_per_tick()
         native = self.native
-        if native is not None:
-            native.st_csr = csr
-        if csr & ENABLE:
-            self._restart(current, now)  # started, or CLKSOURCE may have changed
+        if csr & ENABLE:  # started, or CLKSOURCE may have changed: count on from the value now
+            clock = self.clock
+            now = clock.base + clock.slice_progress()
+            current = self._count(now) if was & ENABLE else self.stopped_value  # _value_at(now)
+            cpt = self._cpt = 1 if csr & CLKSOURCE else max(1, clock.hz // self.ref_hz)  # cycles_per_tick()
+            self._restart(current, now)
             if native is not None:
+                native.st_csr = csr
                 native.st_enabled = 1
                 native.st_cycles_per_tick = cpt
-        elif was & ENABLE:
-            self.stopped_value = current
+        elif was & ENABLE:  # stopped: the value stays; no event (_cpt is read again at the start)
+            clock = self.clock
+            current = self.stopped_value = self._count(clock.base + clock.slice_progress())
             timer = self.timer  # _cancel()
             if timer is not None:
                 timer.cancelled = True  # timer.cancel()
                 self.timer = None
             if native is not None:
+                native.st_csr = csr
                 native.st_enabled = 0
                 native.st_stopped_value = current
+        elif native is not None:
+            native.st_csr = csr
 
     def write_reload(self, value: int) -> None:
         reload = value & MAX
@@ -198,15 +201,15 @@ class SysTick:
         # Any write clears the counter and COUNTFLAG; the next tick reloads.
         clock = self.clock
         now = clock.base + clock.slice_progress()
-        self.csr &= ~COUNTFLAG
+        csr = self.csr = self.csr & ~COUNTFLAG
         self.flag_cleared_at = now
         self.stopped_value = 0
         native = self.native
         if native is not None:
-            native.st_csr = self.csr
+            native.st_csr = csr
             native.st_flag_cleared_at = now
             native.st_stopped_value = 0
-        if self.csr & ENABLE:
+        if csr & ENABLE:
             self._restart(0, now)
 
     # -- scheduling ----------------------------------------------------------------
