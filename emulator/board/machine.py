@@ -548,34 +548,51 @@ class Machine:
                         reached = self.pacer(target)
                         target = reached if reached > now else now
                     clock.base += target - now  # clock.advance(target - now), without the call
-                    continue
-                # One CPU slice of budget cycles (at least 1): to the deadline (with a SysTick plan,
-                # the next other one), the end, MAX_SLICE, whichever comes first.
-                ticks = None
-                if deadline is not None and self.pacer is None and not host_polls:  # else no plan
-                    ticks = self._tick_plan(now, deadline, until)
-                    if ticks is not None:  # the slice may run through SysTick ticks
-                        deadline = ticks[3]
-                budget = MAX_SLICE if deadline is None or deadline - now >= MAX_SLICE else deadline - now
-                if end is not None and end - now < budget:
-                    budget = end - now
-                if budget < 1:
-                    budget = 1
-                clock.slice_end = now + budget
-                try:
-                    if self._stepping:
-                        ran, idle = cpu.step(), 0
-                    else:
-                        ran = cpu.run(budget, ticks)
-                        idle = cpu.slice_idle
-                finally:
-                    clock.slice_end = None
-                clock.base += ran  # clock.advance(ran), without the call
-                self.instructions += ran - idle
-                if ticks is not None and cpu.slice_ticks:
-                    self._native_ticks_taken(now, ticks)
-                if self.pacer is not None:
-                    self.pacer(clock.base)
+                else:
+                    # One CPU slice of budget cycles (at least 1): to the deadline (with a SysTick
+                    # plan, the next other one), the end, MAX_SLICE, whichever comes first. A plan
+                    # only for a slice that can reach the tick: else it would run the same without.
+                    ticks = None
+                    if (deadline is not None and (end is None or deadline < end)
+                            and deadline - now < MAX_SLICE and self.pacer is None and not host_polls):
+                        ticks = self._tick_plan(now, deadline, until)
+                        if ticks is not None:  # the slice may run through SysTick ticks
+                            deadline = ticks[3]
+                    budget = MAX_SLICE if deadline is None or deadline - now >= MAX_SLICE else deadline - now
+                    if end is not None and end - now < budget:
+                        budget = end - now
+                    if budget < 1:
+                        budget = 1
+                    clock.slice_end = now + budget
+                    try:
+                        if self._stepping:
+                            ran, idle = cpu.step(), 0
+                        else:
+                            ran = cpu.run(budget, ticks)
+                            idle = cpu.slice_idle
+                    finally:
+                        clock.slice_end = None
+                    clock.base += ran  # clock.advance(ran), without the call
+                    self.instructions += ran - idle
+                    if ticks is not None and cpu.slice_ticks:
+                        self._native_ticks_taken(now, ticks)
+                    if self.pacer is not None:
+                        self.pacer(clock.base)
+                # At the end with nothing for the loop's top to do (nothing due, no stop, nothing
+                # pending, no condition, no fault handler active, no masked spin to look at): done,
+                # without another turn.
+                if (end is not None and clock.base >= end and not exc.pending and until is None
+                        and (not heap or heap[0].when > clock.base) and not host_polls and inbox.empty()
+                        and semihosting.exit is None and self._stop is None and self._reset_reason is None
+                        and cpu.halt_reason is None and cpu.fault is None and not exc.active & FAULT_ACTIVE
+                        and (masks := exc.known_masks) is not None):
+                    if not masks[0] & 1:
+                        if faults.spin_pc >= 0:
+                            faults.spin_pc = -1
+                        return TIME_UP
+                    pc = cpu.slice_pc
+                    if pc is not None and pc & ~1 == faults.spin_pc and not faults.spin_loop:
+                        return TIME_UP
         except Lockup as e:
             report = build_report(self, 3, lockup=str(e))
             return StopReason("lockup", report=report, message=report.headline)
@@ -636,6 +653,29 @@ class Machine:
         if deadline is not None and deadline <= self.clock.now:
             return None
         return -1 if deadline is None else deadline
+
+    def sleep_through(self, cycle: int) -> bool:
+        """What ``run(cycle - clock.now)`` does, without it, when that is only sleeping there: the CPU
+        sleeps, nothing is due before or at ``cycle``, nothing can wake it or stop the run, and
+        nothing watches (a condition, a pacer, host polls or waits, a masked spin timed). Then the
+        clock is at ``cycle`` and True; else nothing happened and False."""
+        cpu, exc, heap = self.cpu, self.exc, self._timer_heap
+        if (not cpu.sleeping or exc.pending & exc.enabled or heap and heap[0].when <= cycle or self.host_polls
+                or not self.inbox.empty() or self.pacer is not None or self.idle_wait is not None
+                or self._locked is not None or self._stop is not None or self._reset_reason is not None
+                or cpu.fault is not None or cpu.halt_reason is not None or self.semihosting.exit is not None
+                or exc.active & FAULT_ACTIVE or (masks := exc.known_masks) is None):
+            return False
+        faults = self.faults
+        if masks[0] & 1:
+            pc = cpu.slice_pc
+            if pc is None or pc & ~1 != faults.spin_pc or faults.spin_loop:
+                return False
+        elif faults.spin_pc >= 0:
+            faults.spin_pc = -1
+        self._stop = self._until = None
+        self.clock.base = cycle
+        return True
 
     def _wakeup(self, masks: tuple[int, int, int] | None = None) -> bool:
         """WFI wakes on an exception that would preempt if PRIMASK were clear. ``masks``: the

@@ -69,17 +69,17 @@ class Simulation:
         """Advance every running board by ``duration_ns``; returns each board's stop."""
         end = self.now_ns + duration_ns
         running = [b for b in self.boards if b.stop is None]
-        lanes = [(b, b.machine, b.machine.clock) for b in running]
+        lanes = [(b, b.machine, b.machine.clock, b.machine.cpu) for b in running]
         while self.now_ns < end and running:
             target = min(end, self.now_ns + self.quantum_ns)
             horizon = self._idle_horizon_ns(running)
             if horizon is not None and horizon > target:
                 target = min(end, horizon)
             stopped = False
-            for b, machine, clock in lanes:
+            for b, machine, clock, cpu in lanes:
                 due = target * clock.hz // 1_000_000_000  # the board's cycle at ``target``
                 cycles = due - clock.base  # between runs: clock.now is its base
-                if cycles <= 0:
+                if cycles <= 0 or cpu.sleeping and machine.sleep_through(due):
                     continue
                 stop = machine.run(cycles)
                 if stop is TIME_UP:  # the common stop, shared
@@ -102,12 +102,15 @@ class Simulation:
         there at once instead of quantum by quantum. None while any board runs."""
         horizon: int | None = None
         for b in running:
-            wake = b.machine.next_wake_cycles()
+            machine = b.machine
+            if not machine.cpu.sleeping and not machine.host_polls:  # what next_wake_cycles says, sooner
+                return None
+            wake = machine.next_wake_cycles()
             if wake is None:
                 return None
             if wake < 0:
                 continue  # sleeps with no timer at all
-            hz = b.machine.clock.hz
+            hz = machine.clock.hz
             ns = -(-wake * 1_000_000_000 // hz)
             horizon = ns if horizon is None else min(horizon, ns)
         return horizon

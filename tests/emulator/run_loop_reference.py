@@ -3,7 +3,8 @@
 wake-up question for a sleeping CPU, ``_tick_plan`` with each of its conditions in turn, the pacer
 through ``clock.now``).
 ``tests/emulator/test_run_loop_twin.py`` runs the same programs through it and through
-``Machine._run`` and compares everything observable."""
+``Machine._run`` and compares everything observable. ``reference_simulation_run``: ``Simulation.run``
+as it was before a board that only sleeps through a quantum was moved without ``Machine.run``."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from collections.abc import Callable
 from emulator.board.faultreport import build_report
 from emulator.board.faultwatch import FAULT_ACTIVE
 from emulator.board.machine import MAX_SLICE, Machine, StopReason
+from emulator.board.simulation import Board, Simulation
 from emulator.cpu.cortexm import CortexM3, Lockup
 from emulator.cpu.nvic import SYSTICK
 from emulator.cpu.systick import TICKINT
@@ -170,3 +172,41 @@ def reference_wakeup(self: Machine) -> bool:
     n = exc.highest_pending()
     _primask, faultmask, basepri = self.cpu.read_masks()
     return exc.group_priority(exc.priority[n]) < exc.execution_priority(masks=(0, faultmask, basepri))
+
+
+def reference_simulation_run(self: Simulation, duration_ns: int) -> dict[str, StopReason | None]:
+    end = self.now_ns + duration_ns
+    running = [b for b in self.boards if b.stop is None]
+    while self.now_ns < end and running:
+        target = min(end, self.now_ns + self.quantum_ns)
+        horizon = reference_idle_horizon_ns(running)
+        if horizon is not None and horizon > target:
+            target = min(end, horizon)
+        for b in running:
+            clock = b.machine.clock
+            due = target * clock.hz // 1_000_000_000
+            cycles = due - clock.now
+            if cycles <= 0:
+                continue
+            stop = b.machine.run(cycles)
+            if stop.kind == "idle":
+                clock.advance(max(0, due - clock.now))
+                clock.fire_due()
+            elif stop.kind != "time":
+                b.stop = stop
+        self.now_ns = target
+        running = [b for b in running if b.stop is None]
+    return {b.name: b.stop for b in self.boards}
+
+
+def reference_idle_horizon_ns(running: list[Board]) -> int | None:
+    horizon: int | None = None
+    for b in running:
+        wake = b.machine.next_wake_cycles()
+        if wake is None:
+            return None
+        if wake < 0:
+            continue
+        ns = -(-wake * 1_000_000_000 // b.machine.clock.hz)
+        horizon = ns if horizon is None else min(horizon, ns)
+    return horizon

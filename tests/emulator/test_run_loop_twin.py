@@ -3,7 +3,10 @@ on top of the heap, a PC the masked-spin check has not seen, an enabled pending 
 sleeping CPU, a SysTick plan that can apply). The same programs through it and through the loop as
 it was before (``run_loop_reference``, every call every turn) give the same transcripts, frames
 sent and their times, final virtual time, instruction count, stop reason and masked-spin state, and
-the SysTick ticks, returns and entries native code took."""
+the SysTick ticks, returns and entries native code took. A run that reaches its end with nothing
+left to do returns without another turn; a simulation moves a board that only sleeps through a
+quantum without ``Machine.run`` (``Machine.sleep_through``): the simulations run the same through
+``Simulation.run`` and the loops as they were (``reference_simulation_run``)."""
 
 from __future__ import annotations
 
@@ -11,11 +14,12 @@ import types
 from pathlib import Path
 
 import pytest
-from run_loop_reference import reference_run
+from run_loop_reference import reference_run, reference_simulation_run
 
 from emulator.board.loader import load_image
-from emulator.board.machine import Machine
+from emulator.board.machine import Machine, StopReason
 from emulator.board.platform import load_platform
+from emulator.board.simulation import load_simulation
 
 MS = 25_000  # cycles of the 25 MHz board
 
@@ -26,6 +30,18 @@ def _observed(m: Machine, stop, out: bytearray, sent: list) -> tuple:
             f.spin_pc, f.spin_loop, cpu.sleeping,
             # what native code did (a plan taken or declined differently shows here first)
             cpu.native_ticks, cpu.planned_returns, cpu.watched_entries)
+
+
+def _between_runs(m: Machine) -> tuple:
+    """What anyone may look at when ``run`` returned: everything due by then has been done (an
+    event due at the end fired, an exception deliverable then taken)."""
+    return (m.clock.now, m.instructions, m.cpu.pc, m.exc.pending, m.exc.active, m.faults.spin_pc,
+            [(t.when, t.name) for t in m.clock.pending()])
+
+
+def _probe(m: Machine, when: int, probes: list) -> None:
+    """A harmless event at ``when``, where a run ends: a run that returned without firing it shows."""
+    m.clock.call_at(when, lambda: probes.append(m.clock.now), "probe")
 
 
 def _firmware_run(elf: Path, reference: bool, host_poll: bool, chunk_ms: float | None,
@@ -46,13 +62,17 @@ def _firmware_run(elf: Path, reference: bool, host_poll: bool, chunk_ms: float |
         m.clock.call_at(when, lambda frame=frame: fp.deliver(frame), "frame")
     limit = until_cycles if until_cycles is not None else m.clock.cycles(10.0)
     chunk = limit if chunk_ms is None else m.clock.cycles(chunk_ms / 1000)
+    steps, probes = [], []
     while True:
+        if len(steps) % 2:  # at every other end: the others end with nothing due
+            _probe(m, m.clock.now + min(chunk, limit - m.clock.now), probes)
         stop = m.run(min(chunk, limit - m.clock.now))
+        steps.append(_between_runs(m) + (len(out), len(probes)))
         if stop.kind != "time" or m.clock.now >= limit:
-            return _observed(m, stop, out, sent)
+            return _observed(m, stop, out, sent) + (steps,)
 
 
-@pytest.mark.parametrize("host_poll, chunk_ms", [(False, None), (True, None), (True, 1.0)])
+@pytest.mark.parametrize("host_poll, chunk_ms", [(False, None), (False, 0.25), (True, None), (True, 1.0)])
 @pytest.mark.parametrize("name", ["nested_irq", "timers", "preempt", "tickless", "sleeponexit"])
 def test_programs_run_the_same_through_the_reference_loop(firmware, name, host_poll, chunk_ms):
     elf = firmware / f"{name}.elf"
@@ -113,4 +133,74 @@ def test_masked_sleeps_and_spins_stop_the_same(board, tail, expect):
         stop = b.m.run(400 * MS)
         assert stop.kind == expect, stop.message
         seen.append(_observed(b.m, stop, b.uart, []) + (stop.report.headline if stop.report else None,))
+    assert seen[0] == seen[1]
+
+
+SIMULATIONS = Path(__file__).resolve().parents[2] / "platforms" / "simulations"
+
+
+def _simulation_run(name: str, reference: bool, step_ns: int, limit_ns: int) -> tuple:
+    sim = load_simulation(SIMULATIONS / f"{name}.yaml")
+    outs, wire, steps, probes = [], [], [], []
+    for b in sim.boards:
+        if reference:
+            b.machine._run = types.MethodType(reference_run, b.machine)  # type: ignore[method-assign]
+        outs.append(bytearray())
+        b.machine.port("uart0").connect(outs[-1].extend)
+    for sp in sim.switch.ports:
+        sp.taps.append(lambda t, frame, way, port=sp.name: wire.append((port, t, way, bytes(frame))))
+    while sim.board("client").stop is None and sim.now_ns < limit_ns:
+        if len(steps) % 2:  # at every other step's end: each board, asleep or not, has an event due there
+            for b in sim.boards:
+                _probe(b.machine, (sim.now_ns + step_ns) * b.machine.clock.hz // 1_000_000_000, probes)
+        if reference:
+            reference_simulation_run(sim, step_ns)
+        else:
+            sim.run(step_ns)
+        steps.append([_between_runs(b.machine) + (len(out), len(probes)) for b, out in zip(sim.boards, outs,
+                                                                                            strict=True)])
+    boards = [_observed(b.machine, b.stop or StopReason("running"), out, [])
+              for b, out in zip(sim.boards, outs, strict=True)]
+    return sim.now_ns, boards, wire, sorted((k, str(v)) for k, v in sim.switch.counters().items()), steps
+
+
+@pytest.mark.parametrize("name, step_ns, limit_ns", [
+    ("rawping-pair", 1_000_000, 20_000_000_000),     # rawframe sleeps with PRIMASK set between frames
+    ("telemetry-pair", 1_000_000, 20_000_000_000),   # both sleep (tickless) between reports
+    ("echo-pair", 1_000_000, 60_000_000_000),        # both busy: runs that end with work left
+])
+def test_simulations_run_the_same_through_the_reference_loops(firmware, name, step_ns, limit_ns):
+    ours = _simulation_run(name, False, step_ns, limit_ns)
+    assert ours[1][-1][:2] == ("exit", 0), ours[1]
+    assert ours == _simulation_run(name, True, step_ns, limit_ns)
+
+
+PEND_THEN_SPIN = """
+reset:
+    IRQ_ENABLE 0
+    STORE32 NVIC_ISPR, 1
+    b spin
+spin:
+    adds r4, r4, #1
+    b spin
+irq0:
+    adds r5, r5, #1
+    bx lr
+"""
+
+
+@pytest.mark.parametrize("cycles", range(1, 10))
+def test_runs_ending_where_an_exception_is_pended_stop_the_same(board, cycles):
+    """The write that pends IRQ 0 ends its slice with the block (``b spin``); a run of that many
+    cycles ends there too, with the exception deliverable: taken before the run returns."""
+    seen = []
+    for reference in (False, True):
+        b = board(PEND_THEN_SPIN, {16: "irq0"})
+        if reference:
+            b.m._run = types.MethodType(reference_run, b.m)
+        steps = []
+        for n in (cycles, 20):
+            stop = b.m.run(n)
+            steps.append((stop.kind, _between_runs(b.m), b.trace[:]))
+        seen.append(steps)
     assert seen[0] == seen[1]
