@@ -627,7 +627,17 @@ class Machine:
                 or self.exception_observers or not self.cpu.native_ticks_allowed()):
             return None
         period = (systick.reload + 1) * systick.cycles_per_tick()
-        return deadline - now, period, vector, self.clock.next_deadline(besides=timer)
+        # The next other deadline: the event on top when it is not SysTick's (at the same cycle),
+        # else the earlier of its two children when not cancelled; else the clock looks deeper.
+        heap = self._timer_heap
+        if heap[0] is not timer:
+            return deadline - now, period, vector, deadline
+        n = len(heap)
+        if n == 1:
+            return deadline - now, period, vector, None
+        second = heap[1] if n == 2 or heap[1] < heap[2] else heap[2]
+        return (deadline - now, period, vector,
+                second[0] if not second.cancelled else self.clock.next_deadline(besides=timer))
 
     def _native_ticks_taken(self, start: int, ticks: tuple[int, int, int, int | None]) -> None:
         """The slice from ``start`` took ticks natively: SysTick's next event follows the last of them."""
