@@ -516,8 +516,9 @@ class Machine:
                             continue
                 if until is not None and until():
                     return StopReason("condition")
-                masks = None  # (PRIMASK, FAULTMASK, BASEPRI) when read for this turn
+                # masks: (PRIMASK, FAULTMASK, BASEPRI) when read for this turn, else None
                 if exc.active & FAULT_ACTIVE:
+                    masks = None
                     stop = self._stopped_by(faults.check_parked(self.symbols.lookup))
                     if stop is not None:
                         return stop

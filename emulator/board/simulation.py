@@ -72,9 +72,11 @@ class Simulation:
         lanes = [(b, b.machine, b.machine.clock, b.machine.cpu) for b in running]
         while self.now_ns < end and running:
             target = min(end, self.now_ns + self.quantum_ns)
-            horizon = self._idle_horizon_ns(running)
-            if horizon is not None and horizon > target:
-                target = min(end, horizon)
+            first = lanes[0][1]  # a horizon only while it sleeps (or polls the host): else none
+            if first.cpu.sleeping or first.host_polls:
+                horizon = self._idle_horizon_ns(running)
+                if horizon is not None and horizon > target:
+                    target = min(end, horizon)
             stopped = False
             for b, machine, clock, cpu in lanes:
                 due = target * clock.hz // 1_000_000_000  # the board's cycle at ``target``
