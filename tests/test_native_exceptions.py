@@ -139,17 +139,19 @@ def test_native_exception_paths_match_the_python_path_with_input(firmware, name)
 
 def _without_icsr_route(m: Machine) -> None:
     """ICSR writes through the SCS's register table and the board's SCS write (the path before
-    ``SystemControlSpace._write_icsr_word``): the trampoline and ``scs.write`` share the map."""
+    ``SystemControlSpace._write_icsr_word``; the trampoline and ``scs.write`` share the map), none
+    pended in C (``scsread.c``'s write, ``excpath.c``'s ex_pend)."""
     del m.scs._word_writes[0xD04]
+    m.scs.native_reads.pend_writes = False
 
 
 def test_yields_match_the_python_path(firmware):
-    """yield_switch's 40 000 yields (ICSR.PENDSVSET from thread mode, PendSV entered at the
-    next block natively, its return planned) and SysTick's tail-chained switches: the same
+    """yield_switch's 40 000 yields (ICSR.PENDSVSET from thread mode, pended in C, PendSV entered
+    at the next block natively, its return planned) and SysTick's tail-chained switches: the same
     instruction counts, virtual times, registers, NVIC state and transcript as with every
     exception through the Python path and ICSR writes through the register table; and, natively,
     the same exception work (entries, planned returns, tail-chains, ticks) with and without the
-    ICSR route."""
+    ICSR route and the native pends."""
     elf, seconds = firmware / "yield_switch.elf", PROGRAMS["yield_switch"]
     fast, fast_out, counting = _trajectory(elf, seconds, native=True)
     table, table_out, table_counting = _trajectory(elf, seconds, native=True, feed=_once(_without_icsr_route))
@@ -162,6 +164,7 @@ def test_yields_match_the_python_path(firmware):
             for c in (counting, table_counting)]
     assert work[0] == work[1]
     assert counting.cpu.watched_entries >= 39_900 and counting.cpu.planned_returns >= 39_900
+    assert counting.cpu.native_pends >= 39_900 and table_counting.cpu.native_pends == 0
 
 
 def _once(change):

@@ -90,6 +90,8 @@ class NativeReads:
 
     __slots__ = ()
     READ_CALLBACK: ClassVar[str]
+    WRITE_CALLBACK: ClassVar[str] = ""
+    serves_writes: bool = False  # a write callback comes first too (``port`` has ``slow_write``...)
     _lib: ctypes.CDLL
     port: Any
 
@@ -102,6 +104,17 @@ class NativeReads:
         """The read callback (C function pointer, its user data) for every read not served here."""
         self.port.slow_read = read
         self.port.slow_user = user
+
+    def write_callbacks(self) -> tuple[int, int]:
+        """(write callback, user data), with ``serves_writes``: for ``uc_mmio_map`` or a
+        ``WordFifoPort``'s slow path."""
+        write = getattr(self._lib, self.WRITE_CALLBACK)
+        return ctypes.cast(write, ctypes.c_void_p).value or 0, ctypes.addressof(self.port)
+
+    def set_slow_write(self, write: int, user: int = 0) -> None:
+        """The write callback (C function pointer, its user data) for every write not taken here."""
+        self.port.slow_write = write
+        self.port.slow_write_user = user
 
     @property
     def off(self) -> bool:
@@ -185,6 +198,7 @@ class RegisterWindow(NativeReads):
 
     __slots__ = ("_lib", "_table", "_storage", "port", "_ref", "serves_writes")
     READ_CALLBACK = "rw_read"
+    WRITE_CALLBACK = "rw_write"
 
     def __init__(self, regs: RegMap, storage: array, guards: tuple[tuple[int, int], ...] = ()) -> None:
         table = _table(regs)
@@ -208,16 +222,6 @@ class RegisterWindow(NativeReads):
         p.nguards = len(guards)
         self.serves_writes = any(e.flags & RW_WRITE for e in table)
         self._ref = ctypes.byref(p)
-
-    # -- the CPU's MMIO mapping ---------------------------------------------------------------------
-    def write_callbacks(self) -> tuple[int, int]:
-        """(write callback, user data): for ``uc_mmio_map`` or a ``WordFifoPort``'s slow path."""
-        return ctypes.cast(self._lib.rw_write, ctypes.c_void_p).value or 0, ctypes.addressof(self.port)
-
-    def set_slow_write(self, write: int, user: int = 0) -> None:
-        """The write callback (C function pointer, its user data) for every write not stored here."""
-        self.port.slow_write = write
-        self.port.slow_write_user = user
 
     # -- the model's side ---------------------------------------------------------------------------
     @property

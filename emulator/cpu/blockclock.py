@@ -77,6 +77,7 @@ class _State(ctypes.Structure):
         ("ex_planned_return", ctypes.c_void_p),
         ("ex_watched_entry", ctypes.c_void_p),
         ("entries", ctypes.c_uint64),
+        ("ex_pend", ctypes.c_void_p),
         ("out", ctypes.c_int64 * 9),  # vb_report: see BlockClock.run_slice
         ("own_ic", _Icount),
         ("cache", ctypes.c_void_p),
@@ -189,21 +190,25 @@ class BlockClock:
         self._report(self._addr, self._uch)
 
     def attach_exceptions(self, path: int, enter: int, leave: int, planned_return: int,
-                          watched_entry: int, python_intr: int) -> None:
-        """Native SysTick ticks, planned returns and entries when the watched masks change:
-        excpath's state and functions (addresses), and the Python UC_HOOK_INTR callback every
-        interrupt the native hook does not handle goes to. Installs the native interrupt hook."""
+                          watched_entry: int, pend: int, python_intr: int) -> None:
+        """Native SysTick ticks, planned returns, entries when the watched masks change and pends by
+        ICSR writes: excpath's state and functions (addresses), and the Python UC_HOOK_INTR callback
+        every interrupt the native hook does not handle goes to. Installs the native interrupt hook."""
         from unicorn import UC_HOOK_INTR
         from unicorn.unicorn_py3.unicorn import uclib
 
         s = self.state
         s.exc_path, s.ex_enter, s.ex_return, s.py_intr = path, enter, leave, python_intr
-        s.ex_planned_return, s.ex_watched_entry = planned_return, watched_entry
+        s.ex_planned_return, s.ex_watched_entry, s.ex_pend = planned_return, watched_entry, pend
         hook = ctypes.c_size_t()
         callback = ctypes.cast(self._lib.vb_intr_hook, ctypes.c_void_p)
         status = uclib.uc_hook_add(self._uch, ctypes.byref(hook), UC_HOOK_INTR, callback, self._addr, 1, 0)
         if status:
             raise RuntimeError(f"uc_hook_add failed ({status})")
+
+    def pend_callback(self) -> tuple[int, int]:
+        """(``vb_pend``, its state): for the SCS window's native ICSR writes (``emulator.cpu.scsread``)."""
+        return ctypes.cast(self._lib.vb_pend, ctypes.c_void_p).value or 0, self._addr
 
     def set_ticks(self, period: int, vector: int, vtor: int, stkalign: bool) -> None:
         """For a ``run_slice`` with ticks: a tick every ``period`` cycles into SysTick's handler at

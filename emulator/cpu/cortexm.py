@@ -66,7 +66,7 @@ from unicorn import (
 from unicorn import arm_const as A
 from unicorn.unicorn_py3.unicorn import uclib
 
-from emulator.bus.regwin import NativeReads, RegisterWindow
+from emulator.bus.regwin import NativeReads
 from emulator.bus.wordfifo import WordFifoPort
 from emulator.clock import Clock
 from emulator.cpu import excpath
@@ -79,6 +79,7 @@ from emulator.cpu.nvic import (
     IRQ0,
     MEMMANAGE,
     NMI,
+    PENDSV,
     SVCALL,
     SYSTICK,
     USAGEFAULT,
@@ -196,8 +197,11 @@ class CortexM3:
         self._excpath = excpath.ExcPath(uc)
         self._returns = self._excpath  # the planned returns' side of it (see plan_native)
         self._returns_state = self._excpath._p
-        self.planned_returns = 0  # returns native code made from handlers Python entered
-        self.watched_entries = 0  # exceptions native code entered when the watched masks changed
+        # Returns native code made from handlers Python entered, and exceptions it entered when
+        # the watched masks changed, as native_sync applied them (the properties add the yields
+        # native code made whole).
+        self._planned_returns = 0
+        self._watched_entries = 0
         self.native_ticks = 0  # SysTick ticks slices took natively
         # May native code enter exception n at vector v when the watched masks change (the
         # machine's say: nobody observes entries, the handler is known, nothing watches the
@@ -236,6 +240,10 @@ class CortexM3:
         self._plan_at = self._excpath.plan_address
         self._plan_words = (ctypes.c_uint32 * excpath.RET_PLAN_WORDS).from_address(self._plan_at)
         self._entry_params: tuple[int | bool, ...] = ()  # what the entry plan was last set to
+        self._pend_params: tuple[int, ...] = ()  # what the pend plan was last set to
+        # Set once an ICSR write pended PendSV with nothing active and nothing pending and enabled
+        # (``note_yield``): from then on the plans include the pend plan (``_plan_pend``).
+        self.plans_pends = False
         # State of the current slice.
         self.running = False
         self._stop_requested = False
@@ -264,6 +272,7 @@ class CortexM3:
         self._intr_hook = _INTR_HOOK(self._on_intr)
         self._bc.attach_exceptions(*self._excpath.native(),
                                    ctypes.cast(self._intr_hook, ctypes.c_void_p).value or 0)
+        self._pend_callback = self._bc.pend_callback()
         self._progress = self._bc.progress  # the clock's view into a running slice
         self._uch = uc._uch
         # The clock's cycle count when the running slice began, for native code that needs
@@ -301,9 +310,9 @@ class CortexM3:
 
         With a ``fifo_port``, its C callbacks serve the window and pass what they do not
         take to ``read``/``write``. With a ``reg_window``, its C read callback answers reads
-        of the device's stored-value registers and passes the others on (a ``RegisterWindow``
-        with ``fast_write`` registers stores their writes likewise); behind a ``fifo_port``, it
-        comes after the port's FIFO accesses."""
+        of the device's stored-value registers and passes the others on (one that
+        ``serves_writes`` takes writes likewise: a ``RegisterWindow``'s ``fast_write`` registers, the
+        SCS's ICSR yields); behind a ``fifo_port``, it comes after the port's FIFO accesses."""
 
         # Registered through Unicorn's C API with our own ctypes trampolines:
         # the Python binding's wrappers add two frames to every device access.
@@ -377,7 +386,7 @@ class CortexM3:
         if reg_window is not None:  # the window, then the trampolines
             reg_window.set_slow_path(read_cb)
             read_cb, read_user = reg_window.callbacks()
-            if isinstance(reg_window, RegisterWindow) and reg_window.serves_writes:
+            if reg_window.serves_writes:
                 reg_window.set_slow_write(write_cb)
                 write_cb, write_user = reg_window.write_callbacks()
         if fifo_port is not None:  # the FIFO port first, then the above
@@ -1002,13 +1011,17 @@ class CortexM3:
         when the watched masks change so that it preempts: what the slice boundary the change
         makes would do, taken at that block.
 
-        Both are logged and applied to the NVIC at the next ``native_sync``, before any Python
+        A pend (ex_pend) of PendSV by an ICSR write, from nothing active and nothing pending and
+        enabled (``_plan_pend``).
+
+        All are logged and applied to the NVIC at the next ``native_sync``, before any Python
         code looks at it."""
         exc = self.exc
         exc.changed = False
         if exc.return_plan:
             exc.return_plan = False
             self._drop_return_plan()
+        pend = self.plans_pends and self._plan_pend()
         if exc.pending & exc.enabled:  # the entry plan (no return plan then)
             n, prio, running = exc.preempt or exc.preemption()
             allowed = self.entry_allowed
@@ -1036,7 +1049,7 @@ class CortexM3:
                               ~((2 << exc.prigroup) - 1) & 0xFF, then_return)
                     p = self._returns_state  # the entry plan, on excpath's state
                     if params != self._entry_params:  # mostly the same from slice to slice
-                        self._entry_params = params
+                        self._entry_params = () if pend else params  # a pend rewrites the fields
                         p.cand_return, p.ret_stkalign = then_return, stkalign
                         p.cand_vector, p.cand_vtor, p.cand_stkalign = vector, vtor, stkalign
                         p.cand_prio, p.cand_running, p.prio_mask, p.group_mask = params[4:8]
@@ -1044,7 +1057,7 @@ class CortexM3:
                         p.ret_stkalign = stkalign  # a return plan set since may have changed it
                     p.cand_n = n
                     self._entry_armed = True
-                    exc.return_plan = then_return  # a change of the NVIC clears what C adds
+                    exc.return_plan = then_return or pend  # a change of the NVIC clears what C adds
                     return
             plan = 0
         else:
@@ -1065,6 +1078,70 @@ class CortexM3:
                 ctypes.memmove(self._plan_at, plan.to_bytes(excpath.PLAN_BYTES, "little"), excpath.PLAN_BYTES)
             exc.return_plan = True
 
+    def _plan_pend(self) -> bool:
+        """The pend plan (``ExcPath``): may an ICSR write of PENDSVSET pend PendSV natively
+        (``native/excpath.c`` ex_pend) while nothing is active and nothing pending and enabled?
+        Set, with what plan_native would then plan (PendSV's entry, and its return), when that
+        entry is a native one whose Python side is bookkeeping only: PendSV's vector known and
+        quiet (nobody to tell of its entries), and the same conditions as the entry plan's. The
+        pend plan lasts until the next change of the NVIC Python makes besides applying the log
+        (``exc.return_plan`` set, the caller keeps it so, so that such a change clears it) or the
+        next plan (made after every SCS write but SysTick's: ``Machine._scs_write``)."""
+        allowed = self.entry_allowed
+        p = self._returns_state
+        if (allowed is None or not self.running or not self.native_exceptions
+                or p.ret_count  # busy is counted from the NVIC with nothing left in the log
+                or self.trace_exceptions is not None or self.mputlb.check_frames):
+            return False
+        sysr = self.sys
+        vtor = sysr.vtor
+        vector = self._vectors.get((vtor, PENDSV))  # as Python last entered it (or planned to)
+        if (vector is None or self.quiet_entries.get(PENDSV) != vector or not vector & 1
+                or not allowed(PENDSV, vector)):
+            return False
+        exc = self.exc
+        group_mask = ~((2 << exc.prigroup) - 1) & 0xFF
+        params = (vector, vtor, sysr.ccr >> CCR_STKALIGN_BIT & 1, exc.priority[PENDSV] & group_mask,
+                  exc.priority_mask, group_mask,
+                  self.on_exception_return is None and not sysr.scr & SCR_SLEEPONEXIT)
+        if params != self._pend_params:
+            self._pend_params = params
+            (p.pend_vector, p.pend_vtor, p.pend_stkalign, p.pend_prio, p.pend_prio_mask, p.pend_group_mask,
+             p.pend_return) = params
+        p.busy = exc.active.bit_count() + (exc.pending & exc.enabled).bit_count()
+        p.pend_n = PENDSV
+        exc.return_plan = True  # a change of the NVIC clears the pend plan
+        self._entry_params = ()  # a pend sets the entry plan's fields
+        return True
+
+    def note_yield(self) -> None:
+        """An ICSR write is about to pend PendSV through Python (``SystemControlSpace``): when it
+        is a yield from nothing active and nothing pending and enabled, the firmware yields as an
+        RTOS does, and the plans include the pend plan from now on (others never pay for it)."""
+        exc = self.exc
+        if not exc.active and not exc.pending & exc.enabled:
+            self.plans_pends = True
+
+    def native_pend(self) -> tuple[int, int]:
+        """For the SCS window's native ICSR writes (``emulator.cpu.scsread``): the block clock's
+        ``vb_pend`` and its state (addresses)."""
+        return self._pend_callback
+
+    @property
+    def planned_returns(self) -> int:
+        """Returns native code made from handlers Python entered or planned, yields' included."""
+        return self._planned_returns + self._returns_state.yields
+
+    @property
+    def watched_entries(self) -> int:
+        """Exceptions native code entered when the watched masks changed, yields' included."""
+        return self._watched_entries + self._returns_state.yields
+
+    @property
+    def native_pends(self) -> int:
+        """ICSR writes that pended PendSV in native code (``ex_pend``)."""
+        return self._returns_state.pends
+
     def native_drops_icsr(self, address: int) -> None:
         """A planned native return clears the 32-bit flag at ``address`` (``emulator.cpu.scsread``'s
         ICSR image is valid while it is set)."""
@@ -1079,25 +1156,37 @@ class CortexM3:
         count = p.ret_count
         if count:
             exc = self.exc
-            # The exceptions returned from (n) and entered (n | LOG_ENTRY) natively, in order.
+            pend = self.plans_pends and p.pend_n  # the changes below are the log's, which C counted
+            # The exceptions returned from (n), entered (n | LOG_ENTRY) and pended (n | LOG_PEND)
+            # natively, in order.
             p.ret_count = 0
-            for n in p.ret_log[:count]:
+            for i, n in enumerate(p.ret_log[:count]):
                 if n & excpath.LOG_ENTRY:
                     # An entry ex_watched_entry made: what take_exception does after a native entry.
                     self._entry_armed = False
-                    self.watched_entries += 1
+                    self._watched_entries += 1
                     if p.entry_flags & excpath.STKERR:
                         self.sys.cfsr |= CFSR["STKERR"]
                         self.exc.set_pending(BUSFAULT)
-                    self._entered(n & 0xFFFF, p.cand_vector)
+                    self._entered(n & 0xFFFF, p.log_vector[i])
+                elif n & excpath.LOG_PEND:
+                    # An ICSR write ex_pend made: its pend, and the entry plan it set (the watch is
+                    # the block clock's already).
+                    exc.set_pending(n & 0xFFFF, notify=False)
+                    self._entry_armed = True
+                    self._entry_params = ()
+                    exc.return_plan = True
                 else:
-                    self.planned_returns += 1
+                    self._planned_returns += 1
                     exc.deactivate(n)
             if (not exc.active and not exc.pending & exc.enabled and not exc.return_plan
                     and not self._entry_armed):
                 # Back in thread mode with nothing pending: plan_native would only find this
                 # change's plan empty, so the change asks for none.
                 exc.changed = False
+            if pend and p.busy == exc.active.bit_count() + (exc.pending & exc.enabled).bit_count():
+                p.pend_n = pend  # kept (they cleared it)
+                exc.return_plan = True
         s = self._bc_state
         if s.tick_active:
             s.tick_active = 0
@@ -1156,7 +1245,8 @@ class CortexM3:
         exc.known_masks = self.slice_pc = None  # the slice may change both (its end reports them)
         self.running = True
         exc.on_change = self._on_exceptions_change
-        if exc.pending & exc.enabled or exc.active & _PLANNABLE or exc.return_plan or self._entry_armed:
+        if (exc.pending & exc.enabled or exc.active & _PLANNABLE or exc.return_plan or self._entry_armed
+                or self.plans_pends):
             self.plan_native()
         else:  # what plan_native would do: nothing to plan, nothing planned to clear
             exc.changed = False

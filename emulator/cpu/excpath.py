@@ -21,6 +21,7 @@ from emulator.native import native_lib
 MAX_RAM = 8
 RET_PLAN_WORDS, RET_LOG = 16, 32
 LOG_ENTRY = 0x10000  # a ret_log item that is an entry (ex_watched_entry), not a return
+LOG_PEND = 0x20000  # a ret_log item that is a pend (ex_pend)
 STKERR, VECTTBL, UNSTKERR, INVPC, DECLINED = 1, 2, 4, 8, 16
 TO_HANDLER, TO_THREAD_MSP, TO_THREAD_PSP = 0, 1, 2  # leave(): the mode and stack returned to
 AT_PC = 0xFFFFFFFF  # enter(): return to the current PC
@@ -30,6 +31,7 @@ _REGS = (A.UC_ARM_REG_R0, A.UC_ARM_REG_R1, A.UC_ARM_REG_R2, A.UC_ARM_REG_R3, A.U
 
 
 PLAN_BYTES = 4 * RET_PLAN_WORDS
+CLEARED_BYTES = PLAN_BYTES + 4  # what a change of the NVIC clears: the return plan and pend_n
 
 
 class _Path(ctypes.Structure):
@@ -45,6 +47,7 @@ class _Path(ctypes.Structure):
         ("ram_end", ctypes.c_uint32 * MAX_RAM),
         ("out", ctypes.c_uint32 * 4),
         ("ret_plan", ctypes.c_uint32 * RET_PLAN_WORDS),
+        ("pend_n", ctypes.c_uint32),
         ("ret_stkalign", ctypes.c_uint32),
         ("ret_count", ctypes.c_int32),
         ("ret_log", ctypes.c_uint32 * RET_LOG),
@@ -59,6 +62,17 @@ class _Path(ctypes.Structure):
         ("group_mask", ctypes.c_uint32),
         ("entry_flags", ctypes.c_int32),
         ("cand_return", ctypes.c_uint32),
+        ("pend_vector", ctypes.c_uint32),
+        ("pend_vtor", ctypes.c_uint32),
+        ("pend_stkalign", ctypes.c_uint32),
+        ("pend_prio", ctypes.c_int32),
+        ("pend_prio_mask", ctypes.c_uint32),
+        ("pend_group_mask", ctypes.c_uint32),
+        ("pend_return", ctypes.c_uint32),
+        ("busy", ctypes.c_int32),
+        ("log_vector", ctypes.c_uint32 * RET_LOG),
+        ("yields", ctypes.c_uint64),
+        ("pends", ctypes.c_uint64),
     ]
 
 
@@ -70,6 +84,7 @@ def _library() -> ctypes.CDLL:
         "ex_tail_chain": (ctypes.c_int, [path, ctypes.c_uint32, ctypes.c_uint32, ctypes.c_uint32]),
         "ex_planned_return": (ctypes.c_int, [path, ctypes.c_uint32]),
         "ex_watched_entry": (ctypes.c_int, [path, ctypes.c_uint32, ctypes.POINTER(ctypes.c_uint32)]),
+        "ex_pend": (ctypes.c_int, [path, ctypes.POINTER(ctypes.c_uint32)]),
     })
 
 
@@ -92,12 +107,12 @@ class ExcPath:
         self._return = lib.ex_return
         self._tail_chain = lib.ex_tail_chain
 
-    def native(self) -> tuple[int, int, int, int, int]:
-        """(state, ex_enter, ex_return, ex_planned_return, ex_watched_entry) addresses, for other
-        native code."""
+    def native(self) -> tuple[int, int, int, int, int, int]:
+        """(state, ex_enter, ex_return, ex_planned_return, ex_watched_entry, ex_pend) addresses,
+        for other native code."""
         lib = _library()
         return (ctypes.addressof(self._p), *(ctypes.cast(f, ctypes.c_void_p).value or 0 for f in (
-            lib.ex_enter, lib.ex_return, lib.ex_planned_return, lib.ex_watched_entry)))
+            lib.ex_enter, lib.ex_return, lib.ex_planned_return, lib.ex_watched_entry, lib.ex_pend)))
 
     # -- returns from handlers Python entered, done natively (native/excpath.c ex_planned_return),
     # and entries when the watched masks change (ex_watched_entry). ``CortexM3.plan_native`` sets
@@ -108,11 +123,16 @@ class ExcPath:
     #     ``cand_prio``) when the watched masks change so that it preempts the execution priority
     #     ``cand_running`` of the active set (``prio_mask``, ``group_mask``: the NVIC's priority
     #     bits and PRIGROUP's group mask); ``cand_return``: and return from it (its bit in the return
-    #     plan, with ``ret_stkalign``).
+    #     plan, with ``ret_stkalign``);
+    #   pend (ex_pend, an ICSR write of PENDSVSET): ``pend_n`` (0: none) and the entry plan the pend
+    #     sets (``pend_*``, as the fields above), with ``busy`` the count of exceptions active and
+    #     pending and enabled in the NVIC (the pend is made from none only; native code keeps the
+    #     count as it logs). A pend, its entry and its planned return done in a row leave no log
+    #     items, only ``yields`` one higher.
     def return_plan_clearer(self) -> Callable[[], object]:
-        """Clearing the return plan as a callable without a Python frame (the NVIC calls it at
-        every change while a plan is set)."""
-        return functools.partial(ctypes.memset, self.plan_address, 0, PLAN_BYTES)
+        """Clearing the return plan and ``pend_n`` as a callable without a Python frame (the NVIC
+        calls it at every change while a plan is set)."""
+        return functools.partial(ctypes.memset, self.plan_address, 0, CLEARED_BYTES)
 
     def drop_icsr_at(self, address: int) -> None:
         """A native return clears the 32-bit flag at ``address`` (the SCS's ICSR image)."""

@@ -275,7 +275,9 @@ class ExceptionState:
     # -- state changes --------------------------------------------------------
     # The hot changes (set_pending, activate, deactivate) assign through __dict__, past
     # _DropsIcsrImage, and call _changed once for all their assignments.
-    def set_pending(self, n: int) -> None:
+    def set_pending(self, n: int, notify: bool = True) -> None:
+        """Pend exception ``n``; ``notify`` False: without telling ``on_change`` (a pend native code
+        made, whose consequences it took care of)."""
         state = self.__dict__
         if not state["pending"] >> n & 1:
             state["pending"] |= 1 << n
@@ -287,7 +289,7 @@ class ExceptionState:
             if state["return_plan"]:
                 state["return_plan"] = False
                 self.drop_return_plan()
-            if state["on_change"] is not None:
+            if notify and state["on_change"] is not None:
                 state["on_change"]()
 
     def clear_pending(self, n: int) -> None:

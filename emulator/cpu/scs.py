@@ -251,6 +251,8 @@ class SystemControlSpace(Device):
         if value & 1 << 27:
             exc.pending &= ~(1 << PENDSV)
         elif value & 1 << 28:
+            if not self.cpu.plans_pends:
+                self.cpu.note_yield()
             exc.set_pending(PENDSV)
         if value & 1 << 25:
             exc.pending &= ~(1 << SYSTICK)

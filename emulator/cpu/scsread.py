@@ -22,6 +22,12 @@ stored-value registers. The answers are the model's own:
 
 A read here never calls the CPU's ``native_sync``: no answer depends on whether a
 natively taken SysTick handler is Python's yet (C adds it to the active set itself).
+
+Writes: a word write of ICSR whose only action bit is PENDSVSET (an RTOS's yield), inside a slice,
+is offered to the block clock (``vb_pend``), which pends PendSV in native state when the CPU's plan
+allows it (``CortexM3.plan_native``, the pend plan) and leaves it to ``native_sync`` to tell the
+NVIC; every other write, and one it declines, goes to the model's ``write`` through the CPU's
+trampoline.
 """
 
 from __future__ import annotations
@@ -66,6 +72,11 @@ class _Port(ctypes.Structure):
         ("st_flag_cleared_at", ctypes.c_int64),
         ("plain", ctypes.c_uint32 * SCS_WORDS),
         ("plain_sizes", ctypes.c_uint8 * SCS_WORDS),
+        ("slow_write", ctypes.c_void_p),
+        ("slow_write_user", ctypes.c_void_p),
+        ("pend", ctypes.c_void_p),
+        ("pend_state", ctypes.c_void_p),
+        ("fast_writes", ctypes.c_uint64),
     ]
 
 
@@ -82,6 +93,8 @@ class ScsReadPort(NativeReads):
 
     __slots__ = ("_lib", "port", "_ref", "_cpu")
     READ_CALLBACK = "sr_read"
+    WRITE_CALLBACK = "sr_write"
+    serves_writes = True
 
     def __init__(self, cpu: CortexM3) -> None:
         self._lib = _library()
@@ -93,6 +106,7 @@ class ScsReadPort(NativeReads):
         # A return native code makes from a handler Python entered changes the active set: the
         # image is dropped there and then (the next read takes the slow path).
         cpu.native_drops_icsr(ctypes.addressof(p) + _Port.icsr_valid.offset)
+        p.pend, p.pend_state = cpu.native_pend()
 
     # -- the model's side ---------------------------------------------------------------------------
     def store_icsr(self, bits: int, active: int) -> None:
@@ -110,6 +124,15 @@ class ScsReadPort(NativeReads):
     def publish(self, offset: int, value: int) -> None:
         """The value a read of the plain register at ``offset`` returns from now on."""
         self.port.plain[offset >> 2] = value
+
+    @property
+    def pend_writes(self) -> bool:
+        """Are ICSR writes of PENDSVSET offered to native code (else all writes are Python's)?"""
+        return bool(self.port.pend)
+
+    @pend_writes.setter
+    def pend_writes(self, on: bool) -> None:
+        self.port.pend = self._cpu.native_pend()[0] if on else None
 
     def drop_icsr(self) -> None:
         self.port.icsr_valid = 0

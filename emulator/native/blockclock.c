@@ -37,6 +37,7 @@ typedef int (*ex_enter_fn)(void *path, uint32_t n, uint32_t return_address, uint
 typedef int (*ex_return_fn)(void *path, int to_thread, int stkalign);
 typedef int (*ex_planned_return_fn)(void *path, uint32_t exc_return);
 typedef int (*ex_watched_entry_fn)(void *path, uint32_t at, const uint32_t *masks);
+typedef int (*ex_pend_fn)(void *path, const uint32_t *masks);
 
 #define EXC_DECLINED 16   /* excpath.c: a case left to Python, nothing done */
 #define EXC_INVPC 8
@@ -101,6 +102,7 @@ struct block_clock {
     ex_planned_return_fn ex_planned_return; /* returns from handlers Python entered (excpath.c) */
     ex_watched_entry_fn ex_watched_entry;   /* an entry when the watched masks change (excpath.c) */
     uint64_t entries;      /* entries made by ex_watched_entry in this slice */
+    ex_pend_fn ex_pend;    /* a pend by an ICSR write (excpath.c) */
     /* What vb_slice (or vb_report) found when the slice ended, read by Python in one go. */
     int64_t out[OUT_N];
     /* Only with a stock Unicorn: `ic` points at own_ic, and the block counts are cached. */
@@ -384,6 +386,36 @@ void vb_intr_hook(void *uc, uint32_t intno, void *user_data)
         }
     }
     bc->py_intr(uc, intno, NULL);
+}
+
+/* An ICSR write of PENDSVSET alone, from the SCS window's write callback (scsread.c) inside a
+ * slice: pended by excpath.c's ex_pend when its plan allows it, then what the write's Python path
+ * does to this clock: no more native ticks in this slice, and a mask watch, which fires at the
+ * next block when the exception preempts now (ex_watched_entry enters it there) or else when the
+ * masks change. Declined (0, nothing done) while a natively taken tick's handler runs, a watch is
+ * set or the slice stopped. */
+int vb_pend(struct block_clock *bc, void *uc)
+{
+    uint32_t masks[3] = {0, 0, 0};
+    if (bc->tick_active || bc->watch || bc->stopped || !bc->ex_pend) {
+        return 0;
+    }
+    for (int i = 0; i < 3; i++) {
+        if (bc->reg_read(uc, bc->reg_ids[i], &masks[i]) != 0) {
+            return 0;
+        }
+    }
+    int pended = bc->ex_pend(bc->exc_path, masks);
+    if (!pended) {
+        return 0;
+    }
+    bc->tick_on = 0;
+    for (int i = 0; i < 3; i++) {
+        bc->masks[i] = pended == 1 ? 0xFFFFFFFFu : masks[i];
+    }
+    bc->watch = 1;
+    vb_retarget(bc);
+    return 1;
 }
 
 /* The halfword below `pc` when it is the last instruction of the last block entered. */

@@ -29,6 +29,7 @@ enum { R0, R1, R2, R3, R12, LR, SP, XPSR, PC, CPSR, CONTROL, PSP, NREGS };
 #define RET_PLAN_WORDS 16 /* 512 exceptions */
 #define RET_LOG 32
 #define LOG_ENTRY 0x10000u /* ret_log: an entry (ex_watched_entry), not a return */
+#define LOG_PEND 0x20000u  /* ret_log: a pend (ex_pend) */
 
 /* Results: a bit set per thing the Python side must still act on. */
 #define EXC_STKERR 1u    /* the frame could not be stacked (not RAM) */
@@ -37,6 +38,7 @@ enum { R0, R1, R2, R3, R12, LR, SP, XPSR, PC, CPSR, CONTROL, PSP, NREGS };
 #define EXC_INVPC 8u     /* return to thread mode with a non-zero stacked IPSR */
 #define EXC_DECLINED 16u /* a case left to Python; nothing was done */
 #define EXC_AT_PC 0xFFFFFFFFu /* entry: the return address is the current PC */
+#define THREAD_PRIORITY 256 /* nvic.THREAD_PRIORITY: the execution priority with nothing active */
 
 typedef struct {
     void *uc;
@@ -50,6 +52,9 @@ typedef struct {
      * state says nothing would follow them: bit n of ret_plan allows the return from exception
      * n. Each one done is logged for Python to apply (deactivate) at its next look. */
     uint32_t ret_plan[RET_PLAN_WORDS];
+    /* The exception an ICSR write may pend here (ex_pend), 0: none. Right after ret_plan: Python's
+     * return plan clearer drops both at every change of its NVIC state. */
+    uint32_t pend_n;
     uint32_t ret_stkalign;
     int32_t ret_count;                /* logged returns Python has not applied yet */
     uint32_t ret_log[RET_LOG];        /* their exception numbers, in order */
@@ -68,6 +73,24 @@ typedef struct {
     uint32_t group_mask;               /* the group priority's bits (PRIGROUP) */
     int32_t entry_flags;
     uint32_t cand_return;              /* 1: its return may then be made here too (ret_plan) */
+    /* The pend plan: what plan_native would set the entry plan (cand_*) to once pend_n is pending,
+     * from Python's NVIC with nothing active and nothing else pending and enabled. `busy` is the
+     * number of exceptions active plus those pending and enabled in Python's NVIC with the log
+     * applied (Python's count at the plan; a pend adds one, a planned return takes one off, an
+     * entry moves one): ex_pend only pends from none. */
+    uint32_t pend_vector;
+    uint32_t pend_vtor;
+    uint32_t pend_stkalign;
+    int32_t pend_prio;
+    uint32_t pend_prio_mask;
+    uint32_t pend_group_mask;
+    uint32_t pend_return;
+    int32_t busy;
+    uint32_t log_vector[RET_LOG];      /* an entry's vector, at its place in ret_log */
+    /* Yields done here whole (pended, entered and returned from: no trace in ret_log), and pends
+     * made here, since the state was made. */
+    uint64_t yields;
+    uint64_t pends;
 } exc_path_t;
 
 uint64_t ex_sizeof(void) { return sizeof(exc_path_t); }
@@ -292,11 +315,38 @@ int ex_planned_return(exc_path_t *p, uint32_t exc_return)
         return 0;
     }
     p->ret_plan[n >> 5] &= ~(1u << (n & 31u));
-    p->ret_log[p->ret_count++] = n;
+    p->busy--;
+    int32_t c = p->ret_count;
+    if (c >= 2 && p->ret_log[c - 1] == (n | LOG_ENTRY) && p->ret_log[c - 2] == (n | LOG_PEND)) {
+        /* A yield pended, entered and returned from here: nothing of it is left for Python's NVIC
+         * (n was neither pending nor active before it), only counts. */
+        p->ret_count = c - 2;
+        p->yields++;
+    } else {
+        p->ret_log[p->ret_count++] = n;
+    }
     if (p->icsr_valid) {
         *p->icsr_valid = 0;
     }
     return 1;
+}
+
+/* Does the candidate preempt the execution priority of the active set (cand_running) with the
+ * masks[] (PRIMASK, FAULTMASK, BASEPRI)? B1.5.4, as ExceptionState computes it. */
+static int cand_preempts(const exc_path_t *p, const uint32_t *masks)
+{
+    int32_t running = p->cand_running;
+    uint32_t basepri = masks[2] & p->prio_mask;
+    if (basepri && (int32_t)(basepri & p->group_mask) < running) {
+        running = (int32_t)(basepri & p->group_mask);
+    }
+    if ((masks[0] & 1u) && running > 0) {
+        running = 0;
+    }
+    if ((masks[1] & 1u) && running > -1) {
+        running = -1;
+    }
+    return p->cand_prio < running;
 }
 
 /* The watched masks changed to masks[] (PRIMASK, FAULTMASK, BASEPRI) at the start of a block at
@@ -310,19 +360,8 @@ int ex_watched_entry(exc_path_t *p, uint32_t at, const uint32_t *masks)
     if (!n || p->ret_count >= RET_LOG) {
         return 0;
     }
-    int32_t running = p->cand_running;
-    uint32_t basepri = masks[2] & p->prio_mask;
-    if (basepri && (int32_t)(basepri & p->group_mask) < running) {
-        running = (int32_t)(basepri & p->group_mask);
-    }
-    if ((masks[0] & 1u) && running > 0) {
-        running = 0;
-    }
-    if ((masks[1] & 1u) && running > -1) {
-        running = -1;
-    }
     uint32_t vector = 0;
-    if (p->cand_prio >= running || p->mem_read(p->uc, (uint64_t)p->cand_vtor + 4u * n, &vector, 4) ||
+    if (!cand_preempts(p, masks) || p->mem_read(p->uc, (uint64_t)p->cand_vtor + 4u * n, &vector, 4) ||
         vector != p->cand_vector) {
         return 0;
     }
@@ -332,6 +371,7 @@ int ex_watched_entry(exc_path_t *p, uint32_t at, const uint32_t *masks)
     }
     p->cand_n = 0;
     p->entry_flags = flags;
+    p->log_vector[p->ret_count] = vector;
     p->ret_log[p->ret_count++] = n | LOG_ENTRY;
     if (p->cand_return && !flags) {
         p->ret_plan[n >> 5] |= 1u << (n & 31u);
@@ -340,4 +380,39 @@ int ex_watched_entry(exc_path_t *p, uint32_t at, const uint32_t *masks)
         *p->icsr_valid = 0;
     }
     return flags ? 2 : 1;
+}
+
+/* An ICSR write pending pend_n (PENDSVSET alone) while nothing is active and nothing pending and
+ * enabled (busy 0), with the masks[] of the moment: what Python's write would do to the exception
+ * state, done here and logged (LOG_PEND) for native_sync to apply: the ICSR image and the return
+ * plan dropped, and the entry plan set from the pend plan (plan_native's, for this state). The
+ * caller watches the masks as _exceptions_changed would. 0: declined (nothing done: Python's path
+ * takes the write), 1: pended and it preempts now (watch for the next block), 2: pended and held
+ * back by the masks (watch for their change). Room is kept in the log for its entry and return. */
+int ex_pend(exc_path_t *p, const uint32_t *masks)
+{
+    uint32_t n = p->pend_n;
+    if (!n || p->busy != 0 || p->cand_n || p->ret_count > RET_LOG - 3) {
+        return 0;
+    }
+    for (int i = 0; i < RET_PLAN_WORDS; i++) {
+        p->ret_plan[i] = 0;
+    }
+    p->cand_vector = p->pend_vector;
+    p->cand_vtor = p->pend_vtor;
+    p->cand_stkalign = p->pend_stkalign;
+    p->cand_prio = p->pend_prio;
+    p->cand_running = THREAD_PRIORITY;
+    p->prio_mask = p->pend_prio_mask;
+    p->group_mask = p->pend_group_mask;
+    p->cand_return = p->pend_return;
+    p->ret_stkalign = p->pend_stkalign;
+    p->cand_n = n;
+    p->ret_log[p->ret_count++] = n | LOG_PEND;
+    p->busy++;
+    p->pends++;
+    if (p->icsr_valid) {
+        *p->icsr_valid = 0;
+    }
+    return cand_preempts(p, masks) ? 1 : 2;
 }

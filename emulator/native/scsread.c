@@ -33,6 +33,11 @@
  * served here); an aligned read of an allowed size is answered from the
  * copy, any other goes to Python as before.
  *
+ * Writes: a word write of ICSR whose only action bit is PENDSVSET (an RTOS's yield) made inside a
+ * slice is offered to the block clock's vb_pend (blockclock.c), which pends PendSV natively when
+ * the CPU's plan allows it (excpath.c's ex_pend); every other write, and one it declines, goes to
+ * the next write callback (the model's Python trampoline).
+ *
  * Built by emulator/native/native_lib.py; the layout is mirrored in
  * emulator/cpu/scsread.py.
  */
@@ -40,6 +45,8 @@
 
 typedef uint64_t (*slow_read_t)(void *uc, uint64_t offset, unsigned size, void *user);
 typedef int (*uc_reg_read_fn)(void *uc, int regid, void *value);
+typedef void (*slow_write_t)(void *uc, uint64_t offset, unsigned size, uint64_t value, void *user);
+typedef int (*pend_fn)(void *state, void *uc);
 
 #define SYST_CSR 0x010u
 #define SYST_CVR 0x018u
@@ -51,6 +58,9 @@ typedef int (*uc_reg_read_fn)(void *uc, int regid, void *value);
 #define ACTIVE_SEVERAL (-1)
 #define NO_SLICE (-1) /* cortexm.NO_SLICE */
 #define SCS_WORDS 0x400u
+/* ICSR's action bits: NMIPENDSET, PENDSVSET, PENDSVCLR, PENDSTSET, PENDSTCLR (the others are read-only) */
+#define ICSR_ACTIONS 0x9E000000u
+#define ICSR_PENDSVSET (1u << 28)
 
 typedef struct {
     slow_read_t slow_read;
@@ -84,6 +94,12 @@ typedef struct {
     /* the plain registers' values and allowed sizes, per word */
     uint32_t plain[SCS_WORDS];
     uint8_t plain_sizes[SCS_WORDS];
+    /* writes */
+    slow_write_t slow_write;
+    void *slow_write_user;
+    pend_fn pend;                /* blockclock.c's vb_pend, or NULL: every write is Python's */
+    void *pend_state;
+    uint64_t fast_writes;
 } scs_read_t;
 
 uint64_t sr_sizeof(void) { return sizeof(scs_read_t); }
@@ -231,4 +247,15 @@ uint64_t sr_read(void *uc, uint64_t offset, unsigned size, void *user)
 int sr_peek(scs_read_t *s, void *uc, uint64_t offset, unsigned size, uint32_t *out)
 {
     return serve(s, uc, offset, size, out);
+}
+
+void sr_write(void *uc, uint64_t offset, unsigned size, uint64_t value, void *user)
+{
+    scs_read_t *s = user;
+    if (offset == ICSR && size == 4 && ((uint32_t)value & ICSR_ACTIONS) == ICSR_PENDSVSET && !s->off &&
+        s->pend && *s->base != NO_SLICE && s->pend(s->pend_state, uc)) {
+        s->fast_writes++;
+        return;
+    }
+    s->slow_write(uc, offset, size, value, s->slow_write_user);
 }

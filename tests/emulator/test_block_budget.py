@@ -20,7 +20,7 @@ from emulator.cpu import blockclock
 from emulator.cpu.cortexm import CORE_REGS
 
 PROGRAMS = {"cpubench": 0.3, "threads": 1.0, "nested_irq": 1.0, "timers": 1.0, "tickless": 2.0,
-            "hello": 0.5, "preempt": 0.25, "microbench_tick": 0.2}
+            "hello": 0.5, "preempt": 0.25, "microbench_tick": 0.2, "yield_switch": 0.12}
 
 
 def _run(elf, seconds: float) -> tuple[Machine, bytes]:
