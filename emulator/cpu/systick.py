@@ -155,22 +155,37 @@ class SysTick:
         return value
 
     def write_csr(self, value: int) -> None:
+        """ENABLE, TICKINT, CLKSOURCE. COUNTFLAG is not touched: only a read of CSR or a write of
+        CVR clears it, so a wrap before this write still reads as 1 after it (an RTOS's tickless
+        idle stops SysTick with a CSR write, then reads COUNTFLAG to learn whether the sleep ran
+        its length). A write that leaves it counting with the same clock leaves the count alone."""
         was = self.csr
-        csr = self.csr = (was & COUNTFLAG) | (value & 0x7)
         native = self.native
-        if csr & ENABLE:  # started, or CLKSOURCE may have changed: count on from the value now
+        if was & ENABLE:
             clock = self.clock
             now = clock.base + clock.slice_progress()
+            flag = COUNTFLAG if self._countflag_at(now) else 0
+        else:
+            now = -1
+            flag = was & COUNTFLAG
+        csr = self.csr = flag | (value & 0x7)
+        if csr & ENABLE:
+            if was & ENABLE and not (was ^ csr) & CLKSOURCE:  # counts on as it did
+                if native is not None:
+                    native.st_csr = csr
+                return
+            clock = self.clock
+            if now < 0:
+                now = clock.base + clock.slice_progress()
             current = self._count(now) if was & ENABLE else self.stopped_value  # _value_at(now)
             cpt = self._cpt = 1 if csr & CLKSOURCE else max(1, clock.hz // self.ref_hz)  # cycles_per_tick()
-            self._restart(current, now)
+            self._restart(current, now)  # started, or counting another clock from the value now
             if native is not None:
                 native.st_csr = csr
                 native.st_enabled = 1
                 native.st_cycles_per_tick = cpt
         elif was & ENABLE:  # stopped: the value stays; no event (_cpt is read again at the start)
-            clock = self.clock
-            current = self.stopped_value = self._count(clock.base + clock.slice_progress())
+            current = self.stopped_value = self._count(now)
             timer = self.timer  # _cancel()
             if timer is not None:
                 timer.cancelled = True  # timer.cancel()
@@ -183,15 +198,21 @@ class SysTick:
             native.st_csr = csr
 
     def write_reload(self, value: int) -> None:
+        """The next reload's value. A running counter counts on from where it is, in phase with
+        its clock (the reference clock's ticks stay where they were), and keeps COUNTFLAG."""
         reload = value & MAX
         if self.csr & ENABLE:
             clock = self.clock
             now = clock.base + clock.slice_progress()
+            if self._countflag_at(now):
+                self.csr |= COUNTFLAG
+                if self.native is not None:
+                    self.native.st_csr = self.csr
             current = self._count(now)
             self.reload = reload
             if self.native is not None:
                 self.native.st_reload = reload
-            self._restart(current, now)
+            self._restart(current, now - (now - self.start) % self._cpt, now)
         else:
             self.reload = reload
             if self.native is not None:
@@ -218,17 +239,20 @@ class SysTick:
             self.timer.cancel()
             self.timer = None
 
-    def _restart(self, value: int, now: int) -> None:
+    def _restart(self, value: int, now: int, written_at: int = -1) -> None:
         """Count on from ``value`` at ``now`` (the native copy's start follows); the clock event
-        of the first 1->0 transition follows (``_arm``, inline)."""
+        of the first 1->0 transition follows (``_arm``, inline). ``written_at``: the cycle of the
+        write, when ``now`` is the reference clock's last tick before it (default: ``now``)."""
         self.start = now
         self.start_value = value
         native = self.native
-        # A native read's clearing is at or before now: whichever cleared last, it is now.
-        if self.flag_cleared_at < now:
-            self.flag_cleared_at = now
+        # A native read's clearing is at or before the write: whichever cleared last, it is then
+        # (a wrap before it is in CSR's COUNTFLAG already).
+        cleared = now if written_at < 0 else written_at
+        if self.flag_cleared_at < cleared:
+            self.flag_cleared_at = cleared
             if native is not None:
-                native.st_flag_cleared_at = now
+                native.st_flag_cleared_at = cleared
         if native is not None:
             native.st_start = now
             native.st_start_value = value

@@ -1,5 +1,7 @@
 """SysTick as it was before its register writes took one clock read and no helper calls
-(``emulator/cpu/systick.py`` at e7d71e5; its native copy stays None): the reference
+(``emulator/cpu/systick.py`` at e7d71e5; its native copy stays None), with the later fix of
+its writes: a CSR or RVR write keeps COUNTFLAG, and a write that leaves the counter running on
+the same clock keeps its count and phase. The reference
 ``tests/emulator/test_systick_twin.py`` runs random programming through beside the model."""
 
 from __future__ import annotations
@@ -107,10 +109,13 @@ class ReferenceSysTick:
         was = self.csr
         now = self.clock.now
         current = self._value_at(now)
-        csr = self.csr = (was & COUNTFLAG) | (value & 0x7)
+        flag = COUNTFLAG if self.countflag() else 0  # only a CSR read or a CVR write clears it
+        csr = self.csr = flag | (value & 0x7)
         native = self.native
         if csr & ENABLE:
-            self._restart(current, now)  # started, or CLKSOURCE may have changed
+            if was & ENABLE and not (was ^ csr) & CLKSOURCE:
+                return  # counting on with the same clock: the count is left alone
+            self._restart(current, now)  # started, or CLKSOURCE changed
             if native is not None:
                 native.st_enabled = 1
                 native.st_cycles_per_tick = self.cycles_per_tick()
@@ -124,11 +129,16 @@ class ReferenceSysTick:
     def write_reload(self, value: int) -> None:
         now = self.clock.now
         current = self._value_at(now)
+        if self.csr & ENABLE and self.countflag():
+            self.csr |= COUNTFLAG
         self.reload = value & MAX
         if self.native is not None:
             self.native.st_reload = self.reload
         if self.csr & ENABLE:
-            self._restart(current, now)
+            # In phase with the counter's clock: from its last tick at or before now.
+            cpt = self.cycles_per_tick()
+            self._restart(current, now - (now - self.start) % cpt)
+            self.flag_cleared_at = max(self.flag_cleared_at, now)
 
     def write_current(self, _value: int) -> None:
         # Any write clears the counter and COUNTFLAG; the next tick reloads.

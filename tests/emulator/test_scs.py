@@ -264,6 +264,58 @@ def test_systick_countflag_set_by_wrap_cleared_by_read(systick):
     assert r(m, SYST_CVR) == N - 1, "reloaded one cycle after the clear"
 
 
+@pytest.mark.parametrize("write", ["stop", "same CSR", "TICKINT off", "RVR"])
+def test_systick_countflag_survives_writes_of_csr_and_rvr(systick, write):
+    """Only a CSR read or a CVR write clears COUNTFLAG (ARMv7-M B3.3.3; QEMU keeps it likewise).
+    FreeRTOS's tickless idle stops SysTick with a CSR write and then reads COUNTFLAG to learn
+    whether the whole sleep passed."""
+    m = systick
+    tick(m, N + 5)  # one wrap, not read
+    if write == "stop":
+        w(m, SYST_CSR, 0x6)
+    elif write == "same CSR":
+        w(m, SYST_CSR, 0x7)
+    elif write == "TICKINT off":
+        w(m, SYST_CSR, 0x5)
+    else:
+        w(m, SYST_RVR, 2 * N - 1)
+    tick(m, 3)
+    assert r(m, SYST_CSR) & 0x10000, f"COUNTFLAG lost by the {write} write"
+    assert not r(m, SYST_CSR) & 0x10000, "the read cleared it"
+
+
+def test_systick_countflag_stays_clear_without_a_wrap(systick):
+    m = systick
+    tick(m, N + 5)
+    assert r(m, SYST_CSR) & 0x10000
+    tick(m, 7)
+    w(m, SYST_CSR, 0x7)
+    w(m, SYST_RVR, N - 1)
+    w(m, SYST_CSR, 0x6)
+    assert not r(m, SYST_CSR) & 0x10000, "no wrap since the read"
+
+
+@pytest.mark.parametrize("write", ["same CSR", "TICKINT toggled", "RVR"])
+def test_systick_reference_clock_keeps_its_phase_across_writes(m, write):
+    """With the 1 MHz reference clock (25 core cycles a tick), a write that leaves the counter
+    running must not move its ticks: firmware that writes CSR or RVR every 10 cycles still sees
+    the counter tick every 25."""
+    w(m, SYST_RVR, 999)
+    w(m, SYST_CVR, 0)
+    w(m, SYST_CSR, 0x3)  # ENABLE | TICKINT, reference clock
+    tick(m, 25)  # the first tick loads 999
+    start = r(m, SYST_CVR)
+    for i in range(40):  # 400 cycles: 16 ticks
+        tick(m, 10)
+        if write == "same CSR":
+            w(m, SYST_CSR, 0x3)
+        elif write == "TICKINT toggled":
+            w(m, SYST_CSR, 0x1 if i % 2 else 0x3)
+        else:
+            w(m, SYST_RVR, 999)
+    assert start - r(m, SYST_CVR) == 16, "the writes slowed the counter down"
+
+
 @pytest.mark.parametrize("action", ["clear", "enable"])
 def test_systick_cvr_reads_zero_until_the_reload(m, action):
     w(m, SYST_RVR, N - 1)
