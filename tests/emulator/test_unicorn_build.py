@@ -6,16 +6,20 @@ hook at every block (``scripts/build_unicorn`` says why they cost); the rebuilt
 library keeps the store check only on pages mapped executable, checks for an
 exit inline, keeps vboard's instruction budget in the translated blocks
 (``test_block_budget.py`` checks that it counts what a hook at every block did)
-checks for an exit after a guest load or store only on the slow path, and
-takes a device page's mapping from its TLB entry. These tests fail when setup
-fell back to another library, and check that code RAM still sees its own
-rewrites, that a hook's stop still leaves before the block it was called for,
-that a device's stop still leaves at its access, and that a device page
-unmapped or mapped again after its first access is seen as it now is.
+checks for an exit after a guest load or store only on the slow path,
+takes a page's mapping from its TLB entry and calls a device's callback
+straight from the slow path. These tests fail when setup fell back to another
+library, and check that code RAM still sees its own rewrites, that a hook's
+stop still leaves before the block it was called for, that a device's stop
+still leaves at its access, that a device or RAM page unmapped or mapped
+again after its first access is seen as it now is, and that device accesses
+of every size, unaligned ones, ones under memory hooks and stores to a
+region without a write callback reach the callbacks and hooks as before.
 """
 
 from __future__ import annotations
 
+import ctypes
 import hashlib
 import json
 from pathlib import Path
@@ -25,8 +29,13 @@ from asm import program
 from unicorn import (
     UC_ARCH_ARM,
     UC_ERR_READ_UNMAPPED,
+    UC_ERR_WRITE_PROT,
     UC_HOOK_BLOCK,
+    UC_HOOK_MEM_READ,
+    UC_HOOK_MEM_READ_AFTER,
     UC_HOOK_MEM_READ_UNMAPPED,
+    UC_HOOK_MEM_WRITE,
+    UC_HOOK_MEM_WRITE_PROT,
     UC_MODE_THUMB,
     UC_PROT_ALL,
     UC_PROT_READ,
@@ -49,7 +58,8 @@ def test_loaded_library_is_the_rebuilt_one():
     assert digest == marker["sha256"], f"{loaded} is not the library scripts/build_unicorn built"
     assert digest != marker["stock_sha256"]
     assert marker.get("changes") == ["fast-ram-stores", "inline-exit-check", "budget-in-blocks",
-                                     "exit-check-on-slow-path", "mmio-mapping-from-tlb"], \
+                                     "exit-check-on-slow-path", "mmio-mapping-from-tlb",
+                                     "mmio-direct-call"], \
         f"{loaded} was built without every change of scripts/build_unicorn (run scripts/setup)"
 
 
@@ -200,3 +210,173 @@ reset:
     uc.mmio_map(0x40000000, 0x1000, device(0x200), None, lambda *_: None, None)
     uc.emu_start(entry | 1, 0xFFFFFF00, 0, 3)
     assert uc.reg_read(A.UC_ARM_REG_R0) == 0x208
+
+
+_HOOKMEM = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_int, ctypes.c_uint64, ctypes.c_int,
+                            ctypes.c_int64, ctypes.c_void_p)
+
+
+def _device_run(src: str, read_value, hooks: dict[int, str] | None = None) -> tuple[Uc, list[tuple]]:
+    """Run ``src`` against a device at 0x40000000 whose reads return ``read_value(offset)``;
+    the callbacks and the memory hooks named in ``hooks`` (UC_HOOK_* -> name) log in one list."""
+    code = program(src, {})
+    uc = _engine()
+    for seg in code.image().segments:
+        uc.mem_write(seg.address, seg.data)
+    log: list[tuple] = []
+    keep = []
+
+    def read(_uc: Uc, offset: int, size: int, _data: object) -> int:
+        log.append(("read", offset, size))
+        return read_value(offset)
+
+    def write(_uc: Uc, offset: int, size: int, value: int, _data: object) -> None:
+        log.append(("write", offset, size, value))
+
+    for kind, name in (hooks or {}).items():
+        # Through the C API: the Python binding does not take UC_HOOK_MEM_READ_AFTER.
+        def hook(_uch, _access, address, size, value, _data, name=name):
+            log.append((name, address, size, value & 0xFFFFFFFF))
+        callback = _HOOKMEM(hook)
+        keep.append(callback)
+        handle = ctypes.c_size_t()
+        assert uclib.uc_hook_add(uc._uch, ctypes.byref(handle), kind, ctypes.cast(callback, ctypes.c_void_p),
+                                 None, 1, 0) == 0
+    uc.mmio_map(0x40000000, 0x1000, read, None, write, None)
+    entry = int.from_bytes(bytes(uc.mem_read(4, 4)), "little")
+    uc.emu_start(entry | 1, 0xFFFFFF00, 0, 0)
+    return uc, log
+
+
+def test_device_accesses_of_each_size_reach_the_callback_as_before():
+    """Bytes, halfwords, words and doublewords (two words), signed and unsigned: each callback
+    gets its offset and size, a store its value cut to its size, a load the callback's value cut
+    to its size (then sign-extended by the instruction), whether or not it takes the direct call
+    (mmio-direct-call)."""
+    uc, log = _device_run("""
+reset:
+    ldr r0, =0x40000000
+    ldr r7, =0x12345678
+    ldrb r1, [r0, #1]
+    ldrh r2, [r0, #2]
+    ldr r3, [r0, #4]
+    ldrsb r4, [r0, #9]
+    ldrsh r5, [r0, #10]
+    ldrd r8, r9, [r0, #16]
+    strb r7, [r0, #0x21]
+    strh r7, [r0, #0x22]
+    str r7, [r0, #0x24]
+    strd r7, r7, [r0, #0x28]
+    wfi
+    .ltorg
+""", lambda offset: 0xF1F2F3F4F5F6F780 + offset)
+    assert log == [("read", 1, 1), ("read", 2, 2), ("read", 4, 4), ("read", 9, 1), ("read", 10, 2),
+                   ("read", 16, 4), ("read", 20, 4),
+                   ("write", 0x21, 1, 0x78), ("write", 0x22, 2, 0x5678), ("write", 0x24, 4, 0x12345678),
+                   ("write", 0x28, 4, 0x12345678), ("write", 0x2C, 4, 0x12345678)]
+    regs = [uc.reg_read(r) for r in (A.UC_ARM_REG_R1, A.UC_ARM_REG_R2, A.UC_ARM_REG_R3, A.UC_ARM_REG_R4,
+                                     A.UC_ARM_REG_R5, A.UC_ARM_REG_R8, A.UC_ARM_REG_R9)]
+    assert regs == [0x81, 0xF782, 0xF5F6F784, 0xFFFFFF89, 0xFFFFF78A, 0xF5F6F790, 0xF5F6F794]
+
+
+def test_an_unaligned_device_access_is_split_as_before():
+    """A word at offset 2 is read as the words at 0 and 4 and put together, a halfword at 1 as
+    the halfwords at 0 and 2; a word stored at 5 is stored as four bytes (the direct call takes
+    aligned accesses only)."""
+    uc, log = _device_run("""
+reset:
+    ldr r0, =0x40000000
+    ldr r7, =0x12345678
+    ldr r1, [r0, #2]
+    ldrh r2, [r0, #0x11]
+    str r7, [r0, #0x25]
+    wfi
+    .ltorg
+""", lambda offset: 0x11111111 * (offset // 2 + 1))
+    assert log == [("read", 0, 4), ("read", 4, 4), ("read", 0x10, 2), ("read", 0x12, 2),
+                   ("write", 0x25, 1, 0x78), ("write", 0x26, 1, 0x56), ("write", 0x27, 1, 0x34),
+                   ("write", 0x28, 1, 0x12)]
+    assert uc.reg_read(A.UC_ARM_REG_R1) == 0x33331111
+    assert uc.reg_read(A.UC_ARM_REG_R2) == 0xAA99
+
+
+def test_memory_hooks_still_see_device_accesses():
+    """With memory hooks set a device access takes the way that calls them: read hook, callback,
+    read-after hook; write hook, callback."""
+    _, log = _device_run("""
+reset:
+    ldr r0, =0x40000000
+    movs r7, #0x5A
+    ldr r1, [r0, #4]
+    strb r7, [r0, #8]
+    wfi
+    .ltorg
+""", lambda offset: 0x1234, {UC_HOOK_MEM_READ: "hook_read", UC_HOOK_MEM_READ_AFTER: "hook_after",
+                              UC_HOOK_MEM_WRITE: "hook_write"})
+    assert log == [("hook_read", 0x40000004, 4, 0), ("read", 4, 4), ("hook_after", 0x40000004, 4, 0x1234),
+                   ("hook_write", 0x40000008, 1, 0x5A), ("write", 8, 1, 0x5A)]
+
+
+def test_a_device_without_a_write_callback_refuses_stores():
+    """A region mapped with a read callback only is not writable: a store is a protection fault
+    (the direct call leaves it to the way that reports it) and a load still reads."""
+    code = program("""
+reset:
+    ldr r0, =0x40000000
+    ldr r1, [r0, #4]
+    str r1, [r0, #8]
+    wfi
+    .ltorg
+""", {})
+    uc = _engine()
+    for seg in code.image().segments:
+        uc.mem_write(seg.address, seg.data)
+    refused = []
+    uc.hook_add(UC_HOOK_MEM_WRITE_PROT, lambda _uc, _access, address, _size, _value, _data:
+                refused.append(address) and False)
+    uc.mmio_map(0x40000000, 0x1000, lambda _uc, offset, _size, _data: 0x77 + offset, None, None, None)
+    entry = int.from_bytes(bytes(uc.mem_read(4, 4)), "little")
+    with pytest.raises(UcError) as error:
+        uc.emu_start(entry | 1, 0xFFFFFF00, 0, 0)
+    assert error.value.errno == UC_ERR_WRITE_PROT and refused == [0x40000008]
+    assert uc.reg_read(A.UC_ARM_REG_R1) == 0x7B
+
+
+def test_ram_reached_on_the_slow_path_is_seen_as_it_is_now_mapped():
+    """Two RAM pages 16 MiB apart share a TLB entry, so each load of the loop misses and goes
+    through the slow path, which takes the page's mapping from the entry (mmio-direct-call):
+    after the second page is unmapped the same load is an unmapped read, and after it is mapped
+    again it reads the new page."""
+    code = program("""
+reset:
+    ldr r1, =0x20000000
+    ldr r2, =0x21000000
+    movs r0, #0
+    movs r3, #8
+loop:
+    ldr r4, [r1]
+    ldr r5, [r2]
+    adds r0, r0, r5
+    subs r3, #1
+    bne loop
+    wfi
+    .ltorg
+""", {})
+    uc = _engine()
+    for seg in code.image().segments:
+        uc.mem_write(seg.address, seg.data)
+    uc.mem_map(0x21000000, 0x1000, UC_PROT_READ | UC_PROT_WRITE)
+    uc.mem_write(0x21000000, (3).to_bytes(4, "little"))
+    unmapped = []
+    uc.hook_add(UC_HOOK_MEM_READ_UNMAPPED, lambda *args: unmapped.append(args[2]) and False)
+    entry = int.from_bytes(bytes(uc.mem_read(4, 4)), "little")
+    uc.emu_start(entry | 1, code["loop"] + 12, 0, 0)
+    assert uc.reg_read(A.UC_ARM_REG_R0) == 24 and not unmapped
+    uc.mem_unmap(0x21000000, 0x1000)
+    with pytest.raises(UcError) as error:
+        uc.emu_start(entry | 1, code["loop"] + 12, 0, 0)
+    assert error.value.errno == UC_ERR_READ_UNMAPPED and unmapped == [0x21000000]
+    uc.mem_map(0x21000000, 0x1000, UC_PROT_READ | UC_PROT_WRITE)
+    uc.mem_write(0x21000000, (5).to_bytes(4, "little"))
+    uc.emu_start(entry | 1, code["loop"] + 12, 0, 0)
+    assert uc.reg_read(A.UC_ARM_REG_R0) == 40
