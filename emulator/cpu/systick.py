@@ -129,15 +129,29 @@ class SysTick:
         return self._countflag_at(clock.base + clock.slice_progress())
 
     def _countflag_at(self, now: int) -> bool:
-        if not self.csr & ENABLE:
-            return bool(self.csr & COUNTFLAG)
+        """COUNTFLAG at ``now``: kept in CSR, or a 1->0 transition after the cycle it was last
+        cleared at (``_transitions_until`` of both, compared, with its arithmetic inline: every
+        write of CSR or RVR while the counter runs asks it)."""
+        csr = self.csr
+        if csr & COUNTFLAG or not csr & ENABLE:
+            return bool(csr & COUNTFLAG)
         cpt = self._cpt
         start = self.start
+        reload = self.reload
+        first = self.start_value or (reload + 1 if reload else 0)  # _first_zero()
+        if not first or (now - start) // cpt < first:
+            return False  # no transition yet
         native = self.native
         cleared = self.flag_cleared_at if native is None else native.st_flag_cleared_at
-        cleared_ticks = (cleared - start) // cpt if cleared > start else -1
-        since = max(0, self._transitions_until(cleared_ticks))
-        return self._transitions_until((now - start) // cpt) > since or bool(self.csr & COUNTFLAG)
+        if cleared <= start:
+            return True
+        cleared_ticks = (cleared - start) // cpt
+        if cleared_ticks < first:
+            return True  # the first transition came after the clearing
+        if not reload:
+            return False  # the one transition came before it
+        period = reload + 1
+        return (now - start) // cpt - first >= ((cleared_ticks - first) // period + 1) * period
 
     # -- register access ---------------------------------------------------------
     # Each access reads the clock once (``clock.now`` inline) and calls no helper on the
