@@ -1060,8 +1060,8 @@ class CortexM3:
                     exc.return_plan = then_return or pend  # a change of the NVIC clears what C adds
                     return
             plan = 0
-        else:
-            plan = exc.active & _PLANNABLE
+        else:  # the handlers whose input line is low (a high one pends its exception again)
+            plan = exc.active & _PLANNABLE & ~((exc.irq_level << IRQ0) & exc.enabled)
         if self._entry_armed:
             self._entry_armed = False
             self._returns_state.cand_n = 0  # no entry planned
@@ -1069,14 +1069,13 @@ class CortexM3:
                 or self.trace_exceptions is not None or self.on_exception_return is not None
                 or self.mputlb.check_frames or self.sys.scr & SCR_SLEEPONEXIT):
             return
-        plan &= ~((exc.irq_level << IRQ0) & exc.enabled)
-        if plan:  # the return plan, on excpath's state, where it is all 0 (return_plan was clear)
-            self._returns_state.ret_stkalign = self.sys.ccr >> CCR_STKALIGN_BIT & 1
-            if plan <= 0xFFFFFFFF:  # exceptions below 32: its first word only
-                self._plan_words[0] = plan
-            else:
-                ctypes.memmove(self._plan_at, plan.to_bytes(excpath.PLAN_BYTES, "little"), excpath.PLAN_BYTES)
-            exc.return_plan = True
+        # The return plan, on excpath's state, where it is all 0 (return_plan was clear).
+        self._returns_state.ret_stkalign = self.sys.ccr >> CCR_STKALIGN_BIT & 1
+        if plan <= 0xFFFFFFFF:  # exceptions below 32: its first word only
+            self._plan_words[0] = plan
+        else:
+            ctypes.memmove(self._plan_at, plan.to_bytes(excpath.PLAN_BYTES, "little"), excpath.PLAN_BYTES)
+        exc.return_plan = True
 
     def _plan_pend(self) -> bool:
         """The pend plan (``ExcPath``): may an ICSR write of PENDSVSET pend PendSV natively
@@ -1161,7 +1160,10 @@ class CortexM3:
             # natively, in order.
             p.ret_count = 0
             for i, n in enumerate(p.ret_log[:count]):
-                if n & excpath.LOG_ENTRY:
+                if n < excpath.LOG_ENTRY:  # a return ex_planned_return made
+                    self._planned_returns += 1
+                    exc.deactivate(n)
+                elif n & excpath.LOG_ENTRY:
                     # An entry ex_watched_entry made: what take_exception does after a native entry.
                     self._entry_armed = False
                     self._watched_entries += 1
@@ -1169,26 +1171,22 @@ class CortexM3:
                         self.sys.cfsr |= CFSR["STKERR"]
                         self.exc.set_pending(BUSFAULT)
                     self._entered(n & 0xFFFF, p.log_vector[i])
-                elif n & excpath.LOG_PEND:
-                    # An ICSR write ex_pend made: its pend, and the entry plan it set (the watch is
-                    # the block clock's already).
+                else:
+                    # An ICSR write ex_pend made (LOG_PEND): its pend, and the entry plan it set
+                    # (the watch is the block clock's already).
                     exc.set_pending(n & 0xFFFF, notify=False)
                     self._entry_armed = True
                     self._entry_params = ()
                     exc.return_plan = True
-                else:
-                    self._planned_returns += 1
-                    exc.deactivate(n)
-            if (not exc.active and not exc.pending & exc.enabled and not exc.return_plan
-                    and not self._entry_armed):
+            if not (exc.active or exc.return_plan or self._entry_armed or exc.pending & exc.enabled):
                 # Back in thread mode with nothing pending: plan_native would only find this
                 # change's plan empty, so the change asks for none.
                 exc.changed = False
             if pend and p.busy == exc.active.bit_count() + (exc.pending & exc.enabled).bit_count():
                 p.pend_n = pend  # kept (they cleared it)
                 exc.return_plan = True
-        s = self._bc_state
-        if s.tick_active:
+        if self._bc_state.tick_active:
+            s = self._bc_state
             s.tick_active = 0
             s.tick_on = 0
             self.exc.activate(SYSTICK)

@@ -315,17 +315,16 @@ class ExceptionState:
         What assigning ``irq_level`` and then ``set_pending`` do, in one call (the path of every
         device interrupt)."""
         state = self.__dict__
-        if level:
-            state["irq_level"] |= 1 << irq
-        else:
-            state["irq_level"] &= ~(1 << irq)
         state["changed"] = True
         if state["return_plan"]:
             state["return_plan"] = False
             self.drop_return_plan()
-        n = IRQ0 + irq
-        if level and not (state["active"] | state["pending"]) >> n & 1:
-            state["pending"] |= 1 << n
+        if not level:
+            state["irq_level"] &= ~(1 << irq)
+            return
+        state["irq_level"] |= 1 << irq
+        if not (state["active"] | state["pending"]) >> (IRQ0 + irq) & 1:
+            state["pending"] |= 1 << (IRQ0 + irq)
             state["preempt"] = None
             if state["icsr_image"]:
                 state["icsr_image"] = False
