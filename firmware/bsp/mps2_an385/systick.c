@@ -89,8 +89,10 @@ void systick_idle_ticks(uint32_t n)
     do { /* WFI may also return with nothing pending (QEMU's does) */
         __asm volatile("dsb\n\twfi\n\tisb" ::: "memory");
     } while ((SCB->ICSR & SCB_ICSR_VECTPENDING_Msk) == 0U);
-    const uint32_t woke = SysTick->CTRL; /* reading clears COUNTFLAG */
+    /* Stop first, then look: a wrap between the look and the stop would be lost. The
+     * write keeps COUNTFLAG; the read clears it. */
     SysTick->CTRL = ctrl;
+    const uint32_t woke = SysTick->CTRL;
     const uint32_t val = SysTick->VAL;
     uint32_t ticks, next;
     if ((woke & SysTick_CTRL_COUNTFLAG) != 0U) {
