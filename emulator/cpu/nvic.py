@@ -183,9 +183,11 @@ class ExceptionState:
         priority = self.priority
         group_mask = ~((2 << state["prigroup"]) - 1) & 0xFF  # group_priority, inline
         act = state["active"]
-        if not act & (act - 1):  # none or one active (the common cases: no loop)
-            best = priority[act.bit_length() - 1] if act else THREAD_PRIORITY
-            if act and best >= 0:
+        if not act:  # the common cases (none or one active): no loop
+            best = THREAD_PRIORITY
+        elif not act & (act - 1):
+            best = priority[act.bit_length() - 1]
+            if best >= 0:
                 best &= group_mask
         else:
             best = THREAD_PRIORITY
