@@ -524,32 +524,33 @@ class Machine:
                         return stop
                 elif (masks := exc.known_masks or cpu.read_masks())[0] & 1:  # PRIMASK: a dead spin?
                     pc = cpu.slice_pc  # the PC the last slice reported, while no write changed it
-                    if pc is None:
-                        pc = cpu.rr(UC_ARM_REG_PC)
-                    pc &= ~1
-                    if pc != faults.spin_pc or faults.spin_loop:  # else the check has nothing to do
-                        stuck = faults.check_masked_spin(self.symbols.lookup, pc)
-                        if stuck is not None:
-                            return self._stop_reason(stuck)
+                    if pc is None or pc & ~1 != faults.spin_pc or faults.spin_loop:
+                        pc = (cpu.rr(UC_ARM_REG_PC) if pc is None else pc) & ~1
+                        if pc != faults.spin_pc or faults.spin_loop:  # else the check has nothing to do
+                            stuck = faults.check_masked_spin(self.symbols.lookup, pc)
+                            if stuck is not None:
+                                return self._stop_reason(stuck)
                 elif faults.spin_pc >= 0:
                     faults.spin_pc = -1
                 now = clock.base  # between slices: no progress to add
                 if end is not None and now >= end:
                     return TIME_UP
                 deadline = heap[0].when if heap and not heap[0].cancelled else clock.next_deadline()
-                if cpu.sleeping and exc.pending & exc.enabled and self._wakeup(masks):
-                    cpu.sleeping = False  # and run now: nothing checked above has changed
-                if cpu.sleeping:
-                    if deadline is None and self.idle_wait is not None and self.idle_wait(None):
-                        continue  # host input arrived (or may still): virtual time stood still
-                    target = deadline if end is None or (deadline is not None and deadline < end) else end
-                    if target is None:
-                        return StopReason("idle", message="the CPU sleeps and nothing is left to wake it")
+                if cpu.sleeping and not (exc.pending & exc.enabled and self._wakeup(masks)):
+                    if deadline is not None:
+                        target = deadline if end is None or deadline < end else end
+                    else:
+                        if self.idle_wait is not None and self.idle_wait(None):
+                            continue  # host input arrived (or may still): virtual time stood still
+                        if end is None:
+                            return StopReason("idle", message="the CPU sleeps and nothing is left to wake it")
+                        target = end
                     if self.pacer is not None:
                         reached = self.pacer(target)
                         target = reached if reached > now else now
                     clock.base += target - now  # clock.advance(target - now), without the call
                 else:
+                    cpu.sleeping = False  # woken, or awake: run now (nothing checked above has changed)
                     # One CPU slice of budget cycles (at least 1): to the deadline (with a SysTick
                     # plan, the next other one), the end, MAX_SLICE, whichever comes first. A plan
                     # only for a slice that can reach the tick: else it would run the same without.
@@ -582,8 +583,8 @@ class Machine:
                 # At the end with nothing for the loop's top to do (nothing due, no stop, nothing
                 # pending, no condition, no fault handler active, no masked spin to look at): done,
                 # without another turn.
-                if (end is not None and clock.base >= end and not exc.pending and until is None
-                        and (not heap or heap[0].when > clock.base) and not host_polls and inbox.empty()
+                if (end is not None and not host_polls and clock.base >= end and not exc.pending
+                        and until is None and (not heap or heap[0].when > clock.base) and inbox.empty()
                         and semihosting.exit is None and self._stop is None and self._reset_reason is None
                         and cpu.halt_reason is None and cpu.fault is None and not exc.active & FAULT_ACTIVE
                         and (masks := exc.known_masks) is not None):

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from run_loop_reference import reference_run, reference_simulation_run
+from unicorn.arm_const import UC_ARM_REG_R4, UC_ARM_REG_R5
 
 from emulator.board.loader import load_image
 from emulator.board.machine import Machine, StopReason
@@ -203,4 +204,51 @@ def test_runs_ending_where_an_exception_is_pended_stop_the_same(board, cycles):
             stop = b.m.run(n)
             steps.append((stop.kind, _between_runs(b.m), b.trace[:]))
         seen.append(steps)
+    assert seen[0] == seen[1]
+
+
+SLEEP_WITHOUT_EVENTS = """
+reset:
+    IRQ_ENABLE 0
+sleep:
+    {mask}
+    wfi
+    cpsie i
+    adds r4, r4, #1
+    b sleep
+irq0:
+    adds r5, r5, #1
+    bx lr
+"""
+
+
+@pytest.mark.parametrize("mask", ["", "cpsid i"])
+@pytest.mark.parametrize("cycles", [None, 3 * MS])
+def test_sleeps_with_nothing_scheduled_wait_and_stop_the_same(board, mask, cycles):
+    """A CPU asleep with no event scheduled: the idle wait is asked (host input may wake it), an
+    answer of True turns the loop again, a wake-up posted during the wait pends IRQ 0 (taken, or
+    only waking the CPU under PRIMASK); the run then ends where it should (``idle``, or its end)."""
+    seen = []
+    for reference in (False, True):
+        b = board(SLEEP_WITHOUT_EVENTS.format(mask=mask), {16: "irq0"})
+        m = b.m
+        if reference:
+            m._run = types.MethodType(reference_run, m)
+        waits: list[tuple] = []
+
+        def wait(timeout: float | None, m: Machine = m, waits: list = waits) -> bool:
+            waits.append((timeout, m.clock.now, m.instructions, m.cpu.sleeping))
+            if len(waits) in (2, 4):
+                m.post(lambda: m.exc.set_pending(16))
+            return len(waits) < 6
+
+        m.idle_wait = wait
+        steps = []
+        for _ in range(2):
+            stop = m.run(cycles)
+            steps.append((stop.kind, stop.message, _between_runs(m), m.cpu.sleeping, m.cpu.rr(UC_ARM_REG_R4),
+                          m.cpu.rr(UC_ARM_REG_R5), list(waits)))
+        seen.append(steps)
+    assert seen[0][0][0] == ("idle" if cycles is None else "time"), seen[0]
+    assert len(seen[0][-1][-1]) >= 6
     assert seen[0] == seen[1]
