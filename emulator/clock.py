@@ -55,7 +55,7 @@ def _no_progress() -> int:
 
 class Clock:
     __slots__ = ("hz", "base", "slice_progress", "_heap", "_seq", "slice_end",
-                 "on_earlier_deadline", "_compact_at")
+                 "on_earlier_deadline", "_compact_at", "native_model")
 
     def __init__(self, hz: int) -> None:
         if hz <= 0:
@@ -72,6 +72,10 @@ class Clock:
         # While the CPU runs a slice: where it ends, and how to end it sooner.
         self.slice_end: int | None = None
         self.on_earlier_deadline: Callable[[], None] | None = None
+        # A model native code may have changed with events to schedule (SysTick's writes served
+        # in C, ``emulator.cpu.scsread``): (its native copy, its pull), asked before any event is
+        # scheduled while the copy's ``st_dirty`` is set, so that its events keep their order.
+        self.native_model: tuple[object, Callable[[], None]] | None = None
 
     @property
     def now(self) -> int:
@@ -85,6 +89,9 @@ class Clock:
         return round(seconds * self.hz)
 
     def call_at(self, when: int, callback: Callable[[], None], name: str = "") -> Timer:
+        native = self.native_model
+        if native is not None and native[0].st_dirty:  # type: ignore[attr-defined]
+            native[1]()
         if when < self.base:
             when = self.base
         timer = Timer((when, next(self._seq)))
@@ -97,6 +104,12 @@ class Clock:
         if slice_end is not None and when < slice_end and self.on_earlier_deadline:
             self.on_earlier_deadline()
         return timer
+
+    def skip_timers(self, n: int) -> None:
+        """The sequence numbers of ``n`` events scheduled and cancelled elsewhere go unused here."""
+        seq = self._seq
+        for _ in range(n):
+            next(seq)
 
     def _compact(self) -> None:
         """Drop the cancelled timers (in place; the firing order is (when, seq) either way)."""

@@ -203,6 +203,9 @@ class CortexM3:
         self._planned_returns = 0
         self._watched_entries = 0
         self.native_ticks = 0  # SysTick ticks slices took natively
+        # (native copy, pull) of a model native code may change in a slice (SysTick's, written in
+        # C: emulator.cpu.scsread): pulled at the slice's end while the copy's ``st_dirty`` is set.
+        self.slice_pull: tuple[ctypes.Structure, Callable[[], None]] | None = None
         # May native code enter exception n at vector v when the watched masks change (the
         # machine's say: nobody observes entries, the handler is known, nothing watches the
         # slice boundary it skips)? None: never.
@@ -1273,6 +1276,9 @@ class CortexM3:
             if state.tick_active or self._returns_state.ret_count:
                 self.native_sync()
         finally:
+            pull = self.slice_pull
+            if pull is not None and pull[0].st_dirty:
+                pull[1]()
             self.running = False
             exc.on_change = None
             clock.slice_progress = _zero

@@ -147,6 +147,9 @@ class SystemControlSpace(Device):
         self.native_reads = ScsReadPort(cpu)
         self.systick.native = self.native_reads.port
         self.systick.reset()
+        # SysTick's writes done in C (scsread.c) come into the model before the clock schedules
+        # any event and at every slice's end.
+        cpu.clock.native_model = cpu.slice_pull = (self.native_reads.port, self.systick.pull)
         self.exc.drop_icsr_image = self.native_reads.drop_icsr
         self.demcr = 0
         cpu.mpu.guest_error = self.guest_error
@@ -360,7 +363,7 @@ class SystemControlSpace(Device):
         Reg(0x008, "ACTLR", access=RW),
         Reg(0x010, "SYST_CSR", read=lambda s: s.systick.read_csr(),
             write=lambda s, v: s.systick.write_csr(v)),
-        Reg(0x014, "SYST_RVR", read=lambda s: s.systick.reload,
+        Reg(0x014, "SYST_RVR", read=lambda s: s.systick.read_reload(),
             write=lambda s, v: s.systick.write_reload(v)),
         Reg(0x018, "SYST_CVR", read=lambda s: s.systick.value(),
             write=lambda s, v: s.systick.write_current(v)),

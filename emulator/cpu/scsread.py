@@ -26,8 +26,14 @@ natively taken SysTick handler is Python's yet (C adds it to the active set itse
 Writes: a word write of ICSR whose only action bit is PENDSVSET (an RTOS's yield), inside a slice,
 is offered to the block clock (``vb_pend``), which pends PendSV in native state when the CPU's plan
 allows it (``CortexM3.plan_native``, the pend plan) and leaves it to ``native_sync`` to tell the
-NVIC; every other write, and one it declines, goes to the model's ``write`` through the CPU's
-trampoline.
+NVIC. Word writes of SysTick's CSR, RVR and CVR inside a slice (an RTOS's tickless idle reprograms
+SysTick at every sleep) are done in C as ``SysTick.write_csr``/``write_reload``/``write_current`` do
+them, into the native copy, which then holds the programming until the model pulls it
+(``SysTick.pull``: the changes of its clock event recorded in C are applied then) before Python
+reads SysTick or schedules an event, and at the slice's end (``CortexM3.run``). C declines (the
+write goes to Python as before) while ``native_sync`` has work, when a clock event would be
+scheduled before the slice's end, and under register tracing. Every other write, and one declined,
+goes to the model's ``write`` through the CPU's trampoline.
 """
 
 from __future__ import annotations
@@ -77,6 +83,17 @@ class _Port(ctypes.Structure):
         ("pend", ctypes.c_void_p),
         ("pend_state", ctypes.c_void_p),
         ("fast_writes", ctypes.c_uint64),
+        ("st_writes", ctypes.c_uint32),
+        ("st_pad", ctypes.c_uint32),
+        ("tick_on", ctypes.c_void_p),
+        ("ret_count", ctypes.c_void_p),
+        ("slice_budget", ctypes.c_void_p),
+        ("st_ref_cpt", ctypes.c_int64),
+        ("st_dirty", ctypes.c_int64),
+        ("st_op1", ctypes.c_int64),
+        ("st_cur", ctypes.c_int64),
+        ("st_draws", ctypes.c_int64),
+        ("st_fast_writes", ctypes.c_uint64),
     ]
 
 
@@ -107,6 +124,14 @@ class ScsReadPort(NativeReads):
         # image is dropped there and then (the next read takes the slow path).
         cpu.native_drops_icsr(ctypes.addressof(p) + _Port.icsr_valid.offset)
         p.pend, p.pend_state = cpu.native_pend()
+        # SysTick's writes: they end native ticks as any SCS write does; they are declined while
+        # native changes wait for native_sync and for a clock event before the slice's end.
+        bc = cpu._bc_state
+        p.tick_on = ctypes.addressof(bc) + type(bc).tick_on.offset
+        p.slice_budget = ctypes.addressof(bc) + type(bc).slice_budget.offset
+        returns = cpu._returns_state
+        p.ret_count = ctypes.addressof(returns) + type(returns).ret_count.offset
+        p.st_writes = 1
 
     # -- the model's side ---------------------------------------------------------------------------
     def store_icsr(self, bits: int, active: int) -> None:
@@ -133,6 +158,20 @@ class ScsReadPort(NativeReads):
     @pend_writes.setter
     def pend_writes(self, on: bool) -> None:
         self.port.pend = self._cpu.native_pend()[0] if on else None
+
+    @property
+    def systick_writes(self) -> bool:
+        """Are SysTick's CSR, RVR and CVR word writes served in C (else all are Python's)?"""
+        return bool(self.port.st_writes)
+
+    @systick_writes.setter
+    def systick_writes(self, on: bool) -> None:
+        self.port.st_writes = bool(on)
+
+    @property
+    def systick_fast_writes(self) -> int:
+        """SysTick register writes served in C."""
+        return self.port.st_fast_writes
 
     def drop_icsr(self) -> None:
         self.port.icsr_valid = 0

@@ -17,12 +17,17 @@ from emulator.clock import Clock, Timer
 
 ENABLE, TICKINT, CLKSOURCE, COUNTFLAG = 1 << 0, 1 << 1, 1 << 2, 1 << 16
 MAX = 0xFFFFFF
+NO_EVENT_CHANGE = -2  # NativeCopy.st_op1: the writes left the clock event alone
 
 
 class NativeCopy(Protocol):
     """What native code needs to compute ``SysTick.value()`` and answer ``read_csr()``
     (``emulator.cpu.scsread``). Its reads of CSR clear COUNTFLAG by storing their cycle in
-    ``st_flag_cleared_at``: with a native copy, that is where the model reads the cycle."""
+    ``st_flag_cleared_at``: with a native copy, that is where the model reads the cycle.
+
+    Native code may also do the register writes (``scsread.c``'s st_write): it then changes the
+    programming here, counts the writes in ``st_dirty`` and records what they did to the clock
+    event (``st_op1``, ``st_cur``, ``st_draws``), for ``SysTick.pull`` to bring into the model."""
 
     st_enabled: int
     st_cycles_per_tick: int
@@ -32,6 +37,11 @@ class NativeCopy(Protocol):
     st_stopped_value: int
     st_csr: int
     st_flag_cleared_at: int
+    st_ref_cpt: int
+    st_dirty: int
+    st_op1: int
+    st_cur: int
+    st_draws: int
 
 
 class SysTick:
@@ -45,6 +55,7 @@ class SysTick:
         self.reset()
 
     def reset(self) -> None:
+        self.pull()
         if self.timer:
             self.timer.cancel()
         self.timer = None
@@ -69,6 +80,43 @@ class SysTick:
             native.st_stopped_value = self.stopped_value
             native.st_csr = self.csr
             native.st_flag_cleared_at = self.flag_cleared_at
+            native.st_ref_cpt = max(1, self.clock.hz // self.ref_hz)
+            native.st_dirty = 0
+
+    def pull(self) -> None:
+        """After register writes native code did (``NativeCopy``): the programming back from the
+        native copy, and the clock event as the writes through Python would have left it: the
+        first change recorded applied to the event there is (one re-armed for its own cycle
+        stays), then, when the later writes scheduled more or cancelled it, what they left, the sequence
+        numbers of the others skipped (events at one cycle fire in the order they were
+        scheduled). Called before Python reads SysTick or the clock schedules any event, and at
+        every slice's end."""
+        native = self.native
+        if native is None or not getattr(native, "st_dirty", 0):  # (a copy not published yet has none)
+            return
+        native.st_dirty = 0
+        self.csr = native.st_csr
+        self.reload = native.st_reload
+        self.start = native.st_start
+        self.start_value = native.st_start_value
+        self.stopped_value = native.st_stopped_value
+        self.flag_cleared_at = native.st_flag_cleared_at
+        self._cpt = native.st_cycles_per_tick
+        op1 = native.st_op1
+        if op1 == NO_EVENT_CHANGE:
+            return
+        timer = self.timer
+        clock = self.clock
+        if op1 < 0 or timer is None or timer.cancelled or timer.when != op1:
+            if timer is not None:
+                timer.cancelled = True  # timer.cancel()
+            timer = self.timer = clock.call_at(op1, self.expire, "systick") if op1 >= 0 else None
+        draws, final = native.st_draws, native.st_cur
+        if draws or final < 0 <= op1:  # the later writes scheduled more, or cancelled it
+            if timer is not None:
+                timer.cancelled = True
+            clock.skip_timers(draws - 1 if final >= 0 else draws)
+            self.timer = clock.call_at(final, self.expire, "systick") if final >= 0 else None
 
     def _flag_cleared_at(self) -> int:
         """The cycle COUNTFLAG was last cleared at (by a native read of CSR, perhaps)."""
@@ -100,6 +148,9 @@ class SysTick:
         return 1 + (ticks - first) // (self.reload + 1)
 
     def value(self) -> int:
+        native = self.native
+        if native is not None and native.st_dirty:
+            self.pull()
         clock = self.clock
         return self._value_at(clock.base + clock.slice_progress())  # clock.now
 
@@ -125,6 +176,9 @@ class SysTick:
         return 0 if m == 0 else reload + 1 - m
 
     def countflag(self) -> bool:
+        native = self.native
+        if native is not None and native.st_dirty:
+            self.pull()
         clock = self.clock
         return self._countflag_at(clock.base + clock.slice_progress())
 
@@ -156,13 +210,21 @@ class SysTick:
     # -- register access ---------------------------------------------------------
     # Each access reads the clock once (``clock.now`` inline) and calls no helper on the
     # tickless idle's path (stop, RVR, CVR, start): firmware reprograms SysTick at every sleep.
+    def read_reload(self) -> int:
+        native = self.native
+        if native is not None and native.st_dirty:
+            self.pull()
+        return self.reload
+
     def read_csr(self) -> int:
+        native = self.native
+        if native is not None and native.st_dirty:
+            self.pull()
         clock = self.clock
         now = clock.base + clock.slice_progress()
         value = (self.csr & 0x7) | (COUNTFLAG if self._countflag_at(now) else 0)
         self.csr &= ~COUNTFLAG
         self.flag_cleared_at = now
-        native = self.native
         if native is not None:
             native.st_csr = self.csr
             native.st_flag_cleared_at = now
@@ -173,8 +235,10 @@ class SysTick:
         CVR clears it, so a wrap before this write still reads as 1 after it (an RTOS's tickless
         idle stops SysTick with a CSR write, then reads COUNTFLAG to learn whether the sleep ran
         its length). A write that leaves it counting with the same clock leaves the count alone."""
-        was = self.csr
         native = self.native
+        if native is not None and native.st_dirty:
+            self.pull()
+        was = self.csr
         if was & ENABLE:
             clock = self.clock
             now = clock.base + clock.slice_progress()
@@ -214,32 +278,37 @@ class SysTick:
     def write_reload(self, value: int) -> None:
         """The next reload's value. A running counter counts on from where it is, in phase with
         its clock (the reference clock's ticks stay where they were), and keeps COUNTFLAG."""
+        native = self.native
+        if native is not None and native.st_dirty:
+            self.pull()
         reload = value & MAX
         if self.csr & ENABLE:
             clock = self.clock
             now = clock.base + clock.slice_progress()
             if self._countflag_at(now):
                 self.csr |= COUNTFLAG
-                if self.native is not None:
-                    self.native.st_csr = self.csr
+                if native is not None:
+                    native.st_csr = self.csr
             current = self._count(now)
             self.reload = reload
-            if self.native is not None:
-                self.native.st_reload = reload
+            if native is not None:
+                native.st_reload = reload
             self._restart(current, now - (now - self.start) % self._cpt, now)
         else:
             self.reload = reload
-            if self.native is not None:
-                self.native.st_reload = reload
+            if native is not None:
+                native.st_reload = reload
 
     def write_current(self, _value: int) -> None:
         # Any write clears the counter and COUNTFLAG; the next tick reloads.
+        native = self.native
+        if native is not None and native.st_dirty:
+            self.pull()
         clock = self.clock
         now = clock.base + clock.slice_progress()
         csr = self.csr = self.csr & ~COUNTFLAG
         self.flag_cleared_at = now
         self.stopped_value = 0
-        native = self.native
         if native is not None:
             native.st_csr = csr
             native.st_flag_cleared_at = now
@@ -325,11 +394,13 @@ class SysTick:
 
     # -- snapshots --------------------------------------------------------------------
     def get_state(self) -> dict[str, int]:
+        self.pull()
         return {"csr": self.csr, "reload": self.reload, "start": self.start,
                 "start_value": self.start_value, "flag_cleared_at": self._flag_cleared_at(),
                 "stopped_value": self.stopped_value}
 
     def set_state(self, state: dict[str, int]) -> None:
+        self.pull()
         self._cancel()
         for k, v in state.items():
             setattr(self, k, v)

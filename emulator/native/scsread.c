@@ -2,7 +2,7 @@
  * The System Control Space's hot reads served without Python: SysTick's
  * current value (SYST_CVR, 0x018) and control and status (SYST_CSR, 0x010),
  * and the SCB's ICSR (0xD04), word reads only. Every other read goes to the
- * next callback (the SCS model's Python trampoline). Writes never come here.
+ * next callback (the SCS model's Python trampoline). Writes: see sr_write.
  *
  * CVR is computed as emulator/cpu/systick.py's SysTick.value() computes it,
  * from the counter's programming (which the model copies here whenever it
@@ -35,8 +35,15 @@
  *
  * Writes: a word write of ICSR whose only action bit is PENDSVSET (an RTOS's yield) made inside a
  * slice is offered to the block clock's vb_pend (blockclock.c), which pends PendSV natively when
- * the CPU's plan allows it (excpath.c's ex_pend); every other write, and one it declines, goes to
- * the next write callback (the model's Python trampoline).
+ * the CPU's plan allows it (excpath.c's ex_pend). Word writes of SysTick's CSR, RVR and CVR made
+ * inside a slice are served here (st_write) as SysTick.write_csr/write_reload/write_current do
+ * them, into the native copy, with the changes of SysTick's clock event they would make
+ * recorded for the model to apply (SysTick.pull: before anything in Python reads SysTick or
+ * schedules an event, and at the slice's end); refused (Python's, as before) while a natively
+ * taken tick's handler runs or native changes wait for native_sync, when an event would be
+ * scheduled before the slice's end (the slice was budgeted to the old one), and under
+ * register tracing. Every other write, and one declined, goes to the next write callback (the
+ * model's Python trampoline).
  *
  * Built by emulator/native/native_lib.py; the layout is mirrored in
  * emulator/cpu/scsread.py.
@@ -50,7 +57,12 @@ typedef int (*pend_fn)(void *state, void *uc);
 
 #define SYST_CSR 0x010u
 #define SYST_CVR 0x018u
+#define SYST_RVR 0x014u
 #define ST_ENABLE 1u
+#define ST_CLKSOURCE 4u
+#define ST_MAX 0xFFFFFFu
+#define ST_NO_OP (-2)
+#define ST_NONE (-1)
 #define ST_COUNTFLAG (1u << 16)
 #define ICSR 0xD04u
 #define SYSTICK 15
@@ -100,6 +112,19 @@ typedef struct {
     pend_fn pend;                /* blockclock.c's vb_pend, or NULL: every write is Python's */
     void *pend_state;
     uint64_t fast_writes;
+    /* SysTick's writes (st_write below) */
+    uint32_t st_writes;          /* nonzero: CSR, RVR and CVR word writes are served here */
+    uint32_t st_pad;
+    int32_t *tick_on;            /* the block clock's: an SCS write ends native ticks */
+    const int32_t *ret_count;    /* excpath.c's log of native changes Python has not applied */
+    const int64_t *slice_budget; /* the block clock's: the slice ends at *base + *slice_budget */
+    int64_t st_ref_cpt;          /* core cycles per reference clock tick (CLKSOURCE=0) */
+    int64_t st_dirty;            /* writes served since the model last pulled the programming */
+    int64_t st_op1;              /* the first change of the clock event since then (ST_NO_OP: none;
+                                    ST_NONE: cancelled; else re-armed at that cycle) */
+    int64_t st_cur;              /* the event's cycle after the writes (ST_NONE: none) */
+    int64_t st_draws;            /* events the writes after the first would have scheduled */
+    uint64_t st_fast_writes;
 } scs_read_t;
 
 uint64_t sr_sizeof(void) { return sizeof(scs_read_t); }
@@ -249,9 +274,185 @@ int sr_peek(scs_read_t *s, void *uc, uint64_t offset, unsigned size, uint32_t *o
     return serve(s, uc, offset, size, out);
 }
 
+/* SysTick's programming as st_write works on it: copied out, changed, copied back when served. */
+typedef struct {
+    int64_t enabled, cpt, start, start_value, reload, stopped_value, csr, cleared, op1, cur, draws;
+    int64_t slice_end;
+    int refused;
+} st_t;
+
+/* SysTick._count: the running counter's value at `now` (now >= start, cpt > 0). */
+static int64_t st_count(const st_t *t, int64_t now)
+{
+    int64_t n = (now - t->start) / t->cpt;
+    int64_t reload = t->reload, start_value = t->start_value;
+    int64_t first = start_value ? start_value : (reload ? reload + 1 : 0);
+    if (!first) {
+        return 0;
+    }
+    if (n < first) {
+        return start_value ? start_value - n : (n == 0 ? 0 : reload + 1 - n);
+    }
+    if (!reload) {
+        return 0;
+    }
+    int64_t m = (n - first) % (reload + 1);
+    return m == 0 ? 0 : reload + 1 - m;
+}
+
+/* SysTick._countflag_at. */
+static int st_countflag_at(const st_t *t, int64_t now)
+{
+    if ((t->csr & ST_COUNTFLAG) || !(t->csr & ST_ENABLE)) {
+        return (t->csr & ST_COUNTFLAG) != 0;
+    }
+    int64_t cpt = t->cpt, start = t->start, reload = t->reload;
+    int64_t first = t->start_value ? t->start_value : (reload ? reload + 1 : 0);
+    if (!first || (now - start) / cpt < first) {
+        return 0;
+    }
+    int64_t cleared = t->cleared;
+    if (cleared <= start) {
+        return 1;
+    }
+    int64_t cleared_ticks = (cleared - start) / cpt;
+    if (cleared_ticks < first) {
+        return 1;
+    }
+    if (!reload) {
+        return 0;
+    }
+    int64_t period = reload + 1;
+    return (now - start) / cpt - first >= ((cleared_ticks - first) / period + 1) * period;
+}
+
+/* What SysTick does to its clock event (`when`: the cycle of the next 1->0 transition, or
+ * ST_NONE: cancelled), recorded: the first change as it is (SysTick.pull applies it to the event
+ * the model has, keeping one re-armed for its own cycle), each later one against the cycle before
+ * it, counting the events Python would schedule. Refused when an event would be scheduled before
+ * the slice's end: the slice would run past it. */
+static void st_event(st_t *t, int64_t when)
+{
+    if (when >= 0 && when < t->slice_end) {
+        t->refused = 1;
+    }
+    if (t->op1 == ST_NO_OP) {
+        t->op1 = t->cur = when;
+    } else if (!(t->cur >= 0 && when == t->cur)) {
+        if (when >= 0) {
+            t->draws++;
+        }
+        t->cur = when;
+    }
+}
+
+/* SysTick._restart: count on from `value` at `at`; `written_at`: the write's cycle. */
+static void st_restart(st_t *t, int64_t value, int64_t at, int64_t written_at)
+{
+    t->start = at;
+    t->start_value = value;
+    if (t->cleared < written_at) {
+        t->cleared = written_at;
+    }
+    int64_t first = value ? value : (t->reload ? t->reload + 1 : 0);
+    st_event(t, first ? at + first * t->cpt : ST_NONE);
+}
+
+/* SysTick.write_csr / write_reload / write_current at `now` on *t; 0: refused. */
+static int st_apply(st_t *t, int64_t ref_cpt, uint64_t offset, uint32_t value, int64_t now)
+{
+    if (offset == SYST_CSR) {
+        int64_t was = t->csr, flag;
+        if (was & ST_ENABLE) {
+            flag = st_countflag_at(t, now) ? ST_COUNTFLAG : 0;
+        } else {
+            flag = was & ST_COUNTFLAG;
+        }
+        int64_t c = t->csr = flag | (value & 0x7u);
+        if (c & ST_ENABLE) {
+            if ((was & ST_ENABLE) && !((was ^ c) & ST_CLKSOURCE)) {
+                return 1;  /* counts on as it did */
+            }
+            int64_t current = (was & ST_ENABLE) ? st_count(t, now) : t->stopped_value;
+            t->cpt = (c & ST_CLKSOURCE) ? 1 : ref_cpt;
+            t->enabled = 1;
+            st_restart(t, current, now, now);
+        } else if (was & ST_ENABLE) {
+            t->stopped_value = st_count(t, now);
+            t->enabled = 0;
+            st_event(t, ST_NONE);
+        }
+        return 1;
+    }
+    if (offset == SYST_RVR) {
+        int64_t reload = value & ST_MAX;
+        if (t->csr & ST_ENABLE) {
+            if (st_countflag_at(t, now)) {
+                t->csr |= ST_COUNTFLAG;
+            }
+            int64_t current = st_count(t, now);
+            t->reload = reload;
+            st_restart(t, current, now - (now - t->start) % t->cpt, now);
+        } else {
+            t->reload = reload;
+        }
+        return 1;
+    }
+    /* SYST_CVR: any write clears the counter and COUNTFLAG */
+    t->csr &= ~(int64_t)ST_COUNTFLAG;
+    t->cleared = now;
+    t->stopped_value = 0;
+    if (t->csr & ST_ENABLE) {
+        st_restart(t, 0, now, now);
+    }
+    return 1;
+}
+
+/* A word write of SYST_CSR, SYST_RVR or SYST_CVR inside a slice: 1 when served here. */
+static int st_write(scs_read_t *s, uint64_t offset, uint32_t value)
+{
+    int64_t now;
+    if (!s->st_writes || s->off || *s->tick_active || *s->ret_count || !now_of(s, &now)) {
+        return 0;
+    }
+    st_t t = {s->st_enabled, s->st_cycles_per_tick, s->st_start, s->st_start_value, s->st_reload,
+              s->st_stopped_value, s->st_csr, s->st_flag_cleared_at, ST_NO_OP, ST_NONE, 0,
+              *s->base + *s->slice_budget, 0};
+    if (s->st_dirty) {
+        t.op1 = s->st_op1;
+        t.cur = s->st_cur;
+        t.draws = s->st_draws;
+    }
+    if (now < t.start || t.cpt <= 0 || s->st_ref_cpt <= 0) {
+        return 0;  /* never the case; Python's floor division decides it */
+    }
+    if (!st_apply(&t, s->st_ref_cpt, offset, value, now) || t.refused) {
+        return 0;
+    }
+    s->st_enabled = t.enabled;
+    s->st_cycles_per_tick = t.cpt;
+    s->st_start = t.start;
+    s->st_start_value = t.start_value;
+    s->st_reload = t.reload;
+    s->st_stopped_value = t.stopped_value;
+    s->st_csr = t.csr;
+    s->st_flag_cleared_at = t.cleared;
+    s->st_op1 = t.op1;
+    s->st_cur = t.cur;
+    s->st_draws = t.draws;
+    s->st_dirty++;
+    *s->tick_on = 0;  /* as any SCS write through Python: no more native ticks in this slice */
+    return 1;
+}
+
 void sr_write(void *uc, uint64_t offset, unsigned size, uint64_t value, void *user)
 {
     scs_read_t *s = user;
+    if (size == 4 && (offset == SYST_CSR || offset == SYST_RVR || offset == SYST_CVR) &&
+        st_write(s, offset, (uint32_t)value)) {
+        s->st_fast_writes++;
+        return;
+    }
     if (offset == ICSR && size == 4 && ((uint32_t)value & ICSR_ACTIONS) == ICSR_PENDSVSET && !s->off &&
         s->pend && *s->base != NO_SLICE && s->pend(s->pend_state, uc)) {
         s->fast_writes++;
