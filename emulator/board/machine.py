@@ -536,7 +536,11 @@ class Machine:
                 if end is not None and now >= end:
                     return TIME_UP
                 deadline = heap[0].when if heap and not heap[0].cancelled else clock.next_deadline()
-                if cpu.sleeping and not (exc.pending & exc.enabled and self._wakeup(masks)):
+                # Asleep and not woken (WFI wakes on an exception that would preempt if PRIMASK were
+                # clear: what _wakeup asks, with the masks of this turn).
+                if cpu.sleeping and not (exc.pending & exc.enabled and (
+                        (exc.preempt or exc.preemption())[1] < exc.execution_priority(masks=(0, *masks[1:]))
+                        if masks is not None else self._wakeup())):
                     if deadline is not None:
                         target = deadline if end is None or deadline < end else end
                     else:
