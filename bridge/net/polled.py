@@ -170,10 +170,10 @@ class PolledBackend(HostBackend):
     # ------------------------------------------------------- emulation thread
     def poll(self) -> None:
         """Write what waits for the host, read what it sent (emulation thread, slice boundary)."""
-        if not self.alive:
-            return
         out = self._out
-        if out is not None and out.items:
+        if not self.alive or out is not None and out.items:  # one look at the rare cases
+            if not self.alive:
+                return
             try:
                 out.flush()
             except OSError as e:

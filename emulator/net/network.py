@@ -134,8 +134,7 @@ class SwitchPort:
         if self.taps:
             for tap in self.taps:
                 tap(t_ns, frame, "in")
-        switch = self.switch
-        fdb = switch.fdb
+        fdb = self.switch.fdb
         if not frame[6] & 1:
             fdb[frame[6:12]] = self
         target = None if frame[0] & 1 else fdb.get(frame[0:6])
@@ -144,7 +143,7 @@ class SwitchPort:
                 return
             link = target.link
             if link.loss or link.duplicate or link.reorder or link.delay_ns or not link.up:
-                switch._egress_modelled(target, frame, t_ns, clock, now)
+                self.switch._egress_modelled(target, frame, t_ns, clock, now)
                 return
             # A known destination through a link that does nothing to the frame (the common
             # frame): what _egress, _serialised and _launch do, written out.
@@ -170,6 +169,7 @@ class SwitchPort:
             else:
                 dclock.call_at(when if when > now else now, lambda: target._arrive(frame), target.event_name)
             return
+        switch = self.switch
         for p in switch.ports:
             if p is not self:
                 switch._egress(p, frame, t_ns, clock, now)

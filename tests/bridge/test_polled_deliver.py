@@ -48,7 +48,23 @@ class Recorder:
         self.calls.append((fd, on))
 
 
-def _run(deliver: Any, seed: int) -> list[Any]:
+def _reference_poll(backend: PolledBackend) -> None:
+    """``PolledBackend.poll`` as it was before its rare cases were looked at in one test."""
+    if not backend.alive:
+        return
+    out = backend._out
+    if out is not None and out.items:
+        try:
+            out.flush()
+        except OSError as e:
+            if not backend._write_error(e):
+                return
+        backend._want_write(bool(out.items))
+    if backend._readable(0):
+        backend._poll_read()
+
+
+def _run(deliver: Any, seed: int, poll: Any = None) -> list[Any]:
     r = random.Random(seed)
     stream = r.random() < 0.6
     host = ScriptedHost(random.Random(seed * 7 + 1), stream)
@@ -65,6 +81,10 @@ def _run(deliver: Any, seed: int) -> list[Any]:
     backend._started = True
     seen: list[Any] = []
     hooked: list[bytes] = []
+    reads: list[int] = []
+    readable = random.Random(seed * 5 + 3)
+    backend._readable = lambda _timeout: readable.random() < 0.3  # type: ignore[method-assign]
+    backend._poll_read = lambda: reads.append(len(seen))  # type: ignore[method-assign]
     parked = None
     for step in range(300):
         x = r.random()
@@ -76,6 +96,8 @@ def _run(deliver: Any, seed: int) -> list[Any]:
             backend.transform_outbound = (lambda f: f[:-1]) if backend.transform_outbound is None else None
         elif x < 0.1:
             backend.alive = not backend.alive and not errors
+        elif x < 0.2 and poll is not None:
+            poll(backend)
         elif x < 0.2 and backend._out is not None:
             try:
                 backend._out.flush()
@@ -90,7 +112,7 @@ def _run(deliver: Any, seed: int) -> list[Any]:
         out = backend._out
         seen.append((list(host.got), list(out.items) if out is not None else None,
                      out.size if out is not None else None, backend.counters.as_dict(), list(errors),
-                     list(recorder.calls), backend._wants_write, backend.alive, list(hooked)))
+                     list(recorder.calls), backend._wants_write, backend.alive, list(hooked), list(reads)))
     return seen
 
 
@@ -98,3 +120,12 @@ def _run(deliver: Any, seed: int) -> list[Any]:
 def test_deliver_matches_the_general_path(first: int) -> None:
     for seed in range(first, first + 100):
         assert _run(PolledBackend.deliver, seed) == _run(HostBackend.deliver, seed), seed
+
+
+@pytest.mark.parametrize("first", range(0, 300, 100))
+def test_poll_matches_the_reference(first: int) -> None:
+    """Polls between the deliveries (a dead backend, output waiting or not, a host readable or
+    not) write, read and report the same as ``poll`` as it was."""
+    for seed in range(first, first + 100):
+        assert _run(PolledBackend.deliver, seed, PolledBackend.poll) == _run(PolledBackend.deliver, seed,
+                                                                            _reference_poll), seed
