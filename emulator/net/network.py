@@ -107,9 +107,9 @@ class SwitchPort:
             for cb in self.on_link_change:
                 cb(up)
 
-    # The path of every frame: ``receive`` (the switch's ingress) and one ``Switch._egress`` per
-    # port it leaves by, then ``_arrive`` now or in an event at its time. Nothing else is called
-    # on the way: the wire time, the scheduling and an arrival at once are written out in place.
+    # The path of every frame: ``receive`` (the switch's ingress), one ``Switch._egress`` per
+    # port it leaves by (the learned one, or all others), then ``_arrive`` now or in an event
+    # at its time.
     def receive(self, frame: bytes) -> None:
         """A frame from the attached device or backend enters the switch now: counted, tapped,
         learned and forwarded."""
@@ -139,35 +139,8 @@ class SwitchPort:
             fdb[frame[6:12]] = self
         target = None if frame[0] & 1 else fdb.get(frame[0:6])
         if target is not None:
-            if target is self:
-                return
-            link = target.link
-            if link.loss or link.duplicate or link.reorder or link.delay_ns or not link.up:
-                self.switch._egress_modelled(target, frame, t_ns, clock, now)
-                return
-            # A known destination through a link that does nothing to the frame (the common
-            # frame): what _egress, _serialised and _launch do, written out.
-            busy = target.busy_until_ns
-            at = t_ns if t_ns > busy else busy
-            bps = link.rate_bps or target.wire_bps
-            if bps:
-                at += ((n if n > ETH_MIN_FRAME else ETH_MIN_FRAME) + ETH_WIRE_OVERHEAD) * 8_000_000_000 // bps
-            target.busy_until_ns = at
-            dclock = target.clock
-            if dclock is not clock:
-                now = dclock.now
-            when = -(-at * dclock.hz // 1_000_000_000)
-            if when <= now and not target.wire_bps:
-                c = target.counters
-                c.tx_frames += 1
-                c.tx_bytes += n
-                if target.taps:
-                    t = now * 1_000_000_000 // dclock.hz
-                    for tap in target.taps:
-                        tap(t, frame, "out")
-                target._deliver(frame)
-            else:
-                dclock.call_at(when if when > now else now, lambda: target._arrive(frame), target.event_name)
+            if target is not self:
+                self.switch._egress(target, frame, t_ns, clock, now)
             return
         switch = self.switch
         for p in switch.ports:
