@@ -183,32 +183,6 @@ class PolledBackend(HostBackend):
         if self._readable(0):
             self._poll_read()
 
-    def deliver(self, frame: bytes) -> None:
-        """``HostBackend.deliver``: the common frame (no outbound hook, the host side up and
-        connected, nothing waiting before it, no transform) is written here, as ``_to_host``
-        and ``PendingOutput.put`` would; any other goes their way."""
-        out = self._out
-        if (out is None or out.items or self.outbound_hooks or not self.alive
-                or self.transform_outbound is not None):
-            HostBackend.deliver(self, frame)
-            return
-        data = STREAM_LENGTH.pack(len(frame)) + frame if self._length_prefixed else frame
-        try:
-            sent = out.write(data)
-        except BlockingIOError:
-            sent = 0
-        except OSError as e:
-            self._write_error(e)
-            return
-        counters = self.counters
-        counters.to_host_frames += 1
-        counters.to_host_bytes += len(frame)
-        if sent < len(data):
-            rest = data[sent:]
-            out.items.append(rest)
-            out.size += len(rest)
-            self._want_write(True)
-
     def _to_host(self, frame: bytes) -> None:
         out = self._out
         if out is None:
@@ -287,15 +261,8 @@ class PolledBackend(HostBackend):
                 break
             if not buf and 4 < n < RECV_CHUNK and STREAM_LENGTH.unpack_from(chunk)[0] == n - 4:
                 # One whole frame and nothing before it (the common read): what the lines
-                # below do with it, without passing it through ``buf`` (and what ``_take_frame``
-                # does, written out, for a frame without a transform).
-                if n - 4 > self.max_frame or self.transform_inbound is not None:
-                    self._take_frame(bytes(chunk[4:n]))
-                    return
-                counters = self.counters
-                counters.from_host_frames += 1
-                counters.from_host_bytes += n - 4
-                self._arrive(bytes(chunk[4:n]))
+                # below do with it, without passing it through ``buf``.
+                self._take_frame(bytes(chunk[4:n]))
                 return
             buf += chunk[:n]
             if n < RECV_CHUNK:

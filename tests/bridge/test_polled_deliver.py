@@ -1,9 +1,8 @@
-"""``PolledBackend.deliver`` (the common frame written straight to the host) against the way it
-shortens (``HostBackend.deliver`` through ``_to_host`` and ``PendingOutput.put``): random frames to
-a stream (length-prefixed) or a packet host that takes all, part or none of a write, fails, or
-comes back; outbound hooks, a transform and a stopped backend coming and going; flushes between.
-Both give the same bytes to the host, the same waiting output, counters, errors and write
-interest after every step."""
+"""``PolledBackend.poll`` against ``poll`` as it was before its rare cases were looked at in one
+test, between deliveries of random frames to a stream (length-prefixed) or a packet host that
+takes all, part or none of a write, fails, or comes back; outbound hooks, a transform and a
+stopped backend coming and going; flushes between. Both give the same bytes to the host, the
+same waiting output, counters, errors, write interest and reads after every step."""
 
 from __future__ import annotations
 
@@ -13,7 +12,6 @@ from typing import Any
 import pytest
 from net_helpers import FakeMachine
 
-from bridge.net.backend import HostBackend
 from bridge.net.polled import PolledBackend
 from emulator.net.network import Switch
 
@@ -114,12 +112,6 @@ def _run(deliver: Any, seed: int, poll: Any = None) -> list[Any]:
                      out.size if out is not None else None, backend.counters.as_dict(), list(errors),
                      list(recorder.calls), backend._wants_write, backend.alive, list(hooked), list(reads)))
     return seen
-
-
-@pytest.mark.parametrize("first", range(0, 300, 100))
-def test_deliver_matches_the_general_path(first: int) -> None:
-    for seed in range(first, first + 100):
-        assert _run(PolledBackend.deliver, seed) == _run(HostBackend.deliver, seed), seed
 
 
 @pytest.mark.parametrize("first", range(0, 300, 100))
