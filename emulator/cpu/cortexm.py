@@ -327,16 +327,25 @@ class CortexM3:
         sync = self.native_sync
         plan = self.plan_native
 
-        read_words = word_reads or {}
-        write_words = word_writes or {}
+        device_read, device_write = read, write
+        if word_reads:  # the SCS's: a 4-byte read of one of them goes straight to it
+            def device_read(offset: int, sz: int) -> int:
+                direct = word_reads.get(offset) if sz == 4 else None
+                return read(offset, sz) if direct is None else direct()
+        if word_writes is not None:  # the SCS's: every write ends native ticks (after the sync)
+            def device_write(offset: int, sz: int, value: int) -> None:
+                bc.tick_on = 0  # end_native_ticks(), without the call
+                direct = word_writes.get(offset) if sz == 4 else None
+                if direct is None:
+                    write(offset, sz, value)
+                else:
+                    direct(value)
 
-        # on_read/on_write serve a window without direct registers (every device's): they look
-        # nothing up; the *_direct pair serves the SCS.
         def on_read(_uc: int, offset: int, sz: int, _ud: int) -> int:
             if bc.tick_active or returns.ret_count:
                 sync()
             try:
-                value = read(offset, sz) & ((1 << (8 * sz)) - 1)
+                value = device_read(offset, sz) & ((1 << (8 * sz)) - 1)
             except Exception:
                 log.exception("device read at 0x%08X failed", base + offset)
                 value = 0
@@ -348,41 +357,14 @@ class CortexM3:
             if bc.tick_active or returns.ret_count:
                 sync()
             try:
-                write(offset, sz, value)
+                device_write(offset, sz, value)
             except Exception:
                 log.exception("device write at 0x%08X failed", base + offset)
             if exc.changed:
                 plan()
 
-        def on_read_direct(_uc: int, offset: int, sz: int, _ud: int) -> int:
-            if bc.tick_active or returns.ret_count:
-                sync()
-            direct = read_words.get(offset) if sz == 4 else None
-            try:
-                value = (read(offset, sz) if direct is None else direct()) & ((1 << (8 * sz)) - 1)
-            except Exception:
-                log.exception("device read at 0x%08X failed", base + offset)
-                value = 0
-            if exc.changed:
-                plan()
-            return value
-
-        def on_write_direct(_uc: int, offset: int, sz: int, value: int, _ud: int) -> None:
-            if bc.tick_active or returns.ret_count:
-                sync()
-            bc.tick_on = 0  # end_native_ticks() after the sync, without the call
-            try:
-                if sz == 4 and (direct := write_words.get(offset)) is not None:
-                    direct(value)
-                else:
-                    write(offset, sz, value)
-            except Exception:
-                log.exception("device write at 0x%08X failed", base + offset)
-            if exc.changed:
-                plan()
-
-        read_fn = _MMIO_READ(on_read_direct if read_words else on_read)
-        write_fn = _MMIO_WRITE(on_write if word_writes is None else on_write_direct)
+        read_fn = _MMIO_READ(on_read)
+        write_fn = _MMIO_WRITE(on_write)
         read_cb = ctypes.cast(read_fn, ctypes.c_void_p).value or 0
         write_cb = ctypes.cast(write_fn, ctypes.c_void_p).value or 0
         read_user = write_user = 0
