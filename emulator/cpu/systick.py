@@ -148,9 +148,7 @@ class SysTick:
         return 1 + (ticks - first) // (self.reload + 1)
 
     def value(self) -> int:
-        native = self.native
-        if native is not None and native.st_dirty:
-            self.pull()
+        self.pull()
         clock = self.clock
         return self._value_at(clock.base + clock.slice_progress())  # clock.now
 
@@ -176,9 +174,7 @@ class SysTick:
         return 0 if m == 0 else reload + 1 - m
 
     def countflag(self) -> bool:
-        native = self.native
-        if native is not None and native.st_dirty:
-            self.pull()
+        self.pull()
         clock = self.clock
         return self._countflag_at(clock.base + clock.slice_progress())
 
@@ -208,18 +204,16 @@ class SysTick:
         return (now - start) // cpt - first >= ((cleared_ticks - first) // period + 1) * period
 
     # -- register access ---------------------------------------------------------
-    # Each access reads the clock once (``clock.now`` inline) and calls no helper on the
-    # tickless idle's path (stop, RVR, CVR, start): firmware reprograms SysTick at every sleep.
+    # Each access first brings back what writes done in C changed (``pull``), then reads the
+    # clock once (``clock.now`` inline) and calls no other helper on the tickless idle's path
+    # (stop, RVR, CVR, start): firmware reprograms SysTick at every sleep.
     def read_reload(self) -> int:
-        native = self.native
-        if native is not None and native.st_dirty:
-            self.pull()
+        self.pull()
         return self.reload
 
     def read_csr(self) -> int:
         native = self.native
-        if native is not None and native.st_dirty:
-            self.pull()
+        self.pull()
         clock = self.clock
         now = clock.base + clock.slice_progress()
         value = (self.csr & 0x7) | (COUNTFLAG if self._countflag_at(now) else 0)
@@ -236,8 +230,7 @@ class SysTick:
         idle stops SysTick with a CSR write, then reads COUNTFLAG to learn whether the sleep ran
         its length). A write that leaves it counting with the same clock leaves the count alone."""
         native = self.native
-        if native is not None and native.st_dirty:
-            self.pull()
+        self.pull()
         was = self.csr
         if was & ENABLE:
             clock = self.clock
@@ -279,8 +272,7 @@ class SysTick:
         """The next reload's value. A running counter counts on from where it is, in phase with
         its clock (the reference clock's ticks stay where they were), and keeps COUNTFLAG."""
         native = self.native
-        if native is not None and native.st_dirty:
-            self.pull()
+        self.pull()
         reload = value & MAX
         if self.csr & ENABLE:
             clock = self.clock
@@ -302,8 +294,7 @@ class SysTick:
     def write_current(self, _value: int) -> None:
         # Any write clears the counter and COUNTFLAG; the next tick reloads.
         native = self.native
-        if native is not None and native.st_dirty:
-            self.pull()
+        self.pull()
         clock = self.clock
         now = clock.base + clock.slice_progress()
         csr = self.csr = self.csr & ~COUNTFLAG
