@@ -537,10 +537,8 @@ class Machine:
                     return TIME_UP
                 deadline = heap[0].when if heap and not heap[0].cancelled else clock.next_deadline()
                 # Asleep and not woken (WFI wakes on an exception that would preempt if PRIMASK were
-                # clear: what _wakeup asks, with the masks of this turn).
-                if cpu.sleeping and not (exc.pending & exc.enabled and (
-                        (exc.preempt or exc.preemption())[1] < exc.execution_priority(masks=(0, *masks[1:]))
-                        if masks is not None else self._wakeup())):
+                # clear), with the masks of this turn.
+                if cpu.sleeping and not (exc.pending & exc.enabled and self._wakeup(masks)):
                     if deadline is not None:
                         target = deadline if end is None or deadline < end else end
                     else:
@@ -584,21 +582,11 @@ class Machine:
                         self._native_ticks_taken(now, ticks)
                     if self.pacer is not None:
                         self.pacer(clock.base)
-                # At the end with nothing for the loop's top to do (nothing due, no stop, nothing
-                # pending, no condition, no fault handler active, no masked spin to look at): done,
-                # without another turn.
+                # At the end with nothing for the loop's top to do (nothing due or pending, no
+                # condition, no host polls, and _settled): done, without another turn.
                 if (end is not None and not host_polls and clock.base >= end and not exc.pending
-                        and until is None and (not heap or heap[0].when > clock.base) and inbox.empty()
-                        and semihosting.exit is None and self._stop is None and self._reset_reason is None
-                        and cpu.halt_reason is None and cpu.fault is None and not exc.active & FAULT_ACTIVE
-                        and (masks := exc.known_masks) is not None):
-                    if not masks[0] & 1:
-                        if faults.spin_pc >= 0:
-                            faults.spin_pc = -1
-                        return TIME_UP
-                    pc = cpu.slice_pc
-                    if pc is not None and pc & ~1 == faults.spin_pc and not faults.spin_loop:
-                        return TIME_UP
+                        and until is None and (not heap or heap[0].when > clock.base) and self._settled()):
+                    return TIME_UP
         except Lockup as e:
             report = build_report(self, 3, lockup=str(e))
             return StopReason("lockup", report=report, message=report.headline)
@@ -677,20 +665,27 @@ class Machine:
         clock is at ``cycle`` and True; else nothing happened and False."""
         cpu, exc, heap = self.cpu, self.exc, self._timer_heap
         if (not cpu.sleeping or exc.pending & exc.enabled or heap and heap[0].when <= cycle or self.host_polls
-                or not self.inbox.empty() or self.pacer is not None or self.idle_wait is not None
-                or self._locked is not None or self._stop is not None or self._reset_reason is not None
-                or cpu.fault is not None or cpu.halt_reason is not None or self.semihosting.exit is not None
-                or exc.active & FAULT_ACTIVE or (masks := exc.known_masks) is None):
+                or self.pacer is not None or self.idle_wait is not None or self._locked is not None
+                or not self._settled()):
             return False
-        faults = self.faults
-        if masks[0] & 1:
-            pc = cpu.slice_pc
-            if pc is None or pc & ~1 != faults.spin_pc or faults.spin_loop:
-                return False
-        elif faults.spin_pc >= 0:
-            faults.spin_pc = -1
         self._stop = self._until = None
         self.clock.base = cycle
+        return True
+
+    def _settled(self) -> bool:
+        """Nothing the run loop's top would act on but time: no input, no stop, reset, halt or
+        fault, no fault handler active, and the masks known with no masked spin left to look at
+        (a spin mark that no longer applies is cleared, as the loop's top clears it)."""
+        cpu, exc, faults = self.cpu, self.exc, self.faults
+        if (not self.inbox.empty() or self.semihosting.exit is not None or self._stop is not None
+                or self._reset_reason is not None or cpu.halt_reason is not None or cpu.fault is not None
+                or exc.active & FAULT_ACTIVE or (masks := exc.known_masks) is None):
+            return False
+        if masks[0] & 1:
+            pc = cpu.slice_pc
+            return pc is not None and pc & ~1 == faults.spin_pc and not faults.spin_loop
+        if faults.spin_pc >= 0:
+            faults.spin_pc = -1
         return True
 
     def _wakeup(self, masks: tuple[int, int, int] | None = None) -> bool:
