@@ -574,19 +574,13 @@ class CortexM3:
         if self.mputlb.active and n <= HARDFAULT:
             self.mputlb.on_negative_priority()
         self.sleeping = False
-        if self.trace_exceptions or self.quiet_entries.get(n) != vector:
-            self._entered_hooks(n, vector)
-        if not vector & 1:
-            self.raise_fault(Fault("INVSTATE", vector & ~1, detail=f"vector of {exception_name(n)} "
-                                   f"(0x{vector:08X}) has bit 0 clear"))
-
-    def _entered_hooks(self, n: int, vector: int) -> None:
-        """Exception ``n`` was entered at ``vector``: the trace and ``on_exception_entry`` (unless it
-        need not hear of it: ``quiet_entries``) hear of it."""
         if self.trace_exceptions:
             self.trace_exceptions(f"enter {exception_name(n)} -> 0x{vector & ~1:08X}")
         if self.on_exception_entry and self.quiet_entries.get(n) != vector:
             self.on_exception_entry(n, vector)
+        if not vector & 1:
+            self.raise_fault(Fault("INVSTATE", vector & ~1, detail=f"vector of {exception_name(n)} "
+                                   f"(0x{vector:08X}) has bit 0 clear"))
 
     def _enter(self, n: int, exc_return: int, control: int, msp: int, psp: int) -> None:
         try:
@@ -1155,20 +1149,13 @@ class CortexM3:
                     self._planned_returns += 1
                     exc.deactivate(n)
                 elif n & excpath.LOG_ENTRY:
-                    # An entry ex_watched_entry made: what take_exception does after a native entry
-                    # (_entered, less what the plan made sure of: n is SVCall or above, its vector
-                    # is the one _vectors holds for it, with bit 0 set).
+                    # An entry ex_watched_entry made: what take_exception does after a native entry.
                     self._entry_armed = False
                     self._watched_entries += 1
                     if p.entry_flags & excpath.STKERR:
                         self.sys.cfsr |= CFSR["STKERR"]
                         exc.set_pending(BUSFAULT)
-                    vector = p.log_vector[i]
-                    n &= 0xFFFF
-                    exc.activate(n)
-                    self.sleeping = False
-                    if self.trace_exceptions or self.quiet_entries.get(n) != vector:
-                        self._entered_hooks(n, vector)
+                    self._entered(n & 0xFFFF, p.log_vector[i])
                 else:
                     # An ICSR write ex_pend made (LOG_PEND): its pend, and the entry plan it set
                     # (the watch is the block clock's already).
