@@ -129,18 +129,65 @@ typedef struct {
 
 uint64_t sr_sizeof(void) { return sizeof(scs_read_t); }
 
-/* The 1->0 transitions in the first `ticks` ticks (SysTick._transitions_until). */
-static int64_t transitions_until(const scs_read_t *s, int64_t ticks)
+/* SysTick's programming, as the native copy holds it (st_load): what the reads compute from, and
+ * what st_write works on (copied out, changed, copied back when served). */
+typedef struct {
+    int64_t enabled, cpt, start, start_value, reload, stopped_value, csr, cleared, op1, cur, draws;
+    int64_t slice_end;
+    int refused;
+} st_t;
+
+/* SysTick._count: the running counter's value at `now` (now >= start, cpt > 0). */
+static int64_t st_count(const st_t *t, int64_t now)
 {
-    int64_t reload = s->st_reload, start_value = s->st_start_value;
+    int64_t n = (now - t->start) / t->cpt;
+    int64_t reload = t->reload, start_value = t->start_value;
     int64_t first = start_value ? start_value : (reload ? reload + 1 : 0);
-    if (!first || ticks < first) {
+    if (!first) {
         return 0;
     }
+    if (n < first) {
+        return start_value ? start_value - n : (n == 0 ? 0 : reload + 1 - n);
+    }
     if (!reload) {
+        return 0;
+    }
+    int64_t m = (n - first) % (reload + 1);
+    return m == 0 ? 0 : reload + 1 - m;
+}
+
+/* SysTick._countflag_at. */
+static int st_countflag_at(const st_t *t, int64_t now)
+{
+    if ((t->csr & ST_COUNTFLAG) || !(t->csr & ST_ENABLE)) {
+        return (t->csr & ST_COUNTFLAG) != 0;
+    }
+    int64_t cpt = t->cpt, start = t->start, reload = t->reload;
+    int64_t first = t->start_value ? t->start_value : (reload ? reload + 1 : 0);
+    if (!first || (now - start) / cpt < first) {
+        return 0;
+    }
+    int64_t cleared = t->cleared;
+    if (cleared <= start) {
         return 1;
     }
-    return 1 + (ticks - first) / (reload + 1);
+    int64_t cleared_ticks = (cleared - start) / cpt;
+    if (cleared_ticks < first) {
+        return 1;
+    }
+    if (!reload) {
+        return 0;
+    }
+    int64_t period = reload + 1;
+    return (now - start) / cpt - first >= ((cleared_ticks - first) / period + 1) * period;
+}
+
+/* The native copy's programming (op1, cur, draws, slice_end: none yet). */
+static st_t st_load(const scs_read_t *s)
+{
+    st_t t = {s->st_enabled, s->st_cycles_per_tick, s->st_start, s->st_start_value, s->st_reload,
+              s->st_stopped_value, s->st_csr, s->st_flag_cleared_at, ST_NO_OP, ST_NONE, 0, 0, 0};
+    return t;
 }
 
 /* clock.now inside the running slice: 1 and the cycle in *now, or 0 between slices. */
@@ -163,12 +210,11 @@ static int csr(scs_read_t *s, uint32_t *out)
     }
     uint32_t v = (uint32_t)s->st_csr & 0x7u;
     if (v & ST_ENABLE) {
-        int64_t cpt = s->st_cycles_per_tick, start = s->st_start, cleared = s->st_flag_cleared_at;
-        if (now < start || cpt <= 0) {
+        if (now < s->st_start || s->st_cycles_per_tick <= 0) {
             return 0;  /* never the case; Python's floor division decides it */
         }
-        int64_t since = cleared > start ? transitions_until(s, (cleared - start) / cpt) : 0;
-        if (transitions_until(s, (now - start) / cpt) > since) {
+        st_t t = st_load(s);
+        if (st_countflag_at(&t, now)) {
             v |= ST_COUNTFLAG;
         }
     }
@@ -188,25 +234,11 @@ static int cvr(const scs_read_t *s, uint32_t *out)
     if (!now_of(s, &now)) {
         return 0;
     }
-    int64_t elapsed = now - s->st_start;
-    if (elapsed < 0 || s->st_cycles_per_tick <= 0) {
+    if (now < s->st_start || s->st_cycles_per_tick <= 0) {
         return 0;  /* never the case; Python's floor division decides it */
     }
-    int64_t n = elapsed / s->st_cycles_per_tick;
-    int64_t reload = s->st_reload, start_value = s->st_start_value;
-    int64_t first = start_value ? start_value : (reload ? reload + 1 : 0);
-    int64_t v;
-    if (!first) {
-        v = 0;
-    } else if (n < first) {
-        v = start_value ? start_value - n : (n == 0 ? 0 : reload + 1 - n);
-    } else if (!reload) {
-        v = 0;
-    } else {
-        int64_t m = (n - first) % (reload + 1);
-        v = m == 0 ? 0 : reload + 1 - m;
-    }
-    *out = (uint32_t)v;
+    st_t t = st_load(s);
+    *out = (uint32_t)st_count(&t, now);
     return 1;
 }
 
@@ -272,58 +304,6 @@ uint64_t sr_read(void *uc, uint64_t offset, unsigned size, void *user)
 int sr_peek(scs_read_t *s, void *uc, uint64_t offset, unsigned size, uint32_t *out)
 {
     return serve(s, uc, offset, size, out);
-}
-
-/* SysTick's programming as st_write works on it: copied out, changed, copied back when served. */
-typedef struct {
-    int64_t enabled, cpt, start, start_value, reload, stopped_value, csr, cleared, op1, cur, draws;
-    int64_t slice_end;
-    int refused;
-} st_t;
-
-/* SysTick._count: the running counter's value at `now` (now >= start, cpt > 0). */
-static int64_t st_count(const st_t *t, int64_t now)
-{
-    int64_t n = (now - t->start) / t->cpt;
-    int64_t reload = t->reload, start_value = t->start_value;
-    int64_t first = start_value ? start_value : (reload ? reload + 1 : 0);
-    if (!first) {
-        return 0;
-    }
-    if (n < first) {
-        return start_value ? start_value - n : (n == 0 ? 0 : reload + 1 - n);
-    }
-    if (!reload) {
-        return 0;
-    }
-    int64_t m = (n - first) % (reload + 1);
-    return m == 0 ? 0 : reload + 1 - m;
-}
-
-/* SysTick._countflag_at. */
-static int st_countflag_at(const st_t *t, int64_t now)
-{
-    if ((t->csr & ST_COUNTFLAG) || !(t->csr & ST_ENABLE)) {
-        return (t->csr & ST_COUNTFLAG) != 0;
-    }
-    int64_t cpt = t->cpt, start = t->start, reload = t->reload;
-    int64_t first = t->start_value ? t->start_value : (reload ? reload + 1 : 0);
-    if (!first || (now - start) / cpt < first) {
-        return 0;
-    }
-    int64_t cleared = t->cleared;
-    if (cleared <= start) {
-        return 1;
-    }
-    int64_t cleared_ticks = (cleared - start) / cpt;
-    if (cleared_ticks < first) {
-        return 1;
-    }
-    if (!reload) {
-        return 0;
-    }
-    int64_t period = reload + 1;
-    return (now - start) / cpt - first >= ((cleared_ticks - first) / period + 1) * period;
 }
 
 /* What SysTick does to its clock event (`when`: the cycle of the next 1->0 transition, or
@@ -415,9 +395,8 @@ static int st_write(scs_read_t *s, uint64_t offset, uint32_t value)
     if (!s->st_writes || s->off || *s->tick_active || *s->ret_count || !now_of(s, &now)) {
         return 0;
     }
-    st_t t = {s->st_enabled, s->st_cycles_per_tick, s->st_start, s->st_start_value, s->st_reload,
-              s->st_stopped_value, s->st_csr, s->st_flag_cleared_at, ST_NO_OP, ST_NONE, 0,
-              *s->base + *s->slice_budget, 0};
+    st_t t = st_load(s);
+    t.slice_end = *s->base + *s->slice_budget;
     if (s->st_dirty) {
         t.op1 = s->st_op1;
         t.cur = s->st_cur;
