@@ -35,6 +35,16 @@ instruction is aborted and runs again) and the next fill of that page for
 that access routes it to ``TRAP``, so it faults with the exact address.
 Kinds the whole page allows or denies keep the fast path.
 
+Direct jumps between pages: vboard's Unicorn (``scripts/build_unicorn``, change
+cross-page-chaining) may chain a direct branch straight to the block on
+another 1 KiB page, past that page's TLB lookup and execute check (QEMU chains
+only within a page). While the MPU is off no page's permissions change, so
+``cross_page_chaining`` turns it on; enabling the MPU turns it off before the
+TLB switches, which unlinks every chained jump at once and drops every block
+before the next lookup, so each jump to another page is checked again;
+disabling the MPU turns it back on. With a library without it, jumps chain
+within a page only.
+
 Limits: FAULTMASK (the third way to a negative priority) does not flush,
 so with HFNMIENA clear a page used under FAULTMASK may keep the default
 map's permissions until the next flush. Split pages are decided per access
@@ -46,6 +56,7 @@ first one's address in MMFAR.
 
 from __future__ import annotations
 
+import ctypes
 from collections.abc import Callable
 
 from unicorn import (
@@ -81,6 +92,26 @@ _GENERAL = [UC_ARM_REG_R0 + n for n in range(8)] + [UC_ARM_REG_R8 + n for n in r
                                                                                             UC_ARM_REG_LR]
 
 
+def cross_page_chaining(uc: Uc) -> Callable[[bool], None] | None:
+    """``uc_vb_chain_pages`` of vboard's Unicorn for ``uc`` (on: direct jumps may chain to
+    another page; off: every chain goes and blocks chain within a page), or None for a library
+    without it."""
+    from unicorn.unicorn_py3.unicorn import uclib
+
+    try:
+        chain_pages = uclib.uc_vb_chain_pages
+    except AttributeError:
+        return None
+    chain_pages.restype, chain_pages.argtypes = ctypes.c_int, [ctypes.c_void_p, ctypes.c_int]
+    handle = uc._uch
+
+    def turn(on: bool) -> None:
+        if chain_pages(handle, int(on)):
+            raise RuntimeError("uc_vb_chain_pages failed")
+
+    return turn
+
+
 class MpuTlb:
     """Switches Unicorn's TLB to the MPU's decisions while the MPU is enabled."""
 
@@ -107,11 +138,17 @@ class MpuTlb:
         self.resume_pc: int | None = None  # where the core resumes after a slot stopped it
         uc.mmio_map(SLOT_BASE, SLOTS * self.page, self._slot_read, None, self._slot_write, None)
         mpu.on_change = self.sync
+        # Turns chaining of direct jumps across pages on or off (None: the library cannot chain them)
+        self.chain_pages = cross_page_chaining(uc)
+        if self.chain_pages is not None:
+            self.chain_pages(True)
 
     def sync(self) -> None:
         """Follow MPU_CTRL.ENABLE, and drop every TLB entry made under the old settings."""
         uc = self.uc
         if self.mpu.enabled and not self.active:
+            if self.chain_pages is not None:
+                self.chain_pages(False)
             # Not above HOOKED_END: Unicorn fills the page of the core's "until" address at the
             # end of every slice; unhooked pages map to themselves with the access asked for.
             self._hook = uc.hook_add(UC_HOOK_TLB_FILL, self._fill, None, 0, HOOKED_END)
@@ -123,6 +160,8 @@ class MpuTlb:
                 uc.hook_del(self._hook)
             self._hook = None
             self.active = False
+            if self.chain_pages is not None:
+                self.chain_pages(True)
         self.check_frames = self.active and not self._ram_always_read_write()
         self.flush()
 

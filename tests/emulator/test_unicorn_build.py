@@ -7,9 +7,11 @@ library keeps the store check only on pages mapped executable, checks for an
 exit inline, keeps vboard's instruction budget in the translated blocks
 (``test_block_budget.py`` checks that it counts what a hook at every block did)
 checks for an exit after a guest load or store only on the slow path,
-takes a page's mapping from its TLB entry and calls a device's callback
-straight from the slow path. These tests fail when setup fell back to another
-library, and check that code RAM still sees its own rewrites, that a hook's
+takes a page's mapping from its TLB entry, calls a device's callback
+straight from the slow path and, while uc_vb_chain_pages is on, chains a
+direct jump to a block on another page. These tests fail when setup fell back
+to another library, and check that code RAM still sees its own rewrites, that
+such a jump chains only while uc_vb_chain_pages is on, that a hook's
 stop still leaves before the block it was called for, that a device's stop
 still leaves at its access, that a device or RAM page unmapped or mapped
 again after its first access is seen as it now is, and that device accesses
@@ -28,6 +30,8 @@ import pytest
 from asm import program
 from unicorn import (
     UC_ARCH_ARM,
+    UC_CTL_IO_WRITE,
+    UC_CTL_TLB_FLUSH,
     UC_ERR_READ_UNMAPPED,
     UC_ERR_WRITE_PROT,
     UC_HOOK_BLOCK,
@@ -36,10 +40,12 @@ from unicorn import (
     UC_HOOK_MEM_READ_UNMAPPED,
     UC_HOOK_MEM_WRITE,
     UC_HOOK_MEM_WRITE_PROT,
+    UC_HOOK_TLB_FILL,
     UC_MODE_THUMB,
     UC_PROT_ALL,
     UC_PROT_READ,
     UC_PROT_WRITE,
+    UC_TLB_VIRTUAL,
     Uc,
     UcError,
 )
@@ -59,7 +65,7 @@ def test_loaded_library_is_the_rebuilt_one():
     assert digest != marker["stock_sha256"]
     assert marker.get("changes") == ["fast-ram-stores", "inline-exit-check", "budget-in-blocks",
                                      "exit-check-on-slow-path", "mmio-mapping-from-tlb",
-                                     "mmio-direct-call"], \
+                                     "mmio-direct-call", "cross-page-chaining"], \
         f"{loaded} was built without every change of scripts/build_unicorn (run scripts/setup)"
 
 
@@ -104,6 +110,54 @@ routine:
     assert uc.reg_read(A.UC_ARM_REG_R5) == 1
     assert uc.reg_read(A.UC_ARM_REG_R6) == 2, "a store into code RAM did not invalidate the old translation"
     assert uc.reg_read(A.UC_ARM_REG_R7) == 1
+
+
+def test_a_jump_to_another_page_chains_only_while_chaining_across_pages_is_on():
+    """A loop branches to a block on the next 1 KiB page and back. Each run starts with an empty
+    TLB, and a TLB fill hook sees every page the run looks a block up on: the second run, whose
+    jumps the first chained, never looks up `far`'s page while uc_vb_chain_pages is on; once it
+    is off (every chain and block dropped) the third run looks it up again, and so does the
+    fourth: the third made no chain to another page."""
+    code = program("""
+reset:
+loop:
+    b far
+back:
+    adds r5, #1
+    cmp r5, #4
+    bne loop
+    wfi
+    .balign 1024
+far:
+    b back
+    .balign 1024
+""", {})
+    uc = _engine()
+    for seg in code.image().segments:
+        uc.mem_write(seg.address, seg.data)
+    chain_pages = uclib.uc_vb_chain_pages
+    chain_pages.restype, chain_pages.argtypes = ctypes.c_int, [ctypes.c_void_p, ctypes.c_int]
+    assert chain_pages(uc._uch, 1) == 0
+    pages: list[int] = []
+
+    def fill(_uc: Uc, vaddr: int, _access: int, entry, _data: object) -> bool:
+        pages.append(vaddr)
+        entry.paddr, entry.perms = vaddr, UC_PROT_ALL
+        return True
+
+    uc.ctl_set_tlb_mode(UC_TLB_VIRTUAL)
+    uc.hook_add(UC_HOOK_TLB_FILL, fill)
+    looked_up = []
+    for chaining in (True, True, False, False):
+        if not chaining:
+            assert chain_pages(uc._uch, 0) == 0
+        uc.ctl(UC_CTL_TLB_FLUSH, UC_CTL_IO_WRITE)
+        pages.clear()
+        uc.reg_write(A.UC_ARM_REG_R5, 0)
+        uc.emu_start(code["loop"] | 1, code["back"] + 6, 0, 0)
+        assert uc.reg_read(A.UC_ARM_REG_R5) == 4
+        looked_up.append(code["far"] in pages)
+    assert looked_up == [True, False, True, True]
 
 
 def test_a_block_hook_s_stop_leaves_before_the_block_runs():
