@@ -459,7 +459,10 @@ class Machine:
         """Run for ``cycles`` of virtual time (None: until something stops it).
 
         A stop with a fault report also goes to the board log: its headline, level error."""
-        stop = self._run(cycles, until)
+        return self.logged(self._run(cycles, until))
+
+    def logged(self, stop: StopReason) -> StopReason:
+        """``stop``, its fault report's headline (if it has one) written to the board log."""
         if stop.report is not None:
             self.board_log.error("cpu", stop.report.headline)
         return stop
@@ -477,6 +480,48 @@ class Machine:
         # exception for a sleeping CPU, a SysTick plan that can apply, a pacer). ``heap``: the
         # clock's timers (``Clock.timer_heap``).
         try:
+            # The common turn first: awake, nothing to apply, poll, fire, stop, take or watch (no
+            # condition, pacer or stepping), the masks known with PRIMASK clear. It is the loop's
+            # first turn with those answers given, in one test; a run it does not end goes on
+            # through the loop's top (``test_run_loop_twin``). (``heap[0][0]``: the top's ``when``.)
+            now = clock.base
+            if (end is not None and now < end and until is None and not exc.pending and not cpu.sleeping
+                    and not host_polls and (not heap or heap[0][0] > now) and inbox.empty()
+                    and semihosting.exit is None and self._reset_reason is None and cpu.halt_reason is None
+                    and cpu.fault is None and not exc.active & FAULT_ACTIVE and self.pacer is None
+                    and not self._stepping and (masks := exc.known_masks) is not None and not masks[0] & 1):
+                if faults.spin_pc >= 0:
+                    faults.spin_pc = -1
+                deadline = heap[0][0] if heap and not heap[0].cancelled else clock.next_deadline()
+                ticks = None
+                # (every deadline is after now: the budget is at least 1)
+                if deadline is not None and deadline < end and deadline - now < MAX_SLICE:
+                    ticks = self._tick_plan(now, deadline, None)
+                    if ticks is not None:
+                        deadline = ticks[3]
+                budget = end - now
+                if deadline is not None and deadline - now < budget:
+                    budget = deadline - now
+                if budget > MAX_SLICE:
+                    budget = MAX_SLICE
+                clock.slice_end = now + budget
+                try:
+                    ran = cpu.run(budget, ticks)
+                finally:
+                    clock.slice_end = None
+                clock.base += ran
+                self.instructions += ran - cpu.slice_idle
+                if ticks is not None and cpu.slice_ticks:
+                    self._native_ticks_taken(now, ticks)
+                if clock.base >= end and not exc.pending and (not heap or heap[0][0] > clock.base):
+                    # _settled(), inline while PRIMASK is clear (the spin mark is clear already)
+                    if (masks := exc.known_masks) is not None and not masks[0] & 1:
+                        if (inbox.empty() and semihosting.exit is None and self._stop is None
+                                and self._reset_reason is None and cpu.halt_reason is None
+                                and cpu.fault is None and not exc.active & FAULT_ACTIVE):
+                            return TIME_UP
+                    elif self._settled():
+                        return TIME_UP
             while True:
                 if not inbox.empty():
                     self._apply_inbox()

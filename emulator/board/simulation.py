@@ -83,9 +83,10 @@ class Simulation:
                 cycles = due - clock.base  # between runs: clock.now is its base
                 if cycles <= 0 or cpu.sleeping and machine.sleep_through(due):
                     continue
-                stop = machine.run(cycles)
+                stop = machine._run(cycles, None)  # machine.run(cycles) without its frame
                 if stop is TIME_UP:  # the common stop, shared
                     continue
+                machine.logged(stop)
                 if stop.kind == "idle":
                     clock.advance(max(0, due - clock.now))
                     clock.fire_due()
@@ -102,6 +103,11 @@ class Simulation:
         """When every running board sleeps with nothing to wake it before its next timer, no
         board can act, and so send a frame, before the earliest of those timers: all may jump
         there at once instead of quantum by quantum. None while any board runs."""
+        for b in running:  # first without asking: a board that runs, before any that polls the host
+            if b.machine.host_polls:
+                break  # (it is polled below, as a board that runs after it would not stop that)
+            if not b.machine.cpu.sleeping:
+                return None
         horizon: int | None = None
         for b in running:
             machine = b.machine

@@ -14,7 +14,7 @@ a timer event can be taken up to one block (a handful of instructions)
 late; the instruction count itself is always exact (block counts plus the
 position of the final PC inside the last block).
 
-While the machine allows it (``run_slice`` with ``tick_first``) the hook also takes SysTick ticks,
+While the machine allows it (``run_slice`` with ``next_tick_first``) the hook also takes SysTick ticks,
 and ``run_slice`` sleeps through WFIs to them, without leaving native code; see
 ``native/blockclock.c`` and the emulator README.
 """
@@ -81,6 +81,11 @@ class _State(ctypes.Structure):
         ("out", ctypes.c_int64 * 9),  # vb_report: see BlockClock.run_slice
         ("own_ic", _Icount),
         ("cache", ctypes.c_void_p),
+        ("uc", ctypes.c_void_p),  # vb_slice's arguments: see BlockClock.run_slice
+        ("next_budget", ctypes.c_int64),
+        ("next_tick_first", ctypes.c_int64),
+        ("next_watch", ctypes.c_int32),
+        ("pad1", ctypes.c_int32),
     ]
 
 
@@ -112,8 +117,7 @@ def _library() -> ctypes.CDLL:
         "vb_count_thumb": (ctypes.c_uint32, [ctypes.c_char_p, ctypes.c_uint32]),
         "vb_arm": (None, [ctypes.c_void_p, ctypes.c_int64]),
         "vb_retarget": (None, [ctypes.c_void_p]),
-        "vb_slice": (ctypes.c_int, [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64, ctypes.c_int64,
-                                    ctypes.c_int32]),
+        "vb_slice": (ctypes.c_int, [ctypes.c_void_p]),
         "vb_report": (None, [ctypes.c_void_p, ctypes.c_void_p]),
     })
 
@@ -157,16 +161,19 @@ class BlockClock:
         self._addr = ctypes.addressof(self.state)
         self._uch = uc._uch
         self._arm = lib.vb_arm
-        # A slice of ``budget`` from the current PC in one native call, without a Python frame:
-        # ``run_slice(budget, tick_first, watch)``, Unicorn's error code. ``watch`` 1: end it at
-        # the first block where (PRIMASK, FAULTMASK, BASEPRI) differ from ``state.masks``
-        # (``tick_first`` -1); else ``tick_first`` >= 0: take SysTick ticks natively from that
-        # many cycles in (``set_ticks`` gave the rest). ``out`` then holds the slice's report: PC,
-        # PRIMASK, FAULTMASK, BASEPRI, instructions completed (the last block up to PC), the
-        # halfword below PC (0 unless it belongs to the last block), cycles slept in WFI, ticks
-        # taken natively, whether the budget ran out. (To end it early: ``tick_on`` and
+        # A slice from the current PC in one native call, without a Python frame: ``run_slice()``,
+        # Unicorn's error code, with its arguments in the state (a ctypes call converts each
+        # argument it is given): ``next_budget``, and for this slice only ``next_watch`` 1: end it
+        # at the first block where (PRIMASK, FAULTMASK, BASEPRI) differ from ``state.masks``, or
+        # ``next_tick_first`` >= 0: take SysTick ticks natively from that many cycles in
+        # (``set_ticks`` gave the rest); they are 0 and -1 again after it. ``out`` then holds the
+        # slice's report: PC, PRIMASK, FAULTMASK, BASEPRI, instructions completed (the last block
+        # up to PC), the halfword below PC (0 unless it belongs to the last block), cycles slept in
+        # WFI, ticks taken natively, whether the budget ran out. (To end it early: ``tick_on`` and
         # ``budget`` 0, then ``retarget``; ``watch_masks``.)
-        self.run_slice = functools.partial(lib.vb_slice, self._addr, self._uch)
+        self.state.uc = self._uch
+        self.state.next_tick_first = -1
+        self.run_slice = functools.partial(lib.vb_slice, self._addr)
         self.retarget = functools.partial(lib.vb_retarget, self._addr)
         self._report = lib.vb_report
         self._lib = lib

@@ -1236,12 +1236,14 @@ class CortexM3:
         uc = self.uc
         uc._hook_exception = None
         try:
-            if watch is None:
-                err = bc.run_slice(budget, first, 0)
-            else:
+            state.next_budget = budget  # run_slice's arguments (see BlockClock)
+            if watch is not None:
                 masks = state.masks
                 masks[0], masks[1], masks[2] = watch
-                err = bc.run_slice(budget, -1, 1)
+                state.next_watch = 1
+            elif first >= 0:
+                state.next_tick_first = first
+            err = bc.run_slice()
             if state.tick_active or self._returns_state.ret_count:
                 self.native_sync()
         finally:

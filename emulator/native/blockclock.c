@@ -112,6 +112,14 @@ struct block_clock {
         uint32_t size;
         uint32_t count;
     } *cache;  /* CACHE_SLOTS entries */
+    /* vb_slice's arguments, set by Python before the call (one pointer to convert instead of
+     * five): the engine, the slice's budget, and tick_first and watch, which vb_slice puts back
+     * to -1 and 0 (no ticks, no watch) for the next slice. */
+    void *uc;
+    int64_t next_budget;
+    int64_t next_tick_first;
+    int32_t next_watch;
+    int32_t pad1;
 };
 
 #define CACHE_SLOTS 65536u
@@ -487,13 +495,19 @@ void vb_report(struct block_clock *bc, void *uc)
     bc->out[OUT_STOPPED] = bc->stopped;
 }
 
-/* One slice from the current PC, in one call: vb_arm(budget); then, with `watch`, the mask
- * watch (bc->masks set by the caller), or with `tick_first` >= 0 native SysTick ticks, the first
+/* One slice from the current PC, in one call, with the arguments in the state (`next_budget`,
+ * `next_tick_first`, `next_watch`, `uc`): vb_arm(budget); then, with `watch`, the mask watch
+ * (bc->masks set by the caller), or with `tick_first` >= 0 native SysTick ticks, the first
  * `tick_first` cycles in and then every bc->tick_period (bc->vector, vtor and stkalign set by the
  * caller); vb_run; vb_report. Returns Unicorn's error code. */
-int vb_slice(struct block_clock *bc, void *uc, int64_t budget, int64_t tick_first, int32_t watch)
+int vb_slice(struct block_clock *bc)
 {
-    vb_arm(bc, budget);
+    void *uc = bc->uc;
+    int64_t tick_first = bc->next_tick_first;
+    int32_t watch = bc->next_watch;
+    bc->next_tick_first = -1;
+    bc->next_watch = 0;
+    vb_arm(bc, bc->next_budget);
     if (watch) {
         bc->watch = 1;
         vb_retarget(bc);

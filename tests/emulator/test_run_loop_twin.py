@@ -6,7 +6,10 @@ sent and their times, final virtual time, instruction count, stop reason and mas
 the SysTick ticks, returns and entries native code took. A run that reaches its end with nothing
 left to do returns without another turn; a simulation moves a board that only sleeps through a
 quantum without ``Machine.run`` (``Machine.sleep_through``): the simulations run the same through
-``Simulation.run`` and the loops as they were (``reference_simulation_run``)."""
+``Simulation.run`` and the loops as they were (``reference_simulation_run``). ``Machine._run``'s
+common first turn (awake, nothing due, pending or watched) is checked against whatever may be left
+for it between runs: a timer due at the start or inside the run, an exception pended, host input
+posted, PRIMASK set, a halt."""
 
 from __future__ import annotations
 
@@ -15,7 +18,7 @@ from pathlib import Path
 
 import pytest
 from run_loop_reference import reference_run, reference_simulation_run
-from unicorn.arm_const import UC_ARM_REG_R4, UC_ARM_REG_R5
+from unicorn.arm_const import UC_ARM_REG_PRIMASK, UC_ARM_REG_R4, UC_ARM_REG_R5
 
 from emulator.board.loader import load_image
 from emulator.board.machine import Machine, StopReason
@@ -23,6 +26,11 @@ from emulator.board.platform import load_platform
 from emulator.board.simulation import load_simulation
 
 MS = 25_000  # cycles of the 25 MHz board
+
+
+def _use_reference(m: Machine) -> None:
+    """The run loop as it was (``run_loop_reference``) for this machine."""
+    m._run = types.MethodType(reference_run, m)  # type: ignore[method-assign]
 
 
 def _observed(m: Machine, stop, out: bytearray, sent: list) -> tuple:
@@ -49,7 +57,7 @@ def _firmware_run(elf: Path, reference: bool, host_poll: bool, chunk_ms: float |
                   frames: list[tuple[int, bytes]] = (), until_cycles: int | None = None) -> tuple:
     m = Machine(load_platform("mps2-an385"))
     if reference:
-        m._run = types.MethodType(reference_run, m)  # type: ignore[method-assign]
+        _use_reference(m)
     out = bytearray()
     m.port("uart0").connect(out.extend)
     sent: list[tuple[int, bytes]] = []
@@ -130,7 +138,7 @@ def test_masked_sleeps_and_spins_stop_the_same(board, tail, expect):
     for reference in (False, True):
         b = board(source, {"SysTick": "systick"})
         if reference:
-            b.m._run = types.MethodType(reference_run, b.m)
+            _use_reference(b.m)
         stop = b.m.run(400 * MS)
         assert stop.kind == expect, stop.message
         seen.append(_observed(b.m, stop, b.uart, []) + (stop.report.headline if stop.report else None,))
@@ -145,7 +153,7 @@ def _simulation_run(name: str, reference: bool, step_ns: int, limit_ns: int) -> 
     outs, wire, steps, probes = [], [], [], []
     for b in sim.boards:
         if reference:
-            b.machine._run = types.MethodType(reference_run, b.machine)  # type: ignore[method-assign]
+            _use_reference(b.machine)
         outs.append(bytearray())
         b.machine.port("uart0").connect(outs[-1].extend)
     for sp in sim.switch.ports:
@@ -198,7 +206,7 @@ def test_runs_ending_where_an_exception_is_pended_stop_the_same(board, cycles):
     for reference in (False, True):
         b = board(PEND_THEN_SPIN, {16: "irq0"})
         if reference:
-            b.m._run = types.MethodType(reference_run, b.m)
+            _use_reference(b.m)
         steps = []
         for n in (cycles, 20):
             stop = b.m.run(n)
@@ -233,7 +241,7 @@ def test_sleeps_with_nothing_scheduled_wait_and_stop_the_same(board, mask, cycle
         b = board(SLEEP_WITHOUT_EVENTS.format(mask=mask), {16: "irq0"})
         m = b.m
         if reference:
-            m._run = types.MethodType(reference_run, m)
+            _use_reference(m)
         waits: list[tuple] = []
 
         def wait(timeout: float | None, m: Machine = m, waits: list = waits) -> bool:
@@ -251,4 +259,58 @@ def test_sleeps_with_nothing_scheduled_wait_and_stop_the_same(board, mask, cycle
         seen.append(steps)
     assert seen[0][0][0] == ("idle" if cycles is None else "time"), seen[0]
     assert len(seen[0][-1][-1]) >= 6
+    assert seen[0] == seen[1]
+
+
+SPIN_WITH_IRQ = """
+reset:
+    IRQ_ENABLE 0
+spin:
+    adds r4, r4, #1
+    b spin
+irq0:
+    adds r5, r5, #1
+    bx lr
+"""
+
+
+def _poke(m: Machine, step: int, fired: list) -> None:
+    """Between two runs, one thing the common first turn must see (or nothing)."""
+    exc, clock = m.exc, m.clock
+    kind = step % 8
+    if kind == 1:  # a timer due where the run starts
+        clock.call_at(clock.now, lambda: fired.append(("due", clock.now)), "due")
+    elif kind == 2:  # an exception pended directly
+        exc.set_pending(16)
+    elif kind == 3:  # host input
+        m.post(lambda: exc.set_pending(16))
+    elif kind == 4:  # PRIMASK set (the masks unknown), then a pend held back by it
+        m.cpu.rw(UC_ARM_REG_PRIMASK, 1)
+        exc.set_pending(16)
+    elif kind == 5:
+        m.cpu.rw(UC_ARM_REG_PRIMASK, 0)
+    elif kind == 6:  # a timer inside the run that pends the exception
+        clock.call_at(clock.now + 37, lambda: (fired.append(("mid", clock.now)), exc.set_pending(16)), "mid")
+    elif kind == 7 and step == 15:
+        m.cpu.halt_reason = "halt"
+
+
+@pytest.mark.parametrize("cycles", [1, 7, 300, 1_000])
+def test_common_first_turn_sees_what_is_left_between_runs(board, cycles):
+    seen = []
+    for reference in (False, True):
+        b = board(SPIN_WITH_IRQ, {16: "irq0"})
+        m = b.m
+        if reference:
+            _use_reference(m)
+        fired: list = []
+        steps = []
+        for step in range(24):
+            _poke(m, step, fired)
+            stop = m.run(cycles)
+            steps.append((stop.kind, _between_runs(m), m.cpu.rr(UC_ARM_REG_R4), m.cpu.rr(UC_ARM_REG_R5),
+                          m.exc.known_masks, list(fired), len(b.trace)))
+        seen.append((steps, b.trace[:]))
+    assert any(s[0] == "halt" for s in seen[0][0])
+    assert seen[0][0][-1][3] >= 4  # the handler ran for the pends
     assert seen[0] == seen[1]
