@@ -177,7 +177,9 @@ class BlockClock:
         self.retarget = functools.partial(lib.vb_retarget, self._addr)
         self._report = lib.vb_report
         self._lib = lib
-        self.out = self.state.out
+        # ``out`` as a memoryview of int64s: ``tolist()`` reads the nine at half the cost of the
+        # ctypes array's slice.
+        self.out = memoryview(self.state.out).cast("B").cast("q")
         self._tick_params: tuple[int, int, int, bool] | None = None
 
     def arm(self, budget: int) -> None:

@@ -1264,7 +1264,7 @@ class CortexM3:
             self.rw(A.UC_ARM_REG_PC, mputlb.resume_pc | 1)
             mputlb.resume_pc = None
             bc.report()
-        pc, primask, faultmask, basepri, ran, before, idle, ticks_taken, budget_spent = bc.out[:]
+        pc, primask, faultmask, basepri, ran, before, idle, ticks_taken, budget_spent = bc.out.tolist()
         self.slice_idle, self.slice_ticks = idle, ticks_taken
         self.native_ticks += ticks_taken
         exc.known_masks = (primask, faultmask, basepri)
