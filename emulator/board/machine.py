@@ -513,15 +513,9 @@ class Machine:
                 self.instructions += ran - cpu.slice_idle
                 if ticks is not None and cpu.slice_ticks:
                     self._native_ticks_taken(now, ticks)
-                if clock.base >= end and not exc.pending and (not heap or heap[0][0] > clock.base):
-                    # _settled(), inline while PRIMASK is clear (the spin mark is clear already)
-                    if (masks := exc.known_masks) is not None and not masks[0] & 1:
-                        if (inbox.empty() and semihosting.exit is None and self._stop is None
-                                and self._reset_reason is None and cpu.halt_reason is None
-                                and cpu.fault is None and not exc.active & FAULT_ACTIVE):
-                            return TIME_UP
-                    elif self._settled():
-                        return TIME_UP
+                if (clock.base >= end and not exc.pending and (not heap or heap[0][0] > clock.base)
+                        and self._settled()):
+                    return TIME_UP
             while True:
                 if not inbox.empty():
                     self._apply_inbox()
