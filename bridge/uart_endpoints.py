@@ -9,9 +9,12 @@ wait for host bytes instead of ending the run.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import sys
+import termios
 import threading
+import time
 import tty
 from collections.abc import Callable
 from typing import BinaryIO, Protocol
@@ -40,6 +43,7 @@ class Endpoint:
         self._out: BinaryIO | None = None
         self._pending = bytearray()
         self.error: str | None = None  # the first write error (ENOSPC, EIO): output after it is lost
+        self.unread = 0  # bytes written that no reader took before the endpoint closed (a PTY's)
         port.connect(self._on_board_bytes)
 
     def _on_board_bytes(self, data: bytes) -> None:
@@ -116,6 +120,10 @@ class FileEndpoint(Endpoint):
                 self.error = self.error or f"{self.description}: {e.strerror or e}"
 
 
+PTY_DRAIN_IDLE_S = 1.0   # a reader that takes nothing of the board's output for this long has left
+PTY_SETTLE_S = 0.005     # a look at the terminal's queue while it drains
+
+
 class PtyEndpoint(Endpoint):
     def __init__(self, port: BytePort, poster: Poster, host_input: HostInput) -> None:
         super().__init__(port, poster, host_input)
@@ -130,6 +138,34 @@ class PtyEndpoint(Endpoint):
             return os.read(master, 4096)
 
         self._start_reader(read, f"{port.name}-pty")
+
+    def close(self) -> None:
+        super().close()
+        self._drain()
+
+    def _unread(self) -> int:
+        """Bytes the board wrote that no reader of the terminal has read yet."""
+        return int.from_bytes(fcntl.ioctl(self._slave, termios.FIONREAD, b"\0\0\0\0"), sys.byteorder)
+
+    def _drain(self) -> None:
+        """Closing the master hangs the terminal up, and the kernel drops what is unread: wait
+        while a reader is still taking the board's output (it got less since the last look, within
+        PTY_DRAIN_IDLE_S). ``unread``: what nobody read."""
+        try:
+            left = self._unread()
+            if not left:  # the last bytes may still be on their way to the terminal's queue
+                time.sleep(PTY_SETTLE_S)
+                left = self._unread()
+            last_progress = time.monotonic()
+            while left and time.monotonic() - last_progress < PTY_DRAIN_IDLE_S:
+                time.sleep(PTY_SETTLE_S)
+                now_left = self._unread()
+                if now_left < left:
+                    last_progress = time.monotonic()
+                left = now_left
+        except OSError:
+            return
+        self.unread = left
 
 
 class TcpEndpoint(Endpoint):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import re
@@ -9,6 +10,7 @@ import select
 import socket
 import subprocess
 import sys
+import termios
 import time
 from pathlib import Path
 
@@ -146,6 +148,57 @@ class Running:
                 self.proc.kill()
                 self.proc.wait()
         return self.proc.returncode, out, self.err + err
+
+
+def _pty_unread(fd: int) -> int:
+    return int.from_bytes(fcntl.ioctl(fd, termios.FIONREAD, b"\0\0\0\0"), sys.byteorder)
+
+
+def test_pty_output_read_after_the_board_exited_is_not_lost(firmware):
+    """Closing a PTY's master hangs the terminal up and the kernel drops what is unread: vboard
+    waits while a reader takes the output, here one that starts once all of it is queued and
+    vboard would have exited."""
+    golden = (GOLDEN / "hello.txt").read_bytes()
+    run = Running(str(firmware / "hello.elf"), "--uart0", "pty")
+    try:
+        path = run.stderr_match(rb"uart0 on (/dev/pts/\d+)").group(1).decode()
+        fd = os.open(path, os.O_RDONLY | os.O_NOCTTY)
+        got = b""
+        try:
+            deadline = time.monotonic() + WAIT
+            while _pty_unread(fd) < len(golden) and time.monotonic() < deadline:
+                time.sleep(0.001)  # polls the terminal's queue until the board wrote all of it
+            try:  # then a reader late by more than vboard takes to exit: it does not, while unread
+                run.proc.wait(timeout=0.3)
+            except subprocess.TimeoutExpired:
+                pass
+            while True:
+                ready, _, _ = select.select([fd], [], [], max(0.0, deadline - time.monotonic()))
+                if not ready:
+                    break
+                try:
+                    chunk = os.read(fd, 16)
+                except OSError:  # EIO: the emulator closed its side
+                    break
+                if not chunk:
+                    break
+                got += chunk
+        finally:
+            os.close(fd)
+    finally:
+        code, out, err = run.finish()
+    assert code == 0, err
+    assert got.replace(b"\r\n", b"\n") == golden
+    assert b"never read" not in err
+
+
+def test_pty_output_nobody_reads_is_reported(firmware):
+    proc = vboard(str(firmware / "hello.elf"), "--uart0", "pty")
+    assert proc.returncode == 0, proc.stderr
+    n = len((GOLDEN / "hello.txt").read_bytes())
+    m = re.search(rb"vboard: warning: --uart0 pty /dev/pts/\d+: the last (\d+) bytes of output were "
+                  rb"never read", proc.stderr)
+    assert m is not None and int(m.group(1)) >= n, proc.stderr
 
 
 def test_uart0_on_a_pty_while_demo_runs_in_realtime(firmware):

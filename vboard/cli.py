@@ -282,6 +282,9 @@ def _run_board(args: argparse.Namespace, run_begins: Callable[[], None]) -> int:
             trace.close()
         for ep in endpoints:
             ep.close()
+            if ep.unread:
+                print(f"vboard: warning: {labels[id(ep)]} {ep.description}: the last {ep.unread} bytes of "
+                      "output were never read", file=sys.stderr, flush=True)
         if network is not None:
             network.close()
         for provider in socket_providers:
