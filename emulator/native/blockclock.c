@@ -6,9 +6,10 @@
  * each) and halves the speed of translated code. vboard's Unicorn build
  * (scripts/build_unicorn, "budget-in-blocks") keeps the count in the
  * translated code instead: each block, as it is entered, notes itself and
- * the budget left in a VbIcount (uc_vb_icount), calls the UC_HOOK_BLOCK
- * callback below only when nothing is left, and subtracts its instruction
- * count. `executed` (instructions in the blocks entered) is thus
+ * the budget left in a VbIcount (uc_vb_icount); only when nothing is left
+ * does it leave, before it runs, for Unicorn's cpu_exec loop to call the
+ * UC_HOOK_BLOCK callback below (and then run the block unless the callback
+ * stopped or moved the PC); it subtracts its instruction count. `executed` (instructions in the blocks entered) is thus
  * mark - left: the hook is called at the first block boundary at or after
  * `mark`, which is the budget, or the next block while the masks are
  * watched. Once the slice's budget is used up the hook asks Unicorn to stop
@@ -226,7 +227,7 @@ static int take_tick(struct block_clock *bc, void *uc, uint32_t at)
     return 1;
 }
 
-/* UC_HOOK_BLOCK, called by the translated code only at the first block boundary at or after
+/* UC_HOOK_BLOCK, called (from cpu_exec's loop) only at the first block boundary at or after
  * `mark` (see the top): the budget is used up (or a tick is due), or the masks are watched. */
 void vb_block_hook(void *uc, uint64_t address, uint32_t size, void *user_data)
 {

@@ -8,11 +8,13 @@ exit inline, keeps vboard's instruction budget in the translated blocks
 (``test_block_budget.py`` checks that it counts what a hook at every block did)
 checks for an exit after a guest load or store only on the slow path,
 takes a page's mapping from its TLB entry, calls a device's callback
-straight from the slow path and, while uc_vb_chain_pages is on, chains a
-direct jump to a block on another page. These tests fail when setup fell back
+straight from the slow path, while uc_vb_chain_pages is on, chains a
+direct jump to a block on another page and has a block entered with no budget
+left leave before it runs, for cpu_exec's loop to call the block hook. These tests fail when setup fell back
 to another library, and check that code RAM still sees its own rewrites, that
 such a jump chains only while uc_vb_chain_pages is on, that a hook's
-stop still leaves before the block it was called for, that a device's stop
+stop still leaves before the block it was called for (with and without the
+budget: a block that left for the hook runs once the hook gives more), that a device's stop
 still leaves at its access, that a device or RAM page unmapped or mapped
 again after its first access is seen as it now is, and that device accesses
 of every size, unaligned ones, ones under memory hooks and stores to a
@@ -65,7 +67,8 @@ def test_loaded_library_is_the_rebuilt_one():
     assert digest != marker["stock_sha256"]
     assert marker.get("changes") == ["fast-ram-stores", "inline-exit-check", "budget-in-blocks",
                                      "exit-check-on-slow-path", "mmio-mapping-from-tlb",
-                                     "mmio-direct-call", "cross-page-chaining"], \
+                                     "mmio-direct-call", "cross-page-chaining",
+                                     "block-hook-from-loop"], \
         f"{loaded} was built without every change of scripts/build_unicorn (run scripts/setup)"
 
 
@@ -184,6 +187,53 @@ loop:
     uc.emu_start(entry | 1, 0xFFFFFF00, 0, 0)
     assert len(calls) == 5 and uc.reg_read(A.UC_ARM_REG_R0) == 4, "four blocks ran, the fifth did not"
     assert uc.reg_read(A.UC_ARM_REG_PC) == calls[-1]
+
+
+class _VbIcount(ctypes.Structure):
+    _fields_ = [("left", ctypes.c_int64), ("block_left", ctypes.c_int64), ("block", ctypes.c_uint64),
+                ("hook_exits", ctypes.c_uint64)]
+
+
+def test_a_block_that_finds_the_budget_used_up_leaves_for_the_block_hook():
+    """With uc_vb_icount on, a block entered with no budget left leaves before it runs; cpu_exec's
+    loop calls the block hook there and, unless the hook stopped, runs the block, which then takes
+    its count off the budget. The first block (movs, adds, b) takes 3 of 5, the loop's blocks
+    (adds, b) 2 each: the hook is called at the third, fifth and seventh block, gives 4 more
+    each time, and stops at its third call before the seventh block runs. hook_exits counts
+    the blocks that left for the hook."""
+    image = program("""
+reset:
+    movs r0, #0
+loop:
+    adds r0, #1
+    b loop
+""", {}).image()
+    uc = _engine()
+    for seg in image.segments:
+        uc.mem_write(seg.address, seg.data)
+    icount = uclib.uc_vb_icount
+    icount.restype, icount.argtypes = ctypes.c_void_p, [ctypes.c_void_p]
+    budget = _VbIcount.from_address(icount(uc._uch))
+    budget.left = budget.block_left = 5
+    calls = []
+
+    def on_block(engine: Uc, address: int, _size: int, _data: object) -> None:
+        calls.append((address, budget.left, budget.block_left, engine.reg_read(A.UC_ARM_REG_PC)))
+        if len(calls) == 3:
+            engine.emu_stop()
+        else:
+            budget.left += 4
+            budget.block_left += 4
+
+    uc.hook_add(UC_HOOK_BLOCK, on_block)
+    entry = int.from_bytes(bytes(uc.mem_read(4, 4)), "little")
+    loop = (entry & ~1) + 2
+    uc.emu_start(entry | 1, 0xFFFFFF00, 0, 0)
+    assert calls == [(loop, 0, 0, loop)] * 3
+    assert uc.reg_read(A.UC_ARM_REG_R0) == 6, "six blocks ran, the seventh did not"
+    assert uc.reg_read(A.UC_ARM_REG_PC) == loop
+    assert (budget.left, budget.block_left, budget.block) == (0, 0, loop | 4 << 32)
+    assert budget.hook_exits == 3
 
 
 def test_a_device_s_stop_leaves_at_its_access():
