@@ -206,6 +206,9 @@ class CortexM3:
         # (native copy, pull) of a model native code may change in a slice (SysTick's, written in
         # C: emulator.cpu.scsread): pulled at the slice's end while the copy's ``st_dirty`` is set.
         self.slice_pull: tuple[ctypes.Structure, Callable[[], None]] | None = None
+        # The SCS's: stores the ICSR image native reads answer with, given the highest pending,
+        # enabled exception (plan_native has it at hand when the image is invalid; see scsread).
+        self.store_icsr_image: Callable[[int], None] | None = None
         # May native code enter exception n at vector v when the watched masks change (the
         # machine's say: nobody observes entries, the handler is known, nothing watches the
         # slice boundary it skips)? None: never.
@@ -1009,6 +1012,8 @@ class CortexM3:
         pend = self.plans_pends and self._plan_pend()
         if exc.pending & exc.enabled:  # the entry plan (no return plan then)
             n, prio, running = exc.preempt or exc.preemption()
+            if not exc.icsr_image and self.store_icsr_image is not None:
+                self.store_icsr_image(n)  # what the firmware's next ICSR read would compute
             allowed = self.entry_allowed
             if (n >= SVCALL and allowed is not None and self.running and self.native_exceptions
                     and self.trace_exceptions is None and not self.mputlb.check_frames):

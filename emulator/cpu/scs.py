@@ -151,6 +151,7 @@ class SystemControlSpace(Device):
         # any event and at every slice's end.
         cpu.clock.native_model = cpu.slice_pull = (self.native_reads.port, self.systick.pull)
         self.exc.drop_icsr_image = self.native_reads.drop_icsr
+        cpu.store_icsr_image = self._store_icsr_image
         self.demcr = 0
         cpu.mpu.guest_error = self.guest_error
         # Per NVIC bank, the bits of the IRQs that exist (below num_irq).
@@ -225,18 +226,7 @@ class SystemControlSpace(Device):
     # -- SCB ------------------------------------------------------------------
     def _read_icsr(self) -> int:
         exc = self.exc
-        pending = exc.pending
-        value = 0
-        if pending:
-            if pending >> NMI & 1:
-                value |= 1 << 31
-            if pending >> PENDSV & 1:
-                value |= 1 << 28
-            if pending >> SYSTICK & 1:
-                value |= 1 << 26
-            if pending & exc.enabled & ~((1 << IRQ0) - 1):
-                value |= 1 << 22  # ISRPENDING: an external interrupt is pending
-            value |= (exc.highest_pending() & 0x1FF) << 12  # VECTPENDING
+        value = self._icsr_pending_fields(exc.highest_pending()) if exc.pending else 0
         # The pending fields stay as they are until the NVIC's state changes: native reads
         # answer with them (and the IPSR and active set of the moment) until then.
         self.native_reads.store_icsr(value, exc.active)
@@ -246,6 +236,29 @@ class SystemControlSpace(Device):
         if ipsr and not exc.active & ~(1 << ipsr):
             value |= 1 << 11  # RETTOBASE
         return value
+
+    def _icsr_pending_fields(self, vectpending: int) -> int:
+        """ICSR's pending fields (NMIPENDSET, PENDSVSET, PENDSTSET, ISRPENDING, VECTPENDING) with
+        something pending, ``vectpending`` the NVIC's highest pending, enabled exception."""
+        exc = self.exc
+        pending = exc.pending
+        value = (vectpending & 0x1FF) << 12
+        if pending >> NMI & 1:
+            value |= 1 << 31
+        if pending >> PENDSV & 1:
+            value |= 1 << 28
+        if pending >> SYSTICK & 1:
+            value |= 1 << 26
+        if pending & exc.enabled & ~((1 << IRQ0) - 1):
+            value |= 1 << 22  # ISRPENDING: an external interrupt is pending
+        return value
+
+    def _store_icsr_image(self, vectpending: int) -> None:
+        """The ICSR image as a read now would store it, for ``CortexM3.plan_native``, which has the
+        highest pending, enabled exception at hand (``vectpending``) and something pending."""
+        exc = self.exc
+        self.native_reads.store_icsr(self._icsr_pending_fields(vectpending), exc.active)
+        exc.icsr_image = True
 
     def _write_icsr(self, value: int) -> None:
         exc = self.exc

@@ -5,7 +5,8 @@ Two twin cores with their SCS see the same random sequence of SysTick writes
 changes (pending, enables, priorities, active exceptions and the IPSR that
 goes with them), clock advances with and without firing the due events,
 positions inside a running slice (the block clock's progress), natively taken
-SysTick handlers Python has not been told of, and reads. The first twin
+SysTick handlers Python has not been told of, the plans a slice makes (with
+the ICSR image they store), and reads. The first twin
 answers every CVR, CSR and ICSR read ``native/scsread.c`` serves from C
 (``ScsReadPort.peek``, what the CPU's mapping gives the firmware) and the rest
 through ``read``; the second answers everything through ``read``, syncing a
@@ -116,6 +117,8 @@ class Twins:
             self.both(lambda c: c.at(p))
         elif kind < 0.9:
             self.nvic(rng)
+            if rng.random() < 0.5:  # a slice begins, or Python code in one changed the NVIC
+                self.native.cpu.plan_native()  # (its ICSR image: CortexM3.store_icsr_image)
         else:
             self.native_tick(rng)
 
@@ -184,6 +187,35 @@ def test_icsr_image_dropped_by_every_nvic_change():
         assert port.peek(ICSR, 4) is not None
         change(c.exc)
         assert port.peek(ICSR, 4) is None
+
+
+def test_plan_stores_the_icsr_image_a_read_would():
+    """``plan_native`` computes the highest pending exception: with the image dropped it stores
+    the ICSR image there, and C answers the next read with what Python's read would return."""
+    native, python = Core(), Core()
+    port = native.scs.native_reads
+    for c in (native, python):
+        c.exc.set_enabled(IRQ0 + 3, True)
+        c.exc.set_enabled(IRQ0 + 5, True)
+        c.exc.set_priority(IRQ0 + 5, 0x20)
+        c.exc.set_pending(IRQ0 + 3)
+        c.exc.set_pending(IRQ0 + 5)
+        c.exc.set_pending(PENDSV)
+        c.exc.set_pending(IRQ0 + 6)  # pending, not enabled
+    assert port.peek(ICSR, 4) is None
+    native.cpu.plan_native()
+    expected = python.scs.read(ICSR, 4)
+    assert expected == (1 << 28) | (1 << 22) | (PENDSV << 12)
+    assert port.peek(ICSR, 4) == expected
+    for c in (native, python):
+        c.exc.clear_pending(PENDSV)
+        c.exc.activate(SVCALL)
+        c.cpu.rw(A.UC_ARM_REG_IPSR, SVCALL)
+    assert port.peek(ICSR, 4) is None
+    native.cpu.plan_native()
+    isrpending, rettobase = 1 << 22, 1 << 11
+    expected = isrpending | ((IRQ0 + 3) << 12) | rettobase | SVCALL
+    assert port.peek(ICSR, 4) == python.scs.read(ICSR, 4) == expected
 
 
 def test_traced_scs_reads_only_through_python():
