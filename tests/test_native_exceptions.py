@@ -13,6 +13,8 @@ have taken and left thread mode on PSP natively, thousands of times.
 
 from __future__ import annotations
 
+import ctypes
+
 import pytest
 from unicorn import arm_const as A
 
@@ -20,7 +22,7 @@ from emulator.board.loader import load_image
 from emulator.board.machine import Machine
 from emulator.board.platform import load_platform
 from emulator.cpu import excpath
-from emulator.cpu.cortexm import CORE_REGS
+from emulator.cpu.cortexm import CORE_REGS, CortexM3
 
 PROGRAMS = {"preempt": 0.25, "threads": 0.2, "nested_irq": 0.5, "timers": 0.5, "mpu_regions": 0.2,
             "fault_unmapped": 0.2, "tickless": 1.0, "nvic_irqs": 0.2, "sleeponexit": 0.2,
@@ -183,3 +185,75 @@ def test_rtos_switches_stay_native(firmware):
     assert counting.cpu.planned_returns >= 1500
     assert counting.tail_chains >= 1500
     assert counting.psp_entries >= 1500
+
+
+def _icsr_image_checked(monkeypatch) -> list[int]:
+    """Whenever Python's NVIC has taken in native changes (``native_sync``) and at each point: a
+    valid ICSR image (what ``native/scsread.c`` answers ICSR reads with) is the NVIC's (its
+    ``icsr_image`` set, so that its next change drops it) and equals what a Python read of ICSR
+    would store now. Returns a list whose first item counts the checks that found it valid."""
+    valid_seen = [0]
+    native_sync = CortexM3.native_sync
+
+    def checked_sync(cpu: CortexM3) -> None:
+        native_sync(cpu)
+        _check_icsr_image(cpu, valid_seen)
+
+    monkeypatch.setattr(CortexM3, "native_sync", checked_sync)
+    return valid_seen
+
+
+def _check_icsr_image(cpu: CortexM3, valid_seen: list[int]) -> None:
+    port = cpu._icsr_image_valid
+    if not port.value:
+        return
+    image = (ctypes.c_uint32 * 3).from_address(ctypes.addressof(port))
+    exc = cpu.exc
+    assert exc.icsr_image, "a valid ICSR image the NVIC's next change would not drop"
+    scs = cpu.store_icsr_image.__self__
+    bits = scs._icsr_pending_fields(exc.highest_pending()) if exc.pending else 0
+    active = exc.active
+    summary = 0 if not active else 0xFFFFFFFF if active & (active - 1) else active.bit_length() - 1
+    assert (image[1], image[2]) == (bits, summary), "the ICSR image is not the NVIC's"
+    valid_seen[0] += 1
+
+
+@pytest.mark.parametrize("name", ["tickless", "nested_irq", "preempt", "rawframe"])
+def test_icsr_image_is_the_nvics(firmware, monkeypatch, name):
+    """The ICSR image native reads answer with, stored by Python's reads, by plans
+    (``plan_native``: the highest pending exception at hand) and by planned returns to thread
+    mode with nothing left active or pending (``ret_icsr_n``), against Python's NVIC; and the
+    same run as with every exception through the Python path. tickless and rawframe read ICSR
+    after each wake-up: mostly answered in C."""
+    valid_seen = _icsr_image_checked(monkeypatch)
+    elf = firmware / f"{name}.elf"
+    seconds, feed = FED.get(name) or (PROGRAMS[name], None)
+    warm_up = 3.5 if name == "rawframe" else 0.0
+    m, out, _counting = _machine(elf, native=True)
+    python_reads = _count_python_icsr_reads(m, monkeypatch)
+    m.run(m.clock.cycles(warm_up))
+    step = m.clock.cycles(seconds) // POINTS
+    states = []
+    for i in range(POINTS):
+        if feed is not None:
+            feed(m, i)
+        m.run(step)
+        _check_icsr_image(m.cpu, valid_seen)
+        states.append(_state(m))
+    ref, ref_out, _ = _trajectory(elf, seconds, False, feed, warm_up)
+    assert bytes(out) == ref_out
+    assert states == ref
+    if name == "tickless":  # 20 reads through Python with neither the plans' image nor the returns'
+        assert valid_seen[0] > 5 and python_reads[0] <= 8, (valid_seen[0], python_reads[0])
+
+
+def _count_python_icsr_reads(m: Machine, monkeypatch) -> list[int]:
+    count = [0]
+    read = m.scs._word_reads[0xD04]
+
+    def counted() -> int:
+        count[0] += 1
+        return read()
+
+    monkeypatch.setitem(m.scs._word_reads, 0xD04, counted)
+    return count

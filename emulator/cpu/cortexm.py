@@ -209,6 +209,9 @@ class CortexM3:
         # The SCS's: stores the ICSR image native reads answer with, given the highest pending,
         # enabled exception (plan_native has it at hand when the image is invalid; see scsread).
         self.store_icsr_image: Callable[[int], None] | None = None
+        # That image's valid flag, which a planned return (ret_icsr_n) may set (see native_sync);
+        # a flag nothing sets while there is no image.
+        self._icsr_image_valid = ctypes.c_uint32()
         # May native code enter exception n at vector v when the watched masks change (the
         # machine's say: nobody observes entries, the handler is known, nothing watches the
         # slice boundary it skips)? None: never.
@@ -1060,7 +1063,13 @@ class CortexM3:
                 or self.mputlb.check_frames or self.sys.scr & SCR_SLEEPONEXIT):
             return
         # The return plan, on excpath's state, where it is all 0 (return_plan was clear).
-        self._returns_state.ret_stkalign = self.sys.ccr >> CCR_STKALIGN_BIT & 1
+        p = self._returns_state
+        p.ret_stkalign = self.sys.ccr >> CCR_STKALIGN_BIT & 1
+        if (plan == exc.active and not plan & (plan - 1) and not exc.pending
+                and not exc.irq_level << IRQ0 & plan):
+            # One handler active, nothing pending, its line low: its return leaves nothing active
+            # and nothing pending, an ICSR image known now (ret_icsr_n).
+            p.ret_icsr_n = plan.bit_length() - 1
         if plan <= 0xFFFFFFFF:  # exceptions below 32: its first word only
             self._plan_words[0] = plan
         else:
@@ -1135,6 +1144,7 @@ class CortexM3:
         """A planned native return clears the 32-bit flag at ``address`` (``emulator.cpu.scsread``'s
         ICSR image is valid while it is set)."""
         self._returns.drop_icsr_at(address)
+        self._icsr_image_valid = ctypes.c_uint32.from_address(address) if address else ctypes.c_uint32()
 
     def native_sync(self) -> None:
         """Python code is about to run inside a slice: the returns native code made from
@@ -1168,6 +1178,8 @@ class CortexM3:
                     self._entry_armed = True
                     self._entry_params = ()
                     exc.return_plan = True
+            if not exc.icsr_image and self._icsr_image_valid.value:
+                exc.icsr_image = True  # stored by a planned return (ret_icsr_n): the NVIC's now
             if not (exc.active or exc.return_plan or self._entry_armed or exc.pending & exc.enabled):
                 # Back in thread mode with nothing pending: plan_native would only find this
                 # change's plan empty, so the change asks for none.

@@ -31,7 +31,7 @@ _REGS = (A.UC_ARM_REG_R0, A.UC_ARM_REG_R1, A.UC_ARM_REG_R2, A.UC_ARM_REG_R3, A.U
 
 
 PLAN_BYTES = 4 * RET_PLAN_WORDS
-CLEARED_BYTES = PLAN_BYTES + 4  # what a change of the NVIC clears: the return plan and pend_n
+CLEARED_BYTES = PLAN_BYTES + 8  # what a change of the NVIC clears: the return plan, pend_n, ret_icsr_n
 
 
 class _Path(ctypes.Structure):
@@ -48,10 +48,11 @@ class _Path(ctypes.Structure):
         ("out", ctypes.c_uint32 * 4),
         ("ret_plan", ctypes.c_uint32 * RET_PLAN_WORDS),
         ("pend_n", ctypes.c_uint32),
+        ("ret_icsr_n", ctypes.c_uint32),
         ("ret_stkalign", ctypes.c_uint32),
         ("ret_count", ctypes.c_int32),
         ("ret_log", ctypes.c_uint32 * RET_LOG),
-        ("icsr_valid", ctypes.c_void_p),
+        ("icsr", ctypes.c_void_p),
         ("cand_n", ctypes.c_uint32),
         ("cand_vector", ctypes.c_uint32),
         ("cand_vtor", ctypes.c_uint32),
@@ -124,6 +125,9 @@ class ExcPath:
     #     ``cand_running`` of the active set (``prio_mask``, ``group_mask``: the NVIC's priority
     #     bits and PRIGROUP's group mask); ``cand_return``: and return from it (its bit in the return
     #     plan, with ``ret_stkalign``);
+    #   ``ret_icsr_n``: the exception whose planned return leaves nothing active and nothing pending
+    #     (0: none): that return stores the ICSR image then (nothing pending, nothing active)
+    #     instead of dropping it;
     #   pend (ex_pend, an ICSR write of PENDSVSET): ``pend_n`` (0: none) and the entry plan the pend
     #     sets (``pend_*``, as the fields above), with ``busy`` the count of exceptions active and
     #     pending and enabled in the NVIC (the pend is made from none only; native code keeps the
@@ -135,8 +139,10 @@ class ExcPath:
         return functools.partial(ctypes.memset, self.plan_address, 0, CLEARED_BYTES)
 
     def drop_icsr_at(self, address: int) -> None:
-        """A native return clears the 32-bit flag at ``address`` (the SCS's ICSR image)."""
-        self._p.icsr_valid = address or None
+        """Native entries, returns and pends clear the 32-bit flag at ``address`` (the SCS's ICSR
+        image: its valid flag, then its pending fields and its active set, 32 bits each); the
+        return of ``ret_icsr_n`` stores that image instead."""
+        self._p.icsr = address or None
 
     def set_ram(self, ranges: list[tuple[int, int]]) -> None:
         """Where a frame may be stacked: [begin, end) ranges of RAM (at most 8 are used)."""

@@ -105,6 +105,13 @@ def _library() -> ctypes.CDLL:
     })
 
 
+# excpath.c stores the ICSR image through one pointer (its icsr_image_t): the valid flag, the
+# pending fields and the active set, in a row.
+if not (_Port.icsr_valid.offset + 4 == _Port.icsr_bits.offset
+        and _Port.icsr_bits.offset + 4 == _Port.active.offset):
+    raise RuntimeError("excpath.c's icsr_image_t does not match scsread.c's ICSR image")
+
+
 class ScsReadPort(NativeReads):
     """The native read side of the SCS window (the ``map_mmio`` interface of a RegisterWindow)."""
 

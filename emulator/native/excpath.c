@@ -40,6 +40,14 @@ enum { R0, R1, R2, R3, R12, LR, SP, XPSR, PC, CPSR, CONTROL, PSP, NREGS };
 #define EXC_AT_PC 0xFFFFFFFFu /* entry: the return address is the current PC */
 #define THREAD_PRIORITY 256 /* nvic.THREAD_PRIORITY: the execution priority with nothing active */
 
+/* scsread.c's ICSR image: ICSR's pending fields (bits) and the model's active set (0 none, n only
+ * n), answering reads while valid. */
+typedef struct {
+    uint32_t valid;
+    uint32_t bits;
+    int32_t active;
+} icsr_image_t;
+
 typedef struct {
     void *uc;
     reg_batch_fn read_batch, write_batch;
@@ -55,10 +63,16 @@ typedef struct {
     /* The exception an ICSR write may pend here (ex_pend), 0: none. Right after ret_plan: Python's
      * return plan clearer drops both at every change of its NVIC state. */
     uint32_t pend_n;
+    /* The exception whose planned return leaves nothing active and nothing pending in Python's
+     * NVIC (when the plan was made it alone was active, nothing was pending, its line low), 0:
+     * none. Cleared with the return plan, and once that return is made: the return stores the
+     * ICSR image it leaves (no pending fields, nothing active) instead of dropping it, and
+     * Python's NVIC takes the image as its own when it applies the log. */
+    uint32_t ret_icsr_n;
     uint32_t ret_stkalign;
     int32_t ret_count;                /* logged returns Python has not applied yet */
     uint32_t ret_log[RET_LOG];        /* their exception numbers, in order */
-    uint32_t *icsr_valid;             /* scsread's ICSR image: dropped at each (NULL: none) */
+    icsr_image_t *icsr;               /* scsread's ICSR image: dropped at each (NULL: none) */
     /* The entry ex_watched_entry may make when the watched masks change: exception cand_n
      * (0: none), pending and enabled in Python's NVIC and held back only by the masks, with
      * its group priority, the execution priority of the active set alone, and its vector as
@@ -324,9 +338,19 @@ int ex_planned_return(exc_path_t *p, uint32_t exc_return)
         p->yields++;
     } else {
         p->ret_log[p->ret_count++] = n;
+        if (n == p->ret_icsr_n && mode != RET_HANDLER && p->icsr) {
+            /* Back in thread mode with nothing active or pending: the image that leaves (logged,
+             * so that native_sync tells Python's NVIC) */
+            p->ret_icsr_n = 0;
+            p->icsr->bits = 0;
+            p->icsr->active = 0;
+            p->icsr->valid = 1;
+            return 1;
+        }
     }
-    if (p->icsr_valid) {
-        *p->icsr_valid = 0;
+    p->ret_icsr_n = 0;
+    if (p->icsr) {
+        p->icsr->valid = 0;
     }
     return 1;
 }
@@ -376,8 +400,8 @@ int ex_watched_entry(exc_path_t *p, uint32_t at, const uint32_t *masks)
     if (p->cand_return && !flags) {
         p->ret_plan[n >> 5] |= 1u << (n & 31u);
     }
-    if (p->icsr_valid) {
-        *p->icsr_valid = 0;
+    if (p->icsr) {
+        p->icsr->valid = 0;
     }
     return flags ? 2 : 1;
 }
@@ -398,6 +422,7 @@ int ex_pend(exc_path_t *p, const uint32_t *masks)
     for (int i = 0; i < RET_PLAN_WORDS; i++) {
         p->ret_plan[i] = 0;
     }
+    p->ret_icsr_n = 0;
     p->cand_vector = p->pend_vector;
     p->cand_vtor = p->pend_vtor;
     p->cand_stkalign = p->pend_stkalign;
@@ -411,8 +436,8 @@ int ex_pend(exc_path_t *p, const uint32_t *masks)
     p->ret_log[p->ret_count++] = n | LOG_PEND;
     p->busy++;
     p->pends++;
-    if (p->icsr_valid) {
-        *p->icsr_valid = 0;
+    if (p->icsr) {
+        p->icsr->valid = 0;
     }
     return cand_preempts(p, masks) ? 1 : 2;
 }

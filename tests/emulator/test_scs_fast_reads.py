@@ -16,6 +16,7 @@ equal, and after each step the SysTick and NVIC state too.
 
 from __future__ import annotations
 
+import ctypes
 import random
 
 import pytest
@@ -246,3 +247,81 @@ spin:
     cvr = int.from_bytes(m.cpu.uc.mem_read(0xE000E000 + SYST_CVR, 4), "little")
     assert cvr == m.scs.systick.value() == 99999 - (m.clock.now - m.scs.systick.start) + 1
     assert port.fast_reads > 1000  # the loop's reads
+
+
+# IRQ 2's handler pends IRQ 3, which preempts it, writes the SCS (Python looks: native_sync, the
+# ICSR image dropped) and returns to it (a planned return to handler mode); IRQ 2's handler then
+# reads ICSR and writes the SCS before its own return to thread mode (the return whose image the
+# plan knows: ret_icsr_n), after which the thread reads ICSR. Eight times; every ICSR read
+# recorded (results 0-7 in IRQ 2's handler, 16-23 in thread mode).
+NESTED_RETURNS_THEN_ICSR = """
+reset:
+    IRQ_PRIO 2, 0x80
+    IRQ_PRIO 3, 0x40
+    IRQ_ENABLE 2
+    IRQ_ENABLE 3
+    movs r7, #0
+again:
+    IRQ_PEND 2
+    ldr r0, =ICSR
+    ldr r1, [r0]
+    ldr r2, =RES + 64
+    str r1, [r2, r7, lsl #2]
+    adds r7, #1
+    cmp r7, #8
+    bne again
+    EXIT
+irq2:
+    IRQ_PEND 3
+    ldr r0, =ICSR
+    ldr r1, [r0]
+    ldr r2, =RES
+    str r1, [r2, r7, lsl #2]
+    STORE32 NVIC_ICPR, 0
+    bx lr
+irq3:
+    STORE32 NVIC_ICPR, 0
+    bx lr
+"""
+
+
+def _icsr_image_is_the_nvics(cpu: CortexM3) -> bool:
+    """Is the ICSR image C answers with, while valid, what a Python read would store now (and
+    the NVIC's, which drops it at its next change)?"""
+    flag = cpu._icsr_image_valid
+    if not flag.value:
+        return True
+    image = (ctypes.c_uint32 * 3).from_address(ctypes.addressof(flag))
+    exc = cpu.exc
+    bits = cpu.store_icsr_image.__self__._icsr_pending_fields(exc.highest_pending()) if exc.pending else 0
+    active = exc.active
+    summary = 0 if not active else 0xFFFFFFFF if active & (active - 1) else active.bit_length() - 1
+    return exc.icsr_image and (image[1], image[2]) == (bits, summary)
+
+
+def test_icsr_image_after_planned_returns(board, monkeypatch):
+    """Planned returns to handler mode drop the ICSR image, the one to thread mode with nothing
+    left stores it (``ret_icsr_n``); at every ``native_sync`` a valid image is the NVIC's, and
+    the reads and the run are those of the Python path."""
+    mismatches = []
+    native_sync = CortexM3.native_sync
+
+    def checked_sync(cpu: CortexM3) -> None:
+        native_sync(cpu)
+        if not _icsr_image_is_the_nvics(cpu):
+            mismatches.append(cpu.exc.active)
+
+    monkeypatch.setattr(CortexM3, "native_sync", checked_sync)
+    runs = []
+    for native in (True, False):
+        b = board(NESTED_RETURNS_THEN_ICSR, {"IRQ2": "irq2", "IRQ3": "irq3"})
+        m = b.m
+        m.cpu.trace_exceptions = None  # tracing turns every native plan off
+        m.cpu.native_exceptions = native
+        b.run()
+        runs.append((b.results(24), m.instructions, m.clock.now, m.cpu.planned_returns,
+                     m.scs.native_reads.port.fast_reads))
+    (fast, *fast_run, planned, fast_reads), (ref, *ref_run, _, _) = runs
+    assert not mismatches, f"ICSR image not the NVIC's with active sets {mismatches}"
+    assert fast == ref and fast_run == ref_run
+    assert fast[16:24] == [0] * 8 and planned >= 16 and fast_reads >= 8
