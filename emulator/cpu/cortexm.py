@@ -1063,13 +1063,11 @@ class CortexM3:
                 or self.mputlb.check_frames or self.sys.scr & SCR_SLEEPONEXIT):
             return
         # The return plan, on excpath's state, where it is all 0 (return_plan was clear).
-        p = self._returns_state
-        p.ret_stkalign = self.sys.ccr >> CCR_STKALIGN_BIT & 1
-        if (plan == exc.active and not plan & (plan - 1) and not exc.pending
-                and not exc.irq_level << IRQ0 & plan):
+        self._returns_state.ret_stkalign = self.sys.ccr >> CCR_STKALIGN_BIT & 1
+        if plan == exc.active and not exc.pending and not plan & (plan - 1 | exc.irq_level << IRQ0):
             # One handler active, nothing pending, its line low: its return leaves nothing active
             # and nothing pending, an ICSR image known now (ret_icsr_n).
-            p.ret_icsr_n = plan.bit_length() - 1
+            self._returns_state.ret_icsr_n = plan.bit_length() - 1
         if plan <= 0xFFFFFFFF:  # exceptions below 32: its first word only
             self._plan_words[0] = plan
         else:
