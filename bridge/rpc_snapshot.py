@@ -39,7 +39,7 @@ from unicorn import arm_const as A
 from emulator.board.machine import Machine
 from emulator.clock import Clock
 from emulator.cpu.cortexm import SystemRegisters
-from emulator.net.network import Switch
+from emulator.net.network import Switch, arrival, arrival_of
 
 FORMAT = "vboard-snapshot-1"
 _CORE = [getattr(A, f"UC_ARM_REG_R{i}") for i in range(13)] + [A.UC_ARM_REG_LR]
@@ -109,19 +109,9 @@ class _SnapshotUnpickler(pickle.Unpickler):
 
 # ------------------------------------------------------------------------ save
 def _frame_of(timer: Any) -> tuple[str, bytes] | None:
-    """(port name, frame) of a switch delivery event, read from its closure."""
-    cb = timer.callback
-    cells = getattr(cb, "__closure__", None) or ()
-    frame = port = None
-    for cell in cells:
-        v = cell.cell_contents
-        if isinstance(v, bytes):
-            frame = v
-        elif hasattr(v, "_arrive") and hasattr(v, "name"):
-            port = v.name
-    if frame is None or port is None:
-        return None
-    return port, frame
+    """(port name, frame) of a switch delivery event."""
+    got = arrival_of(timer.callback)
+    return None if got is None else (got[0].name, got[1])
 
 
 def save_board(name: str, m: Machine) -> BoardSnapshot:
@@ -238,7 +228,7 @@ def restore_board(snap: BoardSnapshot, m: Machine, switch: Switch | None) -> lis
                 port = switch.port(port_name)
             except KeyError:
                 continue
-            clock.call_at(when, (lambda p=port, f=frame: p._arrive(f)), _FRAME_PREFIX + port_name)
+            clock.call_at(when, arrival(port, frame), _FRAME_PREFIX + port_name)
     return _reorder(clock, snap.clock["order"])
 
 

@@ -136,7 +136,7 @@ class Clock:
             return None
         first = heap[0]
         if first is not besides:
-            return first.when
+            return first[0]  # first.when
         # ``besides`` is on top: off the heap while the cancelled timers that surface are dropped
         # and the next one is read, then back (the firing order is (when, seq) either way).
         heappop(heap)
@@ -155,8 +155,8 @@ class Clock:
         heap = self._heap
         fired = 0
         base = self.base
-        while heap and heap[0].when <= base:
-            timer = heapq.heappop(heap)
+        while heap and heap[0][0] <= base:  # (a timer's [0]: its ``when``, without the property)
+            timer = heappop(heap)
             if timer.cancelled:
                 continue
             timer.cancelled = True

@@ -676,12 +676,12 @@ class Lan9118(Device):
     def _update_irq(self) -> None:
         r = self.r
         cfg = r[self._i_cfg]
-        pending = bool(r[self._i_sts] & r[self._i_en])
-        if pending != bool(cfg & IRQ_INT):  # IRQ_CFG.IRQ_INT is stored: its reads are native
+        # IRQ_CFG.IRQ_INT is stored (its reads are native): it follows INT_STS & INT_EN here.
+        if bool(r[self._i_sts] & r[self._i_en]) != bool(cfg & IRQ_INT):
             r[self._i_cfg] = cfg = cfg ^ IRQ_INT
         if self._active_level:  # irq_function() for the default wiring, in short
             line = self._line
-            if (pending and bool(cfg & IRQ_EN)) != line.level:
+            if bool(cfg & IRQ_INT and cfg & IRQ_EN) != line.level:
                 level = line.level = not line.level  # line.set(level), inline
                 if line.sink is not None:
                     line.sink(level)
@@ -896,20 +896,17 @@ class Lan9118(Device):
                 return
             frame = bytes(frame)
         bmcr = self._phy[0]
-        if not self._port.link_up or bmcr & BMCR_PDOWN:
-            self._drop_rx("link_down")
-            return
-        if bmcr & BMCR_LOOPBACK or self.mac_csr[MAC_CR] & LOOPBK:
-            self._drop_rx("loopback")
+        mac = self.mac_csr
+        if not self._port.link_up or bmcr & (BMCR_PDOWN | BMCR_LOOPBACK) or mac[MAC_CR] & LOOPBK:
+            self._drop_rx("link_down" if not self._port.link_up or bmcr & BMCR_PDOWN else "loopback")
             return
         n = len(frame)
-        if n < 14:
-            self._drop_rx("runt")
-            return
         if n < ETH_MIN:
+            if n < 14:
+                self._drop_rx("runt")
+                return
             frame += bytes(ETH_MIN - n)   # the sending MAC pads; a wire never carries less
             n = ETH_MIN
-        mac = self.mac_csr
         if (n > RX_PLAIN_MAX or mac[MAC_CR] & _RX_FILTER_MODES != RXEN or frame[0] & 1
                 or frame[:6] != struct.pack("<IH", mac[ADDRL], mac[ADDRH] & 0xFFFF)):
             self._receive(frame, None)

@@ -45,7 +45,7 @@ def build_all() -> None:
 
 
 def load(name: str, layout: tuple[type[ctypes.Structure], str] | None = None,
-         functions: dict[str, tuple[Any, list[Any]]] | None = None) -> ctypes.CDLL:
+         functions: dict[str, tuple[Any, list[Any] | None]] | None = None) -> ctypes.CDLL:
     """``native/_<name>.so``, loaded once. ``layout`` (structure, sizeof function): the C
     side's size of the shared state must match the Python structure; ``functions`` (name ->
     (restype, argtypes)) get their C types."""

@@ -28,6 +28,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 
 from emulator.clock import Clock
 from emulator.net.frames import (
@@ -254,8 +255,25 @@ class Switch:
                     tap(t, frame, "out")
             dst._deliver(frame)
         else:
-            # A closure, not a partial: bridge/rpc_snapshot.py reads the port and frame from its cells.
-            dclock.call_at(when if when > now else now, lambda: dst._arrive(frame), dst.event_name)
+            # The event calls _arrive itself (a partial: no Python frame of its own); its ``args``,
+            # (port, frame), are what bridge/rpc_snapshot.py saves of a frame in flight.
+            dclock.call_at(when if when > now else now, partial(_arrive, dst, frame), dst.event_name)
 
     def counters(self) -> dict[str, dict[str, object]]:
         return {p.name: p.counters.as_dict() for p in self.ports}
+
+
+_arrive = SwitchPort._arrive
+
+
+def arrival(port: SwitchPort, frame: bytes) -> Callable[[], None]:
+    """The event that hands ``frame`` to ``port``'s end (what ``Switch._launch`` schedules)."""
+    return partial(_arrive, port, frame)
+
+
+def arrival_of(callback: object) -> tuple[SwitchPort, bytes] | None:
+    """(port, frame) of an event made by ``arrival`` (or ``Switch._launch``), else None."""
+    if type(callback) is partial and callback.func is _arrive:
+        port, frame = callback.args
+        return port, frame
+    return None

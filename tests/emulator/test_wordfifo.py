@@ -106,3 +106,31 @@ def test_a_frame_each_way_through_the_data_fifos(board, native):
 
 def test_native_and_python_paths_agree(board):
     assert run(board, True)[:4] == run(board, False)[:4]
+
+
+def test_push_frame_untyped_call_queues_what_python_would():
+    """``push_frame_call`` (wf_rx_push_frame without argtypes: ints passed as C ints) queues the
+    same words and status as the frame laid out in Python, for FCS and status words over the
+    whole 32-bit range (bit 31 set included)."""
+    import random
+    import zlib
+
+    from emulator.bus.wordfifo import WordFifoPort
+
+    rng = random.Random(12)
+    port = WordFifoPort(rx_window=(0x00, 0x20), tx_window=(0x20, 0x40), rx_words=4096, tx_words=4096,
+                        rx_status=(0x40, 0x44), tx_status=(0x48, 0x4C))
+    for _ in range(300):
+        frame = rng.randbytes(rng.choice((14, 60, 61, 63, 1000, 1514)))
+        offset = rng.randrange(32)
+        align = rng.choice((4, 16, 32))
+        words = -(-(offset + len(frame) + 4) // align) * align // 4
+        fcs = rng.choice((zlib.crc32(frame), 0xFFFF_FFFF, 0x8000_0000, rng.getrandbits(32)))
+        status = rng.choice((0xFFFF_FFFF, 0x8000_0000 | rng.getrandbits(31), rng.getrandbits(32)))
+        assert port.push_frame_call(offset, frame, len(frame), fcs, words, status) == words
+        laid = bytes(offset) + frame + fcs.to_bytes(4, "little")
+        laid += bytes(4 * words - len(laid))
+        assert port.to_list() == list(memoryview(laid).cast("I"))
+        assert list(port.rx_status) == [status]
+        port.clear()
+        port.rx_status.clear()
