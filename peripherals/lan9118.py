@@ -156,7 +156,6 @@ from __future__ import annotations
 import struct
 import zlib
 from collections import deque
-from ctypes import string_at
 from typing import Any
 
 from emulator.bus.device import Device
@@ -583,7 +582,7 @@ class Lan9118(Device):
         self._fifo = self.fifo_port.port        # its C state: fill levels, packets completed in C
         self._rxs_ring = self._fifo.rxs         # the RX status ring's C state (its count)
         self._rx_push_frame = self.fifo_port.push_frame_call
-        self._tx_frame_at = self.fifo_port.tx_frame_address
+        self._tx_frame = self.fifo_port.tx_frame
         self._tx_finish = self.fifo_port.tx_finish
         self._init_state()
         self._free_run_base = 0
@@ -767,7 +766,7 @@ class Lan9118(Device):
             fifo.tx_done = 0
             self._tx_cmd_a = fifo.tx_cmd_a
             self.tx_frames += 1
-            self._port.send(string_at(self._tx_frame_at, n))
+            self._port.send(bytes(self._tx_frame[:n]))
             r = self.r
             bits = self._tx_finish(r[self._i_fifo_int])  # the TX status, TX_IOC and the levels
             if bits:

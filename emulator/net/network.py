@@ -243,7 +243,7 @@ class Switch:
         no wire is modelled (what _arrive does), else as an event of the receiver's clock."""
         dclock = dst.clock
         if dclock is not clock:
-            now = dclock.now
+            now = dclock.base + dclock.slice_progress()  # dclock.now, without the property
         when = -(-at * dclock.hz // 1_000_000_000)  # ceil to the receiver's cycles
         if when <= now and not dst.wire_bps:
             c = dst.counters
