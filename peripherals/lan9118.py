@@ -759,10 +759,9 @@ class Lan9118(Device):
                 Device.write(self, offset, size, value)
             return
         fifo = self._fifo
-        if fifo.tx_done and 0x20 <= offset < 0x40:
+        if (n := fifo.tx_done) and 0x20 <= offset < 0x40:
             # The port completed the packet this last word ends (``_tx_grant`` allowed it): what
             # _tx_finish_packet does with a packet nothing waits before, in one call.
-            n = fifo.tx_done
             fifo.tx_done = 0
             self._tx_cmd_a = fifo.tx_cmd_a
             self.tx_frames += 1
