@@ -675,12 +675,12 @@ class Lan9118(Device):
     def _update_irq(self) -> None:
         r = self.r
         cfg = r[self._i_cfg]
-        # IRQ_CFG.IRQ_INT is stored (its reads are native): it follows INT_STS & INT_EN here.
-        if bool(r[self._i_sts] & r[self._i_en]) != bool(cfg & IRQ_INT):
+        pending = bool(r[self._i_sts] & r[self._i_en])
+        if pending != bool(cfg & IRQ_INT):  # IRQ_CFG.IRQ_INT is stored: its reads are native
             r[self._i_cfg] = cfg = cfg ^ IRQ_INT
         if self._active_level:  # irq_function() for the default wiring, in short
             line = self._line
-            if bool(cfg & IRQ_INT and cfg & IRQ_EN) != line.level:
+            if (pending and bool(cfg & IRQ_EN)) != line.level:
                 level = line.level = not line.level  # line.set(level), inline
                 if line.sink is not None:
                     line.sink(level)
