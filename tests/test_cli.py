@@ -150,6 +150,24 @@ class Running:
         return self.proc.returncode, out, self.err + err
 
 
+def _read_pty(fd: int, deadline: float, size: int = 4096, until: bytes | None = None) -> bytes:
+    """What a terminal gives, ``size`` bytes a read, until it ends (EIO: the emulator closed its
+    side), the deadline passes or ``until`` is in it (line ends as in the goldens)."""
+    got = b""
+    while (until is None or until not in got.replace(b"\r\n", b"\n")) and time.monotonic() < deadline:
+        ready, _, _ = select.select([fd], [], [], max(0.0, deadline - time.monotonic()))
+        if not ready:
+            break
+        try:
+            chunk = os.read(fd, size)
+        except OSError:
+            break
+        if not chunk:
+            break
+        got += chunk
+    return got
+
+
 def _pty_unread(fd: int) -> int:
     return int.from_bytes(fcntl.ioctl(fd, termios.FIONREAD, b"\0\0\0\0"), sys.byteorder)
 
@@ -172,17 +190,7 @@ def test_pty_output_read_after_the_board_exited_is_not_lost(firmware):
                 run.proc.wait(timeout=0.3)
             except subprocess.TimeoutExpired:
                 pass
-            while True:
-                ready, _, _ = select.select([fd], [], [], max(0.0, deadline - time.monotonic()))
-                if not ready:
-                    break
-                try:
-                    chunk = os.read(fd, 16)
-                except OSError:  # EIO: the emulator closed its side
-                    break
-                if not chunk:
-                    break
-                got += chunk
+            got = _read_pty(fd, deadline, size=16)
         finally:
             os.close(fd)
     finally:
@@ -206,20 +214,8 @@ def test_uart0_on_a_pty_while_demo_runs_in_realtime(firmware):
     try:
         path = run.stderr_match(rb"uart0 on (/dev/pts/\d+)").group(1).decode()
         fd = os.open(path, os.O_RDONLY | os.O_NOCTTY)
-        got = b""
-        deadline = time.monotonic() + WAIT
         try:
-            while b"demo: done\n" not in got.replace(b"\r\n", b"\n") and time.monotonic() < deadline:
-                ready, _, _ = select.select([fd], [], [], max(0.0, deadline - time.monotonic()))
-                if not ready:
-                    break
-                try:
-                    chunk = os.read(fd, 4096)
-                except OSError:  # EIO: the emulator closed its side
-                    break
-                if not chunk:
-                    break
-                got += chunk
+            got = _read_pty(fd, time.monotonic() + WAIT, until=b"demo: done\n")
         finally:
             os.close(fd)
     finally:

@@ -14,6 +14,7 @@ have taken and left thread mode on PSP natively, thousands of times.
 from __future__ import annotations
 
 import ctypes
+from collections.abc import Callable
 
 import pytest
 from unicorn import arm_const as A
@@ -97,9 +98,14 @@ def _state(m: Machine) -> tuple:
             cpu.sys.cfsr, cpu.sys.hfsr, m.scs.systick.value())
 
 
-def _trajectory(elf, seconds: float, native: bool, feed=None, warm_up: float = 0.0
-                ) -> tuple[list[tuple], bytes, _Counting]:
+def _trajectory(elf, seconds: float, native: bool, feed=None, warm_up: float = 0.0,
+                prepare: Callable[[Machine], None] | None = None,
+                each: Callable[[Machine], None] | None = None) -> tuple[list[tuple], bytes, _Counting]:
+    """The states at POINTS steps of a run; ``prepare`` sees the machine before it, ``each`` after
+    every step."""
     m, out, counting = _machine(elf, native)
+    if prepare is not None:
+        prepare(m)
     m.run(m.clock.cycles(warm_up))
     step = m.clock.cycles(seconds) // POINTS
     states = []
@@ -107,6 +113,8 @@ def _trajectory(elf, seconds: float, native: bool, feed=None, warm_up: float = 0
         if feed is not None:
             feed(m, i)
         m.run(step)
+        if each is not None:
+            each(m)
         states.append(_state(m))
     return states, bytes(out), counting
 
@@ -229,22 +237,18 @@ def test_icsr_image_is_the_nvics(firmware, monkeypatch, name):
     elf = firmware / f"{name}.elf"
     seconds, feed = FED.get(name) or (PROGRAMS[name], None)
     warm_up = 3.5 if name == "rawframe" else 0.0
-    m, out, _counting = _machine(elf, native=True)
-    python_reads = _count_python_icsr_reads(m, monkeypatch)
-    m.run(m.clock.cycles(warm_up))
-    step = m.clock.cycles(seconds) // POINTS
-    states = []
-    for i in range(POINTS):
-        if feed is not None:
-            feed(m, i)
-        m.run(step)
-        _check_icsr_image(m.cpu, valid_seen)
-        states.append(_state(m))
+    counters: list[list[int]] = []  # the run's count of ICSR reads through Python
+
+    def prepare(m: Machine) -> None:
+        counters.append(_count_python_icsr_reads(m, monkeypatch))
+
+    states, out, _ = _trajectory(elf, seconds, True, feed, warm_up, prepare,
+                                 lambda m: _check_icsr_image(m.cpu, valid_seen))
     ref, ref_out, _ = _trajectory(elf, seconds, False, feed, warm_up)
-    assert bytes(out) == ref_out
+    assert out == ref_out
     assert states == ref
     if name == "tickless":  # 20 reads through Python with neither the plans' image nor the returns'
-        assert valid_seen[0] > 5 and python_reads[0] <= 8, (valid_seen[0], python_reads[0])
+        assert valid_seen[0] > 5 and counters[0][0] <= 8, (valid_seen[0], counters[0][0])
 
 
 def _count_python_icsr_reads(m: Machine, monkeypatch) -> list[int]:

@@ -54,6 +54,8 @@ from unicorn import (
 from unicorn import arm_const as A
 from unicorn.unicorn_py3.unicorn import uclib
 
+from emulator.board.loader import Image
+
 ROOT = Path(__file__).resolve().parents[2]
 MARKER = ROOT / ".venv" / "unicorn-fast-stores.json"
 
@@ -77,6 +79,14 @@ def _engine() -> Uc:
     uc.ctl_set_cpu_model(A.UC_CPU_ARM_CORTEX_M3)
     uc.mem_map(0x00000000, 0x10000, UC_PROT_ALL)                      # code RAM
     uc.mem_map(0x20000000, 0x10000, UC_PROT_READ | UC_PROT_WRITE)     # data RAM
+    return uc
+
+
+def _engine_with(image: Image) -> Uc:
+    """``_engine()`` with ``image``'s segments written in."""
+    uc = _engine()
+    for seg in image.segments:
+        uc.mem_write(seg.address, seg.data)
     return uc
 
 
@@ -105,9 +115,7 @@ routine:
     .ltorg
 """
     image = program(src, {}).image()
-    uc = _engine()
-    for seg in image.segments:
-        uc.mem_write(seg.address, seg.data)
+    uc = _engine_with(image)
     entry = int.from_bytes(bytes(uc.mem_read(4, 4)), "little")
     uc.emu_start(entry | 1, 0xFFFFFF00, 0, 200)
     assert uc.reg_read(A.UC_ARM_REG_R5) == 1
@@ -135,9 +143,7 @@ far:
     b back
     .balign 1024
 """, {})
-    uc = _engine()
-    for seg in code.image().segments:
-        uc.mem_write(seg.address, seg.data)
+    uc = _engine_with(code.image())
     chain_pages = uclib.uc_vb_chain_pages
     chain_pages.restype, chain_pages.argtypes = ctypes.c_int, [ctypes.c_void_p, ctypes.c_int]
     assert chain_pages(uc._uch, 1) == 0
@@ -172,9 +178,7 @@ loop:
     adds r0, #1
     b loop
 """, {}).image()
-    uc = _engine()
-    for seg in image.segments:
-        uc.mem_write(seg.address, seg.data)
+    uc = _engine_with(image)
     calls = []
 
     def on_block(engine: Uc, address: int, size: int, _data: object) -> None:
@@ -208,9 +212,7 @@ loop:
     adds r0, #1
     b loop
 """, {}).image()
-    uc = _engine()
-    for seg in image.segments:
-        uc.mem_write(seg.address, seg.data)
+    uc = _engine_with(image)
     icount = uclib.uc_vb_icount
     icount.restype, icount.argtypes = ctypes.c_void_p, [ctypes.c_void_p]
     budget = _VbIcount.from_address(icount(uc._uch))
@@ -254,9 +256,7 @@ access_store:
     wfi
     .ltorg
 """, {})
-    uc = _engine()
-    for seg in code.image().segments:
-        uc.mem_write(seg.address, seg.data)
+    uc = _engine_with(code.image())
     accesses = []
 
     def read(engine: Uc, offset: int, _size: int, _data: object) -> int:
@@ -293,9 +293,7 @@ reset:
     wfi
     .ltorg
 """, {})
-    uc = _engine()
-    for seg in code.image().segments:
-        uc.mem_write(seg.address, seg.data)
+    uc = _engine_with(code.image())
     entry = int.from_bytes(bytes(uc.mem_read(4, 4)), "little")
     unmapped = []
     uc.hook_add(UC_HOOK_MEM_READ_UNMAPPED, lambda *args: unmapped.append(args[2]) and False)
@@ -324,9 +322,7 @@ def _device_run(src: str, read_value, hooks: dict[int, str] | None = None) -> tu
     """Run ``src`` against a device at 0x40000000 whose reads return ``read_value(offset)``;
     the callbacks and the memory hooks named in ``hooks`` (UC_HOOK_* -> name) log in one list."""
     code = program(src, {})
-    uc = _engine()
-    for seg in code.image().segments:
-        uc.mem_write(seg.address, seg.data)
+    uc = _engine_with(code.image())
     log: list[tuple] = []
     keep = []
 
@@ -432,9 +428,7 @@ reset:
     wfi
     .ltorg
 """, {})
-    uc = _engine()
-    for seg in code.image().segments:
-        uc.mem_write(seg.address, seg.data)
+    uc = _engine_with(code.image())
     refused = []
     uc.hook_add(UC_HOOK_MEM_WRITE_PROT, lambda _uc, _access, address, _size, _value, _data:
                 refused.append(address) and False)
@@ -466,9 +460,7 @@ loop:
     wfi
     .ltorg
 """, {})
-    uc = _engine()
-    for seg in code.image().segments:
-        uc.mem_write(seg.address, seg.data)
+    uc = _engine_with(code.image())
     uc.mem_map(0x21000000, 0x1000, UC_PROT_READ | UC_PROT_WRITE)
     uc.mem_write(0x21000000, (3).to_bytes(4, "little"))
     unmapped = []
