@@ -169,16 +169,18 @@ far:
     assert looked_up == [True, False, True, True]
 
 
-def test_a_block_hook_s_stop_leaves_before_the_block_runs():
-    """blockclock's slices rely on it: the hook called for block N stops, block N does not run."""
-    image = program("""
+COUNTING_LOOP = """
 reset:
     movs r0, #0
 loop:
     adds r0, #1
     b loop
-""", {}).image()
-    uc = _engine_with(image)
+"""
+
+
+def test_a_block_hook_s_stop_leaves_before_the_block_runs():
+    """blockclock's slices rely on it: the hook called for block N stops, block N does not run."""
+    uc = _engine_with(program(COUNTING_LOOP, {}).image())
     calls = []
 
     def on_block(engine: Uc, address: int, size: int, _data: object) -> None:
@@ -205,14 +207,7 @@ def test_a_block_that_finds_the_budget_used_up_leaves_for_the_block_hook():
     (adds, b) 2 each: the hook is called at the third, fifth and seventh block, gives 4 more
     each time, and stops at its third call before the seventh block runs. hook_exits counts
     the blocks that left for the hook."""
-    image = program("""
-reset:
-    movs r0, #0
-loop:
-    adds r0, #1
-    b loop
-""", {}).image()
-    uc = _engine_with(image)
+    uc = _engine_with(program(COUNTING_LOOP, {}).image())
     icount = uclib.uc_vb_icount
     icount.restype, icount.argtypes = ctypes.c_void_p, [ctypes.c_void_p]
     budget = _VbIcount.from_address(icount(uc._uch))
