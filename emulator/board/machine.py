@@ -492,27 +492,8 @@ class Machine:
                     and not self._stepping and (masks := exc.known_masks) is not None and not masks[0] & 1):
                 if faults.spin_pc >= 0:
                     faults.spin_pc = -1
-                deadline = heap[0][0] if heap and not heap[0].cancelled else clock.next_deadline()
-                ticks = None
-                # (every deadline is after now: the budget is at least 1)
-                if deadline is not None and deadline < end and deadline - now < MAX_SLICE:
-                    ticks = self._tick_plan(now, deadline, None)
-                    if ticks is not None:
-                        deadline = ticks[3]
-                budget = end - now
-                if deadline is not None and deadline - now < budget:
-                    budget = deadline - now
-                if budget > MAX_SLICE:
-                    budget = MAX_SLICE
-                clock.slice_end = now + budget
-                try:
-                    ran = cpu.run(budget, ticks)
-                finally:
-                    clock.slice_end = None
-                clock.base += ran
-                self.instructions += ran - cpu.slice_idle
-                if ticks is not None and cpu.slice_ticks:
-                    self._native_ticks_taken(now, ticks)
+                self._slice(now, end, heap[0][0] if heap and not heap[0].cancelled else clock.next_deadline(),
+                            None)
                 if (clock.base >= end and not exc.pending and (not heap or heap[0][0] > clock.base)
                         and self._settled()):
                     return TIME_UP
@@ -592,35 +573,7 @@ class Machine:
                     clock.base += target - now  # clock.advance(target - now), without the call
                 else:
                     cpu.sleeping = False  # woken, or awake: run now (nothing checked above has changed)
-                    # One CPU slice of budget cycles (at least 1): to the deadline (with a SysTick
-                    # plan, the next other one), the end, MAX_SLICE, whichever comes first. A plan
-                    # only for a slice that can reach the tick: else it would run the same without.
-                    ticks = None
-                    if (deadline is not None and (end is None or deadline < end)
-                            and deadline - now < MAX_SLICE and self.pacer is None and not host_polls):
-                        ticks = self._tick_plan(now, deadline, until)
-                        if ticks is not None:  # the slice may run through SysTick ticks
-                            deadline = ticks[3]
-                    budget = MAX_SLICE if deadline is None or deadline - now >= MAX_SLICE else deadline - now
-                    if end is not None and end - now < budget:
-                        budget = end - now
-                    if budget < 1:
-                        budget = 1
-                    clock.slice_end = now + budget
-                    try:
-                        if self._stepping:
-                            ran, idle = cpu.step(), 0
-                        else:
-                            ran = cpu.run(budget, ticks)
-                            idle = cpu.slice_idle
-                    finally:
-                        clock.slice_end = None
-                    clock.base += ran  # clock.advance(ran), without the call
-                    self.instructions += ran - idle
-                    if ticks is not None and cpu.slice_ticks:
-                        self._native_ticks_taken(now, ticks)
-                    if self.pacer is not None:
-                        self.pacer(clock.base)
+                    self._slice(now, end, deadline, until)
                 # At the end with nothing for the loop's top to do (nothing due or pending, no
                 # condition, no host polls, and _settled): done, without another turn.
                 if (end is not None and not host_polls and clock.base >= end and not exc.pending
@@ -629,6 +582,40 @@ class Machine:
         except Lockup as e:
             report = build_report(self, 3, lockup=str(e))
             return StopReason("lockup", report=report, message=report.headline)
+
+    def _slice(self, now: int, end: int | None, deadline: int | None,
+               until: Callable[[], bool] | None) -> None:
+        """One CPU slice from ``now`` (the clock's base) of budget cycles (at least 1): to
+        ``deadline`` (with a SysTick plan, the next other one), ``end``, MAX_SLICE, whichever
+        comes first; the clock and the instruction count follow it. A plan only for a slice that
+        can reach the tick: else it would run the same without."""
+        cpu, clock = self.cpu, self.clock
+        ticks = None
+        if (deadline is not None and (end is None or deadline < end)
+                and deadline - now < MAX_SLICE and self.pacer is None and not self.host_polls):
+            ticks = self._tick_plan(now, deadline, until)
+            if ticks is not None:  # the slice may run through SysTick ticks
+                deadline = ticks[3]
+        budget = MAX_SLICE if deadline is None or deadline - now >= MAX_SLICE else deadline - now
+        if end is not None and end - now < budget:
+            budget = end - now
+        if budget < 1:
+            budget = 1
+        clock.slice_end = now + budget
+        try:
+            if self._stepping:
+                ran, idle = cpu.step(), 0
+            else:
+                ran = cpu.run(budget, ticks)
+                idle = cpu.slice_idle
+        finally:
+            clock.slice_end = None
+        clock.base += ran  # clock.advance(ran), without the call
+        self.instructions += ran - idle
+        if ticks is not None and cpu.slice_ticks:
+            self._native_ticks_taken(now, ticks)
+        if self.pacer is not None:
+            self.pacer(clock.base)
 
     def step(self) -> StopReason:
         """Run exactly one instruction through the run loop (for debuggers).
