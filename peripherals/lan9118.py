@@ -133,10 +133,10 @@ assembler state ``_tx_grant`` hands over, and ``_tx_sync`` replays what it took 
 same assembler before anything looks at the TX state). A packet's last word is one Python
 call: when the whole packet went through the port and ``_tx_grant`` allowed it (nothing
 held, TX_ON, TXEN, no loopback, link up, no trace) the port checks the length, pads and
-assembles the frame, and ``write`` only sends it and raises the bits the port's
-``tx_finish`` returns with the status it pushed; any other packet (an error, a host FCS, a
-runt, a full TX status FIFO, one the model replayed in part) is replayed and completed by the
-model as before. Pops and peeks of the RX and TX status
+assembles the frame, and ``write`` only sends it and calls the port's ``tx_finish``,
+which pushes the status and raises its INT_STS bits in the register storage; any other
+packet (an error, a host FCS, a runt, a full TX status FIFO, one the model replayed in part)
+is replayed and completed by the model as before. Pops and peeks of the RX and TX status
 FIFOs while they hold a word (TX pops not while packets wait in ``_tx_held``: a pop restarts
 the transmitter); RX_FIFO_INF and TX_FIFO_INF. From the stored values (``register_window``):
 the plain registers (BYTE_TEST, INT_EN, FIFO_INT, RX_CFG, TX_CFG, HW_CFG, PMT_CTRL, GPIO_CFG,
@@ -145,7 +145,9 @@ GPT_CFG, MAC_CSR_CMD/DATA, AFC_CFG, E2P_CMD/DATA, ...), ID_REV (its stored value
 GPT wrap is scheduled (its read catches a due wrap up); and full-word writes of INT_STS (an
 acknowledge), INT_EN and IRQ_CFG that leave INT_STS & INT_EN as zero or non-zero as it was
 (``IRQ_GUARDS``) and change neither GPT_INT, INT_EN.SW_INT_EN nor IRQ_CFG's pin bits. GPT_CNT,
-FREE_RUN, a packet's last TX word (it sends the frame) and every other write are Python.
+FREE_RUN, a packet's last TX word (it sends the frame) and every other write are Python. A
+frame that passed the filters is queued by one port call (``rx_queue``: its words, status and
+packet end, RSFL/RSFF in INT_STS and IRQ_CFG.IRQ_INT kept), and RX_FFWD skips in the port.
 
 Stats for tests and observability: ``tx_frames``, ``rx_frames``, ``tx_dropped`` and
 ``rx_dropped`` (dicts by reason); they survive resets and snapshots.
@@ -580,20 +582,20 @@ class Lan9118(Device):
         self._rxs = self.fifo_port.rx_status   # RX status FIFO
         self._txs = self.fifo_port.tx_status   # TX status FIFO
         self._fifo = self.fifo_port.port        # its C state: fill levels, packets completed in C
-        self._rxs_ring = self._fifo.rxs         # the RX status ring's C state (its count)
-        self._rx_push_frame = self.fifo_port.push_frame_call
+        self._rx_queue_call = self.fifo_port.rx_queue_call
         self._tx_frame = self.fifo_port.tx_frame
         self._tx_finish = self.fifo_port.tx_finish
+        # The port raises the INT_STS bits of what it queues and completes, and keeps IRQ_INT.
+        self.fifo_port.bind_registers(self.r, self._i_sts, self._i_en, self._i_cfg, self._i_fifo_int,
+                                      self._i_rx_cfg)
         self._init_state()
         self._free_run_base = 0
         self.reset()
 
     # -- state and reset --------------------------------------------------------------
     def _init_state(self) -> None:
-        self._rxd.clear()                      # RX data FIFO, DWORDs of all queued packets
+        self._rxd.clear()                      # RX data FIFO, DWORDs of all queued packets, their ends
         self._rxs.clear()
-        self._rx_pushed = 0                    # DWORDs ever pushed into _rxd
-        self._rx_ends: deque[int] = deque()    # _rx_pushed value at the end of each packet
         self._txs.clear()
         # Finished packets not sent yet: frame, cmd B, IOC, FIFO DWORDs, discarded-with-error.
         self._tx_held: deque[tuple[bytes, int, int, int, bool]] = deque()
@@ -669,6 +671,7 @@ class Lan9118(Device):
         self._txs_cap = tx_status // 4
         self._rxd_cap = rx_data // 4
         self._rxs_cap = rx_status // 4
+        self.fifo_port.set_rx_sizes(self._rxd_cap, self._rxs_cap)
         self._tx_grant()
 
     # -- interrupts ---------------------------------------------------------------------
@@ -766,14 +769,9 @@ class Lan9118(Device):
             self._tx_cmd_a = fifo.tx_cmd_a
             self.tx_frames += 1
             self._port.send(bytes(self._tx_frame[:n]))
-            r = self.r
-            bits = self._tx_finish(r[self._i_fifo_int])  # the TX status, TX_IOC and the levels
-            if bits:
-                sts = r[self._i_sts] | bits
-                r[self._i_sts] = sts
-                # IRQ_CFG.IRQ_INT holds the last _update_irq's pending: the pin moves only if it did.
-                if bool(sts & r[self._i_en]) != bool(r[self._i_cfg] & IRQ_INT):
-                    self._update_irq()
+            # The TX status, TX_IOC and the levels into INT_STS, and IRQ_INT: true when it moved.
+            if self._tx_finish():
+                self._update_irq()
             return
         self._tx_sync()
         self._write(offset, size, value)
@@ -851,27 +849,13 @@ class Lan9118(Device):
             return 0
         return self._rxs.popleft()
 
-    def _rx_prune_ends(self) -> int:
-        """Forget packet ends already read past; returns the DWORDs ever popped."""
-        popped = self._rx_pushed - self._fifo.rx_count
-        ends = self._rx_ends
-        while ends and ends[0] <= popped:
-            ends.popleft()
-        return popped
-
     def _rx_fast_forward(self) -> None:
-        popped = self._rx_prune_ends()
-        if not self._rx_ends:
+        if not self._rxd.forward():
             self.guest_error("RX_DP_CTRL.RX_FFWD with no packet in the RX data FIFO")
-            return
-        self._rxd.skip(self._rx_ends[0] - popped)
-        self._rx_ends.popleft()
 
     def _rx_dump(self) -> None:
         self._rxd.clear()
         self._rxs.clear()
-        self._rx_ends.clear()
-        self._rx_pushed = 0
 
     # -- receive ------------------------------------------------------------------------------------
     def _drop_rx(self, reason: str, counted: bool = False) -> None:
@@ -910,11 +894,14 @@ class Lan9118(Device):
             self._receive(frame, None)
             return
         # A good unicast frame of 60-1514 bytes to this MAC, perfect filtering only: what
-        # _receive does with it, without the checks that cannot fail.
-        status = (n + 4) << 16
-        if (frame[12] << 8 | frame[13]) > 1500:
-            status |= RXS_FRAME_TYPE
-        self._rx_queue(frame, n, zlib.crc32(frame), status)
+        # _receive does with it, without the checks that cannot fail (_rx_queue, inline; the port
+        # adds the length and frame type to the status).
+        if queued := self._rx_queue_call(frame, n, zlib.crc32(frame), 0):
+            self.rx_frames += 1
+            if queued != 1:
+                self._update_irq()
+        else:
+            self._drop_rx("fifo_full", counted=True)
 
     def _receive(self, frame: bytes, frame_fcs: bytes | None) -> None:
         """Filter and queue one frame; ``frame_fcs`` is the FCS it carries (None: a good one)."""
@@ -966,33 +953,14 @@ class Lan9118(Device):
 
     def _rx_queue(self, frame: bytes, n: int, crc: int, status: int) -> None:
         """Queue a frame that passed (its FCS ``crc``, its RX ``status``) or drop it when the
-        FIFOs are full; raise the RX status levels."""
-        rx_cfg = self.r[self._i_rx_cfg]
-        offset = (rx_cfg >> 8) & 0x1F
-        align = (4, 16, 32, 4)[rx_cfg >> 30]
-        words = -(-(offset + n + 4) // align) * align // 4
-        fifo = self._fifo
-        queued = self._rxs_ring.count
-        if queued >= self._rxs_cap or fifo.rx_count + words > self._rxd_cap:
+        FIFOs are full: the port queues its words, status and end, raises RSFL/RSFF and says
+        whether the pin may move (``WordFifoPort.rx_queue``)."""
+        if queued := self._rx_queue_call(frame, n, crc, status):
+            self.rx_frames += 1
+            if queued != 1:
+                self._update_irq()
+        else:
             self._drop_rx("fifo_full", counted=True)
-            return
-        self._rx_push_frame(offset, frame, n, crc, words, status)  # data words and the status
-        ends = self._rx_ends
-        if ends:  # _rx_prune_ends, inline
-            popped = self._rx_pushed - fifo.rx_count
-            while ends and ends[0] <= popped:
-                ends.popleft()
-        self._rx_pushed += words
-        ends.append(self._rx_pushed)
-        self.rx_frames += 1
-        queued += 1
-        r = self.r
-        bits = RSFL if queued > (r[self._i_fifo_int] & 0xFF) else 0
-        if queued >= self._rxs_cap:
-            bits |= RSFF
-        if bits:
-            r[self._i_sts] |= bits
-        self._update_irq()
 
     def _max_len(self, frame: bytes) -> int:
         """Longest legal frame with FCS: 1518, or 1522/1538 with a VLAN1/VLAN2 tag."""
@@ -1509,8 +1477,8 @@ class Lan9118(Device):
         self._tx_sync()
         state = super().get_state()
         state.update(
-            rxd=self._rxd.to_list(), rxs=list(self._rxs), rx_pushed=self._rx_pushed,
-            rx_ends=list(self._rx_ends), txs=list(self._txs),
+            rxd=self._rxd.to_list(), rxs=list(self._rxs), rx_pushed=self._rxd.rx_pushed,
+            rx_ends=self._rxd.rx_ends, txs=list(self._txs),
             tx_held=[(pkt.hex(), b, i, u, e) for pkt, b, i, u, e in self._tx_held],
             tx=dict(state=self._tx_state, words=memoryview(bytes(self._tx_raw)).cast("I").tolist(),
                     left=self._tx_left, cmd_a=self._tx_cmd_a, cmd_b=self._tx_cmd_b,
@@ -1529,8 +1497,7 @@ class Lan9118(Device):
         self.r[self._i_id_rev] = self.id_rev  # a snapshot may predate ID_REV's stored value
         self._rxd.load(state["rxd"])
         self._rxs.load(state["rxs"])
-        self._rx_pushed = state["rx_pushed"]
-        self._rx_ends = deque(state["rx_ends"])
+        self._rxd.load_rx_ends(state["rx_pushed"], state["rx_ends"])
         self._txs.load(state["txs"])
         self._tx_held = deque((bytes.fromhex(p), b, i, u, e) for p, b, i, u, e in state["tx_held"])
         self._tx_held_words = sum(h[3] for h in self._tx_held)

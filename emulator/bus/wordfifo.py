@@ -21,6 +21,13 @@ CPU then maps the device window with the C callbacks of ``native/wordfifo.c``:
   RX data bytes) and TX (TX statuses << 16 | 4 * FIFO room words): the
   LAN9118's RX_FIFO_INF and TX_FIFO_INF.
 
+A received frame is queued with one C call (``rx_queue``): its words in the
+layout RX_CFG asks for, its status word, its packet end (``rx_ends``, what
+RX_FFWD skips to: ``forward``). Bound to the model's register storage
+(``bind_registers``), the port raises the INT_STS bits of what it queues and
+completes there and keeps IRQ_CFG.IRQ_INT equal to INT_STS & INT_EN != 0, so
+the model drives its pin only when that changed.
+
 Everything else, and every access the port does not serve, reaches the
 model's ``read``/``write`` as before. The model keeps its own state exact by
 calling ``take`` (the words the port appended since the last call, which it
@@ -33,6 +40,7 @@ from __future__ import annotations
 
 import ctypes
 import functools
+from array import array
 from collections.abc import Iterator
 
 from emulator.native import native_lib
@@ -40,6 +48,7 @@ from emulator.native import native_lib
 NONE = 0xFFFFFFFF
 STATUS_RING_WORDS = 256  # more than any LAN9118 status FIFO holds (224 RX / 128 TX words)
 TX_FRAME_BYTES = 2048    # native/wordfifo.c: a packet completed in C
+RX_ENDS = 1024           # native/wordfifo.c: packet ends (a packet is at least 5 of the 4096 words)
 
 
 class _Ring(ctypes.Structure):
@@ -94,12 +103,24 @@ class _Port(ctypes.Structure):
         ("tx_done_ioc", ctypes.c_uint32),
         ("tx_frame", ctypes.POINTER(ctypes.c_uint8)),
         ("native_packets", ctypes.c_uint64),
+        ("regs", ctypes.c_void_p),
+        ("i_sts", ctypes.c_uint32),
+        ("i_en", ctypes.c_uint32),
+        ("i_cfg", ctypes.c_uint32),
+        ("i_fifo_int", ctypes.c_uint32),
+        ("i_rx_cfg", ctypes.c_uint32),
+        ("rxd_cap", ctypes.c_uint32),
+        ("rxs_cap", ctypes.c_uint32),
+        ("rx_pushed", ctypes.c_uint64),
+        ("rx_ends", ctypes.POINTER(ctypes.c_uint64)),
+        ("rx_ends_head", ctypes.c_uint32),
+        ("rx_ends_count", ctypes.c_uint32),
     ]
 
 
 def _library() -> ctypes.CDLL:
     port = ctypes.POINTER(_Port)
-    # The two calls made once per frame take no argtypes (half their cost, one ``from_param`` per
+    # The calls made once per frame take no argtypes (half their cost, one ``from_param`` per
     # argument less): ctypes then passes each int as a C int with its 32 bits as they are, which
     # the uint32_t parameters read unchanged, and ``bytes`` as a char pointer. Their callers pass
     # the port's ``byref``, 32-bit values and bytes only.
@@ -109,6 +130,10 @@ def _library() -> ctypes.CDLL:
         "wf_rx_skip": (ctypes.c_uint32, [port, ctypes.c_uint32]),
         "wf_rx_copy": (None, [port, ctypes.POINTER(ctypes.c_uint32)]),
         "wf_tx_finish": (ctypes.c_uint32, None),
+        "wf_rx_queue": (ctypes.c_uint32, None),
+        "wf_rx_push_end": (ctypes.c_uint32, [port, ctypes.c_uint32]),
+        "wf_rx_forward": (ctypes.c_uint32, [port]),
+        "wf_rx_copy_ends": (None, [port, ctypes.POINTER(ctypes.c_uint64)]),
     })
 
 
@@ -205,6 +230,9 @@ class WordFifoPort:
         self.tx_status = StatusRing(p.txs, *(tx_status or (None, None)))
         self._tx_frame = (ctypes.c_uint8 * TX_FRAME_BYTES)()
         p.tx_frame = ctypes.cast(self._tx_frame, ctypes.POINTER(ctypes.c_uint8))
+        self._rx_ends = (ctypes.c_uint64 * RX_ENDS)()
+        p.rx_ends = ctypes.cast(self._rx_ends, ctypes.POINTER(ctypes.c_uint64))
+        self._regs: object = None
         self._ref = ctypes.byref(p)
         #: Where a packet completed in C waits (its first ``tx_done`` bytes): ``bytes(tx_frame[:n])``
         #: copies them out (a third of ``ctypes.string_at``'s cost).
@@ -212,8 +240,25 @@ class WordFifoPort:
         #: ``push_frame`` as a bare C call, no Python frame: ``(offset, frame, len(frame), fcs,
         #: words, status)`` -> words queued (0: nothing, either ring is full).
         self.push_frame_call = functools.partial(self._lib.wf_rx_push_frame, self._ref)
-        #: ``tx_finish(fifo_int)``: a C call, no Python frame (see ``tx_handover``).
+        #: ``tx_finish()``: a C call, no Python frame (see ``tx_handover``).
         self.tx_finish = functools.partial(self._lib.wf_tx_finish, self._ref)
+        #: ``rx_queue(frame, len(frame), fcs, status)``: a C call, no Python frame (see ``rx_queue``
+        #: below).
+        self.rx_queue_call = functools.partial(self._lib.wf_rx_queue, self._ref)
+
+    def bind_registers(self, regs: array, int_sts: int, int_en: int, irq_cfg: int, fifo_int: int,
+                       rx_cfg: int) -> None:
+        """The model's register storage (kept alive here; never resized) and the indexes of
+        INT_STS, INT_EN, IRQ_CFG, FIFO_INT and RX_CFG in it, for ``tx_finish`` and ``rx_queue``."""
+        self._regs = regs
+        p = self.port
+        p.regs = regs.buffer_info()[0]
+        p.i_sts, p.i_en, p.i_cfg, p.i_fifo_int, p.i_rx_cfg = int_sts, int_en, irq_cfg, fifo_int, rx_cfg
+
+    def set_rx_sizes(self, data_words: int, status_words: int) -> None:
+        """The model's RX data and status FIFO sizes (``rx_queue`` queues within them)."""
+        self.port.rxd_cap = min(data_words, self.port.rx_cap)
+        self.port.rxs_cap = min(status_words, STATUS_RING_WORDS)
 
     # -- the native side, for the CPU's MMIO mapping -------------------------------------------
     def callbacks(self) -> tuple[int, int, int]:
@@ -261,6 +306,49 @@ class WordFifoPort:
         p.rx_count -= 1
         return value
 
+    def rx_queue(self, frame: bytes, fcs: int, status: int) -> int:
+        """Queue a received frame (14 bytes or more, without FCS) in the RX data FIFO's layout
+        (the bound RX_CFG's data offset and end alignment, the frame, its FCS ``fcs``, zeros), its
+        status word (``status`` with the length + 4 in bits 29:16 and the frame type bit 5 set),
+        its packet end; raise INT_STS.RSFL/RSFF (FIFO_INT, the status FIFO's size) and keep
+        IRQ_CFG.IRQ_INT. 0: the FIFOs are full, nothing queued; 1: queued; 3: queued and
+        INT_STS & INT_EN changed between zero and nonzero (the model drives its pin)."""
+        return self._lib.wf_rx_queue(self._ref, frame, len(frame), fcs, status)
+
+    def push_end(self, words: int) -> None:
+        """Note a packet that ends ``words`` words after the last one pushed (``rx_ends``)."""
+        if not self._lib.wf_rx_push_end(self._ref, words):
+            raise ValueError(f"more than {RX_ENDS} packet ends")
+
+    @property
+    def rx_pushed(self) -> int:
+        """Words ever queued since the ring was last cleared."""
+        return self.port.rx_pushed
+
+    @property
+    def rx_ends(self) -> list[int]:
+        """``rx_pushed`` as it was at the end of each packet not yet read past, oldest first
+        (pruned when a frame is queued and by ``forward``)."""
+        n = self.port.rx_ends_count
+        out = (ctypes.c_uint64 * max(1, n))()
+        self._lib.wf_rx_copy_ends(self._ref, out)
+        return list(out[:n])
+
+    def load_rx_ends(self, pushed: int, ends: list[int]) -> None:
+        """Replace ``rx_pushed`` and the packet ends (snapshots)."""
+        p = self.port
+        p.rx_ends_head = p.rx_ends_count = 0
+        p.rx_pushed = 0
+        previous = 0
+        for end in ends:
+            self.push_end(end - previous)
+            previous = end
+        p.rx_pushed = pushed
+
+    def forward(self) -> bool:
+        """Drop the rest of the packet being read (up to its end); False when none is queued."""
+        return bool(self._lib.wf_rx_forward(self._ref))
+
     def push_frame(self, offset: int, frame: bytes, fcs: int, words: int, status: int) -> bool:
         """Queue ``offset`` zero bytes, ``frame``, its FCS ``fcs`` (little-endian) and zeros up to
         ``words`` words, and ``status`` on the RX status ring; False (nothing queued) when either
@@ -278,8 +366,11 @@ class WordFifoPort:
         return self._lib.wf_rx_skip(self._ref, n)
 
     def clear(self) -> None:
-        self.port.rx_head = 0
-        self.port.rx_count = 0
+        """Empty the receive ring and forget its packet ends."""
+        p = self.port
+        p.rx_head = p.rx_count = 0
+        p.rx_ends_head = p.rx_ends_count = 0
+        p.rx_pushed = 0
 
     def to_list(self) -> list[int]:
         out = (ctypes.c_uint32 * max(1, self.port.rx_count))()
@@ -297,8 +388,10 @@ class WordFifoPort:
         completed in C while the TX status FIFO holds fewer than ``status_cap`` words. Its last
         word then reaches the model with ``port.tx_done`` set (the frame's length, padded): the
         model sends the first ``tx_done`` bytes of ``tx_frame``, clears ``tx_done``, sets its last
-        command A from ``port.tx_cmd_a`` and calls ``tx_finish(FIFO_INT)``, which pushes the TX
-        status and returns the INT_STS bits to raise (TX_IOC, TXSO, TSFL, TSFF, TDFA)."""
+        command A from ``port.tx_cmd_a`` and calls ``tx_finish()``, which pushes the TX status,
+        raises its INT_STS bits (TX_IOC, TXSO, TSFL, TSFF, TDFA, as the bound FIFO_INT says) in the
+        bound register storage, keeps IRQ_CFG.IRQ_INT and returns 1 when that changed (the pin may
+        move)."""
         p = self.port
         p.tx_on = on
         p.tx_state = state

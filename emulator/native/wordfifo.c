@@ -33,6 +33,18 @@
  * fill: RX (status count << 16 | data bytes queued) and TX (status count <<
  * 16 | 4 * FIFO room words), each field saturated at 0xFF / 0xFFFF.
  *
+ * Receive: wf_rx_queue puts a received frame in the RX data FIFO's layout
+ * (the model's RX_CFG offset and end alignment, the frame, its FCS), its
+ * status word in the RX status ring and its end in a ring of packet ends
+ * (what RX_DP_CTRL.RX_FFWD skips to, wf_rx_forward), within the model's FIFO
+ * sizes (rxd_cap, rxs_cap).
+ *
+ * Interrupt state: bound to the model's register storage (regs, indexes of
+ * INT_STS, INT_EN, IRQ_CFG, FIFO_INT, RX_CFG), a completed TX packet and a
+ * queued frame raise their INT_STS bits there and keep IRQ_CFG.IRQ_INT equal
+ * to INT_STS & INT_EN != 0; they tell the model when that changed (its IRQ
+ * pin may have to move).
+ *
  * Built by emulator/native/native_lib.py; the struct layout is mirrored in
  * emulator/bus/wordfifo.py.
  */
@@ -61,6 +73,11 @@ enum { TX_CMD_A = 0, TX_CMD_B = 1, TX_DATA = 2 };
 #define INT_TDFA (1u << 9)
 #define INT_TSFF (1u << 8)
 #define INT_TSFL (1u << 7)
+#define INT_RSFF (1u << 4)
+#define INT_RSFL (1u << 3)
+#define IRQ_CFG_IRQ_INT (1u << 12)
+#define RXS_FRAME_TYPE (1u << 5)
+#define RX_ENDS 1024u          /* more packet ends than the RX data FIFO holds packets */
 
 typedef struct {
     uint32_t *buf;
@@ -92,6 +109,13 @@ typedef struct {
     uint32_t tx_done_status, tx_done_ioc;
     uint8_t *tx_frame;       /* TX_FRAME_BYTES */
     uint64_t native_packets;
+    /* The model's register storage and the indexes of its interrupt and FIFO registers. */
+    uint32_t *regs;
+    uint32_t i_sts, i_en, i_cfg, i_fifo_int, i_rx_cfg;
+    uint32_t rxd_cap, rxs_cap;   /* the model's RX data FIFO (words) and status FIFO sizes */
+    uint64_t rx_pushed;          /* words ever queued in rx (since the last clear) */
+    uint64_t *rx_ends;           /* RX_ENDS: rx_pushed at the end of each queued packet */
+    uint32_t rx_ends_head, rx_ends_count;
 } wf_port_t;
 
 uint64_t wf_sizeof(void) { return sizeof(wf_port_t); }
@@ -253,10 +277,24 @@ void wf_write(void *uc, uint64_t offset, unsigned size, uint64_t value, void *us
     p->slow_write(uc, offset, size, value, p->slow_write_user);
 }
 
-/* After the model sent the frame of tx_done: its TX status into the TX status ring and the
- * INT_STS bits to raise (fifo_int: FIFO_INT's value), as the model's own completion does. */
-uint32_t wf_tx_finish(wf_port_t *p, uint32_t fifo_int)
+/* IRQ_CFG.IRQ_INT follows INT_STS & INT_EN != 0: 1 when it changed (the pin may move). */
+static int irq_int_update(wf_port_t *p)
 {
+    uint32_t *r = p->regs;
+    uint32_t pending = (r[p->i_sts] & r[p->i_en]) != 0 ? IRQ_CFG_IRQ_INT : 0;
+    if ((r[p->i_cfg] & IRQ_CFG_IRQ_INT) == pending) {
+        return 0;
+    }
+    r[p->i_cfg] ^= IRQ_CFG_IRQ_INT;
+    return 1;
+}
+
+/* After the model sent the frame of tx_done: its TX status into the TX status ring and the
+ * INT_STS bits it raises (TX_IOC, TXSO, TSFL, TSFF, TDFA from FIFO_INT), as the model's own
+ * completion does. 1 when INT_STS & INT_EN changed between zero and nonzero. */
+uint32_t wf_tx_finish(wf_port_t *p)
+{
+    uint32_t fifo_int = p->regs[p->i_fifo_int];
     uint32_t bits = p->tx_done_ioc ? INT_TX_IOC : 0;
     wf_ring_t *r = &p->txs;
     if (r->count >= p->txs_cap) {
@@ -274,7 +312,8 @@ uint32_t wf_tx_finish(wf_port_t *p, uint32_t fifo_int)
     if (4u * p->tx_room > ((fifo_int >> 24) & 0xFFu) * 64u) {
         bits |= INT_TDFA;
     }
-    return bits;
+    p->regs[p->i_sts] |= bits;
+    return irq_int_update(p);
 }
 
 /* Append a received frame in the RX data FIFO's layout: `offset` zero bytes,
@@ -303,6 +342,92 @@ uint32_t wf_rx_push_frame(wf_port_t *p, uint32_t offset, const uint8_t *frame, u
     r->buf[(r->head + r->count) % r->cap] = status;
     r->count++;
     return words;
+}
+
+/* Forget the ends of packets read past; returns the words ever popped (rx_pushed - rx_count,
+ * negative while a frame's words are in rx_count and not yet in rx_pushed). */
+static int64_t rx_prune_ends(wf_port_t *p)
+{
+    int64_t popped = (int64_t)p->rx_pushed - (int64_t)p->rx_count;
+    while (p->rx_ends_count && (int64_t)p->rx_ends[p->rx_ends_head] <= popped) {
+        p->rx_ends_head = (p->rx_ends_head + 1) % RX_ENDS;
+        p->rx_ends_count--;
+    }
+    return popped;
+}
+
+/* Note a packet that ends after `words` more words (1, or 0 when the ring of ends is full). */
+uint32_t wf_rx_push_end(wf_port_t *p, uint32_t words)
+{
+    if (p->rx_ends_count == RX_ENDS) {
+        return 0;
+    }
+    p->rx_pushed += words;
+    p->rx_ends[(p->rx_ends_head + p->rx_ends_count) % RX_ENDS] = p->rx_pushed;
+    p->rx_ends_count++;
+    return 1;
+}
+
+/* Queue a received frame (n >= 14 bytes, without FCS) that passed the model's filters: RX_CFG's
+ * offset and end alignment, the frame, `fcs`, its status word (status | length + 4 << 16 | the
+ * frame type bit, which the model's status may carry already), its packet end; raise RSFL and
+ * RSFF as FIFO_INT and the status FIFO's size say. 0: the FIFOs are full, nothing queued;
+ * 1: queued; 3: queued and INT_STS & INT_EN changed between zero and nonzero. */
+uint32_t wf_rx_queue(wf_port_t *p, const uint8_t *frame, uint32_t n, uint32_t fcs, uint32_t status)
+{
+    static const uint32_t align_of[4] = {4, 16, 32, 4};
+    uint32_t *r = p->regs;
+    uint32_t rx_cfg = r[p->i_rx_cfg];
+    uint32_t offset = (rx_cfg >> 8) & 0x1Fu, align = align_of[rx_cfg >> 30];
+    uint32_t words = (offset + n + 4u + align - 1u) / align * align / 4u;
+    if (p->rxs.count >= p->rxs_cap || p->rx_count + words > p->rxd_cap || p->rx_ends_count == RX_ENDS) {
+        return 0;
+    }
+    status |= (n + 4u) << 16;
+    if (((uint32_t)frame[12] << 8 | frame[13]) > 1500u) {
+        status |= RXS_FRAME_TYPE;
+    }
+    if (!wf_rx_push_frame(p, offset, frame, n, fcs, words, status)) {
+        return 0;
+    }
+    if (p->rx_ends_count) {
+        rx_prune_ends(p);  /* (as the model always did: after the push, short of its words) */
+    }
+    wf_rx_push_end(p, words);
+    uint32_t queued = p->rxs.count, fifo_int = r[p->i_fifo_int];
+    uint32_t bits = queued > (fifo_int & 0xFFu) ? INT_RSFL : 0;
+    if (queued >= p->rxs_cap) {
+        bits |= INT_RSFF;
+    }
+    r[p->i_sts] |= bits;
+    return 1u | (irq_int_update(p) << 1);
+}
+
+/* RX_DP_CTRL.RX_FFWD: drop the rest of the packet being read. 0 when no packet is queued. */
+uint32_t wf_rx_forward(wf_port_t *p)
+{
+    int64_t popped = rx_prune_ends(p);
+    if (!p->rx_ends_count) {
+        return 0;
+    }
+    uint64_t end = p->rx_ends[p->rx_ends_head];
+    p->rx_ends_head = (p->rx_ends_head + 1) % RX_ENDS;
+    p->rx_ends_count--;
+    uint64_t skip = (uint64_t)((int64_t)end - popped);  /* positive: the end was not read past */
+    if (skip > p->rx_count) {
+        skip = p->rx_count;
+    }
+    p->rx_head = (uint32_t)((p->rx_head + skip) % p->rx_cap);
+    p->rx_count -= (uint32_t)skip;
+    return 1;
+}
+
+/* The queued packet ends, oldest first, into out (rx_ends_count values). */
+void wf_rx_copy_ends(const wf_port_t *p, uint64_t *out)
+{
+    for (uint32_t i = 0; i < p->rx_ends_count; i++) {
+        out[i] = p->rx_ends[(p->rx_ends_head + i) % RX_ENDS];
+    }
 }
 
 int wf_rx_push_word(wf_port_t *p, uint32_t w)

@@ -1,10 +1,13 @@
 """The LAN9118's receive path as it was before ``_wire_receive`` queued plain frames itself (frozen
-for ``test_lan9118_rx_paths.py``): every frame from the wire through ``_receive``'s checks."""
+for ``test_lan9118_rx_paths.py``): every frame from the wire through ``_receive``'s checks, and
+queued step by step in Python (the FIFO layout, the packet ends, the RX status levels, the IRQ),
+as it was before the port's ``rx_queue`` did it in C; and RX_FFWD as it was in Python."""
 
 from __future__ import annotations
 
 import struct
 import zlib
+from collections import deque
 
 from peripherals.lan9118 import (
     ADDRH,
@@ -114,14 +117,15 @@ def receive(self: Lan9118, frame: bytes, frame_fcs: bytes | None) -> None:
     if queued >= self._rxs_cap or fifo.rx_count + words > self._rxd_cap:
         self._drop_rx("fifo_full", counted=True)
         return
-    self._rx_push_frame(offset, frame, n, crc, words, status)  # data words and the status
-    ends = self._rx_ends
-    if ends:  # _rx_prune_ends, inline
-        popped = self._rx_pushed - fifo.rx_count
-        while ends and ends[0] <= popped:
-            ends.popleft()
-    self._rx_pushed += words
-    ends.append(self._rx_pushed)
+    port = self._rxd
+    port.push_frame(offset, frame, crc, words, status)  # data words and the status
+    ends = deque(port.rx_ends)
+    pushed = port.rx_pushed
+    while ends and ends[0] <= pushed - fifo.rx_count:
+        ends.popleft()
+    pushed += words
+    ends.append(pushed)
+    port.load_rx_ends(pushed, list(ends))
     self.rx_frames += 1
     queued += 1
     r = self.r
@@ -131,3 +135,18 @@ def receive(self: Lan9118, frame: bytes, frame_fcs: bytes | None) -> None:
     if bits:
         r[self._i_sts] |= bits
     self._update_irq()
+
+
+def fast_forward(self: Lan9118) -> None:
+    """RX_DP_CTRL.RX_FFWD: skip to the end of the packet being read."""
+    port = self._rxd
+    ends = deque(port.rx_ends)
+    popped = port.rx_pushed - self._fifo.rx_count
+    while ends and ends[0] <= popped:
+        ends.popleft()
+    if not ends:
+        port.load_rx_ends(port.rx_pushed, [])
+        self.guest_error("RX_DP_CTRL.RX_FFWD with no packet in the RX data FIFO")
+        return
+    port.skip(ends.popleft() - popped)
+    port.load_rx_ends(port.rx_pushed, list(ends))
