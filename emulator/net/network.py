@@ -110,7 +110,8 @@ class SwitchPort:
 
     # The path of every frame: ``receive`` (the switch's ingress), one ``Switch._egress`` per
     # port it leaves by (the learned one, or all others), then ``_arrive`` now or in an event
-    # at its time.
+    # at its time. A frame to a learned port behind a link that does nothing to it (between two
+    # boards, every frame) is forwarded by ``receive`` itself.
     def receive(self, frame: bytes) -> None:
         """A frame from the attached device or backend enters the switch now: counted, tapped,
         learned and forwarded."""
@@ -140,8 +141,27 @@ class SwitchPort:
             fdb[frame[6:12]] = self
         target = None if frame[0] & 1 else fdb.get(frame[0:6])
         if target is not None:
-            if target is not self:
-                self.switch._egress(target, frame, t_ns, clock, now)
+            if target is self:
+                return
+            link = target.link
+            if link.loss or link.duplicate or link.reorder or link.delay_ns or not link.up:
+                self.switch._egress_modelled(target, frame, t_ns, clock, now)
+                return
+            # A learned port behind a link that does nothing to the frame: Switch._egress,
+            # _serialised and _launch written out (the path of every frame between two boards).
+            busy = target.busy_until_ns
+            at = t_ns if t_ns > busy else busy
+            if bps := link.rate_bps or target.wire_bps:
+                at += ((n if n > ETH_MIN_FRAME else ETH_MIN_FRAME) + ETH_WIRE_OVERHEAD) * 8_000_000_000 // bps
+            target.busy_until_ns = at
+            dclock = target.clock
+            dnow = now if dclock is clock else dclock.base + dclock.slice_progress()
+            when = -(-at * dclock.hz // 1_000_000_000)
+            if when <= dnow and not target.wire_bps:
+                Switch._launch(target, frame, at, clock, now)  # delivered in place
+            else:
+                when = when if when > dnow else dnow
+                dclock.call_at(when, partial(_arrive, target, frame), target.event_name)
             return
         switch = self.switch
         for p in switch.ports:
