@@ -572,6 +572,8 @@ class Lan9118(Device):
         self.rx_dropped: dict[str, int] = {}
         self._gpt_timer: Timer | None = None
         self._gpt_deadline: int | None = None
+        # The destination of frames received the plain way (_rx_plain_check), None: none.
+        self._rx_plain_dest: bytes | None = None
         # The RX data FIFO is the port's receive ring; its TX buffer feeds _tx_raw.
         # The status FIFOs are its rings, RX_FIFO_INF and TX_FIFO_INF its level registers.
         self.fifo_port = WordFifoPort(rx_window=(0x00, 0x20), tx_window=(0x20, 0x40),
@@ -870,8 +872,29 @@ class Lan9118(Device):
                 bits |= RXDFH_INT
             self._raise(bits)
 
+    def _rx_plain_check(self) -> None:
+        """Which frames _wire_receive may queue without a check: to this unicast MAC while the
+        link is up, the PHY powered and not looped back, no MAC loopback, and MAC_CR filtering
+        by perfect match alone. Called after every change to what it reads."""
+        mac = self.mac_csr
+        dest = struct.pack("<IH", mac[ADDRL], mac[ADDRH] & 0xFFFF)
+        plain = (self._port.link_up and not self._phy[0] & (BMCR_PDOWN | BMCR_LOOPBACK)
+                 and not mac[MAC_CR] & LOOPBK and mac[MAC_CR] & _RX_FILTER_MODES == RXEN and not dest[0] & 1)
+        self._rx_plain_dest = dest if plain else None
+
     def _wire_receive(self, frame: bytes) -> None:
         """A frame from the wire (no FCS)."""
+        if (type(frame) is bytes and ETH_MIN <= len(frame) <= RX_PLAIN_MAX
+                and frame[:6] == self._rx_plain_dest):
+            # A good unicast frame of 60-1514 bytes to this MAC, perfect filtering only, link up,
+            # no loopback (_rx_plain_check): what _receive and _rx_queue do with it.
+            if queued := self._rx_queue_call(frame, len(frame), zlib.crc32(frame), 0):
+                self.rx_frames += 1
+                if queued != 1:
+                    self._update_irq()
+            else:
+                self._drop_rx("fifo_full", counted=True)
+            return
         if type(frame) is not bytes:
             if not isinstance(frame, bytearray | memoryview):
                 self._drop_rx("garbage")
@@ -888,20 +911,7 @@ class Lan9118(Device):
                 self._drop_rx("runt")
                 return
             frame += bytes(ETH_MIN - n)   # the sending MAC pads; a wire never carries less
-            n = ETH_MIN
-        if (n > RX_PLAIN_MAX or mac[MAC_CR] & _RX_FILTER_MODES != RXEN or frame[0] & 1
-                or frame[:6] != struct.pack("<IH", mac[ADDRL], mac[ADDRH] & 0xFFFF)):
-            self._receive(frame, None)
-            return
-        # A good unicast frame of 60-1514 bytes to this MAC, perfect filtering only: what
-        # _receive does with it, without the checks that cannot fail (_rx_queue, inline; the port
-        # adds the length and frame type to the status).
-        if queued := self._rx_queue_call(frame, n, zlib.crc32(frame), 0):
-            self.rx_frames += 1
-            if queued != 1:
-                self._update_irq()
-        else:
-            self._drop_rx("fifo_full", counted=True)
+        self._receive(frame, None)
 
     def _receive(self, frame: bytes, frame_fcs: bytes | None) -> None:
         """Filter and queue one frame; ``frame_fcs`` is the FCS it carries (None: a good one)."""
@@ -1236,6 +1246,8 @@ class Lan9118(Device):
             self.unimplemented("WUFF wake-up frame filter")
             return
         self.mac_csr[index] = value & mask
+        if index <= ADDRL:  # MAC_CR, ADDRH, ADDRL
+            self._rx_plain_check()
         if index == MAC_CR:
             if old & RXEN and not value & RXEN:
                 self.r[self._i_sts] |= RXSTOP_INT
@@ -1281,6 +1293,8 @@ class Lan9118(Device):
         self._phy_update()
 
     def _phy_link_check(self) -> None:
+        """After a change to the carrier or BMCR."""
+        self._rx_plain_check()
         link = self._link_ok()
         if link == self._link:
             return
@@ -1380,6 +1394,7 @@ class Lan9118(Device):
             self.r[self._i_e2p_cmd] |= MAC_ADDR_LOADED
         else:
             self.r[self._i_e2p_cmd] &= ~MAC_ADDR_LOADED
+        self._rx_plain_check()
 
     def _e2p_command(self, value: int) -> None:
         cmd = (value >> 28) & 7
@@ -1532,6 +1547,7 @@ class Lan9118(Device):
         self._gpt_cancel()
         if state["gpt_deadline"] is not None:
             self._gpt_schedule(state["gpt_deadline"])
+        self._rx_plain_check()
         self._update_irq()
 
 
