@@ -176,13 +176,12 @@ class SwitchPort:
             t = self.now_ns()
             for tap in self.taps:
                 tap(t, frame, "out")
-        fp = self._device
-        if fp is None:
+        if (fp := self._device) is None:
             self._deliver(frame)
             return
         fp.rx_frames += 1
-        if fp.on_receive is not None:
-            fp.on_receive(frame)
+        if (on_receive := fp.on_receive) is not None:
+            on_receive(frame)
 
 
 class Switch:
