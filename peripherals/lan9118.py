@@ -133,8 +133,8 @@ assembler state ``_tx_grant`` hands over, and ``_tx_sync`` replays what it took 
 same assembler before anything looks at the TX state). A packet's last word is one Python
 call: when the whole packet went through the port and ``_tx_grant`` allowed it (nothing
 held, TX_ON, TXEN, no loopback, link up, no trace) the port checks the length, pads and
-assembles the frame, and ``write`` only sends it and calls the port's ``tx_finish``,
-which pushes the status and raises its INT_STS bits in the register storage; any other
+assembles the frame, pushes its status and raises its INT_STS bits in the register
+storage, and ``write`` only sends it (and drives the pin if IRQ_INT moved); any other
 packet (an error, a host FCS, a runt, a full TX status FIFO, one the model replayed in part)
 is replayed and completed by the model as before. Pops and peeks of the RX and TX status
 FIFOs while they hold a word (TX pops not while packets wait in ``_tx_held``: a pop restarts
@@ -586,7 +586,6 @@ class Lan9118(Device):
         self._fifo = self.fifo_port.port        # its C state: fill levels, packets completed in C
         self._rx_queue_call = self.fifo_port.rx_queue_call
         self._tx_frame = self.fifo_port.tx_frame
-        self._tx_finish = self.fifo_port.tx_finish
         # The port raises the INT_STS bits of what it queues and completes, and keeps IRQ_INT.
         self.fifo_port.bind_registers(self.r, self._i_sts, self._i_en, self._i_cfg, self._i_fifo_int,
                                       self._i_rx_cfg)
@@ -771,8 +770,7 @@ class Lan9118(Device):
             self._tx_cmd_a = fifo.tx_cmd_a
             self.tx_frames += 1
             self._port.send(bytes(self._tx_frame[:n]))
-            # The TX status, TX_IOC and the levels into INT_STS, and IRQ_INT: true when it moved.
-            if self._tx_finish():
+            if fifo.tx_done_irq:  # the port's INT_STS bits (TX_IOC, levels) moved IRQ_INT
                 self._update_irq()
             return
         self._tx_sync()

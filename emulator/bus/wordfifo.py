@@ -11,9 +11,10 @@ CPU then maps the device window with the C callbacks of ``native/wordfifo.c``:
   model hands over (``tx_handover``), and takes a data word that is not its
   packet's last and a command that opens or continues a packet without an
   error, while FIFO room lasts. A packet that went through the port whole
-  it completes when the model allows it (no error, nothing unusual): the
-  model gets its last word with the frame assembled (``tx_done``) and sends
-  it with one Python call. Everything else goes to the model;
+  it completes when the model allows it (no error, nothing unusual), its TX
+  status pushed and its INT_STS bits raised: the model gets its last word
+  with the frame assembled (``tx_done``) and sends it with one Python call.
+  Everything else goes to the model;
 * two status FIFOs (``rx_status``, ``tx_status``: ``StatusRing``) answer word
   reads at their pop and peek offsets while they hold a word (TX pops while
   the model does not ``hold`` them);
@@ -99,8 +100,7 @@ class _Port(ctypes.Structure):
         ("txs_cap", ctypes.c_uint32),
         ("tx_native", ctypes.c_uint32),
         ("tx_done", ctypes.c_uint32),
-        ("tx_done_status", ctypes.c_uint32),
-        ("tx_done_ioc", ctypes.c_uint32),
+        ("tx_done_irq", ctypes.c_uint32),
         ("tx_frame", ctypes.POINTER(ctypes.c_uint8)),
         ("native_packets", ctypes.c_uint64),
         ("regs", ctypes.c_void_p),
@@ -129,7 +129,6 @@ def _library() -> ctypes.CDLL:
         "wf_rx_push_word": (ctypes.c_int, [port, ctypes.c_uint32]),
         "wf_rx_skip": (ctypes.c_uint32, [port, ctypes.c_uint32]),
         "wf_rx_copy": (None, [port, ctypes.POINTER(ctypes.c_uint32)]),
-        "wf_tx_finish": (ctypes.c_uint32, None),
         "wf_rx_queue": (ctypes.c_uint32, None),
         "wf_rx_push_end": (ctypes.c_uint32, [port, ctypes.c_uint32]),
         "wf_rx_forward": (ctypes.c_uint32, [port]),
@@ -240,8 +239,6 @@ class WordFifoPort:
         #: ``push_frame`` as a bare C call, no Python frame: ``(offset, frame, len(frame), fcs,
         #: words, status)`` -> words queued (0: nothing, either ring is full).
         self.push_frame_call = functools.partial(self._lib.wf_rx_push_frame, self._ref)
-        #: ``tx_finish()``: a C call, no Python frame (see ``tx_handover``).
-        self.tx_finish = functools.partial(self._lib.wf_tx_finish, self._ref)
         #: ``rx_queue(frame, len(frame), fcs, status)``: a C call, no Python frame (see ``rx_queue``
         #: below).
         self.rx_queue_call = functools.partial(self._lib.wf_rx_queue, self._ref)
@@ -249,7 +246,8 @@ class WordFifoPort:
     def bind_registers(self, regs: array, int_sts: int, int_en: int, irq_cfg: int, fifo_int: int,
                        rx_cfg: int) -> None:
         """The model's register storage (kept alive here; never resized) and the indexes of
-        INT_STS, INT_EN, IRQ_CFG, FIFO_INT and RX_CFG in it, for ``tx_finish`` and ``rx_queue``."""
+        INT_STS, INT_EN, IRQ_CFG, FIFO_INT and RX_CFG in it, for packets completed in C and
+        ``rx_queue``. Unbound, the port completes no packet."""
         self._regs = regs
         p = self.port
         p.regs = regs.buffer_info()[0]
@@ -386,12 +384,12 @@ class WordFifoPort:
 
         ``send``: a packet whose every word the port took since the model last took them may be
         completed in C while the TX status FIFO holds fewer than ``status_cap`` words. Its last
-        word then reaches the model with ``port.tx_done`` set (the frame's length, padded): the
-        model sends the first ``tx_done`` bytes of ``tx_frame``, clears ``tx_done``, sets its last
-        command A from ``port.tx_cmd_a`` and calls ``tx_finish()``, which pushes the TX status,
-        raises its INT_STS bits (TX_IOC, TXSO, TSFL, TSFF, TDFA, as the bound FIFO_INT says) in the
-        bound register storage, keeps IRQ_CFG.IRQ_INT and returns 1 when that changed (the pin may
-        move)."""
+        word then reaches the model with ``port.tx_done`` set (the frame's length, padded), its TX
+        status pushed and its INT_STS bits (TX_IOC, TXSO, TSFL, TSFF, TDFA, as the bound FIFO_INT
+        says) raised in the bound register storage, IRQ_CFG.IRQ_INT kept and ``port.tx_done_irq``
+        set when that changed: the model sends the first ``tx_done`` bytes of ``tx_frame``, clears
+        ``tx_done``, sets its last command A from ``port.tx_cmd_a`` and drives its pin when
+        ``tx_done_irq`` says so."""
         p = self.port
         p.tx_on = on
         p.tx_state = state

@@ -21,10 +21,11 @@
  * no loopback, link up), its length matches command B, it needs no
  * host-FCS check, is no runt and the TX status FIFO has room: the port
  * assembles the frame (padded to 60 bytes unless DISABLE_PADDING) into
- * tx_frame, drops the packet's words, frees their room and passes the word
- * to the model with tx_done set, which sends the frame and calls
- * wf_tx_finish for the status and the INT_STS bits. Any other last word goes
- * to the model as a plain word, which replays the packet and completes it.
+ * tx_frame, drops the packet's words, frees their room, pushes its TX status
+ * and raises its INT_STS bits (as the model's completion does), and passes
+ * the word to the model with tx_done set, which sends the frame (and drives
+ * its pin when tx_done_irq says IRQ_INT moved). Any other last word goes to
+ * the model as a plain word, which replays the packet and completes it.
  *
  * Status FIFOs: two rings of 32-bit words (RX and TX status) whose word
  * reads at pop/peek offsets are answered while they hold a word (the TX
@@ -106,7 +107,7 @@ typedef struct {
      * all in tx[0..tx_count) (tx_native), and the completed frame for the model. */
     uint32_t tx_send, txs_cap, tx_native;
     uint32_t tx_done;        /* bytes of the frame in tx_frame the model has to send (0: none) */
-    uint32_t tx_done_status, tx_done_ioc;
+    uint32_t tx_done_irq;    /* 1: its completion changed INT_STS & INT_EN between zero and not */
     uint8_t *tx_frame;       /* TX_FRAME_BYTES */
     uint64_t native_packets;
     /* The model's register storage and the indexes of its interrupt and FIFO registers. */
@@ -169,10 +170,49 @@ uint64_t wf_read(void *uc, uint64_t offset, unsigned size, void *user)
     return p->slow_read(uc, offset, size, p->slow_read_user);
 }
 
+/* IRQ_CFG.IRQ_INT follows INT_STS & INT_EN != 0: 1 when it changed (the pin may move). */
+static int irq_int_update(wf_port_t *p)
+{
+    uint32_t *r = p->regs;
+    uint32_t pending = (r[p->i_sts] & r[p->i_en]) != 0 ? IRQ_CFG_IRQ_INT : 0;
+    if ((r[p->i_cfg] & IRQ_CFG_IRQ_INT) == pending) {
+        return 0;
+    }
+    r[p->i_cfg] ^= IRQ_CFG_IRQ_INT;
+    return 1;
+}
+
+/* A packet completed here: its TX status into the TX status ring and the INT_STS bits it
+ * raises (TX_IOC, TXSO, TSFL, TSFF, TDFA from FIFO_INT), as the model's own completion does.
+ * 1 when INT_STS & INT_EN changed between zero and nonzero. */
+static uint32_t tx_finish(wf_port_t *p, uint32_t status, int ioc)
+{
+    uint32_t fifo_int = p->regs[p->i_fifo_int];
+    uint32_t bits = ioc ? INT_TX_IOC : 0;
+    wf_ring_t *r = &p->txs;
+    if (r->count >= p->txs_cap) {
+        bits |= INT_TXSO;
+    } else {
+        r->buf[(r->head + r->count) % r->cap] = status;
+        r->count++;
+    }
+    if (r->count > ((fifo_int >> 16) & 0xFFu)) {
+        bits |= INT_TSFL;
+    }
+    if (r->count >= p->txs_cap) {
+        bits |= INT_TSFF;
+    }
+    if (4u * p->tx_room > ((fifo_int >> 24) & 0xFFu) * 64u) {
+        bits |= INT_TDFA;
+    }
+    p->regs[p->i_sts] |= bits;
+    return irq_int_update(p);
+}
+
 /* The packet's last word v completes it: 1 (frame in tx_frame, words gone) or 0 (the model's). */
 static int tx_complete(wf_port_t *p, uint32_t v)
 {
-    if (!p->tx_native || !p->tx_send || p->txs.count >= p->txs_cap) {
+    if (!p->tx_native || !p->tx_send || p->txs.count >= p->txs_cap || !p->regs) {
         return 0;
     }
     static const uint32_t align_of[4] = {4, 16, 32, 4};
@@ -209,8 +249,7 @@ static int tx_complete(wf_port_t *p, uint32_t v)
     p->tx_open = 0;
     p->tx_native = 0;
     p->tx_done = len;
-    p->tx_done_status = b & 0xFFFF0000u;
-    p->tx_done_ioc = (p->tx_cmd_a & CMDA_IOC) != 0;
+    p->tx_done_irq = tx_finish(p, b & 0xFFFF0000u, (p->tx_cmd_a & CMDA_IOC) != 0);
     p->native_packets++;
     return 1;
 }
@@ -275,45 +314,6 @@ void wf_write(void *uc, uint64_t offset, unsigned size, uint64_t value, void *us
         return;
     }
     p->slow_write(uc, offset, size, value, p->slow_write_user);
-}
-
-/* IRQ_CFG.IRQ_INT follows INT_STS & INT_EN != 0: 1 when it changed (the pin may move). */
-static int irq_int_update(wf_port_t *p)
-{
-    uint32_t *r = p->regs;
-    uint32_t pending = (r[p->i_sts] & r[p->i_en]) != 0 ? IRQ_CFG_IRQ_INT : 0;
-    if ((r[p->i_cfg] & IRQ_CFG_IRQ_INT) == pending) {
-        return 0;
-    }
-    r[p->i_cfg] ^= IRQ_CFG_IRQ_INT;
-    return 1;
-}
-
-/* After the model sent the frame of tx_done: its TX status into the TX status ring and the
- * INT_STS bits it raises (TX_IOC, TXSO, TSFL, TSFF, TDFA from FIFO_INT), as the model's own
- * completion does. 1 when INT_STS & INT_EN changed between zero and nonzero. */
-uint32_t wf_tx_finish(wf_port_t *p)
-{
-    uint32_t fifo_int = p->regs[p->i_fifo_int];
-    uint32_t bits = p->tx_done_ioc ? INT_TX_IOC : 0;
-    wf_ring_t *r = &p->txs;
-    if (r->count >= p->txs_cap) {
-        bits |= INT_TXSO;
-    } else {
-        r->buf[(r->head + r->count) % r->cap] = p->tx_done_status;
-        r->count++;
-    }
-    if (r->count > ((fifo_int >> 16) & 0xFFu)) {
-        bits |= INT_TSFL;
-    }
-    if (r->count >= p->txs_cap) {
-        bits |= INT_TSFF;
-    }
-    if (4u * p->tx_room > ((fifo_int >> 24) & 0xFFu) * 64u) {
-        bits |= INT_TDFA;
-    }
-    p->regs[p->i_sts] |= bits;
-    return irq_int_update(p);
 }
 
 /* Append a received frame in the RX data FIFO's layout: `offset` zero bytes,
