@@ -134,3 +134,83 @@ def test_push_frame_untyped_call_queues_what_python_would():
         assert list(port.rx_status) == [status]
         port.clear()
         port.rx_status.clear()
+
+
+def test_rx_queue_lays_out_and_raises_what_python_computes():
+    """``rx_queue_call`` (wf_rx_queue, bound to a register array as the LAN9118 binds it) against
+    the layout, status word, packet ends, RSFL/RSFF and IRQ_INT computed in Python, under random
+    RX_CFG offsets and alignments, FIFO_INT levels, FIFO sizes, INT_EN and reads; ``rx_ends``
+    survives ``load_rx_ends`` and ``forward`` skips to the end of the packet being read."""
+    import random
+    import zlib
+    from array import array
+    from collections import deque
+
+    from emulator.bus.wordfifo import WordFifoPort
+
+    sts, en, cfg, fifo_int, rx_cfg = range(5)
+    rsfl, rsff, irq_int = 1 << 3, 1 << 4, 1 << 12
+    rng = random.Random(5)
+    regs = array("I", bytes(4 * 5))
+    port = WordFifoPort(rx_window=(0x00, 0x20), tx_window=(0x20, 0x40), rx_words=4096, tx_words=4096,
+                        rx_status=(0x40, 0x44), tx_status=(0x48, 0x4C))
+    port.bind_registers(regs, sts, en, cfg, fifo_int, rx_cfg)
+    data: list[int] = []
+    statuses: list[int] = []
+    ends: deque[int] = deque()
+    pushed = 0
+    caps = (0, 0)
+    for step in range(2000):
+        if step % 200 == 0:
+            caps = (rng.choice((200, 1000, 3360)), rng.choice((4, 44, 224)))
+            port.set_rx_sizes(*caps)
+        regs[rx_cfg] = (rng.randrange(4) << 30) | (rng.randrange(32) << 8)
+        regs[fifo_int] = rng.choice((0, 1, 3, 0xFF))
+        regs[en] = rng.choice((0, rsfl, rsfl | rsff))
+        if rng.random() < 0.3:
+            regs[sts] = 0
+            regs[cfg] &= ~irq_int
+        frame = rng.randbytes(rng.choice((14, 60, 61, 1000, 1514, 2044)))
+        frame = frame[:12] + rng.choice((b"\x05\xdc", b"\x05\xdd", frame[12:14])) + frame[14:]  # length/type
+        fcs = zlib.crc32(frame)
+        extra = rng.choice((0, 1 << 30, (1 << 15) | (1 << 13)))
+        offset, align = (regs[rx_cfg] >> 8) & 0x1F, (4, 16, 32, 4)[regs[rx_cfg] >> 30]
+        words = -(-(offset + len(frame) + 4) // align) * align // 4
+        before = regs[sts], regs[cfg]
+        got = port.rx_queue_call(frame, len(frame), fcs, extra)
+        if len(statuses) >= caps[1] or len(data) + words > caps[0]:
+            assert got == 0 and (regs[sts], regs[cfg]) == before
+        else:
+            popped = pushed - len(data) - words  # the model's pruning: after the push, short of its words
+            while ends and ends[0] <= popped:
+                ends.popleft()
+            pushed += words
+            ends.append(pushed)
+            laid = bytes(offset) + frame + fcs.to_bytes(4, "little")
+            data += memoryview(laid + bytes(4 * words - len(laid))).cast("I").tolist()
+            kind = 1 << 5 if frame[12] << 8 | frame[13] > 1500 else 0
+            statuses.append(extra | (len(frame) + 4) << 16 | kind)
+            bits = rsfl if len(statuses) > (regs[fifo_int] & 0xFF) else 0
+            bits |= rsff if len(statuses) >= caps[1] else 0
+            moved = bool((before[0] | bits) & regs[en]) != bool(before[1] & irq_int)
+            assert got == 1 | (2 if moved else 0)
+            assert regs[sts] == before[0] | bits
+            assert bool(regs[cfg] & irq_int) == bool(regs[sts] & regs[en])
+        assert port.to_list() == data and list(port.rx_status) == statuses
+        assert port.rx_ends == list(ends) and port.rx_pushed == pushed
+        if rng.random() < 0.3:                                    # the guest reads some words
+            n = rng.randrange(len(data) + 1)
+            port.skip(n)
+            del data[:n]
+            if statuses and rng.random() < 0.7:
+                port.rx_status.popleft()
+                statuses.pop(0)
+        if rng.random() < 0.05:                                   # a snapshot restored
+            port.load_rx_ends(pushed, port.rx_ends)
+        if rng.random() < 0.05:                                   # RX_FFWD
+            popped = pushed - len(data)
+            while ends and ends[0] <= popped:
+                ends.popleft()
+            assert port.forward() == bool(ends)
+            if ends:
+                del data[:ends.popleft() - popped]
