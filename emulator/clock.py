@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Callable
-from heapq import heappop, heappush
-from itertools import count
+from heapq import heappop, heappush, heapreplace
+from itertools import count, islice
 from operator import itemgetter
 
 
@@ -105,11 +105,24 @@ class Clock:
             self.on_earlier_deadline()
         return timer
 
+    def move_top(self, timer: Timer, when: int) -> bool:
+        """Between slices: ``timer``, not cancelled, moved to ``when`` if it is on top of the heap
+        (True), with a new sequence number. What cancelling it and ``call_at(when, its callback,
+        its name)`` do, the heap's order included, without the call or a cancelled timer left behind;
+        the caller keeps ``timer`` as the new one. False: nothing done (it is not on top)."""
+        heap = self._heap
+        if heap[0] is not timer:
+            return False
+        base = self.base
+        timer[0] = when if when > base else base
+        timer[1] = next(self._seq)
+        heapreplace(heap, timer)  # the top sifted down to its place
+        return True
+
     def skip_timers(self, n: int) -> None:
         """The sequence numbers of ``n`` events scheduled and cancelled elsewhere go unused here."""
-        seq = self._seq
-        for _ in range(n):
-            next(seq)
+        if n > 0:
+            next(islice(self._seq, n - 1, n))  # (consumed in C)
 
     def _compact(self) -> None:
         """Drop the cancelled timers (in place; the firing order is (when, seq) either way)."""

@@ -469,7 +469,7 @@ class Machine:
 
     def _run(self, cycles: int | None, until: Callable[[], bool] | None) -> StopReason:
         cpu, clock, exc, faults = self.cpu, self.clock, self.exc, self.faults
-        end = None if cycles is None else clock.base + clock.slice_progress() + cycles  # clock.now + cycles
+        end = None if cycles is None else clock.base + cycles  # clock.now + cycles (no slice runs)
         self._stop = None
         self._until = until
         if self._locked is not None:
@@ -664,10 +664,11 @@ class Machine:
         clock = self.clock
         systick = self.scs.systick
         timer = systick.timer
-        if timer is not None and not timer.cancelled and timer.when == start + ticks[0]:
-            timer.cancel()
-            systick.timer = clock.call_at(start + ticks[0] + self.cpu.slice_ticks * ticks[1],
-                                          systick.expire, "systick")
+        if timer is not None and not timer.cancelled and timer[0] == start + ticks[0]:  # (timer.when)
+            when = start + ticks[0] + self.cpu.slice_ticks * ticks[1]
+            if not clock.move_top(timer, when):  # (mostly on top: it was the slice's deadline)
+                timer.cancel()
+                systick.timer = clock.call_at(when, systick.expire, "systick")
 
     def next_wake_cycles(self) -> int | None:
         """While the CPU sleeps and nothing is due: the cycle of its next timer event (-1: none).

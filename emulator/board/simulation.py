@@ -69,7 +69,7 @@ class Simulation:
         """Advance every running board by ``duration_ns``; returns each board's stop."""
         end = self.now_ns + duration_ns
         running = [b for b in self.boards if b.stop is None]
-        lanes = [(b, b.machine, b.machine.clock, b.machine.cpu) for b in running]
+        lanes = [(b, b.machine, b.machine.clock, b.machine.cpu, b.machine.clock.hz) for b in running]
         while self.now_ns < end and running:
             target = min(end, self.now_ns + self.quantum_ns)
             first = lanes[0][1]  # a horizon only while it sleeps (or polls the host): else none
@@ -78,8 +78,8 @@ class Simulation:
                 if horizon is not None and horizon > target:
                     target = min(end, horizon)
             stopped = False
-            for b, machine, clock, cpu in lanes:
-                due = target * clock.hz // 1_000_000_000  # the board's cycle at ``target``
+            for b, machine, clock, cpu, hz in lanes:
+                due = target * hz // 1_000_000_000  # the board's cycle at ``target``
                 cycles = due - clock.base  # between runs: clock.now is its base
                 if cycles <= 0 or cpu.sleeping and machine.sleep_through(due):
                     continue

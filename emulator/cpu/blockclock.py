@@ -78,7 +78,7 @@ class _State(ctypes.Structure):
         ("ex_watched_entry", ctypes.c_void_p),
         ("entries", ctypes.c_uint64),
         ("ex_pend", ctypes.c_void_p),
-        ("out", ctypes.c_int64 * 9),  # vb_report: see BlockClock.run_slice
+        ("out", ctypes.c_int64 * 10),  # vb_report and vb_slice: see BlockClock.run_slice
         ("own_ic", _Icount),
         ("cache", ctypes.c_void_p),
         ("uc", ctypes.c_void_p),  # vb_slice's arguments: see BlockClock.run_slice
@@ -86,7 +86,14 @@ class _State(ctypes.Structure):
         ("next_tick_first", ctypes.c_int64),
         ("next_watch", ctypes.c_int32),
         ("pad1", ctypes.c_int32),
+        ("base", ctypes.c_int64),  # the clock's count when the running slice began: see run_slice
+        ("total_ticks", ctypes.c_uint64),
+        ("ret_count", ctypes.c_void_p),
+        ("st_dirty", ctypes.c_void_p),
     ]
+
+WORK_SYNC, WORK_PULL = 1, 2  # out[9]: what the caller has to do after a slice (see run_slice)
+NO_SLICE = -1  # ``base`` while no slice runs
 
 
 class _CacheEntry(ctypes.Structure):
@@ -166,21 +173,31 @@ class BlockClock:
         # argument it is given): ``next_budget``, and for this slice only ``next_watch`` 1: end it
         # at the first block where (PRIMASK, FAULTMASK, BASEPRI) differ from ``state.masks``, or
         # ``next_tick_first`` >= 0: take SysTick ticks natively from that many cycles in
-        # (``set_ticks`` gave the rest); they are 0 and -1 again after it. ``out`` then holds the
-        # slice's report: PC, PRIMASK, FAULTMASK, BASEPRI, instructions completed (the last block
-        # up to PC), the halfword below PC (0 unless it belongs to the last block), cycles slept in
-        # WFI, ticks taken natively, whether the budget ran out. (To end it early: ``tick_on`` and
+        # (``set_ticks`` gave the rest); they are 0 and -1 again after it; ``base``, the clock's
+        # count, for native code that needs the time mid-slice (NO_SLICE again after it). ``out``
+        # then holds the slice's report: PC, PRIMASK, FAULTMASK, BASEPRI, instructions completed
+        # (the last block up to PC, 0 at least), the halfword below PC (0 unless it belongs to the
+        # last block), cycles slept in WFI, ticks taken natively, whether the budget ran out, and
+        # the work left for the caller: WORK_SYNC when a natively taken tick's handler runs or the
+        # ``ret_count`` given (``watch_work``) is not 0, WORK_PULL when the ``st_dirty`` given is
+        # not 0. ``total_ticks`` counts the ticks of all slices. (To end it early: ``tick_on`` and
         # ``budget`` 0, then ``retarget``; ``watch_masks``.)
         self.state.uc = self._uch
         self.state.next_tick_first = -1
+        self.state.base = NO_SLICE
         self.run_slice = functools.partial(lib.vb_slice, self._addr)
         self.retarget = functools.partial(lib.vb_retarget, self._addr)
         self._report = lib.vb_report
         self._lib = lib
-        # ``out`` as a memoryview of int64s: ``tolist()`` reads the nine at half the cost of the
+        # ``out`` as a memoryview of int64s: ``tolist()`` reads them at half the cost of the
         # ctypes array's slice.
         self.out = memoryview(self.state.out).cast("B").cast("q")
         self._tick_params: tuple[int, int, int, bool] | None = None
+
+    def watch_work(self, ret_count: int, st_dirty: int) -> None:
+        """The addresses of the int32 and int64 whose being non-zero after a slice ``out`` reports
+        as WORK_SYNC and WORK_PULL (0: none)."""
+        self.state.ret_count, self.state.st_dirty = ret_count or None, st_dirty or None
 
     def arm(self, budget: int) -> None:
         self._arm(self._addr, budget)

@@ -69,8 +69,8 @@ from unicorn.unicorn_py3.unicorn import uclib
 from emulator.bus.regwin import NativeReads
 from emulator.bus.wordfifo import WordFifoPort
 from emulator.clock import Clock
-from emulator.cpu import excpath
-from emulator.cpu.blockclock import BlockClock
+from emulator.cpu import blockclock, excpath
+from emulator.cpu.blockclock import WORK_PULL, WORK_SYNC, BlockClock
 from emulator.cpu.mpu import Mpu
 from emulator.cpu.mputlb import FETCH, MpuTlb
 from emulator.cpu.nvic import (
@@ -96,7 +96,7 @@ _MMIO_READ = ctypes.CFUNCTYPE(ctypes.c_uint64, ctypes.c_void_p, ctypes.c_uint64,
 _MMIO_WRITE = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_uint64, ctypes.c_uint, ctypes.c_uint64,
                                ctypes.c_void_p)
 
-NO_SLICE = -1  # CortexM3.native_base while no slice runs
+NO_SLICE = blockclock.NO_SLICE  # CortexM3.native_base while no slice runs
 
 # Unicorn's "until" address: never executed on any board we model (the
 # top of the vendor-specific system region).
@@ -202,10 +202,11 @@ class CortexM3:
         # native code made whole).
         self._planned_returns = 0
         self._watched_entries = 0
-        self.native_ticks = 0  # SysTick ticks slices took natively
-        # (native copy, pull) of a model native code may change in a slice (SysTick's, written in
-        # C: emulator.cpu.scsread): pulled at the slice's end while the copy's ``st_dirty`` is set.
-        self.slice_pull: tuple[ctypes.Structure, Callable[[], None]] | None = None
+        # The address of excpath's count of logged changes, whose being set at a slice's end the
+        # block clock reports (with the native SysTick copy's writes: see slice_pull).
+        returns = self._returns_state
+        self._ret_count_at = ctypes.addressof(returns) + type(returns).ret_count.offset
+        self.slice_pull = None
         # The SCS's: stores the ICSR image native reads answer with, given the highest pending,
         # enabled exception (plan_native has it at hand when the image is invalid; see scsread).
         self.store_icsr_image: Callable[[int], None] | None = None
@@ -286,12 +287,16 @@ class CortexM3:
         self._uch = uc._uch
         # The clock's cycle count when the running slice began, for native code that needs
         # ``clock.now`` mid-slice (this plus the block clock's progress; see native_clock);
-        # NO_SLICE between slices (a debugger's or RPC's memory read of a device window).
-        self.native_base = ctypes.c_int64(NO_SLICE)
+        # NO_SLICE between slices (a debugger's or RPC's memory read of a device window). The
+        # block clock's ``base``, which the slice's native call puts back to NO_SLICE at its end.
+        self.native_base = ctypes.c_int64.from_address(ctypes.addressof(self._bc.state)
+                                                       + type(self._bc.state).base.offset)
         # After a slice: the cycles of it spent asleep in WFI and the SysTick ticks taken natively.
         self.slice_idle = 0
         self.slice_ticks = 0
         self._bc_state = self._bc.state
+        self._bc_out = self._bc.out
+        self._run_slice = self._bc.run_slice
         self._on_exceptions_change = self._exceptions_changed  # exc.on_change while a slice runs
         uc.hook_add(UC_HOOK_INSN_INVALID, self._hook_invalid)
         uc.hook_add(UC_HOOK_MEM_READ_UNMAPPED | UC_HOOK_MEM_WRITE_UNMAPPED | UC_HOOK_MEM_FETCH_UNMAPPED
@@ -1220,71 +1225,85 @@ class CortexM3:
                 at + state.tick_active.offset, at + state.tick_flags.offset,
                 ctypes.cast(uclib.uc_reg_read, ctypes.c_void_p).value or 0, A.UC_ARM_REG_IPSR)
 
+    @property
+    def native_ticks(self) -> int:
+        """SysTick ticks slices took natively."""
+        return self._bc_state.total_ticks
+
+    @property
+    def slice_pull(self) -> tuple[ctypes.Structure, Callable[[], None]] | None:
+        """(native copy, pull) of a model native code may change in a slice (SysTick's, written in
+        C: emulator.cpu.scsread): pulled at the slice's end while the copy's ``st_dirty`` is set."""
+        return self._slice_pull
+
+    @slice_pull.setter
+    def slice_pull(self, pull: tuple[ctypes.Structure, Callable[[], None]] | None) -> None:
+        self._slice_pull = pull
+        copy = None if pull is None else pull[0]
+        self._bc.watch_work(self._ret_count_at,
+                            0 if copy is None else ctypes.addressof(copy) + type(copy).st_dirty.offset)
+
     def run(self, budget: int, ticks: tuple[int, int, int] | None = None) -> int:
         """Run about ``budget`` cycles (see ``emulator.cpu.blockclock``); returns how many passed
         (instructions, plus ``slice_idle`` cycles asleep). ``ticks`` (first, period, vector):
         SysTick ticks the slice may take natively (``slice_ticks`` says how many it took)."""
-        bc, state, exc, clock, mputlb = self._bc, self._bc_state, self.exc, self.clock, self.mputlb
-        self._stop_requested = False
+        state, exc, clock, mputlb, uc = self._bc_state, self.exc, self.clock, self.mputlb, self.uc
         clock.slice_progress = self._progress
-        self.native_base.value = clock.base
         if mputlb.flush_pending:
             mputlb.flush()
-        watch = None
-        if exc.pending:
-            n, prio, running = exc.preempt or exc.preemption()
-            if n and prio < running:  # pending, held back by the masks (or due): watch them
-                watch = exc.known_masks or self.read_masks()
-        if watch is None and ticks is not None:
-            first = ticks[0]
-            bc.set_ticks(ticks[1], ticks[2], self.sys.vtor, self.sys.ccr >> CCR_STKALIGN_BIT & 1)
-        else:
-            first = -1
+        # run_slice's arguments (see BlockClock): a watch of the masks while an exception is
+        # pending, held back by them (or due), else the ticks if any.
+        if exc.pending and (preempt := exc.preempt or exc.preemption())[0] and preempt[1] < preempt[2]:
+            watch, masks = exc.known_masks or self.read_masks(), state.masks
+            masks[0], masks[1], masks[2] = watch
+            state.next_watch = 1
+        elif ticks is not None:
+            self._bc.set_ticks(ticks[1], ticks[2], self.sys.vtor, self.sys.ccr >> CCR_STKALIGN_BIT & 1)
+            state.next_tick_first = ticks[0]
         exc.known_masks = self.slice_pc = None  # the slice may change both (its end reports them)
+        self._stop_requested = False
         self.running = True
         exc.on_change = self._on_exceptions_change
-        if (exc.pending & exc.enabled or exc.active & _PLANNABLE or exc.return_plan or self._entry_armed
-                or self.plans_pends):
-            self.plan_native()
-        else:  # what plan_native would do: nothing to plan, nothing planned to clear
-            exc.changed = False
-        uc = self.uc
         uc._hook_exception = None
         try:
-            state.next_budget = budget  # run_slice's arguments (see BlockClock)
-            if watch is not None:
-                masks = state.masks
-                masks[0], masks[1], masks[2] = watch
-                state.next_watch = 1
-            elif first >= 0:
-                state.next_tick_first = first
-            err = bc.run_slice()
-            if state.tick_active or self._returns_state.ret_count:
-                self.native_sync()
-        finally:
-            pull = self.slice_pull
+            if (exc.pending & exc.enabled or exc.active & _PLANNABLE or exc.return_plan or self._entry_armed
+                    or self.plans_pends):
+                self.plan_native()
+            else:  # what plan_native would do: nothing to plan, nothing planned to clear
+                exc.changed = False
+            state.next_budget = budget
+            state.base = clock.base
+            err = self._run_slice()
+            out = self._bc_out.tolist()
+            work = out[9]
+            if work:
+                if work & WORK_SYNC:
+                    self.native_sync()
+                if work & WORK_PULL:
+                    self._slice_pull[1]()  # type: ignore[index]
+        except BaseException:
+            pull = self._slice_pull
             if pull is not None and pull[0].st_dirty:
                 pull[1]()
+            raise
+        finally:
             self.running = False
             exc.on_change = None
             clock.slice_progress = _zero
             if exc.return_plan or self._entry_armed:  # nothing planned outlives its slice (a step has none)
                 self._drop_plans()
-            self.native_base.value = NO_SLICE
         if uc._hook_exception is not None and err == UC_ERR_OK:
             self.slice_idle, self.slice_ticks = state.idle, state.ticks
-            self.native_ticks += state.ticks
             raise uc._hook_exception
         if mputlb.resume_pc is not None:  # a denied access to a split page: resume at it
             self.rw(A.UC_ARM_REG_PC, mputlb.resume_pc | 1)
             mputlb.resume_pc = None
-            bc.report()
-        pc, primask, faultmask, basepri, ran, before, idle, ticks_taken, budget_spent = bc.out.tolist()
-        self.slice_idle, self.slice_ticks = idle, ticks_taken
-        self.native_ticks += ticks_taken
+            self._bc.report()
+            out = self._bc_out.tolist()
+        pc, primask, faultmask, basepri, ran, before, self.slice_idle, self.slice_ticks, budget_spent, _ = out
         exc.known_masks = (primask, faultmask, basepri)
         self.slice_pc = pc
-        if err != UC_ERR_OK or pc == UNTIL or not budget_spent:  # else the slice simply ran out
+        if err or pc == UNTIL or not budget_spent:  # else the slice simply ran out (err: UC_ERR_OK is 0)
             if err != UC_ERR_OK:
                 if self.fault is None:
                     self.raise_fault(Fault("UNDEFINSTR" if err == 10 else "PRECISERR", pc,
@@ -1294,7 +1313,7 @@ class CortexM3:
             elif self.fault is None and before == 0xBF30:
                 # emu_start returned after a WFI (0xBF30) before the budget ran out.
                 self.sleeping = True
-        return ran if ran > 0 else 0
+        return ran  # (not below 0: see BlockClock.run_slice)
 
     def _drop_plans(self) -> None:
         """The slice is over: its return plan and entry plan, if any, go."""

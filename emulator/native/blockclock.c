@@ -49,7 +49,11 @@ typedef int (*ex_pend_fn)(void *path, const uint32_t *masks);
 
 /* out[]: the order blockclock.py unpacks them in */
 enum { OUT_PC, OUT_PRIMASK, OUT_FAULTMASK, OUT_BASEPRI, OUT_RAN, OUT_BEFORE, OUT_IDLE, OUT_TICKS, OUT_STOPPED,
-       OUT_N };
+       OUT_WORK, OUT_N };
+/* out[OUT_WORK]: what Python has to do at the slice's end, as vb_slice found it */
+#define WORK_SYNC 1  /* a natively taken tick's handler runs, or excpath.c logged changes (native_sync) */
+#define WORK_PULL 2  /* SysTick registers were written natively (*st_dirty: the model pulls them) */
+#define NO_SLICE (-1) /* cortexm.NO_SLICE: `base` between slices */
 
 /* Unicorn's (scripts/build_unicorn): written by the translated code as each block is entered. */
 struct vb_icount {
@@ -121,6 +125,12 @@ struct block_clock {
     int64_t next_tick_first;
     int32_t next_watch;
     int32_t pad1;
+    /* The clock's cycle count when the running slice began (set by Python before vb_slice, which
+     * puts NO_SLICE back at its end), for native code that needs the time mid-slice (scsread.c). */
+    int64_t base;
+    uint64_t total_ticks;      /* ticks taken natively by all slices */
+    const int32_t *ret_count;  /* excpath.c's count of logged changes Python has not applied */
+    const int64_t *st_dirty;   /* the native SysTick copy's write count (scsread.c), or NULL */
 };
 
 #define CACHE_SLOTS 65536u
@@ -489,7 +499,8 @@ void vb_report(struct block_clock *bc, void *uc)
         bc->out[OUT_PRIMASK + i] = value;
     }
     bc->out[OUT_PC] = pc;
-    bc->out[OUT_RAN] = vb_slice_end(bc, uc, pc, &before);
+    int64_t ran = vb_slice_end(bc, uc, pc, &before);
+    bc->out[OUT_RAN] = ran > 0 ? ran : 0;
     bc->out[OUT_BEFORE] = before;
     bc->out[OUT_IDLE] = bc->idle;
     bc->out[OUT_TICKS] = (int64_t)bc->ticks;
@@ -497,10 +508,11 @@ void vb_report(struct block_clock *bc, void *uc)
 }
 
 /* One slice from the current PC, in one call, with the arguments in the state (`next_budget`,
- * `next_tick_first`, `next_watch`, `uc`): vb_arm(budget); then, with `watch`, the mask watch
+ * `next_tick_first`, `next_watch`, `uc`, `base`): vb_arm(budget); then, with `watch`, the mask watch
  * (bc->masks set by the caller), or with `tick_first` >= 0 native SysTick ticks, the first
  * `tick_first` cycles in and then every bc->tick_period (bc->vector, vtor and stkalign set by the
- * caller); vb_run; vb_report. Returns Unicorn's error code. */
+ * caller); vb_run; vb_report, with out[OUT_WORK] what Python must do after it; `base` NO_SLICE
+ * again. Returns Unicorn's error code. */
 int vb_slice(struct block_clock *bc)
 {
     void *uc = bc->uc;
@@ -521,5 +533,9 @@ int vb_slice(struct block_clock *bc)
     bc->reg_read(uc, bc->reg_pc, &pc);
     int err = vb_run(bc, uc, pc);
     vb_report(bc, uc);
+    bc->total_ticks += bc->ticks;
+    bc->out[OUT_WORK] = (bc->tick_active || (bc->ret_count && *bc->ret_count) ? WORK_SYNC : 0) |
+                        (bc->st_dirty && *bc->st_dirty ? WORK_PULL : 0);
+    bc->base = NO_SLICE;
     return err;
 }

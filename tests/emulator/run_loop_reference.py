@@ -10,11 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from unicorn import UC_ERR_OK
+from unicorn.arm_const import UC_ARM_REG_PC
+
 from emulator.board.faultreport import build_report
 from emulator.board.faultwatch import FAULT_ACTIVE
 from emulator.board.machine import MAX_SLICE, Machine, StopReason
 from emulator.board.simulation import Board, Simulation
-from emulator.cpu.cortexm import CortexM3, Lockup
+from emulator.cpu.cortexm import _PLANNABLE, CCR_STKALIGN_BIT, NO_SLICE, UNTIL, CortexM3, Fault, Lockup
 from emulator.cpu.nvic import SYSTICK
 from emulator.cpu.systick import TICKINT
 
@@ -123,7 +126,7 @@ def reference_slice(self: Machine, budget: int,
         if self._stepping:
             ran, idle = cpu.step(), 0
         else:
-            ran = cpu.run(budget, ticks)
+            ran = reference_cpu_run(cpu, budget, ticks)
             idle = cpu.slice_idle
     finally:
         clock.slice_end = None
@@ -137,6 +140,82 @@ def reference_slice(self: Machine, budget: int,
             timer.cancel()
             systick.timer = clock.call_at(start + ticks[0] + cpu.slice_ticks * ticks[1],
                                           systick.expire, "systick")
+
+
+def reference_cpu_run(cpu: CortexM3, budget: int, ticks: tuple[int, int, int, int | None] | None) -> int:
+    """``CortexM3.run`` as it was before the block clock reported the work a slice leaves
+    (``WORK_SYNC``, ``WORK_PULL``) and kept the count of native ticks and the slice's base: what
+    native code did (a natively taken tick's handler running, excpath's log, the native SysTick
+    copy's writes) read from Python after each slice, the slice's base put back from Python, the
+    count of instructions run made not negative here."""
+    bc, state, exc, clock, mputlb = cpu._bc, cpu._bc_state, cpu.exc, cpu.clock, cpu.mputlb
+    cpu._stop_requested = False
+    clock.slice_progress = cpu._progress
+    cpu.native_base.value = clock.base
+    if mputlb.flush_pending:
+        mputlb.flush()
+    watch = None
+    if exc.pending:
+        n, prio, running = exc.preempt or exc.preemption()
+        if n and prio < running:
+            watch = exc.known_masks or cpu.read_masks()
+    if watch is None and ticks is not None:
+        first = ticks[0]
+        bc.set_ticks(ticks[1], ticks[2], cpu.sys.vtor, cpu.sys.ccr >> CCR_STKALIGN_BIT & 1)
+    else:
+        first = -1
+    exc.known_masks = cpu.slice_pc = None
+    cpu.running = True
+    exc.on_change = cpu._on_exceptions_change
+    if (exc.pending & exc.enabled or exc.active & _PLANNABLE or exc.return_plan or cpu._entry_armed
+            or cpu.plans_pends):
+        cpu.plan_native()
+    else:
+        exc.changed = False
+    uc = cpu.uc
+    uc._hook_exception = None
+    try:
+        state.next_budget = budget
+        if watch is not None:
+            masks = state.masks
+            masks[0], masks[1], masks[2] = watch
+            state.next_watch = 1
+        elif first >= 0:
+            state.next_tick_first = first
+        err = bc.run_slice()
+        if state.tick_active or cpu._returns_state.ret_count:
+            cpu.native_sync()
+    finally:
+        pull = cpu.slice_pull
+        if pull is not None and pull[0].st_dirty:
+            pull[1]()
+        cpu.running = False
+        exc.on_change = None
+        clock.slice_progress = int
+        if exc.return_plan or cpu._entry_armed:
+            cpu._drop_plans()
+        cpu.native_base.value = NO_SLICE
+    if uc._hook_exception is not None and err == UC_ERR_OK:
+        cpu.slice_idle, cpu.slice_ticks = state.idle, state.ticks
+        raise uc._hook_exception
+    if mputlb.resume_pc is not None:
+        cpu.rw(UC_ARM_REG_PC, mputlb.resume_pc | 1)
+        mputlb.resume_pc = None
+        bc.report()
+    pc, primask, faultmask, basepri, ran, before, idle, ticks_taken, budget_spent = bc.out.tolist()[:9]
+    cpu.slice_idle, cpu.slice_ticks = idle, ticks_taken
+    exc.known_masks = (primask, faultmask, basepri)
+    cpu.slice_pc = pc
+    if err != UC_ERR_OK or pc == UNTIL or not budget_spent:
+        if err != UC_ERR_OK:
+            if cpu.fault is None:
+                cpu.raise_fault(Fault("UNDEFINSTR" if err == 10 else "PRECISERR", pc,
+                                      detail=f"Unicorn error {err} at 0x{pc:08X}"))
+        elif pc == UNTIL:
+            cpu.raise_fault(Fault("IBUSERR", UNTIL, UNTIL, "execution reached 0xFFFFFF00"))
+        elif cpu.fault is None and before == 0xBF30:
+            cpu.sleeping = True
+    return ran if ran > 0 else 0
 
 
 def reference_tick_plan(self: Machine, now: int, deadline: int, until: Callable[[], bool] | None

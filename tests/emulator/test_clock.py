@@ -167,3 +167,73 @@ def test_run_for_fires_each_event_at_its_own_time_and_those_it_schedules():
     assert seen == [("first", 10), ("second", 15)] and clock.now == 20
     clock.run_for(10)
     assert seen[-1] == ("late", 30) and clock.now == 30
+
+
+def _reference_move(clock: Clock, timer, when: int):
+    """What ``move_top`` stands for: cancel the timer, schedule its callback again at ``when``."""
+    timer.cancel()
+    return clock.call_at(when, timer.callback, timer.name)
+
+
+def _reference_skip(clock: Clock, n: int) -> None:
+    """``skip_timers`` as it was: one sequence number drawn at a time."""
+    for _ in range(n):
+        next(clock._seq)
+
+
+def _moves_run(seed: int, reference: bool) -> tuple:
+    """Timers scheduled, moved, cancelled and fired in an order drawn from ``seed``: what fired
+    (name, time), the timers left, the next sequence number."""
+    import random
+
+    rng = random.Random(seed)
+    clock, fired, live = Clock(1000), [], []
+
+    def schedule(when: int, name: str) -> None:
+        live.append(clock.call_at(when, lambda: fired.append((name, clock.now)), name))
+
+    for i in range(12):
+        schedule(rng.randrange(0, 40, 5), f"t{i}")
+    for step in range(300):
+        op = rng.randrange(8)
+        heap = clock.timer_heap()
+        clock.next_deadline()  # drops cancelled timers from the top, as the run loop's look does
+        if op <= 1 and heap:
+            top = heap[0]
+            when = clock.base + rng.choice([-3, 0, 5, 10, 10, 25, 60])
+            if reference:
+                live[live.index(top)] = _reference_move(clock, top, when)
+            else:
+                assert clock.move_top(top, when)
+        elif op <= 4:
+            schedule(clock.base + rng.randrange(0, 50, 5), f"s{step}")
+        elif op == 5 and live:
+            rng.choice(live).cancel()
+        elif op == 6:
+            n = rng.randrange(3)
+            if reference:
+                _reference_skip(clock, n)
+            else:
+                clock.skip_timers(n)
+        else:
+            clock.advance(rng.randrange(0, 15))
+            clock.fire_due()
+    return fired, [(t.when, t.seq, t.name) for t in clock.pending()], next(clock._seq)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_moving_the_top_timer_fires_as_cancelling_and_scheduling_again(seed):
+    """``Clock.move_top`` (a SysTick event moved past the ticks a slice took natively) and
+    ``skip_timers`` against cancel + ``call_at`` and a draw per number: with timers at the same
+    cycles (their order is their sequence numbers'), moves to the past (clamped), to a tie and
+    beyond the others, cancelled timers left in the heap, firing in between: the same events fire
+    at the same times in the same order, and the same timers are left."""
+    ours = _moves_run(seed, False)
+    assert len(ours[0]) > 60
+    assert ours == _moves_run(seed, True)
+
+
+def test_move_top_leaves_a_timer_not_on_top_alone(clock):
+    first, second = clock.call_at(10, lambda: None, "a"), clock.call_at(20, lambda: None, "b")
+    assert not clock.move_top(second, 5)
+    assert (second.when, second.seq, first.when) == (20, 1, 10) and clock.next_deadline() == 10
