@@ -469,7 +469,7 @@ class Machine:
 
     def _run(self, cycles: int | None, until: Callable[[], bool] | None) -> StopReason:
         cpu, clock, exc, faults = self.cpu, self.clock, self.exc, self.faults
-        end = None if cycles is None else clock.base + cycles  # clock.now + cycles (no slice runs)
+        end = None if cycles is None else clock.base + clock.slice_progress() + cycles  # clock.now + cycles
         self._stop = None
         self._until = until
         if self._locked is not None:

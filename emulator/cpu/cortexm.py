@@ -1274,8 +1274,8 @@ class CortexM3:
             state.next_budget = budget
             state.base = clock.base
             err = self._run_slice()
-            out = self._bc_out.tolist()
-            work = out[9]
+            (pc, primask, faultmask, basepri, ran, before, self.slice_idle, self.slice_ticks, budget_spent,
+             work) = self._bc_out.tolist()
             if work:
                 if work & WORK_SYNC:
                     self.native_sync()
@@ -1293,14 +1293,13 @@ class CortexM3:
             if exc.return_plan or self._entry_armed:  # nothing planned outlives its slice (a step has none)
                 self._drop_plans()
         if uc._hook_exception is not None and err == UC_ERR_OK:
-            self.slice_idle, self.slice_ticks = state.idle, state.ticks
-            raise uc._hook_exception
+            raise uc._hook_exception  # (slice_idle and slice_ticks are the slice's)
         if mputlb.resume_pc is not None:  # a denied access to a split page: resume at it
             self.rw(A.UC_ARM_REG_PC, mputlb.resume_pc | 1)
             mputlb.resume_pc = None
             self._bc.report()
-            out = self._bc_out.tolist()
-        pc, primask, faultmask, basepri, ran, before, self.slice_idle, self.slice_ticks, budget_spent, _ = out
+            (pc, primask, faultmask, basepri, ran, before, self.slice_idle, self.slice_ticks, budget_spent,
+             work) = self._bc_out.tolist()
         exc.known_masks = (primask, faultmask, basepri)
         self.slice_pc = pc
         if err or pc == UNTIL or not budget_spent:  # else the slice simply ran out (err: UC_ERR_OK is 0)
