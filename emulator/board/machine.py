@@ -468,13 +468,19 @@ class Machine:
         return stop
 
     def _run(self, cycles: int | None, until: Callable[[], bool] | None) -> StopReason:
-        cpu, clock, exc, faults = self.cpu, self.clock, self.exc, self.faults
+        cpu = self.cpu  # (one statement each: four or more names at once build and unpack a tuple)
+        clock = self.clock
+        exc = self.exc
+        faults = self.faults
         end = None if cycles is None else clock.base + clock.slice_progress() + cycles  # clock.now + cycles
         self._stop = None
         self._until = until
         if self._locked is not None:
             return self._locked
-        inbox, host_polls, semihosting, heap = self.inbox, self.host_polls, self.semihosting, self._timer_heap
+        inbox = self.inbox
+        host_polls = self.host_polls
+        semihosting = self.semihosting
+        heap = self._timer_heap
         # Looked at inline: a call is made only when it has something to do (an event due, a
         # cancelled timer on top, a PC the masked-spin check has not seen, an enabled pending
         # exception for a sleeping CPU, a SysTick plan that can apply, a pacer). ``heap``: the

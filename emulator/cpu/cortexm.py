@@ -1247,7 +1247,11 @@ class CortexM3:
         """Run about ``budget`` cycles (see ``emulator.cpu.blockclock``); returns how many passed
         (instructions, plus ``slice_idle`` cycles asleep). ``ticks`` (first, period, vector):
         SysTick ticks the slice may take natively (``slice_ticks`` says how many it took)."""
-        state, exc, clock, mputlb, uc = self._bc_state, self.exc, self.clock, self.mputlb, self.uc
+        state = self._bc_state  # (one statement each: more than three names at once make a tuple)
+        exc = self.exc
+        clock = self.clock
+        mputlb = self.mputlb
+        uc = self.uc
         clock.slice_progress = self._progress
         if mputlb.flush_pending:
             mputlb.flush()
