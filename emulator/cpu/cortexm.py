@@ -1268,13 +1268,13 @@ class CortexM3:
         self._stop_requested = False
         self.running = True
         exc.on_change = self._on_exceptions_change
-        uc._hook_exception = None
         try:
             if (exc.pending & exc.enabled or exc.active & _PLANNABLE or exc.return_plan or self._entry_armed
                     or self.plans_pends):
                 self.plan_native()
             else:  # what plan_native would do: nothing to plan, nothing planned to clear
                 exc.changed = False
+            uc._hook_exception = None
             state.next_budget = budget
             state.base = clock.base
             err = self._run_slice()
