@@ -296,7 +296,6 @@ class CortexM3:
         self.slice_ticks = 0
         self._bc_state = self._bc.state
         self._bc_out = self._bc.out
-        self._run_slice = self._bc.run_slice
         self._on_exceptions_change = self._exceptions_changed  # exc.on_change while a slice runs
         uc.hook_add(UC_HOOK_INSN_INVALID, self._hook_invalid)
         uc.hook_add(UC_HOOK_MEM_READ_UNMAPPED | UC_HOOK_MEM_WRITE_UNMAPPED | UC_HOOK_MEM_FETCH_UNMAPPED
@@ -1277,7 +1276,7 @@ class CortexM3:
             uc._hook_exception = None
             state.next_budget = budget
             state.base = clock.base
-            err = self._run_slice()
+            err = self._bc.run_slice()
             (pc, primask, faultmask, basepri, ran, before, self.slice_idle, self.slice_ticks, budget_spent,
              work) = self._bc_out.tolist()
             if work:
