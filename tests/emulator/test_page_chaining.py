@@ -1,6 +1,7 @@
 """Direct jumps chained across 1 KiB pages (``scripts/build_unicorn``, change
 cross-page-chaining; ``emulator.cpu.mputlb``) while the MPU is off, and within a page while it
-is on.
+is on; with them, indirect branches that find their block in the jump cache inline (change
+inline-jmp-cache).
 
 The twin: firmware (CPU-bound code over many pages, threads, MPU set-ups that turn the MPU on and
 off) and the echo-pair simulation run with chaining across pages and with the library's
@@ -10,7 +11,12 @@ same instruction counts, virtual times, transcripts and final registers.
 The MPU: a loop takes a direct branch to another page until the chain is made; then the MPU is
 enabled with that page execute-never, or enabled with it executable and made execute-never by a
 region write later (a jump translated before the MPU was enabled must not come back chained):
-the branch must be a MemManage IACCVIOL at its target each time.
+the branch must be a MemManage IACCVIOL at its target each time, a direct one and an indirect
+one.
+
+Indirect branches in privileged and unprivileged thread mode and in handler mode, then one that
+clears the Thumb bit to the address of a block translated in Thumb state: it must fault there,
+with the inline lookup as with the helper's.
 """
 
 from __future__ import annotations
@@ -90,10 +96,11 @@ IACCVIOL = 1 << 0
 PASSES = 9
 
 
-def _branch_loop(enable_at: int, xn_at: int) -> str:
+def _branch_loop(enable_at: int, xn_at: int, branch: str = "b far") -> str:
     """Pass n (0..8) writes region 1's RASR (the page of `far`, execute-never from pass
-    ``xn_at``) and MPU_CTRL (ENABLE from pass ``enable_at``), then `b far` (another page), which
-    comes back. The MemManage handler records CFSR and the stacked PC and turns the MPU off."""
+    ``xn_at``) and MPU_CTRL (ENABLE from pass ``enable_at``), then ``branch`` (`b far` or `blx`
+    to it) to another page, which comes back. The MemManage handler records CFSR and the
+    stacked PC and turns the MPU off."""
     return f"""
     .equ MPU_CTRL, 0xE000ED94
     .equ MPU_RBAR, 0xE000ED9C
@@ -123,7 +130,7 @@ loop:
     str r6, [r0]
     dsb
     isb
-    b far
+    {branch}
 back:
     adds r5, #1
     cmp r5, #{PASSES}
@@ -152,12 +159,15 @@ far:
 """
 
 
+@pytest.mark.parametrize("branch", ["b far", "ldr r2, =far + 1\n    blx r2"], ids=["direct", "indirect"])
 @pytest.mark.parametrize(("enable_at", "xn_at"), [(PASSES - 1, 0), (4, PASSES - 1)],
                          ids=["enabled-with-the-page-execute-never", "page-made-execute-never-later"])
-def test_a_jump_chained_before_the_mpu_was_enabled_is_checked(board, enable_at, xn_at):
-    b = board(_branch_loop(enable_at, xn_at), {"MemManage": "memmanage"})
+def test_a_jump_chained_before_the_mpu_was_enabled_is_checked(board, enable_at, xn_at, branch):
+    """The direct branch chains across pages, the indirect one finds its block inline (change
+    inline-jmp-cache), while the MPU is off: neither may skip the execute check once it is on."""
+    b = board(_branch_loop(enable_at, xn_at, branch), {"MemManage": "memmanage"})
     assert b.m.cpu.mputlb.chain_pages is not None, "no uc_vb_chain_pages (run scripts/setup)"
-    assert (b["back"] - 2) // 1024 != b["far"] // 1024, "`b far` jumps to another page"
+    assert (b["back"] - 2) // 1024 != b["far"] // 1024, "the branch jumps to another page"
     b.run()
     cfsr, pc, ran, at_pass = b.results(4)
     assert cfsr == IACCVIOL, f"no IACCVIOL at the execute-never page (CFSR {cfsr:#x}, far ran {ran} times)"
@@ -165,3 +175,85 @@ def test_a_jump_chained_before_the_mpu_was_enabled_is_checked(board, enable_at, 
     assert at_pass == PASSES - 1
     assert ran == PASSES, "far ran again once the handler turned the MPU off"
     assert not b.m.cpu.mputlb.active
+
+
+INVSTATE = 1 << 17
+UNDEFINSTR = 1 << 16  # what the core reports today for code run with the Thumb bit clear
+CALLS = 4
+
+
+def _indirect_branches() -> str:
+    """`target` is called with BLX, returned from with BX LR and POP {PC}, in privileged thread
+    mode, in the SVCall handler and in unprivileged thread mode; then `bx` to its address with
+    bit 0 clear must be a UsageFault at `target`, though a block of that address (translated
+    in Thumb state) is in the jump cache."""
+    return f"""
+reset:
+    STORE32 SHCSR, 1 << 18          @ USGFAULTENA
+    ldr r4, =target
+    adds r5, r4, #1                 @ the Thumb bit
+    movs r6, #0                     @ calls of target
+    movs r7, #0                     @ calls of via_pop
+    bl calls
+    svc #0                          @ the same calls in handler mode
+    movs r0, #1                     @ nPRIV: unprivileged thread mode
+    msr control, r0
+    isb
+    bl calls
+    RESULT 0, r6
+    RESULT 1, r7
+    bx r4                           @ bit 0 clear: a UsageFault at target
+calls:
+    push {{lr}}
+    movs r3, #{CALLS}
+1:  blx r5
+    bl via_pop
+    subs r3, #1
+    bne 1b
+    pop {{pc}}
+via_pop:
+    push {{r4, lr}}
+    adds r7, #1
+    pop {{r4, pc}}
+svc_handler:
+    push {{lr}}
+    bl calls
+    pop {{pc}}
+target:
+    adds r6, #1
+    bx lr
+usagefault:
+    ldr r1, =CFSR
+    ldr r2, [r1]
+    RESULT 2, r2
+    mrs r0, msp
+    ldr r0, [r0, #24]
+    RESULT 3, r0
+    RESULT 4, r6
+    EXIT
+"""
+
+
+def test_indirect_branches_find_the_block_of_the_state_they_leave_in(board, monkeypatch):
+    """The inline jump cache lookup of an indirect branch (change inline-jmp-cache, on with
+    chaining across pages) runs a block only for the flags it was translated with: the same
+    results, instruction count and registers with it and with the helper's lookup only."""
+    def run() -> tuple:
+        b = board(_indirect_branches(), {"SVCall": "svc_handler", "UsageFault": "usagefault"})
+        chaining = b.m.cpu.mputlb.chain_pages is not None
+        stop = b.run(expect=None)
+        return (stop.kind, b.results(5), b.m.instructions, tuple(b.m.cpu.rr(r) for r in CORE_REGS)), \
+            chaining, b
+
+    inline, on, b = run()
+    assert on, "no uc_vb_chain_pages (run scripts/setup)"
+    kind, (target_calls, pop_calls, cfsr, fault_pc, calls_at_fault), *_ = inline
+    assert kind == "exit", "no UsageFault: `target` ran on after `bx` cleared the Thumb bit"
+    assert target_calls == pop_calls == 3 * CALLS
+    assert cfsr in (INVSTATE, UNDEFINSTR), f"no UsageFault (CFSR {cfsr:#x})"
+    assert (fault_pc, calls_at_fault) == (b["target"], 3 * CALLS), \
+        "a Thumb block ran after `bx` cleared the Thumb bit"
+    _without_chaining_across_pages(monkeypatch)
+    helper, off, _ = run()
+    assert not off
+    assert inline == helper

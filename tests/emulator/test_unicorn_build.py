@@ -10,7 +10,10 @@ checks for an exit after a guest load or store only on the slow path,
 takes a page's mapping from its TLB entry, calls a device's callback
 straight from the slow path, while uc_vb_chain_pages is on, chains a
 direct jump to a block on another page and has a block entered with no budget
-left leave before it runs, for cpu_exec's loop to call the block hook. These tests fail when setup fell back
+left leave before it runs, for cpu_exec's loop to call the block hook, gives each halfword of
+Thumb code its own jump cache entry and, while uc_vb_chain_pages is on, has a block ending in an
+indirect branch look in the jump cache itself (``test_page_chaining.py`` checks it). These tests
+fail when setup fell back
 to another library, and check that code RAM still sees its own rewrites, that
 such a jump chains only while uc_vb_chain_pages is on, that a hook's
 stop still leaves before the block it was called for (with and without the
@@ -70,7 +73,8 @@ def test_loaded_library_is_the_rebuilt_one():
     assert marker.get("changes") == ["fast-ram-stores", "inline-exit-check", "budget-in-blocks",
                                      "exit-check-on-slow-path", "mmio-mapping-from-tlb",
                                      "mmio-direct-call", "cross-page-chaining",
-                                     "block-hook-from-loop"], \
+                                     "block-hook-from-loop", "jmp-cache-by-halfword",
+                                     "inline-jmp-cache"], \
         f"{loaded} was built without every change of scripts/build_unicorn (run scripts/setup)"
 
 
@@ -471,3 +475,4 @@ loop:
     uc.mem_write(0x21000000, (5).to_bytes(4, "little"))
     uc.emu_start(entry | 1, code["loop"] + 12, 0, 0)
     assert uc.reg_read(A.UC_ARM_REG_R0) == 40
+
