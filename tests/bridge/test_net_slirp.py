@@ -341,3 +341,47 @@ def test_a_frame_to_slirp_does_the_same_with_and_without_a_hook_that_passes_it_o
         short, slow = _exchange(server, through_hook=False), _exchange(server, through_hook=True)
     assert len(short[0]) >= 3 and short[1]["to_host_frames"] == 3
     assert short == slow
+
+
+def _datagrams_back(server: socket.socket,
+                    round_after_ready: bool) -> tuple[list[tuple[int, bytes]], dict, int]:  # type: ignore[type-arg]
+    """The board sends ``server`` a UDP datagram and gets three back, all waiting on slirp's socket
+    at once (slirp reads one per round), with slice boundaries every 500 cycles (closer than
+    CHECK_INTERVAL_US): what the board got (with times), the counters and the full rounds."""
+    from bridge.net.packets import build_udp4
+
+    machine = FakeMachine(polled=True)
+    switch = Switch(seed=0)
+    board = RawBoard(machine, switch)
+    backend = SlirpBackend(machine, switch, HostInput())
+    backend.round_after_ready = round_after_ready
+    backend.start()
+    slirp_mac = bytes.fromhex("525400123502")
+    try:
+        board.send(build_arp(1, BOARD_MAC, BOARD_IP, b"\0" * 6, HOST_IP))
+        board.send(build_udp4(slirp_mac, BOARD_MAC, BOARD_IP, HOST_IP, 40000, server.getsockname()[1],
+                              b"ping" * 10))
+        data, peer = server.recvfrom(2048)
+        for i in range(3):
+            server.sendto(bytes([i]) + data[::-1], peer)
+        for _ in range(12):
+            machine.step(500)
+    finally:
+        backend.stop()
+    return board.got, backend.counters.as_dict(), backend.polls
+
+
+def test_the_look_after_a_round_that_found_something_ready_is_the_full_rounds_twin() -> None:
+    """After a round that found a descriptor ready, the next boundary looks with one poll call and
+    runs a full round only if something is still ready: the board gets the same frames at the same
+    virtual times as with a full round there every time, in fewer full rounds."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as server:
+        server.bind(("127.0.0.1", 0))
+        server.settimeout(5)
+        looked = _datagrams_back(server, round_after_ready=False)
+        full = _datagrams_back(server, round_after_ready=True)
+    replies = [(t, f) for t, f in looked[0] if f[12:14] == b"\x08\x00" and f[23] == 17]
+    assert [f[42] for _, f in replies] == [0, 1, 2]
+    assert len({t for t, _ in replies}) == 3
+    assert looked[:2] == full[:2]
+    assert looked[2] < full[2]
