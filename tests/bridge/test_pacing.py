@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import ctypes
+import random
 import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
+from bridge import pacing
 from bridge.pacing import TIMER_SLACK_NS, IdlePacer, RealtimePacer
 from emulator.board.loader import load_image
 from emulator.board.machine import Machine
@@ -99,3 +103,77 @@ def test_the_waiting_thread_gets_a_microsecond_of_timer_slack() -> None:
     t.start()
     t.join(10)
     assert seen == [default_ns, TIMER_SLACK_NS]
+
+
+class ScriptedTime:
+    """``time`` for bridge.pacing: each ``monotonic()`` moves on by a drawn step; ``sleep`` and a
+    host input's ``wait`` move it on by a drawn share of what was asked (input may end a wait early)."""
+
+    def __init__(self, seed: int) -> None:
+        self.r = random.Random(seed)
+        self.now = 100.0
+        self.log: list[tuple[str, float]] = []
+
+    def monotonic(self) -> float:
+        self.now += self.r.choice([0.0, 1e-6, 3e-5, 2e-4])
+        return self.now
+
+    def sleep(self, delay: float) -> None:
+        self.log.append(("sleep", delay))
+        self.now += delay
+
+    # host input
+    sources = 1
+
+    def wait(self, timeout: float | None) -> bool:
+        self.log.append(("wait", timeout or 0.0))
+        self.now += (timeout or 0.0) * self.r.choice([0.0, 0.5, 1.0])
+        return True
+
+
+class ReferenceIdlePacer(IdlePacer):
+    """``IdlePacer.__call__`` as it was: a later target through ``RealtimePacer.__call__``."""
+
+    def __call__(self, target_cycles: int) -> int:
+        clock = self.clock
+        now = clock.base if clock.slice_end is None else clock.now
+        if target_cycles <= now:
+            if self.start_wall + (now - self.start_cycles) / self.hz > pacing.time.monotonic():
+                self.anchor(now)
+            return target_cycles
+        return RealtimePacer.__call__(self, target_cycles)
+
+
+def _paced(cls: type[IdlePacer], seed: int, monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    fake = ScriptedTime(seed)
+    monkeypatch.setattr(pacing, "time", fake)
+    monkeypatch.setattr(pacing, "set_timer_slack", lambda _ns: True)
+    r = random.Random(seed * 3 + 1)
+    clock = Clock(25_000_000)
+    pacer = cls(clock, fake if r.random() < 0.7 else None)  # type: ignore[arg-type]
+    pacer.anchor(0)
+    seen: list[object] = []
+    for _ in range(200):
+        x = r.random()
+        if x < 0.4:  # a slice's work, then the call after it
+            clock.base += r.choice([35, 430, 5_000, 25_000])
+            got = pacer(clock.base)
+        elif x < 0.5:  # asked from within a slice (progress past base)
+            clock.slice_end = clock.base + 1000
+            clock.slice_progress = lambda: 500  # type: ignore[method-assign]
+            got = pacer(clock.base + r.choice([0, 400, 500, 900]))
+            clock.slice_end = None
+        else:  # a sleep to the next event: a wire's few µs, a tick, a long timer
+            target = clock.base + r.choice([168, 284, 25_000, 250_000])
+            got = pacer(target)
+            clock.base = max(clock.base, got)
+        seen.append((got, pacer.start_wall, pacer.start_cycles, list(fake.log), fake.now))
+    return seen
+
+
+@pytest.mark.parametrize("first", range(0, 200, 50))
+def test_idle_pacer_matches_its_calls_through_realtime(first: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """IdlePacer's own wait for a later target against the way through RealtimePacer.__call__:
+    the same cycles reached, anchors, waits and sleeps, on a scripted wall clock."""
+    for seed in range(first, first + 50):
+        assert _paced(IdlePacer, seed, monkeypatch) == _paced(ReferenceIdlePacer, seed, monkeypatch), seed
