@@ -385,3 +385,22 @@ def test_the_look_after_a_round_that_found_something_ready_is_the_full_rounds_tw
     assert len({t for t, _ in replies}) == 3
     assert looked[:2] == full[:2]
     assert looked[2] < full[2]
+
+
+def test_a_frame_to_slirp_from_within_a_slice_sets_slirps_clock_as_set_clock_does(rig) -> None:  # noqa: ANN001
+    """``_to_host`` sets slirp's clock itself: to what ``_set_clock`` sets, the slice's progress
+    counted, before slirp takes the frame."""
+    machine, switch, _board, hi = rig
+    backend = SlirpBackend(machine, switch, hi).start()
+    seen: list[int] = []
+    slirp_input = backend._input
+    backend._input = lambda *args: (seen.append(backend._shim.now_ns), slirp_input(*args))[1]
+    try:
+        machine.clock.advance(12_345)
+        machine.clock.slice_progress = lambda: 678  # type: ignore[method-assign]
+        backend.deliver(build_arp(1, BOARD_MAC, BOARD_IP, b"\0" * 6, HOST_IP))
+        backend._shim.now_ns = 0
+        backend._set_clock()
+        assert seen == [backend._shim.now_ns] != [12_345 * 1_000_000_000 // machine.clock.hz]
+    finally:
+        backend.stop()
