@@ -76,7 +76,6 @@ from emulator.cpu.mputlb import FETCH, MpuTlb
 from emulator.cpu.nvic import (
     BUSFAULT,
     HARDFAULT,
-    IRQ0,
     MEMMANAGE,
     NMI,
     PENDSV,
@@ -247,9 +246,14 @@ class CortexM3:
         # plan_native sets the return and entry plans on excpath's state itself (see ExcPath); the
         # NVIC clears the return plan at every change while one is set.
         self._drop_return_plan = exceptions.drop_return_plan = self._returns.return_plan_clearer()
+        exceptions.attach_level_words(self._excpath.level_words())
         self._plan_at = self._excpath.plan_address
         self._plan_words = (ctypes.c_uint32 * excpath.RET_PLAN_WORDS).from_address(self._plan_at)
         self._entry_params: tuple[int | bool, ...] = ()  # what the entry plan was last set to
+        # The entry planned, when the plan made after it would be its return alone (nothing active
+        # before it, its return planned): native_sync's entry then keeps the plan native code
+        # left, which is that one (0: none).
+        self._entry_then = 0
         self._pend_params: tuple[int, ...] = ()  # what the pend plan was last set to
         # Set once an ICSR write pended PendSV with nothing active and nothing pending and enabled
         # (``note_yield``): from then on the plans include the pend plan (``_plan_pend``).
@@ -578,8 +582,13 @@ class CortexM3:
         self.rw(A.UC_ARM_REG_PC, vector | 1)
         self._entered(n, vector)
 
-    def _entered(self, n: int, vector: int) -> None:
-        self.exc.activate(n)
+    def _entered(self, n: int, vector: int, planned: bool = False) -> None:
+        """``planned``: native code entered ``n`` and left the plan ``plan_native`` would make now
+        (``ExceptionState.activate_planned``)."""
+        if planned:
+            self.exc.activate_planned(n)
+        else:
+            self.exc.activate(n)
         self._vectors[(self.sys.vtor, n)] = vector
         if self.mputlb.active and n <= HARDFAULT:
             self.mputlb.on_negative_priority()
@@ -1000,7 +1009,8 @@ class CortexM3:
         Returns (``native/excpath.c`` ex_planned_return) from the handlers Python entered whose
         return has nothing for Python to do: the exception is not a fault (SVCall and up),
         nothing pending and enabled could follow it (nor its own input line, still high, pend it
-        again), nobody observes or traces exceptions, no MPU checks frames, SLEEPONEXIT is clear.
+        again: native code checks the NVIC's copy of the lines at the return), nobody observes or
+        traces exceptions, no MPU checks frames, SLEEPONEXIT is clear.
 
         An entry (ex_watched_entry) of the exception pending and held back by the masks only,
         when the watched masks change so that it preempts: what the slice boundary the change
@@ -1035,13 +1045,20 @@ class CortexM3:
                         vector = 0
                 if vector & 1 and prio < running and allowed(n, vector):
                     # Its return needs no Python either when nothing else is pending and enabled
-                    # and its line is low (then only Python code in the handler can change that,
-                    # and any that does makes the plan anew).
+                    # (then only Python code in the handler can change that, and any that does
+                    # makes the plan anew) and, as native code checks, its line is low then.
                     then_return = (not exc.pending & exc.enabled & ~(1 << n)
-                                   and not (n >= IRQ0 and exc.irq_level >> (n - IRQ0) & 1)
                                    and self.on_exception_return is None
                                    and not sysr.scr & SCR_SLEEPONEXIT)
                     stkalign = sysr.ccr >> CCR_STKALIGN_BIT & 1
+                    if then_return and not exc.active:
+                        # After the entry the plan below would be its return alone, with ret_icsr_n
+                        # when nothing else is pending: set now, native_sync keeps it (_entry_then).
+                        self._entry_then = n
+                        if not exc.pending & ~(1 << n):
+                            self._returns_state.ret_icsr_n = n
+                    else:
+                        self._entry_then = 0
                     params = (n, vector, vtor, stkalign, prio, running, exc.priority_mask,
                               ~((2 << exc.prigroup) - 1) & 0xFF, then_return)
                     p = self._returns_state  # the entry plan, on excpath's state
@@ -1057,8 +1074,8 @@ class CortexM3:
                     exc.return_plan = then_return or pend  # a change of the NVIC clears what C adds
                     return
             plan = 0
-        else:  # the handlers whose input line is low (a high one pends its exception again)
-            plan = exc.active & _PLANNABLE & ~((exc.irq_level << IRQ0) & exc.enabled)
+        else:  # the handlers (native code declines the return while an IRQ's line is high)
+            plan = exc.active & _PLANNABLE
         if self._entry_armed:
             self._entry_armed = False
             self._returns_state.cand_n = 0  # no entry planned
@@ -1068,9 +1085,9 @@ class CortexM3:
             return
         # The return plan, on excpath's state, where it is all 0 (return_plan was clear).
         self._returns_state.ret_stkalign = self.sys.ccr >> CCR_STKALIGN_BIT & 1
-        if plan == exc.active and not exc.pending and not plan & (plan - 1 | exc.irq_level << IRQ0):
-            # One handler active, nothing pending, its line low: its return leaves nothing active
-            # and nothing pending, an ICSR image known now (ret_icsr_n).
+        if plan == exc.active and not exc.pending and not plan & (plan - 1):
+            # One handler active, nothing pending: its return (made with its line low) leaves
+            # nothing active and nothing pending, an ICSR image known now (ret_icsr_n).
             self._returns_state.ret_icsr_n = plan.bit_length() - 1
         if plan <= 0xFFFFFFFF:  # exceptions below 32: its first word only
             self._plan_words[0] = plan
@@ -1155,8 +1172,23 @@ class CortexM3:
         natively in this slice."""
         p = self._returns_state
         count = p.ret_count
-        if count:
-            exc = self.exc
+        exc = self.exc
+        if (count == 1 and (n := p.ret_log[0]) < excpath.LOG_ENTRY and exc.active == 1 << n
+                and not self.plans_pends):
+            # The return of the only active handler (its line low, as native code checked): what
+            # the loop below makes of it, without clearing the plan, which was that return alone
+            # and which native code has spent.
+            p.ret_count = 0
+            self._planned_returns += 1
+            state = exc.__dict__
+            state["active"] = 0
+            state["preempt"] = None
+            state["return_plan"] = False
+            state["icsr_image"] = bool(self._icsr_image_valid.value)  # stored by it (ret_icsr_n) or dropped
+            # Nothing is pending and enabled and no entry armed: a return is planned only then, and
+            # a change since would have cleared the plan. plan_native would find nothing to plan.
+            state["changed"] = False
+        elif count:
             pend = self.plans_pends and p.pend_n  # the changes below are the log's, which C counted
             # The exceptions returned from (n), entered (n | LOG_ENTRY) and pended (n | LOG_PEND)
             # natively, in order.
@@ -1172,7 +1204,11 @@ class CortexM3:
                     if p.entry_flags & excpath.STKERR:
                         self.sys.cfsr |= CFSR["STKERR"]
                         exc.set_pending(BUSFAULT)
-                    self._entered(n & 0xFFFF, p.log_vector[i])
+                    n &= 0xFFFF
+                    # The entry alone, its return planned by native code as plan_native would plan
+                    # it now (see _entry_then): the NVIC takes it with that plan, nothing to plan.
+                    self._entered(n, p.log_vector[i], count == 1 and n == self._entry_then
+                                  and not p.entry_flags and not self.plans_pends)
                 else:
                     # An ICSR write ex_pend made (LOG_PEND): its pend, and the entry plan it set
                     # (the watch is the block clock's already).
@@ -1193,12 +1229,12 @@ class CortexM3:
             s = self._bc_state
             s.tick_active = 0
             s.tick_on = 0
-            self.exc.activate(SYSTICK)
+            exc.activate(SYSTICK)
             self.sleeping = False
             if s.tick_flags & excpath.STKERR:
                 s.tick_flags = 0
                 self.sys.cfsr |= CFSR["STKERR"]
-                self.exc.set_pending(BUSFAULT)
+                exc.set_pending(BUSFAULT)
 
     def end_native_ticks(self) -> None:
         """No more native ticks in this slice (the NVIC, SysTick or SCB changed): the slice

@@ -74,6 +74,7 @@ class _Path(ctypes.Structure):
         ("log_vector", ctypes.c_uint32 * RET_LOG),
         ("yields", ctypes.c_uint64),
         ("pends", ctypes.c_uint64),
+        ("irq_levels", ctypes.c_uint32 * RET_PLAN_WORDS),
     ]
 
 
@@ -125,6 +126,7 @@ class ExcPath:
     #     ``cand_running`` of the active set (``prio_mask``, ``group_mask``: the NVIC's priority
     #     bits and PRIGROUP's group mask); ``cand_return``: and return from it (its bit in the return
     #     plan, with ``ret_stkalign``);
+    #   the return from an IRQ whose line is high (``irq_levels``, kept by the NVIC) is declined;
     #   ``ret_icsr_n``: the exception whose planned return leaves nothing active and nothing pending
     #     (0: none): that return stores the ICSR image then (nothing pending, nothing active)
     #     instead of dropping it;
@@ -137,6 +139,12 @@ class ExcPath:
         """Clearing the return plan and ``pend_n`` as a callable without a Python frame (the NVIC
         calls it at every change while a plan is set)."""
         return functools.partial(ctypes.memset, self.plan_address, 0, CLEARED_BYTES)
+
+    def level_words(self) -> memoryview:
+        """The copy of the NVIC's device input lines native code reads (``irq_levels``: bit i of
+        word i // 32 for IRQ i), as 32-bit words: a planned return from an IRQ whose line is high
+        is declined."""
+        return memoryview(self._p.irq_levels).cast("B").cast("I")
 
     def drop_icsr_at(self, address: int) -> None:
         """Native entries, returns and pends clear the 32-bit flag at ``address`` (the SCS's ICSR

@@ -35,14 +35,11 @@ def exception_name(n: int) -> str:
 
 
 class _DropsIcsrImage:
-    """An attribute of ``ExceptionState`` whose assignment drops the stored ICSR image (unless
-    ``icsr`` is False), the native return plan and the derived values (``_changed``).
+    """An attribute of ``ExceptionState`` whose assignment drops the stored ICSR image, the
+    native return plan and the derived values (``_changed``).
 
     Only a setter: reads find the value in the instance's ``__dict__`` at a plain
     attribute's cost."""
-
-    def __init__(self, icsr: bool = True) -> None:
-        self.icsr = icsr
 
     def __set_name__(self, owner: type, name: str) -> None:
         self.name = name
@@ -50,7 +47,20 @@ class _DropsIcsrImage:
     def __set__(self, exc: ExceptionState, value: object) -> None:
         state = exc.__dict__
         state[self.name] = value
-        _changed(exc, state, self.icsr)
+        _changed(exc, state)
+
+
+class _Levels:
+    """``ExceptionState.irq_level``: its assignment copies the levels to ``level_words`` (a
+    level plays no part in the derived values, the ICSR image or the plans: native code reads
+    the copy; see ``irq_input``)."""
+
+    def __set__(self, exc: ExceptionState, value: int) -> None:
+        state = exc.__dict__
+        state["irq_level"] = value
+        words = state["level_words"]
+        for i in range(len(words)):
+            words[i] = value >> (32 * i) & 0xFFFFFFFF
 
 
 class _DropsDerived:
@@ -85,13 +95,13 @@ class _PublishedDerived(_Publishes, _DropsDerived):
     pass
 
 
-def _changed(exc: ExceptionState, state: dict[str, Any], icsr: bool = True) -> None:
+def _changed(exc: ExceptionState, state: dict[str, Any]) -> None:
     """``exc``'s state (its ``__dict__``) changed: the CPU plans anew, the derived values, the
-    ICSR image (if ``icsr``) and the native return plan are dropped. The hot changes below
+    ICSR image and the native return plan are dropped. The hot changes below
     (``set_pending``, ``activate``, ``deactivate``, ``irq_input``) do the same inline."""
     state["changed"] = True
     state["preempt"] = None
-    if icsr and state.get("icsr_image"):
+    if state.get("icsr_image"):
         state["icsr_image"] = False
         exc.drop_icsr_image()
     if state.get("return_plan"):
@@ -105,8 +115,13 @@ class ExceptionState:
     ICSR's pending fields are a function of ``pending``, ``enabled`` and ``priority``; a
     copy stored in native memory (``emulator.cpu.scsread``) answers ICSR reads while
     ``icsr_image`` is set. Any assignment to those sets or to ``active`` (and
-    ``set_priority``) clears it and calls ``drop_icsr_image``; the same assignments and those
-    to ``irq_level`` clear ``return_plan``.
+    ``set_priority``) clears it and calls ``drop_icsr_image``; the same assignments clear
+    ``return_plan``.
+
+    ``irq_level`` (the device input lines, bit i for IRQ i) is copied at every change to
+    ``level_words`` (32 lines a word), which native code reads: a planned return from an IRQ
+    whose line is high is left to Python. A line's change changes no plan then (only the pend
+    a rising one makes does).
 
     ``publish(name, n)`` is called after every change of ``priority``, ``enabled`` or
     ``prigroup`` (n: the one exception whose priority ``set_priority`` changed, else None): the
@@ -122,10 +137,12 @@ class ExceptionState:
     enabled = _Published()
     active = _DropsIcsrImage()
     priority = _Published()
-    irq_level = _DropsIcsrImage(icsr=False)
+    irq_level = _Levels()
     prigroup = _PublishedDerived()
 
     def __init__(self, num_irq: int = 32, priority_bits: int = 8) -> None:
+        # Where the levels are copied (``attach_level_words`` sets the native copy).
+        self.level_words: Any = [0] * ((num_irq + 31) // 32)
         self.icsr_image = False
         self.drop_icsr_image: Callable[[], None] = lambda: None
         self.publish: Callable[[str, int | None], None] = lambda _name, _n: None
@@ -159,6 +176,11 @@ class ExceptionState:
         # Level of each device IRQ input: a high level re-pends after the ISR clears.
         self.irq_level = 0
         self.preempt = None  # the priorities above were written in place
+
+    def attach_level_words(self, words: Any) -> None:
+        """Copy the levels to ``words`` (32-bit words, at least ``num_irq`` bits) from now on."""
+        self.level_words = words
+        self.irq_level = self.irq_level
 
     # -- priorities ---------------------------------------------------------
     def group_priority(self, prio: int) -> int:
@@ -317,20 +339,22 @@ class ExceptionState:
         What assigning ``irq_level`` and then ``set_pending`` do, in one call (the path of every
         device interrupt)."""
         state = self.__dict__
-        state["changed"] = True
-        if state["return_plan"]:
-            state["return_plan"] = False
-            self.drop_return_plan()
         if not level:
-            state["irq_level"] &= ~(1 << irq)
+            levels = state["irq_level"] = state["irq_level"] & ~(1 << irq)
+            state["level_words"][irq >> 5] = levels >> (irq & ~31) & 0xFFFFFFFF
             return
-        state["irq_level"] |= 1 << irq
+        levels = state["irq_level"] = state["irq_level"] | 1 << irq
+        state["level_words"][irq >> 5] = levels >> (irq & ~31) & 0xFFFFFFFF
         if not (state["active"] | state["pending"]) >> (IRQ0 + irq) & 1:
             state["pending"] |= 1 << (IRQ0 + irq)
+            state["changed"] = True
             state["preempt"] = None
             if state["icsr_image"]:
                 state["icsr_image"] = False
                 self.drop_icsr_image()
+            if state["return_plan"]:
+                state["return_plan"] = False
+                self.drop_return_plan()
             if state["on_change"] is not None:
                 state["on_change"]()
 
@@ -346,6 +370,17 @@ class ExceptionState:
         if state["return_plan"]:
             state["return_plan"] = False
             self.drop_return_plan()
+
+    def activate_planned(self, n: int) -> None:
+        """``activate(n)`` of an entry native code made, whose consequences it took care of: it
+        dropped the ICSR image and left the return plan the CPU would make now (set, for the next
+        change to clear; no ``changed``)."""
+        state = self.__dict__
+        state["pending"] &= ~(1 << n)
+        state["active"] |= 1 << n
+        state["preempt"] = None
+        state["icsr_image"] = False
+        state["return_plan"] = True
 
     def deactivate(self, n: int) -> None:
         state = self.__dict__

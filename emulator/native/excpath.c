@@ -105,6 +105,10 @@ typedef struct {
      * made here, since the state was made. */
     uint64_t yields;
     uint64_t pends;
+    /* The device input lines of Python's NVIC, bit i of word i / 32 for IRQ i (high: 1), which
+     * Python keeps current at every change. A planned return from an IRQ whose line is high is
+     * declined (the line pends it again at its return, for Python to take). */
+    uint32_t irq_levels[RET_PLAN_WORDS];
 } exc_path_t;
 
 uint64_t ex_sizeof(void) { return sizeof(exc_path_t); }
@@ -316,6 +320,9 @@ int ex_planned_return(exc_path_t *p, uint32_t exc_return)
     }
     uint32_t n = r[0] & 0x1FFu;
     if (!n || !(p->ret_plan[n >> 5] >> (n & 31u) & 1u) || (r[1] & CONTROL_SPSEL)) {
+        return 0;
+    }
+    if (n >= 16u && p->irq_levels[(n - 16u) >> 5] >> ((n - 16u) & 31u) & 1u) {
         return 0;
     }
     int mode;
