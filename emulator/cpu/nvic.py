@@ -129,7 +129,8 @@ class ExceptionState:
 
     ``preempt`` holds what ``preemption`` answers (the highest pending exception, the group
     priorities of it and of the active set) until a change of the sets, of a priority or of
-    ``prigroup`` clears it (None); the next question computes it again. Hot callers read it
+    ``prigroup`` clears it (None); the next question computes it again. (A device line pending
+    the only candidate while it is known computes it at once: ``irq_input``.) Hot callers read it
     first: ``exc.preempt or exc.preemption()``. ``priority`` is changed through ``set_priority``
     or by assigning a new list, never in place."""
 
@@ -345,10 +346,15 @@ class ExceptionState:
             return
         levels = state["irq_level"] = state["irq_level"] | 1 << irq
         state["level_words"][irq >> 5] = levels >> (irq & ~31) & 0xFFFFFFFF
-        if not (state["active"] | state["pending"]) >> (IRQ0 + irq) & 1:
-            state["pending"] |= 1 << (IRQ0 + irq)
+        n = IRQ0 + irq
+        if not (state["active"] | state["pending"]) >> n & 1:
+            state["pending"] |= 1 << n
             state["changed"] = True
-            state["preempt"] = None
+            if state["enabled"] >> n & 1:  # (else the candidates, and so preempt, stay as they were)
+                # From nothing pending and enabled (preempt known) it is the only candidate.
+                preempt = state["preempt"]
+                state["preempt"] = None if preempt is None or preempt[0] else (
+                    n, self.priority[n] & ~((2 << state["prigroup"]) - 1) & 0xFF, preempt[2])
             if state["icsr_image"]:
                 state["icsr_image"] = False
                 self.drop_icsr_image()

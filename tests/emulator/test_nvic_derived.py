@@ -164,3 +164,30 @@ def test_irq_input_is_irq_level_and_set_pending(seed: int, listening: bool) -> N
             assert getattr(a, name) == getattr(b, name), name
         assert calls_a == calls_b
         assert a.deliverable() == b.deliverable()
+
+
+@pytest.mark.parametrize("priority_bits", [3, 8])
+def test_a_device_interrupt_into_an_idle_nvic_keeps_preempt(priority_bits: int) -> None:
+    """``irq_input`` pending the only candidate while ``preempt`` is known (as the CPU leaves it
+    after the planned return of the last active handler) computes it for that candidate rather
+    than dropping it: the same as from scratch, whatever the priorities, PRIGROUP and the active
+    set."""
+    rng = random.Random(priority_bits)
+    kept = 0
+    for _ in range(2000):
+        exc = ExceptionState(NUM_IRQ, priority_bits)
+        exc.prigroup = rng.randrange(8)
+        for n in CONFIGURABLE:
+            exc.set_priority(n, rng.randrange(256))
+            exc.set_enabled(n, rng.random() < 0.7)
+        exc.active = rng.choice([0, 1 << rng.choice(ALL)])
+        exc.pending = rng.choice([0, 1 << rng.choice(ALL)])  # perhaps a candidate already
+        exc.highest_pending()  # preempt known
+        irq = rng.randrange(NUM_IRQ)
+        exc.irq_input(irq, True)
+        hp, running, _best, _deliverable = reference(exc, (0, 0, 0))
+        expected = (hp, group_of(exc, exc.priority[hp]) if hp else THREAD_PRIORITY, running)
+        assert exc.preempt in (None, expected)
+        kept += exc.preempt is not None
+        assert exc.preemption() == expected
+    assert kept > 500
