@@ -146,6 +146,7 @@ class SystemControlSpace(Device):
         # CVR and ICSR reads answered in C (emulator.cpu.scsread).
         self.native_reads = ScsReadPort(cpu)
         self.systick.native = self.native_reads.port
+        self.systick.native_fields = self.native_reads.programming_reader()
         self.systick.reset()
         # SysTick's writes done in C (scsread.c) come into the model before the clock schedules
         # any event and at every slice's end.

@@ -39,6 +39,9 @@ goes to the model's ``write`` through the CPU's trampoline.
 from __future__ import annotations
 
 import ctypes
+import functools
+import struct
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from emulator.bus.regwin import NativeReads
@@ -69,13 +72,17 @@ class _Port(ctypes.Structure):
         ("st_start_value", ctypes.c_int64),
         ("st_reload", ctypes.c_int64),
         ("st_stopped_value", ctypes.c_int64),
+        ("st_csr", ctypes.c_int64),
+        ("st_flag_cleared_at", ctypes.c_int64),
+        ("st_dirty", ctypes.c_int64),
+        ("st_op1", ctypes.c_int64),
+        ("st_cur", ctypes.c_int64),
+        ("st_draws", ctypes.c_int64),
         ("icsr_valid", ctypes.c_uint32),
         ("icsr_bits", ctypes.c_uint32),
         ("active", ctypes.c_int32),
         ("pad", ctypes.c_uint32),
         ("fast_reads", ctypes.c_uint64),
-        ("st_csr", ctypes.c_int64),
-        ("st_flag_cleared_at", ctypes.c_int64),
         ("plain", ctypes.c_uint32 * SCS_WORDS),
         ("plain_sizes", ctypes.c_uint8 * SCS_WORDS),
         ("slow_write", ctypes.c_void_p),
@@ -89,10 +96,6 @@ class _Port(ctypes.Structure):
         ("ret_count", ctypes.c_void_p),
         ("slice_budget", ctypes.c_void_p),
         ("st_ref_cpt", ctypes.c_int64),
-        ("st_dirty", ctypes.c_int64),
-        ("st_op1", ctypes.c_int64),
-        ("st_cur", ctypes.c_int64),
-        ("st_draws", ctypes.c_int64),
         ("st_fast_writes", ctypes.c_uint64),
     ]
 
@@ -110,6 +113,15 @@ def _library() -> ctypes.CDLL:
 if not (_Port.icsr_valid.offset + 4 == _Port.icsr_bits.offset
         and _Port.icsr_bits.offset + 4 == _Port.active.offset):
     raise RuntimeError("excpath.c's icsr_image_t does not match scsread.c's ICSR image")
+
+
+# SysTick.pull reads the programming and the record of the writes in one piece, in this order.
+PROGRAMMING = ("st_enabled", "st_cycles_per_tick", "st_start", "st_start_value", "st_reload",
+               "st_stopped_value", "st_csr", "st_flag_cleared_at", "st_dirty", "st_op1", "st_cur", "st_draws")
+_PROGRAMMING = struct.Struct(f"<{len(PROGRAMMING)}q")
+if [getattr(_Port, name).offset for name in PROGRAMMING] != [
+        _Port.st_enabled.offset + 8 * i for i in range(len(PROGRAMMING))]:
+    raise RuntimeError("scsread.c's SysTick fields are not in SysTick.pull's order")
 
 
 class ScsReadPort(NativeReads):
@@ -148,6 +160,10 @@ class ScsReadPort(NativeReads):
         # The active set as the C side keeps it: 0 none, n only exception n, or ACTIVE_SEVERAL.
         p.active = 0 if not active else ACTIVE_SEVERAL if active & (active - 1) else active.bit_length() - 1
         p.icsr_valid = 1
+
+    def programming_reader(self) -> Callable[[], tuple[int, ...]]:
+        """A call answering the SysTick fields of ``PROGRAMMING`` as they are now, in that order."""
+        return functools.partial(_PROGRAMMING.unpack_from, self.port, _Port.st_enabled.offset)
 
     def serve_plain(self, offset: int, sizes: tuple[int, ...]) -> None:
         """Answer aligned reads of ``sizes`` within the word at ``offset`` from its published value."""

@@ -52,6 +52,10 @@ class SysTick:
         self.timer: Timer | None = None
         # A copy of the programming for native reads of CVR (emulator.cpu.scsread), if any.
         self.native: NativeCopy | None = None
+        # Its fields st_enabled, st_cycles_per_tick, st_start, st_start_value, st_reload,
+        # st_stopped_value, st_csr, st_flag_cleared_at, st_dirty, st_op1, st_cur and st_draws in one
+        # call, if it has one (``pull``).
+        self.native_fields: Callable[[], tuple[int, ...]] | None = None
         self.reset()
 
     def reset(self) -> None:
@@ -95,14 +99,18 @@ class SysTick:
         if native is None or not getattr(native, "st_dirty", 0):  # (a copy not published yet has none)
             return
         native.st_dirty = 0
-        self.csr = native.st_csr
-        self.reload = native.st_reload
-        self.start = native.st_start
-        self.start_value = native.st_start_value
-        self.stopped_value = native.st_stopped_value
-        self.flag_cleared_at = native.st_flag_cleared_at
-        self._cpt = native.st_cycles_per_tick
-        op1 = native.st_op1
+        if self.native_fields is not None:  # all at once
+            (_enabled, self._cpt, self.start, self.start_value, self.reload, self.stopped_value, self.csr,
+             self.flag_cleared_at, _dirty, op1, final, draws) = self.native_fields()
+        else:
+            self.csr = native.st_csr
+            self.reload = native.st_reload
+            self.start = native.st_start
+            self.start_value = native.st_start_value
+            self.stopped_value = native.st_stopped_value
+            self.flag_cleared_at = native.st_flag_cleared_at
+            self._cpt = native.st_cycles_per_tick
+            op1, final, draws = native.st_op1, native.st_cur, native.st_draws
         if op1 == NO_EVENT_CHANGE:
             return
         timer = self.timer
@@ -111,7 +119,6 @@ class SysTick:
             if timer is not None:
                 timer.cancelled = True  # timer.cancel()
             timer = self.timer = clock.call_at(op1, self.expire, "systick") if op1 >= 0 else None
-        draws, final = native.st_draws, native.st_cur
         if draws or final < 0 <= op1:  # the later writes scheduled more, or cancelled it
             if timer is not None:
                 timer.cancelled = True

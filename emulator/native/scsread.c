@@ -93,16 +93,22 @@ typedef struct {
     int64_t st_start_value;
     int64_t st_reload;
     int64_t st_stopped_value;
+    /* SysTick's CSR (systick.py), and the cycle COUNTFLAG was last cleared at, which the
+       model reads from here */
+    int64_t st_csr;
+    int64_t st_flag_cleared_at;
+    int64_t st_dirty;            /* writes served since the model last pulled the programming */
+    int64_t st_op1;              /* the first change of the clock event since then (ST_NO_OP: none;
+                                    ST_NONE: cancelled; else re-armed at that cycle) */
+    int64_t st_cur;              /* the event's cycle after the writes (ST_NONE: none) */
+    int64_t st_draws;            /* events the writes after the first would have scheduled */
+    /* (SysTick.pull reads st_enabled..st_draws, in this order, in one piece) */
     /* ICSR without VECTACTIVE and RETTOBASE, while icsr_valid */
     uint32_t icsr_valid;
     uint32_t icsr_bits;
     int32_t active;              /* the model's active set: 0 none, n only n, ACTIVE_SEVERAL */
     uint32_t pad;
     uint64_t fast_reads;
-    /* SysTick's CSR (systick.py), and the cycle COUNTFLAG was last cleared at, which the
-       model reads from here */
-    int64_t st_csr;
-    int64_t st_flag_cleared_at;
     /* the plain registers' values and allowed sizes, per word */
     uint32_t plain[SCS_WORDS];
     uint8_t plain_sizes[SCS_WORDS];
@@ -119,11 +125,6 @@ typedef struct {
     const int32_t *ret_count;    /* excpath.c's log of native changes Python has not applied */
     const int64_t *slice_budget; /* the block clock's: the slice ends at *base + *slice_budget */
     int64_t st_ref_cpt;          /* core cycles per reference clock tick (CLKSOURCE=0) */
-    int64_t st_dirty;            /* writes served since the model last pulled the programming */
-    int64_t st_op1;              /* the first change of the clock event since then (ST_NO_OP: none;
-                                    ST_NONE: cancelled; else re-armed at that cycle) */
-    int64_t st_cur;              /* the event's cycle after the writes (ST_NONE: none) */
-    int64_t st_draws;            /* events the writes after the first would have scheduled */
     uint64_t st_fast_writes;
 } scs_read_t;
 
