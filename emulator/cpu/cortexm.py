@@ -1190,6 +1190,15 @@ class CortexM3:
             # Nothing is pending and enabled and no entry armed: a return is planned only then, and
             # a change since would have cleared the plan. plan_native would find nothing to plan.
             state["changed"] = False
+        elif (count == 1 and p.ret_log[0] == self._entry_then | excpath.LOG_ENTRY and not p.entry_flags
+                and not self.plans_pends):
+            # The entry alone, its return planned by native code as plan_native would plan it now
+            # (see _entry_then): what the loop below makes of it, the NVIC taking it with that plan
+            # (the ICSR image native code dropped), nothing to plan.
+            p.ret_count = 0
+            self._entry_armed = False
+            self._watched_entries += 1
+            self._entered(p.ret_log[0] & 0xFFFF, p.log_vector[0], True)
         elif count:
             pend = self.plans_pends and p.pend_n  # the changes below are the log's, which C counted
             # The exceptions returned from (n), entered (n | LOG_ENTRY) and pended (n | LOG_PEND)
@@ -1206,11 +1215,7 @@ class CortexM3:
                     if p.entry_flags & excpath.STKERR:
                         self.sys.cfsr |= CFSR["STKERR"]
                         exc.set_pending(BUSFAULT)
-                    n &= 0xFFFF
-                    # The entry alone, its return planned by native code as plan_native would plan
-                    # it now (see _entry_then): the NVIC takes it with that plan, nothing to plan.
-                    self._entered(n, p.log_vector[i], count == 1 and n == self._entry_then
-                                  and not p.entry_flags and not self.plans_pends)
+                    self._entered(n & 0xFFFF, p.log_vector[i])
                 else:
                     # An ICSR write ex_pend made (LOG_PEND): its pend, and the entry plan it set
                     # (the watch is the block clock's already).

@@ -178,6 +178,53 @@ def test_changes_in_natively_planned_handlers_match_the_python_path(board, sourc
     assert seen[0] == seen[1]
 
 
+# IRQ0 taken once, then pended with PRIMASK set and MSP outside RAM: the unmask enters it (natively:
+# a stacking error, STKERR), its handler runs and BusFault follows it.
+STACKING_ERROR_AT_UNMASK = """
+reset:
+    ldr r0, =0xE000ED24             @ SHCSR: BusFault enabled
+    ldr r1, =0x20000
+    str r1, [r0]
+    IRQ_ENABLE 0
+    IRQ_PEND 0
+    cpsid i
+    IRQ_PEND 0
+    ldr r0, =0x60000100             @ MSP in unmapped space
+    mov sp, r0
+    cpsie i
+    RESULT 9, r0                    @ not reached
+    EXIT
+irq0:
+    adds r4, #1
+    mov r5, sp
+    bx lr
+busfault:
+    ldr r0, =CFSR
+    ldr r0, [r0]
+    RESULT 0, r0
+    RESULT 1, r4
+    RESULT 2, r5
+    EXIT
+"""
+
+
+def test_a_stacking_error_at_a_native_entry_matches_the_python_path(board):
+    seen = []
+    for native in (True, False):
+        b = board(STACKING_ERROR_AT_UNMASK, {"IRQ0": "irq0", "BusFault": "busfault"})
+        b.m.cpu.trace_exceptions = None
+        if not native:
+            _python_path(b.m)
+        stop = b.run(400_000)
+        m = b.m
+        seen.append((stop.kind, b.results(10), m.instructions, m.clock.now, m.exc.pending, m.exc.active,
+                     m.cpu.sys.cfsr))
+        if native:
+            assert m.cpu.watched_entries == 1
+    assert seen[0][1][:3] == [1 << 12, 2, 0x60000100 - 32], seen[0]  # STKERR; MSP moved anyway
+    assert seen[0] == seen[1]
+
+
 def _simulation_run(name: str, native: bool, step_ns: int = 1_000_000) -> tuple:
     sim = load_simulation(SIMULATIONS / f"{name}.yaml")
     outs, wire, steps = [], [], []
