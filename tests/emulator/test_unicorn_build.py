@@ -74,7 +74,7 @@ def test_loaded_library_is_the_rebuilt_one():
                                      "exit-check-on-slow-path", "mmio-mapping-from-tlb",
                                      "mmio-direct-call", "cross-page-chaining",
                                      "block-hook-from-loop", "jmp-cache-by-halfword",
-                                     "inline-jmp-cache"], \
+                                     "inline-jmp-cache", "no-tcg-optimizer"], \
         f"{loaded} was built without every change of scripts/build_unicorn (run scripts/setup)"
 
 
