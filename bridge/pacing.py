@@ -80,9 +80,7 @@ class IdlePacer(RealtimePacer):
 
     def __call__(self, target_cycles: int) -> int:
         """A target at or before the present waits for nothing (the run loop's call after every
-        slice: one call, no helpers); a later one waits as in realtime (``RealtimePacer.__call__``
-        written out: the run loop asks before every sleep, and after work slower than the board's
-        clock most of those asks are already due)."""
+        slice: one call, no helpers); a later one waits as in realtime."""
         clock = self.clock
         # The run loop calls between slices, where the present is ``base`` (no slice progress).
         now = clock.base if clock.slice_end is None else clock.now
@@ -91,14 +89,4 @@ class IdlePacer(RealtimePacer):
                 self.start_wall = time.monotonic()  # self.anchor(now), without the call
                 self.start_cycles = now
             return target_cycles
-        if not self._precise:
-            self._precise = set_timer_slack(TIMER_SLACK_NS)
-        delay = self.start_wall + (target_cycles - self.start_cycles) / self.hz - time.monotonic()
-        if delay <= 0:
-            return target_cycles
-        if self.host_input is not None and self.host_input.sources > 0:
-            self.host_input.wait(delay)
-        else:
-            time.sleep(delay)
-        reached = self.start_cycles + int((time.monotonic() - self.start_wall) * self.hz)
-        return min(target_cycles, reached)
+        return RealtimePacer.__call__(self, target_cycles)

@@ -195,23 +195,6 @@ class PolledBackend(HostBackend):
         data = frame if transform is None else transform(frame)
         if self._length_prefixed:
             data = STREAM_LENGTH.pack(len(data)) + data
-        if not out.items:  # nothing waiting (the common case): PendingOutput.put written out
-            try:
-                sent = out.write(data)
-            except BlockingIOError:
-                sent = 0
-            except OSError as e:
-                self._write_error(e)
-                return
-            counters = self.counters
-            counters.to_host_frames += 1
-            counters.to_host_bytes += len(frame)
-            if sent < len(data):
-                rest = data[sent:]
-                out.items.append(rest)
-                out.size += len(rest)
-                self._want_write(True)
-            return
         try:
             if not out.put(data):
                 self.counters.drop("queue full")

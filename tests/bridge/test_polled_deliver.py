@@ -7,15 +7,12 @@ same waiting output, counters, errors, write interest and reads after every step
 from __future__ import annotations
 
 import random
-import types
 from typing import Any
 
 import pytest
 from net_helpers import FakeMachine
 
-from bridge.net.backend import HostBackend
-from bridge.net.framing import STREAM_LENGTH
-from bridge.net.polled import MAX_PENDING_OUT, PolledBackend
+from bridge.net.polled import PolledBackend
 from emulator.net.network import Switch
 
 
@@ -63,40 +60,6 @@ def _reference_poll(backend: PolledBackend) -> None:
         backend._want_write(bool(out.items))
     if backend._readable(0):
         backend._poll_read()
-
-
-def _reference_to_host(self: PolledBackend, frame: bytes) -> None:
-    """``PolledBackend._to_host`` as it was before a write with nothing waiting skipped
-    ``PendingOutput.put``."""
-    out = self._out
-    if out is None:
-        if self._polls is None:
-            HostBackend._to_host(self, frame)
-        else:
-            self.counters.drop("not connected")
-        return
-    transform = self.transform_outbound
-    data = frame if transform is None else transform(frame)
-    if self._length_prefixed:
-        data = STREAM_LENGTH.pack(len(data)) + data
-    try:
-        if not out.put(data):
-            self.counters.drop("queue full")
-            return
-    except OSError as e:
-        self._write_error(e)
-        return
-    counters = self.counters
-    counters.to_host_frames += 1
-    counters.to_host_bytes += len(frame)
-    if out.items:
-        self._want_write(True)
-
-
-def _reference_deliver(backend: PolledBackend, frame: bytes) -> None:
-    """``deliver`` through ``_reference_to_host``."""
-    backend._to_host = types.MethodType(_reference_to_host, backend)  # type: ignore[method-assign]
-    PolledBackend.deliver(backend, frame)
 
 
 def _run(deliver: Any, seed: int, poll: Any = None) -> list[Any]:
@@ -158,36 +121,3 @@ def test_poll_matches_the_reference(first: int) -> None:
     for seed in range(first, first + 100):
         assert _run(PolledBackend.deliver, seed, PolledBackend.poll) == _run(PolledBackend.deliver, seed,
                                                                             _reference_poll), seed
-
-
-@pytest.mark.parametrize("first", range(0, 300, 100))
-def test_deliver_matches_the_reference(first: int) -> None:
-    """Deliveries to a host taking all, part or none of each write, failing, or parked, with
-    output waiting or not: the same bytes, waiting output, counters, errors and write interest as
-    ``_to_host`` as it was (through ``PendingOutput.put`` every time)."""
-    for seed in range(first, first + 100):
-        assert _run(PolledBackend.deliver, seed, PolledBackend.poll) == _run(_reference_deliver, seed,
-                                                                            PolledBackend.poll), seed
-
-
-def test_a_stream_host_that_takes_nothing_fills_the_bound_the_same_way() -> None:
-    """Frames to a stream host that never takes any: the first waits whole, the rest queue behind
-    it up to MAX_PENDING_OUT, then 'queue full', as through ``PendingOutput.put``."""
-    def blocked(_data: bytes) -> int:
-        raise BlockingIOError
-
-    seen = []
-    for deliver in (PolledBackend.deliver, _reference_deliver):
-        backend = PolledBackend(FakeMachine(), Switch())
-        backend.host_input = Recorder()  # type: ignore[assignment]
-        backend._fd = 5
-        sock = type("Sock", (), {"setblocking": lambda s, f: None, "send": staticmethod(blocked)})()
-        backend._use_stream(sock)
-        backend.alive = backend._started = True
-        for i in range(MAX_PENDING_OUT // (4 + 1514) + 3):  # each waits with its length
-            deliver(backend, i.to_bytes(4, "big") + bytes(1510))
-        out = backend._out
-        assert out is not None
-        seen.append((list(out.items), out.size, backend.counters.as_dict(), backend.host_input.calls))
-    assert seen[0] == seen[1]
-    assert seen[0][2]["dropped"] == {"queue full": 3}
