@@ -30,6 +30,20 @@ def _python_path(m: Machine) -> None:
     m._tick_plan = lambda *_args: None  # type: ignore[method-assign]
 
 
+def _both_paths(board, source: str, handlers: dict[str, str], cycles: int, observe) -> list:
+    """(stop kind, the machine) of ``source`` run natively and through Python, each with what
+    ``observe(board, machine)`` adds, in that order."""
+    seen = []
+    for native in (True, False):
+        b = board(source, handlers)
+        b.m.cpu.trace_exceptions = None  # (a tracer keeps every exception in Python)
+        if not native:
+            _python_path(b.m)
+        stop = b.run(cycles)
+        seen.append((stop.kind, b.m, *observe(b, b.m)))
+    return seen
+
+
 # UART0's TX interrupt (IRQ 1) is a level until INTCLEAR. The handler leaves it high twice (its
 # return pends it again), then clears it and raises it again while it runs (a byte sent, polled
 # until INTSTATUS.TX), then clears it; thread code raises it once more and waits.
@@ -75,20 +89,12 @@ leave_high:
 
 
 def test_level_lines_at_planned_returns_match_the_python_path(board):
-    seen = []
-    for native in (True, False):
-        b = board(LEVEL_LINE, {"IRQ1": "uart0_tx"})
-        b.m.cpu.trace_exceptions = None  # (a tracer keeps every exception in Python)
-        if not native:
-            _python_path(b.m)
-        stop = b.run(4_000_000)
-        m = b.m
-        seen.append((stop.kind, b.results(2), bytes(b.uart), m.instructions, m.clock.now, m.exc.pending,
-                     m.exc.active, m.exc.irq_level))
-        if native:
-            assert m.cpu.planned_returns >= 2  # the returns with the line low
-    assert seen[0][1][0] == 5 and seen[0][1][1] > 0, seen[0]
-    assert seen[0] == seen[1]
+    native, python = _both_paths(board, LEVEL_LINE, {"IRQ1": "uart0_tx"}, 4_000_000, lambda b, m: (
+        b.results(2), bytes(b.uart), m.instructions, m.clock.now, m.exc.pending, m.exc.active,
+        m.exc.irq_level))
+    assert native[1].cpu.planned_returns >= 2  # the returns with the line low
+    assert native[2][0] == 5 and native[2][1] > 0, native
+    assert (native[0], *native[2:]) == (python[0], *python[2:])
 
 
 # IRQ0 pended with PRIMASK set and let in by CPSIE (entered natively from the second round on, its
@@ -163,19 +169,11 @@ irq1:
 @pytest.mark.parametrize("source, expect", [(CHANGE_IN_NATIVE_ENTRY, [1000] * 4),
                                             (NESTED_RETURN, [804, 8, 0, 0])])
 def test_changes_in_natively_planned_handlers_match_the_python_path(board, source, expect):
-    seen = []
-    for native in (True, False):
-        b = board(source, {"IRQ0": "irq0", "IRQ1": "irq1"})
-        b.m.cpu.trace_exceptions = None
-        if not native:
-            _python_path(b.m)
-        stop = b.run(400_000)
-        m = b.m
-        seen.append((stop.kind, b.results(4), m.instructions, m.clock.now, m.exc.pending, m.exc.active))
-        if native:
-            assert m.cpu.watched_entries + m.cpu.planned_returns >= 3
-    assert seen[0][:2] == ("exit", expect), seen[0]
-    assert seen[0] == seen[1]
+    native, python = _both_paths(board, source, {"IRQ0": "irq0", "IRQ1": "irq1"}, 400_000, lambda b, m: (
+        b.results(4), m.instructions, m.clock.now, m.exc.pending, m.exc.active))
+    assert native[1].cpu.watched_entries + native[1].cpu.planned_returns >= 3
+    assert (native[0], native[2]) == ("exit", expect), native
+    assert (native[0], *native[2:]) == (python[0], *python[2:])
 
 
 # IRQ0 taken once, then pended with PRIMASK set and MSP outside RAM: the unmask enters it (natively:
@@ -209,20 +207,12 @@ busfault:
 
 
 def test_a_stacking_error_at_a_native_entry_matches_the_python_path(board):
-    seen = []
-    for native in (True, False):
-        b = board(STACKING_ERROR_AT_UNMASK, {"IRQ0": "irq0", "BusFault": "busfault"})
-        b.m.cpu.trace_exceptions = None
-        if not native:
-            _python_path(b.m)
-        stop = b.run(400_000)
-        m = b.m
-        seen.append((stop.kind, b.results(10), m.instructions, m.clock.now, m.exc.pending, m.exc.active,
-                     m.cpu.sys.cfsr))
-        if native:
-            assert m.cpu.watched_entries == 1
-    assert seen[0][1][:3] == [1 << 12, 2, 0x60000100 - 32], seen[0]  # STKERR; MSP moved anyway
-    assert seen[0] == seen[1]
+    native, python = _both_paths(board, STACKING_ERROR_AT_UNMASK, {"IRQ0": "irq0", "BusFault": "busfault"},
+                                 400_000, lambda b, m: (b.results(10), m.instructions, m.clock.now,
+                                                        m.exc.pending, m.exc.active, m.cpu.sys.cfsr))
+    assert native[1].cpu.watched_entries == 1
+    assert native[2][:3] == [1 << 12, 2, 0x60000100 - 32], native  # STKERR; MSP moved anyway
+    assert (native[0], *native[2:]) == (python[0], *python[2:])
 
 
 def _simulation_run(name: str, native: bool, step_ns: int = 1_000_000) -> tuple:
