@@ -81,7 +81,6 @@ from emulator.cpu.nvic import (
     PENDSV,
     SVCALL,
     SYSTICK,
-    THREAD_PRIORITY,
     USAGEFAULT,
     ExceptionState,
     exception_name,
@@ -138,7 +137,6 @@ _MPU_FRAME_REGS = (A.UC_ARM_REG_IPSR, A.UC_ARM_REG_CONTROL, A.UC_ARM_REG_SP, A.U
 _NEGATIVE_PRIORITY = (1 << NMI) | (1 << HARDFAULT)
 _SYSTICK_BIT = 1 << SYSTICK
 _PLANNABLE = -(1 << SVCALL)  # exceptions whose return native code may make: SVCall and up
-_IDLE = (0, THREAD_PRIORITY, THREAD_PRIORITY)  # ExceptionState.preempt: nothing active, nothing pending
 _NO_MASKS_MATCH = (0xFFFFFFFF, 0xFFFFFFFF, 0xFFFFFFFF)  # a mask watch that fires at the next block
 _MASK_SET = frozenset(_MASK_REGS)
 # void (*)(uc_engine*, uint32_t intno, void *user_data)
@@ -1180,16 +1178,11 @@ class CortexM3:
             # The return of the only active handler (its line low, as native code checked): what
             # the loop below makes of it, without clearing the plan, which was that return alone
             # and which native code has spent.
+            # (Nothing is pending and enabled and no entry armed: a return is planned only then, and
+            # a change since would have cleared the plan. plan_native would find nothing to plan.)
             p.ret_count = 0
             self._planned_returns += 1
-            state = exc.__dict__
-            state["active"] = 0
-            state["preempt"] = _IDLE  # nothing active, nothing pending and enabled (see below)
-            state["return_plan"] = False
-            state["icsr_image"] = bool(self._icsr_image_valid.value)  # stored by it (ret_icsr_n) or dropped
-            # Nothing is pending and enabled and no entry armed: a return is planned only then, and
-            # a change since would have cleared the plan. plan_native would find nothing to plan.
-            state["changed"] = False
+            exc.returned_to_idle(bool(self._icsr_image_valid.value))  # stored by it (ret_icsr_n) or not
         elif (count == 1 and p.ret_log[0] == self._entry_then | excpath.LOG_ENTRY and not p.entry_flags
                 and not self.plans_pends):
             # The entry alone, its return planned by native code as plan_native would plan it now

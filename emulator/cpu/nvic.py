@@ -28,6 +28,7 @@ EXCEPTION_NAMES = {
 }
 
 THREAD_PRIORITY = 256  # "lower than any configurable priority"
+_IDLE = (0, THREAD_PRIORITY, THREAD_PRIORITY)  # ``preempt`` with nothing active, nothing pending
 
 
 def exception_name(n: int) -> str:
@@ -340,12 +341,11 @@ class ExceptionState:
         What assigning ``irq_level`` and then ``set_pending`` do, in one call (the path of every
         device interrupt)."""
         state = self.__dict__
-        if not level:
-            levels = state["irq_level"] = state["irq_level"] & ~(1 << irq)
-            state["level_words"][irq >> 5] = levels >> (irq & ~31) & 0xFFFFFFFF
-            return
-        levels = state["irq_level"] = state["irq_level"] | 1 << irq
+        levels = state["irq_level"]
+        levels = state["irq_level"] = levels | 1 << irq if level else levels & ~(1 << irq)
         state["level_words"][irq >> 5] = levels >> (irq & ~31) & 0xFFFFFFFF
+        if not level:
+            return
         n = IRQ0 + irq
         if not (state["active"] | state["pending"]) >> n & 1:
             state["pending"] |= 1 << n
@@ -387,6 +387,18 @@ class ExceptionState:
         state["preempt"] = None
         state["icsr_image"] = False
         state["return_plan"] = True
+
+    def returned_to_idle(self, icsr_image: bool) -> None:
+        """The planned return native code made from the only active handler, with nothing pending
+        and enabled and its line low (the plan was that return alone): nothing active, the plan
+        spent, ``icsr_image`` whether that return stored the image (else it dropped it); nothing
+        changed that a plan would follow."""
+        state = self.__dict__
+        state["active"] = 0
+        state["preempt"] = _IDLE
+        state["return_plan"] = False
+        state["icsr_image"] = icsr_image
+        state["changed"] = False
 
     def deactivate(self, n: int) -> None:
         state = self.__dict__

@@ -54,7 +54,7 @@ class SysTick:
         self.native: NativeCopy | None = None
         # Its fields st_enabled, st_cycles_per_tick, st_start, st_start_value, st_reload,
         # st_stopped_value, st_csr, st_flag_cleared_at, st_dirty, st_op1, st_cur and st_draws in one
-        # call, if it has one (``pull``).
+        # call: set with a copy native code writes, which ``pull`` then reads.
         self.native_fields: Callable[[], tuple[int, ...]] | None = None
         self.reset()
 
@@ -99,18 +99,9 @@ class SysTick:
         if native is None or not getattr(native, "st_dirty", 0):  # (a copy not published yet has none)
             return
         native.st_dirty = 0
-        if self.native_fields is not None:  # all at once
-            (_enabled, self._cpt, self.start, self.start_value, self.reload, self.stopped_value, self.csr,
-             self.flag_cleared_at, _dirty, op1, final, draws) = self.native_fields()
-        else:
-            self.csr = native.st_csr
-            self.reload = native.st_reload
-            self.start = native.st_start
-            self.start_value = native.st_start_value
-            self.stopped_value = native.st_stopped_value
-            self.flag_cleared_at = native.st_flag_cleared_at
-            self._cpt = native.st_cycles_per_tick
-            op1, final, draws = native.st_op1, native.st_cur, native.st_draws
+        # (a copy native code writes comes with its reader: ``ScsReadPort.programming_reader``)
+        (_enabled, self._cpt, self.start, self.start_value, self.reload, self.stopped_value, self.csr,
+         self.flag_cleared_at, _dirty, op1, final, draws) = self.native_fields()  # type: ignore[misc]
         if op1 == NO_EVENT_CHANGE:
             return
         timer = self.timer
