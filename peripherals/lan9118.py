@@ -146,7 +146,7 @@ GPT wrap is scheduled (its read catches a due wrap up); and full-word writes of 
 acknowledge), INT_EN and IRQ_CFG that leave INT_STS & INT_EN as zero or non-zero as it was
 (``IRQ_GUARDS``) and change neither GPT_INT, INT_EN.SW_INT_EN nor IRQ_CFG's pin bits. GPT_CNT,
 FREE_RUN, a packet's last TX word (it sends the frame) and every other write are Python. A
-frame that passed the filters is queued by one port call (``rx_queue``: its words, status and
+frame that passed the filters is queued by one port call (``rx_queue_call``: its words, status and
 packet end, RSFL/RSFF in INT_STS and IRQ_CFG.IRQ_INT kept), and RX_FFWD skips in the port.
 
 Stats for tests and observability: ``tx_frames``, ``rx_frames``, ``tx_dropped`` and
@@ -962,7 +962,7 @@ class Lan9118(Device):
     def _rx_queue(self, frame: bytes, n: int, crc: int, status: int) -> None:
         """Queue a frame that passed (its FCS ``crc``, its RX ``status``) or drop it when the
         FIFOs are full: the port queues its words, status and end, raises RSFL/RSFF and says
-        whether the pin may move (``WordFifoPort.rx_queue``)."""
+        whether the pin may move (``WordFifoPort.rx_queue_call``)."""
         if queued := self._rx_queue_call(frame, n, crc, status):
             self.rx_frames += 1
             if queued != 1:

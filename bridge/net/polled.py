@@ -261,15 +261,8 @@ class PolledBackend(HostBackend):
                 break
             if not buf and 4 < n < RECV_CHUNK and STREAM_LENGTH.unpack_from(chunk)[0] == n - 4:
                 # One whole frame and nothing before it (the common read): what the lines
-                # below do with it, without passing it through ``buf``; with no transform,
-                # _take_frame and _counted_inbound written out.
-                if self.transform_inbound is not None or n - 4 > self.max_frame:
-                    self._take_frame(bytes(chunk[4:n]))
-                    return
-                counters = self.counters
-                counters.from_host_frames += 1
-                counters.from_host_bytes += n - 4
-                self._arrive(bytes(chunk[4:n]))
+                # below do with it, without passing it through ``buf``.
+                self._take_frame(bytes(chunk[4:n]))
                 return
             buf += chunk[:n]
             if n < RECV_CHUNK:

@@ -265,8 +265,7 @@ class SlirpBackend(HostBackend):
                 return
             counters.to_host_frames += 1
             counters.to_host_bytes += len(frame)
-            clock = self._clock  # _set_clock() written out: one call less per frame to slirp
-            self._shim.now_ns = (clock.base + clock.slice_progress()) * 1_000_000_000 // clock.hz
+            self._set_clock()
             self._input(slirp, frame, len(frame))
             self._dirty = True
             if self._kept is not None:

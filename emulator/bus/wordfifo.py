@@ -22,7 +22,7 @@ CPU then maps the device window with the C callbacks of ``native/wordfifo.c``:
   RX data bytes) and TX (TX statuses << 16 | 4 * FIFO room words): the
   LAN9118's RX_FIFO_INF and TX_FIFO_INF.
 
-A received frame is queued with one C call (``rx_queue``): its words in the
+A received frame is queued with one C call (``rx_queue_call``): its words in the
 layout RX_CFG asks for, its status word, its packet end (``rx_ends``, what
 RX_FFWD skips to: ``forward``). Bound to the model's register storage
 (``bind_registers``), the port raises the INT_STS bits of what it queues and
@@ -239,22 +239,27 @@ class WordFifoPort:
         #: ``push_frame`` as a bare C call, no Python frame: ``(offset, frame, len(frame), fcs,
         #: words, status)`` -> words queued (0: nothing, either ring is full).
         self.push_frame_call = functools.partial(self._lib.wf_rx_push_frame, self._ref)
-        #: ``rx_queue(frame, len(frame), fcs, status)``: a C call, no Python frame (see ``rx_queue``
-        #: below).
+        #: ``rx_queue_call(frame, len(frame), fcs, status)``, a C call with no Python frame: queue a
+        #: received frame (14 bytes or more, without FCS) in the RX data FIFO's layout (the bound
+        #: RX_CFG's data offset and end alignment, the frame, its FCS ``fcs``, zeros), its status
+        #: word (``status`` with the length + 4 in bits 29:16 and the frame type bit 5 set), its
+        #: packet end; raise INT_STS.RSFL/RSFF (FIFO_INT, the status FIFO's size) and keep
+        #: IRQ_CFG.IRQ_INT. 0: the FIFOs are full, nothing queued; 1: queued; 3: queued and
+        #: INT_STS & INT_EN changed between zero and nonzero (the model drives its pin).
         self.rx_queue_call = functools.partial(self._lib.wf_rx_queue, self._ref)
 
     def bind_registers(self, regs: array, int_sts: int, int_en: int, irq_cfg: int, fifo_int: int,
                        rx_cfg: int) -> None:
         """The model's register storage (kept alive here; never resized) and the indexes of
         INT_STS, INT_EN, IRQ_CFG, FIFO_INT and RX_CFG in it, for packets completed in C and
-        ``rx_queue``. Unbound, the port completes no packet."""
+        ``rx_queue_call``. Unbound, the port completes no packet."""
         self._regs = regs
         p = self.port
         p.regs = regs.buffer_info()[0]
         p.i_sts, p.i_en, p.i_cfg, p.i_fifo_int, p.i_rx_cfg = int_sts, int_en, irq_cfg, fifo_int, rx_cfg
 
     def set_rx_sizes(self, data_words: int, status_words: int) -> None:
-        """The model's RX data and status FIFO sizes (``rx_queue`` queues within them)."""
+        """The model's RX data and status FIFO sizes (``rx_queue_call`` queues within them)."""
         self.port.rxd_cap = min(data_words, self.port.rx_cap)
         self.port.rxs_cap = min(status_words, STATUS_RING_WORDS)
 
@@ -303,15 +308,6 @@ class WordFifoPort:
         p.rx_head = (p.rx_head + 1) % p.rx_cap
         p.rx_count -= 1
         return value
-
-    def rx_queue(self, frame: bytes, fcs: int, status: int) -> int:
-        """Queue a received frame (14 bytes or more, without FCS) in the RX data FIFO's layout
-        (the bound RX_CFG's data offset and end alignment, the frame, its FCS ``fcs``, zeros), its
-        status word (``status`` with the length + 4 in bits 29:16 and the frame type bit 5 set),
-        its packet end; raise INT_STS.RSFL/RSFF (FIFO_INT, the status FIFO's size) and keep
-        IRQ_CFG.IRQ_INT. 0: the FIFOs are full, nothing queued; 1: queued; 3: queued and
-        INT_STS & INT_EN changed between zero and nonzero (the model drives its pin)."""
-        return self._lib.wf_rx_queue(self._ref, frame, len(frame), fcs, status)
 
     def push_end(self, words: int) -> None:
         """Note a packet that ends ``words`` words after the last one pushed (``rx_ends``)."""

@@ -161,7 +161,7 @@ class SwitchPort:
                 Switch._launch(target, frame, at, clock, now)  # delivered in place
             else:
                 when = when if when > dnow else dnow
-                dclock.call_at(when, partial(_arrive, target, frame), target.event_name)
+                dclock.call_at(when, arrival(target, frame), target.event_name)
             return
         switch = self.switch
         for p in switch.ports:
@@ -274,9 +274,7 @@ class Switch:
                     tap(t, frame, "out")
             dst._deliver(frame)
         else:
-            # The event calls _arrive itself (a partial: no Python frame of its own); its ``args``,
-            # (port, frame), are what bridge/rpc_snapshot.py saves of a frame in flight.
-            dclock.call_at(when if when > now else now, partial(_arrive, dst, frame), dst.event_name)
+            dclock.call_at(when if when > now else now, arrival(dst, frame), dst.event_name)
 
     def counters(self) -> dict[str, dict[str, object]]:
         return {p.name: p.counters.as_dict() for p in self.ports}
@@ -286,7 +284,9 @@ _arrive = SwitchPort._arrive
 
 
 def arrival(port: SwitchPort, frame: bytes) -> Callable[[], None]:
-    """The event that hands ``frame`` to ``port``'s end (what ``Switch._launch`` schedules)."""
+    """The event that hands ``frame`` to ``port``'s end (what the switch schedules): it calls
+    ``_arrive`` itself (a partial: no Python frame of its own), and ``arrival_of`` reads (port,
+    frame) back from it, what bridge/rpc_snapshot.py saves of a frame in flight."""
     return partial(_arrive, port, frame)
 
 
