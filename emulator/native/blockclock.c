@@ -9,10 +9,10 @@
  * the budget left in a VbIcount (uc_vb_icount); only when nothing is left
  * does it leave, before it runs, for Unicorn's cpu_exec loop to call the
  * UC_HOOK_BLOCK callback below (and then run the block unless the callback
- * stopped or moved the PC); it subtracts its instruction count. `executed` (instructions in the blocks entered) is thus
- * mark - left: the hook is called at the first block boundary at or after
- * `mark`, which is the budget, or the next block while the masks are
- * watched. Once the slice's budget is used up the hook asks Unicorn to stop
+ * stopped or moved the PC); it subtracts its instruction count. `executed`
+ * (instructions in the blocks entered) is thus mark - left: the hook is
+ * called at the first block boundary at or after `mark`, which is the
+ * budget, or the next block while the masks are watched. Once the slice's budget is used up the hook asks Unicorn to stop
  * before the block runs. A slice may thus overshoot its budget by at most
  * one block; the exact number of instructions run is known afterwards from
  * the counts and the final PC.
